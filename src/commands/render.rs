@@ -1,0 +1,67 @@
+//! `render`: build every artifact from the templates into a directory, or
+//! with --check compare the directory with a fresh render.
+
+use std::io::Write;
+
+use serde::Serialize;
+
+use super::Context;
+use crate::cli::RenderArgs;
+use crate::error::{ExitStatus, Result};
+use crate::output;
+use crate::render::Renderer;
+use crate::render::files::{self, FileReport, FileStatus};
+
+#[derive(Serialize)]
+struct RenderReport {
+    out: String,
+    check: bool,
+    ok: bool,
+    files: Vec<FileReport>,
+}
+
+pub fn run(ctx: &Context, args: &RenderArgs) -> Result<ExitStatus> {
+    let spec = ctx.load_spec()?;
+    if let Some(env) = &ctx.env {
+        spec.environment(env)?;
+    }
+    let renderer = Renderer::new(args.templates.as_deref())?;
+    let artifacts = renderer.render_spec(&spec, ctx.env.as_deref())?;
+    let reports = if args.check {
+        files::check_all(&args.out, &artifacts)?
+    } else {
+        files::write_all(&args.out, &artifacts, args.force)?
+    };
+    let drifted = reports
+        .iter()
+        .any(|r| matches!(r.status, FileStatus::Drifted | FileStatus::Missing));
+    let report = RenderReport {
+        out: args.out.display().to_string(),
+        check: args.check,
+        ok: !drifted,
+        files: reports,
+    };
+    output::emit(ctx.output, &report, |out: &mut dyn Write| {
+        for file in &report.files {
+            let status = serde_json::to_value(file.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            let mode = if file.sensitive { " (0600)" } else { "" };
+            writeln!(out, "{status:>9}  {}{mode}", file.path.display())?;
+        }
+        if report.check && drifted {
+            writeln!(
+                out,
+                "files in {} differ from a fresh render: run `chronotrace-ops render --out {}`",
+                report.out, report.out
+            )?;
+        }
+        Ok(())
+    })?;
+    Ok(if drifted {
+        ExitStatus::Findings
+    } else {
+        ExitStatus::Ok
+    })
+}

@@ -1,0 +1,128 @@
+//! Errors and exit codes: the one place that decides what a failure prints
+//! and which exit status it maps to (product.md: 0 ok, 1 findings, 2 error).
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// The process exit status, following the grep/diff convention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// Everything is as asked.
+    Ok = 0,
+    /// The world is not as asked: a failed check, drifted files, pending changes.
+    Findings = 1,
+    /// The job could not be done: bad usage, invalid spec, I/O or API error.
+    Error = 2,
+}
+
+impl From<ExitStatus> for std::process::ExitCode {
+    fn from(status: ExitStatus) -> Self {
+        std::process::ExitCode::from(status as u8)
+    }
+}
+
+/// Where in a file something applies: file, 1-based line and column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceLocation {
+    pub file: String,
+    pub line: u64,
+    pub column: u64,
+}
+
+impl fmt::Display for SourceLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}", self.file)
+        } else {
+            write!(f, "{}:{}:{}", self.file, self.line, self.column)
+        }
+    }
+}
+
+/// One broken rule of the spec, with where it applies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecProblem {
+    pub at: SourceLocation,
+    /// A stable rule id such as `lifecycle.ia-minimum-days`.
+    pub rule: &'static str,
+    pub message: String,
+}
+
+impl fmt::Display for SpecProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {} [rule: {}]", self.at, self.message, self.rule)
+    }
+}
+
+fn join_lines(problems: &[SpecProblem]) -> String {
+    let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    lines.join("\n")
+}
+
+/// Every failure the tool reports. Each variant renders as one line.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The spec is not valid YAML or breaks rules: one line per problem.
+    #[error("{}", join_lines(.0))]
+    Spec(Vec<SpecProblem>),
+    /// The command line asks for something impossible.
+    #[error("{message}")]
+    Usage {
+        message: String,
+        hint: Option<String>,
+    },
+    /// A file or directory could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A template failed to parse or render.
+    #[error("template {name}: {message}")]
+    Template { name: String, message: String },
+}
+
+impl Error {
+    /// A usage error without a hint.
+    pub fn usage(message: impl Into<String>) -> Self {
+        Error::Usage {
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    /// A usage error with a hint saying how to fix it.
+    pub fn usage_with_hint(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Error::Usage {
+            message: message.into(),
+            hint: Some(hint.into()),
+        }
+    }
+
+    /// An I/O error on `path`.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// A hint for causes the tool knows how to fix, printed under the error.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::Usage { hint, .. } => hint.clone(),
+            Error::Io { source, .. } if source.kind() == std::io::ErrorKind::PermissionDenied => {
+                Some("check the file's owner and mode, or choose another path".into())
+            }
+            _ => None,
+        }
+    }
+
+    /// Every error is "could not do the job".
+    pub fn exit_status(&self) -> ExitStatus {
+        ExitStatus::Error
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

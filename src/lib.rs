@@ -1,0 +1,64 @@
+//! chronotrace-ops: provision, validate and audit the object storage behind
+//! ChronoTrace, from one YAML spec.
+//!
+//! Layout: `spec` (parse and validate, pure) · `render` (Tera, pure) ·
+//! `commands` (one file per subcommand, wiring only) · `output` (text and
+//! JSON) · `error` (failures and exit codes) · `cli` (clap types).
+
+pub mod cli;
+pub mod commands;
+pub mod error;
+pub mod output;
+pub mod render;
+pub mod spec;
+
+use std::ffi::OsString;
+use std::io::Write;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+use crate::error::{Error, ExitStatus};
+
+/// Parses `args`, runs the command and prints any error as one line (plus a
+/// hint when the cause is known). Never panics on user or server input.
+pub fn main_entry<I: IntoIterator<Item = OsString>>(args: I) -> ExitStatus {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(err) => {
+            // --help and --version are not errors; clap's usage errors exit 2.
+            let _ = err.print();
+            return if err.use_stderr() {
+                ExitStatus::Error
+            } else {
+                ExitStatus::Ok
+            };
+        }
+    };
+    match run(cli) {
+        Ok(status) => status,
+        Err(err) => {
+            report_error(&err);
+            err.exit_status()
+        }
+    }
+}
+
+/// Runs one parsed command line.
+pub fn run(cli: Cli) -> Result<ExitStatus, Error> {
+    let ctx = commands::Context::from_global(&cli.global);
+    match cli.command {
+        Command::Init(args) => commands::init::run(&ctx, &args),
+        Command::Render(args) => commands::render::run(&ctx, &args),
+    }
+}
+
+fn report_error(err: &Error) {
+    let mut stderr = std::io::stderr().lock();
+    for line in err.to_string().lines() {
+        let _ = writeln!(stderr, "error: {line}");
+    }
+    if let Some(hint) = err.hint() {
+        let _ = writeln!(stderr, "  hint: {hint}");
+    }
+}

@@ -1,0 +1,39 @@
+//! Data to stdout (as text for people or JSON for scripts); notes and
+//! warnings to stderr. A closed pipe (`| head`) is not an error.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::cli::OutputFormat;
+use crate::error::{Error, Result};
+
+/// Prints `value` as JSON, or calls `human` to print it as text.
+pub fn emit<T: Serialize>(
+    format: OutputFormat,
+    value: &T,
+    human: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<()> {
+    let mut stdout = io::stdout().lock();
+    let result = match format {
+        OutputFormat::Json => serde_json::to_writer_pretty(&mut stdout, value)
+            .map_err(io::Error::other)
+            .and_then(|()| writeln!(stdout)),
+        OutputFormat::Text => human(&mut stdout),
+    };
+    match result {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Error::io("<stdout>", e)),
+        Ok(()) => Ok(()),
+    }
+}
+
+/// A note for people on stderr (never data).
+pub fn note(message: &str) {
+    let _ = writeln!(io::stderr().lock(), "note: {message}");
+}
+
+/// A warning on stderr.
+pub fn warn(message: &str) {
+    let _ = writeln!(io::stderr().lock(), "warning: {message}");
+}

@@ -1,0 +1,337 @@
+//! One typed context per template. Everything a template prints is decided
+//! here, from the validated spec, so templates stay plain layout.
+
+use serde::Serialize;
+
+use crate::spec::{Environment, Iam, Minio, MinioMode, S3Storage, Storage};
+
+/// Ports MinIO listens on inside its containers.
+const API_PORT: u16 = 9000;
+const CONSOLE_PORT: u16 = 9001;
+/// Where nginx finds the certificate inside its container.
+const NGINX_CERT: &str = "/etc/nginx/ssl/minio.crt";
+const NGINX_KEY: &str = "/etc/nginx/ssl/minio.key";
+/// Abort multipart uploads left behind by crashed writers after this many days.
+pub const ABORT_INCOMPLETE_MULTIPART_DAYS: u32 = 7;
+
+/// `docker-compose.yml`: a single MinIO for development.
+#[derive(Debug, Serialize)]
+pub struct DevCompose {
+    pub project: String,
+    pub image: String,
+    pub api_port: u16,
+    pub console_port: u16,
+}
+
+impl DevCompose {
+    pub fn new(project: &str, minio: Option<&Minio>) -> Self {
+        DevCompose {
+            project: project.to_string(),
+            image: minio.map_or_else(
+                || crate::spec::DEFAULT_MINIO_IMAGE.to_string(),
+                |m| m.image.clone(),
+            ),
+            api_port: API_PORT,
+            console_port: CONSOLE_PORT,
+        }
+    }
+}
+
+/// One MinIO container of the production deployment.
+#[derive(Debug, Serialize)]
+pub struct MinioNode {
+    pub name: String,
+    /// `(volume name, mount point)` per drive.
+    pub drives: Vec<(String, String)>,
+}
+
+/// `docker-compose.production.yml`: MinIO single or distributed behind nginx.
+#[derive(Debug, Serialize)]
+pub struct ProductionCompose {
+    pub project: String,
+    pub image: String,
+    pub distributed: bool,
+    pub nodes: Vec<MinioNode>,
+    /// The drive arguments of `minio server`, e.g. `http://minio{1...4}/data{1...2}`.
+    pub server_args: String,
+    pub api_port: u16,
+    pub console_port: u16,
+    pub domain: String,
+    pub console_domain: String,
+    pub tls_certificate: String,
+    pub tls_key: String,
+    pub nginx_certificate: &'static str,
+    pub nginx_key: &'static str,
+}
+
+impl ProductionCompose {
+    pub fn new(project: &str, minio: &Minio) -> Self {
+        let distributed = minio.mode == MinioMode::Distributed;
+        let node_names: Vec<String> = if distributed {
+            (1..=minio.nodes).map(|i| format!("minio{i}")).collect()
+        } else {
+            vec!["minio".to_string()]
+        };
+        let drive_dirs = drive_dirs(minio.drives_per_node);
+        let nodes = node_names
+            .iter()
+            .map(|name| MinioNode {
+                name: name.clone(),
+                drives: drive_dirs
+                    .iter()
+                    .map(|dir| {
+                        (
+                            format!("{name}-{}", dir.trim_start_matches('/')),
+                            dir.clone(),
+                        )
+                    })
+                    .collect(),
+            })
+            .collect();
+        let drives = ellipsis("/data", minio.drives_per_node);
+        let server_args = if distributed {
+            format!("http://{}{drives}", ellipsis("minio", minio.nodes))
+        } else {
+            drives
+        };
+        ProductionCompose {
+            project: project.to_string(),
+            image: minio.image.clone(),
+            distributed,
+            nodes,
+            server_args,
+            api_port: API_PORT,
+            console_port: CONSOLE_PORT,
+            domain: minio.domain.clone(),
+            console_domain: minio.console_domain.clone(),
+            tls_certificate: host_path(&minio.tls_certificate),
+            tls_key: host_path(&minio.tls_key),
+            nginx_certificate: NGINX_CERT,
+            nginx_key: NGINX_KEY,
+        }
+    }
+}
+
+/// A host path for a compose bind mount: compose reads `ssl/x.crt` as a
+/// named volume, so relative paths get an explicit `./`.
+fn host_path(path: &str) -> String {
+    if path.starts_with('/')
+        || path.starts_with("./")
+        || path.starts_with("../")
+        || path.starts_with('~')
+    {
+        path.to_string()
+    } else {
+        format!("./{path}")
+    }
+}
+
+/// `/data` for one drive, `/data1 … /dataN` for several.
+fn drive_dirs(count: u32) -> Vec<String> {
+    if count == 1 {
+        vec!["/data".to_string()]
+    } else {
+        (1..=count).map(|i| format!("/data{i}")).collect()
+    }
+}
+
+/// MinIO's expansion syntax: `name{1...n}`, or `name` alone for one.
+fn ellipsis(name: &str, count: u32) -> String {
+    if count == 1 {
+        name.to_string()
+    } else {
+        format!("{name}{{1...{count}}}")
+    }
+}
+
+/// `nginx.conf`: TLS termination in front of the MinIO API and console.
+#[derive(Debug, Serialize)]
+pub struct Nginx {
+    pub domain: String,
+    pub console_domain: String,
+    pub api_servers: Vec<String>,
+    pub console_servers: Vec<String>,
+    pub certificate: &'static str,
+    pub key: &'static str,
+}
+
+impl Nginx {
+    pub fn new(compose: &ProductionCompose) -> Self {
+        let servers = |port: u16| -> Vec<String> {
+            compose
+                .nodes
+                .iter()
+                .map(|n| format!("{}:{port}", n.name))
+                .collect()
+        };
+        Nginx {
+            domain: compose.domain.clone(),
+            console_domain: compose.console_domain.clone(),
+            api_servers: servers(compose.api_port),
+            console_servers: servers(compose.console_port),
+            certificate: NGINX_CERT,
+            key: NGINX_KEY,
+        }
+    }
+}
+
+/// `lifecycle-policy.<env>.json`: the one rule the tool owns for an environment.
+#[derive(Debug, Serialize)]
+pub struct Lifecycle {
+    pub rule_id: String,
+    pub prefix: String,
+    pub retention_days: u32,
+    pub noncurrent_days: Option<u32>,
+    pub transitions: Vec<crate::spec::Transition>,
+    pub abort_incomplete_multipart_days: u32,
+}
+
+impl Lifecycle {
+    pub fn new(env: &Environment, s3: &S3Storage) -> Self {
+        Lifecycle {
+            rule_id: lifecycle_rule_id(&env.name),
+            prefix: s3.prefix.dir(),
+            retention_days: env.retention_days,
+            noncurrent_days: s3.noncurrent_days,
+            transitions: s3.transitions.clone(),
+            abort_incomplete_multipart_days: ABORT_INCOMPLETE_MULTIPART_DAYS,
+        }
+    }
+}
+
+/// The ID of the lifecycle rule the tool owns; rules with other IDs belong to others.
+pub fn lifecycle_rule_id(env: &str) -> String {
+    format!("chronotrace-ops:{env}:retention")
+}
+
+/// `iam-policy.<env>.json`: least privilege on the environment's prefix.
+#[derive(Debug, Serialize)]
+pub struct IamPolicy {
+    pub bucket_arn: String,
+    pub prefix: String,
+}
+
+impl IamPolicy {
+    pub fn new(s3: &S3Storage) -> Self {
+        IamPolicy {
+            bucket_arn: format!("arn:{}:s3:::{}", partition(&s3.region), s3.bucket),
+            prefix: s3.prefix.dir(),
+        }
+    }
+}
+
+/// The AWS partition of a region (ARNs differ in China and GovCloud).
+pub fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
+/// `trust-policy.<env>.json`: the one service allowed to assume the role.
+#[derive(Debug, Serialize)]
+pub struct TrustPolicy {
+    pub service: String,
+}
+
+impl TrustPolicy {
+    pub fn new(iam: &Iam) -> Self {
+        TrustPolicy {
+            service: iam.trusted_service.clone(),
+        }
+    }
+}
+
+/// `.env.<env>`: the settings the Laravel package reads; never a secret.
+#[derive(Debug, Serialize)]
+pub struct DotEnv {
+    pub project: String,
+    pub env: String,
+    /// `(name, value)` pairs, values already quoted for dotenv.
+    pub settings: Vec<(String, String)>,
+    pub local_traces_dir: Option<String>,
+    /// How the app authenticates: `none` (local disk), `role` (AWS instance
+    /// role) or `keys` (access keys from a secret store).
+    pub credentials: &'static str,
+}
+
+impl DotEnv {
+    pub fn new(project: &str, env: &Environment) -> Self {
+        let mut settings = vec![("CHRONOTRACE_ENABLED", "true".to_string())];
+        let mut local_traces_dir = None;
+        let mut credentials = "none";
+        match &env.storage {
+            Storage::Local(local) => {
+                settings.push(("CHRONOTRACE_STORAGE", "local".into()));
+                settings.push(("CHRONOTRACE_RETENTION_DAYS", env.retention_days.to_string()));
+                // The package's own purge is how a local disk gets cleaned.
+                settings.push(("CHRONOTRACE_AUTO_PURGE", "true".into()));
+                local_traces_dir = Some(local.traces_dir().display().to_string());
+            }
+            Storage::S3(s3) => {
+                settings.push(("CHRONOTRACE_STORAGE", "s3".into()));
+                settings.push(("CHRONOTRACE_S3_BUCKET", s3.bucket.clone()));
+                settings.push(("CHRONOTRACE_S3_REGION", s3.region.clone()));
+                if let Some(endpoint) = &s3.endpoint {
+                    settings.push(("CHRONOTRACE_S3_ENDPOINT", endpoint.clone()));
+                }
+                settings.push(("CHRONOTRACE_S3_PREFIX", s3.prefix.as_str().to_string()));
+                settings.push(("CHRONOTRACE_RETENTION_DAYS", env.retention_days.to_string()));
+                // The bucket's lifecycle rule expires traces; the package's purge
+                // would list and delete every object one request at a time.
+                settings.push(("CHRONOTRACE_AUTO_PURGE", "false".into()));
+                settings.push(("AWS_DEFAULT_REGION", s3.region.clone()));
+                credentials = if s3.iam.is_some() { "role" } else { "keys" };
+            }
+        }
+        DotEnv {
+            project: project.to_string(),
+            env: env.name.clone(),
+            settings: settings
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), dotenv_quote(&v)))
+                .collect(),
+            local_traces_dir,
+            credentials,
+        }
+    }
+}
+
+/// Quotes a value for dotenv when it holds anything but plain characters.
+fn dotenv_quote(value: &str) -> String {
+    let plain = value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_-./:".contains(c));
+    if plain && !value.is_empty() {
+        value.to_string()
+    } else {
+        format!(
+            "\"{}\"",
+            value
+                .replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('$', "\\$")
+        )
+    }
+}
+
+/// `minio.env.example`: placeholders for the MinIO side; never a value.
+#[derive(Debug, Serialize)]
+pub struct MinioEnvExample {
+    pub domain: String,
+    pub console_domain: String,
+    pub buckets: Vec<MinioApp>,
+}
+
+/// The app user of one MinIO environment.
+#[derive(Debug, Serialize)]
+pub struct MinioApp {
+    pub env: String,
+    /// The environment's name as part of a variable name (`-` becomes `_`).
+    pub env_var: String,
+    pub bucket: String,
+    pub prefix: String,
+}

@@ -1,0 +1,207 @@
+//! Rendering artifacts from Tera templates. Pure: spec in, file contents out;
+//! `files` writes or compares them.
+//!
+//! The templates in the top-level `templates/` directory are embedded in the
+//! binary; `--templates DIR` overrides any of them by file name.
+
+pub mod context;
+pub mod files;
+
+use std::path::Path;
+
+use serde::Serialize;
+use tera::Tera;
+
+use crate::error::{Error, Result};
+use crate::spec::{Provider, Spec, Storage};
+use context::{
+    DevCompose, DotEnv, IamPolicy, Lifecycle, MinioApp, MinioEnvExample, Nginx, ProductionCompose,
+    TrustPolicy,
+};
+
+/// Template file name and embedded text, for every template.
+pub const TEMPLATES: [(&str, &str); 8] = [
+    (
+        "docker-compose.yml.tera",
+        include_str!("../../templates/docker-compose.yml.tera"),
+    ),
+    (
+        "docker-compose.production.yml.tera",
+        include_str!("../../templates/docker-compose.production.yml.tera"),
+    ),
+    (
+        "nginx.conf.tera",
+        include_str!("../../templates/nginx.conf.tera"),
+    ),
+    (
+        "lifecycle-policy.json.tera",
+        include_str!("../../templates/lifecycle-policy.json.tera"),
+    ),
+    (
+        "iam-policy.json.tera",
+        include_str!("../../templates/iam-policy.json.tera"),
+    ),
+    (
+        "trust-policy.json.tera",
+        include_str!("../../templates/trust-policy.json.tera"),
+    ),
+    ("env.tera", include_str!("../../templates/env.tera")),
+    (
+        "minio.env.example.tera",
+        include_str!("../../templates/minio.env.example.tera"),
+    ),
+];
+
+/// One rendered file, relative to the output directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Artifact {
+    pub path: String,
+    pub contents: String,
+    /// Could hold secrets once a person edits it: created 0600, never
+    /// overwritten without `--force`.
+    pub sensitive: bool,
+}
+
+/// The template engine, loaded with the embedded templates and any overrides.
+pub struct Renderer {
+    tera: Tera,
+}
+
+impl Renderer {
+    /// The embedded templates, overridden by files of the same name in `dir`.
+    pub fn new(overrides: Option<&Path>) -> Result<Renderer> {
+        let mut sources: Vec<(String, String)> = TEMPLATES
+            .iter()
+            .map(|(name, text)| (name.to_string(), text.to_string()))
+            .collect();
+        if let Some(dir) = overrides {
+            if !dir.is_dir() {
+                return Err(Error::usage(format!(
+                    "--templates {}: not a directory",
+                    dir.display()
+                )));
+            }
+            for (name, text) in &mut sources {
+                let path = dir.join(&*name);
+                if path.is_file() {
+                    *text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+                }
+            }
+        }
+        let mut tera = Tera::default();
+        // Nothing here is HTML: escaping would corrupt JSON, YAML and nginx files.
+        tera.autoescape_on(vec![]);
+        tera.add_raw_templates(sources)
+            .map_err(|e| template_error("templates", &e))?;
+        Ok(Renderer { tera })
+    }
+
+    /// Every artifact of the spec; per-environment files only for `only_env`
+    /// when given.
+    pub fn render_spec(&self, spec: &Spec, only_env: Option<&str>) -> Result<Vec<Artifact>> {
+        let mut out = Vec::new();
+        let dev = DevCompose::new(&spec.project, spec.minio.as_ref());
+        out.push(self.artifact("docker-compose.yml.tera", "docker-compose.yml", &dev, false)?);
+        if let Some(minio) = &spec.minio {
+            let production = ProductionCompose::new(&spec.project, minio);
+            let nginx = Nginx::new(&production);
+            out.push(self.artifact(
+                "docker-compose.production.yml.tera",
+                "docker-compose.production.yml",
+                &production,
+                false,
+            )?);
+            out.push(self.artifact("nginx.conf.tera", "nginx.conf", &nginx, false)?);
+        }
+        let envs = spec
+            .environments
+            .values()
+            .filter(|env| only_env.is_none_or(|name| env.name == name));
+        let mut minio_buckets = Vec::new();
+        for env in envs {
+            let name = &env.name;
+            if let Storage::S3(s3) = &env.storage {
+                let lifecycle = Lifecycle::new(env, s3);
+                out.push(self.artifact(
+                    "lifecycle-policy.json.tera",
+                    &format!("lifecycle-policy.{name}.json"),
+                    &lifecycle,
+                    false,
+                )?);
+                out.push(self.artifact(
+                    "iam-policy.json.tera",
+                    &format!("iam-policy.{name}.json"),
+                    &IamPolicy::new(s3),
+                    false,
+                )?);
+                if let Some(iam) = &s3.iam {
+                    out.push(self.artifact(
+                        "trust-policy.json.tera",
+                        &format!("trust-policy.{name}.json"),
+                        &TrustPolicy::new(iam),
+                        false,
+                    )?);
+                }
+                if s3.provider == Provider::Minio {
+                    minio_buckets.push(MinioApp {
+                        env: name.clone(),
+                        env_var: name.to_uppercase().replace('-', "_"),
+                        bucket: s3.bucket.clone(),
+                        prefix: s3.prefix.dir(),
+                    });
+                }
+            }
+            let dotenv = DotEnv::new(&spec.project, env);
+            out.push(self.artifact("env.tera", &format!(".env.{name}"), &dotenv, true)?);
+        }
+        if let Some(minio) = &spec.minio {
+            let example = MinioEnvExample {
+                domain: minio.domain.clone(),
+                console_domain: minio.console_domain.clone(),
+                buckets: minio_buckets,
+            };
+            out.push(self.artifact(
+                "minio.env.example.tera",
+                "minio.env.example",
+                &example,
+                true,
+            )?);
+        }
+        Ok(out)
+    }
+
+    fn artifact<C: Serialize>(
+        &self,
+        template: &str,
+        path: &str,
+        context: &C,
+        sensitive: bool,
+    ) -> Result<Artifact> {
+        let ctx =
+            tera::Context::from_serialize(context).map_err(|e| template_error(template, &e))?;
+        let contents = self
+            .tera
+            .render(template, &ctx)
+            .map_err(|e| template_error(template, &e))?;
+        Ok(Artifact {
+            path: path.to_string(),
+            contents,
+            sensitive,
+        })
+    }
+}
+
+/// Tera nests the useful part of its errors in `source()`: flatten to one line.
+fn template_error(name: &str, err: &tera::Error) -> Error {
+    let mut message = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    Error::Template {
+        name: name.to_string(),
+        message: message.replace('\n', " "),
+    }
+}

@@ -1,0 +1,262 @@
+//! The spec (`chronotrace-ops.yaml`): finding it, parsing it strictly, and
+//! validating every rule before anything else happens.
+//!
+//! `raw` mirrors the YAML with source locations, `validate` checks the rules
+//! and builds the model below; nothing outside this module sees raw YAML.
+
+mod lifecycle;
+mod names;
+mod provider;
+mod raw;
+mod validate;
+
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use serde::Serialize;
+
+use crate::error::{Error, Result, SourceLocation, SpecProblem};
+
+pub use lifecycle::{StorageClass, Transition};
+pub use provider::{Capabilities, Provider};
+
+/// The file name looked for in the working directory.
+pub const DEFAULT_SPEC_FILE: &str = "chronotrace-ops.yaml";
+
+/// The commented starter spec that `init` writes and that commands fall
+/// back to when no spec file exists (the embedded default).
+pub const STARTER_SPEC: &str = include_str!("starter.yaml");
+
+/// A spec that passed every rule.
+#[derive(Debug, Clone, Serialize)]
+pub struct Spec {
+    pub project: String,
+    pub environments: IndexMap<String, Environment>,
+    pub minio: Option<Minio>,
+    /// Where the spec came from, for messages.
+    #[serde(skip)]
+    pub source: String,
+    /// Accepted but worth a look (cost, portability): printed on stderr.
+    #[serde(skip)]
+    pub warnings: Vec<String>,
+}
+
+/// One environment of the spec.
+#[derive(Debug, Clone, Serialize)]
+pub struct Environment {
+    pub name: String,
+    /// Days a trace is kept (expiration of current objects).
+    pub retention_days: u32,
+    pub storage: Storage,
+}
+
+/// Where the traces of an environment live.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "storage", rename_all = "lowercase")]
+// A spec holds a handful of environments: boxing would buy nothing.
+#[allow(clippy::large_enum_variant)]
+pub enum Storage {
+    Local(LocalStorage),
+    S3(S3Storage),
+}
+
+/// The Laravel local disk (or an NFS mount): traces under `{path}/traces/`.
+#[derive(Debug, Clone, Serialize)]
+pub struct LocalStorage {
+    pub path: PathBuf,
+}
+
+impl LocalStorage {
+    /// The directory holding the date partitions.
+    pub fn traces_dir(&self) -> PathBuf {
+        self.path.join("traces")
+    }
+}
+
+/// A bucket on AWS S3, MinIO or another S3-compatible store.
+#[derive(Debug, Clone, Serialize)]
+pub struct S3Storage {
+    pub provider: Provider,
+    /// Explicit endpoint (always for MinIO and other stores); `None` is AWS's own.
+    pub endpoint: Option<String>,
+    pub region: String,
+    pub bucket: String,
+    pub prefix: Prefix,
+    pub versioning: bool,
+    pub noncurrent_days: Option<u32>,
+    pub transitions: Vec<Transition>,
+    pub iam: Option<Iam>,
+}
+
+/// The app's disk root in the bucket (`CHRONOTRACE_S3_PREFIX`), normalised:
+/// never empty, no leading or trailing `/`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Prefix(String);
+
+impl Prefix {
+    /// Normalises a prefix as written; `None` when nothing is left.
+    pub fn parse(raw: &str) -> Option<Prefix> {
+        let trimmed = raw.trim().trim_matches('/');
+        if trimmed.is_empty() {
+            None
+        } else {
+            Some(Prefix(trimmed.to_string()))
+        }
+    }
+
+    /// The prefix as the app's setting, without slashes at either end.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// `{prefix}/`: the key prefix that scopes every rule, policy and purge.
+    pub fn dir(&self) -> String {
+        format!("{}/", self.0)
+    }
+
+    /// `{prefix}/traces/`: where the package writes its date partitions.
+    pub fn traces_dir(&self) -> String {
+        format!("{}/traces/", self.0)
+    }
+}
+
+/// The IAM identity of the app on AWS.
+#[derive(Debug, Clone, Serialize)]
+pub struct Iam {
+    pub policy: String,
+    pub role: String,
+    pub trusted_service: String,
+    pub instance_profile: Option<String>,
+}
+
+/// MinIO deployment topology.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MinioMode {
+    Single,
+    Distributed,
+}
+
+/// What `render` builds for self-hosting MinIO behind nginx.
+#[derive(Debug, Clone, Serialize)]
+pub struct Minio {
+    pub mode: MinioMode,
+    pub nodes: u32,
+    pub drives_per_node: u32,
+    pub domain: String,
+    pub console_domain: String,
+    pub image: String,
+    pub tls_certificate: String,
+    pub tls_key: String,
+}
+
+/// The MinIO image used when the spec names none. MinIO stopped publishing
+/// community images in October 2025 (`latest` is frozen and unpatched), so the
+/// tool pins the last published release and lets `minio.image` override it.
+pub const DEFAULT_MINIO_IMAGE: &str = "minio/minio:RELEASE.2025-09-07T16-13-09Z";
+
+impl Spec {
+    /// Parses and validates spec text; `file` names it in messages.
+    pub fn parse(text: &str, file: &str) -> Result<Spec> {
+        let raw: raw::RawSpec = serde_saphyr::from_str(text).map_err(|e| yaml_error(&e, file))?;
+        validate::validate(raw, file)
+    }
+
+    /// Reads, parses and validates the spec at `path`.
+    pub fn load(path: &Path) -> Result<Spec> {
+        let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::usage_with_hint(
+                format!("{}: spec file not found", path.display()),
+                "write a starter spec with `chronotrace-ops init`, or point --config at yours",
+            ),
+            _ => Error::io(path, e),
+        })?;
+        Spec::parse(&text, &path.display().to_string())
+    }
+
+    /// The environment named `name`, or a usage error listing the names.
+    pub fn environment(&self, name: &str) -> Result<&Environment> {
+        self.environments.get(name).ok_or_else(|| {
+            let known: Vec<&str> = self.environments.keys().map(String::as_str).collect();
+            Error::usage_with_hint(
+                format!("{}: no environment named '{name}'", self.source),
+                format!("the spec defines: {}", known.join(", ")),
+            )
+        })
+    }
+}
+
+/// Where the spec comes from, in order of precedence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SpecSource {
+    /// `--config FILE` or `CHRONOTRACE_OPS_CONFIG`: must exist.
+    Explicit(PathBuf),
+    /// `./chronotrace-ops.yaml` exists.
+    WorkingDir(PathBuf),
+    /// Nothing found: the embedded starter spec.
+    Embedded,
+}
+
+impl SpecSource {
+    /// Decides where the spec comes from (flag or env var, else the working dir).
+    pub fn discover(explicit: Option<&Path>) -> SpecSource {
+        match explicit {
+            Some(path) => SpecSource::Explicit(path.to_path_buf()),
+            None if Path::new(DEFAULT_SPEC_FILE).is_file() => {
+                SpecSource::WorkingDir(PathBuf::from(DEFAULT_SPEC_FILE))
+            }
+            None => SpecSource::Embedded,
+        }
+    }
+
+    /// Loads the spec from this source.
+    pub fn load(&self) -> Result<Spec> {
+        match self {
+            SpecSource::Explicit(path) | SpecSource::WorkingDir(path) => Spec::load(path),
+            SpecSource::Embedded => Spec::parse(STARTER_SPEC, "<embedded starter spec>"),
+        }
+    }
+}
+
+/// Turns a YAML or shape error into one line with file, line and column.
+fn yaml_error(err: &serde_saphyr::Error, file: &str) -> Error {
+    let (line, column) = err
+        .location()
+        .map(|loc| (loc.line(), loc.column()))
+        .unwrap_or((0, 0));
+    Error::Spec(vec![SpecProblem {
+        at: SourceLocation {
+            file: file.to_string(),
+            line,
+            column,
+        },
+        rule: "spec.syntax",
+        message: first_line(&err.to_string()),
+    }])
+}
+
+/// The message of a parser error without its rendered snippet or the
+/// location it repeats (the caller prints the location once, in front).
+fn first_line(message: &str) -> String {
+    let line = message.lines().next().unwrap_or(message).trim();
+    let line = line.strip_prefix("error: ").unwrap_or(line);
+    let line = match line.find(" at line ") {
+        Some(idx) => &line[..idx],
+        None => line,
+    };
+    strip_location_prefix(line).to_string()
+}
+
+/// Drops a leading `line N column M: `.
+fn strip_location_prefix(line: &str) -> &str {
+    let Some(rest) = line.strip_prefix("line ") else {
+        return line;
+    };
+    let rest = rest.trim_start_matches(|c: char| c.is_ascii_digit());
+    let Some(rest) = rest.strip_prefix(" column ") else {
+        return line;
+    };
+    let rest = rest.trim_start_matches(|c: char| c.is_ascii_digit());
+    rest.strip_prefix(": ").unwrap_or(line)
+}

@@ -1,0 +1,715 @@
+//! Every rule of the spec, checked before anything else happens. Problems
+//! are collected (one line each, with file, line and rule) rather than
+//! stopping at the first, so a user fixes them in one pass.
+
+use std::path::PathBuf;
+
+use indexmap::IndexMap;
+use serde_saphyr::{Location, Spanned};
+
+use super::lifecycle::{self, Culprit, StorageClass, Transition};
+use super::names;
+use super::raw::{RawEnvironment, RawIam, RawMinio, RawSpec, RawTransition};
+use super::{
+    DEFAULT_MINIO_IMAGE, Environment, Iam, LocalStorage, Minio, MinioMode, Prefix, Provider,
+    S3Storage, Spec, Storage,
+};
+use crate::error::{Error, Result, SourceLocation, SpecProblem};
+
+/// The package's default retention (`CHRONOTRACE_RETENTION_DAYS`).
+const DEFAULT_RETENTION_DAYS: i64 = 15;
+/// The package's default disk root in the bucket (`CHRONOTRACE_S3_PREFIX`).
+const DEFAULT_PREFIX: &str = "traces";
+/// Laravel's local disk root, relative to the app.
+const DEFAULT_LOCAL_PATH: &str = "storage/app";
+
+/// Checks `raw` against every rule and builds the model.
+pub fn validate(raw: RawSpec, file: &str) -> Result<Spec> {
+    let mut checker = Checker {
+        file,
+        problems: Vec::new(),
+        warnings: Vec::new(),
+    };
+    let spec = checker.spec(raw);
+    if checker.problems.is_empty() {
+        Ok(Spec {
+            warnings: checker.warnings,
+            ..spec
+        })
+    } else {
+        Err(Error::Spec(checker.problems))
+    }
+}
+
+/// Collects problems while walking the raw spec.
+struct Checker<'a> {
+    file: &'a str,
+    problems: Vec<SpecProblem>,
+    warnings: Vec<String>,
+}
+
+impl Checker<'_> {
+    fn location(&self, loc: &Location) -> SourceLocation {
+        SourceLocation {
+            file: self.file.to_string(),
+            line: loc.line(),
+            column: loc.column(),
+        }
+    }
+
+    fn problem(&mut self, loc: &Location, rule: &'static str, message: String) {
+        let at = self.location(loc);
+        self.problems.push(SpecProblem { at, rule, message });
+    }
+
+    fn warn(&mut self, loc: &Location, message: String) {
+        let at = self.location(loc);
+        self.warnings.push(format!("{at}: {message}"));
+    }
+
+    fn spec(&mut self, raw: RawSpec) -> Spec {
+        let project = raw.project.value.trim().to_string();
+        if !is_slug(&project) {
+            self.problem(
+                &raw.project.referenced,
+                "spec.project",
+                format!("project '{project}' must be lowercase letters, digits and '-' (it names containers and resources)"),
+            );
+        }
+        if raw.environments.value.is_empty() {
+            self.problem(
+                &raw.environments.referenced,
+                "spec.environments",
+                "environments must name at least one environment".into(),
+            );
+        }
+        let mut environments = IndexMap::new();
+        for (name, env) in raw.environments.value {
+            if !is_slug(&name) && !name.contains('_') {
+                self.problem(
+                    &env.referenced,
+                    "spec.environment-name",
+                    format!("environment name '{name}' must be lowercase letters, digits, '-' or '_' (it names files)"),
+                );
+            }
+            if let Some(environment) = self.environment(&name, env) {
+                environments.insert(name, environment);
+            }
+        }
+        let minio = raw.minio.and_then(|m| self.minio(m));
+        Spec {
+            project,
+            environments,
+            minio,
+            source: self.file.to_string(),
+            warnings: Vec::new(),
+        }
+    }
+
+    fn environment(&mut self, name: &str, raw: Spanned<RawEnvironment>) -> Option<Environment> {
+        let here = raw.referenced;
+        let env = raw.value;
+        let retention_days = self.days(
+            env.retention_days.as_ref(),
+            DEFAULT_RETENTION_DAYS,
+            1,
+            "retention.minimum",
+            "retention_days",
+        );
+        let storage = match env.storage.value.as_str() {
+            "local" => self.local(env).map(Storage::Local),
+            "s3" => self.s3(env, retention_days).map(Storage::S3),
+            other => {
+                let hint = if other == "minio" {
+                    " (for MinIO write storage: s3 and provider: minio)"
+                } else {
+                    ""
+                };
+                self.problem(
+                    &env.storage.referenced,
+                    "spec.storage",
+                    format!("storage '{other}' is not one of: local, s3{hint}"),
+                );
+                None
+            }
+        };
+        let _ = here;
+        Some(Environment {
+            name: name.to_string(),
+            retention_days,
+            storage: storage?,
+        })
+    }
+
+    /// A day count: `default` when absent, at least `minimum`.
+    fn days(
+        &mut self,
+        raw: Option<&Spanned<i64>>,
+        default: i64,
+        minimum: i64,
+        rule: &'static str,
+        key: &str,
+    ) -> u32 {
+        let Some(raw) = raw else {
+            return u32::try_from(default).unwrap_or(1);
+        };
+        if raw.value < minimum || raw.value > 36_500 {
+            self.problem(
+                &raw.referenced,
+                rule,
+                format!(
+                    "{key} must be between {minimum} and 36500, got {}",
+                    raw.value
+                ),
+            );
+            return u32::try_from(minimum).unwrap_or(1);
+        }
+        u32::try_from(raw.value).unwrap_or(1)
+    }
+
+    fn local(&mut self, env: RawEnvironment) -> Option<LocalStorage> {
+        let s3_only: [(&str, Option<Location>); 9] = [
+            ("provider", env.provider.as_ref().map(|v| v.referenced)),
+            ("endpoint", env.endpoint.as_ref().map(|v| v.referenced)),
+            ("region", env.region.as_ref().map(|v| v.referenced)),
+            ("bucket", env.bucket.as_ref().map(|v| v.referenced)),
+            ("prefix", env.prefix.as_ref().map(|v| v.referenced)),
+            ("versioning", env.versioning.as_ref().map(|v| v.referenced)),
+            (
+                "noncurrent_days",
+                env.noncurrent_days.as_ref().map(|v| v.referenced),
+            ),
+            (
+                "transitions",
+                env.transitions.as_ref().map(|v| v.referenced),
+            ),
+            ("iam", env.iam.as_ref().map(|v| v.referenced)),
+        ];
+        for (key, loc) in s3_only {
+            if let Some(loc) = loc {
+                self.problem(
+                    &loc,
+                    "spec.key-not-applicable",
+                    format!("'{key}' applies only to storage: s3"),
+                );
+            }
+        }
+        let path = env
+            .path
+            .map(|p| p.value)
+            .unwrap_or_else(|| DEFAULT_LOCAL_PATH.to_string());
+        Some(LocalStorage {
+            path: PathBuf::from(path),
+        })
+    }
+
+    fn s3(&mut self, env: RawEnvironment, retention_days: u32) -> Option<S3Storage> {
+        if let Some(path) = &env.path {
+            self.problem(
+                &path.referenced,
+                "spec.key-not-applicable",
+                "'path' applies only to storage: local (use 'prefix' in a bucket)".into(),
+            );
+        }
+        let provider = match &env.provider {
+            None => Provider::Aws,
+            Some(raw) => match Provider::parse(&raw.value) {
+                Some(provider) => provider,
+                None => {
+                    self.problem(
+                        &raw.referenced,
+                        "spec.provider",
+                        format!(
+                            "provider '{}' is not one of: {}",
+                            raw.value,
+                            Provider::NAMES.join(", ")
+                        ),
+                    );
+                    return None;
+                }
+            },
+        };
+        let caps = provider.capabilities();
+        let endpoint = self.endpoint(env.endpoint.as_ref(), provider, &env.storage.referenced);
+        let region = self.region(env.region.as_ref(), provider, &env.storage.referenced);
+        let bucket = self.bucket(env.bucket.as_ref(), &env.storage.referenced);
+        let prefix = self.prefix(env.prefix.as_ref());
+        let versioning = env.versioning.as_ref().is_some_and(|v| v.value);
+        if let (true, Some(raw)) = (versioning && !caps.versioning, &env.versioning) {
+            self.problem(
+                &raw.referenced,
+                "provider.versioning",
+                format!("provider {} does not support versioning", provider.name()),
+            );
+        }
+        let noncurrent_days = env.noncurrent_days.as_ref().map(|raw| {
+            if !versioning {
+                self.problem(
+                    &raw.referenced,
+                    "lifecycle.noncurrent-needs-versioning",
+                    "noncurrent_days applies only with versioning: true (an unversioned bucket has no noncurrent versions)".into(),
+                );
+            }
+            self.days(Some(raw), 1, 1, "lifecycle.noncurrent-minimum", "noncurrent_days")
+        });
+        if versioning && noncurrent_days.is_none() {
+            if let Some(raw) = &env.versioning {
+                self.warn(
+                    &raw.referenced,
+                    "versioning without noncurrent_days: expired traces stay as noncurrent versions and keep costing".into(),
+                );
+            }
+        }
+        let transitions =
+            self.transitions(env.transitions.as_ref(), provider, retention_days, &env);
+        let iam = env.iam.as_ref().and_then(|raw| self.iam(raw, provider));
+        Some(S3Storage {
+            provider,
+            endpoint,
+            region,
+            bucket: bucket?,
+            prefix: prefix?,
+            versioning,
+            noncurrent_days,
+            transitions: transitions?,
+            iam,
+        })
+    }
+
+    fn endpoint(
+        &mut self,
+        raw: Option<&Spanned<String>>,
+        provider: Provider,
+        env_loc: &Location,
+    ) -> Option<String> {
+        let Some(raw) = raw else {
+            if provider != Provider::Aws {
+                self.problem(
+                    env_loc,
+                    "endpoint.required",
+                    format!(
+                        "provider {} needs an endpoint (e.g. https://minio.example.com)",
+                        provider.name()
+                    ),
+                );
+            }
+            return None;
+        };
+        match check_endpoint(&raw.value) {
+            Ok(normalised) => Some(normalised),
+            Err((rule, message)) => {
+                self.problem(&raw.referenced, rule, message);
+                None
+            }
+        }
+    }
+
+    fn region(
+        &mut self,
+        raw: Option<&Spanned<String>>,
+        provider: Provider,
+        env_loc: &Location,
+    ) -> String {
+        match raw {
+            None if provider == Provider::Aws => {
+                self.problem(
+                    env_loc,
+                    "region.required",
+                    "an aws environment needs a region (e.g. us-east-1)".into(),
+                );
+                String::new()
+            }
+            None => "us-east-1".to_string(),
+            Some(raw) => {
+                let valid = !raw.value.is_empty()
+                    && raw
+                        .value
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+                if !valid {
+                    self.problem(
+                        &raw.referenced,
+                        "region.format",
+                        format!("region '{}' must be lowercase letters, digits and '-' (e.g. eu-west-1)", raw.value),
+                    );
+                }
+                raw.value.clone()
+            }
+        }
+    }
+
+    fn bucket(&mut self, raw: Option<&Spanned<String>>, env_loc: &Location) -> Option<String> {
+        let Some(raw) = raw else {
+            self.problem(
+                env_loc,
+                "bucket.required",
+                "an s3 environment needs a bucket".into(),
+            );
+            return None;
+        };
+        if let Err((rule, message)) = names::check_bucket(&raw.value) {
+            self.problem(&raw.referenced, rule, message);
+            return None;
+        }
+        if raw.value.contains('.') {
+            self.warn(
+                &raw.referenced,
+                format!("bucket name '{}' holds dots: virtual-hosted TLS certificates will not match it", raw.value),
+            );
+        }
+        Some(raw.value.clone())
+    }
+
+    fn prefix(&mut self, raw: Option<&Spanned<String>>) -> Option<Prefix> {
+        let Some(raw) = raw else {
+            return Prefix::parse(DEFAULT_PREFIX);
+        };
+        let Some(prefix) = Prefix::parse(&raw.value) else {
+            self.problem(
+                &raw.referenced,
+                "prefix.empty",
+                "prefix must not be empty: lifecycle rules, IAM policies and purges are all scoped to it".into(),
+            );
+            return None;
+        };
+        let bad_segment = prefix
+            .as_str()
+            .split('/')
+            .find(|s| s.is_empty() || *s == "." || *s == "..");
+        let bad_char = prefix
+            .as_str()
+            .chars()
+            .find(|c| c.is_control() || "*?\\{}^%`[]\"<>~#|".contains(*c));
+        if bad_segment.is_some() || bad_char.is_some() {
+            self.problem(
+                &raw.referenced,
+                "prefix.format",
+                format!("prefix '{}' must be plain path segments (no '//', '.', '..' or wildcard characters)", raw.value),
+            );
+            return None;
+        }
+        Some(prefix)
+    }
+
+    fn transitions(
+        &mut self,
+        raw: Option<&Spanned<Vec<Spanned<RawTransition>>>>,
+        provider: Provider,
+        retention_days: u32,
+        env: &RawEnvironment,
+    ) -> Option<Vec<Transition>> {
+        let Some(raw) = raw else {
+            return Some(Vec::new());
+        };
+        if !raw.value.is_empty() && !provider.capabilities().storage_class_transitions {
+            self.problem(
+                &raw.referenced,
+                "provider.transitions",
+                format!(
+                    "provider {} cannot transition to AWS storage classes (MinIO uses named remote tiers); remove 'transitions'",
+                    provider.name()
+                ),
+            );
+            return None;
+        }
+        let mut transitions = Vec::new();
+        for item in &raw.value {
+            let t: &RawTransition = &item.value;
+            let class = StorageClass::parse(&t.storage_class.value);
+            if class.is_none() {
+                let names: Vec<&str> = StorageClass::ALL.iter().map(|c| c.name()).collect();
+                self.problem(
+                    &t.storage_class.referenced,
+                    "lifecycle.storage-class",
+                    format!(
+                        "storage_class '{}' is not one of: {}",
+                        t.storage_class.value,
+                        names.join(", ")
+                    ),
+                );
+            }
+            if !(0..=36_500).contains(&t.days.value) {
+                self.problem(
+                    &t.days.referenced,
+                    "lifecycle.transition-days",
+                    format!(
+                        "transition days must be between 0 and 36500, got {}",
+                        t.days.value
+                    ),
+                );
+            }
+            let days = u32::try_from(t.days.value).ok();
+            if let (Some(storage_class), Some(days)) = (class, days) {
+                transitions.push(Transition {
+                    days,
+                    storage_class,
+                });
+            }
+        }
+        if transitions.len() != raw.value.len() {
+            return None;
+        }
+        let problems = lifecycle::check(&transitions, retention_days);
+        for p in &problems {
+            let loc = match p.culprit {
+                Culprit::TransitionDays(i) => raw.value[i].value.days.referenced,
+                Culprit::TransitionClass(i) => raw.value[i].value.storage_class.referenced,
+                Culprit::RetentionDays => env
+                    .retention_days
+                    .as_ref()
+                    .map_or(raw.referenced, |r| r.referenced),
+            };
+            self.problem(&loc, p.rule, p.message.clone());
+        }
+        for warning in lifecycle::cost_warnings(&transitions, retention_days) {
+            self.warn(&raw.referenced, warning);
+        }
+        problems.is_empty().then_some(transitions)
+    }
+
+    fn iam(&mut self, raw: &Spanned<RawIam>, provider: Provider) -> Option<Iam> {
+        if !provider.capabilities().iam_roles {
+            self.problem(
+                &raw.referenced,
+                "provider.iam",
+                format!(
+                    "provider {} has no AWS IAM roles or instance profiles; remove 'iam' (MinIO users and policies come from its admin API)",
+                    provider.name()
+                ),
+            );
+            return None;
+        }
+        let iam = &raw.value;
+        let before = self.problems.len();
+        self.name_check(&iam.policy, |n| names::check_iam_name("policy", n, 64));
+        self.name_check(&iam.role, |n| names::check_iam_name("role", n, 64));
+        if let Some(profile) = &iam.instance_profile {
+            self.name_check(profile, |n| {
+                names::check_iam_name("instance profile", n, 128)
+            });
+        }
+        if let Some(service) = &iam.trusted_service {
+            self.name_check(service, names::check_service_principal);
+        }
+        (self.problems.len() == before).then(|| Iam {
+            policy: iam.policy.value.clone(),
+            role: iam.role.value.clone(),
+            trusted_service: iam
+                .trusted_service
+                .as_ref()
+                .map_or_else(|| "ec2.amazonaws.com".to_string(), |s| s.value.clone()),
+            instance_profile: iam.instance_profile.as_ref().map(|p| p.value.clone()),
+        })
+    }
+
+    fn name_check(
+        &mut self,
+        raw: &Spanned<String>,
+        check: impl Fn(&str) -> std::result::Result<(), names::NameProblem>,
+    ) {
+        if let Err((rule, message)) = check(&raw.value) {
+            self.problem(&raw.referenced, rule, message);
+        }
+    }
+
+    fn minio(&mut self, raw: Spanned<RawMinio>) -> Option<Minio> {
+        let m = raw.value;
+        let before = self.problems.len();
+        let mode = match m.mode.as_ref().map(|v| v.value.as_str()) {
+            None | Some("single") => MinioMode::Single,
+            Some("distributed") => MinioMode::Distributed,
+            Some(other) => {
+                let loc = m.mode.as_ref().map_or(raw.referenced, |v| v.referenced);
+                self.problem(
+                    &loc,
+                    "minio.mode",
+                    format!("minio.mode '{other}' is not one of: single, distributed"),
+                );
+                MinioMode::Single
+            }
+        };
+        let default_nodes = if mode == MinioMode::Single { 1 } else { 4 };
+        let nodes = self.count(m.nodes.as_ref(), default_nodes, "minio.nodes");
+        let drives = self.count(m.drives_per_node.as_ref(), 1, "minio.drives_per_node");
+        match mode {
+            MinioMode::Single if nodes != 1 => {
+                let loc = m.nodes.as_ref().map_or(raw.referenced, |v| v.referenced);
+                self.problem(
+                    &loc,
+                    "minio.single-node",
+                    format!(
+                        "mode single runs one node, got nodes: {nodes} (use mode: distributed)"
+                    ),
+                );
+            }
+            MinioMode::Distributed if nodes.saturating_mul(drives) < 4 => {
+                let loc = m.nodes.as_ref().map_or(raw.referenced, |v| v.referenced);
+                self.problem(
+                    &loc,
+                    "minio.erasure-set",
+                    format!("distributed mode needs at least 4 drives in total for erasure coding, got {nodes} nodes × {drives} drives"),
+                );
+            }
+            _ => {}
+        }
+        let domain = m.domain.value.trim().to_string();
+        if !names::is_hostname(&domain) {
+            self.problem(
+                &m.domain.referenced,
+                "minio.domain",
+                format!("minio.domain '{domain}' is not a host name"),
+            );
+        }
+        let console_domain = match &m.console_domain {
+            Some(raw) if !names::is_hostname(&raw.value) || raw.value == domain => {
+                self.problem(
+                    &raw.referenced,
+                    "minio.domain",
+                    format!(
+                        "minio.console_domain '{}' must be a host name other than minio.domain",
+                        raw.value
+                    ),
+                );
+                String::new()
+            }
+            Some(raw) => raw.value.clone(),
+            None => format!("console.{domain}"),
+        };
+        let image = match &m.image {
+            None => DEFAULT_MINIO_IMAGE.to_string(),
+            Some(raw) => {
+                if let Err(message) = check_image_pinned(&raw.value) {
+                    self.problem(&raw.referenced, "minio.image-pinned", message);
+                }
+                raw.value.clone()
+            }
+        };
+        for file in [&m.tls.value.certificate, &m.tls.value.key] {
+            if file.value.trim().is_empty() {
+                self.problem(
+                    &file.referenced,
+                    "minio.tls",
+                    "minio.tls certificate and key must name files".into(),
+                );
+            }
+        }
+        (self.problems.len() == before).then(|| Minio {
+            mode,
+            nodes,
+            drives_per_node: drives,
+            domain,
+            console_domain,
+            image,
+            tls_certificate: m.tls.value.certificate.value.clone(),
+            tls_key: m.tls.value.key.value.clone(),
+        })
+    }
+
+    fn count(&mut self, raw: Option<&Spanned<i64>>, default: u32, key: &str) -> u32 {
+        let Some(raw) = raw else { return default };
+        match u32::try_from(raw.value) {
+            Ok(n) if (1..=64).contains(&n) => n,
+            _ => {
+                self.problem(
+                    &raw.referenced,
+                    "minio.count",
+                    format!("{key} must be between 1 and 64, got {}", raw.value),
+                );
+                default
+            }
+        }
+    }
+}
+
+/// Lowercase letters, digits and '-', starting with a letter or digit.
+fn is_slug(value: &str) -> bool {
+    value
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric())
+        && value
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// An endpoint: http(s), a host, nothing else. Credentials in the URL are
+/// refused outright: they would end up in logs, reports and rendered files.
+fn check_endpoint(value: &str) -> std::result::Result<String, (&'static str, String)> {
+    let url = url::Url::parse(value).map_err(|e| {
+        (
+            "endpoint.url",
+            format!("endpoint '{value}' is not a URL: {e}"),
+        )
+    })?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err((
+            "endpoint.credentials",
+            "endpoint must not hold credentials: they come from the environment or a profile"
+                .into(),
+        ));
+    }
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err((
+            "endpoint.url",
+            format!("endpoint '{value}' must be http:// or https:// with a host"),
+        ));
+    }
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+        return Err((
+            "endpoint.url",
+            format!(
+                "endpoint '{value}' must not have a path, query or fragment (the bucket and prefix have their own keys)"
+            ),
+        ));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
+/// An image reference must carry a tag other than `latest`, or a digest.
+fn check_image_pinned(image: &str) -> std::result::Result<(), String> {
+    if image.contains("@sha256:") {
+        return Ok(());
+    }
+    let name_end = image.rfind('/').map_or(0, |i| i + 1);
+    match image[name_end..].split_once(':') {
+        Some((_, tag)) if !tag.is_empty() && tag != "latest" => Ok(()),
+        _ => Err(format!(
+            "minio.image '{image}' must be pinned to a release tag or digest: 'latest' moves (and minio/minio:latest is frozen and unpatched since Oct 2025)"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints() {
+        assert_eq!(
+            check_endpoint("https://minio.example.com/").ok().as_deref(),
+            Some("https://minio.example.com")
+        );
+        assert_eq!(
+            check_endpoint("http://127.0.0.1:9000").ok().as_deref(),
+            Some("http://127.0.0.1:9000")
+        );
+        assert_eq!(
+            check_endpoint("https://k:s@minio.example.com")
+                .err()
+                .map(|e| e.0),
+            Some("endpoint.credentials")
+        );
+        assert!(check_endpoint("ftp://x").is_err());
+        assert!(check_endpoint("minio.example.com").is_err());
+        assert!(check_endpoint("https://minio.example.com/bucket").is_err());
+    }
+
+    #[test]
+    fn images() {
+        assert!(check_image_pinned("minio/minio:RELEASE.2025-09-07T16-13-09Z").is_ok());
+        assert!(check_image_pinned("registry:5000/minio@sha256:abcd").is_ok());
+        assert!(check_image_pinned("minio/minio:latest").is_err());
+        assert!(check_image_pinned("minio/minio").is_err());
+        assert!(check_image_pinned("registry:5000/minio").is_err());
+    }
+}
