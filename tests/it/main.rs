@@ -1,7 +1,13 @@
 //! The integration tests: one binary, one module per feature.
 //!
 //! Tests run the real `chronotrace-ops` binary (see `support`) and, where they
-//! need a server, talk to the moto and Garage instances that `scripts/test.sh`
-//! starts on loopback and announces through `CT_TEST_*` environment variables.
+//! need a server or a tool, use the moto and Garage instances and the nginx
+//! and docker-compose binaries that `scripts/test.sh` installs and starts,
+//! announced through `CT_TEST_*` environment variables.
 
+mod cli;
+mod init;
+mod render;
 mod servers;
+mod spec_errors;
+mod support;

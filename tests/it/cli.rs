@@ -1,0 +1,66 @@
+//! The command line itself: help, version, usage errors.
+
+use crate::support::{Run, tempdir};
+
+#[test]
+fn help_lists_every_command() {
+    let dir = tempdir();
+    let out = Run::new(dir.path()).args(["--help"]).run().code(0);
+    for command in ["init", "render"] {
+        assert!(out.stdout.contains(command), "{}", out.stdout);
+    }
+    assert!(out.stdout.contains("Exit status"), "{}", out.stdout);
+}
+
+#[test]
+fn version_prints_and_exits_zero() {
+    let dir = tempdir();
+    let out = Run::new(dir.path()).args(["--version"]).run().code(0);
+    assert!(out.stdout.starts_with("chronotrace-ops "), "{}", out.stdout);
+}
+
+#[test]
+fn usage_errors_exit_2_without_a_backtrace() {
+    let dir = tempdir();
+    for args in [
+        vec!["--bogus"],
+        vec!["no-such-command"],
+        vec!["render", "--output", "yaml"],
+    ] {
+        let out = Run::new(dir.path()).args(&args).run().code(2);
+        assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+        assert!(!out.stderr.contains("RUST_BACKTRACE"), "{}", out.stderr);
+    }
+}
+
+#[test]
+fn unknown_environment_is_a_usage_error_naming_the_known_ones() {
+    let dir = tempdir();
+    let out = Run::new(dir.path())
+        .args(["render", "--env", "qa", "--out", "deploy"])
+        .run()
+        .code(2);
+    assert!(
+        out.stderr.contains("no environment named 'qa'"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("local, staging, production"),
+        "{}",
+        out.stderr
+    );
+    assert!(!dir.path().join("deploy").exists());
+}
+
+#[test]
+fn the_environment_comes_from_chronotrace_env_too() {
+    let dir = tempdir();
+    Run::new(dir.path())
+        .args(["render", "--out", "deploy"])
+        .env("CHRONOTRACE_ENV", "staging")
+        .run()
+        .code(0);
+    assert!(dir.path().join("deploy/.env.staging").exists());
+    assert!(!dir.path().join("deploy/.env.production").exists());
+}
