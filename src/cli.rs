@@ -63,6 +63,10 @@ pub struct GlobalArgs {
     /// No colour, even on a terminal (also NO_COLOR)
     #[arg(long, global = true)]
     pub no_color: bool,
+
+    /// PEM bundle of CAs to trust for the endpoint's TLS (also AWS_CA_BUNDLE)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub ca_bundle: Option<PathBuf>,
 }
 
 /// Output format of stdout.
@@ -83,6 +87,138 @@ pub enum Command {
         after_help = "Examples:\n  chronotrace-ops render --out deploy\n  chronotrace-ops render --out deploy --check   # exit 1 if the files drifted"
     )]
     Render(RenderArgs),
+    /// Show what `apply` would change in the environment
+    #[command(hide = true)]
+    #[command(after_help = "Examples:\n  chronotrace-ops plan -e staging\n  chronotrace-ops plan -e production --exit-code   # exit 1 if changes are pending")]
+    Plan(PlanArgs),
+    /// Provision bucket, versioning, lifecycle, security settings and IAM
+    #[command(hide = true)]
+    #[command(after_help = "Example:\n  chronotrace-ops apply -e staging --yes")]
+    Apply(ApplyArgs),
+    /// Remove what `apply` created (for CI environments)
+    #[command(hide = true)]
+    #[command(after_help = "Example:\n  chronotrace-ops destroy -e ci --yes --empty")]
+    Destroy(DestroyArgs),
+    /// Validate connectivity, credentials, bucket, retention and security end to end
+    #[command(hide = true)]
+    #[command(after_help = "Example:\n  chronotrace-ops check -e production --output json")]
+    Check(CheckArgs),
+    /// Verify that traces past retention are gone, or purge them
+    #[command(hide = true)]
+    #[command(subcommand)]
+    Cleanup(CleanupCommand),
+    /// Health report: volume, age, retention compliance, findings
+    #[command(hide = true)]
+    #[command(after_help = "Example:\n  chronotrace-ops report -e production --format markdown >> \"$GITHUB_STEP_SUMMARY\"")]
+    Report(ReportArgs),
+    /// The whole job for one environment: render, apply, check, verify, report
+    #[command(hide = true)]
+    #[command(after_help = "Example:\n  chronotrace-ops bootstrap -e local --yes")]
+    Bootstrap(BootstrapArgs),
+}
+
+/// `plan` flags.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Exit 1 when changes are pending (for CI drift detection)
+    #[arg(long)]
+    pub exit_code: bool,
+}
+
+/// `apply` flags.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// Apply without asking (required without a terminal)
+    #[arg(long)]
+    pub yes: bool,
+}
+
+/// `destroy` flags.
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    /// Confirm the removal (required)
+    #[arg(long)]
+    pub yes: bool,
+    /// Delete every object, version and delete marker of a non-empty bucket first
+    #[arg(long)]
+    pub empty: bool,
+}
+
+/// `check` flags.
+#[derive(Debug, Args)]
+pub struct CheckArgs {}
+
+/// `cleanup` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum CleanupCommand {
+    /// Exit 1 if traces past retention (plus grace days) are still there
+    #[command(after_help = "Example:\n  chronotrace-ops cleanup verify -e production --grace 2")]
+    Verify(VerifyArgs),
+    /// Delete traces past retention (a dry run unless --yes)
+    #[command(after_help = "Examples:\n  chronotrace-ops cleanup purge -e staging            # dry run\n  chronotrace-ops cleanup purge -e staging --yes")]
+    Purge(PurgeArgs),
+}
+
+/// `cleanup verify` flags.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Retention in days for this run, instead of the spec's
+    #[arg(long, value_name = "N")]
+    pub days: Option<u32>,
+    /// Days of lifecycle lag to allow
+    #[arg(long, value_name = "D", default_value_t = 2)]
+    pub grace: u32,
+    /// Partitions listed at once
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub concurrency: usize,
+}
+
+/// `cleanup purge` flags.
+#[derive(Debug, Args)]
+pub struct PurgeArgs {
+    /// Retention in days for this run, instead of the spec's
+    #[arg(long, value_name = "N")]
+    pub days: Option<u32>,
+    /// Really delete (otherwise a dry run)
+    #[arg(long)]
+    pub yes: bool,
+    /// Partitions listed and deleted at once
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub concurrency: usize,
+}
+
+/// Report formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Json,
+    Markdown,
+    Html,
+}
+
+/// `report` flags.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Report format (json also follows --output json)
+    #[arg(long, value_enum)]
+    pub format: Option<ReportFormat>,
+    /// Write the report to FILE instead of stdout
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Partitions listed at once
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub concurrency: usize,
+}
+
+/// `bootstrap` flags.
+#[derive(Debug, Args)]
+pub struct BootstrapArgs {
+    /// Apply without asking (required without a terminal)
+    #[arg(long)]
+    pub yes: bool,
+    /// Where the rendered files go
+    #[arg(long, value_name = "DIR", default_value = "deploy")]
+    pub out: PathBuf,
 }
 
 /// `init` flags.

@@ -78,6 +78,12 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The object store or an AWS API refused or could not be reached.
+    #[error("{message}")]
+    Cloud {
+        message: String,
+        hint: Option<String>,
+    },
     /// A template failed to parse or render.
     #[error("template {name}: {message}")]
     Template { name: String, message: String },
@@ -100,6 +106,22 @@ impl Error {
         }
     }
 
+    /// A cloud error without a hint.
+    pub fn cloud(message: impl Into<String>) -> Self {
+        Error::Cloud {
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    /// A cloud error with a hint saying how to fix it.
+    pub fn cloud_with_hint(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Error::Cloud {
+            message: message.into(),
+            hint: Some(hint.into()),
+        }
+    }
+
     /// An I/O error on `path`.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
@@ -111,7 +133,7 @@ impl Error {
     /// A hint for causes the tool knows how to fix, printed under the error.
     pub fn hint(&self) -> Option<String> {
         match self {
-            Error::Usage { hint, .. } => hint.clone(),
+            Error::Usage { hint, .. } | Error::Cloud { hint, .. } => hint.clone(),
             Error::Io { source, .. } if source.kind() == std::io::ErrorKind::PermissionDenied => {
                 Some("check the file's owner and mode, or choose another path".into())
             }

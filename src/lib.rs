@@ -6,6 +6,7 @@
 //! JSON) · `error` (failures and exit codes) · `cli` (clap types).
 
 pub mod cli;
+pub mod cloud;
 pub mod commands;
 pub mod error;
 pub mod output;
@@ -50,6 +51,13 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Error> {
     match cli.command {
         Command::Init(args) => commands::init::run(&ctx, &args),
         Command::Render(args) => commands::render::run(&ctx, &args),
+        Command::Plan(_)
+        | Command::Apply(_)
+        | Command::Destroy(_)
+        | Command::Check(_)
+        | Command::Cleanup(_)
+        | Command::Report(_)
+        | Command::Bootstrap(_) => Err(Error::usage("this command is not implemented yet")),
     }
 }
 

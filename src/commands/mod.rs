@@ -9,7 +9,19 @@ use std::path::PathBuf;
 use crate::cli::{GlobalArgs, OutputFormat};
 use crate::error::Result;
 use crate::output;
-use crate::spec::{DEFAULT_SPEC_FILE, Spec, SpecSource};
+use crate::cloud::Target;
+use crate::error::Error;
+use crate::spec::{DEFAULT_SPEC_FILE, S3Storage, Spec, SpecSource};
+
+/// Runs async work (the network layers) to completion on a small runtime.
+pub fn block_on<F: std::future::Future>(future: F) -> Result<F::Output> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::io("<tokio runtime>", e))?;
+    Ok(runtime.block_on(future))
+}
 
 /// What every command needs from the global flags, already validated.
 #[derive(Debug, Clone)]
@@ -20,7 +32,15 @@ pub struct Context {
     pub spec_path: PathBuf,
     pub env: Option<String>,
     pub verbose: u8,
+    pub endpoint_url: Option<String>,
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub ca_bundle: Option<PathBuf>,
+    pub color: bool,
 }
+
+/// The environment used when neither `--env` nor `CHRONOTRACE_ENV` names one.
+pub const DEFAULT_ENV: &str = "local";
 
 impl Context {
     /// Builds the context from the parsed global flags.
@@ -34,7 +54,32 @@ impl Context {
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_SPEC_FILE)),
             env: global.env.clone(),
             verbose: global.verbose,
+            endpoint_url: global.endpoint_url.clone(),
+            region: global.region.clone(),
+            profile: global.profile.clone(),
+            ca_bundle: global
+                .ca_bundle
+                .clone()
+                .or_else(|| std::env::var_os("AWS_CA_BUNDLE").map(PathBuf::from)),
+            color: !global.no_color
+                && std::env::var_os("NO_COLOR").is_none()
+                && std::io::IsTerminal::is_terminal(&std::io::stdout()),
         }
+    }
+
+    /// The name of the environment to work on.
+    pub fn env_name(&self) -> &str {
+        self.env.as_deref().unwrap_or(DEFAULT_ENV)
+    }
+
+    /// Where an S3 environment connects, with the command-line overrides.
+    pub fn target(&self, s3: &S3Storage) -> Target {
+        Target::new(
+            s3,
+            self.endpoint_url.as_deref(),
+            self.region.as_deref(),
+            self.profile.as_deref(),
+        )
     }
 
     /// Loads and validates the spec, printing its warnings on stderr.

@@ -1,0 +1,123 @@
+//! SDK errors turned into one line that says what failed and where, with a
+//! hint when the cause is known (credentials, access, network, region).
+
+use std::error::Error as StdError;
+use std::fmt::Debug;
+
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+
+use super::{Target, credentials_hint};
+use crate::error::Error;
+
+/// An error's whole source chain on one line.
+pub fn one_line(err: &dyn StdError) -> String {
+    let mut parts = vec![err.to_string()];
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = cause.source();
+    }
+    parts.join(": ").replace('\n', " ")
+}
+
+/// The service's error code, if the server answered with one.
+pub fn code<E, R>(err: &SdkError<E, R>) -> Option<&str>
+where
+    E: ProvideErrorMetadata,
+{
+    err.code()
+}
+
+/// True when the server says it does not implement the call (Garage, moto
+/// and MinIO each lack some of S3): a capability gap, not a failure.
+pub fn is_not_implemented<E, R>(err: &SdkError<E, R>) -> bool
+where
+    E: ProvideErrorMetadata,
+    R: Debug,
+{
+    if matches!(err.code(), Some("NotImplemented" | "NotImplementedException" | "MethodNotAllowed" | "XNotImplemented")) {
+        return true;
+    }
+    match err {
+        SdkError::ServiceError(e) => format!("{:?}", e.raw()).contains("status: StatusCode(501)")
+            || format!("{:?}", e.raw()).contains("status: 501"),
+        _ => false,
+    }
+}
+
+/// Maps an SDK error of `action` on `resource` to a one-line error with a hint.
+pub fn api_error<E, R>(err: SdkError<E, R>, action: &str, resource: &str, target: &Target) -> Error
+where
+    E: ProvideErrorMetadata + StdError + 'static,
+    R: Debug,
+{
+    let endpoint = target.endpoint_label();
+    match &err {
+        SdkError::DispatchFailure(failure) => {
+            let detail = one_line(&err);
+            if failure.is_timeout() || failure.is_io() {
+                return Error::cloud_with_hint(
+                    format!("{action}: cannot reach {endpoint}: {detail}"),
+                    "check the endpoint (--endpoint-url or the spec's endpoint), the network and the TLS setup",
+                );
+            }
+            if detail.contains("credentials") {
+                return Error::cloud_with_hint(
+                    format!("{action}: no usable credentials for {endpoint}: {detail}"),
+                    credentials_hint(target.provider),
+                );
+            }
+            return Error::cloud(format!("{action} on {resource} at {endpoint}: {detail}"));
+        }
+        SdkError::TimeoutError(_) => {
+            return Error::cloud_with_hint(
+                format!("{action}: {endpoint} did not answer in time"),
+                "check the endpoint and the network",
+            );
+        }
+        _ => {}
+    }
+    let code = err.code().unwrap_or("").to_string();
+    let message = err.message().unwrap_or("").to_string();
+    let said = if message.is_empty() {
+        code.clone()
+    } else {
+        format!("{code}: {message}")
+    };
+    let (text, hint): (String, Option<String>) = match code.as_str() {
+        "InvalidAccessKeyId" | "InvalidClientTokenId" | "UnrecognizedClientException" => (
+            format!("{action}: the access key is not known to {endpoint} ({said})"),
+            Some(credentials_hint(target.provider)),
+        ),
+        "SignatureDoesNotMatch" | "IncompleteSignature" => (
+            format!("{action}: {endpoint} rejected the credentials' signature: wrong secret key? ({code})"),
+            Some(credentials_hint(target.provider)),
+        ),
+        "ExpiredToken" | "ExpiredTokenException" | "RequestExpired" => (
+            format!("{action}: the credentials have expired ({said})"),
+            Some("refresh them (aws sso login, or new session credentials)".into()),
+        ),
+        "AccessDenied" | "AccessDeniedException" | "AllAccessDisabled" => (
+            format!("{action} on {resource}: access denied ({said})"),
+            Some(format!("the identity needs permission for {action} on {resource}")),
+        ),
+        "BucketAlreadyExists" => (
+            format!("{action} {resource}: the name is taken by another account"),
+            Some("bucket names are global on AWS: choose another bucket name in the spec".into()),
+        ),
+        "PermanentRedirect" | "AuthorizationHeaderMalformed" | "IllegalLocationConstraintException"
+        | "InvalidLocationConstraint" => (
+            format!("{action} {resource}: region mismatch with {} ({said})", target.region),
+            Some("set the environment's region to the bucket's region".into()),
+        ),
+        _ if code.is_empty() => (format!("{action} on {resource} at {endpoint}: {}", one_line(&err)), None),
+        _ => (format!("{action} on {resource}: {said}"), None),
+    };
+    match hint {
+        Some(hint) => Error::cloud_with_hint(text, hint),
+        None => Error::cloud(text),
+    }
+}

@@ -1,0 +1,163 @@
+//! The only code that talks to the network: S3, IAM and STS clients built
+//! once from the environment's target, and the mapping of SDK errors to
+//! one-line errors with hints.
+
+pub mod errors;
+
+use std::time::Duration;
+
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_credential_types::provider::ProvideCredentials;
+use aws_sdk_s3::config::{RequestChecksumCalculation, ResponseChecksumValidation};
+use aws_types::region::Region;
+
+use crate::error::{Error, Result};
+use crate::spec::{Provider, S3Storage};
+
+/// A connection attempt gives up after this long: a dead endpoint must be
+/// reported within seconds, not minutes.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// One attempt of one call.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Credentials must resolve within this, instance metadata included.
+const CREDENTIALS_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Where to connect: the spec's environment with the command-line overrides applied.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub provider: Provider,
+    /// `None`: AWS's own endpoints.
+    pub endpoint: Option<String>,
+    pub region: String,
+    pub profile: Option<String>,
+}
+
+impl Target {
+    /// The spec's values, overridden by `--endpoint-url`, `--region`, `--profile`.
+    pub fn new(
+        s3: &S3Storage,
+        endpoint_url: Option<&str>,
+        region: Option<&str>,
+        profile: Option<&str>,
+    ) -> Target {
+        Target {
+            provider: s3.provider,
+            endpoint: endpoint_url
+                .map(|e| e.trim_end_matches('/').to_string())
+                .or_else(|| s3.endpoint.clone()),
+            region: region.map_or_else(|| s3.region.clone(), str::to_string),
+            profile: profile.map(str::to_string),
+        }
+    }
+
+    /// What to call the endpoint in messages.
+    pub fn endpoint_label(&self) -> String {
+        self.endpoint
+            .clone()
+            .unwrap_or_else(|| format!("AWS ({})", self.region))
+    }
+
+    /// Path-style addressing whenever the endpoint is not AWS's own.
+    pub fn path_style(&self) -> bool {
+        self.endpoint.is_some() || self.provider != Provider::Aws
+    }
+}
+
+/// The clients of one target. Built once per command; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    pub target: Target,
+    pub s3: aws_sdk_s3::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub sts: aws_sdk_sts::Client,
+}
+
+impl Clients {
+    /// Loads the shared AWS configuration and proves that credentials
+    /// resolve, so a missing key is reported now, in seconds, with a hint.
+    pub async fn connect(target: &Target) -> Result<Clients> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(target.region.clone()))
+            .retry_config(RetryConfig::standard().with_max_attempts(3))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(CONNECT_TIMEOUT)
+                    .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+                    .build(),
+            );
+        if let Some(endpoint) = &target.endpoint {
+            loader = loader.endpoint_url(endpoint);
+        }
+        if let Some(profile) = &target.profile {
+            loader = loader.profile_name(profile);
+        }
+        loader = loader.credentials_provider(credentials_chain(target).await);
+        let shared = loader.load().await;
+        check_credentials(&shared, target).await?;
+
+        let s3_config = aws_sdk_s3::config::Builder::from(&shared)
+            .force_path_style(target.path_style())
+            // S3 clones reject the SDK's newer default checksums; send them
+            // only where the API requires one.
+            .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+            .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
+            .build();
+        Ok(Clients {
+            target: target.clone(),
+            s3: aws_sdk_s3::Client::from_conf(s3_config),
+            iam: aws_sdk_iam::Client::new(&shared),
+            sts: aws_sdk_sts::Client::new(&shared),
+        })
+    }
+}
+
+/// The standard chain (env, profile, SSO, web identity, containers, instance
+/// metadata), with instance metadata kept short: off EC2 it must not cost
+/// seconds. `AWS_EC2_METADATA_DISABLED=true` turns it off entirely.
+async fn credentials_chain(
+    target: &Target,
+) -> aws_config::default_provider::credentials::DefaultCredentialsChain {
+    let imds = aws_config::imds::Client::builder()
+        .connect_timeout(Duration::from_secs(1))
+        .read_timeout(Duration::from_secs(1))
+        .max_attempts(1)
+        .build();
+    let mut chain = aws_config::default_provider::credentials::DefaultCredentialsChain::builder()
+        .region(Region::new(target.region.clone()))
+        .imds_client(imds);
+    if let Some(profile) = &target.profile {
+        chain = chain.profile_name(profile);
+    }
+    chain.build().await
+}
+
+/// Resolves credentials once, with a deadline; the secret is never kept or shown.
+async fn check_credentials(shared: &aws_types::SdkConfig, target: &Target) -> Result<()> {
+    let no_credentials = |detail: String| {
+        Error::cloud_with_hint(
+            format!("no credentials for {}: {detail}", target.endpoint_label()),
+            credentials_hint(target.provider),
+        )
+    };
+    let Some(provider) = shared.credentials_provider() else {
+        return Err(no_credentials("no credential provider configured".into()));
+    };
+    match tokio::time::timeout(CREDENTIALS_TIMEOUT, provider.provide_credentials()).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(no_credentials(errors::one_line(&e))),
+        Err(_) => Err(no_credentials(format!(
+            "none found within {}s",
+            CREDENTIALS_TIMEOUT.as_secs()
+        ))),
+    }
+}
+
+/// How to give the tool credentials, per provider.
+pub fn credentials_hint(provider: Provider) -> String {
+    match provider {
+        Provider::Aws => "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or pass --profile (SSO and instance roles work too)".into(),
+        _ => "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY to an access key of the store (for MinIO, a user with admin rights on the bucket)".into(),
+    }
+}
