@@ -89,7 +89,9 @@ pub enum Command {
     Render(RenderArgs),
     /// Show what `apply` would change in the environment
     #[command(hide = true)]
-    #[command(after_help = "Examples:\n  chronotrace-ops plan -e staging\n  chronotrace-ops plan -e production --exit-code   # exit 1 if changes are pending")]
+    #[command(
+        after_help = "Examples:\n  chronotrace-ops plan -e staging\n  chronotrace-ops plan -e production --exit-code   # exit 1 if changes are pending"
+    )]
     Plan(PlanArgs),
     /// Provision bucket, versioning, lifecycle, security settings and IAM
     #[command(hide = true)]
@@ -109,7 +111,9 @@ pub enum Command {
     Cleanup(CleanupCommand),
     /// Health report: volume, age, retention compliance, findings
     #[command(hide = true)]
-    #[command(after_help = "Example:\n  chronotrace-ops report -e production --format markdown >> \"$GITHUB_STEP_SUMMARY\"")]
+    #[command(
+        after_help = "Example:\n  chronotrace-ops report -e production --format markdown >> \"$GITHUB_STEP_SUMMARY\""
+    )]
     Report(ReportArgs),
     /// The whole job for one environment: render, apply, check, verify, report
     #[command(hide = true)]
@@ -155,7 +159,9 @@ pub enum CleanupCommand {
     #[command(after_help = "Example:\n  chronotrace-ops cleanup verify -e production --grace 2")]
     Verify(VerifyArgs),
     /// Delete traces past retention (a dry run unless --yes)
-    #[command(after_help = "Examples:\n  chronotrace-ops cleanup purge -e staging            # dry run\n  chronotrace-ops cleanup purge -e staging --yes")]
+    #[command(
+        after_help = "Examples:\n  chronotrace-ops cleanup purge -e staging            # dry run\n  chronotrace-ops cleanup purge -e staging --yes"
+    )]
     Purge(PurgeArgs),
 }
 

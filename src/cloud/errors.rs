@@ -38,12 +38,17 @@ where
     E: ProvideErrorMetadata,
     R: Debug,
 {
-    if matches!(err.code(), Some("NotImplemented" | "NotImplementedException" | "MethodNotAllowed" | "XNotImplemented")) {
+    if matches!(
+        err.code(),
+        Some("NotImplemented" | "NotImplementedException" | "MethodNotAllowed" | "XNotImplemented")
+    ) {
         return true;
     }
     match err {
-        SdkError::ServiceError(e) => format!("{:?}", e.raw()).contains("status: StatusCode(501)")
-            || format!("{:?}", e.raw()).contains("status: 501"),
+        SdkError::ServiceError(e) => {
+            format!("{:?}", e.raw()).contains("status: StatusCode(501)")
+                || format!("{:?}", e.raw()).contains("status: 501")
+        }
         _ => false,
     }
 }
@@ -93,7 +98,9 @@ where
             Some(credentials_hint(target.provider)),
         ),
         "SignatureDoesNotMatch" | "IncompleteSignature" => (
-            format!("{action}: {endpoint} rejected the credentials' signature: wrong secret key? ({code})"),
+            format!(
+                "{action}: {endpoint} rejected the credentials' signature: wrong secret key? ({code})"
+            ),
             Some(credentials_hint(target.provider)),
         ),
         "ExpiredToken" | "ExpiredTokenException" | "RequestExpired" => (
@@ -102,18 +109,28 @@ where
         ),
         "AccessDenied" | "AccessDeniedException" | "AllAccessDisabled" => (
             format!("{action} on {resource}: access denied ({said})"),
-            Some(format!("the identity needs permission for {action} on {resource}")),
+            Some(format!(
+                "the identity needs permission for {action} on {resource}"
+            )),
         ),
         "BucketAlreadyExists" => (
             format!("{action} {resource}: the name is taken by another account"),
             Some("bucket names are global on AWS: choose another bucket name in the spec".into()),
         ),
-        "PermanentRedirect" | "AuthorizationHeaderMalformed" | "IllegalLocationConstraintException"
+        "PermanentRedirect"
+        | "AuthorizationHeaderMalformed"
+        | "IllegalLocationConstraintException"
         | "InvalidLocationConstraint" => (
-            format!("{action} {resource}: region mismatch with {} ({said})", target.region),
+            format!(
+                "{action} {resource}: region mismatch with {} ({said})",
+                target.region
+            ),
             Some("set the environment's region to the bucket's region".into()),
         ),
-        _ if code.is_empty() => (format!("{action} on {resource} at {endpoint}: {}", one_line(&err)), None),
+        _ if code.is_empty() => (
+            format!("{action} on {resource} at {endpoint}: {}", one_line(&err)),
+            None,
+        ),
         _ => (format!("{action} on {resource}: {said}"), None),
     };
     match hint {

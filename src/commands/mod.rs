@@ -7,10 +7,10 @@ pub mod render;
 use std::path::PathBuf;
 
 use crate::cli::{GlobalArgs, OutputFormat};
-use crate::error::Result;
-use crate::output;
 use crate::cloud::Target;
 use crate::error::Error;
+use crate::error::Result;
+use crate::output;
 use crate::spec::{DEFAULT_SPEC_FILE, S3Storage, Spec, SpecSource};
 
 /// Runs async work (the network layers) to completion on a small runtime.

@@ -1,0 +1,32 @@
+# shellcheck shell=bash disable=SC2034 # the variables are used by the scripts that source this
+# Shared settings for the bench of real servers; sourced by the other
+# scripts in this folder, not run on its own.
+#
+# Everything the bench installs lives in a cache OUTSIDE the checkout, so a
+# fresh clone (CI) reuses what an earlier run built and `git clean` never
+# throws away a 10-minute Garage build.
+
+CT_CACHE="${CHRONOTRACE_OPS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/chronotrace-ops}"
+
+# Pinned versions: bump them here and install.sh builds the new ones beside
+# the old (each version gets its own folder, so nothing is half-upgraded).
+MOTO_VERSION=5.2.5
+GARAGE_VERSION=2.5.0
+
+MOTO_HOME="$CT_CACHE/moto-$MOTO_VERSION" # a virtualenv
+MOTO_PYTHON="$MOTO_HOME/bin/python"
+MOTO_SERVER="$MOTO_HOME/bin/moto_server"
+GARAGE_HOME="$CT_CACHE/garage-$GARAGE_VERSION" # a `cargo install --root`
+GARAGE="$GARAGE_HOME/bin/garage"
+GARAGE_TARGET_DIR="$CT_CACHE/garage-build"
+CT_LOGS="$CT_CACHE/logs"
+
+# Scripts never talk to anything but loopback; an AWS SDK that went looking
+# for EC2 instance metadata would try a link-local address.
+export AWS_EC2_METADATA_DISABLED=true
+
+say() { printf 'bench: %s\n' "$*" >&2; }
+die() {
+	say "error: $*"
+	exit 1
+}

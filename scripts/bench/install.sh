@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Install the bench of real servers the tests run against, when missing:
+#   - moto (a fake AWS) in its own virtualenv,
+#   - Garage (a real S3 server) built from crates.io,
+#   - nginx and docker-compose from Debian, only for `nginx -t` and
+#     `docker-compose config` checks of rendered files (no service is run).
+# Idempotent and quick when everything is there, so scripts/test.sh runs it
+# every time; a fresh machine (CI) gets everything from the registries alone.
+# Reports what it does on stderr.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=scripts/bench/common.sh
+. "$here/common.sh"
+
+mkdir -p "$CT_CACHE" "$CT_LOGS"
+
+# Two test runs at once must not build into the same folders.
+exec 9>"$CT_CACHE/.install.lock"
+flock 9
+
+install_moto() {
+	# The marker is written last: a venv without it is a broken half-install.
+	if [[ -f "$MOTO_HOME/.ct-installed" ]] &&
+		[[ "$("$MOTO_PYTHON" -c 'from importlib.metadata import version; print(version("moto"))' 2>/dev/null)" == "$MOTO_VERSION" ]]; then
+		say "moto $MOTO_VERSION: present"
+		return
+	fi
+	local log="$CT_LOGS/moto-install.log"
+	say "moto $MOTO_VERSION: installing into $MOTO_HOME (about a minute; log: $log)"
+	rm -rf "$MOTO_HOME"
+	if ! {
+		python3 -m venv "$MOTO_HOME" &&
+			"$MOTO_HOME/bin/pip" install "moto[server]==$MOTO_VERSION"
+	} >"$log" 2>&1; then
+		tail -n 30 "$log" >&2
+		rm -rf "$MOTO_HOME"
+		die "moto install failed (log: $log)"
+	fi
+	touch "$MOTO_HOME/.ct-installed"
+	say "moto $MOTO_VERSION: installed"
+}
+
+install_garage() {
+	# `cargo install` moves the binary into place only once the build is done.
+	if [[ -x "$GARAGE" ]]; then
+		say "garage $GARAGE_VERSION: present"
+		return
+	fi
+	command -v cargo >/dev/null || die "cargo is needed to build garage"
+	local log="$CT_LOGS/garage-build.log"
+	say "garage $GARAGE_VERSION: building into $GARAGE_HOME (about 11 minutes on 2 cores; log: $log)"
+	# --locked: build with the dependency versions Garage was released with.
+	if ! CARGO_TARGET_DIR="$GARAGE_TARGET_DIR" \
+		cargo install garage --version "$GARAGE_VERSION" --locked --root "$GARAGE_HOME" \
+		>"$log" 2>&1; then
+		tail -n 30 "$log" >&2
+		die "garage build failed (log: $log)"
+	fi
+	say "garage $GARAGE_VERSION: installed"
+}
+
+install_debian_tools() {
+	local missing=()
+	command -v nginx >/dev/null || missing+=(nginx)
+	command -v docker-compose >/dev/null || missing+=(docker-compose)
+	if ((${#missing[@]} == 0)); then
+		say "nginx, docker-compose: present"
+		return
+	fi
+	local log="$CT_LOGS/apt.log"
+	say "apt: installing ${missing[*]} (log: $log)"
+	if ! {
+		apt-get update &&
+			DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nginx docker-compose
+	} >"$log" 2>&1; then
+		tail -n 30 "$log" >&2
+		die "apt-get install failed (log: $log)"
+	fi
+	# The tests only run `nginx -t`. Where no policy-rc.d stops it, the
+	# package starts the nginx service (port 80): stop the one it just started.
+	if [[ " ${missing[*]} " == *" nginx "* ]] && [[ -s /run/nginx.pid ]] &&
+		kill -0 "$(cat /run/nginx.pid)" 2>/dev/null; then
+		say "apt: stopping the nginx service the package started"
+		nginx -s quit || true
+	fi
+	say "apt: installed ${missing[*]}"
+}
+
+install_moto
+install_garage
+install_debian_tools
