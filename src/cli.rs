@@ -119,6 +119,24 @@ pub enum Command {
     #[command(hide = true)]
     #[command(after_help = "Example:\n  chronotrace-ops bootstrap -e local --yes")]
     Bootstrap(BootstrapArgs),
+    /// Print shell completions
+    #[command(
+        after_help = "Example:\n  chronotrace-ops completions bash > /etc/bash_completion.d/chronotrace-ops"
+    )]
+    Completions(CompletionsArgs),
+    /// Print the JSON Schema of chronotrace-ops.yaml (for editor validation)
+    #[command(
+        after_help = "Example:\n  chronotrace-ops schema > chronotrace-ops.schema.json\n  # then in the spec: # yaml-language-server: $schema=chronotrace-ops.schema.json"
+    )]
+    Schema,
+}
+
+/// `completions` arguments.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to generate completions for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// `plan` flags.

@@ -51,6 +51,8 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Error> {
     match cli.command {
         Command::Init(args) => commands::init::run(&ctx, &args),
         Command::Render(args) => commands::render::run(&ctx, &args),
+        Command::Completions(args) => commands::completions::run(&args),
+        Command::Schema => commands::schema::run(),
         Command::Plan(_)
         | Command::Apply(_)
         | Command::Destroy(_)

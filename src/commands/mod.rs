@@ -1,8 +1,10 @@
 //! One module per subcommand: wiring only (load the spec, call the pure
 //! core, print the result, choose the exit status).
 
+pub mod completions;
 pub mod init;
 pub mod render;
+pub mod schema;
 
 use std::path::PathBuf;
 

@@ -27,6 +27,10 @@ pub const DEFAULT_SPEC_FILE: &str = "chronotrace-ops.yaml";
 /// back to when no spec file exists (the embedded default).
 pub const STARTER_SPEC: &str = include_str!("starter.yaml");
 
+/// The JSON Schema of the spec (hand-written for its descriptions; a test
+/// keeps its keys equal to the parser's).
+pub const SCHEMA: &str = include_str!("schema.json");
+
 /// A spec that passed every rule.
 #[derive(Debug, Clone, Serialize)]
 pub struct Spec {
