@@ -10,6 +10,9 @@ mod provider;
 mod raw;
 mod validate;
 
+#[cfg(test)]
+mod proptests;
+
 use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
