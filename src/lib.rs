@@ -47,7 +47,7 @@ pub fn main_entry<I: IntoIterator<Item = OsString>>(args: I) -> ExitStatus {
 
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> Result<ExitStatus, Error> {
-    let ctx = commands::Context::from_global(&cli.global);
+    let ctx = commands::Context::from_global(&cli.global)?;
     match cli.command {
         Command::Init(args) => commands::init::run(&ctx, &args),
         Command::Render(args) => commands::render::run(&ctx, &args),

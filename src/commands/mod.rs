@@ -13,7 +13,7 @@ use crate::cloud::Target;
 use crate::error::Error;
 use crate::error::Result;
 use crate::output;
-use crate::spec::{DEFAULT_SPEC_FILE, S3Storage, Spec, SpecSource};
+use crate::spec::{DEFAULT_SPEC_FILE, S3Storage, Spec, SpecSource, check_endpoint};
 
 /// Runs async work (the network layers) to completion on a small runtime.
 pub fn block_on<F: std::future::Future>(future: F) -> Result<F::Output> {
@@ -45,9 +45,16 @@ pub struct Context {
 pub const DEFAULT_ENV: &str = "local";
 
 impl Context {
-    /// Builds the context from the parsed global flags.
-    pub fn from_global(global: &GlobalArgs) -> Context {
-        Context {
+    /// Builds the context from the parsed global flags; `--endpoint-url`
+    /// obeys the spec's endpoint rules (never credentials in the URL).
+    pub fn from_global(global: &GlobalArgs) -> Result<Context> {
+        let endpoint_url = match &global.endpoint_url {
+            None => None,
+            Some(url) => Some(check_endpoint(url).map_err(|(rule, message)| {
+                Error::usage(format!("--endpoint-url: {message} [rule: {rule}]"))
+            })?),
+        };
+        Ok(Context {
             output: global.output,
             spec_source: SpecSource::discover(global.config.as_deref()),
             spec_path: global
@@ -56,7 +63,7 @@ impl Context {
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_SPEC_FILE)),
             env: global.env.clone(),
             verbose: global.verbose,
-            endpoint_url: global.endpoint_url.clone(),
+            endpoint_url,
             region: global.region.clone(),
             profile: global.profile.clone(),
             ca_bundle: global
@@ -66,7 +73,7 @@ impl Context {
             color: !global.no_color
                 && std::env::var_os("NO_COLOR").is_none()
                 && std::io::IsTerminal::is_terminal(&std::io::stdout()),
-        }
+        })
     }
 
     /// The name of the environment to work on.

@@ -22,6 +22,7 @@ use crate::error::{Error, Result, SourceLocation, SpecProblem};
 
 pub use lifecycle::{StorageClass, Transition};
 pub use provider::{Capabilities, Provider};
+pub use validate::check_endpoint;
 
 /// The file name looked for in the working directory.
 pub const DEFAULT_SPEC_FILE: &str = "chronotrace-ops.yaml";

@@ -634,7 +634,7 @@ fn is_slug(value: &str) -> bool {
 
 /// An endpoint: http(s), a host, nothing else. Credentials in the URL are
 /// refused outright: they would end up in logs, reports and rendered files.
-fn check_endpoint(value: &str) -> std::result::Result<String, (&'static str, String)> {
+pub fn check_endpoint(value: &str) -> std::result::Result<String, (&'static str, String)> {
     let url = url::Url::parse(value).map_err(|e| {
         (
             "endpoint.url",

@@ -64,3 +64,22 @@ fn the_environment_comes_from_chronotrace_env_too() {
     assert!(dir.path().join("deploy/.env.staging").exists());
     assert!(!dir.path().join("deploy/.env.production").exists());
 }
+
+#[test]
+fn credentials_in_endpoint_url_are_refused_and_never_echoed() {
+    let dir = tempdir();
+    let out = Run::new(dir.path())
+        .args([
+            "--endpoint-url",
+            "https://AKIAEXAMPLE:s3cr3t-canary@minio.example.com",
+            "render",
+        ])
+        .run()
+        .code(2);
+    assert!(
+        out.stderr.contains("endpoint.credentials"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("s3cr3t-canary"), "{}", out.stderr);
+}
