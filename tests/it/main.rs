@@ -6,6 +6,8 @@
 //! announced through `CT_TEST_*` environment variables.
 
 mod cli;
+mod fault_proxy;
+mod hardening;
 mod init;
 mod onboarding;
 mod render;
