@@ -10,6 +10,7 @@ pub mod cloud;
 pub mod commands;
 pub mod error;
 pub mod output;
+pub mod plan;
 pub mod render;
 pub mod spec;
 
