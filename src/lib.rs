@@ -52,13 +52,12 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Error> {
     match cli.command {
         Command::Init(args) => commands::init::run(&ctx, &args),
         Command::Render(args) => commands::render::run(&ctx, &args),
-        Command::Plan(_)
-        | Command::Apply(_)
-        | Command::Destroy(_)
-        | Command::Check(_)
-        | Command::Cleanup(_)
-        | Command::Report(_)
-        | Command::Bootstrap(_) => Err(Error::usage("this command is not implemented yet")),
+        Command::Plan(args) => commands::plan::run(&ctx, &args),
+        Command::Apply(args) => commands::apply::run(&ctx, &args),
+        Command::Destroy(args) => commands::destroy::run(&ctx, &args),
+        Command::Check(_) | Command::Cleanup(_) | Command::Report(_) | Command::Bootstrap(_) => {
+            Err(Error::usage("this command is not implemented yet"))
+        }
     }
 }
 

@@ -55,13 +55,10 @@ pub fn unsupported_reason<E: ProvideErrorMetadata, R>(
     err: &SdkError<E, R>,
     action: &str,
 ) -> String {
-    match (err.code(), err.message()) {
-        (Some(code), Some(message)) => {
-            format!("the server does not implement {action} ({code}: {message})")
-        }
-        (Some(code), None) => format!("the server does not implement {action} ({code})"),
-        _ => format!("the server does not implement {action}"),
-    }
+    format!(
+        "the server answers {} to {action}",
+        err.code().unwrap_or("NotImplemented")
+    )
 }
 
 /// Reads everything the tool manages on the bucket of `want`.
@@ -83,7 +80,13 @@ pub async fn observe(clients: &Clients, want: &DesiredBucket, env: &str) -> Resu
     let rule_id = lifecycle_rule_id(env);
     Ok(ObservedBucket {
         bucket: owner?,
-        versioning: match seen(versioning, &[], "GetBucketVersioning", clients, b)? {
+        versioning: match seen(
+            lenient_versioning(versioning),
+            &[],
+            "GetBucketVersioning",
+            clients,
+            b,
+        )? {
             Seen::Present(out) => out
                 .status()
                 .map_or(Seen::Absent, |s| Seen::Present(s.as_str().to_string())),
@@ -153,6 +156,36 @@ pub async fn observe(clients: &Clients, want: &DesiredBucket, env: &str) -> Resu
         })
         .flatten_option(),
     })
+}
+
+type VersioningResult = std::result::Result<
+    aws_sdk_s3::operation::get_bucket_versioning::GetBucketVersioningOutput,
+    SdkError<aws_sdk_s3::operation::get_bucket_versioning::GetBucketVersioningError, HttpResponse>,
+>;
+
+/// moto 5.2 names the answer's root element `GetBucketVersioningResponse`,
+/// which the SDK's strict parser rejects; the status is read from the body.
+fn lenient_versioning(result: VersioningResult) -> VersioningResult {
+    let Err(SdkError::ServiceError(e)) = &result else {
+        return result;
+    };
+    let body = e
+        .raw()
+        .body()
+        .bytes()
+        .map(String::from_utf8_lossy)
+        .unwrap_or_default();
+    if !body.contains("<GetBucketVersioningResponse") {
+        return result;
+    }
+    let status = ["Enabled", "Suspended"]
+        .into_iter()
+        .find(|s| body.contains(&format!("<Status>{s}</Status>")));
+    Ok(
+        aws_sdk_s3::operation::get_bucket_versioning::GetBucketVersioningOutput::builder()
+            .set_status(status.map(aws_sdk_s3::types::BucketVersioningStatus::from))
+            .build(),
+    )
 }
 
 impl<T> Seen<Option<T>> {

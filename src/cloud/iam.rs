@@ -89,25 +89,19 @@ pub async fn observe(
     env: &str,
 ) -> Result<ObservedIam> {
     let iam = &clients.iam;
-    let policy = match found(
-        iam.list_policy_tags().policy_arn(arn).send().await,
-        "iam:ListPolicyTags",
+    // GetPolicy, GetRole and GetInstanceProfile carry the tags (moto 5.2
+    // fails ListInstanceProfileTags).
+    let got = found(
+        iam.get_policy().policy_arn(arn).send().await,
+        "iam:GetPolicy",
         arn,
         clients,
-    )? {
+    )?;
+    let policy = match got.as_ref().and_then(|g| g.policy()) {
         None => Held::Absent,
-        Some(tags) if !is_ours(tags.tags(), env) => Held::Foreign,
-        Some(_) => {
-            let got = iam
-                .get_policy()
-                .policy_arn(arn)
-                .send()
-                .await
-                .map_err(|e| api_error(e, "iam:GetPolicy", arn, &clients.target))?;
-            let version = got
-                .policy()
-                .and_then(|p| p.default_version_id())
-                .unwrap_or("v1");
+        Some(p) if !is_ours(p.tags(), env) => Held::Foreign,
+        Some(p) => {
+            let version = p.default_version_id().unwrap_or("v1");
             let doc = iam
                 .get_policy_version()
                 .policy_arn(arn)
@@ -115,39 +109,28 @@ pub async fn observe(
                 .send()
                 .await
                 .map_err(|e| api_error(e, "iam:GetPolicyVersion", arn, &clients.target))?;
+            let document = document(doc.policy_version().and_then(|v| v.document()));
             Held::Ours(ObservedPolicy {
                 arn: arn.to_string(),
-                document: document(doc.policy_version().and_then(|v| v.document())),
+                document,
             })
         }
     };
-    let role = match found(
-        iam.get_role().role_name(&want.role_name).send().await,
+    let name = &want.role_name;
+    let got = found(
+        iam.get_role().role_name(name).send().await,
         "iam:GetRole",
-        &want.role_name,
+        name,
         clients,
-    )? {
+    )?;
+    let role = match got.as_ref().and_then(|g| g.role()) {
         None => Held::Absent,
-        Some(out) => {
-            let tags = iam
-                .list_role_tags()
-                .role_name(&want.role_name)
-                .send()
-                .await
-                .map_err(|e| api_error(e, "iam:ListRoleTags", &want.role_name, &clients.target))?;
-            if is_ours(tags.tags(), env) {
-                Held::Ours(document(
-                    out.role()
-                        .map(|r| r.assume_role_policy_document().unwrap_or_default()),
-                ))
-            } else {
-                Held::Foreign
-            }
-        }
+        Some(r) if !is_ours(r.tags(), env) => Held::Foreign,
+        Some(r) => Held::Ours(document(r.assume_role_policy_document())),
     };
     let attached = match &role {
         Held::Absent => false,
-        _ => attached(clients, &want.role_name, arn).await?,
+        _ => attached(clients, name, arn).await?,
     };
     let profile = match &want.instance_profile {
         Some(name) => observe_profile(clients, name, env).await?,
@@ -182,29 +165,17 @@ async fn observe_profile(clients: &Clients, name: &str, env: &str) -> Result<Hel
         .instance_profile_name(name)
         .send()
         .await;
-    let Some(out) = found(got, "iam:GetInstanceProfile", name, clients)? else {
-        return Ok(Held::Absent);
-    };
-    let tags = clients
-        .iam
-        .list_instance_profile_tags()
-        .instance_profile_name(name)
-        .send()
-        .await
-        .map_err(|e| api_error(e, "iam:ListInstanceProfileTags", name, &clients.target))?;
-    if !is_ours(tags.tags(), env) {
-        return Ok(Held::Foreign);
-    }
-    let roles = out
-        .instance_profile()
-        .map(|p| {
+    let got = found(got, "iam:GetInstanceProfile", name, clients)?;
+    Ok(match got.as_ref().and_then(|g| g.instance_profile()) {
+        None => Held::Absent,
+        Some(p) if !is_ours(p.tags(), env) => Held::Foreign,
+        Some(p) => Held::Ours(
             p.roles()
                 .iter()
                 .map(|r| r.role_name().to_string())
-                .collect()
-        })
-        .unwrap_or_default();
-    Ok(Held::Ours(roles))
+                .collect(),
+        ),
+    })
 }
 
 /// Retries `op` while IAM answers one of the errors of a change that has

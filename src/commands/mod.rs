@@ -1,7 +1,10 @@
 //! One module per subcommand: wiring only (load the spec, call the pure
 //! core, print the result, choose the exit status).
 
+pub mod apply;
+pub mod destroy;
 pub mod init;
+pub mod plan;
 pub mod render;
 
 use std::path::PathBuf;
