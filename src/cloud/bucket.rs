@@ -220,15 +220,44 @@ async fn exists(clients: &Clients, want: &DesiredBucket) -> Result<bool> {
                     .to_string();
                 Err(region_mismatch(&want.name, &region, &target.region))
             }
-            Some(403) => Err(Error::cloud_with_hint(
-                format!(
-                    "HeadBucket {}: access denied: the bucket exists but these credentials may not use it (owned by another account?)",
-                    want.name
-                ),
-                "choose another bucket name in the spec, or use credentials of the bucket's owner with s3:ListBucket on it",
-            )),
+            Some(403) => Err(forbidden(clients, &want.name).await),
             _ => Err(api_error(e, "HeadBucket", &want.name, target)),
         },
+    }
+}
+
+/// HeadBucket answers 403 without a body: a second call that has one tells
+/// wrong credentials from a bucket that belongs to someone else.
+async fn forbidden(clients: &Clients, bucket: &str) -> Error {
+    let probe = clients.s3.get_bucket_location().bucket(bucket).send().await;
+    // Garage says AccessDenied for bad keys too, with the cause in the message.
+    let said = probe
+        .as_ref()
+        .err()
+        .and_then(|e| e.message())
+        .unwrap_or_default()
+        .to_lowercase();
+    let endpoint = clients.target.endpoint_label();
+    let hint = super::credentials_hint(clients.target.provider);
+    if said.contains("signature") {
+        return Error::cloud_with_hint(
+            format!("{endpoint} rejected the credentials' signature: wrong secret key?"),
+            hint,
+        );
+    }
+    if said.contains("no such key") || said.contains("access key") {
+        return Error::cloud_with_hint(format!("the access key is not known to {endpoint}"), hint);
+    }
+    match probe {
+        Err(e) if !matches!(e.code(), Some("AccessDenied") | None) => {
+            api_error(e, "GetBucketLocation", bucket, &clients.target)
+        }
+        _ => Error::cloud_with_hint(
+            format!(
+                "bucket {bucket}: access denied: the name exists but these credentials may not use it (taken by another account?)"
+            ),
+            "choose another bucket name in the spec, or use credentials of the bucket's owner (s3:ListBucket on it)",
+        ),
     }
 }
 
