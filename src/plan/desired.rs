@@ -12,7 +12,7 @@ use super::{ENV_TAG_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE};
 use crate::error::{Error, Result};
 use crate::render::TEMPLATES;
 use crate::render::context::{IamPolicy, Lifecycle, TrustPolicy, partition};
-use crate::spec::{Environment, Iam, S3Storage, Storage};
+use crate::spec::{Environment, Iam, Provider, S3Storage, Storage};
 
 /// The Sid of the one bucket-policy statement the tool owns.
 pub const TLS_ONLY_SID: &str = "chronotrace-ops-tls-only";
@@ -52,6 +52,8 @@ pub struct DesiredBucket {
     pub lifecycle_rule: Value,
     pub public_access_block: Value,
     pub tls_statement: Value,
+    /// Why the TLS-only statement is not applied, when it is not.
+    pub tls_skipped: Option<String>,
     pub iam: Option<DesiredIam>,
 }
 
@@ -110,6 +112,7 @@ fn bucket(env: &Environment, s3: &S3Storage) -> Result<DesiredBucket> {
         lifecycle_rule,
         public_access_block: public_access_block(),
         tls_statement: tls_statement(&s3.region, &s3.bucket),
+        tls_skipped: tls_skipped(s3),
         iam,
     })
 }
@@ -145,6 +148,19 @@ pub fn tls_statement(region: &str, bucket: &str) -> Value {
         "Action": "s3:*",
         "Resource": [arn.clone(), format!("{arn}/*")],
         "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    })
+}
+
+/// A self-hosted store reached over plain http would deny every request,
+/// the app's included, under a TLS-only statement: it is left out there.
+/// (On AWS the endpoint is https; an http one is a test double.)
+fn tls_skipped(s3: &S3Storage) -> Option<String> {
+    let plain = s3
+        .endpoint
+        .as_deref()
+        .is_some_and(|e| e.starts_with("http://"));
+    (plain && s3.provider != Provider::Aws).then(|| {
+        "not applied: the endpoint is plain http, where a TLS-only statement would deny every request".to_string()
     })
 }
 

@@ -117,11 +117,14 @@ fn bucket_changes(want: &DesiredBucket, seen: &ObservedBucket) -> Vec<Change> {
         &ownership,
     )));
     changes.push(owned(encryption(&seen.encryption)));
-    changes.push(setting(
-        Resource::Policy,
-        want.tls_statement.clone(),
-        &seen.tls_statement,
-    ));
+    changes.push(match &want.tls_skipped {
+        Some(reason) => Change::noted(Resource::Policy, reason.clone()),
+        None => setting(
+            Resource::Policy,
+            want.tls_statement.clone(),
+            &seen.tls_statement,
+        ),
+    });
     changes
 }
 

@@ -32,6 +32,7 @@ fn want(versioning: bool, iam: bool) -> Desired {
             lifecycle_rule: rule(30),
             public_access_block: public_access_block(),
             tls_statement: tls_statement("us-east-1", "b"),
+            tls_skipped: None,
             iam,
         })),
     }

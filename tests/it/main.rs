@@ -7,6 +7,7 @@
 
 mod cli;
 mod init;
+mod provision;
 mod render;
 mod servers;
 mod spec_errors;
