@@ -88,17 +88,14 @@ pub enum Command {
     )]
     Render(RenderArgs),
     /// Show what `apply` would change in the environment
-    #[command(hide = true)]
     #[command(
         after_help = "Examples:\n  chronotrace-ops plan -e staging\n  chronotrace-ops plan -e production --exit-code   # exit 1 if changes are pending"
     )]
     Plan(PlanArgs),
     /// Provision bucket, versioning, lifecycle, security settings and IAM
-    #[command(hide = true)]
     #[command(after_help = "Example:\n  chronotrace-ops apply -e staging --yes")]
     Apply(ApplyArgs),
     /// Remove what `apply` created (for CI environments)
-    #[command(hide = true)]
     #[command(after_help = "Example:\n  chronotrace-ops destroy -e ci --yes --empty")]
     Destroy(DestroyArgs),
     /// Validate connectivity, credentials, bucket, retention and security end to end

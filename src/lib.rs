@@ -10,6 +10,7 @@ pub mod cloud;
 pub mod commands;
 pub mod error;
 pub mod output;
+pub mod plan;
 pub mod render;
 pub mod spec;
 
@@ -53,13 +54,12 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Error> {
         Command::Render(args) => commands::render::run(&ctx, &args),
         Command::Completions(args) => commands::completions::run(&args),
         Command::Schema => commands::schema::run(),
-        Command::Plan(_)
-        | Command::Apply(_)
-        | Command::Destroy(_)
-        | Command::Check(_)
-        | Command::Cleanup(_)
-        | Command::Report(_)
-        | Command::Bootstrap(_) => Err(Error::usage("this command is not implemented yet")),
+        Command::Plan(args) => commands::plan::run(&ctx, &args),
+        Command::Apply(args) => commands::apply::run(&ctx, &args),
+        Command::Destroy(args) => commands::destroy::run(&ctx, &args),
+        Command::Check(_) | Command::Cleanup(_) | Command::Report(_) | Command::Bootstrap(_) => {
+            Err(Error::usage("this command is not implemented yet"))
+        }
     }
 }
 

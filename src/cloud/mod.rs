@@ -2,7 +2,12 @@
 //! once from the environment's target, and the mapping of SDK errors to
 //! one-line errors with hints.
 
+pub mod bucket;
+pub mod bucket_write;
+pub mod empty;
 pub mod errors;
+pub mod iam;
+pub mod provision;
 
 use std::time::Duration;
 

@@ -1,8 +1,11 @@
 //! One module per subcommand: wiring only (load the spec, call the pure
 //! core, print the result, choose the exit status).
 
+pub mod apply;
 pub mod completions;
+pub mod destroy;
 pub mod init;
+pub mod plan;
 pub mod render;
 pub mod schema;
 

@@ -55,7 +55,9 @@ async fn a_response_cut_mid_way_is_an_error_or_a_retry_never_a_partial_answer() 
 
 #[tokio::test]
 async fn a_slow_answer_within_the_attempt_timeout_is_waited_for() {
-    let Some(garage) = server("garage") else { return };
+    let Some(garage) = server("garage") else {
+        return;
+    };
     let (proxy, proxied) = through_proxy(&garage);
     proxy.script([Fault::Delay(std::time::Duration::from_millis(1500))]);
     let listed = s3_client(&proxied).list_buckets().send().await;

@@ -10,6 +10,7 @@ mod fault_proxy;
 mod hardening;
 mod init;
 mod onboarding;
+mod provision;
 mod render;
 mod servers;
 mod spec_errors;

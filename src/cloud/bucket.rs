@@ -1,0 +1,389 @@
+//! Reading a bucket's state for `plan`: existence and region, whose it is
+//! (tags, or a marker object where the store has no bucket tagging), and
+//! every setting the tool manages, each as `Seen` (absent, present, or
+//! unsupported by the server).
+
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::http::Response as HttpResponse;
+use serde_json::{Map, Value, json};
+
+use super::Clients;
+use super::errors::{api_error, is_not_implemented};
+use crate::error::{Error, Result};
+use crate::plan::desired::{DesiredBucket, TLS_ONLY_SID};
+use crate::plan::merge::statement_with_sid;
+use crate::plan::observed::{Held, ObservedBucket, OwnerMark, Seen};
+use crate::plan::{ENV_TAG_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE};
+use crate::render::context::lifecycle_rule_id;
+use crate::spec::Provider;
+
+/// The marker object that records ownership on stores without bucket tagging.
+pub const MARKER_KEY: &str = ".chronotrace-ops/managed-by.json";
+
+/// The marker's content for `env`.
+pub fn marker_body(env: &str) -> String {
+    json!({MANAGED_BY_KEY: MANAGED_BY_VALUE, "env": env}).to_string()
+}
+
+/// The HTTP status of a service error, if the server answered.
+pub fn status<E>(err: &SdkError<E, HttpResponse>) -> Option<u16> {
+    err.raw_response().map(|r| r.status().as_u16())
+}
+
+/// Turns a read into `Seen`: the `absent` codes mean "not configured",
+/// NotImplemented means unsupported, anything else is an error.
+pub fn seen<T, E>(
+    result: std::result::Result<T, SdkError<E, HttpResponse>>,
+    absent: &[&str],
+    action: &str,
+    clients: &Clients,
+    bucket: &str,
+) -> Result<Seen<T>>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match result {
+        Ok(value) => Ok(Seen::Present(value)),
+        Err(e) if e.code().is_some_and(|c| absent.contains(&c)) => Ok(Seen::Absent),
+        Err(e) if is_not_implemented(&e) => Ok(Seen::Unsupported(unsupported_reason(&e, action))),
+        Err(e) => Err(api_error(e, action, bucket, &clients.target)),
+    }
+}
+
+/// Why a server does not do `action`, in its own words when it gave some.
+pub fn unsupported_reason<E: ProvideErrorMetadata, R>(
+    err: &SdkError<E, R>,
+    action: &str,
+) -> String {
+    format!(
+        "the server answers {} to {action}",
+        err.code().unwrap_or("NotImplemented")
+    )
+}
+
+/// Reads everything the tool manages on the bucket of `want`.
+pub async fn observe(clients: &Clients, want: &DesiredBucket, env: &str) -> Result<ObservedBucket> {
+    if !exists(clients, want).await? {
+        return Ok(ObservedBucket::absent());
+    }
+    let s3 = &clients.s3;
+    let b = want.name.as_str();
+    let (owner, versioning, lifecycle, pab, ownership, encryption, policy) = futures::join!(
+        owner(clients, b, env),
+        s3.get_bucket_versioning().bucket(b).send(),
+        s3.get_bucket_lifecycle_configuration().bucket(b).send(),
+        s3.get_public_access_block().bucket(b).send(),
+        s3.get_bucket_ownership_controls().bucket(b).send(),
+        s3.get_bucket_encryption().bucket(b).send(),
+        s3.get_bucket_policy().bucket(b).send(),
+    );
+    let rule_id = lifecycle_rule_id(env);
+    Ok(ObservedBucket {
+        bucket: owner?,
+        versioning: match seen(
+            lenient_versioning(versioning),
+            &[],
+            "GetBucketVersioning",
+            clients,
+            b,
+        )? {
+            Seen::Present(out) => out
+                .status()
+                .map_or(Seen::Absent, |s| Seen::Present(s.as_str().to_string())),
+            other => other.map(|_| String::new()),
+        },
+        lifecycle_rule: seen(
+            lifecycle,
+            &["NoSuchLifecycleConfiguration"],
+            "GetBucketLifecycleConfiguration",
+            clients,
+            b,
+        )?
+        .map(|out| {
+            out.rules()
+                .iter()
+                .find(|r| r.id() == Some(rule_id.as_str()))
+                .map(rule_json)
+        })
+        .flatten_option(),
+        public_access_block: seen(
+            pab,
+            &["NoSuchPublicAccessBlockConfiguration"],
+            "GetPublicAccessBlock",
+            clients,
+            b,
+        )?
+        .map(|out| out.public_access_block_configuration().map(pab_json))
+        .flatten_option(),
+        ownership: seen(
+            ownership,
+            &["OwnershipControlsNotFoundError"],
+            "GetBucketOwnershipControls",
+            clients,
+            b,
+        )?
+        .map(|out| {
+            out.ownership_controls()
+                .and_then(|c| c.rules().first())
+                .map(|r| r.object_ownership().as_str().to_string())
+        })
+        .flatten_option(),
+        encryption: seen(
+            encryption,
+            &["ServerSideEncryptionConfigurationNotFoundError"],
+            "GetBucketEncryption",
+            clients,
+            b,
+        )?
+        .map(|out| {
+            out.server_side_encryption_configuration()
+                .and_then(|c| c.rules().first())
+                .and_then(|r| r.apply_server_side_encryption_by_default())
+                .map(|d| d.sse_algorithm().as_str().to_string())
+        })
+        .flatten_option(),
+        tls_statement: seen(
+            policy,
+            &["NoSuchBucketPolicy"],
+            "GetBucketPolicy",
+            clients,
+            b,
+        )?
+        .map(|out| {
+            out.policy()
+                .and_then(|p| serde_json::from_str::<Value>(p).ok())
+                .and_then(|p| statement_with_sid(&p, TLS_ONLY_SID))
+        })
+        .flatten_option(),
+    })
+}
+
+type VersioningResult = std::result::Result<
+    aws_sdk_s3::operation::get_bucket_versioning::GetBucketVersioningOutput,
+    SdkError<aws_sdk_s3::operation::get_bucket_versioning::GetBucketVersioningError, HttpResponse>,
+>;
+
+/// moto 5.2 names the answer's root element `GetBucketVersioningResponse`,
+/// which the SDK's strict parser rejects; the status is read from the body.
+fn lenient_versioning(result: VersioningResult) -> VersioningResult {
+    let Err(SdkError::ServiceError(e)) = &result else {
+        return result;
+    };
+    let body = e
+        .raw()
+        .body()
+        .bytes()
+        .map(String::from_utf8_lossy)
+        .unwrap_or_default();
+    if !body.contains("<GetBucketVersioningResponse") {
+        return result;
+    }
+    let status = ["Enabled", "Suspended"]
+        .into_iter()
+        .find(|s| body.contains(&format!("<Status>{s}</Status>")));
+    Ok(
+        aws_sdk_s3::operation::get_bucket_versioning::GetBucketVersioningOutput::builder()
+            .set_status(status.map(aws_sdk_s3::types::BucketVersioningStatus::from))
+            .build(),
+    )
+}
+
+impl<T> Seen<Option<T>> {
+    /// `Present(None)` is `Absent`.
+    fn flatten_option(self) -> Seen<T> {
+        match self {
+            Seen::Present(Some(v)) => Seen::Present(v),
+            Seen::Present(None) | Seen::Absent => Seen::Absent,
+            Seen::Unsupported(r) => Seen::Unsupported(r),
+        }
+    }
+}
+
+/// HeadBucket: true when it exists and is reachable with these credentials.
+async fn exists(clients: &Clients, want: &DesiredBucket) -> Result<bool> {
+    let target = &clients.target;
+    match clients.s3.head_bucket().bucket(&want.name).send().await {
+        Ok(out) => {
+            let region = out.bucket_region().unwrap_or(&target.region);
+            if target.provider == Provider::Aws && region != target.region {
+                return Err(region_mismatch(&want.name, region, &target.region));
+            }
+            Ok(true)
+        }
+        Err(e) => match status(&e) {
+            Some(404) => Ok(false),
+            Some(301) => {
+                let region = e
+                    .raw_response()
+                    .and_then(|r| r.headers().get("x-amz-bucket-region"))
+                    .unwrap_or("another region")
+                    .to_string();
+                Err(region_mismatch(&want.name, &region, &target.region))
+            }
+            Some(403) => Err(forbidden(clients, &want.name).await),
+            _ => Err(api_error(e, "HeadBucket", &want.name, target)),
+        },
+    }
+}
+
+/// HeadBucket answers 403 without a body: a second call that has one tells
+/// wrong credentials from a bucket that belongs to someone else.
+async fn forbidden(clients: &Clients, bucket: &str) -> Error {
+    let probe = clients.s3.get_bucket_location().bucket(bucket).send().await;
+    // Garage says AccessDenied for bad keys too, with the cause in the message.
+    let said = probe
+        .as_ref()
+        .err()
+        .and_then(|e| e.message())
+        .unwrap_or_default()
+        .to_lowercase();
+    let endpoint = clients.target.endpoint_label();
+    let hint = super::credentials_hint(clients.target.provider);
+    if said.contains("signature") {
+        return Error::cloud_with_hint(
+            format!("{endpoint} rejected the credentials' signature: wrong secret key?"),
+            hint,
+        );
+    }
+    if said.contains("no such key") || said.contains("access key") {
+        return Error::cloud_with_hint(format!("the access key is not known to {endpoint}"), hint);
+    }
+    match probe {
+        Err(e) if !matches!(e.code(), Some("AccessDenied") | None) => {
+            api_error(e, "GetBucketLocation", bucket, &clients.target)
+        }
+        _ => Error::cloud_with_hint(
+            format!(
+                "bucket {bucket}: access denied: the name exists but these credentials may not use it (taken by another account?)"
+            ),
+            "choose another bucket name in the spec, or use credentials of the bucket's owner (s3:ListBucket on it)",
+        ),
+    }
+}
+
+fn region_mismatch(bucket: &str, actual: &str, configured: &str) -> Error {
+    Error::cloud_with_hint(
+        format!("bucket {bucket} is in region {actual}, not {configured}: region mismatch"),
+        format!("set the environment's region to {actual} in the spec (or pass --region {actual})"),
+    )
+}
+
+/// Whose bucket it is: the tool's tags for this env, else the marker object
+/// on stores without bucket tagging, else someone else's.
+async fn owner(clients: &Clients, bucket: &str, env: &str) -> Result<Held<OwnerMark>> {
+    let tags = clients.s3.get_bucket_tagging().bucket(bucket).send().await;
+    match seen(tags, &["NoSuchTagSet"], "GetBucketTagging", clients, bucket)? {
+        Seen::Present(out) => {
+            let has =
+                |k: &str, v: &str| out.tag_set().iter().any(|t| t.key() == k && t.value() == v);
+            Ok(
+                if has(MANAGED_BY_KEY, MANAGED_BY_VALUE) && has(ENV_TAG_KEY, env) {
+                    Held::Ours(OwnerMark::Tags)
+                } else {
+                    Held::Foreign
+                },
+            )
+        }
+        Seen::Absent => Ok(Held::Foreign),
+        Seen::Unsupported(_) => marker_owner(clients, bucket, env).await,
+    }
+}
+
+async fn marker_owner(clients: &Clients, bucket: &str, env: &str) -> Result<Held<OwnerMark>> {
+    let got = clients
+        .s3
+        .get_object()
+        .bucket(bucket)
+        .key(MARKER_KEY)
+        .send()
+        .await;
+    let out = match got {
+        Ok(out) => out,
+        Err(e) if e.code() == Some("NoSuchKey") || status(&e) == Some(404) => {
+            return Ok(Held::Foreign);
+        }
+        Err(e) => {
+            return Err(api_error(
+                e,
+                "GetObject",
+                &format!("{bucket}/{MARKER_KEY}"),
+                &clients.target,
+            ));
+        }
+    };
+    let body = out
+        .body
+        .collect()
+        .await
+        .map(|b| b.into_bytes())
+        .unwrap_or_default();
+    let marker: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let ours = marker.get(MANAGED_BY_KEY).and_then(Value::as_str) == Some(MANAGED_BY_VALUE)
+        && marker.get("env").and_then(Value::as_str) == Some(env);
+    Ok(if ours {
+        Held::Ours(OwnerMark::MarkerObject)
+    } else {
+        Held::Foreign
+    })
+}
+
+fn pab_json(c: &aws_sdk_s3::types::PublicAccessBlockConfiguration) -> Value {
+    json!({
+        "BlockPublicAcls": c.block_public_acls().unwrap_or(false),
+        "IgnorePublicAcls": c.ignore_public_acls().unwrap_or(false),
+        "BlockPublicPolicy": c.block_public_policy().unwrap_or(false),
+        "RestrictPublicBuckets": c.restrict_public_buckets().unwrap_or(false),
+    })
+}
+
+/// A lifecycle rule in the JSON shape of `lifecycle-policy.json.tera`.
+// Rules written by older tools carry the deprecated top-level Prefix: shown as is.
+#[allow(deprecated)]
+pub fn rule_json(rule: &aws_sdk_s3::types::LifecycleRule) -> Value {
+    let mut m = Map::new();
+    m.insert("ID".into(), json!(rule.id()));
+    m.insert("Status".into(), json!(rule.status().as_str()));
+    match (rule.filter(), rule.prefix()) {
+        (Some(f), _) if f.prefix().is_some() => {
+            m.insert("Filter".into(), json!({"Prefix": f.prefix()}))
+        }
+        // Another filter shape than the tool writes: shown, never equal.
+        (Some(f), _) => m.insert("Filter".into(), json!(format!("{f:?}"))),
+        (None, Some(p)) => m.insert("Prefix".into(), json!(p)),
+        (None, None) => None,
+    };
+    if !rule.transitions().is_empty() {
+        let t: Vec<Value> = rule
+            .transitions()
+            .iter()
+            .map(|t| json!({"Days": t.days(), "StorageClass": t.storage_class().map(|c| c.as_str())}))
+            .collect();
+        m.insert("Transitions".into(), Value::Array(t));
+    }
+    if let Some(e) = rule.expiration() {
+        let mut exp = Map::new();
+        if let Some(d) = e.days() {
+            exp.insert("Days".into(), json!(d));
+        }
+        if let Some(d) = e.date() {
+            exp.insert("Date".into(), json!(d.to_string()));
+        }
+        if e.expired_object_delete_marker() == Some(true) {
+            exp.insert("ExpiredObjectDeleteMarker".into(), json!(true));
+        }
+        m.insert("Expiration".into(), Value::Object(exp));
+    }
+    if let Some(n) = rule.noncurrent_version_expiration() {
+        m.insert(
+            "NoncurrentVersionExpiration".into(),
+            json!({"NoncurrentDays": n.noncurrent_days()}),
+        );
+    }
+    if let Some(a) = rule.abort_incomplete_multipart_upload() {
+        m.insert(
+            "AbortIncompleteMultipartUpload".into(),
+            json!({"DaysAfterInitiation": a.days_after_initiation()}),
+        );
+    }
+    Value::Object(m)
+}

@@ -1,0 +1,113 @@
+//! `destroy --empty`: deleting every object version and delete marker of a
+//! bucket the tool created, in DeleteObjects batches of 1000 (the API's
+//! maximum). Stores without ListObjectVersions (Garage) are emptied by key.
+
+use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+
+use super::Clients;
+use super::errors::{api_error, is_not_implemented};
+use crate::error::{Error, Result};
+
+/// DeleteObjects takes at most this many keys.
+const BATCH: i32 = 1000;
+
+/// Deletes everything in `bucket`; returns how many versions and objects went.
+pub async fn empty_bucket(clients: &Clients, bucket: &str) -> Result<u64> {
+    let mut deleted = 0;
+    loop {
+        // Always from the start: what was listed has been deleted.
+        let listed = clients
+            .s3
+            .list_object_versions()
+            .bucket(bucket)
+            .max_keys(BATCH)
+            .send()
+            .await;
+        let out = match listed {
+            Ok(out) => out,
+            Err(e) if is_not_implemented(&e) => {
+                return Ok(deleted + empty_by_key(clients, bucket).await?);
+            }
+            Err(e) => return Err(api_error(e, "ListObjectVersions", bucket, &clients.target)),
+        };
+        let versions = out.versions().iter().map(|v| (v.key(), v.version_id()));
+        let markers = out
+            .delete_markers()
+            .iter()
+            .map(|m| (m.key(), m.version_id()));
+        let batch: Vec<(String, Option<String>)> = versions
+            .chain(markers)
+            .filter_map(|(k, v)| k.map(|k| (k.to_string(), v.map(str::to_string))))
+            .collect();
+        if batch.is_empty() {
+            return Ok(deleted);
+        }
+        deleted += delete_batch(clients, bucket, batch).await?;
+    }
+}
+
+async fn empty_by_key(clients: &Clients, bucket: &str) -> Result<u64> {
+    let mut deleted = 0;
+    loop {
+        let out = clients
+            .s3
+            .list_objects_v2()
+            .bucket(bucket)
+            .max_keys(BATCH)
+            .send()
+            .await
+            .map_err(|e| api_error(e, "ListObjectsV2", bucket, &clients.target))?;
+        let batch: Vec<(String, Option<String>)> = out
+            .contents()
+            .iter()
+            .filter_map(|o| o.key())
+            .map(|k| (k.to_string(), None))
+            .collect();
+        if batch.is_empty() {
+            return Ok(deleted);
+        }
+        deleted += delete_batch(clients, bucket, batch).await?;
+    }
+}
+
+/// One DeleteObjects call; any per-key error fails the whole destroy, so a
+/// bucket is never reported empty when it is not.
+async fn delete_batch(
+    clients: &Clients,
+    bucket: &str,
+    batch: Vec<(String, Option<String>)>,
+) -> Result<u64> {
+    let count = batch.len() as u64;
+    let objects = batch
+        .into_iter()
+        .map(|(key, version)| {
+            ObjectIdentifier::builder()
+                .key(key)
+                .set_version_id(version)
+                .build()
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| Error::cloud(format!("building the DeleteObjects request: {e}")))?;
+    let delete = Delete::builder()
+        .set_objects(Some(objects))
+        .quiet(true)
+        .build()
+        .map_err(|e| Error::cloud(format!("building the DeleteObjects request: {e}")))?;
+    let out = clients
+        .s3
+        .delete_objects()
+        .bucket(bucket)
+        .delete(delete)
+        .send()
+        .await
+        .map_err(|e| api_error(e, "DeleteObjects", bucket, &clients.target))?;
+    if let Some(err) = out.errors().first() {
+        return Err(Error::cloud(format!(
+            "DeleteObjects {bucket}/{}: {} ({} of {count} keys failed)",
+            err.key().unwrap_or("?"),
+            err.message().or(err.code()).unwrap_or("failed"),
+            out.errors().len()
+        )));
+    }
+    Ok(count)
+}

@@ -1,0 +1,165 @@
+//! The provisioning adapter: observes everything a desired bucket names and
+//! executes one plan change at a time against S3 and IAM.
+
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::http::Response as HttpResponse;
+
+use super::bucket::unsupported_reason;
+use super::errors::{api_error, is_not_implemented};
+use super::{Clients, bucket, bucket_write, empty, iam};
+use crate::error::{Error, Result};
+use crate::plan::desired::DesiredBucket;
+use crate::plan::observed::Observed;
+use crate::plan::{Action, Change, Resource};
+use crate::render::context::lifecycle_rule_id;
+
+/// What executing one change did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    Done,
+    /// Done, with something worth saying.
+    Noted(String),
+    /// The server does not implement it: the reason.
+    Unsupported(String),
+}
+
+/// A write's result: done, unsupported (NotImplemented), or an error.
+pub fn done<T, E>(
+    result: std::result::Result<T, SdkError<E, HttpResponse>>,
+    action: &str,
+    clients: &Clients,
+    resource: &str,
+) -> Result<Applied>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match result {
+        Ok(_) => Ok(Applied::Done),
+        Err(e) if is_not_implemented(&e) => {
+            Ok(Applied::Unsupported(unsupported_reason(&e, action)))
+        }
+        Err(e) => Err(api_error(e, action, resource, &clients.target)),
+    }
+}
+
+/// Executes the changes of one environment's bucket and IAM identity.
+pub struct Provisioner<'a> {
+    pub clients: &'a Clients,
+    pub want: &'a DesiredBucket,
+    pub env: &'a str,
+    /// The managed policy's ARN, when the spec has `iam`.
+    pub policy_arn: Option<String>,
+}
+
+impl<'a> Provisioner<'a> {
+    /// Connects the pieces; looks up the policy ARN once when needed.
+    pub async fn new(
+        clients: &'a Clients,
+        want: &'a DesiredBucket,
+        env: &'a str,
+    ) -> Result<Provisioner<'a>> {
+        let policy_arn = match &want.iam {
+            Some(i) => Some(iam::policy_arn(clients, &i.policy_name).await?),
+            None => None,
+        };
+        Ok(Provisioner {
+            clients,
+            want,
+            env,
+            policy_arn,
+        })
+    }
+
+    /// Reads the bucket and, with `iam`, the IAM identity.
+    pub async fn observe(&self) -> Result<Observed> {
+        let bucket = bucket::observe(self.clients, self.want, self.env).await?;
+        let iam = match (&self.want.iam, &self.policy_arn) {
+            (Some(want), Some(arn)) => Some(iam::observe(self.clients, want, arn, self.env).await?),
+            _ => None,
+        };
+        Ok(Observed::Bucket {
+            bucket: Box::new(bucket),
+            iam,
+        })
+    }
+
+    /// Executes one pending change; `empty` allows deleting a bucket's content.
+    pub async fn execute(&self, change: &Change, empty: bool) -> Result<Applied> {
+        let (c, b) = (self.clients, self.want.name.as_str());
+        let rule_id = lifecycle_rule_id(self.env);
+        match (change.resource, change.action) {
+            (_, Action::None) => Ok(Applied::Done),
+            (Resource::Bucket, Action::Create) => {
+                bucket_write::create(c, self.want, self.env).await
+            }
+            (Resource::Bucket, Action::Delete) => self.delete_bucket(empty).await,
+            (Resource::Versioning, _) => bucket_write::versioning(c, b).await,
+            (Resource::Lifecycle, Action::Delete) => {
+                bucket_write::lifecycle(c, b, None, &rule_id).await
+            }
+            (Resource::Lifecycle, _) => {
+                bucket_write::lifecycle(c, b, Some(&self.want.lifecycle_rule), &rule_id).await
+            }
+            (Resource::PublicAccessBlock, _) => bucket_write::public_access_block(c, b).await,
+            (Resource::OwnershipControls, _) => bucket_write::ownership_controls(c, b).await,
+            (Resource::Encryption, _) => bucket_write::encryption(c, b).await,
+            (Resource::Policy, Action::Delete) => bucket_write::policy(c, b, None).await,
+            (Resource::Policy, _) => {
+                bucket_write::policy(c, b, Some(&self.want.tls_statement)).await
+            }
+            (resource, action) => self.execute_iam(resource, action).await,
+        }
+    }
+
+    async fn execute_iam(&self, resource: Resource, action: Action) -> Result<Applied> {
+        let c = self.clients;
+        let (Some(want), Some(arn)) = (&self.want.iam, &self.policy_arn) else {
+            return Err(Error::usage(format!(
+                "{}: the spec has no iam section",
+                resource.id()
+            )));
+        };
+        let profile = want.instance_profile.as_deref().unwrap_or_default();
+        match (resource, action) {
+            (Resource::IamPolicy, Action::Create) => iam::create_policy(c, want).await,
+            (Resource::IamPolicy, Action::Update) => iam::update_policy(c, want, arn).await,
+            (Resource::IamPolicy, _) => iam::delete_policy(c, arn).await,
+            (Resource::IamRole, Action::Create) => iam::create_role(c, want).await,
+            (Resource::IamRole, Action::Update) => iam::update_role(c, want).await,
+            (Resource::IamRole, _) => iam::delete_role(c, &want.role_name).await,
+            (Resource::IamAttachment, Action::Delete) => iam::detach(c, &want.role_name, arn).await,
+            (Resource::IamAttachment, _) => iam::attach(c, &want.role_name, arn).await,
+            (Resource::IamInstanceProfile, Action::Delete) => iam::delete_profile(c, profile).await,
+            (Resource::IamInstanceProfile, action) => {
+                iam::put_profile(c, want, profile, action == Action::Create).await
+            }
+            (resource, _) => Err(Error::usage(format!(
+                "{}: not a cloud resource",
+                resource.id()
+            ))),
+        }
+    }
+
+    /// Refuses a bucket with content unless `empty`; then empties and deletes it.
+    async fn delete_bucket(&self, empty: bool) -> Result<Applied> {
+        let (c, b) = (self.clients, self.want.name.as_str());
+        let mut note = None;
+        if !bucket_write::is_empty(c, b).await? {
+            if !empty {
+                return Err(Error::usage_with_hint(
+                    format!("bucket {b} is not empty: refusing to delete it"),
+                    "pass --empty to delete every object, version and delete marker first",
+                ));
+            }
+            let count = empty::empty_bucket(c, b).await?;
+            note = Some(format!(
+                "emptied first: {count} objects, versions and delete markers deleted"
+            ));
+        } else {
+            // Only the tool's marker may be left: it goes with the bucket.
+            empty::empty_bucket(c, b).await?;
+        }
+        bucket_write::delete(c, b).await?;
+        Ok(note.map_or(Applied::Done, Applied::Noted))
+    }
+}

@@ -1,0 +1,138 @@
+//! Merging the tool's one item into a whole configuration others share: a
+//! lifecycle PUT and a bucket-policy PUT replace everything, so the tool
+//! reads, swaps (or removes) only the item with its own ID, and writes back
+//! every other item untouched and in order.
+
+use serde_json::{Value, json};
+
+/// `items` with the item whose id is `id` replaced by `ours` (appended when
+/// missing), or removed when `ours` is `None`. Every other item is kept as is.
+pub fn merge_by_id<T>(
+    items: Vec<T>,
+    id: &str,
+    id_of: impl Fn(&T) -> Option<&str>,
+    ours: Option<T>,
+) -> Vec<T> {
+    let mut merged = Vec::with_capacity(items.len() + 1);
+    let mut ours = ours;
+    for item in items {
+        if id_of(&item) == Some(id) {
+            // Replaced in place, so the order others see does not change.
+            if let Some(mine) = ours.take() {
+                merged.push(mine);
+            }
+        } else {
+            merged.push(item);
+        }
+    }
+    if let Some(mine) = ours {
+        merged.push(mine);
+    }
+    merged
+}
+
+/// The statements of a policy document (a lone statement object counts as one).
+pub fn statements(policy: &Value) -> Vec<Value> {
+    match policy.get("Statement") {
+        Some(Value::Array(items)) => items.clone(),
+        Some(single @ Value::Object(_)) => vec![single.clone()],
+        _ => Vec::new(),
+    }
+}
+
+/// The statement with Sid `sid`, if any.
+pub fn statement_with_sid(policy: &Value, sid: &str) -> Option<Value> {
+    statements(policy)
+        .into_iter()
+        .find(|s| s.get("Sid").and_then(Value::as_str) == Some(sid))
+}
+
+/// `policy` with the statement `sid` replaced by `ours`, or removed; `None`
+/// when no statement is left (the policy should then be deleted).
+pub fn merge_policy(policy: Option<&Value>, sid: &str, ours: Option<Value>) -> Option<Value> {
+    let existing = policy.map(statements).unwrap_or_default();
+    let merged = merge_by_id(
+        existing,
+        sid,
+        |s| s.get("Sid").and_then(Value::as_str),
+        ours,
+    );
+    if merged.is_empty() {
+        return None;
+    }
+    let mut doc = policy
+        .filter(|p| p.is_object())
+        .cloned()
+        .unwrap_or_else(|| json!({"Version": "2012-10-17"}));
+    doc["Statement"] = Value::Array(merged);
+    Some(doc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(items: &[(&'static str, u32)]) -> Vec<(&'static str, u32)> {
+        items.to_vec()
+    }
+
+    #[test]
+    fn merge_by_id_table() {
+        type Case = (
+            &'static [(&'static str, u32)],
+            Option<(&'static str, u32)>,
+            &'static [(&'static str, u32)],
+        );
+        let cases: &[Case] = &[
+            // nothing there: ours is added
+            (&[], Some(("me", 2)), &[("me", 2)]),
+            // others' items kept, ours appended
+            (
+                &[("a", 1), ("b", 1)],
+                Some(("me", 2)),
+                &[("a", 1), ("b", 1), ("me", 2)],
+            ),
+            // ours replaced in place
+            (
+                &[("a", 1), ("me", 1), ("b", 1)],
+                Some(("me", 2)),
+                &[("a", 1), ("me", 2), ("b", 1)],
+            ),
+            // ours removed, others kept
+            (&[("a", 1), ("me", 1)], None, &[("a", 1)]),
+            // removing what is not there changes nothing
+            (&[("a", 1)], None, &[("a", 1)]),
+            // a duplicate of ours is collapsed into one
+            (&[("me", 1), ("me", 3)], Some(("me", 2)), &[("me", 2)]),
+        ];
+        for (before, ours, expected) in cases {
+            let got = merge_by_id(ids(before), "me", |(id, _)| Some(*id), *ours);
+            assert_eq!(got, expected.to_vec(), "{before:?} + {ours:?}");
+        }
+    }
+
+    #[test]
+    fn policy_merge_keeps_foreign_statements() {
+        let foreign = json!({"Sid": "theirs", "Effect": "Allow"});
+        let mine = json!({"Sid": "mine", "Effect": "Deny"});
+        let policy = json!({"Version": "2012-10-17", "Id": "x", "Statement": [foreign.clone()]});
+
+        let merged = merge_policy(Some(&policy), "mine", Some(mine.clone())).expect("a policy");
+        assert_eq!(merged["Statement"], json!([foreign.clone(), mine.clone()]));
+        assert_eq!(merged["Id"], "x");
+        assert_eq!(statement_with_sid(&merged, "mine"), Some(mine.clone()));
+
+        let removed = merge_policy(Some(&merged), "mine", None).expect("a policy");
+        assert_eq!(removed["Statement"], json!([foreign]));
+
+        let only_mine = merge_policy(None, "mine", Some(mine.clone())).expect("a policy");
+        assert_eq!(merge_policy(Some(&only_mine), "mine", None), None);
+    }
+
+    #[test]
+    fn a_lone_statement_object_counts() {
+        let policy = json!({"Statement": {"Sid": "theirs"}});
+        assert_eq!(statements(&policy).len(), 1);
+        assert_eq!(statements(&json!({})).len(), 0);
+    }
+}

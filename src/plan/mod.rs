@@ -1,0 +1,175 @@
+//! Provisioning as data: the desired state derived from the spec, the state
+//! observed on the endpoint, and the pure `diff` between them that `plan`
+//! prints and `apply` executes. Nothing here talks to the network.
+//!
+//! `desired` (spec → what should exist) · `observed` (what the adapters in
+//! `cloud` read) · `diff` (desired × observed → `Plan`) · `merge` (lifecycle
+//! rules by ID, policy statements by Sid) · `text` (the human rendering).
+
+pub mod desired;
+pub mod diff;
+pub mod merge;
+pub mod observed;
+pub mod text;
+
+use serde::Serialize;
+use serde_json::Value;
+
+pub use diff::{destroy_plan, diff};
+
+/// The tag (and marker) key that says the tool created a resource.
+pub const MANAGED_BY_KEY: &str = "managed-by";
+/// The value of `MANAGED_BY_KEY` on what the tool created.
+pub const MANAGED_BY_VALUE: &str = "chronotrace-ops";
+/// The tag key naming the environment a resource was created for.
+pub const ENV_TAG_KEY: &str = "chronotrace-ops:env";
+
+/// Every resource the tool provisions, in the order `apply` creates them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Resource {
+    #[serde(rename = "local.traces-dir")]
+    LocalDir,
+    #[serde(rename = "bucket")]
+    Bucket,
+    #[serde(rename = "bucket.versioning")]
+    Versioning,
+    #[serde(rename = "bucket.lifecycle")]
+    Lifecycle,
+    #[serde(rename = "bucket.public-access-block")]
+    PublicAccessBlock,
+    #[serde(rename = "bucket.ownership-controls")]
+    OwnershipControls,
+    #[serde(rename = "bucket.encryption")]
+    Encryption,
+    #[serde(rename = "bucket.policy")]
+    Policy,
+    #[serde(rename = "iam.policy")]
+    IamPolicy,
+    #[serde(rename = "iam.role")]
+    IamRole,
+    #[serde(rename = "iam.role-policy-attachment")]
+    IamAttachment,
+    #[serde(rename = "iam.instance-profile")]
+    IamInstanceProfile,
+}
+
+impl Resource {
+    /// The resource's id as printed (the same as in JSON).
+    pub fn id(self) -> &'static str {
+        match self {
+            Resource::LocalDir => "local.traces-dir",
+            Resource::Bucket => "bucket",
+            Resource::Versioning => "bucket.versioning",
+            Resource::Lifecycle => "bucket.lifecycle",
+            Resource::PublicAccessBlock => "bucket.public-access-block",
+            Resource::OwnershipControls => "bucket.ownership-controls",
+            Resource::Encryption => "bucket.encryption",
+            Resource::Policy => "bucket.policy",
+            Resource::IamPolicy => "iam.policy",
+            Resource::IamRole => "iam.role",
+            Resource::IamAttachment => "iam.role-policy-attachment",
+            Resource::IamInstanceProfile => "iam.instance-profile",
+        }
+    }
+}
+
+/// What `apply` does to a resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Create,
+    Update,
+    Delete,
+    /// Nothing to do: in place, unsupported by the server, or not ours.
+    None,
+}
+
+impl Action {
+    /// The diff sign of the text rendering.
+    pub fn sign(self) -> char {
+        match self {
+            Action::Create => '+',
+            Action::Update => '~',
+            Action::Delete => '-',
+            Action::None => '=',
+        }
+    }
+}
+
+/// One line of a plan (product.md: `{"resource","action","before"?,"after"?}`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Change {
+    pub resource: Resource,
+    pub action: Action,
+    /// The differing fields as they are (update, delete).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<Value>,
+    /// The differing fields as they will be (create, update).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<Value>,
+    /// Why nothing happens (unsupported, not ours), or what else to know.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl Change {
+    /// A change with an action and nothing else.
+    pub fn new(resource: Resource, action: Action) -> Change {
+        Change {
+            resource,
+            action,
+            before: None,
+            after: None,
+            note: None,
+        }
+    }
+
+    /// Nothing to do, for the reason given.
+    pub fn noted(resource: Resource, note: impl Into<String>) -> Change {
+        Change::new(resource, Action::None).with_note(note)
+    }
+
+    pub fn with_before(mut self, before: Value) -> Change {
+        self.before = Some(before);
+        self
+    }
+
+    pub fn with_after(mut self, after: Value) -> Change {
+        self.after = Some(after);
+        self
+    }
+
+    pub fn with_note(mut self, note: impl Into<String>) -> Change {
+        self.note = Some(note.into());
+        self
+    }
+
+    /// True when `apply` has something to do.
+    pub fn pending(&self) -> bool {
+        self.action != Action::None
+    }
+}
+
+/// What `apply` would do (or did) to one environment.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Plan {
+    pub env: String,
+    pub changes: Vec<Change>,
+}
+
+impl Plan {
+    /// True when at least one change is pending.
+    pub fn has_changes(&self) -> bool {
+        self.changes.iter().any(Change::pending)
+    }
+
+    /// The number of creates, updates and deletes.
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let count = |a: Action| self.changes.iter().filter(|c| c.action == a).count();
+        (
+            count(Action::Create),
+            count(Action::Update),
+            count(Action::Delete),
+        )
+    }
+}

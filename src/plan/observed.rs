@@ -1,0 +1,146 @@
+//! What the adapters in `cloud` read from the endpoint, as plain data that
+//! the pure `diff` compares with the desired state. Values use the same JSON
+//! shapes as the desired state, so equal means "in place".
+
+use serde_json::Value;
+
+/// One setting as read from the server.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Seen<T> {
+    /// Not configured.
+    Absent,
+    Present(T),
+    /// The server answered NotImplemented (or similar): the reason.
+    Unsupported(String),
+}
+
+impl<T> Seen<T> {
+    /// Maps the present value.
+    pub fn as_ref(&self) -> Seen<&T> {
+        match self {
+            Seen::Absent => Seen::Absent,
+            Seen::Present(v) => Seen::Present(v),
+            Seen::Unsupported(r) => Seen::Unsupported(r.clone()),
+        }
+    }
+
+    /// Maps the present value.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Seen<U> {
+        match self {
+            Seen::Absent => Seen::Absent,
+            Seen::Present(v) => Seen::Present(f(v)),
+            Seen::Unsupported(r) => Seen::Unsupported(r),
+        }
+    }
+}
+
+/// Who holds a named resource.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Held<T> {
+    Absent,
+    /// Exists without the tool's tags: reported, never taken over.
+    Foreign,
+    /// Created by the tool for this environment, with its current state.
+    Ours(T),
+}
+
+impl<T> Held<T> {
+    pub fn is_ours(&self) -> bool {
+        matches!(self, Held::Ours(_))
+    }
+}
+
+/// How a bucket carries the tool's ownership mark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnerMark {
+    /// Bucket tags (AWS, MinIO, moto).
+    Tags,
+    /// A marker object, on stores without bucket tagging (Garage).
+    MarkerObject,
+}
+
+/// The bucket's settings as read. When the bucket is absent every setting
+/// is `Absent`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObservedBucket {
+    pub bucket: Held<OwnerMark>,
+    /// `Enabled`, `Suspended`; `Absent` when never enabled.
+    pub versioning: Seen<String>,
+    /// The rule with the tool's ID, in the template's JSON shape.
+    pub lifecycle_rule: Seen<Value>,
+    pub public_access_block: Seen<Value>,
+    /// The ObjectOwnership value.
+    pub ownership: Seen<String>,
+    /// The default encryption algorithm (`AES256`, `aws:kms`, ...).
+    pub encryption: Seen<String>,
+    /// The statement with the tool's Sid.
+    pub tls_statement: Seen<Value>,
+}
+
+impl ObservedBucket {
+    /// A bucket that does not exist.
+    pub fn absent() -> ObservedBucket {
+        ObservedBucket {
+            bucket: Held::Absent,
+            versioning: Seen::Absent,
+            lifecycle_rule: Seen::Absent,
+            public_access_block: Seen::Absent,
+            ownership: Seen::Absent,
+            encryption: Seen::Absent,
+            tls_statement: Seen::Absent,
+        }
+    }
+}
+
+/// The managed policy as read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObservedPolicy {
+    pub arn: String,
+    pub document: Value,
+}
+
+/// The IAM identity as read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObservedIam {
+    pub policy: Held<ObservedPolicy>,
+    /// The role's trust policy.
+    pub role: Held<Value>,
+    /// The policy is attached to the role.
+    pub attached: bool,
+    /// The roles in the instance profile.
+    pub profile: Held<Vec<String>>,
+}
+
+impl ObservedIam {
+    /// Nothing exists.
+    pub fn absent() -> ObservedIam {
+        ObservedIam {
+            policy: Held::Absent,
+            role: Held::Absent,
+            attached: false,
+            profile: Held::Absent,
+        }
+    }
+}
+
+/// A local traces directory as found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObservedDir {
+    Absent,
+    /// Exists, with its permission bits.
+    Present {
+        mode: u32,
+    },
+    /// The path exists but is not a directory.
+    NotADirectory,
+}
+
+/// Everything observed for one environment.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Observed {
+    Local(ObservedDir),
+    Bucket {
+        bucket: Box<ObservedBucket>,
+        iam: Option<ObservedIam>,
+    },
+}
