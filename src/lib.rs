@@ -11,6 +11,9 @@ pub mod commands;
 pub mod error;
 pub mod output;
 pub mod render;
+pub mod report;
+pub mod retention;
+pub mod scan;
 pub mod spec;
 
 use std::ffi::OsString;
@@ -51,12 +54,12 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Error> {
     match cli.command {
         Command::Init(args) => commands::init::run(&ctx, &args),
         Command::Render(args) => commands::render::run(&ctx, &args),
+        Command::Cleanup(command) => commands::cleanup::run(&ctx, &command),
+        Command::Report(args) => commands::report::run(&ctx, &args),
         Command::Plan(_)
         | Command::Apply(_)
         | Command::Destroy(_)
         | Command::Check(_)
-        | Command::Cleanup(_)
-        | Command::Report(_)
         | Command::Bootstrap(_) => Err(Error::usage("this command is not implemented yet")),
     }
 }

@@ -2,7 +2,9 @@
 //! once from the environment's target, and the mapping of SDK errors to
 //! one-line errors with hints.
 
+pub mod delete;
 pub mod errors;
+pub mod retention_rule;
 
 use std::time::Duration;
 

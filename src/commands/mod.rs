@@ -1,8 +1,10 @@
 //! One module per subcommand: wiring only (load the spec, call the pure
 //! core, print the result, choose the exit status).
 
+pub mod cleanup;
 pub mod init;
 pub mod render;
+pub mod report;
 
 use std::path::PathBuf;
 
