@@ -3,7 +3,9 @@
 
 use std::path::PathBuf;
 
+use aws_sdk_s3::error::SdkError;
 use aws_sdk_s3::types::BucketVersioningStatus;
+use aws_smithy_runtime_api::http::Response as HttpResponse;
 
 use super::{Judge, Outcome, Progress, Selection, local, s3};
 use crate::cloud::delete::Deleter;
@@ -105,11 +107,25 @@ async fn versioned(clients: &Clients, storage: &S3Storage) -> Result<bool> {
             Some(BucketVersioningStatus::Enabled | BucketVersioningStatus::Suspended)
         )),
         Err(e) if is_not_implemented(&e) => Ok(false),
-        Err(e) => Err(api_error(
-            e,
-            "GetBucketVersioning",
-            &storage.bucket,
-            &clients.target,
-        )),
+        Err(e) => match status_from_raw(&e) {
+            Some(versioned) => Ok(versioned),
+            None => Err(api_error(
+                e,
+                "GetBucketVersioning",
+                &storage.bucket,
+                &clients.target,
+            )),
+        },
     }
+}
+
+/// A 200 answer the SDK could not parse (moto 5.2 names the root element
+/// `GetBucketVersioningResponse`): read the `<Status>` from the body.
+fn status_from_raw<E>(err: &SdkError<E, HttpResponse>) -> Option<bool> {
+    let raw = err.raw_response()?;
+    if raw.status().as_u16() != 200 {
+        return None;
+    }
+    let body = std::str::from_utf8(raw.body().bytes()?).ok()?;
+    Some(body.contains("<Status>Enabled</Status>") || body.contains("<Status>Suspended</Status>"))
 }

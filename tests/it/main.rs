@@ -5,9 +5,11 @@
 //! and docker-compose binaries that `scripts/test.sh` installs and starts,
 //! announced through `CT_TEST_*` environment variables.
 
+mod cleanup;
 mod cli;
 mod init;
 mod render;
+mod report;
 mod servers;
 mod spec_errors;
 mod support;
