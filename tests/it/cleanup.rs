@@ -207,11 +207,53 @@ async fn garage_verify_purge_verify_exact_counts() {
         "exactly the expired set is gone"
     );
 
+    put_retention_rule(&s3, &bucket, RETENTION).await;
     let after =
         json(&run_with(dir.path(), &garage, &["cleanup", "verify", "--grace", "0"]).code(0));
     assert_eq!(after["ok"], true);
     assert_eq!(after["expired_objects"], 0);
     assert_eq!(after["partitions_listed"], 0);
+    assert_eq!(after["lifecycle"]["present"], true, "{after}");
+    assert_eq!(after["lifecycle"]["matching"], true, "{after}");
+
+    // A rule that drifted from the spec is reported, not "matching".
+    put_retention_rule(&s3, &bucket, RETENTION + 1).await;
+    let drifted = json(&run_with(dir.path(), &garage, &["cleanup", "verify"]).code(0));
+    assert_eq!(drifted["lifecycle"]["matching"], false, "{drifted}");
+}
+
+/// Writes the tool's lifecycle rule (as `apply` would) expiring after `days`.
+async fn put_retention_rule(s3: &Client, bucket: &str, days: u32) {
+    use aws_sdk_s3::types::{
+        BucketLifecycleConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule,
+        LifecycleRuleFilter,
+    };
+    let rule = LifecycleRule::builder()
+        .id("chronotrace-ops:staging:retention")
+        .status(ExpirationStatus::Enabled)
+        .filter(
+            LifecycleRuleFilter::builder()
+                .prefix(format!("{PREFIX}/"))
+                .build(),
+        )
+        .expiration(
+            LifecycleExpiration::builder()
+                .days(i32::try_from(days).expect("days"))
+                .build(),
+        )
+        .build()
+        .expect("a rule");
+    s3.put_bucket_lifecycle_configuration()
+        .bucket(bucket)
+        .lifecycle_configuration(
+            BucketLifecycleConfiguration::builder()
+                .rules(rule)
+                .build()
+                .expect("a configuration"),
+        )
+        .send()
+        .await
+        .expect("put lifecycle");
 }
 
 #[tokio::test]
