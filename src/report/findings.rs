@@ -90,3 +90,85 @@ pub fn findings(report: &Report, noncurrent_expiry: bool) -> Vec<Finding> {
     out.sort_by_key(|f| f.severity);
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+
+    use crate::cloud::retention_rule::RuleStatus;
+    use crate::report::model::{Inputs, Report, StorageSummary};
+    use crate::retention::Rule;
+    use crate::scan::{Judge, Outcome, Volume};
+
+    fn report(expired: u64, lifecycle: Option<RuleStatus>, versioned: bool) -> Report {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 26).expect("date");
+        let judge = Judge::new(
+            Rule {
+                retention_days: 15,
+                grace_days: 2,
+            },
+            today,
+        );
+        let mut outcome = Outcome::default();
+        outcome.tally.current = Volume {
+            objects: 10,
+            bytes: 30,
+        };
+        outcome.tally.expired = Volume {
+            objects: expired,
+            bytes: expired * 3,
+        };
+        outcome.tally.noncurrent = Volume {
+            objects: 2,
+            bytes: 6,
+        };
+        Report::build(Inputs {
+            env: "staging",
+            generated_at: "2026-11-26T00:00:00Z".into(),
+            storage: StorageSummary {
+                kind: "s3".into(),
+                location: "s3://b/p/".into(),
+                provider: None,
+                endpoint: None,
+                region: None,
+                bucket: None,
+                prefix: None,
+                path: None,
+                versioned: Some(versioned),
+            },
+            judge: &judge,
+            outcome: &outcome,
+            lifecycle,
+            noncurrent_expiry: false,
+        })
+    }
+
+    fn ids(r: &Report) -> Vec<&str> {
+        r.findings.iter().map(|f| f.id.as_str()).collect()
+    }
+
+    #[test]
+    fn findings_follow_the_data() {
+        let matching = RuleStatus {
+            supported: true,
+            present: true,
+            matching: true,
+            ..RuleStatus::default()
+        };
+        let missing = RuleStatus {
+            supported: true,
+            ..RuleStatus::default()
+        };
+        assert!(ids(&report(0, Some(matching.clone()), false)).is_empty());
+        assert_eq!(
+            ids(&report(3, Some(matching.clone()), false)),
+            ["retention.expired"]
+        );
+        assert_eq!(ids(&report(0, Some(missing), false)), ["lifecycle.missing"]);
+        assert_eq!(
+            ids(&report(0, Some(matching), true)),
+            ["versioning.noncurrent-kept"]
+        );
+        assert_eq!(ids(&report(0, None, false)), ["retention.local"]);
+    }
+}

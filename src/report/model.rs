@@ -279,3 +279,40 @@ pub fn age_histogram(
     }
     buckets
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    #[test]
+    fn age_buckets_have_inclusive_bounds() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 26).expect("date");
+        let mut by_day = BTreeMap::new();
+        for (age, objects) in [
+            (0, 1),
+            (1, 2),
+            (2, 4),
+            (14, 8),
+            (15, 16),
+            (181, 32),
+            (-1, 64),
+        ] {
+            let day = today - chrono::Duration::days(age);
+            by_day.insert(
+                day,
+                Volume {
+                    objects,
+                    bytes: objects,
+                },
+            );
+        }
+        let counts: Vec<u64> = age_histogram(&by_day, today)
+            .iter()
+            .map(|b| b.objects)
+            .collect();
+        // A future-dated partition counts as age 0.
+        assert_eq!(counts, [1 + 2 + 64, 4, 8, 16, 0, 0, 0, 32]);
+    }
+}
