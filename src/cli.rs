@@ -103,11 +103,9 @@ pub enum Command {
     #[command(after_help = "Example:\n  chronotrace-ops check -e production --output json")]
     Check(CheckArgs),
     /// Verify that traces past retention are gone, or purge them
-    #[command(hide = true)]
     #[command(subcommand)]
     Cleanup(CleanupCommand),
     /// Health report: volume, age, retention compliance, findings
-    #[command(hide = true)]
     #[command(
         after_help = "Example:\n  chronotrace-ops report -e production --format markdown >> \"$GITHUB_STEP_SUMMARY\""
     )]
@@ -226,6 +224,9 @@ pub struct ReportArgs {
     /// Write the report to FILE instead of stdout
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Days of lifecycle lag to allow when judging retention compliance
+    #[arg(long, value_name = "D", default_value_t = 2)]
+    pub grace: u32,
     /// Partitions listed at once
     #[arg(long, value_name = "N", default_value_t = 16)]
     pub concurrency: usize,

@@ -12,6 +12,9 @@ pub mod error;
 pub mod output;
 pub mod plan;
 pub mod render;
+pub mod report;
+pub mod retention;
+pub mod scan;
 pub mod spec;
 
 use std::ffi::OsString;
@@ -57,7 +60,9 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Error> {
         Command::Plan(args) => commands::plan::run(&ctx, &args),
         Command::Apply(args) => commands::apply::run(&ctx, &args),
         Command::Destroy(args) => commands::destroy::run(&ctx, &args),
-        Command::Check(_) | Command::Cleanup(_) | Command::Report(_) | Command::Bootstrap(_) => {
+        Command::Cleanup(command) => commands::cleanup::run(&ctx, &command),
+        Command::Report(args) => commands::report::run(&ctx, &args),
+        Command::Check(_) | Command::Bootstrap(_) => {
             Err(Error::usage("this command is not implemented yet"))
         }
     }

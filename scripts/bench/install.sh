@@ -3,7 +3,8 @@
 #   - moto (a fake AWS) in its own virtualenv,
 #   - Garage (a real S3 server) built from crates.io,
 #   - nginx and docker-compose from Debian, only for `nginx -t` and
-#     `docker-compose config` checks of rendered files (no service is run).
+#     `docker-compose config` checks of rendered files (no service is run),
+#     and chromium, only to open the HTML report headless.
 # Idempotent and quick when everything is there, so scripts/test.sh runs it
 # every time; a fresh machine (CI) gets everything from the registries alone.
 # Reports what it does on stderr.
@@ -64,15 +65,17 @@ install_debian_tools() {
 	local missing=()
 	command -v nginx >/dev/null || missing+=(nginx)
 	command -v docker-compose >/dev/null || missing+=(docker-compose)
+	# Headless Chromium opens the HTML report in the report tests.
+	command -v chromium >/dev/null || missing+=(chromium)
 	if ((${#missing[@]} == 0)); then
-		say "nginx, docker-compose: present"
+		say "nginx, docker-compose, chromium: present"
 		return
 	fi
 	local log="$CT_LOGS/apt.log"
 	say "apt: installing ${missing[*]} (log: $log)"
 	if ! {
 		apt-get update &&
-			DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nginx docker-compose
+			DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
 	} >"$log" 2>&1; then
 		tail -n 30 "$log" >&2
 		die "apt-get install failed (log: $log)"

@@ -4,10 +4,12 @@
 
 pub mod bucket;
 pub mod bucket_write;
+pub mod delete;
 pub mod empty;
 pub mod errors;
 pub mod iam;
 pub mod provision;
+pub mod retention_rule;
 
 use std::time::Duration;
 

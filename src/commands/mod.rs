@@ -2,11 +2,13 @@
 //! core, print the result, choose the exit status).
 
 pub mod apply;
+pub mod cleanup;
 pub mod completions;
 pub mod destroy;
 pub mod init;
 pub mod plan;
 pub mod render;
+pub mod report;
 pub mod schema;
 
 use std::path::PathBuf;

@@ -5,6 +5,7 @@
 //! and docker-compose binaries that `scripts/test.sh` installs and starts,
 //! announced through `CT_TEST_*` environment variables.
 
+mod cleanup;
 mod cli;
 mod fault_proxy;
 mod hardening;
@@ -12,6 +13,7 @@ mod init;
 mod onboarding;
 mod provision;
 mod render;
+mod report;
 mod servers;
 mod spec_errors;
 mod support;

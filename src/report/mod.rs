@@ -1,0 +1,32 @@
+//! The health report: one model (`model`), built purely from a scan, the
+//! lifecycle status and (when wired in) the check results, and rendered as
+//! text, JSON, Markdown (fits a CI job summary) or one self-contained HTML
+//! file with inline SVG charts.
+
+mod findings;
+pub mod fmt;
+mod html;
+mod markdown;
+pub mod model;
+mod svg;
+mod text;
+
+use crate::cli::ReportFormat;
+use crate::error::{Error, Result};
+
+pub use model::{CheckRow, DayRow, Finding, Report, Severity};
+
+/// Renders `report` in `format`.
+pub fn render(report: &Report, format: ReportFormat) -> Result<String> {
+    Ok(match format {
+        ReportFormat::Text => text::render(report),
+        ReportFormat::Markdown => markdown::render(report),
+        ReportFormat::Html => html::render(report),
+        ReportFormat::Json => {
+            let mut json = serde_json::to_string_pretty(report)
+                .map_err(|e| Error::usage(format!("report as JSON: {e}")))?;
+            json.push('\n');
+            json
+        }
+    })
+}

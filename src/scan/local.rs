@@ -1,0 +1,162 @@
+//! The scan over a local directory (the Laravel local disk or an NFS
+//! mount): partitions are `{path}/traces/{YYYY-MM-DD}/`, anything else
+//! under `{path}/traces/` is judged by its modification time. Purging
+//! removes expired files, then partition folders left empty. Nothing
+//! outside `{path}/traces/` is read or touched; symbolic links are neither
+//! followed nor removed.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+
+use super::{Entry, EntryKind, Judge, Outcome, Place, Progress, Selection};
+use crate::error::{Error, Result};
+use crate::retention::parse_partition;
+
+/// Scans `traces_dir`; with `purge`, removes what is past retention.
+pub fn scan(
+    traces_dir: &Path,
+    judge: &Judge,
+    selection: Selection,
+    purge: bool,
+    progress: &Progress,
+) -> Result<Outcome> {
+    let mut outcome = Outcome::default();
+    let children = match fs::read_dir(traces_dir) {
+        Ok(children) => children,
+        // No traces yet: nothing to count, nothing past retention.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(outcome),
+        Err(e) => return Err(Error::io(traces_dir, e)),
+    };
+    for child in children {
+        let child = child.map_err(|e| Error::io(traces_dir, e))?;
+        let path = child.path();
+        let kind = child.file_type().map_err(|e| Error::io(&path, e))?;
+        let name = child.file_name().to_string_lossy().into_owned();
+        let walk = Walk {
+            root: traces_dir,
+            judge,
+            purge,
+            progress,
+        };
+        match (kind.is_dir(), parse_partition(&name)) {
+            (true, Some(day)) => {
+                outcome.partitions_found += 1;
+                if judge.selects(selection, day) {
+                    outcome.partitions_listed += 1;
+                    walk.tree(&path, Some(day), &mut outcome)?;
+                    if purge && judge.expired(day) {
+                        remove_if_empty(&path)?;
+                    }
+                }
+            }
+            (true, None) => walk.tree(&path, None, &mut outcome)?,
+            (false, _) if kind.is_file() => walk.file(&path, None, &mut outcome)?,
+            _ => {} // a symbolic link or a special file: not ours to judge
+        }
+    }
+    progress.finish();
+    Ok(outcome)
+}
+
+/// One walk's settings.
+struct Walk<'a> {
+    root: &'a Path,
+    judge: &'a Judge,
+    purge: bool,
+    progress: &'a Progress,
+}
+
+impl Walk<'_> {
+    /// Every file under `dir`; `day` is the partition's, if in one.
+    fn tree(&self, dir: &Path, day: Option<chrono::NaiveDate>, out: &mut Outcome) -> Result<()> {
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            for child in fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))? {
+                let child = child.map_err(|e| Error::io(&dir, e))?;
+                let path = child.path();
+                let kind = child.file_type().map_err(|e| Error::io(&path, e))?;
+                if kind.is_dir() {
+                    stack.push(path);
+                } else if kind.is_file() {
+                    self.file(&path, day, out)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Counts one file and removes it when purging and expired.
+    fn file(&self, path: &Path, day: Option<chrono::NaiveDate>, out: &mut Outcome) -> Result<()> {
+        let meta = fs::symlink_metadata(path).map_err(|e| Error::io(path, e))?;
+        let modified = meta.modified().ok().map(DateTime::<Utc>::from);
+        let place = match day {
+            Some(day) => Place::Partition(day),
+            None => Place::Loose(self.judge.loose_day(modified)),
+        };
+        let expired = self.judge.expired(place.day());
+        let entry = Entry {
+            key: relative(self.root, path),
+            size: meta.len(),
+            modified,
+            class: None,
+            version_id: None,
+            kind: EntryKind::Current,
+        };
+        out.tally.record(&entry, place, expired);
+        if self.purge && expired {
+            // The walk never leaves the traces folder; say so in code too.
+            if !path.starts_with(self.root) {
+                return Err(Error::usage(format!(
+                    "refusing to delete {}: outside {}",
+                    path.display(),
+                    self.root.display()
+                )));
+            }
+            match fs::remove_file(path) {
+                Ok(()) => out.deleted.add(entry.size),
+                Err(e) => {
+                    out.error_count += 1;
+                    out.keep_errors(vec![super::KeyError {
+                        key: entry.key,
+                        version_id: None,
+                        code: format!("{:?}", e.kind()),
+                        message: e.to_string(),
+                    }]);
+                }
+            }
+            self.progress.advance(1, "purged");
+        }
+        Ok(())
+    }
+}
+
+/// Removes a partition folder and its sub-folders once they hold nothing.
+fn remove_if_empty(dir: &Path) -> Result<()> {
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for child in fs::read_dir(&d).map_err(|e| Error::io(&d, e))?.flatten() {
+            if child.file_type().is_ok_and(|t| t.is_dir()) {
+                stack.push(child.path());
+            }
+        }
+        dirs.push(d);
+    }
+    // Deepest first; a folder that still holds something stays.
+    for d in dirs.iter().rev() {
+        let _ = fs::remove_dir(d);
+    }
+    Ok(())
+}
+
+/// `path` relative to the traces folder, with `/` separators, for messages.
+fn relative(root: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    let parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    format!("traces/{}", parts.join("/"))
+}

@@ -1,0 +1,189 @@
+//! The scan engine: walks an environment's traces, aware of the client's
+//! layout (`{root}/traces/{YYYY-MM-DD}/…`), and aggregates as it goes.
+//!
+//! Partitions are judged by their date, everything else under the root by
+//! its modification time (`retention`). Listing is streaming: each page is
+//! folded into a `Tally` (sizes bounded by the number of days, never by the
+//! number of objects) and, when purging, deleted before the next page is
+//! read. `s3` walks a bucket, `local` a directory.
+
+pub mod local;
+pub mod s3;
+pub mod store;
+mod tally;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+
+use crate::retention::{self, Rule};
+
+pub use tally::{Tally, Volume};
+
+/// Which parts of the tree a scan reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Selection {
+    /// Everything (the report).
+    All,
+    /// Only partitions past the cutoff, plus objects outside partitions
+    /// (verify and purge): the cost grows with days, not objects.
+    Expired,
+}
+
+/// What a scan decides with: the rule, today's date and the cutoff.
+#[derive(Debug, Clone, Copy)]
+pub struct Judge {
+    pub rule: Rule,
+    pub today: NaiveDate,
+    pub cutoff: NaiveDate,
+}
+
+impl Judge {
+    /// The judge of `rule` at `today` (UTC).
+    pub fn new(rule: Rule, today: NaiveDate) -> Judge {
+        Judge {
+            rule,
+            today,
+            cutoff: rule.cutoff(today),
+        }
+    }
+
+    /// Whether a trace dated `day` is past retention.
+    pub fn expired(&self, day: NaiveDate) -> bool {
+        day < self.cutoff
+    }
+
+    /// Whether a partition is read under `selection`.
+    pub fn selects(&self, selection: Selection, day: NaiveDate) -> bool {
+        selection == Selection::All || self.expired(day)
+    }
+
+    /// The age day of something outside partitions: its modification day;
+    /// with no time known, today (never judged expired on a guess).
+    pub fn loose_day(&self, modified: Option<DateTime<Utc>>) -> NaiveDate {
+        modified.map_or(self.today, |t| t.date_naive())
+    }
+
+    /// The cutoff as an RFC 3339 instant, for output.
+    pub fn cutoff_text(&self) -> String {
+        retention::cutoff_instant(self.cutoff).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    }
+}
+
+/// Where an entry sits: in a dated partition, or outside any (judged by its
+/// modification day). Either way, the day is the entry's age day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    Partition(NaiveDate),
+    Loose(NaiveDate),
+}
+
+impl Place {
+    /// The day the entry's age counts from.
+    pub fn day(self) -> NaiveDate {
+        match self {
+            Place::Partition(d) | Place::Loose(d) => d,
+        }
+    }
+}
+
+/// What kind of listing entry (versioned buckets list three kinds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    Current,
+    Noncurrent,
+    DeleteMarker,
+}
+
+/// One listed object, version or delete marker (or one local file).
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub key: String,
+    pub size: u64,
+    pub modified: Option<DateTime<Utc>>,
+    pub class: Option<String>,
+    pub version_id: Option<String>,
+    pub kind: EntryKind,
+}
+
+/// One key (and version) that could not be deleted.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyError {
+    pub key: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+    pub code: String,
+    pub message: String,
+}
+
+/// At most this many per-key errors are kept (the count is always exact).
+pub const MAX_KEPT_ERRORS: usize = 1000;
+
+/// What a scan found, and what it deleted when purging.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub tally: Tally,
+    /// Dated partitions found under `traces/`.
+    pub partitions_found: usize,
+    /// Of those, the ones read.
+    pub partitions_listed: usize,
+    pub deleted: Volume,
+    pub error_count: u64,
+    pub errors: Vec<KeyError>,
+    /// One key found past retention (to ask the store which rule applies).
+    pub sample_expired: Option<String>,
+}
+
+impl Outcome {
+    /// Folds the result of one part of the scan into this one.
+    pub fn merge(&mut self, other: Outcome) {
+        self.tally.merge(other.tally);
+        self.partitions_found += other.partitions_found;
+        self.partitions_listed += other.partitions_listed;
+        self.deleted.merge(other.deleted);
+        self.error_count += other.error_count;
+        self.keep_errors(other.errors);
+        if self.sample_expired.is_none() {
+            self.sample_expired = other.sample_expired;
+        }
+    }
+
+    /// Records per-key errors, keeping the first `MAX_KEPT_ERRORS`.
+    pub fn keep_errors(&mut self, errors: Vec<KeyError>) {
+        let room = MAX_KEPT_ERRORS.saturating_sub(self.errors.len());
+        self.errors.extend(errors.into_iter().take(room));
+    }
+}
+
+/// A progress line on stderr, only when stderr is a terminal.
+#[derive(Debug, Default)]
+pub struct Progress {
+    enabled: bool,
+    done: std::sync::atomic::AtomicU64,
+}
+
+impl Progress {
+    /// Shows progress only if stderr is a terminal.
+    pub fn on_terminal() -> Progress {
+        Progress {
+            enabled: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            done: Default::default(),
+        }
+    }
+
+    /// Adds `n` items done and redraws the line.
+    pub fn advance(&self, n: u64, verb: &str) {
+        let total = self.done.fetch_add(n, std::sync::atomic::Ordering::Relaxed) + n;
+        if self.enabled {
+            use std::io::Write;
+            let _ = write!(std::io::stderr().lock(), "\r{verb} {total} objects…");
+        }
+    }
+
+    /// Ends the progress line.
+    pub fn finish(&self) {
+        if self.enabled && self.done.load(std::sync::atomic::Ordering::Relaxed) > 0 {
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr().lock());
+        }
+    }
+}

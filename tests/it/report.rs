@@ -1,0 +1,140 @@
+//! `report` against real stores (issue 5): its counts agree with the
+//! bucket, and the HTML report is one self-contained file that a headless
+//! Chromium renders with its SVG charts.
+
+use std::process::Command;
+
+use crate::cleanup::{
+    PREFIX, all_keys, create_bucket, day, fixture_keys, json, put, run_with, unique_bucket,
+    write_local_fixture, write_s3_spec,
+};
+use crate::servers::{s3_client, server};
+use crate::support::{Run, tempdir, tool};
+
+#[tokio::test]
+async fn garage_report_agrees_with_the_bucket() {
+    let Some(garage) = server("garage") else {
+        return;
+    };
+    let s3 = s3_client(&garage);
+    let bucket = unique_bucket("report");
+    create_bucket(&s3, &garage, &bucket).await;
+    for key in fixture_keys() {
+        put(&s3, &bucket, &key).await;
+    }
+    let dir = tempdir();
+    write_s3_spec(dir.path(), &garage, "s3-compatible", &bucket, false);
+
+    let report = json(&run_with(dir.path(), &garage, &["report"]).code(0));
+    let ours = all_keys(&s3, &bucket)
+        .await
+        .into_iter()
+        .filter(|k| k.starts_with(&format!("{PREFIX}/")))
+        .count() as u64;
+    assert_eq!(report["objects"], ours, "{report}");
+    assert_eq!(report["bytes"], ours * 3);
+    assert_eq!(
+        report["outside_partitions"]["objects"], 1,
+        "the diagnostic file"
+    );
+    let by_day = report["by_day"].as_array().expect("by_day");
+    let summed: u64 = by_day.iter().filter_map(|d| d["objects"].as_u64()).sum();
+    assert_eq!(summed + 1, ours);
+    assert_eq!(by_day.len(), 5);
+    assert_eq!(by_day[0]["date"], day(40));
+    assert_eq!(report["oldest"], day(40));
+    assert_eq!(report["newest"], day(0));
+    assert_eq!(report["checks"], serde_json::json!([]));
+    assert_eq!(report["retention"]["expired_objects"], 5);
+    assert_eq!(report["storage"]["bucket"], bucket.as_str());
+    let ids: Vec<&str> = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["id"].as_str())
+        .collect();
+    assert!(ids.contains(&"retention.expired"), "{ids:?}");
+    assert!(ids.contains(&"lifecycle.missing"), "{ids:?}");
+    assert!(
+        !report.to_string().contains(&garage.secret_access_key),
+        "no secret in the report"
+    );
+}
+
+#[test]
+fn markdown_report_fits_a_job_summary() {
+    let dir = tempdir();
+    write_local_fixture(dir.path());
+    let out = Run::new(dir.path())
+        .args(["-e", "staging", "report", "--format", "markdown"])
+        .run()
+        .code(0);
+    assert!(
+        out.stdout
+            .starts_with("## ChronoTrace storage report: `staging`"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("| Traces | 12 objects, 36 B |"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn html_report_is_self_contained_and_renders_in_chromium() {
+    let dir = tempdir();
+    write_local_fixture(dir.path());
+    let file = dir.path().join("report.html");
+    Run::new(dir.path())
+        .args(["-e", "staging", "report", "--format", "html", "--out"])
+        .args([&file])
+        .run()
+        .code(0);
+    let html = std::fs::read_to_string(&file).expect("the report file");
+    assert!(html.contains("<svg id=\"volume-per-day\""));
+    assert!(html.contains("<svg id=\"age-histogram\""));
+    for external in ["<script", "src=", "<link", "url(", "@import"] {
+        assert!(
+            !html.contains(external),
+            "external asset or script: {external}"
+        );
+    }
+
+    let Some(chromium) = tool("chromium") else {
+        return;
+    };
+    let profile = tempdir();
+    let out = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", file.display()))
+        .output()
+        .expect("chromium runs");
+    let dom = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        dom.contains("<svg id=\"volume-per-day\""),
+        "rendered DOM lacks the chart:\n{dom}"
+    );
+    assert!(dom.contains("12 objects"), "rendered DOM lacks the summary");
+    assert_eq!(
+        dom.matches("<rect class=\"bar\"").count(),
+        5 + 8,
+        "one bar per day and per age bucket"
+    );
+}
