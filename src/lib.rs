@@ -5,6 +5,7 @@
 //! `commands` (one file per subcommand, wiring only) · `output` (text and
 //! JSON) · `error` (failures and exit codes) · `cli` (clap types).
 
+pub mod check;
 pub mod cli;
 pub mod cloud;
 pub mod commands;
@@ -51,10 +52,10 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Error> {
     match cli.command {
         Command::Init(args) => commands::init::run(&ctx, &args),
         Command::Render(args) => commands::render::run(&ctx, &args),
+        Command::Check(args) => commands::check::run(&ctx, &args),
         Command::Plan(_)
         | Command::Apply(_)
         | Command::Destroy(_)
-        | Command::Check(_)
         | Command::Cleanup(_)
         | Command::Report(_)
         | Command::Bootstrap(_) => Err(Error::usage("this command is not implemented yet")),

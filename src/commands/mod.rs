@@ -1,6 +1,7 @@
 //! One module per subcommand: wiring only (load the spec, call the pure
 //! core, print the result, choose the exit status).
 
+pub mod check;
 pub mod init;
 pub mod render;
 
