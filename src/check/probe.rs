@@ -3,7 +3,6 @@
 //! and delete marker of that exact key goes too: a probe leaves nothing.
 
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::BucketVersioningStatus;
 
 use super::CheckResult;
 use crate::cloud::Clients;
@@ -25,13 +24,21 @@ pub async fn check(clients: &Clients, s3: &S3Storage) -> CheckResult {
             ID,
             format!("wrote, read back and deleted {}/{key}", s3.bucket),
         ),
-        (Err(e), Ok(())) => CheckResult::from_error(ID, &e),
+        (Err(e), Ok(())) => CheckResult::from_error(ID, &e.error),
         (Ok(()), Err(e)) => CheckResult::from_error(ID, &e),
-        (Err(e), Err(left)) => CheckResult::from_error(ID, &e).with_hint(format!(
+        // The write itself failed: nothing to leave behind.
+        (Err(e), Err(_)) if !e.written => CheckResult::from_error(ID, &e.error),
+        (Err(e), Err(left)) => CheckResult::from_error(ID, &e.error).with_hint(format!(
             "the probe may be left behind ({left}); delete {}/{key} by hand",
             s3.bucket
         )),
     }
+}
+
+/// A failed step, and whether the object was written before it.
+struct StepError {
+    written: bool,
+    error: Error,
 }
 
 async fn round_trip(
@@ -39,7 +46,7 @@ async fn round_trip(
     s3: &S3Storage,
     key: &str,
     body: &[u8],
-) -> Result<(), Error> {
+) -> Result<(), StepError> {
     let object = format!("{}/{key}", s3.bucket);
     clients
         .s3
@@ -49,7 +56,20 @@ async fn round_trip(
         .body(ByteStream::from(body.to_vec()))
         .send()
         .await
-        .map_err(|e| api_error(e, "PutObject", &object, &clients.target))?;
+        .map_err(|e| StepError {
+            written: false,
+            error: api_error(e, "PutObject", &object, &clients.target),
+        })?;
+    read_back(clients, s3, key, body)
+        .await
+        .map_err(|error| StepError {
+            written: true,
+            error,
+        })
+}
+
+async fn read_back(clients: &Clients, s3: &S3Storage, key: &str, body: &[u8]) -> Result<(), Error> {
+    let object = format!("{}/{key}", s3.bucket);
     let got = clients
         .s3
         .get_object()
@@ -85,27 +105,10 @@ async fn remove(clients: &Clients, s3: &S3Storage, key: &str) -> Result<(), Erro
         .send()
         .await
         .map_err(|e| api_error(e, "DeleteObject", &object, &clients.target))?;
-    if versioned(clients, s3).await {
+    if super::versioning::versioned(clients, s3).await? {
         remove_versions(clients, s3, key).await?;
     }
     Ok(())
-}
-
-/// Whether versioning is or was on (suspended buckets keep old versions).
-async fn versioned(clients: &Clients, s3: &S3Storage) -> bool {
-    match clients
-        .s3
-        .get_bucket_versioning()
-        .bucket(&s3.bucket)
-        .send()
-        .await
-    {
-        Ok(out) => matches!(
-            out.status(),
-            Some(BucketVersioningStatus::Enabled | BucketVersioningStatus::Suspended)
-        ),
-        Err(_) => false,
-    }
 }
 
 async fn remove_versions(clients: &Clients, s3: &S3Storage, key: &str) -> Result<(), Error> {

@@ -4,7 +4,7 @@
 //! `judge_*` are pure; `check` reads the configuration.
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
-use aws_sdk_s3::types::{BucketVersioningStatus, ExpirationStatus, LifecycleRule};
+use aws_sdk_s3::types::{ExpirationStatus, LifecycleRule};
 
 use super::CheckResult;
 use crate::cloud::Clients;
@@ -169,27 +169,14 @@ pub async fn check(clients: &Clients, env: &Environment, s3: &S3Storage) -> Vec<
             return results;
         }
     };
-    let versioned = versioned(clients, s3).await;
+    let noncurrent = match super::versioning::versioned(clients, s3).await {
+        Ok(versioned) => judge_noncurrent(&rules, &dir, versioned, s3.noncurrent_days),
+        Err(e) => CheckResult::from_error(IDS[1], &e),
+    };
     vec![
         judge_expiration(&rules, &dir, env.retention_days),
-        judge_noncurrent(&rules, &dir, versioned, s3.noncurrent_days),
+        noncurrent,
     ]
-}
-
-async fn versioned(clients: &Clients, s3: &S3Storage) -> bool {
-    match clients
-        .s3
-        .get_bucket_versioning()
-        .bucket(&s3.bucket)
-        .send()
-        .await
-    {
-        Ok(out) => matches!(
-            out.status(),
-            Some(BucketVersioningStatus::Enabled | BucketVersioningStatus::Suspended)
-        ),
-        Err(_) => false,
-    }
 }
 
 #[cfg(test)]
