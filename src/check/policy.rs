@@ -1,7 +1,8 @@
-//! Reading a bucket policy document (pure): which statements let anyone in
+//! Reading a bucket policy document and ACL (pure): what lets anyone in
 //! (the `mc anonymous set public` mistake) and whether the TLS-only deny
 //! (Security Hub S3.5) is there.
 
+use aws_sdk_s3::types::{Grant, Type};
 use serde_json::Value;
 
 /// What a bucket policy says about anonymous access and TLS.
@@ -45,6 +46,20 @@ pub fn analyse(document: &str, bucket: &str) -> Result<PolicyFacts, String> {
         }
     }
     Ok(facts)
+}
+
+/// Grants to everyone (AllUsers) or to any AWS account (AuthenticatedUsers).
+pub fn public_grants(grants: &[Grant]) -> Vec<String> {
+    grants
+        .iter()
+        .filter_map(|g| {
+            let grantee = g.grantee()?;
+            let uri = grantee.uri().filter(|_| *grantee.r#type() == Type::Group)?;
+            let group = uri.rsplit('/').next().unwrap_or(uri);
+            matches!(group, "AllUsers" | "AuthenticatedUsers")
+                .then(|| format!("{group}: {}", g.permission().map_or("?", |p| p.as_str())))
+        })
+        .collect()
 }
 
 /// A value that may be one item or a list of them.
@@ -142,5 +157,38 @@ mod tests {
         assert_eq!(facts.conditional.len(), 1);
         assert!(facts.public.is_empty());
         assert!(analyse("not json", "b").is_err());
+    }
+
+    #[test]
+    fn public_acl_grants_are_found() {
+        use aws_sdk_s3::types::{Grantee, Permission};
+        let grant = |uri: &str| {
+            Grant::builder()
+                .grantee(
+                    Grantee::builder()
+                        .r#type(Type::Group)
+                        .uri(uri)
+                        .build()
+                        .expect("grantee"),
+                )
+                .permission(Permission::Read)
+                .build()
+        };
+        let owner = Grant::builder()
+            .grantee(
+                Grantee::builder()
+                    .r#type(Type::CanonicalUser)
+                    .id("me")
+                    .build()
+                    .expect("grantee"),
+            )
+            .permission(Permission::FullControl)
+            .build();
+        let grants = [
+            owner,
+            grant("http://acs.amazonaws.com/groups/global/AllUsers"),
+            grant("http://acs.amazonaws.com/groups/s3/LogDelivery"),
+        ];
+        assert_eq!(public_grants(&grants), vec!["AllUsers: READ".to_string()]);
     }
 }

@@ -9,7 +9,7 @@ use std::error::Error as StdError;
 use std::fmt::Debug;
 
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_s3::types::{Grant, ObjectOwnership, PublicAccessBlockConfiguration, Type};
+use aws_sdk_s3::types::{Grant, ObjectOwnership, PublicAccessBlockConfiguration};
 
 use super::CheckResult;
 use super::policy::{self, PolicyFacts};
@@ -170,27 +170,13 @@ async fn acl(clients: &Clients, s3: &S3Storage) -> Fetched<Vec<Grant>> {
     }
 }
 
-/// Grants to everyone (AllUsers) or to any AWS account (AuthenticatedUsers).
-fn public_grants(grants: &[Grant]) -> Vec<String> {
-    grants
-        .iter()
-        .filter_map(|g| {
-            let grantee = g.grantee()?;
-            let uri = grantee.uri().filter(|_| *grantee.r#type() == Type::Group)?;
-            let group = uri.rsplit('/').next().unwrap_or(uri);
-            matches!(group, "AllUsers" | "AuthenticatedUsers")
-                .then(|| format!("{group}: {}", g.permission().map_or("?", |p| p.as_str())))
-        })
-        .collect()
-}
-
 /// The anonymous-access and TLS-only verdicts from the policy and the ACL.
 fn judge_policy(
     policy: Fetched<Result<PolicyFacts, String>>,
     acl: Fetched<Vec<Grant>>,
 ) -> (CheckResult, CheckResult) {
     let acl_public = match &acl {
-        Fetched::Found(grants) => public_grants(grants),
+        Fetched::Found(grants) => policy::public_grants(grants),
         _ => Vec::new(),
     };
     match policy {

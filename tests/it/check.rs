@@ -4,6 +4,8 @@
 //! directory, and (in `check/tls.rs`) an nginx TLS proxy with a test CA.
 
 mod fake_minio;
+mod moto;
+mod setup;
 mod tls;
 mod tls_proxy;
 
@@ -11,15 +13,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use aws_sdk_s3::Client;
-use aws_sdk_s3::types::{
-    BucketLifecycleConfiguration, BucketLocationConstraint, BucketVersioningStatus,
-    CreateBucketConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule,
-    LifecycleRuleFilter, NoncurrentVersionExpiration, ObjectOwnership, OwnershipControls,
-    OwnershipControlsRule, PublicAccessBlockConfiguration, ServerSideEncryption,
-    ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
-    VersioningConfiguration,
-};
 use serde_json::Value;
+
+use setup::{assert_no_probe_left, create_bucket, put_retention};
 
 use crate::servers::{Endpoint, s3_client, server};
 use crate::support::{Outcome, Run, tempdir};
@@ -96,150 +92,6 @@ fn assert_no_failure(report: &Value) {
     assert_eq!(report["ok"], true);
 }
 
-async fn create_bucket(s3: &Client, endpoint: &Endpoint, bucket: &str) {
-    let mut create = s3.create_bucket().bucket(bucket);
-    if endpoint.region != "us-east-1" {
-        create = create.create_bucket_configuration(
-            CreateBucketConfiguration::builder()
-                .location_constraint(BucketLocationConstraint::from(endpoint.region.as_str()))
-                .build(),
-        );
-    }
-    create.send().await.expect("create bucket");
-}
-
-/// A retention rule on `app/traces/` with an ID the tool did not choose
-/// (`check` judges the effect, not the name).
-async fn put_retention(s3: &Client, bucket: &str, noncurrent: Option<i32>) {
-    let mut rule = LifecycleRule::builder()
-        .id("team-retention")
-        .status(ExpirationStatus::Enabled)
-        .filter(LifecycleRuleFilter::builder().prefix("app/traces/").build())
-        .expiration(LifecycleExpiration::builder().days(30).build());
-    if let Some(days) = noncurrent {
-        rule = rule.noncurrent_version_expiration(
-            NoncurrentVersionExpiration::builder()
-                .noncurrent_days(days)
-                .build(),
-        );
-    }
-    let config = BucketLifecycleConfiguration::builder()
-        .rules(rule.build().expect("rule"))
-        .build()
-        .expect("lifecycle");
-    s3.put_bucket_lifecycle_configuration()
-        .bucket(bucket)
-        .lifecycle_configuration(config)
-        .send()
-        .await
-        .expect("put lifecycle");
-}
-
-/// What `apply` sets on AWS: versioning, PAB, SSE, ownership, and the
-/// TLS-only policy when asked (moto enforces it: plain http is then denied).
-async fn harden(s3: &Client, bucket: &str, tls_only: bool) {
-    let versioning = VersioningConfiguration::builder()
-        .status(BucketVersioningStatus::Enabled)
-        .build();
-    s3.put_bucket_versioning()
-        .bucket(bucket)
-        .versioning_configuration(versioning)
-        .send()
-        .await
-        .expect("versioning");
-    let pab = PublicAccessBlockConfiguration::builder()
-        .block_public_acls(true)
-        .ignore_public_acls(true)
-        .block_public_policy(true)
-        .restrict_public_buckets(true)
-        .build();
-    s3.put_public_access_block()
-        .bucket(bucket)
-        .public_access_block_configuration(pab)
-        .send()
-        .await
-        .expect("public access block");
-    if tls_only {
-        put_tls_only_policy(s3, bucket).await;
-    }
-    let sse = ServerSideEncryptionConfiguration::builder()
-        .rules(
-            ServerSideEncryptionRule::builder()
-                .apply_server_side_encryption_by_default(
-                    ServerSideEncryptionByDefault::builder()
-                        .sse_algorithm(ServerSideEncryption::Aes256)
-                        .build()
-                        .expect("sse"),
-                )
-                .build(),
-        )
-        .build()
-        .expect("sse config");
-    s3.put_bucket_encryption()
-        .bucket(bucket)
-        .server_side_encryption_configuration(sse)
-        .send()
-        .await
-        .expect("encryption");
-    let ownership = OwnershipControls::builder()
-        .rules(
-            OwnershipControlsRule::builder()
-                .object_ownership(ObjectOwnership::BucketOwnerEnforced)
-                .build()
-                .expect("rule"),
-        )
-        .build()
-        .expect("ownership");
-    s3.put_bucket_ownership_controls()
-        .bucket(bucket)
-        .ownership_controls(ownership)
-        .send()
-        .await
-        .expect("ownership controls");
-}
-
-async fn put_tls_only_policy(s3: &Client, bucket: &str) {
-    let policy = format!(
-        r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"DenyInsecureTransport","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::{bucket}","arn:aws:s3:::{bucket}/*"],"Condition":{{"Bool":{{"aws:SecureTransport":"false"}}}}}}]}}"#
-    );
-    s3.put_bucket_policy()
-        .bucket(bucket)
-        .policy(policy)
-        .send()
-        .await
-        .expect("policy");
-}
-
-/// Nothing under `app/traces/_probe/`: no object, and (versioned) no version
-/// or delete marker.
-async fn assert_no_probe_left(s3: &Client, bucket: &str, versioned: bool) {
-    let listed = s3
-        .list_objects_v2()
-        .bucket(bucket)
-        .prefix("app/traces/_probe/")
-        .send()
-        .await
-        .expect("list");
-    assert_eq!(
-        listed.key_count().unwrap_or(0),
-        0,
-        "probe objects left: {listed:?}"
-    );
-    if versioned {
-        let versions = s3
-            .list_object_versions()
-            .bucket(bucket)
-            .prefix("app/traces/_probe/")
-            .send()
-            .await
-            .expect("list versions");
-        assert!(
-            versions.versions().is_empty() && versions.delete_markers().is_empty(),
-            "probe versions left: {versions:?}"
-        );
-    }
-}
-
 /// A Garage bucket with the retention rule in place, ready for `check`.
 pub(crate) async fn garage_ready_bucket(garage: &Endpoint, label: &str) -> (Client, String) {
     let s3 = s3_client(garage);
@@ -250,83 +102,40 @@ pub(crate) async fn garage_ready_bucket(garage: &Endpoint, label: &str) -> (Clie
 }
 
 #[tokio::test]
-async fn moto_healthy_environment_passes() {
-    let Some(moto) = server("moto") else { return };
-    let s3 = s3_client(&moto);
-    let bucket = unique("moto");
-    create_bucket(&s3, &moto, &bucket).await;
-    harden(&s3, &bucket, false).await;
-    put_retention(&s3, &bucket, Some(7)).await;
-    let dir = tempdir();
-    let iam = "    noncurrent_days: 7\n    versioning: true\n    iam:\n      policy: ChronoTracePolicy\n      role: ChronoTraceRole\n";
-    write_spec(
-        dir.path(),
-        &s3_env("aws", &moto.url, &moto.region, &bucket, iam),
-    );
-
-    let (out, report) = check_json(dir.path(), ("testing", "testing"), &[]);
-    let out = out.code(0);
-    assert_no_failure(&report);
-    assert_eq!(report["env"], "e");
-    for id in [
-        "network.dns",
-        "network.tcp",
-        "identity",
-        "bucket.exists",
-        "bucket.region",
-        "bucket.list",
-        "probe",
-        "retention.lifecycle",
-        "retention.noncurrent",
-        "security.public-access-block",
-        "security.anonymous-access",
-        "security.encryption",
-        "security.ownership",
-    ] {
-        assert_status(&report, id, "pass");
-    }
-    assert!(message(&report, "identity").contains("123456789012"));
-    assert!(message(&report, "retention.lifecycle").contains("team-retention"));
-    // No TLS-only policy here (see the next test): a warning, not a failure.
-    assert_status(&report, "security.tls-only", "warn");
-    // moto has no SimulatePrincipalPolicy (it answers 500): a skip, said so.
-    assert_status(&report, "iam.simulate", "skip");
-    assert!(message(&report, "iam.simulate").contains("SimulatePrincipalPolicy"));
-    assert!(!out.stdout.contains("testing\""), "no secret in the output");
-    assert_no_probe_left(&s3, &bucket, true).await;
-}
-
-/// A TLS-only policy denies plain http, and moto enforces it: the policy
-/// check passes and the probe fails, saying why.
-#[tokio::test]
-async fn moto_tls_only_policy_over_plain_http_fails_the_probe_with_the_reason() {
-    let Some(moto) = server("moto") else { return };
-    let s3 = s3_client(&moto);
-    let bucket = unique("motohttp");
-    create_bucket(&s3, &moto, &bucket).await;
-    put_retention(&s3, &bucket, None).await;
-    harden(&s3, &bucket, true).await;
+async fn garage_without_credentials_or_in_the_wrong_region_fails_with_the_fix() {
+    let Some(garage) = server("garage") else {
+        return;
+    };
+    let (_, bucket) = garage_ready_bucket(&garage, "nocreds").await;
     let dir = tempdir();
     write_spec(
         dir.path(),
-        &s3_env("aws", &moto.url, &moto.region, &bucket, ""),
+        &s3_env("s3-compatible", &garage.url, "garage", &bucket, ""),
     );
-    let (out, report) = check_json(dir.path(), ("testing", "testing"), &[]);
+    let out = Run::new(dir.path())
+        .args(["check", "-e", "e", "--output", "json"])
+        .run()
+        .code(1);
+    let report: Value = serde_json::from_str(&out.stdout).expect("json");
+    assert_status(&report, "identity", "fail");
+    assert!(
+        message(&report, "identity").contains("no credentials"),
+        "{report:#}"
+    );
+    assert_status(&report, "bucket.exists", "skip");
+
+    write_spec(
+        dir.path(),
+        &s3_env("s3-compatible", &garage.url, "eu-west-3", &bucket, ""),
+    );
+    let creds = (&*garage.access_key_id, &*garage.secret_access_key);
+    let (out, report) = check_json(dir.path(), creds, &[]);
     out.code(1);
-    assert_status(&report, "security.tls-only", "pass");
-    assert_status(&report, "probe", "fail");
-    let probe = find(&report, "probe");
+    assert_status(&report, "bucket.exists", "fail");
+    let check = find(&report, "bucket.exists");
     assert!(
-        probe["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("HTTP 403")),
-        "{probe:#}"
-    );
-    assert!(
-        probe["hint"]
-            .as_str()
-            .is_some_and(|h| h.contains("TLS-only")),
-        "{probe:#}"
+        check["hint"].as_str().is_some_and(|h| h.contains("region")),
+        "{check:#}"
     );
 }
 
