@@ -99,7 +99,6 @@ pub enum Command {
     #[command(after_help = "Example:\n  chronotrace-ops destroy -e ci --yes --empty")]
     Destroy(DestroyArgs),
     /// Validate connectivity, credentials, bucket, retention and security end to end
-    #[command(hide = true)]
     #[command(after_help = "Example:\n  chronotrace-ops check -e production --output json")]
     Check(CheckArgs),
     /// Verify that traces past retention are gone, or purge them

@@ -5,6 +5,7 @@
 //! `commands` (one file per subcommand, wiring only) · `output` (text and
 //! JSON) · `error` (failures and exit codes) · `cli` (clap types).
 
+pub mod check;
 pub mod cli;
 pub mod cloud;
 pub mod commands;
@@ -60,11 +61,10 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Error> {
         Command::Plan(args) => commands::plan::run(&ctx, &args),
         Command::Apply(args) => commands::apply::run(&ctx, &args),
         Command::Destroy(args) => commands::destroy::run(&ctx, &args),
+        Command::Check(args) => commands::check::run(&ctx, &args),
         Command::Cleanup(command) => commands::cleanup::run(&ctx, &command),
         Command::Report(args) => commands::report::run(&ctx, &args),
-        Command::Check(_) | Command::Bootstrap(_) => {
-            Err(Error::usage("this command is not implemented yet"))
-        }
+        Command::Bootstrap(_) => Err(Error::usage("this command is not implemented yet")),
     }
 }
 

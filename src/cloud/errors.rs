@@ -97,6 +97,13 @@ where
             format!("{action}: the access key is not known to {endpoint} ({said})"),
             Some(credentials_hint(target.provider)),
         ),
+        // Garage says a wrong secret this way ("Forbidden: Invalid signature").
+        "AccessDenied" if message.to_ascii_lowercase().contains("invalid signature") => (
+            format!(
+                "{action}: {endpoint} rejected the credentials' signature: wrong secret key? ({said})"
+            ),
+            Some(credentials_hint(target.provider)),
+        ),
         "SignatureDoesNotMatch" | "IncompleteSignature" => (
             format!(
                 "{action}: {endpoint} rejected the credentials' signature: wrong secret key? ({code})"
@@ -127,6 +134,11 @@ where
             ),
             Some("set the environment's region to the bucket's region".into()),
         ),
+        // A bare 403 (no body, e.g. a bucket policy's Deny on moto).
+        _ if code.is_empty() && is_forbidden(&err) => (
+            format!("{action} on {resource}: access denied (HTTP 403)"),
+            Some(forbidden_hint(action, resource, target)),
+        ),
         _ if code.is_empty() => (
             format!("{action} on {resource} at {endpoint}: {}", one_line(&err)),
             None,
@@ -136,5 +148,33 @@ where
     match hint {
         Some(hint) => Error::cloud_with_hint(text, hint),
         None => Error::cloud(text),
+    }
+}
+
+/// True when the server answered 403 without an error code.
+fn is_forbidden<E, R: Debug>(err: &SdkError<E, R>) -> bool {
+    match err {
+        SdkError::ServiceError(e) => {
+            let raw = format!("{:?}", e.raw());
+            raw.contains("status: StatusCode(403)") || raw.contains("status: 403")
+        }
+        _ => false,
+    }
+}
+
+/// Who may deny a request: the identity's permissions, or a TLS-only
+/// bucket policy when the endpoint is plain http.
+fn forbidden_hint(action: &str, resource: &str, target: &Target) -> String {
+    let permission = format!("the identity needs permission for {action} on {resource}");
+    if target
+        .endpoint
+        .as_deref()
+        .is_some_and(|e| e.starts_with("http://"))
+    {
+        format!(
+            "{permission}; a TLS-only bucket policy also denies every request over this plain-http endpoint"
+        )
+    } else {
+        permission
     }
 }

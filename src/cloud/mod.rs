@@ -10,6 +10,7 @@ pub mod errors;
 pub mod iam;
 pub mod provision;
 pub mod retention_rule;
+pub mod tls;
 
 use std::time::Duration;
 
@@ -85,6 +86,14 @@ impl Clients {
     /// Loads the shared AWS configuration and proves that credentials
     /// resolve, so a missing key is reported now, in seconds, with a hint.
     pub async fn connect(target: &Target) -> Result<Clients> {
+        Clients::connect_with(target, None).await
+    }
+
+    /// As `connect`, trusting the PEM CAs of `ca_bundle` on top of the system's.
+    pub async fn connect_with(
+        target: &Target,
+        ca_bundle: Option<&std::path::Path>,
+    ) -> Result<Clients> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(target.region.clone()))
             .retry_config(RetryConfig::standard().with_max_attempts(3))
@@ -99,6 +108,9 @@ impl Clients {
         }
         if let Some(profile) = &target.profile {
             loader = loader.profile_name(profile);
+        }
+        if let Some(client) = tls::http_client(ca_bundle)? {
+            loader = loader.http_client(client);
         }
         loader = loader.credentials_provider(credentials_chain(target).await);
         let shared = loader.load().await;

@@ -1,0 +1,153 @@
+//! The bucket: it exists, lives in the expected region, and listing under
+//! `{prefix}/` is allowed. GetBucketLocation comes first because, unlike
+//! HeadBucket, its errors carry a code (wrong key, wrong secret, no bucket).
+
+use std::time::Instant;
+
+use aws_sdk_s3::error::ProvideErrorMetadata;
+
+use super::CheckResult;
+use crate::cloud::Clients;
+use crate::cloud::errors::api_error;
+use crate::spec::S3Storage;
+
+/// The ids of the bucket checks.
+pub const IDS: [&str; 3] = ["bucket.exists", "bucket.region", "bucket.list"];
+
+const APPLY_HINT: &str = "create it with `chronotrace-ops apply`";
+
+/// Runs the bucket checks in order; the second value says whether the
+/// bucket is there and reachable with these credentials.
+pub async fn check(clients: &Clients, s3: &S3Storage) -> (Vec<CheckResult>, bool) {
+    let started = Instant::now();
+    let location = match location(clients, s3).await {
+        Ok(location) => location,
+        Err(result) => {
+            let mut results = vec![result.took(started)];
+            results.extend(super::skip_all(&IDS[1..], "the bucket check failed"));
+            return (results, false);
+        }
+    };
+    let exists = CheckResult::pass(IDS[0], format!("bucket {} exists", s3.bucket)).took(started);
+    let region = judge_region(&location, &clients.target.region, &s3.bucket).took(started);
+    let started = Instant::now();
+    let list = list(clients, s3).await.took(started);
+    (vec![exists, region, list], true)
+}
+
+/// The bucket's region as GetBucketLocation says it (normalised).
+async fn location(clients: &Clients, s3: &S3Storage) -> Result<String, CheckResult> {
+    let answer = clients
+        .s3
+        .get_bucket_location()
+        .bucket(&s3.bucket)
+        .send()
+        .await;
+    match answer {
+        Ok(out) => Ok(normalise_region(
+            out.location_constraint().map(|c| c.as_str()),
+        )),
+        Err(e) if e.code() == Some("NoSuchBucket") => Err(CheckResult::fail(
+            IDS[0],
+            format!(
+                "bucket {} does not exist at {}",
+                s3.bucket,
+                clients.target.endpoint_label()
+            ),
+        )
+        .with_hint(APPLY_HINT)),
+        Err(e) => Err(CheckResult::from_error(
+            IDS[0],
+            &api_error(e, "GetBucketLocation", &s3.bucket, &clients.target),
+        )),
+    }
+}
+
+/// GetBucketLocation's legacy spellings: empty is us-east-1, `EU` is eu-west-1.
+pub fn normalise_region(constraint: Option<&str>) -> String {
+    match constraint {
+        None | Some("") => "us-east-1".to_string(),
+        Some("EU") => "eu-west-1".to_string(),
+        Some(region) => region.to_string(),
+    }
+}
+
+/// Pass when the bucket is where the spec says.
+pub fn judge_region(actual: &str, expected: &str, bucket: &str) -> CheckResult {
+    if actual == expected {
+        CheckResult::pass(IDS[1], format!("bucket {bucket} is in {actual}"))
+    } else {
+        CheckResult::fail(
+            IDS[1],
+            format!("bucket {bucket} is in {actual}, the spec says {expected}"),
+        )
+        .with_hint(format!(
+            "set region: {actual} for this environment in the spec"
+        ))
+    }
+}
+
+async fn list(clients: &Clients, s3: &S3Storage) -> CheckResult {
+    let dir = s3.prefix.dir();
+    let answer = clients
+        .s3
+        .list_objects_v2()
+        .bucket(&s3.bucket)
+        .prefix(&dir)
+        .max_keys(1)
+        .send()
+        .await;
+    match answer {
+        Ok(out) => {
+            let some = if out.key_count().unwrap_or(0) > 0 {
+                "objects present"
+            } else {
+                "empty so far"
+            };
+            CheckResult::pass(
+                IDS[2],
+                format!("listing {}/{dir} allowed ({some})", s3.bucket),
+            )
+        }
+        Err(e) => CheckResult::from_error(
+            IDS[2],
+            &api_error(
+                e,
+                "ListObjectsV2",
+                &format!("{}/{dir}", s3.bucket),
+                &clients.target,
+            ),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::Status;
+
+    #[test]
+    fn legacy_region_spellings_are_normalised() {
+        for (raw, region) in [
+            (None, "us-east-1"),
+            (Some(""), "us-east-1"),
+            (Some("EU"), "eu-west-1"),
+            (Some("garage"), "garage"),
+        ] {
+            assert_eq!(normalise_region(raw), region, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn a_region_mismatch_fails_with_the_fix() {
+        let result = judge_region("eu-west-1", "us-east-1", "b");
+        assert_eq!(result.status, Status::Fail);
+        assert!(
+            result
+                .hint
+                .as_deref()
+                .is_some_and(|h| h.contains("eu-west-1"))
+        );
+        assert_eq!(judge_region("garage", "garage", "b").status, Status::Pass);
+    }
+}

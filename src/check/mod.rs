@@ -1,0 +1,195 @@
+//! `check`: validates one environment end to end. Owns the result model
+//! (`CheckResult`, `Status`, `Report`) and the helpers every group of checks
+//! uses; each group lives in its own file, `runner` orders and runs them.
+//!
+//! Groups: `network` (DNS, TCP) and `tls` (handshake, certificate), `minio`
+//! (health endpoints), `identity` (STS), `bucket`, `probe`, `retention`,
+//! `security`, `iam` (policy simulation), `local` (a directory or NFS mount).
+
+pub mod bucket;
+pub mod http;
+pub mod iam;
+pub mod identity;
+pub mod local;
+pub mod minio;
+pub mod network;
+pub mod policy;
+pub mod probe;
+pub mod retention;
+pub mod runner;
+pub mod security;
+pub mod table;
+pub mod tls;
+pub mod versioning;
+
+use std::future::Future;
+use std::time::Instant;
+
+use serde::Serialize;
+
+/// The verdict of one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Warn,
+    Fail,
+    /// Not run: a prerequisite failed or the store does not have the feature.
+    Skip,
+}
+
+impl Status {
+    /// The lowercase word used in JSON and in the table.
+    pub fn word(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Warn => "warn",
+            Status::Fail => "fail",
+            Status::Skip => "skip",
+        }
+    }
+}
+
+/// One line of the check report (the JSON shape of product.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckResult {
+    pub id: String,
+    pub status: Status,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    pub duration_ms: u64,
+}
+
+impl CheckResult {
+    fn new(id: &str, status: Status, message: impl Into<String>) -> CheckResult {
+        CheckResult {
+            id: id.to_string(),
+            status,
+            message: message.into(),
+            hint: None,
+            duration_ms: 0,
+        }
+    }
+
+    /// A passed check.
+    pub fn pass(id: &str, message: impl Into<String>) -> CheckResult {
+        CheckResult::new(id, Status::Pass, message)
+    }
+
+    /// A warning: worth fixing, not a failure.
+    pub fn warn(id: &str, message: impl Into<String>) -> CheckResult {
+        CheckResult::new(id, Status::Warn, message)
+    }
+
+    /// A failed check.
+    pub fn fail(id: &str, message: impl Into<String>) -> CheckResult {
+        CheckResult::new(id, Status::Fail, message)
+    }
+
+    /// A check not run, with the reason.
+    pub fn skip(id: &str, reason: impl Into<String>) -> CheckResult {
+        CheckResult::new(id, Status::Skip, reason)
+    }
+
+    /// Adds a hint saying how to fix it.
+    pub fn with_hint(mut self, hint: impl Into<String>) -> CheckResult {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// Sets how long the check took.
+    pub fn took(mut self, started: Instant) -> CheckResult {
+        self.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self
+    }
+
+    /// A result built from an error (a failure, or a skip when the store
+    /// does not implement the call).
+    pub fn from_error(id: &str, err: &crate::error::Error) -> CheckResult {
+        let result = CheckResult::fail(id, err.to_string());
+        match err.hint() {
+            Some(hint) => result.with_hint(hint),
+            None => result,
+        }
+    }
+}
+
+/// Runs `check` and stamps its duration on the result.
+pub async fn timed<F>(check: F) -> CheckResult
+where
+    F: Future<Output = CheckResult>,
+{
+    let started = Instant::now();
+    check.await.took(started)
+}
+
+/// Skips every id in `ids` with the same reason.
+pub fn skip_all(ids: &[&str], reason: &str) -> Vec<CheckResult> {
+    ids.iter().map(|id| CheckResult::skip(id, reason)).collect()
+}
+
+/// The whole report of one environment (JSON: `{"env","ok","checks"}`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub env: String,
+    pub ok: bool,
+    pub checks: Vec<CheckResult>,
+}
+
+impl Report {
+    /// A report is ok when no check failed (warnings and skips are fine).
+    pub fn new(env: &str, checks: Vec<CheckResult>) -> Report {
+        Report {
+            env: env.to_string(),
+            ok: !checks.iter().any(|c| c.status == Status::Fail),
+            checks,
+        }
+    }
+
+    /// How many checks ended with `status`.
+    pub fn count(&self, status: Status) -> usize {
+        self.checks.iter().filter(|c| c.status == status).count()
+    }
+}
+
+/// A random-enough name for probe objects and files: two runs at once
+/// (CI jobs, a person and a cron) never pick the same one.
+pub fn probe_name() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("probe-{}-{nanos:x}", std::process::id())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_report_is_ok_unless_something_failed() {
+        let cases = [
+            (vec![Status::Pass, Status::Warn, Status::Skip], true),
+            (vec![], true),
+            (vec![Status::Pass, Status::Fail], false),
+        ];
+        for (statuses, ok) in cases {
+            let checks = statuses
+                .iter()
+                .map(|s| CheckResult::new("x", *s, "m"))
+                .collect();
+            assert_eq!(Report::new("e", checks).ok, ok, "{statuses:?}");
+        }
+    }
+
+    #[test]
+    fn json_shape_omits_absent_hints() {
+        let json =
+            serde_json::to_value(CheckResult::skip("iam.simulate", "no IAM")).expect("serialises");
+        assert_eq!(
+            json,
+            serde_json::json!({"id": "iam.simulate", "status": "skip", "message": "no IAM", "duration_ms": 0})
+        );
+    }
+}

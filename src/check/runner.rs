@@ -1,0 +1,172 @@
+//! The order of the checks and what depends on what: network first (a dead
+//! endpoint skips everything else at once), then identity, MinIO health,
+//! the bucket chain (bucket → probe, retention, security) and IAM
+//! concurrently. The result order is fixed, whatever finishes first.
+
+use std::future::Future;
+use std::path::Path;
+use std::time::Instant;
+
+use super::network::{self, Endpoint};
+use super::{CheckResult, Status, bucket, iam, identity, minio, probe, retention, security, tls};
+use crate::cloud::{Clients, Target};
+use crate::spec::{Environment, Provider, S3Storage};
+
+/// The ids that need the bucket, skipped together when it is not there.
+const BUCKET_DEPENDENT: [&str; 8] = [
+    "probe",
+    retention::IDS[0],
+    retention::IDS[1],
+    security::IDS[0],
+    security::IDS[1],
+    security::IDS[2],
+    security::IDS[3],
+    security::IDS[4],
+];
+
+/// Runs every check of an S3 environment.
+pub async fn run_s3(
+    env: &Environment,
+    s3: &S3Storage,
+    target: &Target,
+    endpoint: &Endpoint,
+    ca_bundle: Option<&Path>,
+) -> Vec<CheckResult> {
+    let (mut results, blocked) = reachability(endpoint, ca_bundle).await;
+    if let Some(reason) = blocked {
+        results.extend(super::skip_all(
+            &downstream_ids(s3, target.provider),
+            reason,
+        ));
+        return results;
+    }
+    let started = Instant::now();
+    let clients = match Clients::connect_with(target, ca_bundle).await {
+        Ok(clients) => clients,
+        Err(e) => {
+            results.push(CheckResult::from_error("identity", &e).took(started));
+            let ids = downstream_ids(s3, target.provider);
+            results.extend(super::skip_all(&ids[1..], "no credentials"));
+            return results;
+        }
+    };
+    let tls_config = if endpoint.https {
+        tls::client_config(ca_bundle).ok()
+    } else {
+        None
+    };
+    let health = async {
+        match target.provider {
+            Provider::Minio => minio::check(endpoint, tls_config).await,
+            _ => Vec::new(),
+        }
+    };
+    let simulation = async {
+        match &s3.iam {
+            Some(spec) => vec![super::timed(iam::check(&clients, s3, spec)).await],
+            None => Vec::new(),
+        }
+    };
+    let (identity, health, bucket, simulation) = tokio::join!(
+        super::timed(identity::check(&clients)),
+        health,
+        bucket_chain(&clients, env, s3),
+        simulation,
+    );
+    results.push(identity);
+    results.extend(health);
+    results.extend(bucket);
+    results.extend(simulation);
+    results
+}
+
+/// DNS, TCP and TLS; the reason to skip the rest when the endpoint cannot be used.
+async fn reachability(
+    endpoint: &Endpoint,
+    ca_bundle: Option<&Path>,
+) -> (Vec<CheckResult>, Option<&'static str>) {
+    const UNREACHABLE: &str = "endpoint unreachable";
+    let (dns, addrs) = network::dns(endpoint).await;
+    if dns.status == Status::Fail {
+        return (
+            vec![
+                dns,
+                CheckResult::skip("network.tcp", UNREACHABLE),
+                CheckResult::skip("network.tls", UNREACHABLE),
+            ],
+            Some(UNREACHABLE),
+        );
+    }
+    let (tcp, connected) = network::tcp(endpoint, &addrs).await;
+    if connected.is_none() {
+        return (
+            vec![dns, tcp, CheckResult::skip("network.tls", UNREACHABLE)],
+            Some(UNREACHABLE),
+        );
+    }
+    if !endpoint.https {
+        return (vec![dns, tcp, plain_http(endpoint)], None);
+    }
+    let (tls, usable) = tls::check(endpoint, ca_bundle).await;
+    let blocked = (!usable).then_some("TLS to the endpoint failed (see network.tls)");
+    (vec![dns, tcp, tls], blocked)
+}
+
+/// Plain http is fine on loopback (a test or a tunnel), a warning elsewhere.
+fn plain_http(endpoint: &Endpoint) -> CheckResult {
+    if endpoint.is_loopback() {
+        CheckResult::skip("network.tls", "plain http on loopback: no TLS to check")
+    } else {
+        CheckResult::warn(
+            "network.tls",
+            format!(
+                "{} is plain http: requests and traces cross the network unencrypted",
+                endpoint.url
+            ),
+        )
+        .with_hint(
+            "put the store behind TLS (see the rendered nginx.conf) and use an https endpoint",
+        )
+    }
+}
+
+/// The bucket checks, then everything that needs the bucket, concurrently.
+async fn bucket_chain(clients: &Clients, env: &Environment, s3: &S3Storage) -> Vec<CheckResult> {
+    let (mut results, reachable) = bucket::check(clients, s3).await;
+    if !reachable {
+        results.extend(super::skip_all(
+            &BUCKET_DEPENDENT,
+            "the bucket is not usable (see bucket.exists)",
+        ));
+        return results;
+    }
+    let (probe, retention, security) = tokio::join!(
+        super::timed(probe::check(clients, s3)),
+        timed_group(retention::check(clients, env, s3)),
+        timed_group(security::check(clients, s3)),
+    );
+    results.push(probe);
+    results.extend(retention);
+    results.extend(security);
+    results
+}
+
+/// Stamps a group's elapsed time on the results that ran together.
+async fn timed_group<F: Future<Output = Vec<CheckResult>>>(group: F) -> Vec<CheckResult> {
+    let started = Instant::now();
+    group.await.into_iter().map(|r| r.took(started)).collect()
+}
+
+/// Every check id after the network ones, in report order.
+fn downstream_ids(s3: &S3Storage, provider: Provider) -> Vec<&'static str> {
+    let mut ids = vec!["identity"];
+    if provider == Provider::Minio {
+        ids.extend(minio::IDS);
+    }
+    ids.extend(bucket::IDS);
+    ids.extend(BUCKET_DEPENDENT);
+    if s3.iam.is_some() {
+        ids.push("iam.simulate");
+    }
+    ids
+}
