@@ -344,3 +344,31 @@ pub async fn delete(clients: &Clients, bucket: &str) -> Result<Applied> {
         Err(e) => Err(api_error(e, "DeleteBucket", bucket, &clients.target)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::rule_from_json;
+    use crate::cloud::bucket::rule_json;
+
+    /// What `apply` writes must read back equal, or `plan` would never converge.
+    #[test]
+    fn the_rule_survives_the_sdk_round_trip() {
+        let rules = [
+            json!({"ID": "chronotrace-ops:prod:retention", "Status": "Enabled",
+                   "Filter": {"Prefix": "prod/traces/"},
+                   "Transitions": [{"Days": 30, "StorageClass": "STANDARD_IA"}, {"Days": 60, "StorageClass": "GLACIER"}],
+                   "Expiration": {"Days": 150},
+                   "NoncurrentVersionExpiration": {"NoncurrentDays": 7},
+                   "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7}}),
+            json!({"ID": "chronotrace-ops:ci:retention", "Status": "Enabled",
+                   "Filter": {"Prefix": "ci/"}, "Expiration": {"Days": 1},
+                   "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7}}),
+        ];
+        for rule in rules {
+            let sdk = rule_from_json(&rule).expect("a rule");
+            assert_eq!(rule_json(&sdk), rule);
+        }
+    }
+}

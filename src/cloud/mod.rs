@@ -7,6 +7,7 @@ pub mod bucket_write;
 pub mod empty;
 pub mod errors;
 pub mod iam;
+pub mod iam_write;
 pub mod provision;
 
 use std::time::Duration;

@@ -6,7 +6,7 @@ use aws_smithy_runtime_api::http::Response as HttpResponse;
 
 use super::bucket::unsupported_reason;
 use super::errors::{api_error, is_not_implemented};
-use super::{Clients, bucket, bucket_write, empty, iam};
+use super::{Clients, bucket, bucket_write, empty, iam, iam_write};
 use crate::error::{Error, Result};
 use crate::plan::desired::DesiredBucket;
 use crate::plan::observed::Observed;
@@ -121,17 +121,21 @@ impl<'a> Provisioner<'a> {
         };
         let profile = want.instance_profile.as_deref().unwrap_or_default();
         match (resource, action) {
-            (Resource::IamPolicy, Action::Create) => iam::create_policy(c, want).await,
-            (Resource::IamPolicy, Action::Update) => iam::update_policy(c, want, arn).await,
-            (Resource::IamPolicy, _) => iam::delete_policy(c, arn).await,
-            (Resource::IamRole, Action::Create) => iam::create_role(c, want).await,
-            (Resource::IamRole, Action::Update) => iam::update_role(c, want).await,
-            (Resource::IamRole, _) => iam::delete_role(c, &want.role_name).await,
-            (Resource::IamAttachment, Action::Delete) => iam::detach(c, &want.role_name, arn).await,
-            (Resource::IamAttachment, _) => iam::attach(c, &want.role_name, arn).await,
-            (Resource::IamInstanceProfile, Action::Delete) => iam::delete_profile(c, profile).await,
+            (Resource::IamPolicy, Action::Create) => iam_write::create_policy(c, want).await,
+            (Resource::IamPolicy, Action::Update) => iam_write::update_policy(c, want, arn).await,
+            (Resource::IamPolicy, _) => iam_write::delete_policy(c, arn).await,
+            (Resource::IamRole, Action::Create) => iam_write::create_role(c, want).await,
+            (Resource::IamRole, Action::Update) => iam_write::update_role(c, want).await,
+            (Resource::IamRole, _) => iam_write::delete_role(c, &want.role_name).await,
+            (Resource::IamAttachment, Action::Delete) => {
+                iam_write::detach(c, &want.role_name, arn).await
+            }
+            (Resource::IamAttachment, _) => iam_write::attach(c, &want.role_name, arn).await,
+            (Resource::IamInstanceProfile, Action::Delete) => {
+                iam_write::delete_profile(c, profile).await
+            }
             (Resource::IamInstanceProfile, action) => {
-                iam::put_profile(c, want, profile, action == Action::Create).await
+                iam_write::put_profile(c, want, profile, action == Action::Create).await
             }
             (resource, _) => Err(Error::usage(format!(
                 "{}: not a cloud resource",
