@@ -172,19 +172,7 @@ pub async fn put_profile(
     }
     let roles = profile_roles(clients, name).await?;
     for other in roles.iter().filter(|r| **r != want.role_name) {
-        iam.remove_role_from_instance_profile()
-            .instance_profile_name(name)
-            .role_name(other)
-            .send()
-            .await
-            .map_err(|e| {
-                api_error(
-                    e,
-                    "iam:RemoveRoleFromInstanceProfile",
-                    name,
-                    &clients.target,
-                )
-            })?;
+        remove_role(clients, name, other).await?;
     }
     if !roles.contains(&want.role_name) {
         settle(|| {
@@ -239,21 +227,7 @@ async fn profile_roles(clients: &Clients, name: &str) -> Result<Vec<String>> {
 
 pub async fn delete_profile(clients: &Clients, name: &str) -> Result<Applied> {
     for role in profile_roles(clients, name).await? {
-        clients
-            .iam
-            .remove_role_from_instance_profile()
-            .instance_profile_name(name)
-            .role_name(&role)
-            .send()
-            .await
-            .map_err(|e| {
-                api_error(
-                    e,
-                    "iam:RemoveRoleFromInstanceProfile",
-                    name,
-                    &clients.target,
-                )
-            })?;
+        remove_role(clients, name, &role).await?;
     }
     clients
         .iam
@@ -303,4 +277,23 @@ pub async fn delete_policy(clients: &Clients, arn: &str) -> Result<Applied> {
         .await
         .map_err(|e| api_error(e, "iam:DeletePolicy", arn, &clients.target))?;
     Ok(Applied::Done)
+}
+
+async fn remove_role(clients: &Clients, profile: &str, role: &str) -> Result<()> {
+    clients
+        .iam
+        .remove_role_from_instance_profile()
+        .instance_profile_name(profile)
+        .role_name(role)
+        .send()
+        .await
+        .map_err(|e| {
+            api_error(
+                e,
+                "iam:RemoveRoleFromInstanceProfile",
+                profile,
+                &clients.target,
+            )
+        })?;
+    Ok(())
 }
