@@ -429,3 +429,5 @@ fn local_environment_gets_its_traces_dir() {
 
 #[path = "provision_errors.rs"]
 mod errors;
+#[path = "provision_iam.rs"]
+mod iam;
