@@ -144,17 +144,25 @@ impl<'a> Provisioner<'a> {
         }
     }
 
-    /// Refuses a bucket with content unless `empty`; then empties and deletes it.
+    /// Refuses a bucket with content unless `empty`: checked before destroy
+    /// changes anything, so a refusal leaves everything as it was.
+    pub async fn check_deletable(&self, empty: bool) -> Result<()> {
+        let b = self.want.name.as_str();
+        if empty || bucket_write::is_empty(self.clients, b).await? {
+            return Ok(());
+        }
+        Err(Error::usage_with_hint(
+            format!("bucket {b} is not empty: refusing to delete it (nothing was changed)"),
+            "pass --empty to delete every object, version and delete marker first",
+        ))
+    }
+
+    /// Empties the bucket when asked (and allowed), then deletes it.
     async fn delete_bucket(&self, empty: bool) -> Result<Applied> {
         let (c, b) = (self.clients, self.want.name.as_str());
         let mut note = None;
         if !bucket_write::is_empty(c, b).await? {
-            if !empty {
-                return Err(Error::usage_with_hint(
-                    format!("bucket {b} is not empty: refusing to delete it"),
-                    "pass --empty to delete every object, version and delete marker first",
-                ));
-            }
+            self.check_deletable(empty).await?;
             let count = empty::empty_bucket(c, b).await?;
             note = Some(format!(
                 "emptied first: {count} objects, versions and delete markers deleted"

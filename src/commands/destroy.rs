@@ -10,7 +10,7 @@ use crate::cli::{DestroyArgs, OutputFormat};
 use crate::cloud::provision::Provisioner;
 use crate::error::{Error, ExitStatus, Result};
 use crate::plan::desired::Desired;
-use crate::plan::{destroy_plan, text};
+use crate::plan::{Action, Resource, destroy_plan, text};
 use crate::spec::Storage;
 
 pub fn run(ctx: &Context, args: &DestroyArgs) -> Result<ExitStatus> {
@@ -57,6 +57,13 @@ pub fn run(ctx: &Context, args: &DestroyArgs) -> Result<ExitStatus> {
                     env.name
                 ),
             ));
+        }
+        let bucket_goes = plan
+            .changes
+            .iter()
+            .any(|c| c.resource == Resource::Bucket && c.action == Action::Delete);
+        if bucket_goes {
+            provisioner.check_deletable(args.empty).await?;
         }
         let done = execute_all(&provisioner, &plan, args.empty).await?;
         finish(ctx, &done, true, "")

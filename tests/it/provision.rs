@@ -238,9 +238,14 @@ async fn moto_apply_converges_repairs_drift_and_destroys_only_its_own() {
         "{}",
         refused.stderr
     );
+    let iam = iam_client(&moto);
+    iam.get_role()
+        .role_name(&role)
+        .send()
+        .await
+        .expect("a refused destroy changes nothing");
     ct(dir.path(), &moto, &["destroy", "--yes", "--empty"]).code(0);
     assert!(!bucket_exists(&s3, &bucket).await, "bucket gone");
-    let iam = iam_client(&moto);
     assert!(
         iam.get_role().role_name(&role).send().await.is_err(),
         "role gone"
