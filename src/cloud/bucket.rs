@@ -78,26 +78,18 @@ pub async fn observe(clients: &Clients, want: &DesiredBucket, env: &str) -> Resu
         s3.get_bucket_policy().bucket(b).send(),
     );
     let rule_id = lifecycle_rule_id(env);
+    let read = |action: &'static str| (action, clients, b);
     Ok(ObservedBucket {
         bucket: owner?,
-        versioning: match seen(
+        versioning: versioning_status(seen_at(
             lenient_versioning(versioning),
             &[],
-            "GetBucketVersioning",
-            clients,
-            b,
-        )? {
-            Seen::Present(out) => out
-                .status()
-                .map_or(Seen::Absent, |s| Seen::Present(s.as_str().to_string())),
-            other => other.map(|_| String::new()),
-        },
-        lifecycle_rule: seen(
+            read("GetBucketVersioning"),
+        )?),
+        lifecycle_rule: seen_at(
             lifecycle,
             &["NoSuchLifecycleConfiguration"],
-            "GetBucketLifecycleConfiguration",
-            clients,
-            b,
+            read("GetBucketLifecycleConfiguration"),
         )?
         .map(|out| {
             out.rules()
@@ -106,56 +98,70 @@ pub async fn observe(clients: &Clients, want: &DesiredBucket, env: &str) -> Resu
                 .map(rule_json)
         })
         .flatten_option(),
-        public_access_block: seen(
+        public_access_block: seen_at(
             pab,
             &["NoSuchPublicAccessBlockConfiguration"],
-            "GetPublicAccessBlock",
-            clients,
-            b,
+            read("GetPublicAccessBlock"),
         )?
         .map(|out| out.public_access_block_configuration().map(pab_json))
         .flatten_option(),
-        ownership: seen(
+        ownership: seen_at(
             ownership,
             &["OwnershipControlsNotFoundError"],
-            "GetBucketOwnershipControls",
-            clients,
-            b,
+            read("GetBucketOwnershipControls"),
         )?
         .map(|out| {
-            out.ownership_controls()
-                .and_then(|c| c.rules().first())
-                .map(|r| r.object_ownership().as_str().to_string())
+            let rule = out.ownership_controls().and_then(|c| c.rules().first());
+            rule.map(|r| r.object_ownership().as_str().to_string())
         })
         .flatten_option(),
-        encryption: seen(
+        encryption: seen_at(
             encryption,
             &["ServerSideEncryptionConfigurationNotFoundError"],
-            "GetBucketEncryption",
-            clients,
-            b,
+            read("GetBucketEncryption"),
         )?
         .map(|out| {
-            out.server_side_encryption_configuration()
-                .and_then(|c| c.rules().first())
-                .and_then(|r| r.apply_server_side_encryption_by_default())
-                .map(|d| d.sse_algorithm().as_str().to_string())
+            let rule = out
+                .server_side_encryption_configuration()
+                .and_then(|c| c.rules().first());
+            let default = rule.and_then(|r| r.apply_server_side_encryption_by_default());
+            default.map(|d| d.sse_algorithm().as_str().to_string())
         })
         .flatten_option(),
-        tls_statement: seen(
-            policy,
-            &["NoSuchBucketPolicy"],
-            "GetBucketPolicy",
-            clients,
-            b,
-        )?
-        .map(|out| {
-            out.policy()
-                .and_then(|p| serde_json::from_str::<Value>(p).ok())
-                .and_then(|p| statement_with_sid(&p, TLS_ONLY_SID))
-        })
-        .flatten_option(),
+        tls_statement: seen_at(policy, &["NoSuchBucketPolicy"], read("GetBucketPolicy"))?
+            .map(|out| {
+                let doc = out
+                    .policy()
+                    .and_then(|p| serde_json::from_str::<Value>(p).ok());
+                doc.and_then(|p| statement_with_sid(&p, TLS_ONLY_SID))
+            })
+            .flatten_option(),
     })
+}
+
+/// `seen` with the action, clients and bucket bundled.
+fn seen_at<T, E>(
+    result: std::result::Result<T, SdkError<E, HttpResponse>>,
+    absent: &[&str],
+    (action, clients, bucket): (&str, &Clients, &str),
+) -> Result<Seen<T>>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    seen(result, absent, action, clients, bucket)
+}
+
+/// `Enabled` or `Suspended`; a bucket never versioned answers without a status.
+fn versioning_status(
+    seen: Seen<aws_sdk_s3::operation::get_bucket_versioning::GetBucketVersioningOutput>,
+) -> Seen<String> {
+    match seen {
+        Seen::Present(out) => out
+            .status()
+            .map_or(Seen::Absent, |s| Seen::Present(s.as_str().to_string())),
+        Seen::Absent => Seen::Absent,
+        Seen::Unsupported(reason) => Seen::Unsupported(reason),
+    }
 }
 
 type VersioningResult = std::result::Result<
