@@ -88,6 +88,7 @@ pub async fn create(clients: &Clients, want: &DesiredBucket, env: &str) -> Resul
     }
 }
 
+/// Turns versioning on.
 pub async fn versioning(clients: &Clients, bucket: &str) -> Result<Applied> {
     let config = VersioningConfiguration::builder()
         .status(BucketVersioningStatus::Enabled)
@@ -102,6 +103,7 @@ pub async fn versioning(clients: &Clients, bucket: &str) -> Result<Applied> {
     done(result, "PutBucketVersioning", clients, bucket)
 }
 
+/// All four public-access-block flags on.
 pub async fn public_access_block(clients: &Clients, bucket: &str) -> Result<Applied> {
     let config = PublicAccessBlockConfiguration::builder()
         .block_public_acls(true)
@@ -119,6 +121,7 @@ pub async fn public_access_block(clients: &Clients, bucket: &str) -> Result<Appl
     done(result, "PutPublicAccessBlock", clients, bucket)
 }
 
+/// ObjectOwnership BucketOwnerEnforced: ACLs off (never sends an ACL).
 pub async fn ownership_controls(clients: &Clients, bucket: &str) -> Result<Applied> {
     let rule = OwnershipControlsRule::builder()
         .object_ownership(ObjectOwnership::BucketOwnerEnforced)
@@ -138,6 +141,7 @@ pub async fn ownership_controls(clients: &Clients, bucket: &str) -> Result<Appli
     done(result, "PutBucketOwnershipControls", clients, bucket)
 }
 
+/// Default encryption SSE-S3 (AES256).
 pub async fn encryption(clients: &Clients, bucket: &str) -> Result<Applied> {
     let default = ServerSideEncryptionByDefault::builder()
         .sse_algorithm(ServerSideEncryption::Aes256)

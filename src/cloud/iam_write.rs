@@ -28,6 +28,7 @@ fn iam_tags(want: &DesiredIam) -> Result<Vec<Tag>> {
         .map_err(|e| Error::cloud(format!("building IAM tags: {e}")))
 }
 
+/// Creates the managed policy, tagged as the tool's.
 pub async fn create_policy(clients: &Clients, want: &DesiredIam) -> Result<Applied> {
     clients
         .iam
@@ -84,6 +85,7 @@ pub async fn update_policy(clients: &Clients, want: &DesiredIam, arn: &str) -> R
     Ok(Applied::Done)
 }
 
+/// Creates the role with its trust policy, tagged, and waits until a read sees it.
 pub async fn create_role(clients: &Clients, want: &DesiredIam) -> Result<Applied> {
     let name = &want.role_name;
     let trust = want.trust_policy.to_string();
@@ -106,6 +108,7 @@ pub async fn create_role(clients: &Clients, want: &DesiredIam) -> Result<Applied
     Ok(Applied::Done)
 }
 
+/// Replaces the role's trust policy.
 pub async fn update_role(clients: &Clients, want: &DesiredIam) -> Result<Applied> {
     clients
         .iam
@@ -125,6 +128,7 @@ pub async fn update_role(clients: &Clients, want: &DesiredIam) -> Result<Applied
     Ok(Applied::Done)
 }
 
+/// Attaches the policy to the role, riding out a role not yet visible.
 pub async fn attach(clients: &Clients, role: &str, arn: &str) -> Result<Applied> {
     settle(|| {
         clients
@@ -139,6 +143,7 @@ pub async fn attach(clients: &Clients, role: &str, arn: &str) -> Result<Applied>
     Ok(Applied::Done)
 }
 
+/// Detaches the policy from the role; already detached is fine.
 pub async fn detach(clients: &Clients, role: &str, arn: &str) -> Result<Applied> {
     match clients
         .iam
@@ -225,6 +230,7 @@ async fn profile_roles(clients: &Clients, name: &str) -> Result<Vec<String>> {
         .unwrap_or_default())
 }
 
+/// Empties the instance profile of its roles, then deletes it.
 pub async fn delete_profile(clients: &Clients, name: &str) -> Result<Applied> {
     for role in profile_roles(clients, name).await? {
         remove_role(clients, name, &role).await?;
@@ -239,6 +245,7 @@ pub async fn delete_profile(clients: &Clients, name: &str) -> Result<Applied> {
     Ok(Applied::Done)
 }
 
+/// Deletes the role (its policy is detached first by the plan's order).
 pub async fn delete_role(clients: &Clients, name: &str) -> Result<Applied> {
     clients
         .iam

@@ -45,6 +45,7 @@ pub enum Held<T> {
 }
 
 impl<T> Held<T> {
+    /// True when the tool created it.
     pub fn is_ours(&self) -> bool {
         matches!(self, Held::Ours(_))
     }
