@@ -79,6 +79,19 @@ pub async fn observe(clients: &Clients, want: &DesiredBucket, env: &str) -> Resu
     );
     let rule_id = lifecycle_rule_id(env);
     let read = |action: &'static str| (action, clients, b);
+    let lifecycle = seen_at(
+        lifecycle,
+        &["NoSuchLifecycleConfiguration"],
+        read("GetBucketLifecycleConfiguration"),
+    )?;
+    let rules = match &lifecycle {
+        Seen::Present(out) => out.rules(),
+        _ => &[],
+    };
+    let peers = rules
+        .iter()
+        .filter_map(|r| peer_env(r.id()?, env))
+        .collect();
     Ok(ObservedBucket {
         bucket: owner?,
         versioning: versioning_status(seen_at(
@@ -86,18 +99,16 @@ pub async fn observe(clients: &Clients, want: &DesiredBucket, env: &str) -> Resu
             &[],
             read("GetBucketVersioning"),
         )?),
-        lifecycle_rule: seen_at(
-            lifecycle,
-            &["NoSuchLifecycleConfiguration"],
-            read("GetBucketLifecycleConfiguration"),
-        )?
-        .map(|out| {
-            out.rules()
-                .iter()
-                .find(|r| r.id() == Some(rule_id.as_str()))
-                .map(rule_json)
-        })
-        .flatten_option(),
+        lifecycle_rule: lifecycle
+            .as_ref()
+            .map(|out| {
+                out.rules()
+                    .iter()
+                    .find(|r| r.id() == Some(rule_id.as_str()))
+                    .map(rule_json)
+            })
+            .flatten_option(),
+        peers,
         public_access_block: seen_at(
             pab,
             &["NoSuchPublicAccessBlockConfiguration"],
@@ -137,6 +148,14 @@ pub async fn observe(clients: &Clients, want: &DesiredBucket, env: &str) -> Resu
             })
             .flatten_option(),
     })
+}
+
+/// The environment of another chronotrace-ops rule (`chronotrace-ops:<env>:retention`).
+fn peer_env(id: &str, env: &str) -> Option<String> {
+    let other = id
+        .strip_prefix("chronotrace-ops:")?
+        .strip_suffix(":retention")?;
+    (other != env).then(|| other.to_string())
 }
 
 /// `seen` with the action, clients and bucket bundled.

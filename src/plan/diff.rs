@@ -307,25 +307,43 @@ fn iam_removals(want: &DesiredIam, seen: &ObservedIam) -> Vec<Change> {
 }
 
 fn bucket_removals(name: &str, seen: &ObservedBucket) -> Vec<Change> {
+    let shared = !seen.peers.is_empty();
     match &seen.bucket {
-        Held::Ours(_) => {
+        Held::Ours(_) if !shared => {
             vec![Change::new(Resource::Bucket, Action::Delete).with_before(json!({"name": name}))]
         }
         Held::Absent => vec![Change::noted(
             Resource::Bucket,
             format!("{name} does not exist"),
         )],
-        Held::Foreign => {
-            let mut changes = vec![Change::noted(Resource::Bucket, format!("{name} {FOREIGN}"))];
+        held => {
+            let why = if held.is_ours() {
+                format!(
+                    "{name} kept: environments {} of chronotrace-ops still use it",
+                    seen.peers.join(", ")
+                )
+            } else {
+                format!("{name} {FOREIGN}")
+            };
+            let mut changes = vec![Change::noted(Resource::Bucket, why)];
             if let Seen::Present(rule) = &seen.lifecycle_rule {
                 changes.push(
                     Change::new(Resource::Lifecycle, Action::Delete).with_before(rule.clone()),
                 );
             }
-            if let Seen::Present(statement) = &seen.tls_statement {
-                changes.push(
-                    Change::new(Resource::Policy, Action::Delete).with_before(statement.clone()),
-                );
+            // The TLS-only statement is bucket-wide: other environments on the bucket rely on it.
+            match (&seen.tls_statement, shared) {
+                (Seen::Present(_), true) => changes.push(Change::noted(
+                    Resource::Policy,
+                    "TLS-only statement kept for the other environments",
+                )),
+                (Seen::Present(statement), false) => {
+                    changes.push(
+                        Change::new(Resource::Policy, Action::Delete)
+                            .with_before(statement.clone()),
+                    );
+                }
+                _ => {}
             }
             changes
         }

@@ -436,3 +436,5 @@ fn local_environment_gets_its_traces_dir() {
 mod errors;
 #[path = "provision_iam.rs"]
 mod iam;
+#[path = "provision_shared.rs"]
+mod shared;
