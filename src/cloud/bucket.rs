@@ -248,8 +248,22 @@ async fn exists(clients: &Clients, want: &DesiredBucket) -> Result<bool> {
                 Err(region_mismatch(&want.name, &region, &target.region))
             }
             Some(403) => Err(forbidden(clients, &want.name).await),
+            Some(400) => Err(bad_request(clients, &want.name, e).await),
             _ => Err(api_error(e, "HeadBucket", &want.name, target)),
         },
+    }
+}
+
+/// HeadBucket answers 400 without a body: a call that has one says why
+/// (Garage: a signing region other than its own, i.e. a region mismatch).
+async fn bad_request(
+    clients: &Clients,
+    bucket: &str,
+    head: SdkError<aws_sdk_s3::operation::head_bucket::HeadBucketError, HttpResponse>,
+) -> Error {
+    match clients.s3.list_buckets().max_buckets(1).send().await {
+        Err(e) if e.code().is_some() => api_error(e, "ListBuckets", bucket, &clients.target),
+        _ => api_error(head, "HeadBucket", bucket, &clients.target),
     }
 }
 
