@@ -18,7 +18,7 @@ pub fn run(ctx: &Context, args: &ApplyArgs) -> Result<ExitStatus> {
     let spec = ctx.load_spec()?;
     let env = spec.environment(ctx.env_name())?;
     let desired = Desired::from_env(env)?;
-    let heading = title("Plan", env);
+    let heading = title(ctx, "Plan", env);
     if let DesiredTarget::Local { traces_dir } = &desired.target {
         let plan = diff(&desired, &Observed::Local(observe_dir(traces_dir)));
         if !proceed(ctx, &plan, &heading, args.yes)? {

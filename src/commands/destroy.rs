@@ -34,7 +34,7 @@ pub fn run(ctx: &Context, args: &DestroyArgs) -> Result<ExitStatus> {
         let clients = connect(ctx, env).await?;
         let provisioner = Provisioner::new(&clients, want, &env.name).await?;
         let plan = destroy_plan(&desired, &provisioner.observe().await?);
-        let heading = title("Destroy", env);
+        let heading = title(ctx, "Destroy", env);
         match ctx.output {
             OutputFormat::Text => print(ctx.output, &plan, &heading)?,
             OutputFormat::Json => {
