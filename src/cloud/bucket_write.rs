@@ -336,8 +336,17 @@ pub async fn is_empty(clients: &Clients, bucket: &str) -> Result<bool> {
     }
 }
 
-/// DeleteBucket; a bucket that is gone already is fine.
+/// DeleteBucket; a bucket that is gone already is fine. The tool's tags go
+/// first: moto 5.2 keeps a deleted bucket's tags for the next bucket of the
+/// same name, which would then pass for the tool's.
 pub async fn delete(clients: &Clients, bucket: &str) -> Result<Applied> {
+    let untagged = clients
+        .s3
+        .delete_bucket_tagging()
+        .bucket(bucket)
+        .send()
+        .await;
+    done(untagged, "DeleteBucketTagging", clients, bucket)?;
     match clients.s3.delete_bucket().bucket(bucket).send().await {
         Ok(_) => Ok(Applied::Done),
         Err(e) if status(&e) == Some(404) => Ok(Applied::Done),

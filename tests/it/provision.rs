@@ -260,6 +260,18 @@ async fn moto_apply_converges_repairs_drift_and_destroys_only_its_own() {
     );
     let after = ct(dir.path(), &moto, &["destroy", "--yes"]).code(0);
     assert!(after.stdout.contains("does not exist"), "{}", after.stdout);
+    // A new bucket of the same name by someone else is not taken for ours.
+    s3.create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("their bucket");
+    let theirs = ct(dir.path(), &moto, &["plan"]).code(0);
+    assert!(
+        theirs.stdout.contains("not created by chronotrace-ops"),
+        "{}",
+        theirs.stdout
+    );
 }
 
 #[tokio::test]
