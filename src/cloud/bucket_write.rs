@@ -340,13 +340,16 @@ pub async fn is_empty(clients: &Clients, bucket: &str) -> Result<bool> {
 /// first: moto 5.2 keeps a deleted bucket's tags for the next bucket of the
 /// same name, which would then pass for the tool's.
 pub async fn delete(clients: &Clients, bucket: &str) -> Result<Applied> {
-    let untagged = clients
+    match clients
         .s3
         .delete_bucket_tagging()
         .bucket(bucket)
         .send()
-        .await;
-    done(untagged, "DeleteBucketTagging", clients, bucket)?;
+        .await
+    {
+        Err(e) if status(&e) == Some(404) => return Ok(Applied::Done),
+        untagged => done(untagged, "DeleteBucketTagging", clients, bucket)?,
+    };
     match clients.s3.delete_bucket().bucket(bucket).send().await {
         Ok(_) => Ok(Applied::Done),
         Err(e) if status(&e) == Some(404) => Ok(Applied::Done),
