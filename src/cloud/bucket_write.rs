@@ -347,7 +347,9 @@ pub async fn delete(clients: &Clients, bucket: &str) -> Result<Applied> {
         .send()
         .await
     {
-        Err(e) if status(&e) == Some(404) => return Ok(Applied::Done),
+        Err(e) if e.code() == Some("NoSuchBucket") => return Ok(Applied::Done),
+        // No tags (NoSuchTagSet) is fine too.
+        Err(e) if status(&e) == Some(404) => Applied::Done,
         untagged => done(untagged, "DeleteBucketTagging", clients, bucket)?,
     };
     match clients.s3.delete_bucket().bucket(bucket).send().await {
