@@ -3,14 +3,14 @@
 //! bucket others own, only the tool's lifecycle rule and policy statement.
 //! A bucket with content is refused unless `--empty`.
 
-use super::apply::{execute_all, finish};
-use super::plan::{bucket_of, connect, print, title};
+use super::apply::{execute_all, finish, show};
+use super::plan::{bucket_of, connect, title};
 use super::{Context, block_on};
-use crate::cli::{DestroyArgs, OutputFormat};
+use crate::cli::DestroyArgs;
 use crate::cloud::provision::Provisioner;
 use crate::error::{Error, ExitStatus, Result};
 use crate::plan::desired::Desired;
-use crate::plan::{Action, Resource, destroy_plan, text};
+use crate::plan::{Action, Resource, destroy_plan};
 use crate::spec::Storage;
 
 pub fn run(ctx: &Context, args: &DestroyArgs) -> Result<ExitStatus> {
@@ -35,12 +35,7 @@ pub fn run(ctx: &Context, args: &DestroyArgs) -> Result<ExitStatus> {
         let provisioner = Provisioner::new(&clients, want, &env.name).await?;
         let plan = destroy_plan(&desired, &provisioner.observe().await?);
         let heading = title(ctx, "Destroy", env);
-        match ctx.output {
-            OutputFormat::Text => print(ctx.output, &plan, &heading)?,
-            OutputFormat::Json => {
-                let _ = text::write_plan(&mut std::io::stderr().lock(), &plan, &heading);
-            }
-        }
+        show(ctx, &plan, &heading)?;
         if !plan.has_changes() {
             return finish(
                 ctx,
