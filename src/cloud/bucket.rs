@@ -78,84 +78,109 @@ pub async fn observe(clients: &Clients, want: &DesiredBucket, env: &str) -> Resu
         s3.get_bucket_policy().bucket(b).send(),
     );
     let rule_id = lifecycle_rule_id(env);
+    let read = |action: &'static str| (action, clients, b);
+    let lifecycle = seen_at(
+        lifecycle,
+        &["NoSuchLifecycleConfiguration"],
+        read("GetBucketLifecycleConfiguration"),
+    )?;
+    let rules = match &lifecycle {
+        Seen::Present(out) => out.rules(),
+        _ => &[],
+    };
+    let peers = rules
+        .iter()
+        .filter_map(|r| peer_env(r.id()?, env))
+        .collect();
     Ok(ObservedBucket {
         bucket: owner?,
-        versioning: match seen(
+        versioning: versioning_status(seen_at(
             lenient_versioning(versioning),
             &[],
-            "GetBucketVersioning",
-            clients,
-            b,
-        )? {
-            Seen::Present(out) => out
-                .status()
-                .map_or(Seen::Absent, |s| Seen::Present(s.as_str().to_string())),
-            other => other.map(|_| String::new()),
-        },
-        lifecycle_rule: seen(
-            lifecycle,
-            &["NoSuchLifecycleConfiguration"],
-            "GetBucketLifecycleConfiguration",
-            clients,
-            b,
-        )?
-        .map(|out| {
-            out.rules()
-                .iter()
-                .find(|r| r.id() == Some(rule_id.as_str()))
-                .map(rule_json)
-        })
-        .flatten_option(),
-        public_access_block: seen(
+            read("GetBucketVersioning"),
+        )?),
+        lifecycle_rule: lifecycle
+            .as_ref()
+            .map(|out| {
+                out.rules()
+                    .iter()
+                    .find(|r| r.id() == Some(rule_id.as_str()))
+                    .map(rule_json)
+            })
+            .flatten_option(),
+        peers,
+        public_access_block: seen_at(
             pab,
             &["NoSuchPublicAccessBlockConfiguration"],
-            "GetPublicAccessBlock",
-            clients,
-            b,
+            read("GetPublicAccessBlock"),
         )?
         .map(|out| out.public_access_block_configuration().map(pab_json))
         .flatten_option(),
-        ownership: seen(
+        ownership: seen_at(
             ownership,
             &["OwnershipControlsNotFoundError"],
-            "GetBucketOwnershipControls",
-            clients,
-            b,
+            read("GetBucketOwnershipControls"),
         )?
         .map(|out| {
-            out.ownership_controls()
-                .and_then(|c| c.rules().first())
-                .map(|r| r.object_ownership().as_str().to_string())
+            let rule = out.ownership_controls().and_then(|c| c.rules().first());
+            rule.map(|r| r.object_ownership().as_str().to_string())
         })
         .flatten_option(),
-        encryption: seen(
+        encryption: seen_at(
             encryption,
             &["ServerSideEncryptionConfigurationNotFoundError"],
-            "GetBucketEncryption",
-            clients,
-            b,
+            read("GetBucketEncryption"),
         )?
         .map(|out| {
-            out.server_side_encryption_configuration()
-                .and_then(|c| c.rules().first())
-                .and_then(|r| r.apply_server_side_encryption_by_default())
-                .map(|d| d.sse_algorithm().as_str().to_string())
+            let rule = out
+                .server_side_encryption_configuration()
+                .and_then(|c| c.rules().first());
+            let default = rule.and_then(|r| r.apply_server_side_encryption_by_default());
+            default.map(|d| d.sse_algorithm().as_str().to_string())
         })
         .flatten_option(),
-        tls_statement: seen(
-            policy,
-            &["NoSuchBucketPolicy"],
-            "GetBucketPolicy",
-            clients,
-            b,
-        )?
-        .map(|out| {
-            out.policy()
-                .and_then(|p| serde_json::from_str::<Value>(p).ok())
-                .and_then(|p| statement_with_sid(&p, TLS_ONLY_SID))
-        })
-        .flatten_option(),
+        tls_statement: seen_at(policy, &["NoSuchBucketPolicy"], read("GetBucketPolicy"))?
+            .map(|out| {
+                let doc = out
+                    .policy()
+                    .and_then(|p| serde_json::from_str::<Value>(p).ok());
+                doc.and_then(|p| statement_with_sid(&p, TLS_ONLY_SID))
+            })
+            .flatten_option(),
     })
+}
+
+/// The environment of another chronotrace-ops rule (`chronotrace-ops:<env>:retention`).
+fn peer_env(id: &str, env: &str) -> Option<String> {
+    let other = id
+        .strip_prefix("chronotrace-ops:")?
+        .strip_suffix(":retention")?;
+    (other != env).then(|| other.to_string())
+}
+
+/// `seen` with the action, clients and bucket bundled.
+fn seen_at<T, E>(
+    result: std::result::Result<T, SdkError<E, HttpResponse>>,
+    absent: &[&str],
+    (action, clients, bucket): (&str, &Clients, &str),
+) -> Result<Seen<T>>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    seen(result, absent, action, clients, bucket)
+}
+
+/// `Enabled` or `Suspended`; a bucket never versioned answers without a status.
+fn versioning_status(
+    seen: Seen<aws_sdk_s3::operation::get_bucket_versioning::GetBucketVersioningOutput>,
+) -> Seen<String> {
+    match seen {
+        Seen::Present(out) => out
+            .status()
+            .map_or(Seen::Absent, |s| Seen::Present(s.as_str().to_string())),
+        Seen::Absent => Seen::Absent,
+        Seen::Unsupported(reason) => Seen::Unsupported(reason),
+    }
 }
 
 type VersioningResult = std::result::Result<
@@ -165,6 +190,8 @@ type VersioningResult = std::result::Result<
 
 /// moto 5.2 names the answer's root element `GetBucketVersioningResponse`,
 /// which the SDK's strict parser rejects; the status is read from the body.
+// The SDK's own result type, passed through unchanged when there is nothing to fix.
+#[allow(clippy::result_large_err)]
 fn lenient_versioning(result: VersioningResult) -> VersioningResult {
     let Err(SdkError::ServiceError(e)) = &result else {
         return result;
@@ -221,8 +248,22 @@ async fn exists(clients: &Clients, want: &DesiredBucket) -> Result<bool> {
                 Err(region_mismatch(&want.name, &region, &target.region))
             }
             Some(403) => Err(forbidden(clients, &want.name).await),
+            Some(400) => Err(bad_request(clients, &want.name, e).await),
             _ => Err(api_error(e, "HeadBucket", &want.name, target)),
         },
+    }
+}
+
+/// HeadBucket answers 400 without a body: a call that has one says why
+/// (Garage: a signing region other than its own, i.e. a region mismatch).
+async fn bad_request(
+    clients: &Clients,
+    bucket: &str,
+    head: SdkError<aws_sdk_s3::operation::head_bucket::HeadBucketError, HttpResponse>,
+) -> Error {
+    match clients.s3.list_buckets().max_buckets(1).send().await {
+        Err(e) if e.code().is_some() => api_error(e, "ListBuckets", bucket, &clients.target),
+        _ => api_error(head, "HeadBucket", bucket, &clients.target),
     }
 }
 

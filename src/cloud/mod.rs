@@ -8,6 +8,7 @@ pub mod delete;
 pub mod empty;
 pub mod errors;
 pub mod iam;
+pub mod iam_write;
 pub mod provision;
 pub mod retention_rule;
 pub mod tls;

@@ -6,7 +6,7 @@ use aws_smithy_runtime_api::http::Response as HttpResponse;
 
 use super::bucket::unsupported_reason;
 use super::errors::{api_error, is_not_implemented};
-use super::{Clients, bucket, bucket_write, empty, iam};
+use super::{Clients, bucket, bucket_write, empty, iam, iam_write};
 use crate::error::{Error, Result};
 use crate::plan::desired::DesiredBucket;
 use crate::plan::observed::Observed;
@@ -121,17 +121,21 @@ impl<'a> Provisioner<'a> {
         };
         let profile = want.instance_profile.as_deref().unwrap_or_default();
         match (resource, action) {
-            (Resource::IamPolicy, Action::Create) => iam::create_policy(c, want).await,
-            (Resource::IamPolicy, Action::Update) => iam::update_policy(c, want, arn).await,
-            (Resource::IamPolicy, _) => iam::delete_policy(c, arn).await,
-            (Resource::IamRole, Action::Create) => iam::create_role(c, want).await,
-            (Resource::IamRole, Action::Update) => iam::update_role(c, want).await,
-            (Resource::IamRole, _) => iam::delete_role(c, &want.role_name).await,
-            (Resource::IamAttachment, Action::Delete) => iam::detach(c, &want.role_name, arn).await,
-            (Resource::IamAttachment, _) => iam::attach(c, &want.role_name, arn).await,
-            (Resource::IamInstanceProfile, Action::Delete) => iam::delete_profile(c, profile).await,
+            (Resource::IamPolicy, Action::Create) => iam_write::create_policy(c, want).await,
+            (Resource::IamPolicy, Action::Update) => iam_write::update_policy(c, want, arn).await,
+            (Resource::IamPolicy, _) => iam_write::delete_policy(c, arn).await,
+            (Resource::IamRole, Action::Create) => iam_write::create_role(c, want).await,
+            (Resource::IamRole, Action::Update) => iam_write::update_role(c, want).await,
+            (Resource::IamRole, _) => iam_write::delete_role(c, &want.role_name).await,
+            (Resource::IamAttachment, Action::Delete) => {
+                iam_write::detach(c, &want.role_name, arn).await
+            }
+            (Resource::IamAttachment, _) => iam_write::attach(c, &want.role_name, arn).await,
+            (Resource::IamInstanceProfile, Action::Delete) => {
+                iam_write::delete_profile(c, profile).await
+            }
             (Resource::IamInstanceProfile, action) => {
-                iam::put_profile(c, want, profile, action == Action::Create).await
+                iam_write::put_profile(c, want, profile, action == Action::Create).await
             }
             (resource, _) => Err(Error::usage(format!(
                 "{}: not a cloud resource",
@@ -140,17 +144,25 @@ impl<'a> Provisioner<'a> {
         }
     }
 
-    /// Refuses a bucket with content unless `empty`; then empties and deletes it.
+    /// Refuses a bucket with content unless `empty`: checked before destroy
+    /// changes anything, so a refusal leaves everything as it was.
+    pub async fn check_deletable(&self, empty: bool) -> Result<()> {
+        let b = self.want.name.as_str();
+        if empty || bucket_write::is_empty(self.clients, b).await? {
+            return Ok(());
+        }
+        Err(Error::usage_with_hint(
+            format!("bucket {b} is not empty: refusing to delete it (nothing was changed)"),
+            "pass --empty to delete every object, version and delete marker first",
+        ))
+    }
+
+    /// Empties the bucket when asked (and allowed), then deletes it.
     async fn delete_bucket(&self, empty: bool) -> Result<Applied> {
         let (c, b) = (self.clients, self.want.name.as_str());
         let mut note = None;
         if !bucket_write::is_empty(c, b).await? {
-            if !empty {
-                return Err(Error::usage_with_hint(
-                    format!("bucket {b} is not empty: refusing to delete it"),
-                    "pass --empty to delete every object, version and delete marker first",
-                ));
-            }
+            self.check_deletable(empty).await?;
             let count = empty::empty_bucket(c, b).await?;
             note = Some(format!(
                 "emptied first: {count} objects, versions and delete markers deleted"

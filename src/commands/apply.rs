@@ -18,7 +18,7 @@ pub fn run(ctx: &Context, args: &ApplyArgs) -> Result<ExitStatus> {
     let spec = ctx.load_spec()?;
     let env = spec.environment(ctx.env_name())?;
     let desired = Desired::from_env(env)?;
-    let heading = title("Plan", env);
+    let heading = title(ctx, "Plan", env);
     if let DesiredTarget::Local { traces_dir } = &desired.target {
         let plan = diff(&desired, &Observed::Local(observe_dir(traces_dir)));
         if !proceed(ctx, &plan, &heading, args.yes)? {
@@ -47,19 +47,8 @@ pub fn run(ctx: &Context, args: &ApplyArgs) -> Result<ExitStatus> {
 /// Shows the plan and decides whether to go on: nothing to do, `--yes`, or
 /// a `y` on a terminal. Without a terminal and without `--yes`: an error.
 pub(crate) fn proceed(ctx: &Context, plan: &Plan, heading: &str, yes: bool) -> Result<bool> {
-    if !plan.has_changes() {
-        return Ok(true);
-    }
-    // The plan is data on stdout in text mode; with JSON the result is, so
-    // the plan goes to stderr for the person watching.
-    match ctx.output {
-        OutputFormat::Text => print(ctx.output, plan, heading)?,
-        OutputFormat::Json => {
-            let mut err = std::io::stderr().lock();
-            let _ = text::write_plan(&mut err, plan, heading);
-        }
-    }
-    if yes {
+    show(ctx, plan, heading)?;
+    if !plan.has_changes() || yes {
         return Ok(true);
     }
     if !std::io::stdin().is_terminal() {
@@ -81,6 +70,18 @@ pub(crate) fn proceed(ctx: &Context, plan: &Plan, heading: &str, yes: bool) -> R
         output::note("not applied: nothing was changed");
     }
     Ok(go)
+}
+
+/// Shows the plan to the person running the command: on stdout in text
+/// mode; on stderr with JSON, where stdout carries the result.
+pub(crate) fn show(ctx: &Context, plan: &Plan, heading: &str) -> Result<()> {
+    match ctx.output {
+        OutputFormat::Text => print(ctx.output, plan, heading),
+        OutputFormat::Json => {
+            let _ = text::write_plan(&mut std::io::stderr().lock(), plan, heading);
+            Ok(())
+        }
+    }
 }
 
 /// Executes every pending change in order. On a failure, says on stderr

@@ -3,14 +3,14 @@
 //! bucket others own, only the tool's lifecycle rule and policy statement.
 //! A bucket with content is refused unless `--empty`.
 
-use super::apply::{execute_all, finish};
-use super::plan::{bucket_of, connect, print, title};
+use super::apply::{execute_all, finish, show};
+use super::plan::{bucket_of, connect, title};
 use super::{Context, block_on};
-use crate::cli::{DestroyArgs, OutputFormat};
+use crate::cli::DestroyArgs;
 use crate::cloud::provision::Provisioner;
 use crate::error::{Error, ExitStatus, Result};
 use crate::plan::desired::Desired;
-use crate::plan::{destroy_plan, text};
+use crate::plan::{Action, Resource, destroy_plan};
 use crate::spec::Storage;
 
 pub fn run(ctx: &Context, args: &DestroyArgs) -> Result<ExitStatus> {
@@ -34,13 +34,8 @@ pub fn run(ctx: &Context, args: &DestroyArgs) -> Result<ExitStatus> {
         let clients = connect(ctx, env).await?;
         let provisioner = Provisioner::new(&clients, want, &env.name).await?;
         let plan = destroy_plan(&desired, &provisioner.observe().await?);
-        let heading = title("Destroy", env);
-        match ctx.output {
-            OutputFormat::Text => print(ctx.output, &plan, &heading)?,
-            OutputFormat::Json => {
-                let _ = text::write_plan(&mut std::io::stderr().lock(), &plan, &heading);
-            }
-        }
+        let heading = title(ctx, "Destroy", env);
+        show(ctx, &plan, &heading)?;
         if !plan.has_changes() {
             return finish(
                 ctx,
@@ -57,6 +52,13 @@ pub fn run(ctx: &Context, args: &DestroyArgs) -> Result<ExitStatus> {
                     env.name
                 ),
             ));
+        }
+        let bucket_goes = plan
+            .changes
+            .iter()
+            .any(|c| c.resource == Resource::Bucket && c.action == Action::Delete);
+        if bucket_goes {
+            provisioner.check_deletable(args.empty).await?;
         }
         let done = execute_all(&provisioner, &plan, args.empty).await?;
         finish(ctx, &done, true, "")

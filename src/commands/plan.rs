@@ -29,7 +29,7 @@ pub fn run(ctx: &Context, args: &PlanArgs) -> Result<ExitStatus> {
             Ok::<_, Error>(diff(&desired, &provisioner.observe().await?))
         })??,
     };
-    print(ctx.output, &plan, &title("Plan", env))?;
+    print(ctx.output, &plan, &title(ctx, "Plan", env))?;
     Ok(if args.exit_code && plan.has_changes() {
         ExitStatus::Findings
     } else {
@@ -76,7 +76,7 @@ fn mode(_: &std::fs::Metadata) -> u32 {
 }
 
 /// The heading of a plan: what it is, for which environment and where.
-pub(crate) fn title(what: &str, env: &Environment) -> String {
+pub(crate) fn title(ctx: &Context, what: &str, env: &Environment) -> String {
     match &env.storage {
         Storage::Local(local) => format!(
             "{what} for environment '{}' (local disk {}):",
@@ -84,10 +84,14 @@ pub(crate) fn title(what: &str, env: &Environment) -> String {
             local.path.display()
         ),
         Storage::S3(s3) => {
-            let at = s3.endpoint.as_deref().unwrap_or("AWS");
+            // With the command-line overrides: where the requests really go.
+            let target = ctx.target(s3);
             format!(
-                "{what} for environment '{}' (bucket {} in {} at {at}):",
-                env.name, s3.bucket, s3.region
+                "{what} for environment '{}' (bucket {} in {} at {}):",
+                env.name,
+                s3.bucket,
+                target.region,
+                target.endpoint_label()
             )
         }
     }

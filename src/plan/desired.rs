@@ -234,4 +234,19 @@ mod tests {
         assert!(b.iam.is_none());
         assert_eq!(b.tls_statement["Resource"][1], "arn:aws:s3:::b-ue/*");
     }
+
+    #[test]
+    fn tls_only_is_left_out_on_plain_http_self_hosted_stores() {
+        let spec = "project: p\nenvironments:\n  m:\n    storage: s3\n    provider: minio\n    endpoint: http://127.0.0.1:9000\n    region: us-east-1\n    bucket: b-m\n    prefix: t\n    retention_days: 15\n  a:\n    storage: s3\n    provider: aws\n    endpoint: http://127.0.0.1:5000\n    region: us-east-1\n    bucket: b-a\n    prefix: t\n    retention_days: 15\n";
+        let spec = Spec::parse(spec, "t.yaml").expect("valid spec");
+        let skipped = |name: &str| match Desired::from_env(spec.environment(name).expect("env"))
+            .expect("desired")
+            .target
+        {
+            DesiredTarget::Bucket(b) => b.tls_skipped.is_some(),
+            DesiredTarget::Local { .. } => panic!("a bucket"),
+        };
+        assert!(skipped("m"));
+        assert!(!skipped("a"));
+    }
 }

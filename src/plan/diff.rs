@@ -52,33 +52,9 @@ fn local_dir(path: &std::path::Path, dir: ObservedDir) -> Change {
 }
 
 fn bucket_changes(want: &DesiredBucket, seen: &ObservedBucket) -> Vec<Change> {
-    let mut changes = Vec::new();
-    let ours = match &seen.bucket {
-        Held::Absent => {
-            let tags: Map<String, Value> = want
-                .tags
-                .iter()
-                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-                .collect();
-            changes.push(
-                Change::new(Resource::Bucket, Action::Create)
-                    .with_after(json!({"name": want.name, "region": want.region, "tags": tags})),
-            );
-            true
-        }
-        Held::Foreign => {
-            changes.push(Change::noted(
-                Resource::Bucket,
-                format!("{} {FOREIGN}; only the tool's lifecycle rule and policy statement are merged in", want.name),
-            ));
-            false
-        }
-        Held::Ours(_) => {
-            changes.push(Change::new(Resource::Bucket, Action::None));
-            true
-        }
-    };
-    // Settings of a bucket others own are theirs to choose.
+    let (bucket, ours) = bucket_itself(want, &seen.bucket);
+    // Settings of a bucket others own are theirs to choose; the lifecycle
+    // rule and the policy statement are merged by ID and shared.
     let owned = |change: Change| {
         if ours || !change.pending() {
             change
@@ -89,6 +65,7 @@ fn bucket_changes(want: &DesiredBucket, seen: &ObservedBucket) -> Vec<Change> {
             )
         }
     };
+    let mut changes = vec![bucket];
     if want.versioning {
         let seen = seen.versioning.as_ref().map(|s| json!({"Status": s}));
         changes.push(owned(setting(
@@ -102,11 +79,12 @@ fn bucket_changes(want: &DesiredBucket, seen: &ObservedBucket) -> Vec<Change> {
         want.lifecycle_rule.clone(),
         &seen.lifecycle_rule,
     ));
-    changes.push(owned(setting(
+    let pab = setting(
         Resource::PublicAccessBlock,
         want.public_access_block.clone(),
         &seen.public_access_block,
-    )));
+    );
+    changes.push(owned(pab));
     let ownership = seen
         .ownership
         .as_ref()
@@ -126,6 +104,32 @@ fn bucket_changes(want: &DesiredBucket, seen: &ObservedBucket) -> Vec<Change> {
         ),
     });
     changes
+}
+
+/// The bucket's own change, and whether its settings are the tool's to set.
+fn bucket_itself(want: &DesiredBucket, held: &Held<super::observed::OwnerMark>) -> (Change, bool) {
+    match held {
+        Held::Absent => {
+            let tags: Map<String, Value> = want
+                .tags
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect();
+            let after = json!({"name": want.name, "region": want.region, "tags": tags});
+            (
+                Change::new(Resource::Bucket, Action::Create).with_after(after),
+                true,
+            )
+        }
+        Held::Foreign => {
+            let note = format!(
+                "{} {FOREIGN}; only the tool's lifecycle rule and policy statement are merged in",
+                want.name
+            );
+            (Change::noted(Resource::Bucket, note), false)
+        }
+        Held::Ours(_) => (Change::new(Resource::Bucket, Action::None), true),
+    }
 }
 
 /// SSE-KMS already in place is stronger than SSE-S3: kept, never downgraded.
@@ -303,25 +307,43 @@ fn iam_removals(want: &DesiredIam, seen: &ObservedIam) -> Vec<Change> {
 }
 
 fn bucket_removals(name: &str, seen: &ObservedBucket) -> Vec<Change> {
+    let shared = !seen.peers.is_empty();
     match &seen.bucket {
-        Held::Ours(_) => {
+        Held::Ours(_) if !shared => {
             vec![Change::new(Resource::Bucket, Action::Delete).with_before(json!({"name": name}))]
         }
         Held::Absent => vec![Change::noted(
             Resource::Bucket,
             format!("{name} does not exist"),
         )],
-        Held::Foreign => {
-            let mut changes = vec![Change::noted(Resource::Bucket, format!("{name} {FOREIGN}"))];
+        held => {
+            let why = if held.is_ours() {
+                format!(
+                    "{name} kept: environments {} of chronotrace-ops still use it",
+                    seen.peers.join(", ")
+                )
+            } else {
+                format!("{name} {FOREIGN}")
+            };
+            let mut changes = vec![Change::noted(Resource::Bucket, why)];
             if let Seen::Present(rule) = &seen.lifecycle_rule {
                 changes.push(
                     Change::new(Resource::Lifecycle, Action::Delete).with_before(rule.clone()),
                 );
             }
-            if let Seen::Present(statement) = &seen.tls_statement {
-                changes.push(
-                    Change::new(Resource::Policy, Action::Delete).with_before(statement.clone()),
-                );
+            // The TLS-only statement is bucket-wide: other environments on the bucket rely on it.
+            match (&seen.tls_statement, shared) {
+                (Seen::Present(_), true) => changes.push(Change::noted(
+                    Resource::Policy,
+                    "TLS-only statement kept for the other environments",
+                )),
+                (Seen::Present(statement), false) => {
+                    changes.push(
+                        Change::new(Resource::Policy, Action::Delete)
+                            .with_before(statement.clone()),
+                    );
+                }
+                _ => {}
             }
             changes
         }

@@ -44,6 +44,7 @@ fn converged() -> ObservedBucket {
         bucket: Held::Ours(OwnerMark::Tags),
         versioning: Seen::Present("Enabled".into()),
         lifecycle_rule: Seen::Present(rule(30)),
+        peers: Vec::new(),
         public_access_block: Seen::Present(public_access_block()),
         ownership: Seen::Present(OWNERSHIP.into()),
         encryption: Seen::Present(ENCRYPTION.into()),
@@ -303,6 +304,8 @@ fn destroy_table() {
     foreign.bucket = Held::Foreign;
     let mut foreign_iam = iam_converged();
     foreign_iam.role = Held::Foreign;
+    let mut shared = converged();
+    shared.peers = vec!["staging".into()];
     type Case = (&'static str, Observed, &'static [(Resource, Action)]);
     let cases: Vec<Case> = vec![
         (

@@ -129,16 +129,19 @@ impl Change {
         Change::new(resource, Action::None).with_note(note)
     }
 
+    /// Sets what the differing fields are now.
     pub fn with_before(mut self, before: Value) -> Change {
         self.before = Some(before);
         self
     }
 
+    /// Sets what the differing fields will be.
     pub fn with_after(mut self, after: Value) -> Change {
         self.after = Some(after);
         self
     }
 
+    /// Adds a note for people.
     pub fn with_note(mut self, note: impl Into<String>) -> Change {
         self.note = Some(note.into());
         self

@@ -45,6 +45,7 @@ pub enum Held<T> {
 }
 
 impl<T> Held<T> {
+    /// True when the tool created it.
     pub fn is_ours(&self) -> bool {
         matches!(self, Held::Ours(_))
     }
@@ -68,6 +69,9 @@ pub struct ObservedBucket {
     pub versioning: Seen<String>,
     /// The rule with the tool's ID, in the template's JSON shape.
     pub lifecycle_rule: Seen<Value>,
+    /// Other environments whose chronotrace-ops rule is on the bucket (a
+    /// bucket shared by prefixes): destroy keeps the bucket for them.
+    pub peers: Vec<String>,
     pub public_access_block: Seen<Value>,
     /// The ObjectOwnership value.
     pub ownership: Seen<String>,
@@ -84,6 +88,7 @@ impl ObservedBucket {
             bucket: Held::Absent,
             versioning: Seen::Absent,
             lifecycle_rule: Seen::Absent,
+            peers: Vec::new(),
             public_access_block: Seen::Absent,
             ownership: Seen::Absent,
             encryption: Seen::Absent,

@@ -238,9 +238,14 @@ async fn moto_apply_converges_repairs_drift_and_destroys_only_its_own() {
         "{}",
         refused.stderr
     );
+    let iam = iam_client(&moto);
+    iam.get_role()
+        .role_name(&role)
+        .send()
+        .await
+        .expect("a refused destroy changes nothing");
     ct(dir.path(), &moto, &["destroy", "--yes", "--empty"]).code(0);
     assert!(!bucket_exists(&s3, &bucket).await, "bucket gone");
-    let iam = iam_client(&moto);
     assert!(
         iam.get_role().role_name(&role).send().await.is_err(),
         "role gone"
@@ -255,6 +260,18 @@ async fn moto_apply_converges_repairs_drift_and_destroys_only_its_own() {
     );
     let after = ct(dir.path(), &moto, &["destroy", "--yes"]).code(0);
     assert!(after.stdout.contains("does not exist"), "{}", after.stdout);
+    // A new bucket of the same name by someone else is not taken for ours.
+    s3.create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("their bucket");
+    let theirs = ct(dir.path(), &moto, &["plan"]).code(0);
+    assert!(
+        theirs.stdout.contains("not created by chronotrace-ops"),
+        "{}",
+        theirs.stdout
+    );
 }
 
 #[tokio::test]
@@ -429,3 +446,7 @@ fn local_environment_gets_its_traces_dir() {
 
 #[path = "provision_errors.rs"]
 mod errors;
+#[path = "provision_iam.rs"]
+mod iam;
+#[path = "provision_shared.rs"]
+mod shared;

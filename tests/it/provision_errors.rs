@@ -162,3 +162,24 @@ async fn region_mismatch() {
     let out = ct(dir.path(), &moto, &["plan"]).code(2);
     one_line_with_hint(&out, "region mismatch");
 }
+
+#[test]
+fn region_mismatch_on_garage() {
+    let Some(garage) = server("garage") else {
+        return;
+    };
+    let elsewhere = Endpoint {
+        region: "eu-west-1".into(),
+        ..garage
+    };
+    let dir = tempdir();
+    spec(
+        dir.path(),
+        &elsewhere,
+        "s3-compatible",
+        &unique("gregion"),
+        "",
+    );
+    let out = ct(dir.path(), &elsewhere, &["plan"]).code(2);
+    one_line_with_hint(&out, "region mismatch");
+}
