@@ -101,42 +101,52 @@ impl Deleter {
 
     /// Sends one DeleteObjects (quiet: only errors come back).
     async fn send(&self, batch: &[Doomed]) -> Result<Vec<KeyError>> {
-        let objects = batch
-            .iter()
-            .map(|d| {
-                ObjectIdentifier::builder()
-                    .key(&d.key)
-                    .set_version_id(d.version_id.clone())
-                    .build()
-                    .map_err(|e| Error::cloud(format!("delete {}: {e}", d.key)))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let delete = Delete::builder()
-            .set_objects(Some(objects))
-            .quiet(true)
-            .build()
-            .map_err(|e| Error::cloud(format!("DeleteObjects on {}: {e}", self.bucket)))?;
-        let out = self
-            .s3
-            .delete_objects()
-            .bucket(&self.bucket)
-            .delete(delete)
-            .customize()
-            .mutate_request(content_md5)
-            .send()
-            .await
-            .map_err(|e| api_error(e, "DeleteObjects", &self.bucket, &self.target))?;
-        Ok(out
-            .errors()
-            .iter()
-            .map(|e| KeyError {
-                key: e.key().unwrap_or_default().to_string(),
-                version_id: e.version_id().map(str::to_string),
-                code: e.code().unwrap_or("Unknown").to_string(),
-                message: e.message().unwrap_or_default().to_string(),
-            })
-            .collect())
+        delete_objects(&self.s3, &self.bucket, &self.target, batch).await
     }
+}
+
+/// One DeleteObjects call for at most 1000 keys, with `Content-MD5`; returns
+/// the per-key errors. Callers fence the keys: this deletes what it is given.
+pub async fn delete_objects(
+    s3: &Client,
+    bucket: &str,
+    target: &Target,
+    batch: &[Doomed],
+) -> Result<Vec<KeyError>> {
+    let objects = batch
+        .iter()
+        .map(|d| {
+            ObjectIdentifier::builder()
+                .key(&d.key)
+                .set_version_id(d.version_id.clone())
+                .build()
+                .map_err(|e| Error::cloud(format!("delete {}: {e}", d.key)))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let delete = Delete::builder()
+        .set_objects(Some(objects))
+        .quiet(true)
+        .build()
+        .map_err(|e| Error::cloud(format!("DeleteObjects on {bucket}: {e}")))?;
+    let out = s3
+        .delete_objects()
+        .bucket(bucket)
+        .delete(delete)
+        .customize()
+        .mutate_request(content_md5)
+        .send()
+        .await
+        .map_err(|e| api_error(e, "DeleteObjects", bucket, target))?;
+    Ok(out
+        .errors()
+        .iter()
+        .map(|e| KeyError {
+            key: e.key().unwrap_or_default().to_string(),
+            version_id: e.version_id().map(str::to_string),
+            code: e.code().unwrap_or("Unknown").to_string(),
+            message: e.message().unwrap_or_default().to_string(),
+        })
+        .collect())
 }
 
 /// Refuses a key outside `fence` (the `{prefix}/`), or the fence itself.

@@ -2,9 +2,8 @@
 //! bucket the tool created, in DeleteObjects batches of 1000 (the API's
 //! maximum). Stores without ListObjectVersions (Garage) are emptied by key.
 
-use aws_sdk_s3::types::{Delete, ObjectIdentifier};
-
 use super::Clients;
+use super::delete::{Doomed, delete_objects};
 use super::errors::{api_error, is_not_implemented};
 use crate::error::{Error, Result};
 
@@ -70,43 +69,31 @@ async fn empty_by_key(clients: &Clients, bucket: &str) -> Result<u64> {
     }
 }
 
-/// One DeleteObjects call; any per-key error fails the whole destroy, so a
-/// bucket is never reported empty when it is not.
+/// One DeleteObjects call (with Content-MD5, see `delete`); any per-key
+/// error fails the whole destroy, so a bucket is never reported empty when
+/// it is not.
 async fn delete_batch(
     clients: &Clients,
     bucket: &str,
     batch: Vec<(String, Option<String>)>,
 ) -> Result<u64> {
     let count = batch.len() as u64;
-    let objects = batch
+    let doomed: Vec<Doomed> = batch
         .into_iter()
-        .map(|(key, version)| {
-            ObjectIdentifier::builder()
-                .key(key)
-                .set_version_id(version)
-                .build()
+        .map(|(key, version_id)| Doomed {
+            key,
+            version_id,
+            size: 0,
         })
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| Error::cloud(format!("building the DeleteObjects request: {e}")))?;
-    let delete = Delete::builder()
-        .set_objects(Some(objects))
-        .quiet(true)
-        .build()
-        .map_err(|e| Error::cloud(format!("building the DeleteObjects request: {e}")))?;
-    let out = clients
-        .s3
-        .delete_objects()
-        .bucket(bucket)
-        .delete(delete)
-        .send()
-        .await
-        .map_err(|e| api_error(e, "DeleteObjects", bucket, &clients.target))?;
-    if let Some(err) = out.errors().first() {
+        .collect();
+    let errors = delete_objects(&clients.s3, bucket, &clients.target, &doomed).await?;
+    if let Some(err) = errors.first() {
         return Err(Error::cloud(format!(
-            "DeleteObjects {bucket}/{}: {} ({} of {count} keys failed)",
-            err.key().unwrap_or("?"),
-            err.message().or(err.code()).unwrap_or("failed"),
-            out.errors().len()
+            "DeleteObjects {bucket}/{}: {} {} ({} of {count} keys failed)",
+            err.key,
+            err.code,
+            err.message,
+            errors.len()
         )));
     }
     Ok(count)

@@ -41,6 +41,8 @@ pub struct Target {
     pub endpoint: Option<String>,
     pub region: String,
     pub profile: Option<String>,
+    /// Extra CAs to trust (`--ca-bundle`, `AWS_CA_BUNDLE`), on top of the system's.
+    pub ca_bundle: Option<std::path::PathBuf>,
 }
 
 impl Target {
@@ -58,6 +60,7 @@ impl Target {
                 .or_else(|| s3.endpoint.clone()),
             region: region.map_or_else(|| s3.region.clone(), str::to_string),
             profile: profile.map(str::to_string),
+            ca_bundle: None,
         }
     }
 
@@ -87,7 +90,7 @@ impl Clients {
     /// Loads the shared AWS configuration and proves that credentials
     /// resolve, so a missing key is reported now, in seconds, with a hint.
     pub async fn connect(target: &Target) -> Result<Clients> {
-        Clients::connect_with(target, None).await
+        Clients::connect_with(target, target.ca_bundle.as_deref()).await
     }
 
     /// As `connect`, trusting the PEM CAs of `ca_bundle` on top of the system's.

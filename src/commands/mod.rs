@@ -87,14 +87,18 @@ impl Context {
         self.env.as_deref().unwrap_or(DEFAULT_ENV)
     }
 
-    /// Where an S3 environment connects, with the command-line overrides.
+    /// Where an S3 environment connects, with the command-line overrides
+    /// and the extra CAs to trust.
     pub fn target(&self, s3: &S3Storage) -> Target {
-        Target::new(
-            s3,
-            self.endpoint_url.as_deref(),
-            self.region.as_deref(),
-            self.profile.as_deref(),
-        )
+        Target {
+            ca_bundle: self.ca_bundle.clone(),
+            ..Target::new(
+                s3,
+                self.endpoint_url.as_deref(),
+                self.region.as_deref(),
+                self.profile.as_deref(),
+            )
+        }
     }
 
     /// Loads and validates the spec, printing its warnings on stderr.
