@@ -110,7 +110,6 @@ pub enum Command {
     )]
     Report(ReportArgs),
     /// The whole job for one environment: render, apply, check, verify, report
-    #[command(hide = true)]
     #[command(after_help = "Example:\n  chronotrace-ops bootstrap -e local --yes")]
     Bootstrap(BootstrapArgs),
     /// Print shell completions
@@ -229,6 +228,9 @@ pub struct ReportArgs {
     /// Partitions listed at once
     #[arg(long, value_name = "N", default_value_t = 16)]
     pub concurrency: usize,
+    /// Leave out the `check` results (the scan alone, as in benchmarks)
+    #[arg(long)]
+    pub no_checks: bool,
 }
 
 /// `bootstrap` flags.

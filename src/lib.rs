@@ -64,7 +64,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Error> {
         Command::Check(args) => commands::check::run(&ctx, &args),
         Command::Cleanup(command) => commands::cleanup::run(&ctx, &command),
         Command::Report(args) => commands::report::run(&ctx, &args),
-        Command::Bootstrap(_) => Err(Error::usage("this command is not implemented yet")),
+        Command::Bootstrap(args) => commands::bootstrap::run(&ctx, &args),
     }
 }
 

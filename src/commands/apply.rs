@@ -13,21 +13,47 @@ use crate::output;
 use crate::plan::desired::{Desired, DesiredTarget, LOCAL_DIR_MODE};
 use crate::plan::observed::Observed;
 use crate::plan::{Action, Change, Plan, diff, text};
+use crate::spec::Environment;
 
 pub fn run(ctx: &Context, args: &ApplyArgs) -> Result<ExitStatus> {
     let spec = ctx.load_spec()?;
     let env = spec.environment(ctx.env_name())?;
+    match execute(ctx, env, args.yes)? {
+        None => Ok(ExitStatus::Findings),
+        Some(outcome) => finish(
+            ctx,
+            &outcome.done,
+            outcome.had_changes,
+            &as_asked(&outcome.done),
+        ),
+    }
+}
+
+/// What `apply` did: the plan as executed.
+#[derive(Debug)]
+pub struct ApplyOutcome {
+    pub done: Plan,
+    pub had_changes: bool,
+}
+
+/// Plans, confirms and executes the changes of `env`; `None` when the
+/// person at the terminal declined.
+pub fn execute(ctx: &Context, env: &Environment, yes: bool) -> Result<Option<ApplyOutcome>> {
     let desired = Desired::from_env(env)?;
     let heading = title(ctx, "Plan", env);
     if let DesiredTarget::Local { traces_dir } = &desired.target {
         let plan = diff(&desired, &Observed::Local(observe_dir(traces_dir)));
-        if !proceed(ctx, &plan, &heading, args.yes)? {
-            return Ok(ExitStatus::Findings);
+        if !proceed(ctx, &plan, &heading, yes)? {
+            return Ok(None);
         }
         if plan.has_changes() {
             create_dir(traces_dir)?;
         }
-        return finish(ctx, &plan, plan.has_changes(), &as_asked(&plan));
+        let had_changes = plan.has_changes();
+        return Ok(Some(ApplyOutcome {
+            done: plan,
+            had_changes,
+        }));
     }
     let Some(want) = bucket_of(&desired) else {
         return Err(Error::usage("no bucket in the spec"));
@@ -36,11 +62,14 @@ pub fn run(ctx: &Context, args: &ApplyArgs) -> Result<ExitStatus> {
         let clients = connect(ctx, env).await?;
         let provisioner = Provisioner::new(&clients, want, &env.name).await?;
         let plan = diff(&desired, &provisioner.observe().await?);
-        if !proceed(ctx, &plan, &heading, args.yes)? {
-            return Ok(ExitStatus::Findings);
+        if !proceed(ctx, &plan, &heading, yes)? {
+            return Ok(None);
         }
         let done = execute_all(&provisioner, &plan, false).await?;
-        finish(ctx, &done, plan.has_changes(), &as_asked(&plan))
+        Ok(Some(ApplyOutcome {
+            done,
+            had_changes: plan.has_changes(),
+        }))
     })?
 }
 

@@ -8,12 +8,25 @@ use crate::cli::CheckArgs;
 use crate::commands::{Context, block_on};
 use crate::error::{Error, ExitStatus, Result};
 use crate::output;
-use crate::spec::Storage;
+use crate::spec::{Environment, Storage};
 
 /// Runs `check` for the selected environment.
 pub fn run(ctx: &Context, _args: &CheckArgs) -> Result<ExitStatus> {
     let spec = ctx.load_spec()?;
     let env = spec.environment(ctx.env_name())?;
+    let report = evaluate(ctx, env)?;
+    output::emit(ctx.output, &report, |out| {
+        table::write(out, &report, ctx.color)
+    })?;
+    Ok(if report.ok {
+        ExitStatus::Ok
+    } else {
+        ExitStatus::Findings
+    })
+}
+
+/// Runs every check of `env`; an error only when the checks cannot run.
+pub fn evaluate(ctx: &Context, env: &Environment) -> Result<Report> {
     let checks = match &env.storage {
         Storage::Local(storage) => local::check(storage),
         Storage::S3(s3) => {
@@ -36,13 +49,5 @@ pub fn run(ctx: &Context, _args: &CheckArgs) -> Result<ExitStatus> {
             block_on(runner::run_s3(env, s3, &target, &endpoint, ca_bundle))?
         }
     };
-    let report = Report::new(&env.name, checks);
-    output::emit(ctx.output, &report, |out| {
-        table::write(out, &report, ctx.color)
-    })?;
-    Ok(if report.ok {
-        ExitStatus::Ok
-    } else {
-        ExitStatus::Findings
-    })
+    Ok(Report::new(&env.name, checks))
 }

@@ -21,21 +21,21 @@ use crate::spec::Environment;
 
 /// `cleanup verify` as JSON (product.md contract, plus detail fields).
 #[derive(Debug, Serialize)]
-struct VerifyReport {
-    env: String,
-    ok: bool,
-    retention_days: u32,
-    grace_days: u32,
-    cutoff: String,
-    scanned_objects: u64,
-    expired_objects: u64,
-    expired_bytes: u64,
+pub struct VerifyReport {
+    pub env: String,
+    pub ok: bool,
+    pub retention_days: u32,
+    pub grace_days: u32,
+    pub cutoff: String,
+    pub scanned_objects: u64,
+    pub expired_objects: u64,
+    pub expired_bytes: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
-    oldest: Option<String>,
-    lifecycle: Option<RuleStatus>,
-    partitions_found: usize,
-    partitions_listed: usize,
-    expired_partitions: Vec<DayRow>,
+    pub oldest: Option<String>,
+    pub lifecycle: Option<RuleStatus>,
+    pub partitions_found: usize,
+    pub partitions_listed: usize,
+    pub expired_partitions: Vec<DayRow>,
 }
 
 /// `cleanup purge` as JSON (product.md contract, plus detail fields).
@@ -78,6 +78,18 @@ pub fn retention_days(days: Option<u32>, env: &Environment) -> Result<u32> {
 fn verify(ctx: &Context, args: &VerifyArgs) -> Result<ExitStatus> {
     let spec = ctx.load_spec()?;
     let env = spec.environment(ctx.env_name())?;
+    let report = verify_env(ctx, env, args)?;
+    output::emit(ctx.output, &report, |out| print_verify(out, &report))?;
+    Ok(if report.ok {
+        ExitStatus::Ok
+    } else {
+        ExitStatus::Findings
+    })
+}
+
+/// Lists what is past retention in `env` (only the partitions past the
+/// cutoff) and judges the lifecycle rule.
+pub fn verify_env(ctx: &Context, env: &Environment, args: &VerifyArgs) -> Result<VerifyReport> {
     let rule = Rule {
         retention_days: retention_days(args.days, env)?,
         grace_days: args.grace,
@@ -107,12 +119,7 @@ fn verify(ctx: &Context, args: &VerifyArgs) -> Result<ExitStatus> {
         partitions_listed: outcome.partitions_listed,
         expired_partitions: expired_rows(&outcome),
     };
-    output::emit(ctx.output, &report, |out| print_verify(out, &report))?;
-    Ok(if report.ok {
-        ExitStatus::Ok
-    } else {
-        ExitStatus::Findings
-    })
+    Ok(report)
 }
 
 /// The tool's lifecycle rule on a bucket (`None` on local storage), and

@@ -2,6 +2,7 @@
 //! core, print the result, choose the exit status).
 
 pub mod apply;
+pub mod bootstrap;
 pub mod check;
 pub mod cleanup;
 pub mod completions;

@@ -23,7 +23,10 @@ pub fn run(ctx: &Context, args: &ReportArgs) -> Result<ExitStatus> {
         OutputFormat::Json => ReportFormat::Json,
         OutputFormat::Text => ReportFormat::Text,
     });
-    let report = build(ctx, env, args)?;
+    let mut report = build(ctx, env, args)?;
+    if !args.no_checks {
+        report = with_checks(ctx, env, report);
+    }
     let text = report::render(&report, format)?;
     match &args.out {
         Some(path) => std::fs::write(path, text).map_err(|e| Error::io(path, e))?,
@@ -38,6 +41,18 @@ pub fn run(ctx: &Context, args: &ReportArgs) -> Result<ExitStatus> {
         }
     }
     Ok(ExitStatus::Ok)
+}
+
+/// Adds the `check` results; when the checks cannot run at all, the
+/// report goes out without them and says why on stderr.
+pub fn with_checks(ctx: &Context, env: &Environment, report: Report) -> Report {
+    match super::check::evaluate(ctx, env) {
+        Ok(checks) => report.with_checks(checks.checks),
+        Err(e) => {
+            crate::output::warn(&format!("report without checks: {e}"));
+            report
+        }
+    }
 }
 
 /// Scans the environment and builds its report (checks not included).

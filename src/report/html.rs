@@ -53,7 +53,7 @@ fn write_all(s: &mut String, r: &Report) -> std::fmt::Result {
                 s,
                 "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
                 escape(&c.id),
-                escape(&c.status),
+                escape(c.status.word()),
                 escape(&c.message)
             )?;
         }

@@ -84,7 +84,7 @@ fn write_all(s: &mut String, r: &Report) -> std::fmt::Result {
                 s,
                 "| `{}` | {} | {} |",
                 cell(&c.id),
-                c.status,
+                c.status.word(),
                 cell(&c.message)
             )?;
         }

@@ -14,7 +14,7 @@ mod text;
 use crate::cli::ReportFormat;
 use crate::error::{Error, Result};
 
-pub use model::{CheckRow, DayRow, Finding, Report, Severity};
+pub use model::{DayRow, Finding, Report, Severity};
 
 /// Renders `report` in `format`.
 pub fn render(report: &Report, format: ReportFormat) -> Result<String> {

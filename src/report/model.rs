@@ -4,6 +4,8 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
+use crate::check::{CheckResult, Status};
+
 use crate::cloud::retention_rule::RuleStatus;
 use crate::scan::{Judge, Outcome, Volume};
 
@@ -34,7 +36,7 @@ pub struct Report {
     /// The tool's lifecycle rule (`null` on local storage).
     pub lifecycle: Option<RuleStatus>,
     /// The `check` results, when the environment was checked.
-    pub checks: Vec<CheckRow>,
+    pub checks: Vec<CheckResult>,
     pub findings: Vec<Finding>,
 }
 
@@ -118,18 +120,6 @@ pub struct Compliance {
     pub expired_bytes: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub oldest_expired: Option<String>,
-}
-
-/// One check result, as `check --output json` prints it.
-#[derive(Debug, Clone, Serialize)]
-pub struct CheckRow {
-    pub id: String,
-    /// `pass`, `warn`, `fail` or `skip`.
-    pub status: String,
-    pub message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub hint: Option<String>,
-    pub duration_ms: u64,
 }
 
 /// How much a finding matters.
@@ -226,8 +216,8 @@ impl Report {
     }
 
     /// Plugs in the results of `check`; a failed check becomes a finding.
-    pub fn with_checks(mut self, checks: Vec<CheckRow>) -> Report {
-        for check in checks.iter().filter(|c| c.status == "fail") {
+    pub fn with_checks(mut self, checks: Vec<CheckResult>) -> Report {
+        for check in checks.iter().filter(|c| c.status == Status::Fail) {
             self.findings.push(Finding {
                 severity: Severity::Error,
                 id: format!("check.{}", check.id),

@@ -101,7 +101,7 @@ fn write_all(s: &mut String, r: &Report) -> std::fmt::Result {
     if !r.checks.is_empty() {
         writeln!(s, "\nchecks")?;
         for c in &r.checks {
-            writeln!(s, "  {:<5} {}: {}", c.status, c.id, c.message)?;
+            writeln!(s, "  {:<5} {}: {}", c.status.word(), c.id, c.message)?;
         }
     }
     writeln!(s, "\nfindings")?;

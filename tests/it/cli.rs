@@ -6,7 +6,19 @@ use crate::support::{Run, tempdir};
 fn help_lists_every_command() {
     let dir = tempdir();
     let out = Run::new(dir.path()).args(["--help"]).run().code(0);
-    for command in ["init", "render"] {
+    for command in [
+        "init",
+        "render",
+        "plan",
+        "apply",
+        "destroy",
+        "check",
+        "cleanup",
+        "report",
+        "bootstrap",
+        "completions",
+        "schema",
+    ] {
         assert!(out.stdout.contains(command), "{}", out.stdout);
     }
     assert!(out.stdout.contains("Exit status"), "{}", out.stdout);

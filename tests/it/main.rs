@@ -5,6 +5,7 @@
 //! and docker-compose binaries that `scripts/test.sh` installs and starts,
 //! announced through `CT_TEST_*` environment variables.
 
+mod bootstrap;
 mod check;
 mod cleanup;
 mod cli;
