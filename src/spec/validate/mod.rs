@@ -7,13 +7,16 @@ use std::path::PathBuf;
 use indexmap::IndexMap;
 use serde_saphyr::{Location, Spanned};
 
+mod minio;
+mod values;
+
+pub use values::check_endpoint;
+use values::is_slug;
+
 use super::lifecycle::{self, Culprit, StorageClass, Transition};
 use super::names;
-use super::raw::{RawEnvironment, RawIam, RawMinio, RawSpec, RawTransition};
-use super::{
-    DEFAULT_MINIO_IMAGE, Environment, Iam, LocalStorage, Minio, MinioMode, Prefix, Provider,
-    S3Storage, Spec, Storage,
-};
+use super::raw::{RawEnvironment, RawIam, RawSpec, RawTransition};
+use super::{Environment, Iam, LocalStorage, Prefix, Provider, S3Storage, Spec, Storage};
 use crate::error::{Error, Result, SourceLocation, SpecProblem};
 
 /// The package's default retention (`CHRONOTRACE_RETENTION_DAYS`).
@@ -510,206 +513,5 @@ impl Checker<'_> {
         if let Err((rule, message)) = check(&raw.value) {
             self.problem(&raw.referenced, rule, message);
         }
-    }
-
-    fn minio(&mut self, raw: Spanned<RawMinio>) -> Option<Minio> {
-        let m = raw.value;
-        let before = self.problems.len();
-        let mode = match m.mode.as_ref().map(|v| v.value.as_str()) {
-            None | Some("single") => MinioMode::Single,
-            Some("distributed") => MinioMode::Distributed,
-            Some(other) => {
-                let loc = m.mode.as_ref().map_or(raw.referenced, |v| v.referenced);
-                self.problem(
-                    &loc,
-                    "minio.mode",
-                    format!("minio.mode '{other}' is not one of: single, distributed"),
-                );
-                MinioMode::Single
-            }
-        };
-        let default_nodes = if mode == MinioMode::Single { 1 } else { 4 };
-        let nodes = self.count(m.nodes.as_ref(), default_nodes, "minio.nodes");
-        let drives = self.count(m.drives_per_node.as_ref(), 1, "minio.drives_per_node");
-        match mode {
-            MinioMode::Single if nodes != 1 => {
-                let loc = m.nodes.as_ref().map_or(raw.referenced, |v| v.referenced);
-                self.problem(
-                    &loc,
-                    "minio.single-node",
-                    format!(
-                        "mode single runs one node, got nodes: {nodes} (use mode: distributed)"
-                    ),
-                );
-            }
-            MinioMode::Distributed if nodes.saturating_mul(drives) < 4 => {
-                let loc = m.nodes.as_ref().map_or(raw.referenced, |v| v.referenced);
-                self.problem(
-                    &loc,
-                    "minio.erasure-set",
-                    format!("distributed mode needs at least 4 drives in total for erasure coding, got {nodes} nodes × {drives} drives"),
-                );
-            }
-            _ => {}
-        }
-        let domain = m.domain.value.trim().to_string();
-        if !names::is_hostname(&domain) {
-            self.problem(
-                &m.domain.referenced,
-                "minio.domain",
-                format!("minio.domain '{domain}' is not a host name"),
-            );
-        }
-        let console_domain = match &m.console_domain {
-            Some(raw) if !names::is_hostname(&raw.value) || raw.value == domain => {
-                self.problem(
-                    &raw.referenced,
-                    "minio.domain",
-                    format!(
-                        "minio.console_domain '{}' must be a host name other than minio.domain",
-                        raw.value
-                    ),
-                );
-                String::new()
-            }
-            Some(raw) => raw.value.clone(),
-            None => format!("console.{domain}"),
-        };
-        let image = match &m.image {
-            None => DEFAULT_MINIO_IMAGE.to_string(),
-            Some(raw) => {
-                if let Err(message) = check_image_pinned(&raw.value) {
-                    self.problem(&raw.referenced, "minio.image-pinned", message);
-                }
-                raw.value.clone()
-            }
-        };
-        for file in [&m.tls.value.certificate, &m.tls.value.key] {
-            if file.value.trim().is_empty() {
-                self.problem(
-                    &file.referenced,
-                    "minio.tls",
-                    "minio.tls certificate and key must name files".into(),
-                );
-            }
-        }
-        (self.problems.len() == before).then(|| Minio {
-            mode,
-            nodes,
-            drives_per_node: drives,
-            domain,
-            console_domain,
-            image,
-            tls_certificate: m.tls.value.certificate.value.clone(),
-            tls_key: m.tls.value.key.value.clone(),
-        })
-    }
-
-    fn count(&mut self, raw: Option<&Spanned<i64>>, default: u32, key: &str) -> u32 {
-        let Some(raw) = raw else { return default };
-        match u32::try_from(raw.value) {
-            Ok(n) if (1..=64).contains(&n) => n,
-            _ => {
-                self.problem(
-                    &raw.referenced,
-                    "minio.count",
-                    format!("{key} must be between 1 and 64, got {}", raw.value),
-                );
-                default
-            }
-        }
-    }
-}
-
-/// Lowercase letters, digits and '-', starting with a letter or digit.
-fn is_slug(value: &str) -> bool {
-    value
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphanumeric())
-        && value
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-}
-
-/// An endpoint: http(s), a host, nothing else. Credentials in the URL are
-/// refused outright: they would end up in logs, reports and rendered files.
-pub fn check_endpoint(value: &str) -> std::result::Result<String, (&'static str, String)> {
-    let url = url::Url::parse(value).map_err(|e| {
-        (
-            "endpoint.url",
-            format!("endpoint '{value}' is not a URL: {e}"),
-        )
-    })?;
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err((
-            "endpoint.credentials",
-            "endpoint must not hold credentials: they come from the environment or a profile"
-                .into(),
-        ));
-    }
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err((
-            "endpoint.url",
-            format!("endpoint '{value}' must be http:// or https:// with a host"),
-        ));
-    }
-    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
-        return Err((
-            "endpoint.url",
-            format!(
-                "endpoint '{value}' must not have a path, query or fragment (the bucket and prefix have their own keys)"
-            ),
-        ));
-    }
-    Ok(url.as_str().trim_end_matches('/').to_string())
-}
-
-/// An image reference must carry a tag other than `latest`, or a digest.
-fn check_image_pinned(image: &str) -> std::result::Result<(), String> {
-    if image.contains("@sha256:") {
-        return Ok(());
-    }
-    let name_end = image.rfind('/').map_or(0, |i| i + 1);
-    match image[name_end..].split_once(':') {
-        Some((_, tag)) if !tag.is_empty() && tag != "latest" => Ok(()),
-        _ => Err(format!(
-            "minio.image '{image}' must be pinned to a release tag or digest: 'latest' moves (and minio/minio:latest is frozen and unpatched since Oct 2025)"
-        )),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn endpoints() {
-        assert_eq!(
-            check_endpoint("https://minio.example.com/").ok().as_deref(),
-            Some("https://minio.example.com")
-        );
-        assert_eq!(
-            check_endpoint("http://127.0.0.1:9000").ok().as_deref(),
-            Some("http://127.0.0.1:9000")
-        );
-        assert_eq!(
-            check_endpoint("https://k:s@minio.example.com")
-                .err()
-                .map(|e| e.0),
-            Some("endpoint.credentials")
-        );
-        assert!(check_endpoint("ftp://x").is_err());
-        assert!(check_endpoint("minio.example.com").is_err());
-        assert!(check_endpoint("https://minio.example.com/bucket").is_err());
-    }
-
-    #[test]
-    fn images() {
-        assert!(check_image_pinned("minio/minio:RELEASE.2025-09-07T16-13-09Z").is_ok());
-        assert!(check_image_pinned("registry:5000/minio@sha256:abcd").is_ok());
-        assert!(check_image_pinned("minio/minio:latest").is_err());
-        assert!(check_image_pinned("minio/minio").is_err());
-        assert!(check_image_pinned("registry:5000/minio").is_err());
     }
 }
