@@ -46,12 +46,6 @@ install_peers() {
 mkdir -p "$CT_CACHE" "$CT_LOGS"
 "$here/install.sh"
 install_peers
-ours="${CT_PERF_BIN:-}" # a prebuilt binary, else a release build
-if [[ -z "$ours" ]]; then
-	say "building chronotrace-ops (release)"
-	(cd "$root" && cargo build --release -q)
-	ours="$root/target/release/chronotrace-ops"
-fi
 S5CMD="$PEERS_HOME/bin/s5cmd"
 AWS="$PEERS_HOME/bin/aws"
 PY=python3
@@ -69,6 +63,9 @@ mkdir -p "$work"
 export AWS_ACCESS_KEY_ID="$CT_TEST_GARAGE_ACCESS_KEY_ID"
 export AWS_SECRET_ACCESS_KEY="$CT_TEST_GARAGE_SECRET_ACCESS_KEY"
 export AWS_REGION=garage AWS_DEFAULT_REGION=garage
+# The endpoint is plain http: no tool needs a CA bundle, and loading one
+# (rclone even refuses it) would only blur the start-up times.
+unset AWS_CA_BUNDLE
 export RCLONE_CONFIG_G_TYPE=s3 RCLONE_CONFIG_G_PROVIDER=Other RCLONE_CONFIG_G_REGION=garage
 export RCLONE_CONFIG_G_ENDPOINT="$CT_TEST_GARAGE_ENDPOINT"
 export RCLONE_CONFIG_G_ACCESS_KEY_ID="$AWS_ACCESS_KEY_ID" RCLONE_CONFIG_G_SECRET_ACCESS_KEY="$AWS_SECRET_ACCESS_KEY"
@@ -133,6 +130,13 @@ load "$small" "$SMALL" "$PARTS" 0 >/dev/null
 load_seconds=$((SECONDS - start))
 say "loaded in ${load_seconds}s"
 
+ours="${CT_PERF_BIN:-}" # a prebuilt binary, else a release build
+if [[ -z "$ours" ]]; then
+	say "building chronotrace-ops (release)"
+	(cd "$root" && cargo build --release -q)
+	ours="$root/target/release/chronotrace-ops"
+fi
+
 # --- measuring -----------------------------------------------------------------
 results="$work/results.tsv" # name, seconds, peak KiB, exit code
 : >"$results"
@@ -156,8 +160,7 @@ prefix_url="s3://$bucket/bench/traces/"
 measure ours_report "$ours" --config "$spec" -e bench report --format json
 have "$S5CMD" && measure s5cmd_du "$S5CMD" --endpoint-url "$endpoint" du "${prefix_url}*"
 have "$AWS" && measure aws_ls "$AWS" --endpoint-url "$endpoint" s3 ls --recursive --summarize "$prefix_url"
-# rclone refuses AWS_CA_BUNDLE with its own HTTP transport (it is not needed on http://).
-have rclone && measure rclone_size env -u AWS_CA_BUNDLE rclone size "g:$bucket/bench/traces/"
+have rclone && measure rclone_size rclone size "g:$bucket/bench/traces/"
 measure ours_report_small "$ours" --config "$spec" -e small report --format json
 
 # 2. verify with traces past retention (lists the expired partitions)
