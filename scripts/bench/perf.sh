@@ -205,10 +205,12 @@ have "$S5CMD" && measure s5cmd_du_after "$S5CMD" --endpoint-url "$endpoint" du "
 	print(f"\nMemory flat in the object count: report over {small_rep.get('objects')} objects peaks at {mib('ours_report_small')} MiB, over {rep.get('objects')} objects at {mib('ours_report')} MiB.\n")
 	stale, healthy, purge = out("ours_verify_stale"), out("ours_verify_healthy"), out("ours_purge")
 	print("### Retention verification\n")
+	print(f"s5cmd du: {t('s5cmd_du') or 0:.2f} s before the purge, {t('s5cmd_du_after') or 0:.2f} s after.\n")
 	print("| run | time (s) | peak RSS (MiB) | partitions listed | expired found | verify / s5cmd du |\n|---|---:|---:|---:|---:|---:|")
-	for name, label, o in [("ours_verify_stale", "verify, traces past retention", stale), ("ours_verify_healthy", "verify, healthy bucket", healthy)]:
+	# Each verify against s5cmd du on the bucket as it was then.
+	for name, label, o, peer in [("ours_verify_stale", "verify, traces past retention", stale, "s5cmd_du"), ("ours_verify_healthy", "verify, healthy bucket (after purge)", healthy, "s5cmd_du_after")]:
 	    if name in rows:
-	        print(f"| {label} | {t(name):.2f} | {mib(name)} | {o.get('partitions_listed')} of {o.get('partitions_found')} | {o.get('expired_objects')} | {ratio(name, 's5cmd_du')} |")
+	        print(f"| {label} | {t(name):.2f} | {mib(name)} | {o.get('partitions_listed')} of {o.get('partitions_found')} | {o.get('expired_objects')} | {ratio(name, peer)} |")
 	print("\n### Purge\n")
 	print("| tool | objects deleted | time (s) | objects/s | peak RSS (MiB) |\n|---|---:|---:|---:|---:|")
 	per_part = int(n) // int(parts)
