@@ -297,6 +297,12 @@ async fn moto_versioned_purge_removes_every_version_and_marker() {
     let dir = tempdir();
     write_s3_spec(dir.path(), &moto, "aws", &bucket, true);
 
+    // Per partition: a (current), its old version and b's (noncurrent), b's marker.
+    let report = json(&run_with(dir.path(), &moto, &["report"]).code(0));
+    assert_eq!(report["objects"], 2, "{report}");
+    assert_eq!(report["versions"]["noncurrent_versions"], 4, "{report}");
+    assert_eq!(report["versions"]["delete_markers"], 2, "{report}");
+
     // 2 versions of a, 1 of b, 1 delete marker.
     let verify = json(&run_with(dir.path(), &moto, &["cleanup", "verify"]).code(1));
     assert_eq!(verify["expired_objects"], 4);
