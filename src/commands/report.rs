@@ -85,13 +85,7 @@ fn summary(env: &Environment, store: &Store) -> StorageSummary {
     let mut summary = StorageSummary {
         kind: "local".into(),
         location: store.location(),
-        provider: None,
-        endpoint: None,
-        region: None,
-        bucket: None,
-        prefix: None,
-        path: None,
-        versioned: None,
+        ..StorageSummary::default()
     };
     match (&env.storage, store) {
         (Storage::S3(s3), Store::S3 { source, .. }) => {

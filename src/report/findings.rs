@@ -126,15 +126,8 @@ mod tests {
             env: "staging",
             generated_at: "2026-11-26T00:00:00Z".into(),
             storage: StorageSummary {
-                kind: "s3".into(),
-                location: "s3://b/p/".into(),
-                provider: None,
-                endpoint: None,
-                region: None,
-                bucket: None,
-                prefix: None,
-                path: None,
                 versioned: Some(versioned),
+                ..StorageSummary::default()
             },
             judge: &judge,
             outcome: &outcome,

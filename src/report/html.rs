@@ -4,7 +4,9 @@
 use std::fmt::Write;
 
 use super::fmt::{bytes, count};
-use super::model::Report;
+use chrono::NaiveDate;
+
+use super::model::{DayRow, Report};
 use super::svg::{Bar, bar_chart, escape};
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem;color:#222;max-width:60rem}\
@@ -142,9 +144,11 @@ fn summary(s: &mut String, r: &Report) -> std::fmt::Result {
     writeln!(s, "</table>")
 }
 
+/// At most this many days are drawn with their empty days filled in.
+const MAX_FILLED_DAYS: i64 = 400;
+
 fn charts(s: &mut String, r: &Report) -> std::fmt::Result {
-    let days: Vec<Bar> = r
-        .by_day
+    let days: Vec<Bar> = continuous_days(&r.by_day)
         .iter()
         .map(|d| Bar {
             label: d.date.get(5..).unwrap_or(&d.date).to_string(),
@@ -181,4 +185,60 @@ fn charts(s: &mut String, r: &Report) -> std::fmt::Result {
         "<h2>Age</h2>{}",
         bar_chart("age-histogram", "Traces by age in days", &ages)
     )
+}
+
+/// The rows with the days between them that hold no trace filled in as
+/// zeros, so the chart's axis is time (unless the span is very long).
+fn continuous_days(rows: &[DayRow]) -> Vec<DayRow> {
+    let parse = |row: &DayRow| NaiveDate::parse_from_str(&row.date, "%Y-%m-%d").ok();
+    let (Some(first), Some(last)) = (rows.first().and_then(parse), rows.last().and_then(parse))
+    else {
+        return rows.to_vec();
+    };
+    if (last - first).num_days() > MAX_FILLED_DAYS {
+        return rows.to_vec();
+    }
+    let mut filled = Vec::new();
+    let mut given = rows.iter().peekable();
+    for day in first.iter_days().take_while(|d| *d <= last) {
+        let date = day.to_string();
+        match given.next_if(|row| row.date == date) {
+            Some(row) => filled.push(row.clone()),
+            None => filled.push(DayRow {
+                date,
+                objects: 0,
+                bytes: 0,
+            }),
+        }
+    }
+    filled
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_days_are_filled_in() {
+        let row = |date: &str, objects| DayRow {
+            date: date.into(),
+            objects,
+            bytes: objects,
+        };
+        let filled = continuous_days(&[row("2026-02-27", 1), row("2026-03-02", 2)]);
+        let dates: Vec<(&str, u64)> = filled
+            .iter()
+            .map(|r| (r.date.as_str(), r.objects))
+            .collect();
+        assert_eq!(
+            dates,
+            [
+                ("2026-02-27", 1),
+                ("2026-02-28", 0),
+                ("2026-03-01", 0),
+                ("2026-03-02", 2)
+            ]
+        );
+        assert!(continuous_days(&[]).is_empty());
+    }
 }

@@ -41,7 +41,7 @@ pub struct Report {
 }
 
 /// Where the traces live; never a credential.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct StorageSummary {
     /// `s3` or `local`.
     pub kind: String,

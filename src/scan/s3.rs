@@ -60,6 +60,10 @@ struct Plan {
 
 impl Source {
     /// Scans the prefix; with `deleter`, deletes what is past retention.
+    ///
+    /// Two delimited listings (the prefix and its `traces/`, at once) find
+    /// the partitions and hold the entries outside them; then the selected
+    /// partitions and other folders are listed, `concurrency` at a time.
     pub async fn scan(
         &self,
         judge: &Judge,
@@ -67,78 +71,41 @@ impl Source {
         deleter: Option<&Deleter>,
         progress: &Progress,
     ) -> Result<Outcome> {
-        let plan = self.plan(judge, selection).await?;
-        let mut total = Outcome {
-            partitions_found: plan.partitions_found,
-            partitions_listed: plan.partitions_listed,
-            ..Outcome::default()
-        };
+        let traces = self.prefix.traces_dir();
+        let (root_unit, traces_unit) = (
+            Unit::Shallow(self.prefix.dir()),
+            Unit::Shallow(traces.clone()),
+        );
+        let ((mut total, top), (inner, partitions)) = futures::try_join!(
+            self.run_unit(&root_unit, judge, deleter, progress),
+            self.run_unit(&traces_unit, judge, deleter, progress),
+        )?;
+        total.merge(inner);
+        let plan = plan(&traces, top, partitions, judge, selection);
+        total.partitions_found = plan.partitions_found;
+        total.partitions_listed = plan.partitions_listed;
         let results = stream::iter(plan.units.iter())
             .map(|unit| self.run_unit(unit, judge, deleter, progress))
             .buffer_unordered(self.concurrency.max(1));
         let mut results = std::pin::pin!(results);
-        while let Some(outcome) = results.try_next().await? {
+        while let Some((outcome, _)) = results.try_next().await? {
             total.merge(outcome);
         }
         progress.finish();
         Ok(total)
     }
 
-    /// Finds the partitions and the other folders under the prefix: two
-    /// delimited listings, whose size grows with days, not objects.
-    async fn plan(&self, judge: &Judge, selection: Selection) -> Result<Plan> {
-        let root = self.prefix.dir();
-        let traces = self.prefix.traces_dir();
-        let mut units = vec![Unit::Shallow(root.clone()), Unit::Shallow(traces.clone())];
-        for folder in self.folders(&root).await? {
-            if folder != traces {
-                units.push(Unit::Loose(folder));
-            }
-        }
-        let (mut found, mut listed) = (0, 0);
-        for folder in self.folders(&traces).await? {
-            let name = folder[traces.len()..].trim_end_matches('/');
-            match parse_partition(name) {
-                Some(day) => {
-                    found += 1;
-                    if judge.selects(selection, day) {
-                        listed += 1;
-                        units.push(Unit::Partition(day, folder));
-                    }
-                }
-                None => units.push(Unit::Loose(folder)),
-            }
-        }
-        Ok(Plan {
-            units,
-            partitions_found: found,
-            partitions_listed: listed,
-        })
-    }
-
-    /// The sub-folders (common prefixes) directly under `prefix`.
-    async fn folders(&self, prefix: &str) -> Result<Vec<String>> {
-        let mut folders = Vec::new();
-        let mut token = None;
-        loop {
-            let page = self.page(prefix, true, token).await?;
-            folders.extend(page.folders);
-            match page.next {
-                Some(next) => token = Some(next),
-                None => return Ok(folders),
-            }
-        }
-    }
-
     /// Lists one unit page by page: tally, and delete what is expired.
+    /// Returns the sub-folders too (shallow units only).
     async fn run_unit(
         &self,
         unit: &Unit,
         judge: &Judge,
         deleter: Option<&Deleter>,
         progress: &Progress,
-    ) -> Result<Outcome> {
+    ) -> Result<(Outcome, Vec<String>)> {
         let mut outcome = Outcome::default();
+        let mut folders = Vec::new();
         let mut token = None;
         loop {
             let page = self
@@ -168,9 +135,10 @@ impl Source {
                 outcome.keep_errors(deleted.errors);
                 progress.advance(count, "purged");
             }
+            folders.extend(page.folders);
             match page.next {
                 Some(next) => token = Some(next),
-                None => return Ok(outcome),
+                None => return Ok((outcome, folders)),
             }
         }
     }
@@ -190,10 +158,107 @@ impl Source {
     }
 }
 
+/// The listing jobs after the two delimited listings (pure): the folders
+/// of the prefix other than `traces/`, and the partitions `selection`
+/// wants (folders of `traces/` that are not dates are listed whole).
+fn plan(
+    traces: &str,
+    top: Vec<String>,
+    partitions: Vec<String>,
+    judge: &Judge,
+    selection: Selection,
+) -> Plan {
+    let mut units: Vec<Unit> = top
+        .into_iter()
+        .filter(|f| f != traces)
+        .map(Unit::Loose)
+        .collect();
+    let (mut found, mut listed) = (0, 0);
+    for folder in partitions {
+        let name = folder
+            .get(traces.len()..)
+            .unwrap_or("")
+            .trim_end_matches('/');
+        match parse_partition(name) {
+            Some(day) => {
+                found += 1;
+                if judge.selects(selection, day) {
+                    listed += 1;
+                    units.push(Unit::Partition(day, folder));
+                }
+            }
+            None => units.push(Unit::Loose(folder)),
+        }
+    }
+    Plan {
+        units,
+        partitions_found: found,
+        partitions_listed: listed,
+    }
+}
+
 /// Where an entry of `unit` sits for the age rule.
 fn place_of(unit: &Unit, entry: &Entry, judge: &Judge) -> Place {
     match unit {
         Unit::Partition(day, _) => Place::Partition(*day),
         Unit::Loose(_) | Unit::Shallow(_) => Place::Loose(judge.loose_day(entry.modified)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+
+    use super::*;
+    use crate::retention::Rule;
+
+    #[test]
+    fn plan_lists_only_what_the_selection_needs() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 26).expect("date");
+        let judge = Judge::new(
+            Rule {
+                retention_days: 15,
+                grace_days: 2,
+            },
+            today,
+        );
+        let traces = "p/traces/";
+        let top = vec!["p/_probe/".to_string(), traces.to_string()];
+        let partitions: Vec<String> = [
+            "2026-10-01",
+            "2026-11-08",
+            "2026-11-09",
+            "2026-11-25",
+            "misc",
+        ]
+        .iter()
+        .map(|d| format!("{traces}{d}/"))
+        .collect();
+
+        let all = plan(
+            traces,
+            top.clone(),
+            partitions.clone(),
+            &judge,
+            Selection::All,
+        );
+        assert_eq!((all.partitions_found, all.partitions_listed), (4, 4));
+        assert_eq!(all.units.len(), 6, "probe folder, 4 partitions, misc");
+
+        let expired = plan(traces, top, partitions, &judge, Selection::Expired);
+        assert_eq!(
+            (expired.partitions_found, expired.partitions_listed),
+            (4, 2)
+        );
+        let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date");
+        assert_eq!(
+            expired.units,
+            vec![
+                Unit::Loose("p/_probe/".into()),
+                Unit::Partition(day("2026-10-01"), "p/traces/2026-10-01/".into()),
+                Unit::Partition(day("2026-11-08"), "p/traces/2026-11-08/".into()),
+                Unit::Loose("p/traces/misc/".into()),
+            ]
+        );
     }
 }

@@ -15,6 +15,7 @@ use aws_sdk_s3::types::{
 };
 use chrono::{Days, Utc};
 use serde_json::Value;
+use tempfile::TempDir;
 
 use crate::servers::{Endpoint, s3_client, server};
 use crate::support::{Run, tempdir};
@@ -149,11 +150,24 @@ fn survivors() -> BTreeSet<String> {
     fixture_keys()
         .into_iter()
         .filter(|k| {
-            !(k.starts_with(PREFIX)
-                && k.starts_with(&format!("{PREFIX}/"))
+            !(k.starts_with(&format!("{PREFIX}/"))
                 && expired.iter().any(|e| k.contains(e.as_str())))
         })
         .collect()
+}
+
+/// A Garage bucket loaded with the fixture, and a spec for it in a fresh
+/// directory: (client, bucket, directory).
+pub async fn garage_fixture(garage: &Endpoint, tag: &str) -> (Client, String, TempDir) {
+    let s3 = s3_client(garage);
+    let bucket = unique_bucket(tag);
+    create_bucket(&s3, garage, &bucket).await;
+    for key in fixture_keys() {
+        put(&s3, &bucket, &key).await;
+    }
+    let dir = tempdir();
+    write_s3_spec(dir.path(), garage, "s3-compatible", &bucket, false);
+    (s3, bucket, dir)
 }
 
 #[tokio::test]
@@ -161,14 +175,7 @@ async fn garage_verify_purge_verify_exact_counts() {
     let Some(garage) = server("garage") else {
         return;
     };
-    let s3 = s3_client(&garage);
-    let bucket = unique_bucket("cleanup");
-    create_bucket(&s3, &garage, &bucket).await;
-    for key in fixture_keys() {
-        put(&s3, &bucket, &key).await;
-    }
-    let dir = tempdir();
-    write_s3_spec(dir.path(), &garage, "s3-compatible", &bucket, false);
+    let (s3, bucket, dir) = garage_fixture(&garage, "cleanup").await;
 
     // 3 + 2 traces are past 15 days + 2 grace; the 16-day-old one is not yet.
     let verify = json(&run_with(dir.path(), &garage, &["cleanup", "verify"]).code(1));
@@ -289,6 +296,12 @@ async fn moto_versioned_purge_removes_every_version_and_marker() {
     }
     let dir = tempdir();
     write_s3_spec(dir.path(), &moto, "aws", &bucket, true);
+
+    // Per partition: a (current), its old version and b's (noncurrent), b's marker.
+    let report = json(&run_with(dir.path(), &moto, &["report"]).code(0));
+    assert_eq!(report["objects"], 2, "{report}");
+    assert_eq!(report["versions"]["noncurrent_versions"], 4, "{report}");
+    assert_eq!(report["versions"]["delete_markers"], 2, "{report}");
 
     // 2 versions of a, 1 of b, 1 delete marker.
     let verify = json(&run_with(dir.path(), &moto, &["cleanup", "verify"]).code(1));

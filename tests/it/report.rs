@@ -4,11 +4,8 @@
 
 use std::process::Command;
 
-use crate::cleanup::{
-    PREFIX, all_keys, create_bucket, day, fixture_keys, json, put, run_with, unique_bucket,
-    write_local_fixture, write_s3_spec,
-};
-use crate::servers::{s3_client, server};
+use crate::cleanup::{PREFIX, all_keys, day, garage_fixture, json, run_with, write_local_fixture};
+use crate::servers::server;
 use crate::support::{Run, tempdir, tool};
 
 #[tokio::test]
@@ -16,14 +13,7 @@ async fn garage_report_agrees_with_the_bucket() {
     let Some(garage) = server("garage") else {
         return;
     };
-    let s3 = s3_client(&garage);
-    let bucket = unique_bucket("report");
-    create_bucket(&s3, &garage, &bucket).await;
-    for key in fixture_keys() {
-        put(&s3, &bucket, &key).await;
-    }
-    let dir = tempdir();
-    write_s3_spec(dir.path(), &garage, "s3-compatible", &bucket, false);
+    let (s3, bucket, dir) = garage_fixture(&garage, "report").await;
 
     let report = json(&run_with(dir.path(), &garage, &["report"]).code(0));
     let ours = all_keys(&s3, &bucket)
@@ -146,7 +136,7 @@ fn html_report_is_self_contained_and_renders_in_chromium() {
     assert!(dom.contains("12 objects"), "rendered DOM lacks the summary");
     assert_eq!(
         dom.matches("<rect class=\"bar\"").count(),
-        5 + 8,
-        "one bar per day and per age bucket"
+        41 + 8,
+        "one bar per day from 40 days ago to today, and per age bucket"
     );
 }
