@@ -50,8 +50,32 @@ pub fn main_entry<I: IntoIterator<Item = OsString>>(args: I) -> ExitStatus {
     }
 }
 
+/// Debug logs on stderr: `-v` for the tool's own steps, `-vv` adds the AWS
+/// SDK's (which redacts credentials; the tool never logs a secret either).
+fn init_logs(verbose: u8) {
+    use tracing::Level;
+    use tracing_subscriber::filter::Targets;
+    use tracing_subscriber::prelude::*;
+    let (ours, sdk) = match verbose {
+        0 => return,
+        1 => (Level::DEBUG, Level::WARN),
+        _ => (Level::TRACE, Level::DEBUG),
+    };
+    let filter = Targets::new()
+        .with_target("chronotrace_ops", ours)
+        .with_default(sdk);
+    let layer = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_target(false);
+    let _ = tracing_subscriber::registry()
+        .with(layer.with_filter(filter))
+        .try_init();
+}
+
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> Result<ExitStatus, Error> {
+    init_logs(cli.global.verbose);
     let ctx = commands::Context::from_global(&cli.global)?;
     match cli.command {
         Command::Init(args) => commands::init::run(&ctx, &args),

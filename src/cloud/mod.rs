@@ -98,6 +98,15 @@ impl Clients {
         target: &Target,
         ca_bundle: Option<&std::path::Path>,
     ) -> Result<Clients> {
+        tracing::debug!(
+            provider = target.provider.name(),
+            endpoint = %target.endpoint_label(),
+            region = %target.region,
+            path_style = target.path_style(),
+            profile = target.profile.as_deref().unwrap_or("-"),
+            ca_bundle = ?ca_bundle,
+            "connecting"
+        );
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(target.region.clone()))
             .retry_config(RetryConfig::standard().with_max_attempts(3))
@@ -168,7 +177,14 @@ async fn check_credentials(shared: &aws_types::SdkConfig, target: &Target) -> Re
         return Err(no_credentials("no credential provider configured".into()));
     };
     match tokio::time::timeout(CREDENTIALS_TIMEOUT, provider.provide_credentials()).await {
-        Ok(Ok(_)) => Ok(()),
+        Ok(Ok(credentials)) => {
+            // The access key id identifies; the secret is never logged.
+            tracing::debug!(
+                access_key_id = credentials.access_key_id(),
+                "credentials resolved"
+            );
+            Ok(())
+        }
         Ok(Err(e)) => Err(no_credentials(errors::one_line(&e))),
         Err(_) => Err(no_credentials(format!(
             "none found within {}s",

@@ -129,6 +129,7 @@ pub(crate) async fn execute_all(
             result.changes.push(change.clone());
             continue;
         }
+        tracing::debug!(resource = change.resource.id(), action = ?change.action, "executing");
         match provisioner.execute(change, empty).await {
             Ok(applied) => {
                 let done = outcome(change, applied);

@@ -110,6 +110,12 @@ impl Context {
             ));
         }
         let spec = self.spec_source.load()?;
+        tracing::debug!(
+            source = %spec.source,
+            environments = spec.environments.len(),
+            env = self.env_name(),
+            "spec loaded and valid"
+        );
         for warning in &spec.warnings {
             output::warn(warning);
         }

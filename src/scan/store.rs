@@ -60,6 +60,25 @@ impl Store {
         purge: bool,
         progress: &Progress,
     ) -> Result<Outcome> {
+        tracing::debug!(cutoff = %judge.cutoff_text(), ?selection, purge, "scanning");
+        let outcome = self.scan_inner(judge, selection, purge, progress).await;
+        if let Ok(o) = &outcome {
+            tracing::debug!(
+                partitions_found = o.partitions_found,
+                partitions_listed = o.partitions_listed,
+                "scanned"
+            );
+        }
+        outcome
+    }
+
+    async fn scan_inner(
+        &self,
+        judge: &Judge,
+        selection: Selection,
+        purge: bool,
+        progress: &Progress,
+    ) -> Result<Outcome> {
         match self {
             Store::Local { traces_dir } => {
                 local::scan(traces_dir, judge, selection, purge, progress)

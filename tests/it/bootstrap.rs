@@ -107,3 +107,27 @@ fn bootstrap_provisions_checks_and_reports_a_garage_environment() {
     assert!(!out.stdout.contains(&garage.secret_access_key));
     assert!(!out.stderr.contains(&garage.secret_access_key));
 }
+
+#[test]
+fn verbose_logs_go_to_stderr_and_never_show_the_secret() {
+    let Some(garage) = server("garage") else {
+        return;
+    };
+    let dir = tempdir();
+    let bucket = unique_bucket("verbose");
+    write_s3_spec(dir.path(), &garage, "s3-compatible", &bucket, false);
+    for verbosity in ["-v", "-vv"] {
+        let out = run_with(dir.path(), &garage, &[verbosity, "plan"]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        assert!(out.stderr.contains("DEBUG"), "{verbosity}: {}", out.stderr);
+        assert!(out.stderr.contains("connecting"), "{}", out.stderr);
+        assert!(out.stderr.contains(&garage.access_key_id), "{}", out.stderr);
+        assert!(
+            !out.stderr.contains(&garage.secret_access_key),
+            "{verbosity} leaked the secret"
+        );
+        assert!(!out.stdout.contains(&garage.secret_access_key));
+        // stdout stays data: the JSON plan, nothing else.
+        let _: serde_json::Value = serde_json::from_str(&out.stdout).expect("stdout is JSON");
+    }
+}
