@@ -185,7 +185,18 @@ async fn check_credentials(shared: &aws_types::SdkConfig, target: &Target) -> Re
             );
             Ok(())
         }
-        Ok(Err(e)) => Err(no_credentials(errors::one_line(&e))),
+        Ok(Err(e)) => {
+            let detail = errors::one_line(&e);
+            tracing::debug!(%detail, "credential chain");
+            Err(no_credentials(match e {
+                // The chain's own text lists every provider over several
+                // lines; one line says the same.
+                aws_credential_types::provider::error::CredentialsError::CredentialsNotLoaded(_) => {
+                    "none found (environment, profile, SSO, web identity, container, instance metadata)".into()
+                }
+                _ => detail,
+            }))
+        }
         Err(_) => Err(no_credentials(format!(
             "none found within {}s",
             CREDENTIALS_TIMEOUT.as_secs()
