@@ -67,8 +67,10 @@ install_debian_tools() {
 	command -v docker-compose >/dev/null || missing+=(docker-compose)
 	# Headless Chromium opens the HTML report in the report tests.
 	command -v chromium >/dev/null || missing+=(chromium)
+	# The nginx test makes its own certificate with the openssl command.
+	command -v openssl >/dev/null || missing+=(openssl)
 	if ((${#missing[@]} == 0)); then
-		say "nginx, docker-compose, chromium: present"
+		say "nginx, docker-compose, chromium, openssl: present"
 		return
 	fi
 	local log="$CT_LOGS/apt.log"
