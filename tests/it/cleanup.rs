@@ -5,14 +5,10 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{
-    BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration,
-    VersioningConfiguration,
-};
+use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
 use chrono::{Days, Utc};
 use serde_json::Value;
 use tempfile::TempDir;
@@ -60,27 +56,7 @@ pub fn fixture_keys() -> Vec<String> {
     keys
 }
 
-/// A bucket name no other run uses.
-pub fn unique_bucket(tag: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_nanos();
-    format!("ct-{tag}-{}-{}", std::process::id(), nanos % 1_000_000_000)
-}
-
-/// Creates `bucket` on `endpoint`.
-pub async fn create_bucket(s3: &Client, endpoint: &Endpoint, bucket: &str) {
-    let mut create = s3.create_bucket().bucket(bucket);
-    if endpoint.region != "us-east-1" {
-        create = create.create_bucket_configuration(
-            CreateBucketConfiguration::builder()
-                .location_constraint(BucketLocationConstraint::from(endpoint.region.as_str()))
-                .build(),
-        );
-    }
-    create.send().await.expect("create bucket");
-}
+pub use crate::servers::{create_bucket, unique_bucket};
 
 /// Writes `key` with a small body (3 bytes per object, so bytes = 3 × count).
 pub async fn put(s3: &Client, bucket: &str, key: &str) {

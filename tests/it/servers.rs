@@ -116,12 +116,26 @@ pub fn s3_client(endpoint: &Endpoint) -> Client {
 }
 
 /// A bucket name no other test run uses: several runs may share a server.
-fn unique_bucket(prefix: &str) -> String {
+pub fn unique_bucket(tag: &str) -> String {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .expect("clock is after 1970")
         .as_nanos();
-    format!("ct-{prefix}-{}-{nanos}", std::process::id())
+    format!("ct-{tag}-{}-{}", std::process::id(), nanos % 1_000_000_000)
+}
+
+/// Creates `bucket` on `endpoint`, with a location constraint where the
+/// region needs one (never in us-east-1, as on AWS).
+pub async fn create_bucket(s3: &Client, endpoint: &Endpoint, bucket: &str) {
+    let mut create = s3.create_bucket().bucket(bucket);
+    if endpoint.region != "us-east-1" {
+        create = create.create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::from(endpoint.region.as_str()))
+                .build(),
+        );
+    }
+    create.send().await.expect("create bucket");
 }
 
 /// Creates a bucket, sees it listed, writes, reads and deletes an object in
@@ -134,19 +148,7 @@ async fn bucket_round_trip(endpoint: &Endpoint) {
     };
     let bucket = unique_bucket(&format!("smoke-{name}"));
 
-    let mut create = s3.create_bucket().bucket(&bucket);
-    // As on AWS, us-east-1 takes no location constraint; other regions
-    // (Garage's is `garage`) must be named.
-    if endpoint.region != "us-east-1" {
-        create = create.create_bucket_configuration(
-            CreateBucketConfiguration::builder()
-                .location_constraint(BucketLocationConstraint::from(endpoint.region.as_str()))
-                .build(),
-        );
-    }
-    if let Err(e) = create.send().await {
-        fail(&format!("create bucket {bucket}"), &e);
-    }
+    create_bucket(&s3, endpoint, &bucket).await;
 
     let listed = s3
         .list_buckets()

@@ -4,27 +4,14 @@
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::types::{
-    BucketLifecycleConfiguration, BucketLocationConstraint, BucketVersioningStatus,
-    CreateBucketConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule,
-    LifecycleRuleFilter, NoncurrentVersionExpiration, ObjectOwnership, OwnershipControls,
-    OwnershipControlsRule, PublicAccessBlockConfiguration, ServerSideEncryption,
+    BucketLifecycleConfiguration, BucketVersioningStatus, ExpirationStatus, LifecycleExpiration,
+    LifecycleRule, LifecycleRuleFilter, NoncurrentVersionExpiration, ObjectOwnership,
+    OwnershipControls, OwnershipControlsRule, PublicAccessBlockConfiguration, ServerSideEncryption,
     ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
     VersioningConfiguration,
 };
 
-use crate::servers::Endpoint;
-
-pub async fn create_bucket(s3: &Client, endpoint: &Endpoint, bucket: &str) {
-    let mut create = s3.create_bucket().bucket(bucket);
-    if endpoint.region != "us-east-1" {
-        create = create.create_bucket_configuration(
-            CreateBucketConfiguration::builder()
-                .location_constraint(BucketLocationConstraint::from(endpoint.region.as_str()))
-                .build(),
-        );
-    }
-    create.send().await.expect("create bucket");
-}
+pub use crate::servers::create_bucket;
 
 /// A retention rule on `app/traces/` with an ID the tool did not choose
 /// (`check` judges the effect, not the name).
