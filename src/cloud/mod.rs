@@ -4,6 +4,7 @@
 
 pub mod bucket;
 pub mod bucket_write;
+pub mod complete_xml;
 pub mod delete;
 pub mod empty;
 pub mod errors;
@@ -126,6 +127,8 @@ impl Clients {
             // only where the API requires one.
             .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
             .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
+            // A cut XML answer is an error, never a shorter listing.
+            .interceptor(complete_xml::CompleteXml)
             .build();
         Ok(Clients {
             target: target.clone(),

@@ -11,6 +11,7 @@ mod cleanup;
 mod cli;
 mod fault_proxy;
 mod hardening;
+mod hardening_faults;
 mod hardening_secrets;
 mod init;
 mod onboarding;
