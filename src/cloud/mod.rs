@@ -10,6 +10,7 @@ pub mod empty;
 pub mod errors;
 pub mod iam;
 pub mod iam_write;
+pub mod lifecycle_write;
 pub mod provision;
 pub mod retention_rule;
 pub mod tls;

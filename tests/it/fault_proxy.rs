@@ -28,6 +28,9 @@ pub enum Fault {
     CutAfter(usize),
     /// Wait, then forward.
     Delay(Duration),
+    /// Forward, then wait before answering: the server has acted, the
+    /// client does not know yet (widens a read-modify-write window).
+    Hold(Duration),
     /// Forward it, then keep only this many bytes of the response body,
     /// with `Content-Length` adjusted: valid HTTP, truncated XML.
     Truncate(usize),
@@ -187,6 +190,12 @@ fn serve(
         Fault::Delay(wait) => {
             thread::sleep(wait);
             if let Some(response) = exchange(upstream, &request) {
+                let _ = client.write_all(&response);
+            }
+        }
+        Fault::Hold(wait) => {
+            if let Some(response) = exchange(upstream, &request) {
+                thread::sleep(wait);
                 let _ = client.write_all(&response);
             }
         }

@@ -12,6 +12,7 @@ mod cli;
 mod fault_proxy;
 mod hardening;
 mod hardening_faults;
+mod hardening_races;
 mod hardening_secrets;
 mod init;
 mod onboarding;
