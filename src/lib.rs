@@ -16,6 +16,7 @@ pub mod render;
 pub mod report;
 pub mod retention;
 pub mod scan;
+pub mod secret;
 pub mod spec;
 
 use std::ffi::OsString;

@@ -1,15 +1,16 @@
 //! Changing a bucket for `apply` and `destroy`: create and mark it, write
-//! each setting, merge the tool's lifecycle rule and policy statement into
-//! what others wrote (read right before the write), and remove the bucket
+//! each setting, merge the tool's policy statement into what others wrote
+//! (read right before the write; the lifecycle rule's merge lives in
+//! `lifecycle_write`), and remove the bucket
 //! (refusing a non-empty one unless asked to empty it).
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
-    AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, BucketLocationConstraint,
-    BucketVersioningStatus, CreateBucketConfiguration, ExpirationStatus, LifecycleExpiration,
-    LifecycleRule, LifecycleRuleFilter, NoncurrentVersionExpiration, ObjectOwnership,
-    OwnershipControls, OwnershipControlsRule, PublicAccessBlockConfiguration, ServerSideEncryption,
+    AbortIncompleteMultipartUpload, BucketLocationConstraint, BucketVersioningStatus,
+    CreateBucketConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule,
+    LifecycleRuleFilter, NoncurrentVersionExpiration, ObjectOwnership, OwnershipControls,
+    OwnershipControlsRule, PublicAccessBlockConfiguration, ServerSideEncryption,
     ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
     Tag, Tagging, Transition, TransitionStorageClass, VersioningConfiguration,
 };
@@ -21,7 +22,7 @@ use super::errors::api_error;
 use super::provision::{Applied, done};
 use crate::error::{Error, Result};
 use crate::plan::desired::{DesiredBucket, TLS_ONLY_SID};
-use crate::plan::merge::{merge_by_id, merge_policy};
+use crate::plan::merge::merge_policy;
 use crate::plan::observed::Seen;
 
 fn build_error(what: &str, e: impl std::fmt::Display) -> Error {
@@ -164,55 +165,8 @@ pub async fn encryption(clients: &Clients, bucket: &str) -> Result<Applied> {
     done(result, "PutBucketEncryption", clients, bucket)
 }
 
-/// Reads the whole lifecycle configuration, swaps (or removes, with `None`)
-/// the tool's rule, writes it back; deletes the configuration when empty.
-pub async fn lifecycle(
-    clients: &Clients,
-    bucket: &str,
-    ours: Option<&Value>,
-    rule_id: &str,
-) -> Result<Applied> {
-    let current = clients
-        .s3
-        .get_bucket_lifecycle_configuration()
-        .bucket(bucket)
-        .send()
-        .await;
-    let rules = match seen(
-        current,
-        &["NoSuchLifecycleConfiguration"],
-        "GetBucketLifecycleConfiguration",
-        clients,
-        bucket,
-    )? {
-        Seen::Present(out) => out.rules().to_vec(),
-        Seen::Absent => Vec::new(),
-        Seen::Unsupported(reason) => return Ok(Applied::Unsupported(reason)),
-    };
-    let ours = ours.map(rule_from_json).transpose()?;
-    let merged = merge_by_id(rules, rule_id, LifecycleRule::id, ours);
-    if merged.is_empty() {
-        let result = clients
-            .s3
-            .delete_bucket_lifecycle()
-            .bucket(bucket)
-            .send()
-            .await;
-        return done(result, "DeleteBucketLifecycle", clients, bucket);
-    }
-    let config = BucketLifecycleConfiguration::builder()
-        .set_rules(Some(merged))
-        .build()
-        .map_err(|e| build_error("lifecycle", e))?;
-    let result = clients
-        .s3
-        .put_bucket_lifecycle_configuration()
-        .bucket(bucket)
-        .lifecycle_configuration(config)
-        .send()
-        .await;
-    done(result, "PutBucketLifecycleConfiguration", clients, bucket)
-}
+/// The lifecycle read-modify-write (with read-back against racing writers).
+pub use super::lifecycle_write::lifecycle;
 
 /// Reads the bucket policy, swaps (or removes) the tool's statement by Sid,
 /// writes it back; deletes the policy when no statement is left.

@@ -4,11 +4,13 @@
 
 pub mod bucket;
 pub mod bucket_write;
+pub mod complete_xml;
 pub mod delete;
 pub mod empty;
 pub mod errors;
 pub mod iam;
 pub mod iam_write;
+pub mod lifecycle_write;
 pub mod provision;
 pub mod retention_rule;
 pub mod tls;
@@ -135,6 +137,8 @@ impl Clients {
             // only where the API requires one.
             .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
             .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
+            // A cut XML answer is an error, never a shorter listing.
+            .interceptor(complete_xml::CompleteXml)
             .build();
         Ok(Clients {
             target: target.clone(),

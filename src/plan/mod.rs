@@ -12,6 +12,9 @@ pub mod merge;
 pub mod observed;
 pub mod text;
 
+#[cfg(test)]
+mod merge_proptests;
+
 use serde::Serialize;
 use serde_json::Value;
 

@@ -1,6 +1,9 @@
 //! A fault-injecting HTTP proxy for the hardening tests: sits between the
 //! tool and a real server on loopback and, per request, forwards it, answers
-//! `503 SlowDown`, delays it, or cuts the response part-way.
+//! `503 SlowDown`, delays it, cuts the response part-way, truncates its body
+//! (keeping the HTTP framing valid), or answers a DeleteObjects with a
+//! per-key error for every key. Faults come from a script (the next requests,
+//! in order) or from rules matching a request's method and query.
 //!
 //! Each request gets its own upstream connection and the response is marked
 //! `Connection: close`, so requests are counted exactly without having to
@@ -25,12 +28,31 @@ pub enum Fault {
     CutAfter(usize),
     /// Wait, then forward.
     Delay(Duration),
+    /// Forward, then wait before answering: the server has acted, the
+    /// client does not know yet (widens a read-modify-write window).
+    Hold(Duration),
+    /// Forward it, then keep only this many bytes of the response body,
+    /// with `Content-Length` adjusted: valid HTTP, truncated XML.
+    Truncate(usize),
+    /// Answer a DeleteObjects `200 OK` with an `<Error>` of this code for
+    /// every key it names, without forwarding (so nothing is deleted).
+    DeleteErrors(&'static str),
+}
+
+/// A fault for the requests whose method and query match, `times` times.
+#[derive(Debug, Clone)]
+struct Rule {
+    method: &'static str,
+    query: &'static str,
+    fault: Fault,
+    times: usize,
 }
 
 /// A running proxy; stops when dropped.
 pub struct FaultProxy {
     pub addr: SocketAddr,
     script: Arc<Mutex<VecDeque<Fault>>>,
+    rules: Arc<Mutex<Vec<Rule>>>,
     pub requests: Arc<AtomicUsize>,
     pub injected: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
@@ -47,12 +69,14 @@ impl FaultProxy {
         let proxy = FaultProxy {
             addr,
             script: Arc::new(Mutex::new(VecDeque::new())),
+            rules: Arc::new(Mutex::new(Vec::new())),
             requests: Arc::new(AtomicUsize::new(0)),
             injected: Arc::new(AtomicUsize::new(0)),
             stop: Arc::new(AtomicBool::new(false)),
         };
-        let (script, requests, injected, stop) = (
+        let (script, rules, requests, injected, stop) = (
             proxy.script.clone(),
+            proxy.rules.clone(),
             proxy.requests.clone(),
             proxy.injected.clone(),
             proxy.stop.clone(),
@@ -61,13 +85,12 @@ impl FaultProxy {
             while !stop.load(Ordering::Relaxed) {
                 match listener.accept() {
                     Ok((client, _)) => {
-                        let fault = script.lock().map(|mut s| s.pop_front()).ok().flatten();
-                        let fault = fault.unwrap_or(Fault::Pass);
+                        let scripted = script.lock().map(|mut s| s.pop_front()).ok().flatten();
                         requests.fetch_add(1, Ordering::Relaxed);
-                        if fault != Fault::Pass {
-                            injected.fetch_add(1, Ordering::Relaxed);
-                        }
-                        thread::spawn(move || serve(client, upstream, fault));
+                        let (rules, injected) = (rules.clone(), injected.clone());
+                        thread::spawn(move || {
+                            serve(client, upstream, scripted, &rules, &injected);
+                        });
                     }
                     Err(_) => thread::sleep(Duration::from_millis(5)),
                 }
@@ -87,6 +110,46 @@ impl FaultProxy {
             script.extend(faults);
         }
     }
+
+    /// `fault` for the next `times` requests with this method whose query
+    /// string contains `query` (e.g. `"PUT"`, `"lifecycle"`; `"GET"`,
+    /// `"list-type=2"`; `"POST"`, `"delete"`). Scripted faults come first.
+    pub fn on(&self, method: &'static str, query: &'static str, fault: Fault, times: usize) {
+        if let Ok(mut rules) = self.rules.lock() {
+            rules.push(Rule {
+                method,
+                query,
+                fault,
+                times,
+            });
+        }
+    }
+
+    /// Drops every rule (a rule not used up would hit the next run).
+    pub fn clear_rules(&self) {
+        if let Ok(mut rules) = self.rules.lock() {
+            rules.clear();
+        }
+    }
+
+    /// How many requests got a fault so far.
+    pub fn injected(&self) -> usize {
+        self.injected.load(Ordering::Relaxed)
+    }
+}
+
+/// The fault of the first rule matching the request line, if any left.
+fn matching(rules: &Mutex<Vec<Rule>>, request: &[u8]) -> Option<Fault> {
+    let line = String::from_utf8_lossy(request.split(|b| *b == b'\r').next()?).into_owned();
+    let (method, rest) = line.split_once(' ')?;
+    let target = rest.split(' ').next()?;
+    let query = target.split_once('?').map_or("", |(_, q)| q);
+    let mut rules = rules.lock().ok()?;
+    let rule = rules
+        .iter_mut()
+        .find(|r| r.times > 0 && r.method == method && query.contains(r.query))?;
+    rule.times -= 1;
+    Some(rule.fault)
 }
 
 impl Drop for FaultProxy {
@@ -95,13 +158,26 @@ impl Drop for FaultProxy {
     }
 }
 
-/// Handles one client connection: one request, one fault.
-fn serve(mut client: TcpStream, upstream: SocketAddr, fault: Fault) {
+/// Handles one client connection: one request, one fault (the scripted
+/// one, else a matching rule's, else none).
+fn serve(
+    mut client: TcpStream,
+    upstream: SocketAddr,
+    scripted: Option<Fault>,
+    rules: &Mutex<Vec<Rule>>,
+    injected: &AtomicUsize,
+) {
     let _ = client.set_nonblocking(false);
     let _ = client.set_read_timeout(Some(Duration::from_secs(30)));
     let Some(request) = read_request(&mut client) else {
         return;
     };
+    let fault = scripted
+        .or_else(|| matching(rules, &request))
+        .unwrap_or(Fault::Pass);
+    if fault != Fault::Pass {
+        injected.fetch_add(1, Ordering::Relaxed);
+    }
     match fault {
         Fault::SlowDown => {
             let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>";
@@ -113,10 +189,34 @@ fn serve(mut client: TcpStream, upstream: SocketAddr, fault: Fault) {
         }
         Fault::Delay(wait) => {
             thread::sleep(wait);
-            forward(&mut client, upstream, &request, None);
+            if let Some(response) = exchange(upstream, &request) {
+                let _ = client.write_all(&response);
+            }
         }
-        Fault::CutAfter(bytes) => forward(&mut client, upstream, &request, Some(bytes)),
-        Fault::Pass => forward(&mut client, upstream, &request, None),
+        Fault::Hold(wait) => {
+            if let Some(response) = exchange(upstream, &request) {
+                thread::sleep(wait);
+                let _ = client.write_all(&response);
+            }
+        }
+        Fault::CutAfter(bytes) => {
+            if let Some(response) = exchange(upstream, &request) {
+                let _ = client.write_all(&response[..bytes.min(response.len())]);
+            }
+        }
+        Fault::Truncate(bytes) => {
+            if let Some(response) = exchange(upstream, &request) {
+                let _ = client.write_all(&truncate_body(&response, bytes));
+            }
+        }
+        Fault::DeleteErrors(code) => {
+            let _ = client.write_all(delete_errors(&request, code).as_bytes());
+        }
+        Fault::Pass => {
+            if let Some(response) = exchange(upstream, &request) {
+                let _ = client.write_all(&response);
+            }
+        }
     }
     let _ = client.shutdown(Shutdown::Both);
 }
@@ -162,20 +262,58 @@ fn read_request(client: &mut TcpStream) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// Sends the request upstream and relays the response (marked
-/// `Connection: close`), cut after `limit` bytes when given.
-fn forward(client: &mut TcpStream, upstream: SocketAddr, request: &[u8], limit: Option<usize>) {
-    let Ok(mut server) = TcpStream::connect_timeout(&upstream, Duration::from_secs(5)) else {
-        return;
-    };
-    if server.write_all(request).is_err() {
-        return;
-    }
+/// Sends the request upstream and returns the whole response (marked
+/// `Connection: close`); `None` when the server cannot be reached.
+fn exchange(upstream: SocketAddr, request: &[u8]) -> Option<Vec<u8>> {
+    let mut server = TcpStream::connect_timeout(&upstream, Duration::from_secs(5)).ok()?;
+    server.write_all(request).ok()?;
     let mut response = Vec::new();
     let _ = server.read_to_end(&mut response);
-    let response = mark_close(response);
-    let end = limit.map_or(response.len(), |l| l.min(response.len()));
-    let _ = client.write_all(&response[..end]);
+    Some(mark_close(response))
+}
+
+/// The response with its body cut to `keep` bytes and `Content-Length`
+/// saying so (a chunked body is left as is: Garage sends lengths).
+fn truncate_body(response: &[u8], keep: usize) -> Vec<u8> {
+    let Some(head_end) = find(response, b"\r\n\r\n") else {
+        return response.to_vec();
+    };
+    let body = &response[head_end + 4..];
+    let body = &body[..keep.min(body.len())];
+    let head = String::from_utf8_lossy(&response[..head_end]).into_owned();
+    let mut out = Vec::with_capacity(head_end + body.len() + 4);
+    for line in head.split("\r\n") {
+        if line.to_ascii_lowercase().starts_with("content-length:") {
+            out.extend_from_slice(format!("Content-Length: {}", body.len()).as_bytes());
+        } else {
+            out.extend_from_slice(line.as_bytes());
+        }
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(body);
+    out
+}
+
+/// A DeleteObjects `200 OK` whose result holds an `<Error>` with `code`
+/// for every `<Key>` of the request.
+fn delete_errors(request: &[u8], code: &str) -> String {
+    let text = String::from_utf8_lossy(request);
+    let mut errors = String::new();
+    for part in text.split("<Key>").skip(1) {
+        if let Some((key, _)) = part.split_once("</Key>") {
+            errors.push_str(&format!(
+                "<Error><Key>{key}</Key><Code>{code}</Code><Message>injected by the fault proxy</Message></Error>"
+            ));
+        }
+    }
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><DeleteResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">{errors}</DeleteResult>"
+    );
+    format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
 }
 
 /// Puts `Connection: close` in a response head so the client opens a new

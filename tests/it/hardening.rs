@@ -7,7 +7,7 @@ use crate::fault_proxy::{Fault, FaultProxy};
 use crate::servers::{Endpoint, s3_client, server};
 
 /// A proxy in front of `endpoint`, and the endpoint as seen through it.
-fn through_proxy(endpoint: &Endpoint) -> (FaultProxy, Endpoint) {
+pub fn through_proxy(endpoint: &Endpoint) -> (FaultProxy, Endpoint) {
     let upstream: SocketAddr = endpoint
         .url
         .trim_start_matches("http://")

@@ -1,0 +1,183 @@
+//! Secrets never leak (issue 7, item 5): every command, with `-v`,
+//! `--output json`, every report format and its error paths, against the
+//! real Garage of the bench. Success paths sign with Garage's real secret;
+//! error paths with a recognisable wrong one (and a canary session token).
+//! Neither may appear in any stdout, stderr, report or rendered file.
+
+use std::path::Path;
+
+use crate::cleanup::{unique_bucket, write_s3_spec};
+use crate::servers::{Endpoint, server};
+use crate::support::{Outcome, Run, tempdir};
+
+/// A wrong secret nobody could mistake for anything else.
+const CANARY_SECRET: &str = "CANARYsecretXq7Zr2Vw9Lp4Kd8Nm3Ht6Yb1Jc5Fg0Sa";
+/// A session token sent alongside the wrong secret.
+const CANARY_TOKEN: &str = "CANARYtokenFh2Mx8Qw4Rz6Tv0Pk3Ly7Bn9Cd1Ej5Gs";
+
+/// The variants every command runs in.
+const VARIANTS: [&[&str]; 4] = [&[], &["-v"], &["-vv"], &["--output", "json"]];
+
+/// Every command line of the product (after `-e staging` and a variant).
+fn commands() -> Vec<Vec<&'static str>> {
+    let lines: [&[&str]; 18] = [
+        &["render", "--out", "deploy"],
+        &["render", "--out", "deploy", "--check"],
+        &["plan"],
+        &["plan", "--exit-code"],
+        &["apply", "--yes"],
+        &["check"],
+        &["cleanup", "verify"],
+        &["cleanup", "purge"],
+        &["cleanup", "purge", "--yes"],
+        &["report"],
+        &["report", "--format", "text", "--out", "r.txt"],
+        &["report", "--format", "json", "--out", "r.json"],
+        &["report", "--format", "markdown", "--out", "r.md"],
+        &["report", "--format", "html", "--out", "r.html"],
+        &["report", "--format", "markdown"],
+        &["report", "--format", "html"],
+        &["bootstrap", "--yes", "--out", "boot"],
+        &["destroy", "--yes", "--empty"],
+    ];
+    lines.iter().map(|l| l.to_vec()).collect()
+}
+
+/// One run signed with `secret` (and `token`, when given).
+fn run(dir: &Path, garage: &Endpoint, secret: &str, token: Option<&str>, args: &[&str]) -> Outcome {
+    let mut run = Run::new(dir)
+        .env("AWS_ACCESS_KEY_ID", &garage.access_key_id)
+        .env("AWS_SECRET_ACCESS_KEY", secret)
+        .args(args);
+    if let Some(token) = token {
+        run = run.env("AWS_SESSION_TOKEN", token);
+    }
+    run.run()
+}
+
+/// Every file under `dir`, with its text (lossy: a secret is ASCII).
+fn files(dir: &Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("read dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let text =
+                    String::from_utf8_lossy(&std::fs::read(&path).expect("read")).into_owned();
+                out.push((path.display().to_string(), text));
+            }
+        }
+    }
+    out
+}
+
+/// Asserts no `secrets` in the run's output.
+#[track_caller]
+fn assert_clean(what: &str, out: &Outcome, secrets: &[&str]) {
+    for secret in secrets {
+        assert!(
+            !out.stdout.contains(secret) && !out.stderr.contains(secret),
+            "{what}: a secret leaked\n--- stdout\n{}\n--- stderr\n{}",
+            out.stdout,
+            out.stderr
+        );
+    }
+}
+
+/// Asserts no `secrets` in any file under `dir`; returns how many files were read.
+#[track_caller]
+fn assert_files_clean(dir: &Path, secrets: &[&str]) -> usize {
+    let all = files(dir);
+    for (path, text) in &all {
+        for secret in secrets {
+            assert!(!text.contains(secret), "{path} holds a secret");
+        }
+    }
+    all.len()
+}
+
+#[test]
+fn no_command_shows_the_secret_on_success_or_failure() {
+    let Some(garage) = server("garage") else {
+        return;
+    };
+    let real = garage.secret_access_key.as_str();
+    let secrets = [real, CANARY_SECRET, CANARY_TOKEN];
+    let dir = tempdir();
+    let init = run(dir.path(), &garage, real, None, &["init"]).code(0);
+    assert_clean("init", &init, &secrets);
+    let bucket = unique_bucket("secret");
+    write_s3_spec(dir.path(), &garage, "s3-compatible", &bucket, false);
+
+    let mut codes = Vec::new();
+    // The wrong secret first (nothing exists yet), then the real one, then
+    // the wrong one again against what the real one built.
+    for (pass, (secret, token)) in [
+        (CANARY_SECRET, Some(CANARY_TOKEN)),
+        (real, None),
+        (CANARY_SECRET, None),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        for command in commands() {
+            if pass == 2 && command[0] == "destroy" {
+                continue;
+            }
+            for variant in VARIANTS {
+                let mut args = vec!["-e", "staging"];
+                args.extend_from_slice(variant);
+                args.extend_from_slice(&command);
+                let out = run(dir.path(), &garage, secret, token, &args);
+                assert_clean(&format!("pass {pass}: {}", args.join(" ")), &out, &secrets);
+                codes.push((
+                    pass,
+                    args.join(" "),
+                    out.code,
+                    out.stderr.lines().next().unwrap_or_default().to_string(),
+                ));
+            }
+        }
+        if pass == 1 {
+            // The real secret built and tore down; build again so the wrong
+            // secret meets an existing bucket too.
+            run(
+                dir.path(),
+                &garage,
+                real,
+                None,
+                &["-e", "staging", "apply", "--yes"],
+            )
+            .code(0);
+        }
+    }
+    // The error paths were really taken (the wrong secret fails every
+    // command that talks to the server: exit 2, or 1 for check's failed
+    // checks), and the real one really succeeded.
+    let wrong: Vec<_> = codes
+        .iter()
+        .filter(|(pass, line, code, _)| *pass != 1 && !line.contains("render") && *code == 0)
+        .collect();
+    assert!(wrong.is_empty(), "the wrong secret succeeded: {wrong:#?}");
+    let failed: Vec<_> = codes
+        .iter()
+        .filter(|(pass, line, code, _)| *pass == 1 && *code == 2 && !line.contains("--check"))
+        .collect();
+    assert!(failed.is_empty(), "the real secret failed: {failed:#?}");
+    for report in ["r.txt", "r.json", "r.md", "r.html"] {
+        assert!(dir.path().join(report).is_file(), "{report} written");
+    }
+    let read = assert_files_clean(dir.path(), &secrets);
+    assert!(read >= 10, "only {read} files were written");
+    run(
+        dir.path(),
+        &garage,
+        real,
+        None,
+        &["-e", "staging", "destroy", "--yes", "--empty"],
+    )
+    .code(0);
+}
