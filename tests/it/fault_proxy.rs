@@ -34,6 +34,9 @@ pub enum Fault {
     /// Forward it, then keep only this many bytes of the response body,
     /// with `Content-Length` adjusted: valid HTTP, truncated XML.
     Truncate(usize),
+    /// Answer an HTML page with this status, without forwarding (a proxy's
+    /// error page, a captive portal).
+    Html(u16),
     /// Answer a DeleteObjects `200 OK` with an `<Error>` of this code for
     /// every key it names, without forwarding (so nothing is deleted).
     DeleteErrors(&'static str),
@@ -208,6 +211,14 @@ fn serve(
             if let Some(response) = exchange(upstream, &request) {
                 let _ = client.write_all(&truncate_body(&response, bytes));
             }
+        }
+        Fault::Html(status) => {
+            let body = "<!DOCTYPE html>\n<html><head><title>Bad Gateway</title></head><body><h1>502 Bad Gateway</h1><hr>nginx</body></html>\n";
+            let response = format!(
+                "HTTP/1.1 {status} Proxy Says\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = client.write_all(response.as_bytes());
         }
         Fault::DeleteErrors(code) => {
             let _ = client.write_all(delete_errors(&request, code).as_bytes());

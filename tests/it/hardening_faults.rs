@@ -294,3 +294,38 @@ async fn the_server_gone_is_a_clear_error_within_seconds() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_html_page_instead_of_s3_is_an_error_never_an_empty_answer() {
+    let Some(garage) = server("garage") else {
+        return;
+    };
+    let (proxy, proxied) = through_proxy(&garage);
+    let (dir, bucket) = loaded(&garage, &proxied, "html").await;
+    for status in [200, 502] {
+        for args in [
+            &["cleanup", "verify"][..],
+            &["cleanup", "purge", "--yes"],
+            &["report", "--format", "json", "--no-checks"],
+            &["plan"],
+        ] {
+            proxy.clear_rules();
+            proxy.on("GET", "", Fault::Html(status), 100);
+            let out = tool(dir.path(), &proxied, args).await;
+            let what = format!("HTML {status}: {}", args.join(" "));
+            assert_eq!(out.code, 2, "{what}\n{}\n{}", out.stdout, out.stderr);
+            assert!(!out.stderr.contains("panicked"), "{what}: {}", out.stderr);
+            assert!(
+                out.stdout.trim().is_empty(),
+                "{what}: nothing on stdout\n{}",
+                out.stdout
+            );
+        }
+    }
+    proxy.clear_rules();
+    assert_eq!(
+        all_keys(&s3_client(&garage), &bucket).await.len(),
+        fixture_keys().len(),
+        "nothing was deleted"
+    );
+}
