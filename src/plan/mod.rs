@@ -13,6 +13,8 @@ pub mod observed;
 pub mod text;
 
 #[cfg(test)]
+mod diff_proptests;
+#[cfg(test)]
 mod merge_proptests;
 
 use serde::Serialize;

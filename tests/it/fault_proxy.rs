@@ -34,6 +34,11 @@ pub enum Fault {
     /// Forward it, then keep only this many bytes of the response body,
     /// with `Content-Length` adjusted: valid HTTP, truncated XML.
     Truncate(usize),
+    /// The server dies: the proxy closes its port and drops this request.
+    Kill,
+    /// Answer an HTML page with this status, without forwarding (a proxy's
+    /// error page, a captive portal).
+    Html(u16),
     /// Answer a DeleteObjects `200 OK` with an `<Error>` of this code for
     /// every key it names, without forwarding (so nothing is deleted).
     DeleteErrors(&'static str),
@@ -87,9 +92,16 @@ impl FaultProxy {
                     Ok((client, _)) => {
                         let scripted = script.lock().map(|mut s| s.pop_front()).ok().flatten();
                         requests.fetch_add(1, Ordering::Relaxed);
-                        let (rules, injected) = (rules.clone(), injected.clone());
+                        let (rules, injected, stop) =
+                            (rules.clone(), injected.clone(), stop.clone());
                         thread::spawn(move || {
-                            serve(client, upstream, scripted, &rules, &injected);
+                            let faults = Faults {
+                                scripted,
+                                rules: &rules,
+                                injected: &injected,
+                                stop: &stop,
+                            };
+                            serve(client, upstream, &faults);
                         });
                     }
                     Err(_) => thread::sleep(Duration::from_millis(5)),
@@ -158,25 +170,28 @@ impl Drop for FaultProxy {
     }
 }
 
+/// Where one connection's fault comes from, and the proxy's switches.
+struct Faults<'a> {
+    scripted: Option<Fault>,
+    rules: &'a Mutex<Vec<Rule>>,
+    injected: &'a AtomicUsize,
+    stop: &'a AtomicBool,
+}
+
 /// Handles one client connection: one request, one fault (the scripted
 /// one, else a matching rule's, else none).
-fn serve(
-    mut client: TcpStream,
-    upstream: SocketAddr,
-    scripted: Option<Fault>,
-    rules: &Mutex<Vec<Rule>>,
-    injected: &AtomicUsize,
-) {
+fn serve(mut client: TcpStream, upstream: SocketAddr, faults: &Faults<'_>) {
     let _ = client.set_nonblocking(false);
     let _ = client.set_read_timeout(Some(Duration::from_secs(30)));
     let Some(request) = read_request(&mut client) else {
         return;
     };
-    let fault = scripted
-        .or_else(|| matching(rules, &request))
+    let fault = faults
+        .scripted
+        .or_else(|| matching(faults.rules, &request))
         .unwrap_or(Fault::Pass);
     if fault != Fault::Pass {
-        injected.fetch_add(1, Ordering::Relaxed);
+        faults.injected.fetch_add(1, Ordering::Relaxed);
     }
     match fault {
         Fault::SlowDown => {
@@ -208,6 +223,16 @@ fn serve(
             if let Some(response) = exchange(upstream, &request) {
                 let _ = client.write_all(&truncate_body(&response, bytes));
             }
+        }
+        // The port closes (the accept loop stops) before this connection does.
+        Fault::Kill => faults.stop.store(true, Ordering::Relaxed),
+        Fault::Html(status) => {
+            let body = "<!DOCTYPE html>\n<html><head><title>Bad Gateway</title></head><body><h1>502 Bad Gateway</h1><hr>nginx</body></html>\n";
+            let response = format!(
+                "HTTP/1.1 {status} Proxy Says\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = client.write_all(response.as_bytes());
         }
         Fault::DeleteErrors(code) => {
             let _ = client.write_all(delete_errors(&request, code).as_bytes());

@@ -294,3 +294,78 @@ async fn the_server_gone_is_a_clear_error_within_seconds() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_html_page_instead_of_s3_is_an_error_never_an_empty_answer() {
+    let Some(garage) = server("garage") else {
+        return;
+    };
+    let (proxy, proxied) = through_proxy(&garage);
+    let (dir, bucket) = loaded(&garage, &proxied, "html").await;
+    for status in [200, 502] {
+        for args in [
+            &["cleanup", "verify"][..],
+            &["cleanup", "purge", "--yes"],
+            &["report", "--format", "json", "--no-checks"],
+            &["plan"],
+        ] {
+            proxy.clear_rules();
+            proxy.on("GET", "", Fault::Html(status), 100);
+            let out = tool(dir.path(), &proxied, args).await;
+            let what = format!("HTML {status}: {}", args.join(" "));
+            assert_eq!(out.code, 2, "{what}\n{}\n{}", out.stdout, out.stderr);
+            assert!(!out.stderr.contains("panicked"), "{what}: {}", out.stderr);
+            assert!(
+                out.stdout.trim().is_empty(),
+                "{what}: nothing on stdout\n{}",
+                out.stdout
+            );
+        }
+    }
+    proxy.clear_rules();
+    assert_eq!(
+        all_keys(&s3_client(&garage), &bucket).await.len(),
+        fixture_keys().len(),
+        "nothing was deleted"
+    );
+}
+
+#[tokio::test]
+async fn the_server_killed_mid_purge_is_a_clear_error_within_seconds_and_nothing_is_miscounted() {
+    let Some(garage) = server("garage") else {
+        return;
+    };
+    let (proxy, proxied) = through_proxy(&garage);
+    let (dir, bucket) = loaded(&garage, &proxied, "killed").await;
+    // The listing goes through; the server dies at the first delete.
+    proxy.on("POST", "delete", Fault::Kill, 100);
+    let started = Instant::now();
+    let out = tool(dir.path(), &proxied, &["cleanup", "purge", "--yes"])
+        .await
+        .code(2);
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        out.stderr.contains("cannot reach") && out.stderr.contains("DeleteObjects"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stdout.trim().is_empty(),
+        "no result claimed: {}",
+        out.stdout
+    );
+    // Nothing was deleted, and verify (straight to Garage) still counts it all.
+    let s3 = s3_client(&garage);
+    assert_eq!(all_keys(&s3, &bucket).await.len(), fixture_keys().len());
+    write_s3_spec(dir.path(), &garage, "s3-compatible", &bucket, false);
+    let verify = json(
+        &tool(dir.path(), &garage, &["cleanup", "verify", "--grace", "0"])
+            .await
+            .code(1),
+    );
+    assert_eq!(verify["expired_objects"], 6, "{verify}");
+}
