@@ -53,6 +53,49 @@ where
     }
 }
 
+/// Rounds of a call the store keeps throttling, each with the SDK's own attempts.
+const THROTTLE_ROUNDS: u32 = 4;
+
+/// True when the store asks the client to slow down.
+pub fn is_throttling<E, R>(err: &SdkError<E, R>) -> bool
+where
+    E: ProvideErrorMetadata,
+{
+    matches!(
+        err.code(),
+        Some(
+            "SlowDown"
+                | "Throttling"
+                | "ThrottlingException"
+                | "RequestLimitExceeded"
+                | "ServiceUnavailable"
+        )
+    )
+}
+
+/// Sends again, after growing pauses, while the store answers with
+/// throttling even after the SDK's own retries: a burst of `503 SlowDown`
+/// during a scan is ridden out, while a dead endpoint still fails fast.
+pub async fn throttled<T, E, R, F, Fut>(mut send: F) -> Result<T, SdkError<E, R>>
+where
+    E: ProvideErrorMetadata,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, SdkError<E, R>>>,
+{
+    let mut round = 1;
+    loop {
+        match send().await {
+            Err(e) if round < THROTTLE_ROUNDS && is_throttling(&e) => {
+                tracing::debug!(round, "throttled by the store; backing off");
+                let pause = std::time::Duration::from_millis(250 * 2u64.pow(round));
+                tokio::time::sleep(pause).await;
+                round += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Maps an SDK error of `action` on `resource` to a one-line error with a hint.
 pub fn api_error<E, R>(err: SdkError<E, R>, action: &str, resource: &str, target: &Target) -> Error
 where

@@ -111,7 +111,7 @@ impl Clients {
         );
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(target.region.clone()))
-            .retry_config(RetryConfig::standard().with_max_attempts(3))
+            .retry_config(RetryConfig::standard().with_max_attempts(max_attempts()))
             .timeout_config(
                 TimeoutConfig::builder()
                     .connect_timeout(CONNECT_TIMEOUT)
@@ -206,6 +206,17 @@ async fn check_credentials(shared: &aws_types::SdkConfig, target: &Target) -> Re
             CREDENTIALS_TIMEOUT.as_secs()
         ))),
     }
+}
+
+/// Attempts per call: `AWS_MAX_ATTEMPTS` as the AWS tools read it (1 to 10),
+/// else 3, so that a dead endpoint is reported in seconds. Throttling gets
+/// more rounds where it matters (see `errors::throttled`).
+fn max_attempts() -> u32 {
+    std::env::var("AWS_MAX_ATTEMPTS")
+        .ok()
+        .and_then(|v| v.trim().parse::<u32>().ok())
+        .filter(|n| (1..=10).contains(n))
+        .unwrap_or(3)
 }
 
 /// How to give the tool credentials, per provider.

@@ -6,7 +6,7 @@ use aws_sdk_s3::primitives::DateTime as SmithyTime;
 use chrono::{DateTime, Utc};
 
 use super::Source;
-use crate::cloud::errors::api_error;
+use crate::cloud::errors::{api_error, throttled};
 use crate::error::Result;
 use crate::scan::{Entry, EntryKind};
 
@@ -42,8 +42,7 @@ pub async fn objects(
     if let Some(Token::Continuation(t)) = token {
         request = request.continuation_token(t);
     }
-    let out = request
-        .send()
+    let out = throttled(|| request.clone().send())
         .await
         .map_err(|e| api_error(e, "ListObjectsV2", &resource(src, prefix), &src.target))?;
     let entries = out
@@ -89,8 +88,7 @@ pub async fn versions(
     if let Some(Token::Versions { key, version_id }) = token {
         request = request.key_marker(key).set_version_id_marker(version_id);
     }
-    let out = request
-        .send()
+    let out = throttled(|| request.clone().send())
         .await
         .map_err(|e| api_error(e, "ListObjectVersions", &resource(src, prefix), &src.target))?;
     let mut entries: Vec<Entry> = out
