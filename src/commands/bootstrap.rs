@@ -302,7 +302,7 @@ fn report_step(
     let path = out.join(format!("report.{}.html", env.name));
     let html = crate::report::render(&built, ReportFormat::Html)?;
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
-    std::fs::write(&path, html).map_err(|e| Error::io(&path, e))?;
+    crate::render::files::write_atomically(&path, &html, false)?;
     let summary = format!(
         "{}: {} objects, {} bytes, {} finding(s)",
         path.display(),

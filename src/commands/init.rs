@@ -28,7 +28,7 @@ pub fn run(ctx: &Context, args: &InitArgs) -> Result<ExitStatus> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
     }
-    std::fs::write(path, STARTER_SPEC).map_err(|e| Error::io(path, e))?;
+    crate::render::files::write_atomically(path, STARTER_SPEC, false)?;
     let report = InitReport {
         path: path.display().to_string(),
         overwritten: exists,

@@ -29,7 +29,7 @@ pub fn run(ctx: &Context, args: &ReportArgs) -> Result<ExitStatus> {
     }
     let text = report::render(&report, format)?;
     match &args.out {
-        Some(path) => std::fs::write(path, text).map_err(|e| Error::io(path, e))?,
+        Some(path) => crate::render::files::write_atomically(path, &text, false)?,
         None => {
             let mut stdout = std::io::stdout().lock();
             match stdout.write_all(text.as_bytes()) {

@@ -101,7 +101,7 @@ fn compare(path: &Path, contents: &str) -> Result<FileStatus> {
 /// Writes through a temporary file in the same directory, then renames, so a
 /// reader never sees half a file. The mode is set when the file is created,
 /// never after (a 0600 file is never briefly world-readable).
-fn write_atomically(path: &Path, contents: &str, sensitive: bool) -> Result<()> {
+pub fn write_atomically(path: &Path, contents: &str, sensitive: bool) -> Result<()> {
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
     let file_name = path
         .file_name()
