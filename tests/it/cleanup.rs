@@ -135,6 +135,16 @@ fn survivors() -> BTreeSet<String> {
 /// A Garage bucket loaded with the fixture, and a spec for it in a fresh
 /// directory: (client, bucket, directory).
 pub async fn garage_fixture(garage: &Endpoint, tag: &str) -> (Client, String, TempDir) {
+    garage_fixture_at(garage, garage, tag).await
+}
+
+/// As `garage_fixture`, loaded directly but with a spec whose endpoint is
+/// `spec_endpoint` (a proxy in front of the same Garage, say).
+pub async fn garage_fixture_at(
+    garage: &Endpoint,
+    spec_endpoint: &Endpoint,
+    tag: &str,
+) -> (Client, String, TempDir) {
     let s3 = s3_client(garage);
     let bucket = unique_bucket(tag);
     create_bucket(&s3, garage, &bucket).await;
@@ -142,7 +152,7 @@ pub async fn garage_fixture(garage: &Endpoint, tag: &str) -> (Client, String, Te
         put(&s3, &bucket, &key).await;
     }
     let dir = tempdir();
-    write_s3_spec(dir.path(), garage, "s3-compatible", &bucket, false);
+    write_s3_spec(dir.path(), spec_endpoint, "s3-compatible", &bucket, false);
     (s3, bucket, dir)
 }
 

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::cleanup::{
-    PREFIX, all_keys, create_bucket, day, fixture_keys, json, put, run_with, unique_bucket,
+    PREFIX, all_keys, day, fixture_keys, garage_fixture_at, json, run_with, unique_bucket,
     write_s3_spec,
 };
 use crate::fault_proxy::Fault;
@@ -25,14 +25,7 @@ const EXPIRED: [u64; 3] = [40, 20, 16];
 /// A bucket loaded with the cleanup fixture (directly, not through the
 /// proxy), and a spec whose endpoint is the proxy.
 async fn loaded(garage: &Endpoint, proxied: &Endpoint, tag: &str) -> (tempfile::TempDir, String) {
-    let s3 = s3_client(garage);
-    let bucket = unique_bucket(tag);
-    create_bucket(&s3, garage, &bucket).await;
-    for key in fixture_keys() {
-        put(&s3, &bucket, &key).await;
-    }
-    let dir = tempdir();
-    write_s3_spec(dir.path(), proxied, "s3-compatible", &bucket, false);
+    let (_, bucket, dir) = garage_fixture_at(garage, proxied, tag).await;
     (dir, bucket)
 }
 
