@@ -146,7 +146,19 @@ async fn simulate(clients: &Clients, role: &str, case: &Case) -> Result<bool, Ch
                 .build(),
         );
     }
-    match request.send().await {
+    // Emulators answer a missing call with a 500 the SDK would retry with
+    // backoff: one attempt there, the standard retries on AWS.
+    let attempts = if clients.target.endpoint.is_some() {
+        aws_sdk_iam::config::retry::RetryConfig::disabled()
+    } else {
+        aws_sdk_iam::config::retry::RetryConfig::standard()
+    };
+    let answer = request
+        .customize()
+        .config_override(aws_sdk_iam::config::Builder::default().retry_config(attempts))
+        .send()
+        .await;
+    match answer {
         Ok(out) => Ok(out
             .evaluation_results()
             .iter()
