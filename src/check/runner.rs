@@ -40,25 +40,20 @@ pub async fn run_s3(
         ));
         return results;
     }
+    // MinIO's health endpoints need no credentials: they run either way.
     let started = Instant::now();
-    let clients = match Clients::connect_with(target, ca_bundle).await {
+    let (health, connected) = tokio::join!(
+        minio_health(target.provider, endpoint, ca_bundle),
+        Clients::connect_with(target, ca_bundle),
+    );
+    let clients = match connected {
         Ok(clients) => clients,
         Err(e) => {
             results.push(CheckResult::from_error("identity", &e).took(started));
-            let ids = downstream_ids(s3, target.provider);
-            results.extend(super::skip_all(&ids[1..], "no credentials"));
+            results.extend(health);
+            let reason = "no credentials (see identity)";
+            results.extend(super::skip_all(&signed_ids(s3), reason));
             return results;
-        }
-    };
-    let tls_config = if endpoint.https {
-        tls::client_config(ca_bundle).ok()
-    } else {
-        None
-    };
-    let health = async {
-        match target.provider {
-            Provider::Minio => minio::check(endpoint, tls_config).await,
-            _ => Vec::new(),
         }
     };
     let simulation = async {
@@ -67,9 +62,8 @@ pub async fn run_s3(
             None => Vec::new(),
         }
     };
-    let (identity, health, bucket, simulation) = tokio::join!(
+    let (identity, bucket, simulation) = tokio::join!(
         super::timed(identity::check(&clients)),
-        health,
         bucket_chain(&clients, env, s3),
         simulation,
     );
@@ -78,6 +72,23 @@ pub async fn run_s3(
     results.extend(bucket);
     results.extend(simulation);
     results
+}
+
+/// The MinIO health checks (provider `minio` only).
+async fn minio_health(
+    provider: Provider,
+    endpoint: &Endpoint,
+    ca_bundle: Option<&Path>,
+) -> Vec<CheckResult> {
+    if provider != Provider::Minio {
+        return Vec::new();
+    }
+    let tls_config = if endpoint.https {
+        tls::client_config(ca_bundle).ok()
+    } else {
+        None
+    };
+    minio::check(endpoint, tls_config).await
 }
 
 /// DNS, TCP and TLS; the reason to skip the rest when the endpoint cannot be used.
@@ -163,7 +174,13 @@ fn downstream_ids(s3: &S3Storage, provider: Provider) -> Vec<&'static str> {
     if provider == Provider::Minio {
         ids.extend(minio::IDS);
     }
-    ids.extend(bucket::IDS);
+    ids.extend(signed_ids(s3));
+    ids
+}
+
+/// The checks that need signed requests to the bucket or IAM.
+fn signed_ids(s3: &S3Storage) -> Vec<&'static str> {
+    let mut ids = bucket::IDS.to_vec();
     ids.extend(BUCKET_DEPENDENT);
     if s3.iam.is_some() {
         ids.push("iam.simulate");
