@@ -5,12 +5,17 @@
 
 use std::future::Future;
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::network::{self, Endpoint};
 use super::{CheckResult, Status, bucket, iam, identity, minio, probe, retention, security, tls};
 use crate::cloud::{Clients, Target};
 use crate::spec::{Environment, Provider, S3Storage};
+
+/// Everything that signs requests must finish within this: a server that
+/// accepts connections and never answers must not hang the check for the
+/// SDK's retries of 30 s attempts.
+const SIGNED_DEADLINE: Duration = Duration::from_secs(15);
 
 /// The ids that need the bucket, skipped together when it is not there.
 const BUCKET_DEPENDENT: [&str; 8] = [
@@ -62,16 +67,45 @@ pub async fn run_s3(
             None => Vec::new(),
         }
     };
-    let (identity, bucket, simulation) = tokio::join!(
-        super::timed(identity::check(&clients)),
-        bucket_chain(&clients, env, s3),
-        simulation,
-    );
-    results.push(identity);
-    results.extend(health);
-    results.extend(bucket);
-    results.extend(simulation);
+    let signed = async {
+        tokio::join!(
+            super::timed(identity::check(&clients)),
+            bucket_chain(&clients, env, s3),
+            simulation,
+        )
+    };
+    match tokio::time::timeout(SIGNED_DEADLINE, signed).await {
+        Ok((identity, bucket, simulation)) => {
+            results.push(identity);
+            results.extend(health);
+            results.extend(bucket);
+            results.extend(simulation);
+        }
+        Err(_) => {
+            let fail = |id: &str| silent(id, endpoint, s3).took(started);
+            results.push(fail("identity"));
+            results.extend(health);
+            results.extend(signed_ids(s3).into_iter().map(fail));
+        }
+    }
     results
+}
+
+/// The endpoint took the connection but never answered in time.
+fn silent(id: &str, endpoint: &Endpoint, s3: &S3Storage) -> CheckResult {
+    CheckResult::fail(
+        id,
+        format!(
+            "no answer from {} within {}s",
+            endpoint.url,
+            SIGNED_DEADLINE.as_secs()
+        ),
+    )
+    .with_hint(format!(
+        "the endpoint accepts connections but does not answer: is it an S3 server, and is it overloaded? (a probe under {}/{}_probe/ may remain)",
+        s3.bucket,
+        s3.prefix.dir()
+    ))
 }
 
 /// The MinIO health checks (provider `minio` only).
