@@ -221,3 +221,36 @@ fn signed_ids(s3: &S3Storage) -> Vec<&'static str> {
     }
     ids
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_is_fine_on_loopback_only() {
+        let local = Endpoint::parse("http://127.0.0.1:9000").expect("url");
+        assert_eq!(plain_http(&local).status, Status::Skip);
+        let remote = Endpoint::parse("http://minio.internal:9000").expect("url");
+        let result = plain_http(&remote);
+        assert_eq!(result.status, Status::Warn);
+        assert!(result.hint.is_some());
+    }
+
+    #[test]
+    fn skipped_ids_follow_report_order() {
+        let spec = crate::spec::Spec::parse(crate::spec::STARTER_SPEC, "starter").expect("spec");
+        let s3 = spec
+            .environments
+            .values()
+            .find_map(|e| match &e.storage {
+                crate::spec::Storage::S3(s3) if s3.iam.is_some() => Some(s3.clone()),
+                _ => None,
+            })
+            .expect("an s3 environment with iam");
+        let ids = downstream_ids(&s3, Provider::Minio);
+        assert_eq!(ids.first(), Some(&"identity"));
+        assert_eq!(ids.get(1), Some(&"minio.live"));
+        assert_eq!(ids.last(), Some(&"iam.simulate"));
+        assert!(!downstream_ids(&s3, Provider::Aws).contains(&"minio.live"));
+    }
+}
