@@ -85,7 +85,11 @@ pub async fn check(clients: &Clients, s3: &S3Storage, iam: &Iam) -> CheckResult 
             return CheckResult::skip(ID, format!("no caller identity: {}", result.message));
         }
     };
-    let Some(role) = role_arn(&caller.arn, &iam.role) else {
+    // SimulatePrincipalPolicy rejects assumed-role ARNs: running as the app's
+    // role (an instance profile), the role ARN is derived from the session;
+    // otherwise it is the spec's role in the caller's account and partition.
+    let own = assumed_role(&caller.arn).filter(|arn| arn.ends_with(&format!("/{}", iam.role)));
+    let Some(role) = own.or_else(|| role_arn(&caller.arn, &iam.role)) else {
         return CheckResult::fail(
             ID,
             format!("cannot derive the role ARN from {}", caller.arn),
@@ -146,7 +150,19 @@ async fn simulate(clients: &Clients, role: &str, case: &Case) -> Result<bool, Ch
                 .build(),
         );
     }
-    match request.send().await {
+    // Emulators answer a missing call with a 500 the SDK would retry with
+    // backoff: one attempt there, the standard retries on AWS.
+    let attempts = if clients.target.endpoint.is_some() {
+        aws_sdk_iam::config::retry::RetryConfig::disabled()
+    } else {
+        aws_sdk_iam::config::retry::RetryConfig::standard()
+    };
+    let answer = request
+        .customize()
+        .config_override(aws_sdk_iam::config::Builder::default().retry_config(attempts))
+        .send()
+        .await;
+    match answer {
         Ok(out) => Ok(out
             .evaluation_results()
             .iter()

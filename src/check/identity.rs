@@ -24,11 +24,12 @@ pub async fn caller(clients: &Clients) -> Result<Caller, CheckResult> {
             account: out.account().unwrap_or("?").to_string(),
             arn: out.arn().unwrap_or("?").to_string(),
         }),
-        Err(e) if is_not_implemented(&e) || e.code() == Some("Unknown") => Err(CheckResult::skip(
+        Err(e) if is_not_implemented(&e) || lacks_call(&e, target) => Err(CheckResult::skip(
             ID,
             format!(
-                "{} does not implement STS GetCallerIdentity",
-                target.endpoint_label()
+                "{} does not implement STS GetCallerIdentity ({})",
+                target.endpoint_label(),
+                e.code().unwrap_or("no error code")
             ),
         )),
         Err(e) => Err(CheckResult::from_error(
@@ -36,6 +37,26 @@ pub async fn caller(clients: &Clients) -> Result<Caller, CheckResult> {
             &api_error(e, "GetCallerIdentity", "STS", target),
         )),
     }
+}
+
+/// On a store that is not AWS (MinIO's STS only knows the AssumeRole
+/// family), a service error that is not about the credentials means the
+/// call is missing, not that something is wrong.
+fn lacks_call<E: ProvideErrorMetadata, R>(
+    err: &aws_sdk_sts::error::SdkError<E, R>,
+    target: &crate::cloud::Target,
+) -> bool {
+    const AUTH: [&str; 7] = [
+        "InvalidAccessKeyId",
+        "InvalidClientTokenId",
+        "SignatureDoesNotMatch",
+        "AccessDenied",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "UnrecognizedClientException",
+    ];
+    let service = matches!(err, aws_sdk_sts::error::SdkError::ServiceError(_));
+    service && target.endpoint.is_some() && !err.code().is_some_and(|c| AUTH.contains(&c))
 }
 
 /// The identity check: skipped where the provider has no STS.

@@ -170,6 +170,14 @@ pub async fn check(clients: &Clients, env: &Environment, s3: &S3Storage) -> Vec<
         }
     };
     let noncurrent = match super::versioning::versioned(clients, s3).await {
+        Ok(false) if s3.versioning => CheckResult::warn(
+            IDS[1],
+            format!(
+                "the spec asks for versioning but bucket {} is not versioned",
+                s3.bucket
+            ),
+        )
+        .with_hint("run `chronotrace-ops apply` to turn versioning on"),
         Ok(versioned) => judge_noncurrent(&rules, &dir, versioned, s3.noncurrent_days),
         Err(e) => CheckResult::from_error(IDS[1], &e),
     };

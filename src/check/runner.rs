@@ -5,12 +5,17 @@
 
 use std::future::Future;
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::network::{self, Endpoint};
 use super::{CheckResult, Status, bucket, iam, identity, minio, probe, retention, security, tls};
 use crate::cloud::{Clients, Target};
 use crate::spec::{Environment, Provider, S3Storage};
+
+/// Everything that signs requests must finish within this: a server that
+/// accepts connections and never answers must not hang the check for the
+/// SDK's retries of 30 s attempts.
+const SIGNED_DEADLINE: Duration = Duration::from_secs(15);
 
 /// The ids that need the bucket, skipped together when it is not there.
 const BUCKET_DEPENDENT: [&str; 8] = [
@@ -40,25 +45,20 @@ pub async fn run_s3(
         ));
         return results;
     }
+    // MinIO's health endpoints need no credentials: they run either way.
     let started = Instant::now();
-    let clients = match Clients::connect_with(target, ca_bundle).await {
+    let (health, connected) = tokio::join!(
+        minio_health(target.provider, endpoint, ca_bundle),
+        Clients::connect_with(target, ca_bundle),
+    );
+    let clients = match connected {
         Ok(clients) => clients,
         Err(e) => {
             results.push(CheckResult::from_error("identity", &e).took(started));
-            let ids = downstream_ids(s3, target.provider);
-            results.extend(super::skip_all(&ids[1..], "no credentials"));
+            results.extend(health);
+            let reason = "no credentials (see identity)";
+            results.extend(super::skip_all(&signed_ids(s3), reason));
             return results;
-        }
-    };
-    let tls_config = if endpoint.https {
-        tls::client_config(ca_bundle).ok()
-    } else {
-        None
-    };
-    let health = async {
-        match target.provider {
-            Provider::Minio => minio::check(endpoint, tls_config).await,
-            _ => Vec::new(),
         }
     };
     let simulation = async {
@@ -67,17 +67,62 @@ pub async fn run_s3(
             None => Vec::new(),
         }
     };
-    let (identity, health, bucket, simulation) = tokio::join!(
-        super::timed(identity::check(&clients)),
-        health,
-        bucket_chain(&clients, env, s3),
-        simulation,
-    );
-    results.push(identity);
-    results.extend(health);
-    results.extend(bucket);
-    results.extend(simulation);
+    let signed = async {
+        tokio::join!(
+            super::timed(identity::check(&clients)),
+            bucket_chain(&clients, env, s3),
+            simulation,
+        )
+    };
+    match tokio::time::timeout(SIGNED_DEADLINE, signed).await {
+        Ok((identity, bucket, simulation)) => {
+            results.push(identity);
+            results.extend(health);
+            results.extend(bucket);
+            results.extend(simulation);
+        }
+        Err(_) => {
+            let fail = |id: &str| silent(id, endpoint, s3).took(started);
+            results.push(fail("identity"));
+            results.extend(health);
+            results.extend(signed_ids(s3).into_iter().map(fail));
+        }
+    }
     results
+}
+
+/// The endpoint took the connection but never answered in time.
+fn silent(id: &str, endpoint: &Endpoint, s3: &S3Storage) -> CheckResult {
+    CheckResult::fail(
+        id,
+        format!(
+            "no answer from {} within {}s",
+            endpoint.url,
+            SIGNED_DEADLINE.as_secs()
+        ),
+    )
+    .with_hint(format!(
+        "the endpoint accepts connections but does not answer: is it an S3 server, and is it overloaded? (a probe under {}/{}_probe/ may remain)",
+        s3.bucket,
+        s3.prefix.dir()
+    ))
+}
+
+/// The MinIO health checks (provider `minio` only).
+async fn minio_health(
+    provider: Provider,
+    endpoint: &Endpoint,
+    ca_bundle: Option<&Path>,
+) -> Vec<CheckResult> {
+    if provider != Provider::Minio {
+        return Vec::new();
+    }
+    let tls_config = if endpoint.https {
+        tls::client_config(ca_bundle).ok()
+    } else {
+        None
+    };
+    minio::check(endpoint, tls_config).await
 }
 
 /// DNS, TCP and TLS; the reason to skip the rest when the endpoint cannot be used.
@@ -163,10 +208,49 @@ fn downstream_ids(s3: &S3Storage, provider: Provider) -> Vec<&'static str> {
     if provider == Provider::Minio {
         ids.extend(minio::IDS);
     }
-    ids.extend(bucket::IDS);
+    ids.extend(signed_ids(s3));
+    ids
+}
+
+/// The checks that need signed requests to the bucket or IAM.
+fn signed_ids(s3: &S3Storage) -> Vec<&'static str> {
+    let mut ids = bucket::IDS.to_vec();
     ids.extend(BUCKET_DEPENDENT);
     if s3.iam.is_some() {
         ids.push("iam.simulate");
     }
     ids
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_is_fine_on_loopback_only() {
+        let local = Endpoint::parse("http://127.0.0.1:9000").expect("url");
+        assert_eq!(plain_http(&local).status, Status::Skip);
+        let remote = Endpoint::parse("http://minio.internal:9000").expect("url");
+        let result = plain_http(&remote);
+        assert_eq!(result.status, Status::Warn);
+        assert!(result.hint.is_some());
+    }
+
+    #[test]
+    fn skipped_ids_follow_report_order() {
+        let spec = crate::spec::Spec::parse(crate::spec::STARTER_SPEC, "starter").expect("spec");
+        let s3 = spec
+            .environments
+            .values()
+            .find_map(|e| match &e.storage {
+                crate::spec::Storage::S3(s3) if s3.iam.is_some() => Some(s3.clone()),
+                _ => None,
+            })
+            .expect("an s3 environment with iam");
+        let ids = downstream_ids(&s3, Provider::Minio);
+        assert_eq!(ids.first(), Some(&"identity"));
+        assert_eq!(ids.get(1), Some(&"minio.live"));
+        assert_eq!(ids.last(), Some(&"iam.simulate"));
+        assert!(!downstream_ids(&s3, Provider::Aws).contains(&"minio.live"));
+    }
 }

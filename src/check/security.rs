@@ -37,6 +37,18 @@ enum Fetched<T> {
     Failed(CheckResult),
 }
 
+impl<T> Fetched<T> {
+    fn map<U>(self, f: impl FnOnce(T) -> U) -> Fetched<U> {
+        match self {
+            Fetched::Found(value) => Fetched::Found(f(value)),
+            Fetched::Absent => Fetched::Absent,
+            Fetched::Missing(why) => Fetched::Missing(why),
+            Fetched::Failed(result) => Fetched::Failed(result),
+        }
+    }
+}
+
+/// Sorts the answer to one read: found, absent, not implemented, failed.
 fn fetched<T, E, R>(
     id: &str,
     answer: Result<T, SdkError<E, R>>,
@@ -143,31 +155,23 @@ async fn bucket_policy(clients: &Clients, s3: &S3Storage) -> Fetched<Result<Poli
         .bucket(&s3.bucket)
         .send()
         .await;
-    match fetched(
+    let absent = "NoSuchBucketPolicy";
+    fetched(
         ANONYMOUS,
         answer,
-        "NoSuchBucketPolicy",
+        absent,
         "GetBucketPolicy",
         clients,
         &s3.bucket,
-    ) {
-        Fetched::Found(out) => {
-            Fetched::Found(policy::analyse(out.policy().unwrap_or("{}"), &s3.bucket))
-        }
-        Fetched::Absent => Fetched::Absent,
-        Fetched::Missing(why) => Fetched::Missing(why),
-        Fetched::Failed(result) => Fetched::Failed(result),
-    }
+    )
+    .map(|out| policy::analyse(out.policy().unwrap_or("{}"), &s3.bucket))
 }
 
 async fn acl(clients: &Clients, s3: &S3Storage) -> Fetched<Vec<Grant>> {
     let answer = clients.s3.get_bucket_acl().bucket(&s3.bucket).send().await;
-    match fetched(ANONYMOUS, answer, "", "GetBucketAcl", clients, &s3.bucket) {
-        Fetched::Found(out) => Fetched::Found(out.grants().to_vec()),
-        Fetched::Absent => Fetched::Absent,
-        Fetched::Missing(why) => Fetched::Missing(why),
-        Fetched::Failed(result) => Fetched::Failed(result),
-    }
+    // A bucket always has an ACL: no "absent" code.
+    fetched(ANONYMOUS, answer, "", "GetBucketAcl", clients, &s3.bucket)
+        .map(|out| out.grants().to_vec())
 }
 
 /// The anonymous-access and TLS-only verdicts from the policy and the ACL.

@@ -3,7 +3,7 @@
 //! port, a MinIO that lost quorum (a small fake responder), a local
 //! directory, and (in `check/tls.rs`) an nginx TLS proxy with a test CA.
 
-mod fake_minio;
+mod fakes;
 mod moto;
 mod setup;
 mod tls;
@@ -298,8 +298,32 @@ fn closed_port_fails_within_seconds() {
 }
 
 #[test]
+fn a_server_that_never_answers_fails_within_the_deadline() {
+    let endpoint = fakes::start_silent();
+    let dir = tempdir();
+    write_spec(
+        dir.path(),
+        &s3_env("s3-compatible", &endpoint, "garage", "silent", ""),
+    );
+    let started = Instant::now();
+    let (out, report) = check_json(dir.path(), ("key", "secret"), &[]);
+    assert!(
+        started.elapsed() < Duration::from_secs(25),
+        "took {:?}",
+        started.elapsed()
+    );
+    out.code(1);
+    assert_status(&report, "network.tcp", "pass");
+    assert_status(&report, "bucket.exists", "fail");
+    assert!(
+        message(&report, "bucket.exists").contains("no answer"),
+        "{report:#}"
+    );
+}
+
+#[test]
 fn minio_that_lost_write_quorum_fails_the_cluster_check() {
-    let endpoint = fake_minio::start_quorum_lost();
+    let endpoint = fakes::start_quorum_lost();
     let dir = tempdir();
     write_spec(
         dir.path(),

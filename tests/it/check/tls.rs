@@ -6,9 +6,10 @@ use std::path::Path;
 
 use time::{Duration, OffsetDateTime};
 
+use super::setup::assert_no_probe_left;
 use super::tls_proxy::{Proxy, TestCa};
 use super::{assert_status, check_json, find, garage_ready_bucket, message, s3_env, write_spec};
-use crate::servers::{Endpoint, server};
+use crate::servers::{Endpoint, s3_client, server};
 use crate::support::{Outcome, Run, tempdir, tool};
 
 /// Garage's `host:port` for nginx's proxy_pass.
@@ -79,6 +80,7 @@ async fn valid_certificate_passes_and_the_sdk_trusts_the_ca_bundle() {
     // The S3 calls went through the proxy with the same trust.
     assert_status(&report, "probe", "pass");
     assert_status(&report, "retention.lifecycle", "pass");
+    assert_no_probe_left(&s3_client(&garage), &bucket, false).await;
 }
 
 #[tokio::test]

@@ -1,4 +1,6 @@
-//! A tiny HTTP responder that behaves like a MinIO which lost write quorum:
+//! Small fake servers for failure modes a real one cannot be put in here.
+//!
+//! `start_quorum_lost`: an HTTP responder that behaves like a MinIO which lost write quorum:
 //! `/minio/health/live`, `/ready` and `/cluster/read` answer 200,
 //! `/minio/health/cluster` answers 503, anything else (S3 calls) 404.
 //! Real MinIO cannot be put in that state on one machine, hence the fake
@@ -7,7 +9,20 @@
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 
-/// Starts the responder on a free loopback port; returns its URL. The
+/// A server that accepts connections and never answers (a hung process);
+/// returns its URL.
+pub fn start_silent() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    let port = listener.local_addr().expect("local address").port();
+    std::thread::spawn(move || {
+        // Held open, never read or answered, until the test process ends.
+        let held: Vec<TcpStream> = listener.incoming().flatten().collect();
+        drop(held);
+    });
+    format!("http://127.0.0.1:{port}")
+}
+
+/// Starts the quorum-lost responder on a free loopback port; returns its URL. The
 /// thread lives as long as the test process.
 pub fn start_quorum_lost() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
