@@ -20,7 +20,6 @@ pub mod runner;
 pub mod security;
 pub mod table;
 pub mod tls;
-pub mod versioning;
 
 use std::future::Future;
 use std::time::Instant;

@@ -105,7 +105,7 @@ async fn remove(clients: &Clients, s3: &S3Storage, key: &str) -> Result<(), Erro
         .send()
         .await
         .map_err(|e| api_error(e, "DeleteObject", &object, &clients.target))?;
-    if super::versioning::versioned(clients, s3).await? {
+    if crate::cloud::versioning::is_versioned(clients, &s3.bucket).await? {
         remove_versions(clients, s3, key).await?;
     }
     Ok(())

@@ -169,7 +169,7 @@ pub async fn check(clients: &Clients, env: &Environment, s3: &S3Storage) -> Vec<
             return results;
         }
     };
-    let noncurrent = match super::versioning::versioned(clients, s3).await {
+    let noncurrent = match crate::cloud::versioning::is_versioned(clients, &s3.bucket).await {
         Ok(false) if s3.versioning => CheckResult::warn(
             IDS[1],
             format!(

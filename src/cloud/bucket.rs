@@ -70,7 +70,7 @@ pub async fn observe(clients: &Clients, want: &DesiredBucket, env: &str) -> Resu
     let b = want.name.as_str();
     let (owner, versioning, lifecycle, pab, ownership, encryption, policy) = futures::join!(
         owner(clients, b, env),
-        s3.get_bucket_versioning().bucket(b).send(),
+        super::versioning::get(s3, b),
         s3.get_bucket_lifecycle_configuration().bucket(b).send(),
         s3.get_public_access_block().bucket(b).send(),
         s3.get_bucket_ownership_controls().bucket(b).send(),
@@ -94,11 +94,7 @@ pub async fn observe(clients: &Clients, want: &DesiredBucket, env: &str) -> Resu
         .collect();
     Ok(ObservedBucket {
         bucket: owner?,
-        versioning: versioning_status(seen_at(
-            lenient_versioning(versioning),
-            &[],
-            read("GetBucketVersioning"),
-        )?),
+        versioning: versioning_status(seen_at(versioning, &[], read("GetBucketVersioning"))?),
         lifecycle_rule: lifecycle
             .as_ref()
             .map(|out| {
@@ -181,38 +177,6 @@ fn versioning_status(
         Seen::Absent => Seen::Absent,
         Seen::Unsupported(reason) => Seen::Unsupported(reason),
     }
-}
-
-type VersioningResult = std::result::Result<
-    aws_sdk_s3::operation::get_bucket_versioning::GetBucketVersioningOutput,
-    SdkError<aws_sdk_s3::operation::get_bucket_versioning::GetBucketVersioningError, HttpResponse>,
->;
-
-/// moto 5.2 names the answer's root element `GetBucketVersioningResponse`,
-/// which the SDK's strict parser rejects; the status is read from the body.
-// The SDK's own result type, passed through unchanged when there is nothing to fix.
-#[allow(clippy::result_large_err)]
-fn lenient_versioning(result: VersioningResult) -> VersioningResult {
-    let Err(SdkError::ServiceError(e)) = &result else {
-        return result;
-    };
-    let body = e
-        .raw()
-        .body()
-        .bytes()
-        .map(String::from_utf8_lossy)
-        .unwrap_or_default();
-    if !body.contains("<GetBucketVersioningResponse") {
-        return result;
-    }
-    let status = ["Enabled", "Suspended"]
-        .into_iter()
-        .find(|s| body.contains(&format!("<Status>{s}</Status>")));
-    Ok(
-        aws_sdk_s3::operation::get_bucket_versioning::GetBucketVersioningOutput::builder()
-            .set_status(status.map(aws_sdk_s3::types::BucketVersioningStatus::from))
-            .build(),
-    )
 }
 
 impl<T> Seen<Option<T>> {

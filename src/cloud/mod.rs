@@ -14,6 +14,7 @@ pub mod lifecycle_write;
 pub mod provision;
 pub mod retention_rule;
 pub mod tls;
+pub mod versioning;
 
 use std::time::Duration;
 

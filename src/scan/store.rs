@@ -3,13 +3,8 @@
 
 use std::path::PathBuf;
 
-use aws_sdk_s3::error::SdkError;
-use aws_sdk_s3::types::BucketVersioningStatus;
-use aws_smithy_runtime_api::http::Response as HttpResponse;
-
 use super::{Judge, Outcome, Progress, Selection, local, s3};
 use crate::cloud::delete::Deleter;
-use crate::cloud::errors::{api_error, is_not_implemented};
 use crate::cloud::{Clients, Target};
 use crate::error::Result;
 use crate::spec::{S3Storage, Storage};
@@ -39,7 +34,7 @@ impl Store {
         };
         let target = target(storage);
         let clients = Clients::connect(&target).await?;
-        let versioned = versioned(&clients, storage).await?;
+        let versioned = crate::cloud::versioning::is_versioned(&clients, &storage.bucket).await?;
         Ok(Store::S3 {
             source: Box::new(s3::Source {
                 s3: clients.s3,
@@ -109,42 +104,4 @@ impl Store {
             ),
         }
     }
-}
-
-/// Whether the bucket keeps versions (enabled now or once: suspended
-/// buckets still hold old versions). A store without the API is not.
-async fn versioned(clients: &Clients, storage: &S3Storage) -> Result<bool> {
-    match clients
-        .s3
-        .get_bucket_versioning()
-        .bucket(&storage.bucket)
-        .send()
-        .await
-    {
-        Ok(out) => Ok(matches!(
-            out.status(),
-            Some(BucketVersioningStatus::Enabled | BucketVersioningStatus::Suspended)
-        )),
-        Err(e) if is_not_implemented(&e) => Ok(false),
-        Err(e) => match status_from_raw(&e) {
-            Some(versioned) => Ok(versioned),
-            None => Err(api_error(
-                e,
-                "GetBucketVersioning",
-                &storage.bucket,
-                &clients.target,
-            )),
-        },
-    }
-}
-
-/// A 200 answer the SDK could not parse (moto 5.2 names the root element
-/// `GetBucketVersioningResponse`): read the `<Status>` from the body.
-fn status_from_raw<E>(err: &SdkError<E, HttpResponse>) -> Option<bool> {
-    let raw = err.raw_response()?;
-    if raw.status().as_u16() != 200 {
-        return None;
-    }
-    let body = std::str::from_utf8(raw.body().bytes()?).ok()?;
-    Some(body.contains("<Status>Enabled</Status>") || body.contains("<Status>Suspended</Status>"))
 }
