@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::CheckResult;
+use crate::report::fmt::bytes;
 use crate::spec::LocalStorage;
 
 /// The ids of the local checks.
@@ -101,33 +102,13 @@ fn free_space(dir: &Path) -> CheckResult {
 /// Warn when the free space is low in bytes or share.
 pub fn judge_space(free: u64, total: u64) -> CheckResult {
     let percent = free.saturating_mul(100).checked_div(total).unwrap_or(100);
-    let message = format!(
-        "{} free of {} ({percent}%)",
-        human_bytes(free),
-        human_bytes(total)
-    );
+    let message = format!("{} free of {} ({percent}%)", bytes(free), bytes(total));
     if free < LOW_SPACE_BYTES || percent < LOW_SPACE_PERCENT {
         CheckResult::warn(IDS[2], format!("low space: {message}")).with_hint(
             "free space or lower retention_days: traces stop being written when the disk is full",
         )
     } else {
         CheckResult::pass(IDS[2], message)
-    }
-}
-
-/// Bytes in binary units, one decimal.
-pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
     }
 }
 
@@ -245,7 +226,7 @@ mod tests {
         for (free, total, status) in cases {
             assert_eq!(judge_space(free, total).status, status, "{free} {total}");
         }
-        assert_eq!(human_bytes(1536), "1.5 KiB");
-        assert_eq!(human_bytes(12), "12 B");
+        assert_eq!(bytes(1536), "1.5 KiB");
+        assert_eq!(bytes(12), "12 B");
     }
 }
