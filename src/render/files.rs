@@ -33,6 +33,12 @@ pub struct FileReport {
 /// Writes every artifact under `dir`. Sensitive files are created 0600 and
 /// never overwritten when they differ unless `force`: all such refusals are
 /// found before the first write, so nothing is left half-done.
+///
+/// The write is two-phase so that an interrupted render (a full disk, a
+/// killed process) leaves the previous files as they were: every new file is
+/// first staged complete in a temporary file beside its target, and only when
+/// all of them are staged are they renamed into place. A failure while staging
+/// removes the staged files and changes nothing.
 pub fn write_all(dir: &Path, artifacts: &[Artifact], force: bool) -> Result<Vec<FileReport>> {
     let mut plan = Vec::new();
     for artifact in artifacts {
@@ -50,26 +56,33 @@ pub fn write_all(dir: &Path, artifacts: &[Artifact], force: bool) -> Result<Vec<
         plan.push((artifact, path, status));
     }
     fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let mut reports = Vec::new();
-    for (artifact, path, status) in plan {
-        let status = match status {
-            FileStatus::Missing => {
-                write_atomically(&path, &artifact.contents, artifact.sensitive)?;
-                FileStatus::Created
-            }
-            FileStatus::Drifted => {
-                write_atomically(&path, &artifact.contents, artifact.sensitive)?;
-                FileStatus::Updated
-            }
-            other => other,
-        };
-        reports.push(FileReport {
-            path,
-            status,
-            sensitive: artifact.sensitive,
-        });
+    let mut staged = Vec::new();
+    for (artifact, path, status) in &plan {
+        remove_abandoned_temporaries(path);
+        if matches!(status, FileStatus::Missing | FileStatus::Drifted) {
+            staged.push(StagedFile::stage(
+                path,
+                &artifact.contents,
+                artifact.sensitive,
+            )?);
+        }
     }
-    Ok(reports)
+    for file in staged {
+        file.commit()?;
+    }
+    sync_directory(dir);
+    Ok(plan
+        .into_iter()
+        .map(|(artifact, path, status)| FileReport {
+            path,
+            status: match status {
+                FileStatus::Missing => FileStatus::Created,
+                FileStatus::Drifted => FileStatus::Updated,
+                other => other,
+            },
+            sensitive: artifact.sensitive,
+        })
+        .collect())
 }
 
 /// Compares every artifact with the file under `dir`; writes nothing.
@@ -99,32 +112,181 @@ fn compare(path: &Path, contents: &str) -> Result<FileStatus> {
 }
 
 /// Writes through a temporary file in the same directory, then renames, so a
-/// reader never sees half a file. The mode is set when the file is created,
-/// never after (a 0600 file is never briefly world-readable).
+/// reader never sees half a file.
 pub fn write_atomically(path: &Path, contents: &str, sensitive: bool) -> Result<()> {
+    StagedFile::stage(path, contents, sensitive)?.commit()?;
+    if let Some(dir) = path.parent() {
+        sync_directory(dir);
+    }
+    Ok(())
+}
+
+/// A complete new version of a file, written and synced to a temporary file
+/// beside its target, waiting to be renamed over it. Dropped uncommitted, it
+/// removes itself.
+struct StagedFile {
+    tmp: PathBuf,
+    path: PathBuf,
+    committed: bool,
+}
+
+impl StagedFile {
+    /// The mode is set when the temporary file is created, never after (a
+    /// 0600 file is never briefly world-readable).
+    fn stage(path: &Path, contents: &str, sensitive: bool) -> Result<StagedFile> {
+        let tmp = temporary_path(path, std::process::id());
+        let mut options = fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(if sensitive { 0o600 } else { 0o644 });
+        }
+        let mut file = options.open(&tmp).map_err(|e| Error::io(path, e))?;
+        // From here on, dropping `staged` removes the temporary file.
+        let staged = StagedFile {
+            tmp,
+            path: path.to_path_buf(),
+            committed: false,
+        };
+        file.write_all(contents.as_bytes())
+            .and_then(|()| file.sync_all())
+            .map_err(|e| Error::io(path, e))?;
+        Ok(staged)
+    }
+
+    fn commit(mut self) -> Result<()> {
+        fs::rename(&self.tmp, &self.path).map_err(|e| Error::io(&self.path, e))?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for StagedFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// `.<name>.tmp-<pid>` beside `path`: hidden, and named after the process
+/// that wrote it so an abandoned one can be recognised.
+fn temporary_path(path: &Path, pid: u32) -> PathBuf {
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
+    dir.join(format!(".{file_name}.tmp-{pid}"))
+}
+
+/// Removes the temporary files that a killed earlier run left beside `path`
+/// (its process no longer exists, or its id is now ours, which this run has
+/// not staged yet). Only our own naming pattern for this one file is
+/// touched, and a temporary file of another live run is left alone.
+fn remove_abandoned_temporaries(path: &Path) {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return;
+    };
+    let prefix = format!(".{}.tmp-", name.to_string_lossy());
+    let Ok(entries) = fs::read_dir(if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    }) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let entry_name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = entry_name
+            .strip_prefix(&prefix)
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid == std::process::id() || !process_is_alive(pid) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Whether a process with this id exists. Where that cannot be known (no
+/// /proc), assume it does: leaving a stray file beats removing a live one.
+fn process_is_alive(pid: u32) -> bool {
+    let proc = Path::new("/proc");
+    !proc.is_dir() || proc.join(pid.to_string()).exists()
+}
+
+/// Makes the renames durable across a power cut. Best effort: not every
+/// platform or filesystem can sync a directory, and the files are already
+/// complete either way.
+fn sync_directory(dir: &Path) {
     #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(if sensitive { 0o600 } else { 0o644 });
+    if let Ok(handle) = fs::File::open(if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    }) {
+        let _ = handle.sync_all();
     }
-    let result = options
-        .open(&tmp)
-        .and_then(|mut file| {
-            file.write_all(contents.as_bytes())?;
-            file.sync_all()
-        })
-        .and_then(|()| fs::rename(&tmp, path));
-    if let Err(e) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(Error::io(path, e));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn artifact(path: &str, contents: &str) -> Artifact {
+        Artifact {
+            path: path.to_string(),
+            contents: contents.to_string(),
+            sensitive: false,
+        }
     }
-    Ok(())
+
+    fn names_in(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .expect("read dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_failure_while_staging_changes_no_file_and_leaves_no_temporary() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        fs::write(dir.path().join("a.conf"), "old a").expect("write");
+        // `b/` is a plain file, so staging `b/c.conf` fails after `a.conf`
+        // was staged.
+        fs::write(dir.path().join("b"), "not a directory").expect("write");
+        let artifacts = [artifact("a.conf", "new a"), artifact("b/c.conf", "new c")];
+        assert!(write_all(dir.path(), &artifacts, false).is_err());
+        assert_eq!(
+            fs::read_to_string(dir.path().join("a.conf")).expect("read"),
+            "old a"
+        );
+        assert_eq!(names_in(dir.path()), ["a.conf", "b"]);
+    }
+
+    #[test]
+    fn temporaries_of_dead_runs_are_removed_and_live_ones_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let target = dir.path().join("nginx.conf");
+        // Far above any pid_max: no such process.
+        let dead = temporary_path(&target, 999_999_999);
+        let live = temporary_path(&target, 1); // init is always alive
+        let other_file = temporary_path(&dir.path().join("other.conf"), 999_999_999);
+        for path in [&dead, &live, &other_file] {
+            fs::write(path, "partial").expect("write");
+        }
+        write_all(dir.path(), &[artifact("nginx.conf", "new")], false).expect("render");
+        assert!(!dead.exists());
+        assert!(live.exists());
+        assert!(
+            other_file.exists(),
+            "only this file's temporaries are swept"
+        );
+        assert_eq!(fs::read_to_string(&target).expect("read"), "new");
+    }
 }

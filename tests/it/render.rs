@@ -380,6 +380,67 @@ fn an_edited_env_file_is_not_overwritten_without_force() {
     assert!(read(&env_file).contains("CHRONOTRACE_S3_BUCKET"));
 }
 
+/// Every file under `dir` with its contents and mode.
+fn snapshot_dir(dir: &Path) -> Vec<(String, String, u32)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .expect("read dir")
+        .map(|entry| {
+            let entry = entry.expect("entry");
+            let mode = entry.metadata().expect("metadata").permissions().mode() & 0o777;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            (name, read(&entry.path()), mode)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn a_render_killed_part_way_leaves_the_previous_files_intact() {
+    let dir = tempdir();
+    render_starter(dir.path());
+    let deploy = dir.path().join("deploy");
+    let before = snapshot_dir(&deploy);
+
+    // A new project name and domain change the compose files, nginx.conf
+    // and the .env files (--force lets those be replaced too).
+    let spec_path = dir.path().join("chronotrace-ops.yaml");
+    let spec = read(&spec_path)
+        .replace("project: chronotrace", "project: renamed")
+        .replace("domain: minio.example.com", "domain: s3.renamed.example");
+    std::fs::write(&spec_path, spec).expect("edit spec");
+
+    // A 3 KiB file-size limit: the kernel kills the process (SIGXFSZ) while
+    // it writes nginx.conf, after the smaller compose files were written.
+    let killed = Run::after_shell(dir.path(), "ulimit -f 3")
+        .args(["render", "--out", "deploy", "--force"])
+        .run();
+    assert_eq!(killed.code, -1, "killed by a signal: {killed:?}");
+    let after_kill: Vec<_> = snapshot_dir(&deploy)
+        .into_iter()
+        .filter(|(name, _, _)| !name.contains(".tmp-"))
+        .collect();
+    assert_eq!(after_kill, before, "no file changed, none half-written");
+
+    // The next run completes and sweeps the killed run's temporary file.
+    Run::new(dir.path())
+        .args(["render", "--out", "deploy", "--force"])
+        .run()
+        .code(0);
+    let after = snapshot_dir(&deploy);
+    assert!(
+        after.iter().all(|(name, _, _)| !name.contains(".tmp-")),
+        "{after:?}"
+    );
+    assert!(read(&deploy.join("nginx.conf")).contains("s3.renamed.example"));
+    assert_eq!(
+        after.iter().map(|(n, _, m)| (n, m)).collect::<Vec<_>>(),
+        before.iter().map(|(n, _, m)| (n, m)).collect::<Vec<_>>(),
+        "same files, same modes"
+    );
+}
+
 #[test]
 fn templates_can_be_overridden_by_name() {
     let dir = tempdir();

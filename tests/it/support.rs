@@ -38,6 +38,25 @@ impl Run {
         Run { cmd }
     }
 
+    /// The binary started by `bash` after `setup` (e.g. `ulimit -f 2`), so
+    /// a test can put the real process under limits it cannot lift.
+    pub fn after_shell(cwd: &Path, setup: &str) -> Run {
+        let mut run = Run::new(cwd);
+        let mut cmd = Command::new("bash");
+        cmd.current_dir(cwd)
+            .arg("-c")
+            .arg(format!("{setup}; exec \"$0\" \"$@\""))
+            .arg(run.cmd.get_program());
+        for (key, value) in run.cmd.get_envs() {
+            match value {
+                Some(value) => cmd.env(key, value),
+                None => cmd.env_remove(key),
+            };
+        }
+        run.cmd = cmd;
+        run
+    }
+
     pub fn args<I, S>(mut self, args: I) -> Run
     where
         I: IntoIterator<Item = S>,
