@@ -13,6 +13,7 @@ const BATCH: i32 = 1000;
 /// Deletes everything in `bucket`; returns how many versions and objects went.
 pub async fn empty_bucket(clients: &Clients, bucket: &str) -> Result<u64> {
     let mut deleted = 0;
+    let mut previous = Vec::new();
     loop {
         // Always from the start: what was listed has been deleted.
         let listed = clients
@@ -41,12 +42,32 @@ pub async fn empty_bucket(clients: &Clients, bucket: &str) -> Result<u64> {
         if batch.is_empty() {
             return Ok(deleted);
         }
+        ensure_progress(bucket, &mut previous, &batch)?;
         deleted += delete_batch(clients, bucket, batch).await?;
     }
 }
 
+/// Each listing starts from the top, so a server that answers "deleted" but
+/// keeps listing the same objects would make emptying loop for ever; the
+/// same batch twice in a row stops it with an error instead.
+fn ensure_progress(
+    bucket: &str,
+    previous: &mut Vec<(String, Option<String>)>,
+    batch: &[(String, Option<String>)],
+) -> Result<()> {
+    if previous.as_slice() == batch {
+        return Err(Error::cloud(format!(
+            "emptying s3://{bucket}: the store still lists {} object(s) it reported deleted; stopping rather than looping",
+            batch.len()
+        )));
+    }
+    *previous = batch.to_vec();
+    Ok(())
+}
+
 async fn empty_by_key(clients: &Clients, bucket: &str) -> Result<u64> {
     let mut deleted = 0;
+    let mut previous = Vec::new();
     loop {
         let out = clients
             .s3
@@ -65,6 +86,7 @@ async fn empty_by_key(clients: &Clients, bucket: &str) -> Result<u64> {
         if batch.is_empty() {
             return Ok(deleted);
         }
+        ensure_progress(bucket, &mut previous, &batch)?;
         deleted += delete_batch(clients, bucket, batch).await?;
     }
 }
@@ -97,4 +119,20 @@ async fn delete_batch(
         )));
     }
     Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_batch_twice_in_a_row_stops_the_loop() {
+        let batch = |keys: &[&str]| -> Vec<(String, Option<String>)> {
+            keys.iter().map(|k| ((*k).to_string(), None)).collect()
+        };
+        let mut previous = Vec::new();
+        assert!(ensure_progress("b", &mut previous, &batch(&["a", "b"])).is_ok());
+        assert!(ensure_progress("b", &mut previous, &batch(&["c"])).is_ok());
+        assert!(ensure_progress("b", &mut previous, &batch(&["c"])).is_err());
+    }
 }

@@ -42,13 +42,29 @@ pub enum Fault {
     /// Answer a DeleteObjects `200 OK` with an `<Error>` of this code for
     /// every key it names, without forwarding (so nothing is deleted).
     DeleteErrors(&'static str),
+    /// Answer a ListObjectsV2 with a made-up page under the request's
+    /// prefix, without forwarding.
+    Listing(Listing),
+}
+
+/// A made-up ListObjectsV2 page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listing {
+    /// This many keys (3 bytes each, last modified in 2020) in one page
+    /// that says it is complete: far beyond S3's 1000 per page.
+    Huge(usize),
+    /// One key, `IsTruncated` true, and no token to continue from.
+    TruncatedWithoutToken,
+    /// One key, `IsTruncated` true, and always the same token, whatever
+    /// token the request carried: a listing that would never end.
+    RepeatedToken,
 }
 
 /// A fault for the requests whose method and query match, `times` times.
 #[derive(Debug, Clone)]
 struct Rule {
     method: &'static str,
-    query: &'static str,
+    query: String,
     fault: Fault,
     times: usize,
 }
@@ -126,11 +142,11 @@ impl FaultProxy {
     /// `fault` for the next `times` requests with this method whose query
     /// string contains `query` (e.g. `"PUT"`, `"lifecycle"`; `"GET"`,
     /// `"list-type=2"`; `"POST"`, `"delete"`). Scripted faults come first.
-    pub fn on(&self, method: &'static str, query: &'static str, fault: Fault, times: usize) {
+    pub fn on(&self, method: &'static str, query: impl Into<String>, fault: Fault, times: usize) {
         if let Ok(mut rules) = self.rules.lock() {
             rules.push(Rule {
                 method,
-                query,
+                query: query.into(),
                 fault,
                 times,
             });
@@ -159,7 +175,7 @@ fn matching(rules: &Mutex<Vec<Rule>>, request: &[u8]) -> Option<Fault> {
     let mut rules = rules.lock().ok()?;
     let rule = rules
         .iter_mut()
-        .find(|r| r.times > 0 && r.method == method && query.contains(r.query))?;
+        .find(|r| r.times > 0 && r.method == method && query.contains(&r.query))?;
     rule.times -= 1;
     Some(rule.fault)
 }
@@ -236,6 +252,9 @@ fn serve(mut client: TcpStream, upstream: SocketAddr, faults: &Faults<'_>) {
         }
         Fault::DeleteErrors(code) => {
             let _ = client.write_all(delete_errors(&request, code).as_bytes());
+        }
+        Fault::Listing(kind) => {
+            let _ = client.write_all(listing(&request, kind).as_bytes());
         }
         Fault::Pass => {
             if let Some(response) = exchange(upstream, &request) {
@@ -339,6 +358,69 @@ fn delete_errors(request: &[u8], code: &str) -> String {
         "HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
+}
+
+/// A ListObjectsV2 `200 OK` of the `kind` asked for, its keys under the
+/// request's `prefix`.
+fn listing(request: &[u8], kind: Listing) -> String {
+    let prefix = query_param(request, "prefix").unwrap_or_default();
+    let entry = |i: usize| {
+        format!(
+            "<Contents><Key>{prefix}made-up-{i:07}.zip</Key><LastModified>2020-01-01T00:00:00.000Z</LastModified><ETag>\"e\"</ETag><Size>3</Size><StorageClass>STANDARD</StorageClass></Contents>"
+        )
+    };
+    let (count, tail) = match kind {
+        Listing::Huge(count) => (count, "<IsTruncated>false</IsTruncated>".to_string()),
+        Listing::TruncatedWithoutToken => (1, "<IsTruncated>true</IsTruncated>".to_string()),
+        Listing::RepeatedToken => (
+            1,
+            "<IsTruncated>true</IsTruncated><NextContinuationToken>again</NextContinuationToken>"
+                .to_string(),
+        ),
+    };
+    let mut body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Name>made-up</Name><Prefix>{prefix}</Prefix><KeyCount>{count}</KeyCount><MaxKeys>1000</MaxKeys>{tail}"
+    );
+    for i in 0..count {
+        body.push_str(&entry(i));
+    }
+    body.push_str("</ListBucketResult>");
+    format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// A query parameter of the request line, percent-decoded.
+fn query_param(request: &[u8], name: &str) -> Option<String> {
+    let line = String::from_utf8_lossy(request.split(|b| *b == b'\r').next()?).into_owned();
+    let target = line.split(' ').nth(1)?;
+    let (_, query) = target.split_once('?')?;
+    let value = query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(k, _)| *k == name)?
+        .1;
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 /// Puts `Connection: close` in a response head so the client opens a new

@@ -14,7 +14,7 @@ use crate::cleanup::{
     PREFIX, all_keys, day, fixture_keys, garage_fixture_at, json, run_with, unique_bucket,
     write_s3_spec,
 };
-use crate::fault_proxy::Fault;
+use crate::fault_proxy::{Fault, Listing};
 use crate::hardening::through_proxy;
 use crate::servers::{Endpoint, s3_client, server};
 use crate::support::{Outcome, tempdir};
@@ -361,4 +361,68 @@ async fn the_server_killed_mid_purge_is_a_clear_error_within_seconds_and_nothing
             .code(1),
     );
     assert_eq!(verify["expired_objects"], 6, "{verify}");
+}
+
+#[tokio::test]
+async fn a_huge_listing_page_is_counted_exactly() {
+    let Some(garage) = server("garage") else {
+        return;
+    };
+    let (proxy, proxied) = through_proxy(&garage);
+    let (dir, _bucket) = loaded(&garage, &proxied, "huge").await;
+    // The 40-day-old partition answers 100,000 keys in one page (S3 sends
+    // at most 1000): about 17 MB of XML.
+    const HUGE: u64 = 100_000;
+    proxy.on(
+        "GET",
+        day(40),
+        Fault::Listing(Listing::Huge(HUGE as usize)),
+        1,
+    );
+    let verify = json(
+        &tool(dir.path(), &proxied, &["cleanup", "verify"])
+            .await
+            .code(1),
+    );
+    assert_eq!(proxy.injected(), 1, "the made-up page was served");
+    // Plus the two real traces of the 20-day-old partition.
+    assert_eq!(verify["expired_objects"], HUGE + 2, "{verify}");
+    assert_eq!(verify["expired_bytes"], 3 * (HUGE + 2), "{verify}");
+}
+
+#[tokio::test]
+async fn a_listing_that_says_more_follows_but_cannot_go_on_is_an_error_never_partial() {
+    let Some(garage) = server("garage") else {
+        return;
+    };
+    let (proxy, proxied) = through_proxy(&garage);
+    let (dir, _bucket) = loaded(&garage, &proxied, "endless").await;
+    for (kind, why) in [
+        (Listing::TruncatedWithoutToken, "no token"),
+        (Listing::RepeatedToken, "never end"),
+    ] {
+        proxy.clear_rules();
+        proxy.on("GET", day(40), Fault::Listing(kind), 10);
+        let started = Instant::now();
+        let out = tool(dir.path(), &proxied, &["cleanup", "verify"])
+            .await
+            .code(2);
+        assert!(started.elapsed() < Duration::from_secs(30), "{kind:?} ends");
+        assert!(
+            out.stdout.trim().is_empty(),
+            "no result claimed: {}",
+            out.stdout
+        );
+        let error: Vec<&str> = out
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("error:"))
+            .collect();
+        assert_eq!(error.len(), 1, "{kind:?}: {}", out.stderr);
+        assert!(
+            error[0].contains(why) && error[0].contains("ListObjectsV2"),
+            "{}",
+            error[0]
+        );
+    }
 }

@@ -7,11 +7,11 @@ use chrono::{DateTime, Utc};
 
 use super::Source;
 use crate::cloud::errors::{api_error, throttled};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::scan::{Entry, EntryKind};
 
 /// Where the next page starts.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Token {
     Continuation(String),
     Versions {
@@ -39,7 +39,7 @@ pub async fn objects(
     if delimited {
         request = request.delimiter("/");
     }
-    if let Some(Token::Continuation(t)) = token {
+    if let Some(Token::Continuation(t)) = &token {
         request = request.continuation_token(t);
     }
     let out = throttled(|| request.clone().send())
@@ -59,10 +59,11 @@ pub async fn objects(
             })
         })
         .collect();
-    let next = match (out.is_truncated(), out.next_continuation_token()) {
-        (Some(true), Some(t)) => Some(Token::Continuation(t.to_string())),
-        _ => None,
-    };
+    let offered = out
+        .next_continuation_token()
+        .map(|t| Token::Continuation(t.to_string()));
+    let next = next_page(out.is_truncated(), offered, token.as_ref())
+        .map_err(|why| broken_listing("ListObjectsV2", src, prefix, why))?;
     Ok(Page {
         entries,
         folders: folders(out.common_prefixes().iter().filter_map(|p| p.prefix())),
@@ -85,8 +86,10 @@ pub async fn versions(
     if delimited {
         request = request.delimiter("/");
     }
-    if let Some(Token::Versions { key, version_id }) = token {
-        request = request.key_marker(key).set_version_id_marker(version_id);
+    if let Some(Token::Versions { key, version_id }) = &token {
+        request = request
+            .key_marker(key)
+            .set_version_id_marker(version_id.clone());
     }
     let out = throttled(|| request.clone().send())
         .await
@@ -119,18 +122,48 @@ pub async fn versions(
             kind: EntryKind::DeleteMarker,
         })
     }));
-    let next = match (out.is_truncated(), out.next_key_marker()) {
-        (Some(true), Some(key)) => Some(Token::Versions {
-            key: key.to_string(),
-            version_id: out.next_version_id_marker().map(str::to_string),
-        }),
-        _ => None,
-    };
+    let offered = out.next_key_marker().map(|key| Token::Versions {
+        key: key.to_string(),
+        version_id: out.next_version_id_marker().map(str::to_string),
+    });
+    let next = next_page(out.is_truncated(), offered, token.as_ref())
+        .map_err(|why| broken_listing("ListObjectVersions", src, prefix, why))?;
     Ok(Page {
         entries,
         folders: folders(out.common_prefixes().iter().filter_map(|p| p.prefix())),
         next,
     })
+}
+
+/// Where the listing goes on, from a page's truncation flag and the token it
+/// offers (pure). A page that says more follows but offers no way on, or
+/// offers the very token it was asked with, is an error: stopping would
+/// report part of the listing as all of it, and following would never end.
+fn next_page(
+    truncated: Option<bool>,
+    offered: Option<Token>,
+    asked: Option<&Token>,
+) -> std::result::Result<Option<Token>, &'static str> {
+    if truncated != Some(true) {
+        return Ok(None);
+    }
+    match offered {
+        None => Err("the page says the listing is truncated but gives no token to continue from"),
+        Some(next) if Some(&next) == asked => Err(
+            "the page repeats the continuation token it was asked with, so the listing would never end",
+        ),
+        Some(next) => Ok(Some(next)),
+    }
+}
+
+fn broken_listing(action: &str, src: &Source, prefix: &str, why: &str) -> Error {
+    Error::cloud_with_hint(
+        format!(
+            "{action} {}: {why}; the scan stops rather than count part of it",
+            resource(src, prefix)
+        ),
+        "the endpoint (or a proxy in front of it) answers listings incorrectly; rerun, or check what sits in front of the store",
+    )
 }
 
 fn resource(src: &Source, prefix: &str) -> String {
@@ -149,4 +182,59 @@ fn size(value: Option<i64>) -> u64 {
 fn time(value: Option<&SmithyTime>) -> Option<DateTime<Utc>> {
     let t = value?;
     DateTime::from_timestamp(t.secs(), t.subsec_nanos())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(t: &str) -> Token {
+        Token::Continuation(t.to_string())
+    }
+
+    #[test]
+    fn a_complete_page_ends_the_listing_whatever_token_it_carries() {
+        for truncated in [None, Some(false)] {
+            assert_eq!(next_page(truncated, Some(token("x")), None), Ok(None));
+            assert_eq!(next_page(truncated, None, Some(&token("x"))), Ok(None));
+        }
+    }
+
+    #[test]
+    fn a_truncated_page_continues_from_a_new_token() {
+        assert_eq!(
+            next_page(Some(true), Some(token("b")), Some(&token("a"))),
+            Ok(Some(token("b")))
+        );
+        assert_eq!(
+            next_page(Some(true), Some(token("a")), None),
+            Ok(Some(token("a")))
+        );
+    }
+
+    #[test]
+    fn a_truncated_page_without_a_token_or_repeating_it_is_an_error() {
+        assert!(next_page(Some(true), None, None).is_err());
+        assert!(next_page(Some(true), Some(token("a")), Some(&token("a"))).is_err());
+        let marker = |v: Option<&str>| Token::Versions {
+            key: "k".to_string(),
+            version_id: v.map(str::to_string),
+        };
+        assert!(
+            next_page(
+                Some(true),
+                Some(marker(Some("1"))),
+                Some(&marker(Some("1")))
+            )
+            .is_err()
+        );
+        assert!(
+            next_page(
+                Some(true),
+                Some(marker(Some("2"))),
+                Some(&marker(Some("1")))
+            )
+            .is_ok()
+        );
+    }
 }
