@@ -22,7 +22,6 @@ use super::errors::api_error;
 use super::provision::{Applied, done};
 use crate::error::{Error, Result};
 use crate::plan::desired::{DesiredBucket, TLS_ONLY_SID};
-use crate::plan::merge::merge_policy;
 use crate::plan::observed::Seen;
 
 fn build_error(what: &str, e: impl std::fmt::Display) -> Error {
@@ -168,50 +167,10 @@ pub async fn encryption(clients: &Clients, bucket: &str) -> Result<Applied> {
 /// The lifecycle read-modify-write (with read-back against racing writers).
 pub use super::lifecycle_write::lifecycle;
 
-/// Reads the bucket policy, swaps (or removes) the tool's statement by Sid,
-/// writes it back; deletes the policy when no statement is left.
+/// Swaps (or removes) the tool's TLS-only statement in the bucket policy,
+/// keeping every other statement, confirmed by reading back.
 pub async fn policy(clients: &Clients, bucket: &str, ours: Option<&Value>) -> Result<Applied> {
-    let current = clients.s3.get_bucket_policy().bucket(bucket).send().await;
-    let policy = match seen(
-        current,
-        &["NoSuchBucketPolicy"],
-        "GetBucketPolicy",
-        clients,
-        bucket,
-    )? {
-        Seen::Present(out) => match out.policy().map(serde_json::from_str::<Value>) {
-            Some(Ok(p)) => Some(p),
-            Some(Err(e)) => {
-                return Err(Error::cloud(format!(
-                    "GetBucketPolicy {bucket}: the policy is not JSON: {e}"
-                )));
-            }
-            None => None,
-        },
-        Seen::Absent => None,
-        Seen::Unsupported(reason) => return Ok(Applied::Unsupported(reason)),
-    };
-    match merge_policy(policy.as_ref(), TLS_ONLY_SID, ours.cloned()) {
-        Some(doc) => {
-            let result = clients
-                .s3
-                .put_bucket_policy()
-                .bucket(bucket)
-                .policy(doc.to_string())
-                .send()
-                .await;
-            done(result, "PutBucketPolicy", clients, bucket)
-        }
-        None => {
-            let result = clients
-                .s3
-                .delete_bucket_policy()
-                .bucket(bucket)
-                .send()
-                .await;
-            done(result, "DeleteBucketPolicy", clients, bucket)
-        }
-    }
+    super::policy_write::policy(clients, bucket, TLS_ONLY_SID, ours).await
 }
 
 /// The tool's rule (template JSON shape) as an SDK rule.

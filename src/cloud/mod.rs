@@ -5,12 +5,14 @@
 pub mod bucket;
 pub mod bucket_write;
 pub mod complete_xml;
+pub mod confirmed_write;
 pub mod delete;
 pub mod empty;
 pub mod errors;
 pub mod iam;
 pub mod iam_write;
 pub mod lifecycle_write;
+pub mod policy_write;
 pub mod provision;
 pub mod retention_rule;
 pub mod tls;

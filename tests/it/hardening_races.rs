@@ -4,6 +4,8 @@
 //! round, while another team's writer (the SDK, following the same
 //! read-back protocol) adds its own rule; the proxy holds every lifecycle
 //! read's answer so that every round really overlaps. No rule is lost.
+//! The same for a bucket policy on moto: an apply writing the TLS-only
+//! statement while another team adds its own statement.
 
 use std::path::Path;
 use std::time::Duration;
@@ -175,3 +177,123 @@ fn garage_spec(garage: &Endpoint, dir: &Path, bucket: &str) -> Endpoint {
     two_envs(dir, garage, bucket);
     garage.clone()
 }
+
+/// The Sids of the bucket policy's statements.
+async fn statement_sids(s3: &Client, bucket: &str) -> Vec<String> {
+    let Ok(out) = s3.get_bucket_policy().bucket(bucket).send().await else {
+        return Vec::new();
+    };
+    let policy: serde_json::Value =
+        serde_json::from_str(out.policy().unwrap_or("{}")).expect("the policy is JSON");
+    policy["Statement"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["Sid"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// Another team's policy writer: read, add its statement, write, wait,
+/// read back; again until the statement stays.
+async fn foreign_policy_writer(s3: Client, bucket: String, sid: String) {
+    for _ in 0..20 {
+        let mut policy: serde_json::Value =
+            match s3.get_bucket_policy().bucket(&bucket).send().await {
+                Ok(out) => serde_json::from_str(out.policy().unwrap_or("{}")).expect("JSON"),
+                Err(_) => serde_json::json!({"Version": "2012-10-17", "Statement": []}),
+            };
+        let statement = serde_json::json!({
+            "Sid": sid, "Effect": "Deny", "Principal": "*", "Action": "s3:DeleteBucket",
+            "Resource": format!("arn:aws:s3:::{bucket}")
+        });
+        match policy["Statement"].as_array_mut() {
+            Some(list) => {
+                list.retain(|s| s["Sid"] != sid.as_str());
+                list.push(statement);
+            }
+            None => policy["Statement"] = serde_json::json!([statement]),
+        }
+        s3.put_bucket_policy()
+            .bucket(&bucket)
+            .policy(policy.to_string())
+            .send()
+            .await
+            .expect("the other team's write");
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        if statement_sids(&s3, &bucket).await.contains(&sid) {
+            return;
+        }
+    }
+    panic!("the other team's statement {sid} never stayed");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_apply_and_another_policy_writer_lose_no_statement() {
+    let Some(moto) = server("moto") else {
+        return;
+    };
+    let (proxy, proxied) = through_proxy(&moto);
+    let s3 = s3_client(&moto);
+    let bucket = unique_bucket("policy-race");
+    let dir = tempdir();
+    let spec_on = |endpoint: &Endpoint| {
+        let text = format!(
+            "project: t\nenvironments:\n  alpha:\n    storage: s3\n    provider: aws\n    endpoint: {}\n    region: {}\n    bucket: {bucket}\n    prefix: alpha/traces\n    retention_days: 30\n",
+            endpoint.url, endpoint.region
+        );
+        std::fs::write(dir.path().join("chronotrace-ops.yaml"), text).expect("spec written");
+    };
+    spec_on(&proxied);
+    apply(dir.path(), &proxied, "alpha", &["apply", "--yes"]).code(0);
+    assert!(
+        statement_sids(&s3, &bucket)
+            .await
+            .iter()
+            .any(|s| s == TLS_ONLY)
+    );
+    // Every policy read answered 300 ms after the server read it.
+    proxy.on(
+        "GET",
+        "policy",
+        Fault::Hold(Duration::from_millis(300)),
+        100_000,
+    );
+    // The other team reads through the proxy too (its reads are held as
+    // well) and starts reading right after apply's second policy read (the
+    // first is plan's): both have read before either writes, and the other
+    // team writes last, dropping the tool's statement unless it reads back.
+    let through = s3_client(&proxied);
+    for round in 0..4 {
+        s3.delete_bucket_policy()
+            .bucket(&bucket)
+            .send()
+            .await
+            .expect("a clean slate");
+        let foreign = format!("OtherTeam{round}");
+        let reads_before = proxy.injected();
+        let (run_dir, endpoint) = (dir.path().to_path_buf(), proxied.clone());
+        let applying = tokio::task::spawn_blocking(move || {
+            apply(&run_dir, &endpoint, "alpha", &["apply", "--yes"])
+        });
+        while proxy.injected() < reads_before + 2 && !applying.is_finished() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        foreign_policy_writer(through.clone(), bucket.clone(), foreign.clone()).await;
+        let out = applying.await.expect("apply finishes");
+        assert_eq!(out.code, 0, "round {round}: {}", out.stderr);
+        let sids = statement_sids(&s3, &bucket).await;
+        for sid in [TLS_ONLY, foreign.as_str()] {
+            assert!(
+                sids.iter().any(|s| s == sid),
+                "round {round}: {sid} lost: {sids:?}"
+            );
+        }
+    }
+    apply(dir.path(), &proxied, "alpha", &["plan", "--exit-code"]).code(0);
+    drop(proxy);
+    spec_on(&moto);
+    apply(dir.path(), &moto, "alpha", &["destroy", "--yes", "--empty"]);
+}
+
+/// The Sid of the tool's TLS-only statement.
+const TLS_ONLY: &str = "chronotrace-ops-tls-only";
