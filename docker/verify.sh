@@ -44,6 +44,10 @@ MOUNTS=()
 RUN_DIR=""
 SMOKE_DIR=""
 BASE=""
+# The uid of a host user's checkout in the /work test (the invoking user, or
+# 1000 when run as root).
+HOST_UID="${SUDO_UID:-$(id -u)}"
+[[ "$HOST_UID" != 0 ]] || HOST_UID=1000
 
 # ---- output -------------------------------------------------------------------
 
@@ -438,7 +442,7 @@ run_on_host() {
     ln -s "$CACHE/cargo-target" "$S_ROOT$S_WORKDIR/target"
   fi
   (cd "$S_ROOT$S_WORKDIR" && logged "Dockerfile:$ln: RUN failed" \
-    env PATH="$shims:$PATH" CT_STAGE_ROOT="$S_ROOT" "${S_ENV[@]}" "$@")
+    env PATH="$shims:$PATH" CT_HOST_PATH="$PATH" CT_STAGE_ROOT="$S_ROOT" "${S_ENV[@]}" "$@")
 }
 
 write_host_shims() {
@@ -448,7 +452,10 @@ write_host_shims() {
 #!/bin/sh
 # apt-get in a host stage: `update` is deferred, `install` installs only the
 # packages this host lacks (then with a real update), `clean` is a no-op.
+# apt itself runs with the host's PATH (its own hooks must not meet the rm shim).
 set -eu
+PATH="$CT_HOST_PATH"
+export PATH
 case "${1:-}" in
   update|clean|autoclean) echo "apt-get $1: deferred on the host"; exit 0 ;;
   install) ;;
@@ -615,17 +622,19 @@ emulate_dockerfile() {
 
 # ---- running the image -------------------------------------------------------------
 
-# image_run [-w HOSTDIR] [-e ENTRYPOINT] -- ARGS...: runs the image (HOSTDIR at
-# /work, the working directory) with stdout in $OUT, stderr in $ERR; sets RC.
+# image_run [-w HOSTDIR] [-e ENTRYPOINT] [-u USER] -- ARGS...: runs the image
+# (HOSTDIR at /work, the working directory; USER as `docker run --user`) with
+# stdout in $OUT, stderr in $ERR; sets RC.
 OUT=""
 ERR=""
 RC=0
 image_run() {
-  local work="" entry=""
+  local work="" entry="" user=""
   while [[ "$1" != -- ]]; do
     case "$1" in
       -w) work="$2" ;;
       -e) entry="$2" ;;
+      -u) user="$2" ;;
     esac
     shift 2
   done
@@ -635,6 +644,7 @@ image_run() {
     local opts=(--rm)
     [[ -n "$work" ]] && opts+=(-v "$work:/work" -w /work)
     [[ -n "$entry" ]] && opts+=(--entrypoint "$entry")
+    [[ -n "$user" ]] && opts+=(--user "$user")
     docker run "${opts[@]}" "$TAG" "$@" >"$OUT" 2>"$ERR" || RC=$?
     return 0
   fi
@@ -645,7 +655,7 @@ image_run() {
     mount_tracked --bind "$work" "$S_ROOT/work"
     wd=/work
   fi
-  in_root "$S_USER" "$wd" "${argv[@]}" >"$OUT" 2>"$ERR" || RC=$?
+  in_root "${user:-$S_USER}" "$wd" "${argv[@]}" >"$OUT" 2>"$ERR" || RC=$?
   [[ -n "$work" ]] && umount_tracked "$S_ROOT/work"
   return 0
 }
@@ -699,17 +709,21 @@ smoke_checks() {
   [[ "$schema_ok" == object ]] || fail "schema did not print a JSON object"
   step SMOKE "schema: a JSON object of $(wc -c <"$OUT") bytes"
 
+  # A checkout owned by a user of the host (not the image's uid), mounted as
+  # the Dockerfile's header says: -v "$PWD:/work" --user "$(id -u):$(id -g)".
   mkdir -p "$SMOKE_DIR/work"
-  chown "$uid" "$SMOKE_DIR/work"
-  image_run -w "$SMOKE_DIR/work" -- init
+  chown "$HOST_UID:$HOST_UID" "$SMOKE_DIR/work"
+  image_run -w "$SMOKE_DIR/work" -u "$HOST_UID:$HOST_UID" -- init
   expect 0 "init in /work"
   [[ -f "$SMOKE_DIR/work/chronotrace-ops.yaml" ]] || fail "init wrote no chronotrace-ops.yaml in /work"
-  image_run -w "$SMOKE_DIR/work" -- bootstrap --env local --yes
+  image_run -w "$SMOKE_DIR/work" -u "$HOST_UID:$HOST_UID" -- bootstrap --env local --yes
   expect 0 "bootstrap --env local --yes"
   spec_path="$(sed -n 's/^ *path: *\([^ #]*\).*/\1/p' "$SMOKE_DIR/work/chronotrace-ops.yaml" | head -n 1)"
   [[ -n "$spec_path" && -d "$SMOKE_DIR/work/$spec_path/traces" ]] \
     || fail "bootstrap did not create the local storage ${spec_path:-?}/traces"
-  step SMOKE "init + bootstrap --env local --yes in /work: exit 0, created $spec_path/traces"
+  [[ "$(stat -c %u "$SMOKE_DIR/work/$spec_path/traces")" == "$HOST_UID" ]] \
+    || fail "the storage directory is not owned by the --user uid $HOST_UID"
+  step SMOKE "init + bootstrap --env local --yes in /work (--user $HOST_UID): exit 0, created $spec_path/traces"
 
   image_run -e /bin/sh -- -c 'wc -c < "$(command -v chronotrace-ops)"'
   expect 0 "binary size"
