@@ -37,6 +37,8 @@ case "${1:-}" in
 esac
 
 mkdir -p "$CACHE/logs"
+exec 9>"$CACHE/lock"
+flock -n 9 || { echo "FAIL: another docker/verify.sh is running (lock $CACHE/lock)"; exit 1; }
 LOG="$CACHE/logs/last.log"
 : >"$LOG"
 T0=$SECONDS
@@ -197,7 +199,7 @@ emulate_from() {
   [[ "$tag" != "$image" ]] || fail "Dockerfile:$ln: untagged base image $image"
   case "$image" in
     rust:*) from_host_rust "$ln" "$tag" ;;
-    debian:*) from_debian_root "$ln" "${tag%-slim}" ;;
+    debian:*) from_debian_root "$ln" "$tag" ;;
     *) fail "Dockerfile:$ln: no emulation for base image $image" ;;
   esac
 }
@@ -220,12 +222,13 @@ from_host_rust() {
   step FROM "rust:$tag as '$S_NAME' = this host (Debian $suite, ${have_rustc%% (*})"
 }
 
-# debian:<suite>[-slim]: a debootstrap minbase root, cached.
+# debian:<suite>[-slim]: a debootstrap minbase root configured (and slimmed)
+# as Debian's official images are, cached.
 from_debian_root() {
-  local ln="$1" suite="$2" base t
-  [[ "$suite" =~ ^[a-z]+$ ]] || fail "Dockerfile:$ln: no emulation for debian:$2"
+  local ln="$1" tag="$2" suite="${2%-slim}" base t
+  [[ "$suite" =~ ^[a-z]+$ ]] || fail "Dockerfile:$ln: no emulation for debian:$tag"
   [[ $EUID == 0 ]] || fail "emulating FROM debian needs root (debootstrap, chroot, mount)"
-  base="$CACHE/base/debian-$suite-minbase"
+  base="$CACHE/base/debian-$tag"
   BASE="$base"
   t=$SECONDS
   if [[ ! -d "$base" ]]; then
@@ -241,14 +244,52 @@ from_debian_root() {
     rm -f "$base.tmp/etc/apt/sources.list"
     logged "clean the base" chroot "$base.tmp" apt-get clean
     rm -rf "$base.tmp/var/lib/apt/lists/"*
+    debian_image_config "$base.tmp"
+    [[ "$tag" == *-slim ]] && slimify "$base.tmp"
     mv "$base.tmp" "$base"
-    step FROM "debian:$2 as '$S_NAME' = debootstrap minbase $suite ($(since "$t"), $(du_mib "$base"))"
+    step FROM "debian:$tag as '$S_NAME' = debootstrap minbase $suite ($(since "$t"), $(du_mib "$base"))"
   else
-    step FROM "debian:$2 as '$S_NAME' = debootstrap minbase $suite (cached, $(du_mib "$base"))"
+    step FROM "debian:$tag as '$S_NAME' = debootstrap minbase $suite (cached, $(du_mib "$base"))"
   fi
   S_KIND=root
   S_LAYER="$(printf '%s' "$base" | sha256sum | cut -c1-16)"
   cp -a --reflink=auto "$base" "$S_ROOT"
+}
+
+# The apt and dpkg settings of Debian's official images (debuerreotype): no
+# package caches, compressed indexes, no translations. Without them every
+# `apt-get install` layer keeps ~80 MiB of caches the real image does not.
+debian_image_config() {
+  local apt="$1/etc/apt/apt.conf.d"
+  cat >"$apt/docker-clean" <<'EOF'
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+EOF
+  echo 'Acquire::GzipIndexes "true";' >"$apt/docker-gzip-indexes"
+  echo 'Acquire::Languages "none";' >"$apt/docker-no-languages"
+  echo 'Apt::AutoRemove::SuggestsImportant "false";' >"$apt/docker-autoremove-suggests"
+  echo force-unsafe-io >"$1/etc/dpkg/dpkg.cfg.d/docker-apt-speedup"
+}
+
+# The -slim variants: documentation, man pages and translations excluded from
+# dpkg and removed, as debuerreotype's slimify does (copyrights kept).
+slimify() {
+  local share="$1/usr/share"
+  cat >"$1/etc/dpkg/dpkg.cfg.d/docker" <<'EOF'
+path-exclude /usr/share/doc/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/linda/*
+path-exclude /usr/share/lintian/overrides/*
+path-exclude /usr/share/locale/*
+path-exclude /usr/share/man/*
+path-include /usr/share/doc/*/copyright
+path-include /usr/share/locale/locale.alias
+EOF
+  find "$share/doc" -mindepth 1 ! -type d ! -name copyright -delete
+  find "$share/doc" -mindepth 1 -type d -empty -delete
+  rm -rf "$share/info" "$share/linda" "$share/lintian/overrides" "$share/man"
+  find "$share/locale" -mindepth 1 -maxdepth 1 ! -name locale.alias -exec rm -rf {} +
 }
 
 # The apt sources of Debian's official images (the suite, its updates, security).
@@ -588,7 +629,11 @@ resolve_user() {
 
 emulate_dockerfile() {
   local i ln
-  RUN_DIR="$(mktemp -d "$CACHE/run.XXXXXX")"
+  # A fixed place, so that cargo sees the same paths and reruns are incremental.
+  RUN_DIR="$CACHE/run"
+  ! mounted_under "$RUN_DIR" || fail "$RUN_DIR still has mounts from an earlier run; unmount them"
+  rm -rf "$RUN_DIR"
+  mkdir -p "$RUN_DIR"
   load_dockerignore
   parse_dockerfile
   for i in "${!INSTR[@]}"; do
@@ -731,7 +776,7 @@ smoke_checks() {
   if [[ $MODE == docker ]]; then
     step SIZE "image $(($(docker image inspect -f '{{.Size}}' "$TAG") / 1048576)) MiB, binary $((bytes / 1048576)) MiB"
   else
-    step SIZE "root $(du_mib "$S_ROOT") (base $(du_mib "$BASE")), binary $((bytes / 1048576)) MiB ($bytes bytes)"
+    step SIZE "root $(du_mib "$S_ROOT") (base $(du_mib "$BASE") + the Dockerfile's $(($(du -sxm "$S_ROOT" | cut -f1) - $(du -sxm "$BASE" | cut -f1))) MiB), binary $((bytes / 1048576)) MiB ($bytes bytes)"
   fi
 }
 
