@@ -15,17 +15,20 @@
 #     skipped. The WORKDIR's `target/` is a persistent cache (the equivalent of a
 #     BuildKit cache mount): reruns are incremental.
 #   - a stage FROM debian:<suite>[-slim] starts from `debootstrap --variant=minbase`
-#     (cached), RUN lines run inside it as in `docker build` (chroot, /proc, /dev,
-#     the host's resolv.conf), each cached by its instruction like a layer.
+#     with the official image's apt/dpkg settings (and slimming for -slim), cached;
+#     RUN lines run inside it as in `docker build` (chroot, /proc, /dev, the host's
+#     resolv.conf), each cached by its instruction like a layer.
 #   - the final stage is then run as the image would be: its USER (uid and the
 #     passwd group), WORKDIR, ENV only (env -i), ENTRYPOINT + CMD, a temporary
 #     directory bind-mounted at /work as `docker run -v DIR:/work` would.
 # Noisy output goes to a log; stdout gets one line per step and PASS or FAIL.
+# Environment: CT_DOCKERFILE (another Dockerfile, e.g. a mutant), CT_DOCKER_VERIFY_CACHE,
+# CT_DEBIAN_MIRROR.
 set -euo pipefail
 umask 022
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-DOCKERFILE="$REPO/docker/Dockerfile"
+DOCKERFILE="${CT_DOCKERFILE:-$REPO/docker/Dockerfile}"
 TAG=chronotrace-ops:verify
 CACHE="${CT_DOCKER_VERIFY_CACHE:-$HOME/.cache/chronotrace-ops/docker-verify}"
 MIRROR="${CT_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
