@@ -68,7 +68,7 @@ logged() {
   shift
   echo "+ $*" >>"$LOG"
   if ! "$@" >>"$LOG" 2>&1; then
-    tail -n 25 "$LOG" | sed 's/^/  | /'
+    tail -n 12 "$LOG" | sed 's/^/  | /'
     fail "$what"
   fi
 }
@@ -107,6 +107,8 @@ cleanup() {
   done
 }
 trap cleanup EXIT
+trap "exit 130" INT
+trap "exit 143" TERM
 
 # ---- Dockerfile parsing -------------------------------------------------------
 
@@ -591,7 +593,7 @@ with_run_mounts() {
   umount_tracked "$S_ROOT/dev"
   umount_tracked "$S_ROOT/proc"
   if ((rc != 0)); then
-    tail -n 25 "$LOG" | sed 's/^/  | /'
+    tail -n 12 "$LOG" | sed 's/^/  | /'
     fail "$what (exit $rc)"
   fi
 }
