@@ -487,7 +487,7 @@ run_on_host() {
     mkdir -p "$CACHE/cargo-target"
     ln -s "$CACHE/cargo-target" "$S_ROOT$S_WORKDIR/target"
   fi
-  restamp_if_changed "$S_ROOT$S_WORKDIR"
+  restamp_if_changed "$S_ROOT$S_WORKDIR" "$ln"
   (cd "$S_ROOT$S_WORKDIR" && logged "Dockerfile:$ln: RUN failed" \
     env PATH="$shims:$PATH" CT_HOST_PATH="$PATH" CT_STAGE_ROOT="$S_ROOT" "${S_ENV[@]}" "$@")
 }
@@ -495,9 +495,10 @@ run_on_host() {
 # Cargo judges freshness by mtime, and COPY keeps the context's mtimes: the
 # cached target directory may hold a build of another tree (another checkout,
 # an older commit) stamped later than these files. So when the copied files
-# differ from those of the last build, they are stamped now, and cargo rebuilds.
+# differ from those the same RUN line saw last time, they are stamped now, and
+# cargo rebuilds. (Per line: a RUN before the COPYs sees a different set.)
 restamp_if_changed() {
-  local dir="$1" stamp="$CACHE/cargo-target/.context.sha256" sum
+  local dir="$1" stamp="$CACHE/cargo-target/.context-line-$2.sha256" sum
   sum="$(cd "$dir" && find . -path ./target -prune -o -type f -print0 | sort -z \
     | xargs -0 -r sha256sum | sha256sum | cut -d' ' -f1)"
   if [[ "$(cat "$stamp" 2>/dev/null || true)" != "$sum" ]]; then
