@@ -73,7 +73,7 @@ pub fn incomplete(body: &[u8]) -> Option<String> {
 }
 
 /// The name of the first element, after the declaration and comments.
-fn root_element(text: &str) -> Option<&str> {
+pub fn root_element(text: &str) -> Option<&str> {
     let mut rest = text;
     loop {
         let start = rest.find('<')?;
