@@ -111,7 +111,10 @@ mod tests {
                 "<GetBucketVersioningResponse xmlns=\"x\"><Status>Enabled</Status></GetBucketVersioningResponse>",
                 enabled.clone(),
             ),
-            ("<?xml version=\"1.0\"?>\n<VersioningConfiguration/>", Some(None)),
+            (
+                "<?xml version=\"1.0\"?>\n<VersioningConfiguration/>",
+                Some(None),
+            ),
             // A proxy's page answered 200 is not "never versioned".
             ("<!DOCTYPE html><html><body>Bad Gateway</body></html>", None),
             ("<html><Status>Enabled</Status></html>", None),

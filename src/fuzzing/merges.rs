@@ -142,7 +142,11 @@ pub fn lifecycle_merge(data: &[u8]) {
     let after = merge_by_id(before.clone(), &id, LifecycleRule::id, ours.clone());
     assert_eq!(foreign(&after), foreign(&before), "a foreign rule changed");
     let mine: Vec<&LifecycleRule> = after.iter().filter(|r| r.id() == Some(&id)).collect();
-    assert_eq!(mine, ours.iter().collect::<Vec<_>>(), "not exactly the tool's rule");
+    assert_eq!(
+        mine,
+        ours.iter().collect::<Vec<_>>(),
+        "not exactly the tool's rule"
+    );
     let again = merge_by_id(after.clone(), &id, LifecycleRule::id, ours.clone());
     assert_eq!(again, after, "merging twice changed the rules");
 
@@ -185,7 +189,11 @@ fn junk(u: &mut Unstructured<'_>, depth: u32) -> arbitrary::Result<Value> {
         3 => Value::String(u.arbitrary()?),
         4 => {
             let n = u.int_in_range(0..=3)?;
-            Value::Array((0..n).map(|_| junk(u, depth - 1)).collect::<Result<_, _>>()?)
+            Value::Array(
+                (0..n)
+                    .map(|_| junk(u, depth - 1))
+                    .collect::<Result<_, _>>()?,
+            )
         }
         _ => {
             let mut map = Map::new();
@@ -268,7 +276,10 @@ fn is_ours(statement: &Value) -> bool {
 }
 
 fn foreign_statements(doc: &Value) -> Vec<Value> {
-    statements(doc).into_iter().filter(|s| !is_ours(s)).collect()
+    statements(doc)
+        .into_iter()
+        .filter(|s| !is_ours(s))
+        .collect()
 }
 
 /// The check of the `policy_merge` target.
@@ -283,12 +294,23 @@ pub fn policy_merge(data: &[u8]) {
     let before = doc.as_ref().map(foreign_statements).unwrap_or_default();
     let Some(after) = merge_policy(doc.as_ref(), TLS_ONLY_SID, mine.clone()) else {
         assert!(mine.is_none(), "the tool's statement was not written");
-        assert!(before.is_empty(), "a policy with foreign statements deleted");
+        assert!(
+            before.is_empty(),
+            "a policy with foreign statements deleted"
+        );
         return;
     };
-    assert_eq!(foreign_statements(&after), before, "a foreign statement changed");
+    assert_eq!(
+        foreign_statements(&after),
+        before,
+        "a foreign statement changed"
+    );
     let count = statements(&after).iter().filter(|s| is_ours(s)).count();
-    assert_eq!(count, usize::from(mine.is_some()), "not exactly the tool's statement");
+    assert_eq!(
+        count,
+        usize::from(mine.is_some()),
+        "not exactly the tool's statement"
+    );
     assert_eq!(statement_with_sid(&after, TLS_ONLY_SID), mine);
     if let Some(Value::Object(keys)) = &doc {
         for (key, value) in keys.iter().filter(|(k, _)| *k != "Statement") {
@@ -296,5 +318,9 @@ pub fn policy_merge(data: &[u8]) {
         }
     }
     let again = merge_policy(Some(&after), TLS_ONLY_SID, mine);
-    assert_eq!(again.as_ref(), Some(&after), "merging twice changed the policy");
+    assert_eq!(
+        again.as_ref(),
+        Some(&after),
+        "merging twice changed the policy"
+    );
 }

@@ -37,12 +37,18 @@ fn rejected(err: &Error) {
         for problem in problems {
             let line = problem.to_string();
             assert!(one_line(&line), "a problem on several lines: {line:?}");
-            assert!(line.starts_with(FILE), "a problem not naming the file: {line:?}");
+            assert!(
+                line.starts_with(FILE),
+                "a problem not naming the file: {line:?}"
+            );
         }
     } else {
         let line = err.to_string();
         assert!(one_line(&line), "an error on several lines: {line:?}");
-        assert!(line.contains(FILE), "an error not naming the file: {line:?}");
+        assert!(
+            line.contains(FILE),
+            "an error not naming the file: {line:?}"
+        );
     }
     if let Some(hint) = err.hint() {
         assert!(one_line(&hint), "a hint on several lines: {hint:?}");

@@ -33,7 +33,11 @@ pub fn xml_answers(data: &[u8]) {
 }
 
 fn every_cut_is_refused(full: &str) {
-    assert_eq!(incomplete(full.as_bytes()), None, "a complete document refused: {full}");
+    assert_eq!(
+        incomplete(full.as_bytes()),
+        None,
+        "a complete document refused: {full}"
+    );
     let whole = full.trim();
     // Every cut of a short document; a sample of a long one's (quadratic).
     let step = full.len() / 1024 + 1;
@@ -125,7 +129,11 @@ fn write_element(element: &Element, out: &mut String, depth: u32) {
     out.push('<');
     out.push_str(&name);
     for (attribute, value) in &element.attributes {
-        out.push_str(&format!(" {}=\"{}\"", attribute.text(), escape(value).replace('"', "&quot;")));
+        out.push_str(&format!(
+            " {}=\"{}\"",
+            attribute.text(),
+            escape(value).replace('"', "&quot;")
+        ));
     }
     if element.self_closing || depth == 0 {
         out.push_str("/>");
