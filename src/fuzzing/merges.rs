@@ -275,11 +275,16 @@ fn is_ours(statement: &Value) -> bool {
     statement.get("Sid").and_then(Value::as_str) == Some(TLS_ONLY_SID)
 }
 
+/// What a policy holds besides the tool's statement, read here on its own
+/// terms rather than through the merge's `statements`: every value under
+/// Statement (the list's items, or the lone value) that is not the tool's.
 fn foreign_statements(doc: &Value) -> Vec<Value> {
-    statements(doc)
-        .into_iter()
-        .filter(|s| !is_ours(s))
-        .collect()
+    let held = match doc.get("Statement") {
+        Some(Value::Array(items)) => items.clone(),
+        None | Some(Value::Null) => Vec::new(),
+        Some(other) => vec![other.clone()],
+    };
+    held.into_iter().filter(|s| !is_ours(s)).collect()
 }
 
 /// The check of the `policy_merge` target.
