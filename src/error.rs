@@ -50,8 +50,24 @@ pub struct SpecProblem {
 
 impl fmt::Display for SpecProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {} [rule: {}]", self.at, self.message, self.rule)
+        let message = escape_controls(&self.message);
+        write!(f, "{}: {message} [rule: {}]", self.at, self.rule)
     }
+}
+
+/// `text` with control characters escaped (`\n`), so that a value quoted
+/// from the spec (a YAML string may hold a newline) keeps a problem on one
+/// line.
+fn escape_controls(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 fn join_lines(problems: &[SpecProblem]) -> String {
@@ -148,3 +164,27 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::{SourceLocation, SpecProblem};
+
+    /// Found by the `spec` fuzz target: a storage class written as a YAML
+    /// string holding a newline printed the problem on two lines.
+    #[test]
+    fn a_quoted_newline_keeps_a_problem_on_one_line() {
+        let problem = SpecProblem {
+            at: SourceLocation {
+                file: "s.yaml".into(),
+                line: 3,
+                column: 7,
+            },
+            rule: "lifecycle.storage-class",
+            message: "storage_class 'STANDAR\nD_IA\t' is not one of: GLACIER".into(),
+        };
+        assert_eq!(
+            problem.to_string(),
+            "s.yaml:3:7: storage_class 'STANDAR\\nD_IA\\t' is not one of: GLACIER [rule: lifecycle.storage-class]"
+        );
+    }
+}

@@ -10,6 +10,8 @@ pub mod cli;
 pub mod cloud;
 pub mod commands;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod output;
 pub mod plan;
 pub mod render;

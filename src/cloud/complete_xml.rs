@@ -52,7 +52,9 @@ impl Intercept for CompleteXml {
 }
 
 /// Why `body` is an incomplete XML document, or `None` when it is complete
-/// (or not XML at all: empty bodies, JSON policies).
+/// (or not XML at all: empty bodies, JSON policies). Complete means the
+/// root element is closed: the tags are counted, so a cut right after a
+/// nested element (`<a><b/>`, `<a><a></a>`) is refused too.
 pub fn incomplete(body: &[u8]) -> Option<String> {
     let text = String::from_utf8_lossy(body);
     let text = text.trim();
@@ -62,8 +64,7 @@ pub fn incomplete(body: &[u8]) -> Option<String> {
     let Some(root) = root_element(text) else {
         return Some("the answer was cut before its XML root element".into());
     };
-    let self_closed = text.ends_with("/>") && text.matches('<').count() <= 2;
-    if text.ends_with(&format!("</{root}>")) || self_closed {
+    if root_closes(text) {
         return None;
     }
     Some(format!(
@@ -72,18 +73,81 @@ pub fn incomplete(body: &[u8]) -> Option<String> {
     ))
 }
 
-/// The name of the first element, after the declaration and comments.
-fn root_element(text: &str) -> Option<&str> {
-    let mut rest = text;
-    loop {
-        let start = rest.find('<')?;
-        rest = &rest[start + 1..];
-        if rest.starts_with('?') || rest.starts_with('!') {
-            continue;
+/// The name of the first element, after the declaration, comments and
+/// doctype.
+pub fn root_element(text: &str) -> Option<&str> {
+    tags(text).into_iter().find_map(element)
+}
+
+/// Whether the first element is closed, by its end tag or as `<x/>`.
+fn root_closes(text: &str) -> bool {
+    let mut depth = 0usize;
+    for tag in tags(text) {
+        if tag.starts_with("</") {
+            match depth.checked_sub(1) {
+                Some(0) => return true,
+                Some(d) => depth = d,
+                // An end tag before any start: not a document we trust.
+                None => return false,
+            }
+        } else if element(tag).is_some() {
+            if !tag.ends_with("/>") {
+                depth += 1;
+            } else if depth == 0 {
+                return true;
+            }
         }
-        let end = rest.find(|c: char| c.is_whitespace() || c == '>' || c == '/')?;
-        return Some(&rest[..end]).filter(|name| !name.is_empty());
     }
+    false
+}
+
+/// The markup of `text` in order, each from its `<` to its `>`; comments,
+/// CDATA sections and processing instructions whole, quoted attribute
+/// values skipped (they may hold `>`). A cut tag at the end is left out.
+fn tags(text: &str) -> Vec<&str> {
+    let mut tags = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find('<') {
+        rest = &rest[start..];
+        let Some(len) = tag_len(rest) else {
+            break;
+        };
+        tags.push(&rest[..len]);
+        rest = &rest[len..];
+    }
+    tags
+}
+
+/// The length of the markup `text` starts with, or `None` when it is cut.
+fn tag_len(text: &str) -> Option<usize> {
+    for (open, close) in [("<!--", "-->"), ("<![CDATA[", "]]>"), ("<?", "?>")] {
+        if let Some(inner) = text.strip_prefix(open) {
+            return inner.find(close).map(|i| open.len() + i + close.len());
+        }
+    }
+    let mut quote = None;
+    for (i, c) in text.char_indices() {
+        match (quote, c) {
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (None, '>') => return Some(i + 1),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The element name of a start or empty-element tag (`None` for end tags,
+/// comments, declarations).
+fn element(tag: &str) -> Option<&str> {
+    let inner = tag.strip_prefix('<')?;
+    if inner.starts_with(['/', '!', '?']) {
+        return None;
+    }
+    let end = inner
+        .find(|c: char| c.is_whitespace() || c == '>' || c == '/')
+        .unwrap_or(inner.len());
+    Some(&inner[..end]).filter(|name| !name.is_empty())
 }
 
 #[cfg(test)]
@@ -126,5 +190,32 @@ mod tests {
             incomplete(b"<DeleteResult><Error><Key>a</Key>")
                 .is_some_and(|why| why.contains("</DeleteResult>"))
         );
+    }
+
+    /// Found by the `xml_answers` fuzz target: markup inside a comment or
+    /// an attribute, and cuts right after a nested element, fooled the
+    /// check into passing cut documents (or refusing complete ones).
+    #[test]
+    fn nesting_comments_and_attributes_are_read_as_xml() {
+        let complete = [
+            "<!-- <Error> --><ListBucketResult><Name>b</Name></ListBucketResult>",
+            "<a x=\"/>\"><b/></a>",
+            "<a><a></a></a>",
+            "<a><![CDATA[</a>]]></a>",
+        ];
+        for body in complete {
+            assert_eq!(incomplete(body.as_bytes()), None, "{body}");
+        }
+        let cut = [
+            "<a><b/>",
+            "<a><a></a>",
+            "<a x=\"/>",
+            "<a><![CDATA[</a>",
+            "<!-- <a/> -->",
+            "<ListBucketResult><Name/>",
+        ];
+        for body in cut {
+            assert!(incomplete(body.as_bytes()).is_some(), "{body}");
+        }
     }
 }

@@ -12,6 +12,7 @@ use aws_sdk_s3::types::BucketVersioningStatus;
 use aws_smithy_runtime_api::http::Response as HttpResponse;
 
 use super::Clients;
+use super::complete_xml::{incomplete, root_element};
 use super::errors::{api_error, is_not_implemented};
 use crate::error::Result;
 
@@ -35,9 +36,14 @@ pub async fn get(s3: &Client, bucket: &str) -> VersioningResult {
                 .bytes()
                 .map(String::from_utf8_lossy)
                 .unwrap_or_default();
-            Ok(GetBucketVersioningOutput::builder()
-                .set_status(status_in(&body))
-                .build())
+            match read_answer(&body) {
+                Some(status) => Ok(GetBucketVersioningOutput::builder()
+                    .set_status(status)
+                    .build()),
+                // Not a versioning document (an HTML page, a cut answer):
+                // the SDK's error stands.
+                None => result,
+            }
         }
         _ => result,
     }
@@ -54,6 +60,16 @@ pub async fn is_versioned(clients: &Clients, bucket: &str) -> Result<bool> {
         Err(e) if is_not_implemented(&e) => Ok(false),
         Err(e) => Err(api_error(e, "GetBucketVersioning", bucket, &clients.target)),
     }
+}
+
+/// The status in a successful answer the SDK could not parse, when it is a
+/// complete versioning document under either root element name (`None`
+/// for anything else, such as a proxy's HTML page); the inner `None` is a
+/// bucket that never had versioning.
+pub fn read_answer(body: &str) -> Option<Option<BucketVersioningStatus>> {
+    let root = root_element(body.trim())?;
+    let versioning = ["VersioningConfiguration", "GetBucketVersioningResponse"].contains(&root);
+    (versioning && incomplete(body.as_bytes()).is_none()).then(|| status_in(body))
 }
 
 /// The `<Status>` of a versioning document, whatever its root element.
@@ -84,6 +100,29 @@ mod tests {
         ];
         for (xml, versioned) in cases {
             assert_eq!(status_in(xml).is_some(), versioned, "{xml}");
+        }
+    }
+
+    #[test]
+    fn only_a_complete_versioning_document_is_read() {
+        let enabled = Some(Some(BucketVersioningStatus::Enabled));
+        let cases = [
+            (
+                "<GetBucketVersioningResponse xmlns=\"x\"><Status>Enabled</Status></GetBucketVersioningResponse>",
+                enabled.clone(),
+            ),
+            (
+                "<?xml version=\"1.0\"?>\n<VersioningConfiguration/>",
+                Some(None),
+            ),
+            // A proxy's page answered 200 is not "never versioned".
+            ("<!DOCTYPE html><html><body>Bad Gateway</body></html>", None),
+            ("<html><Status>Enabled</Status></html>", None),
+            ("<VersioningConfiguration><Status>Enabled</Status>", None),
+            ("", None),
+        ];
+        for (body, expected) in cases {
+            assert_eq!(read_answer(body), expected, "{body}");
         }
     }
 }

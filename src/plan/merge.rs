@@ -31,12 +31,14 @@ pub fn merge_by_id<T>(
     merged
 }
 
-/// The statements of a policy document (a lone statement object counts as one).
+/// The statements of a policy document. A lone statement object counts as
+/// one, and so does any other value there: what the tool cannot read is
+/// someone else's, and is written back rather than dropped.
 pub fn statements(policy: &Value) -> Vec<Value> {
     match policy.get("Statement") {
         Some(Value::Array(items)) => items.clone(),
-        Some(single @ Value::Object(_)) => vec![single.clone()],
-        _ => Vec::new(),
+        None | Some(Value::Null) => Vec::new(),
+        Some(single) => vec![single.clone()],
     }
 }
 
@@ -134,5 +136,19 @@ mod tests {
         let policy = json!({"Statement": {"Sid": "theirs"}});
         assert_eq!(statements(&policy).len(), 1);
         assert_eq!(statements(&json!({})).len(), 0);
+        assert_eq!(statements(&json!({"Statement": null})).len(), 0);
+    }
+
+    /// Found by the `policy_merge` fuzz target: a Statement that is neither
+    /// a list nor an object was dropped by the merge (and the policy
+    /// deleted when the tool removed its own statement).
+    #[test]
+    fn a_statement_of_another_shape_is_kept() {
+        let mine = json!({"Sid": "mine"});
+        let odd = json!({"Id": "x", "Statement": "not a statement"});
+        let merged = merge_policy(Some(&odd), "mine", Some(mine.clone())).expect("a policy");
+        assert_eq!(merged["Statement"], json!(["not a statement", mine]));
+        let removed = merge_policy(Some(&odd), "mine", None).expect("a policy");
+        assert_eq!(removed["Statement"], json!(["not a statement"]));
     }
 }

@@ -10,6 +10,7 @@ mod check;
 mod cleanup;
 mod cli;
 mod fault_proxy;
+mod fuzz_corpus;
 mod hardening;
 mod hardening_faults;
 mod hardening_races;
