@@ -35,7 +35,9 @@ export PATH="$cache/bin:$PATH"
 scratch="$(mktemp -d "${TMPDIR:-/tmp}/ct-fuzz.XXXXXX")"
 trap 'rm -rf "$scratch"' EXIT
 echo 'fn main() {}' >"$scratch/probe.rs"
-if rustup run nightly rustc -Zunpretty=normal "$scratch/probe.rs" >/dev/null 2>&1 &&
+# CT_FUZZ_TOOLCHAIN=stable forces the fallback (to check it where nightly exists).
+if [ "${CT_FUZZ_TOOLCHAIN:-}" != stable ] &&
+  rustup run nightly rustc -Zunpretty=normal "$scratch/probe.rs" >/dev/null 2>&1 &&
   rustup run nightly rustc "$scratch/probe.rs" -o "$scratch/probe" >/dev/null 2>&1; then
   toolchain=(+nightly)
 else
