@@ -56,9 +56,10 @@ pub fn write_all(dir: &Path, artifacts: &[Artifact], force: bool) -> Result<Vec<
         plan.push((artifact, path, status));
     }
     fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let targets: Vec<&Path> = plan.iter().map(|(_, path, _)| path.as_path()).collect();
+    remove_abandoned_temporaries(dir, &targets);
     let mut staged = Vec::new();
     for (artifact, path, status) in &plan {
-        remove_abandoned_temporaries(path);
         if matches!(status, FileStatus::Missing | FileStatus::Drifted) {
             staged.push(StagedFile::stage(
                 path,
@@ -115,9 +116,7 @@ fn compare(path: &Path, contents: &str) -> Result<FileStatus> {
 /// reader never sees half a file.
 pub fn write_atomically(path: &Path, contents: &str, sensitive: bool) -> Result<()> {
     StagedFile::stage(path, contents, sensitive)?.commit()?;
-    if let Some(dir) = path.parent() {
-        sync_directory(dir);
-    }
+    sync_directory(directory_of(path));
     Ok(())
 }
 
@@ -173,7 +172,7 @@ impl Drop for StagedFile {
 /// `.<name>.tmp-<pid>` beside `path`: hidden, and named after the process
 /// that wrote it so an abandoned one can be recognised.
 fn temporary_path(path: &Path, pid: u32) -> PathBuf {
-    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    let dir = directory_of(path);
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -181,26 +180,26 @@ fn temporary_path(path: &Path, pid: u32) -> PathBuf {
     dir.join(format!(".{file_name}.tmp-{pid}"))
 }
 
-/// Removes the temporary files that a killed earlier run left beside `path`
-/// (its process no longer exists, or its id is now ours, which this run has
-/// not staged yet). Only our own naming pattern for this one file is
-/// touched, and a temporary file of another live run is left alone.
-fn remove_abandoned_temporaries(path: &Path) {
-    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
-        return;
-    };
-    let prefix = format!(".{}.tmp-", name.to_string_lossy());
-    let Ok(entries) = fs::read_dir(if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        dir
-    }) else {
+/// Removes the temporary files that a killed earlier run left in `dir`
+/// beside one of `targets` (its process no longer exists, or its id is now
+/// ours, which this run has not staged yet). Only our own naming pattern for
+/// these files is touched, and a temporary file of another live run is left
+/// alone. One listing of `dir` serves every target.
+fn remove_abandoned_temporaries(dir: &Path, targets: &[&Path]) {
+    let prefixes: Vec<String> = targets
+        .iter()
+        .filter(|path| directory_of(path) == dir)
+        .filter_map(|path| path.file_name())
+        .map(|name| format!(".{}.tmp-", name.to_string_lossy()))
+        .collect();
+    let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
     for entry in entries.flatten() {
         let entry_name = entry.file_name().to_string_lossy().into_owned();
-        let Some(pid) = entry_name
-            .strip_prefix(&prefix)
+        let Some(pid) = prefixes
+            .iter()
+            .find_map(|prefix| entry_name.strip_prefix(prefix.as_str()))
             .and_then(|pid| pid.parse::<u32>().ok())
         else {
             continue;
@@ -218,16 +217,20 @@ fn process_is_alive(pid: u32) -> bool {
     !proc.is_dir() || proc.join(pid.to_string()).exists()
 }
 
+/// The directory holding `path` (`.` for a bare file name).
+fn directory_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
+}
+
 /// Makes the renames durable across a power cut. Best effort: not every
 /// platform or filesystem can sync a directory, and the files are already
 /// complete either way.
 fn sync_directory(dir: &Path) {
     #[cfg(unix)]
-    if let Ok(handle) = fs::File::open(if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        dir
-    }) {
+    if let Ok(handle) = fs::File::open(dir) {
         let _ = handle.sync_all();
     }
 }
