@@ -42,7 +42,7 @@ pub(crate) trait SharedDocument {
     /// Whether the tool's item should be there after the write.
     fn wants_ours(&self) -> bool;
     /// The write's API action, for the error when the item never stays.
-    fn write_action(&self) -> &'static str;
+    const WRITE_ACTION: &'static str;
     /// The bucket, for that error.
     fn bucket(&self) -> &str;
 
@@ -115,7 +115,7 @@ pub(crate) async fn write_confirmed<D: SharedDocument>(doc: &D) -> Result<Applie
     Err(Error::cloud_with_hint(
         format!(
             "{} {}: another writer kept replacing it; {} did not stay after {ROUNDS} attempts",
-            doc.write_action(),
+            D::WRITE_ACTION,
             doc.bucket(),
             doc.our_id()
         ),

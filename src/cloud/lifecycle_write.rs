@@ -43,16 +43,14 @@ struct Lifecycle<'a> {
 impl SharedDocument for Lifecycle<'_> {
     type Current = Vec<LifecycleRule>;
 
+    const WRITE_ACTION: &'static str = "PutBucketLifecycleConfiguration";
+
     fn our_id(&self) -> &str {
         self.rule_id
     }
 
     fn wants_ours(&self) -> bool {
         self.ours.is_some()
-    }
-
-    fn write_action(&self) -> &'static str {
-        "PutBucketLifecycleConfiguration"
     }
 
     fn bucket(&self) -> &str {

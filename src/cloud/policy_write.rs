@@ -42,16 +42,14 @@ impl SharedDocument for Policy<'_> {
     /// `None`: the bucket has no policy.
     type Current = Option<Value>;
 
+    const WRITE_ACTION: &'static str = "PutBucketPolicy";
+
     fn our_id(&self) -> &str {
         self.sid
     }
 
     fn wants_ours(&self) -> bool {
         self.ours.is_some()
-    }
-
-    fn write_action(&self) -> &'static str {
-        "PutBucketPolicy"
     }
 
     fn bucket(&self) -> &str {
