@@ -7,6 +7,7 @@
 
 pub mod check;
 pub mod cli;
+pub mod clock;
 pub mod cloud;
 pub mod commands;
 pub mod error;

@@ -59,9 +59,9 @@ pub fn parse_partition(name: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(name, "%Y-%m-%d").ok()
 }
 
-/// Today in UTC (the clock the lifecycle uses).
+/// Today in UTC (the clock the lifecycle uses), from the tool's one clock.
 pub fn today() -> NaiveDate {
-    Utc::now().date_naive()
+    crate::clock::now().date_naive()
 }
 
 #[cfg(test)]

@@ -173,7 +173,7 @@ pub async fn check(endpoint: &Endpoint, ca_bundle: Option<&Path>) -> (CheckResul
     let started = Instant::now();
     let result = match inspect(endpoint, ca_bundle).await {
         Ok(facts) => {
-            let now = chrono::Utc::now().timestamp();
+            let now = crate::clock::now().timestamp();
             judge(&facts, now, &endpoint.host)
         }
         Err(result) => result,

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use chrono::{SecondsFormat, Utc};
+use chrono::SecondsFormat;
 
 use super::{Context, block_on};
 use crate::cli::{OutputFormat, ReportArgs, ReportFormat};
@@ -70,7 +70,7 @@ pub fn build(ctx: &Context, env: &Environment, args: &ReportArgs) -> Result<Repo
         let lifecycle = super::cleanup::lifecycle_status(&store, env, None).await?;
         Ok(Report::build(Inputs {
             env: &env.name,
-            generated_at: Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
+            generated_at: crate::clock::now().to_rfc3339_opts(SecondsFormat::Secs, true),
             storage: summary(env, &store),
             judge: &judge,
             outcome: &outcome,
