@@ -5,6 +5,13 @@
 # however the run ends.
 #   scripts/test.sh                     # everything
 #   scripts/test.sh --test it servers   # one test binary, filtered
+#   scripts/test.sh --test it servers -- --nocapture   # test-harness options too
+#
+# A test that needs the bench (a server, or nginx, chromium...) is
+# `#[ignore = "needs the bench: ..."]`: `cargo test` alone reports it
+# ignored, never passed. This script runs the ignored tests too
+# (`--include-ignored`), so every test runs here, and a test whose server or
+# tool is missing fails.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,9 +29,15 @@ export CT_BENCH_DIR
 trap '"$root/scripts/bench/stop.sh" "$CT_BENCH_DIR"' EXIT
 scripts/bench/start.sh >/dev/null
 
-# The CT_TEST_* variables: where the servers are, and CT_TEST_REQUIRE_SERVERS=1
-# so a server test fails rather than skips if one is missing.
+# The CT_TEST_* variables: where the servers are.
 # shellcheck source=/dev/null
 . "$CT_BENCH_DIR/env"
 
-cargo test --all-targets "$@"
+# --include-ignored goes to the test harness: after the caller's `--`, or
+# after one of its own.
+args=("$@")
+case " $* " in
+*" -- "*) args+=(--include-ignored) ;;
+*) args+=(-- --include-ignored) ;;
+esac
+cargo test --all-targets "${args[@]}"

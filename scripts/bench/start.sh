@@ -157,7 +157,6 @@ secret="$(garage key info --secret-key ct-test)"
 	printf 'export %s=%q\n' \
 		CT_BENCH_DIR "$dir" \
 		AWS_EC2_METADATA_DISABLED true \
-		CT_TEST_REQUIRE_SERVERS 1 \
 		CT_TEST_MOTO_ENDPOINT "http://127.0.0.1:$moto_port" \
 		CT_TEST_MOTO_REGION us-east-1 \
 		CT_TEST_GARAGE_ENDPOINT "http://127.0.0.1:$garage_s3_port" \

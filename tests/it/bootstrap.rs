@@ -15,7 +15,8 @@ fn init_then_bootstrap_local_needs_no_server_and_no_account() {
     let out = Run::new(dir.path())
         .args(["bootstrap", "--env", "local", "--yes"])
         .run()
-        .code(0);
+        .code(0)
+        .stderr_is_empty();
     for step in [
         "validate",
         "render",
@@ -38,7 +39,8 @@ fn init_then_bootstrap_local_needs_no_server_and_no_account() {
     let again = Run::new(dir.path())
         .args(["--output", "json", "bootstrap", "--env", "local", "--yes"])
         .run()
-        .code(0);
+        .code(0)
+        .stderr_contains("(everything in place)");
     let report: Value = serde_json::from_str(&again.stdout).expect("json");
     assert_eq!(report["ok"], true);
     let steps = report["steps"].as_array().expect("steps");
@@ -75,10 +77,9 @@ fn a_cloud_environment_without_credentials_stops_within_seconds_naming_the_step(
 }
 
 #[test]
+#[ignore = "needs the bench: run scripts/test.sh"]
 fn bootstrap_provisions_checks_and_reports_a_garage_environment() {
-    let Some(garage) = server("garage") else {
-        return;
-    };
+    let garage = server("garage");
     let dir = tempdir();
     let bucket = unique_bucket("boot");
     write_s3_spec(dir.path(), &garage, "s3-compatible", &bucket, false);
@@ -109,10 +110,9 @@ fn bootstrap_provisions_checks_and_reports_a_garage_environment() {
 }
 
 #[test]
+#[ignore = "needs the bench: run scripts/test.sh"]
 fn verbose_logs_go_to_stderr_and_never_show_the_secret() {
-    let Some(garage) = server("garage") else {
-        return;
-    };
+    let garage = server("garage");
     let dir = tempdir();
     let bucket = unique_bucket("verbose");
     write_s3_spec(dir.path(), &garage, "s3-compatible", &bucket, false);

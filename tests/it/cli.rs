@@ -5,7 +5,11 @@ use crate::support::{Run, tempdir};
 #[test]
 fn help_lists_every_command() {
     let dir = tempdir();
-    let out = Run::new(dir.path()).args(["--help"]).run().code(0);
+    let out = Run::new(dir.path())
+        .args(["--help"])
+        .run()
+        .code(0)
+        .stderr_is_empty();
     for command in [
         "init",
         "render",
@@ -27,7 +31,11 @@ fn help_lists_every_command() {
 #[test]
 fn version_prints_and_exits_zero() {
     let dir = tempdir();
-    let out = Run::new(dir.path()).args(["--version"]).run().code(0);
+    let out = Run::new(dir.path())
+        .args(["--version"])
+        .run()
+        .code(0)
+        .stderr_is_empty();
     assert!(out.stdout.starts_with("chronotrace-ops "), "{}", out.stdout);
 }
 
@@ -39,7 +47,12 @@ fn usage_errors_exit_2_without_a_backtrace() {
         vec!["no-such-command"],
         vec!["render", "--output", "yaml"],
     ] {
-        let out = Run::new(dir.path()).args(&args).run().code(2);
+        let out = Run::new(dir.path())
+            .args(&args)
+            .run()
+            .code(2)
+            .stdout_is_empty()
+            .stderr_contains("error: ");
         assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
         assert!(!out.stderr.contains("RUST_BACKTRACE"), "{}", out.stderr);
     }
@@ -51,7 +64,8 @@ fn unknown_environment_is_a_usage_error_naming_the_known_ones() {
     let out = Run::new(dir.path())
         .args(["render", "--env", "qa", "--out", "deploy"])
         .run()
-        .code(2);
+        .code(2)
+        .one_line_error("no environment named 'qa'");
     assert!(
         out.stderr.contains("no environment named 'qa'"),
         "{}",
@@ -72,7 +86,8 @@ fn the_environment_comes_from_chronotrace_env_too() {
         .args(["render", "--out", "deploy"])
         .env("CHRONOTRACE_ENV", "staging")
         .run()
-        .code(0);
+        .code(0)
+        .stdout_contains(".env.staging");
     assert!(dir.path().join("deploy/.env.staging").exists());
     assert!(!dir.path().join("deploy/.env.production").exists());
 }
@@ -87,7 +102,8 @@ fn credentials_in_endpoint_url_are_refused_and_never_echoed() {
             "render",
         ])
         .run()
-        .code(2);
+        .code(2)
+        .one_line_error("endpoint.credentials");
     assert!(
         out.stderr.contains("endpoint.credentials"),
         "{}",

@@ -103,10 +103,9 @@ async fn foreign_writer(s3: Client, bucket: String, id: String) {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the bench: run scripts/test.sh"]
 async fn concurrent_applies_and_another_writer_lose_no_lifecycle_rule() {
-    let Some(garage) = server("garage") else {
-        return;
-    };
+    let garage = server("garage");
     let (proxy, proxied) = through_proxy(&garage);
     let s3 = s3_client(&garage);
     let bucket = unique_bucket("race");
@@ -228,10 +227,9 @@ async fn foreign_policy_writer(s3: Client, bucket: String, sid: String) {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the bench: run scripts/test.sh"]
 async fn an_apply_and_another_policy_writer_lose_no_statement() {
-    let Some(moto) = server("moto") else {
-        return;
-    };
+    let moto = server("moto");
     let (proxy, proxied) = through_proxy(&moto);
     let s3 = s3_client(&moto);
     let bucket = unique_bucket("policy-race");

@@ -5,7 +5,11 @@ use crate::support::{Run, tempdir};
 #[test]
 fn init_writes_a_valid_commented_spec() {
     let dir = tempdir();
-    let out = Run::new(dir.path()).args(["init"]).run().code(0);
+    let out = Run::new(dir.path())
+        .args(["init"])
+        .run()
+        .code(0)
+        .stderr_is_empty();
     assert!(
         out.stdout.contains("wrote chronotrace-ops.yaml"),
         "{}",
@@ -32,7 +36,8 @@ fn init_writes_a_valid_commented_spec() {
     let render = Run::new(dir.path())
         .args(["render", "--out", "deploy"])
         .run()
-        .code(0);
+        .code(0)
+        .stderr_is_empty();
     assert!(
         !render.stderr.contains("embedded starter spec"),
         "{}",
@@ -45,7 +50,11 @@ fn a_second_init_refuses_and_leaves_the_spec_untouched() {
     let dir = tempdir();
     let path = dir.path().join("chronotrace-ops.yaml");
     std::fs::write(&path, "project: mine\n").expect("write");
-    let out = Run::new(dir.path()).args(["init"]).run().code(2);
+    let out = Run::new(dir.path())
+        .args(["init"])
+        .run()
+        .code(2)
+        .one_line_error("already exists");
     assert!(out.stderr.contains("already exists"), "{}", out.stderr);
     assert!(out.stderr.contains("--force"), "{}", out.stderr);
     assert_eq!(
@@ -53,7 +62,12 @@ fn a_second_init_refuses_and_leaves_the_spec_untouched() {
         "project: mine\n"
     );
 
-    Run::new(dir.path()).args(["init", "--force"]).run().code(0);
+    Run::new(dir.path())
+        .args(["init", "--force"])
+        .run()
+        .code(0)
+        .stderr_is_empty()
+        .stdout_contains("wrote chronotrace-ops.yaml");
     assert!(
         std::fs::read_to_string(&path)
             .expect("read")
@@ -67,7 +81,8 @@ fn init_honours_config_and_json_output() {
     let out = Run::new(dir.path())
         .args(["--config", "conf/ops.yaml", "--output", "json", "init"])
         .run()
-        .code(0);
+        .code(0)
+        .stderr_is_empty();
     let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("json on stdout");
     assert_eq!(json["path"], "conf/ops.yaml");
     assert!(dir.path().join("conf/ops.yaml").is_file());

@@ -3,7 +3,10 @@
 //! Tests run the real `chronotrace-ops` binary (see `support`) and, where they
 //! need a server or a tool, use the moto and Garage instances and the nginx
 //! and docker-compose binaries that `scripts/test.sh` installs and starts,
-//! announced through `CT_TEST_*` environment variables.
+//! announced through `CT_TEST_*` environment variables. Such a test is
+//! `#[ignore = "needs the bench: run scripts/test.sh"]`: `cargo test` alone
+//! reports it ignored, and `scripts/test.sh` runs it (`--include-ignored`),
+//! failing it if its server or tool is missing (see `missing_server`).
 
 mod bootstrap;
 mod check;
@@ -16,7 +19,9 @@ mod hardening_faults;
 mod hardening_races;
 mod hardening_secrets;
 mod init;
+mod missing_server;
 mod onboarding;
+mod output_snapshots;
 mod provision;
 mod render;
 mod report;

@@ -11,7 +11,8 @@ fn completions_are_produced_for_common_shells() {
         let out = Run::new(dir.path())
             .args(["completions", shell])
             .run()
-            .code(0);
+            .code(0)
+            .stderr_is_empty();
         assert!(
             out.stdout.contains("chronotrace-ops"),
             "{shell}: {}",
@@ -29,7 +30,8 @@ fn parser_keys(spec: &str) -> Vec<String> {
     let out = Run::new(dir.path())
         .args(["--config", "s.yaml", "render"])
         .run()
-        .code(2);
+        .code(2)
+        .one_line_error("expected one of ");
     let list = out
         .stderr
         .split("expected one of ")
@@ -59,7 +61,11 @@ fn schema_keys(schema: &Value, pointer: &str) -> Vec<String> {
 #[test]
 fn the_schema_knows_exactly_the_keys_the_parser_accepts() {
     let dir = tempdir();
-    let out = Run::new(dir.path()).args(["schema"]).run().code(0);
+    let out = Run::new(dir.path())
+        .args(["schema"])
+        .run()
+        .code(0)
+        .stderr_is_empty();
     let schema: Value = serde_json::from_str(&out.stdout).expect("the schema is JSON");
     let cases = [
         ("project: p\nenvironments: {}\nbogus: 1\n", "/properties"),

@@ -151,8 +151,9 @@ async fn drift_is_repaired(dir: &Path, endpoint: &Endpoint, bucket: &str) {
 }
 
 #[tokio::test]
+#[ignore = "needs the bench: run scripts/test.sh"]
 async fn moto_apply_converges_repairs_drift_and_destroys_only_its_own() {
-    let Some(moto) = server("moto") else { return };
+    let moto = server("moto");
     let dir = tempdir();
     let bucket = unique("prov");
     let role = unique("role");
@@ -178,7 +179,11 @@ async fn moto_apply_converges_repairs_drift_and_destroys_only_its_own() {
         "{json}"
     );
 
-    ct(dir.path(), &moto, &["apply"]).code(2); // no terminal, no --yes
+    // No terminal, no --yes: refused, with the fix.
+    ct(dir.path(), &moto, &["apply"])
+        .code(2)
+        .one_line_error("")
+        .stderr_contains("--yes");
     ct(dir.path(), &moto, &["apply", "--yes"]).code(0);
     ct(dir.path(), &moto, &["plan", "--exit-code"]).code(0);
     let again = ct(dir.path(), &moto, &["apply", "--yes"]).code(0);
@@ -231,8 +236,13 @@ async fn moto_apply_converges_repairs_drift_and_destroys_only_its_own() {
         .send()
         .await
         .expect("object");
-    ct(dir.path(), &moto, &["destroy"]).code(2);
-    let refused = ct(dir.path(), &moto, &["destroy", "--yes"]).code(2);
+    ct(dir.path(), &moto, &["destroy"])
+        .code(2)
+        .one_line_error("")
+        .stderr_contains("--yes");
+    let refused = ct(dir.path(), &moto, &["destroy", "--yes"])
+        .code(2)
+        .one_line_error("not empty");
     assert!(
         refused.stderr.contains("not empty") && refused.stderr.contains("--empty"),
         "{}",
@@ -275,8 +285,9 @@ async fn moto_apply_converges_repairs_drift_and_destroys_only_its_own() {
 }
 
 #[tokio::test]
+#[ignore = "needs the bench: run scripts/test.sh"]
 async fn moto_foreign_bucket_and_role_are_reported_and_survive() {
-    let Some(moto) = server("moto") else { return };
+    let moto = server("moto");
     let dir = tempdir();
     let bucket = unique("foreign");
     let role = unique("their-role");
@@ -368,10 +379,9 @@ async fn moto_foreign_bucket_and_role_are_reported_and_survive() {
 }
 
 #[tokio::test]
+#[ignore = "needs the bench: run scripts/test.sh"]
 async fn garage_converges_with_unsupported_features_reported() {
-    let Some(garage) = server("garage") else {
-        return;
-    };
+    let garage = server("garage");
     let dir = tempdir();
     let bucket = unique("garage");
     spec(dir.path(), &garage, "s3-compatible", &bucket, "");
@@ -404,7 +414,9 @@ async fn garage_converges_with_unsupported_features_reported() {
         .send()
         .await
         .expect("object");
-    ct(dir.path(), &garage, &["destroy", "--yes"]).code(2);
+    ct(dir.path(), &garage, &["destroy", "--yes"])
+        .code(2)
+        .one_line_error("not empty");
     ct(dir.path(), &garage, &["destroy", "--yes", "--empty"]).code(0);
     assert!(!bucket_exists(&s3, &bucket).await, "bucket gone");
 }
@@ -422,7 +434,11 @@ fn local_environment_gets_its_traces_dir() {
         "{}",
         plan.stdout
     );
-    Run::new(dir.path()).args(["apply", "--yes"]).run().code(0);
+    Run::new(dir.path())
+        .args(["apply", "--yes"])
+        .run()
+        .code(0)
+        .stderr_is_empty();
     let traces = dir.path().join("store/traces");
     #[cfg(unix)]
     {
@@ -441,7 +457,8 @@ fn local_environment_gets_its_traces_dir() {
     Run::new(dir.path())
         .args(["destroy", "--yes"])
         .run()
-        .code(2);
+        .code(2)
+        .one_line_error("");
 }
 
 #[path = "provision_errors.rs"]

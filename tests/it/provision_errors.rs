@@ -16,6 +16,7 @@ use crate::support::{Outcome, Run, tempdir};
 /// One error line and one hint line on stderr, nothing on stdout.
 #[track_caller]
 fn one_line_with_hint(out: &Outcome, says: &str) {
+    assert!(out.stdout.is_empty(), "nothing on stdout:\n{}", out.stdout);
     let lines: Vec<&str> = out
         .stderr
         .lines()
@@ -51,8 +52,9 @@ fn garage_admin(action: &str, body: &str) -> Value {
 }
 
 #[test]
+#[ignore = "needs the bench: run scripts/test.sh"]
 fn no_credentials() {
-    let Some(moto) = server("moto") else { return };
+    let moto = server("moto");
     let dir = tempdir();
     spec(dir.path(), &moto, "aws", &unique("nocred"), "");
     let out = Run::new(dir.path())
@@ -63,10 +65,9 @@ fn no_credentials() {
 }
 
 #[test]
+#[ignore = "needs the bench: run scripts/test.sh"]
 fn wrong_credentials() {
-    let Some(garage) = server("garage") else {
-        return;
-    };
+    let garage = server("garage");
     let dir = tempdir();
     spec(dir.path(), &garage, "s3-compatible", &unique("badkey"), "");
     let wrong = Endpoint {
@@ -84,10 +85,9 @@ fn wrong_credentials() {
 }
 
 #[test]
+#[ignore = "needs the bench: run scripts/test.sh"]
 fn access_denied_names_action_and_resource() {
-    let Some(garage) = server("garage") else {
-        return;
-    };
+    let garage = server("garage");
     let key = garage_admin(
         "CreateKey",
         &format!("{{\"name\":\"{}\"}}", unique("nobody")),
@@ -105,10 +105,9 @@ fn access_denied_names_action_and_resource() {
 }
 
 #[test]
+#[ignore = "needs the bench: run scripts/test.sh"]
 fn bucket_taken_by_another_owner() {
-    let Some(garage) = server("garage") else {
-        return;
-    };
+    let garage = server("garage");
     let bucket = unique("taken");
     garage_admin("CreateBucket", &format!("{{\"globalAlias\":\"{bucket}\"}}"));
     let dir = tempdir();
@@ -118,8 +117,9 @@ fn bucket_taken_by_another_owner() {
 }
 
 #[test]
+#[ignore = "needs the bench: run scripts/test.sh"]
 fn unreachable_endpoint_fails_within_seconds() {
-    let Some(moto) = server("moto") else { return };
+    let moto = server("moto");
     // A port that was free a moment ago: nothing listens there.
     let port = TcpListener::bind("127.0.0.1:0")
         .expect("a port")
@@ -143,8 +143,9 @@ fn unreachable_endpoint_fails_within_seconds() {
 }
 
 #[tokio::test]
+#[ignore = "needs the bench: run scripts/test.sh"]
 async fn region_mismatch() {
-    let Some(moto) = server("moto") else { return };
+    let moto = server("moto");
     let bucket = unique("region");
     s3_client(&moto)
         .create_bucket()
@@ -164,10 +165,9 @@ async fn region_mismatch() {
 }
 
 #[test]
+#[ignore = "needs the bench: run scripts/test.sh"]
 fn region_mismatch_on_garage() {
-    let Some(garage) = server("garage") else {
-        return;
-    };
+    let garage = server("garage");
     let elsewhere = Endpoint {
         region: "eu-west-1".into(),
         ..garage

@@ -1,13 +1,14 @@
-//! Smoke tests for the bench of real servers that `scripts/test.sh` starts
-//! (see `scripts/bench/`): each server takes a bucket and object round trip
-//! through the AWS SDK, so a broken bench fails here, plainly, rather than
-//! somewhere inside a feature test.
+//! The bench of real servers that `scripts/test.sh` starts (see
+//! `scripts/bench/`), as the tests reach it, and a smoke test of each: the
+//! binary's bucket and object round trip, so a broken bench fails here,
+//! plainly, rather than somewhere inside a feature test.
 //!
 //! A server is announced by `CT_TEST_<NAME>_*` variables (`ENDPOINT`,
-//! `REGION`, and for Garage `ACCESS_KEY_ID` and `SECRET_ACCESS_KEY`). When
-//! they are missing the test is skipped with a note, or fails if
-//! `CT_TEST_REQUIRE_SERVERS` or `CI` is set: there a skip would hide a
-//! broken bench.
+//! `REGION`, and for Garage `ACCESS_KEY_ID` and `SECRET_ACCESS_KEY`). A
+//! test that needs one is `#[ignore = "needs the bench: scripts/test.sh"]`,
+//! and `scripts/test.sh` runs it (`--include-ignored`); run without its
+//! server, it fails with a one-line message saying how to run it, and is
+//! never reported passed (`a_server_test_without_its_server_fails`).
 
 use std::env;
 use std::net::IpAddr;
@@ -16,8 +17,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_s3::error::DisplayErrorContext;
-use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
+
+use crate::cleanup::{run_with, write_s3_spec};
+use crate::support::tempdir;
 
 /// Where a test server listens and how to sign requests for it.
 #[derive(Debug, Clone)]
@@ -29,20 +32,14 @@ pub struct Endpoint {
     pub secret_access_key: String,
 }
 
-/// Whether a flag variable is set to something other than empty, `0` or `false`.
-fn flag(var: &str) -> bool {
-    env::var(var).is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false"))
-}
-
-/// The server `name` (`moto`, `garage`) from its `CT_TEST_<NAME>_*`
-/// variables, or `None` (after a note on stderr) when it is not running and
-/// servers are not required.
+/// The server `name` (`moto`, `garage`) from its `CT_TEST_<NAME>_*` variables.
 ///
 /// # Panics
 ///
-/// When the server is missing but required, and when its endpoint is not on
-/// loopback: the tests never send a request anywhere else.
-pub fn server(name: &str) -> Option<Endpoint> {
+/// When the server is not running (the variables are not set), and when
+/// its endpoint is not on loopback: the tests never send a request
+/// anywhere else.
+pub fn server(name: &str) -> Endpoint {
     let prefix = format!("CT_TEST_{}", name.to_uppercase());
     let var = |suffix: &str| {
         env::var(format!("{prefix}_{suffix}"))
@@ -58,27 +55,22 @@ pub fn server(name: &str) -> Option<Endpoint> {
     let (Some(url), Some(region), Some((access_key_id, secret_access_key))) =
         (var("ENDPOINT"), var("REGION"), credentials)
     else {
-        let why = format!(
-            "{name} is not running: start it with scripts/test.sh \
-             ({prefix}_* variables are not set)"
+        panic!(
+            "{name} is not running ({prefix}_* variables are not set): \
+             run this test through scripts/test.sh, which starts it"
         );
-        if flag("CT_TEST_REQUIRE_SERVERS") || flag("CI") {
-            panic!("{why}");
-        }
-        eprintln!("note: skipping, {why}");
-        return None;
     };
     assert!(
         is_loopback_url(&url),
         "{prefix}_ENDPOINT={url} is not a loopback http URL; the tests only talk to local servers"
     );
-    Some(Endpoint {
+    Endpoint {
         name: name.to_owned(),
         url,
         region,
         access_key_id,
         secret_access_key,
-    })
+    }
 }
 
 /// `http://HOST[:PORT][/...]` with HOST `localhost` or a loopback IP.
@@ -138,85 +130,75 @@ pub async fn create_bucket(s3: &Client, endpoint: &Endpoint, bucket: &str) {
     create.send().await.expect("create bucket");
 }
 
-/// Creates a bucket, sees it listed, writes, reads and deletes an object in
-/// it, deletes it, and sees it gone.
+/// The names of the server's buckets.
+async fn bucket_names(s3: &Client, endpoint: &Endpoint) -> Vec<String> {
+    let listed = s3.list_buckets().send().await.unwrap_or_else(|e| {
+        panic!(
+            "{} at {}: list buckets: {}",
+            endpoint.name,
+            endpoint.url,
+            DisplayErrorContext(&e)
+        )
+    });
+    listed
+        .buckets()
+        .iter()
+        .filter_map(|b| b.name().map(str::to_owned))
+        .collect()
+}
+
+/// The binary's round trip on the server: `apply` creates a bucket (the
+/// server lists it), `check`'s probe writes, reads and deletes an object in
+/// it, `destroy --empty` removes it (the server no longer lists it).
 async fn bucket_round_trip(endpoint: &Endpoint) {
     let s3 = s3_client(endpoint);
-    let (name, url) = (&endpoint.name, &endpoint.url);
-    let fail = |step: &str, err: &dyn std::error::Error| -> ! {
-        panic!("{name} at {url}: {step}: {}", DisplayErrorContext(err))
-    };
+    let name = &endpoint.name;
     let bucket = unique_bucket(&format!("smoke-{name}"));
+    let dir = tempdir();
+    write_s3_spec(dir.path(), endpoint, "s3-compatible", &bucket, false);
 
-    create_bucket(&s3, endpoint, &bucket).await;
-
-    let listed = s3
-        .list_buckets()
-        .send()
-        .await
-        .unwrap_or_else(|e| fail("list buckets", &e));
-    let names: Vec<&str> = listed.buckets().iter().filter_map(|b| b.name()).collect();
+    run_with(dir.path(), endpoint, &["apply", "--yes"])
+        .code(0)
+        .stderr_is_empty();
+    let names = bucket_names(&s3, endpoint).await;
     assert!(
-        names.contains(&bucket.as_str()),
-        "{name}: bucket {bucket} not listed in {names:?}"
+        names.contains(&bucket),
+        "{name}: {bucket} not listed in {names:?}"
     );
 
-    let key = "smoke/hello.txt";
-    let body = b"hello from chronotrace-ops\n";
-    if let Err(e) = s3
-        .put_object()
-        .bucket(&bucket)
-        .key(key)
-        .body(ByteStream::from_static(body))
-        .send()
-        .await
-    {
-        fail(&format!("put {bucket}/{key}"), &e);
+    let report = run_with(dir.path(), endpoint, &["check"]).json();
+    for id in ["bucket.exists", "probe"] {
+        let check = report["checks"]
+            .as_array()
+            .and_then(|checks| checks.iter().find(|c| c["id"] == id));
+        assert_eq!(
+            check.map(|c| &c["status"]),
+            Some(&serde_json::json!("pass")),
+            "{name}: {id}: {report:#}"
+        );
     }
-    let got = s3
-        .get_object()
-        .bucket(&bucket)
-        .key(key)
-        .send()
-        .await
-        .unwrap_or_else(|e| fail(&format!("get {bucket}/{key}"), &e));
-    let got = got
-        .body
-        .collect()
-        .await
-        .unwrap_or_else(|e| fail(&format!("read {bucket}/{key}"), &e))
-        .into_bytes();
-    assert_eq!(&got[..], body, "{name}: object read back differs");
 
-    if let Err(e) = s3.delete_object().bucket(&bucket).key(key).send().await {
-        fail(&format!("delete {bucket}/{key}"), &e);
-    }
-    if let Err(e) = s3.delete_bucket().bucket(&bucket).send().await {
-        fail(&format!("delete bucket {bucket}"), &e);
-    }
-    let listed = s3
-        .list_buckets()
-        .send()
-        .await
-        .unwrap_or_else(|e| fail("list buckets", &e));
-    let still_there = listed.buckets().iter().any(|b| b.name() == Some(&*bucket));
+    run_with(dir.path(), endpoint, &["destroy", "--yes", "--empty"])
+        .code(0)
+        .stderr_is_empty();
+    let names = bucket_names(&s3, endpoint).await;
     assert!(
-        !still_there,
-        "{name}: bucket {bucket} still listed after delete"
+        !names.contains(&bucket),
+        "{name}: {bucket} still listed after destroy"
     );
 }
 
 #[tokio::test]
+#[ignore = "needs the bench: run scripts/test.sh"]
 async fn moto_bucket_round_trip() {
-    let Some(moto) = server("moto") else { return };
+    let moto = server("moto");
     bucket_round_trip(&moto).await;
 }
 
 #[tokio::test]
+#[ignore = "needs the bench: run scripts/test.sh"]
 async fn garage_bucket_round_trip() {
-    let Some(garage) = server("garage") else {
-        return;
-    };
+    let garage = server("garage");
     bucket_round_trip(&garage).await;
 }
 

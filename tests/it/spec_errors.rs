@@ -378,6 +378,7 @@ fn every_invalid_spec_is_refused_with_its_line_and_rule() {
             .args(["--config", "bad.yaml", "render", "--out", "deploy"])
             .run();
         assert_eq!(out.code, 2, "{what}: exit code\n{}", out.stderr);
+        assert!(out.stdout.is_empty(), "{what}: stdout\n{}", out.stdout);
         let error = out
             .stderr
             .lines()
@@ -407,7 +408,8 @@ fn the_seed_example_comes_with_a_valid_alternative() {
     let out = Run::new(dir.path())
         .args(["--config", "bad.yaml", "render"])
         .run()
-        .code(2);
+        .code(2)
+        .one_line_error("STANDARD_IA needs at least 30 days, got 7");
     assert!(
         out.stderr
             .contains("STANDARD_IA needs at least 30 days, got 7"),
@@ -439,13 +441,15 @@ environments:
     let out = Run::new(dir.path())
         .args(["--config", "bad.yaml", "render"])
         .run()
-        .code(2);
+        .code(2)
+        .stdout_is_empty();
     let errors: Vec<&str> = out
         .stderr
         .lines()
         .filter(|l| l.starts_with("error:"))
         .collect();
     assert_eq!(errors.len(), 2, "{}", out.stderr);
+    assert_eq!(out.stderr.lines().count(), 2, "{}", out.stderr);
     assert!(errors[0].starts_with("error: bad.yaml:6:"), "{}", errors[0]);
     assert!(errors[1].starts_with("error: bad.yaml:9:"), "{}", errors[1]);
 }
@@ -461,6 +465,7 @@ fn a_secret_in_the_endpoint_is_never_echoed() {
     let out = Run::new(dir.path())
         .args(["--config", "bad.yaml", "render"])
         .run()
-        .code(2);
+        .code(2)
+        .one_line_error("[rule: endpoint.credentials]");
     assert!(!out.stderr.contains("hunter22"), "{}", out.stderr);
 }

@@ -1,5 +1,12 @@
-//! A small builder for running the real binary hermetically: a blank HOME,
-//! no inherited `AWS_*` or `CHRONOTRACE_*` variables, instance metadata off.
+//! A small builder for running the real binary hermetically (a blank HOME,
+//! no inherited `AWS_*` or `CHRONOTRACE_*` variables, instance metadata
+//! off), and assertions on what a run printed: its exit code, stdout and
+//! stderr (`one_line_error` for the error paths).
+//!
+//! A test that needs a server or a tool of the bench is `#[ignore]`d with
+//! the reason, so `cargo test` alone reports it ignored, never passed;
+//! `scripts/test.sh` starts the bench and runs the ignored tests too, and
+//! there a missing server or tool fails the test (`servers::server`, `tool`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -86,36 +93,105 @@ impl Outcome {
     /// Asserts the exit code, showing the output when it differs.
     #[track_caller]
     pub fn code(self, expected: i32) -> Outcome {
-        assert_eq!(
-            self.code, expected,
-            "exit code\n--- stdout\n{}\n--- stderr\n{}",
-            self.stdout, self.stderr
-        );
+        let holds = self.code == expected;
+        self.holds(holds, &format!("exit code is not {expected}"))
+    }
+
+    /// Asserts that stdout contains `needle`.
+    #[track_caller]
+    pub fn stdout_contains(self, needle: &str) -> Outcome {
+        let holds = self.stdout.contains(needle);
+        self.holds(holds, &format!("stdout lacks {needle:?}"))
+    }
+
+    /// Asserts that stderr contains `needle`.
+    #[track_caller]
+    pub fn stderr_contains(self, needle: &str) -> Outcome {
+        let holds = self.stderr.contains(needle);
+        self.holds(holds, &format!("stderr lacks {needle:?}"))
+    }
+
+    /// Asserts that nothing was printed on stdout (no data, no partial result).
+    #[track_caller]
+    pub fn stdout_is_empty(self) -> Outcome {
+        let holds = self.stdout.trim().is_empty();
+        self.holds(holds, "stdout is not empty")
+    }
+
+    /// Asserts that nothing was printed on stderr (no error, warning or note).
+    #[track_caller]
+    pub fn stderr_is_empty(self) -> Outcome {
+        let holds = self.stderr.trim().is_empty();
+        self.holds(holds, "stderr is not empty")
+    }
+
+    /// Asserts the tool's one-line error: stderr is one `error: ` line
+    /// containing `says` (and at most one `  hint: ` line after it; `note: `
+    /// lines aside, such as the embedded starter spec's), no panic, and
+    /// nothing on stdout: no result, partial or not.
+    #[track_caller]
+    pub fn one_line_error(self, says: &str) -> Outcome {
+        let lines: Vec<&str> = self
+            .stderr
+            .lines()
+            .filter(|l| !l.starts_with("note: "))
+            .collect();
+        let holds = match lines.as_slice() {
+            [error] => error.starts_with("error: ") && error.contains(says),
+            [error, hint] => {
+                error.starts_with("error: ") && error.contains(says) && hint.starts_with("  hint: ")
+            }
+            _ => false,
+        };
+        self.holds(
+            holds,
+            &format!("expected one `error: ` line saying {says:?} (and at most a hint)"),
+        )
+        .stdout_is_empty()
+    }
+
+    /// stdout parsed as JSON.
+    #[track_caller]
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e})\n{}", self.shown()))
+    }
+
+    /// Fails with `what` and both streams unless `holds`.
+    #[track_caller]
+    fn holds(self, holds: bool, what: &str) -> Outcome {
+        assert!(holds, "{what}\n{}", self.shown());
         self
     }
-}
 
-/// True when a missing server or tool must fail the test rather than skip it
-/// (under CI, and whenever `scripts/test.sh` runs the suite).
-pub fn required() -> bool {
-    std::env::var_os("CT_TEST_REQUIRE_SERVERS").is_some() || std::env::var_os("CI").is_some()
-}
-
-/// The path of an external tool, or `None` (with a note) when it may be skipped.
-pub fn tool(name: &str) -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(name))
-            .find(|p| p.is_file())
-    });
-    if found.is_none() {
-        assert!(
-            !required(),
-            "{name} is not installed: run scripts/test.sh, which installs it"
-        );
-        eprintln!("note: {name} not installed; skipping (scripts/test.sh installs it)");
+    /// The exit code and both streams, for an assertion's message.
+    fn shown(&self) -> String {
+        format!(
+            "--- exit code {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
     }
-    found
+}
+
+/// The path of an external tool that `scripts/test.sh` installs.
+///
+/// # Panics
+///
+/// When it is not installed: a test needing it is `#[ignore]`d, so it only
+/// runs when asked for (`scripts/test.sh` runs every ignored test), and
+/// then a missing tool is a failure, never a skip.
+pub fn tool(name: &str) -> PathBuf {
+    std::env::var_os("PATH")
+        .and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|dir| dir.join(name))
+                .find(|p| p.is_file())
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "{name} is not installed: run this test through scripts/test.sh, which installs it"
+            )
+        })
 }
 
 /// A fresh temporary directory.
