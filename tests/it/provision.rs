@@ -179,11 +179,12 @@ async fn moto_apply_converges_repairs_drift_and_destroys_only_its_own() {
         "{json}"
     );
 
-    // No terminal, no --yes: refused, with the fix.
+    // No terminal, no --yes: the plan shown, then refused with the fix.
     ct(dir.path(), &moto, &["apply"])
         .code(2)
-        .one_line_error("")
-        .stderr_contains("--yes");
+        .stderr_one_error("no terminal to confirm")
+        .stderr_contains("--yes")
+        .stdout_contains("11 to create");
     ct(dir.path(), &moto, &["apply", "--yes"]).code(0);
     ct(dir.path(), &moto, &["plan", "--exit-code"]).code(0);
     let again = ct(dir.path(), &moto, &["apply", "--yes"]).code(0);
@@ -238,11 +239,11 @@ async fn moto_apply_converges_repairs_drift_and_destroys_only_its_own() {
         .expect("object");
     ct(dir.path(), &moto, &["destroy"])
         .code(2)
-        .one_line_error("")
+        .stderr_one_error("")
         .stderr_contains("--yes");
     let refused = ct(dir.path(), &moto, &["destroy", "--yes"])
         .code(2)
-        .one_line_error("not empty");
+        .stderr_one_error("not empty");
     assert!(
         refused.stderr.contains("not empty") && refused.stderr.contains("--empty"),
         "{}",
@@ -416,7 +417,8 @@ async fn garage_converges_with_unsupported_features_reported() {
         .expect("object");
     ct(dir.path(), &garage, &["destroy", "--yes"])
         .code(2)
-        .one_line_error("not empty");
+        .stderr_one_error("not empty")
+        .stdout_contains("1 to delete.");
     ct(dir.path(), &garage, &["destroy", "--yes", "--empty"]).code(0);
     assert!(!bucket_exists(&s3, &bucket).await, "bucket gone");
 }

@@ -157,9 +157,11 @@ async fn bucket_round_trip(endpoint: &Endpoint) {
     let dir = tempdir();
     write_s3_spec(dir.path(), endpoint, "s3-compatible", &bucket, false);
 
+    // Under --output json the plan is shown on stderr, the result is JSON.
     run_with(dir.path(), endpoint, &["apply", "--yes"])
         .code(0)
-        .stderr_is_empty();
+        .stderr_contains("5 to create")
+        .json();
     let names = bucket_names(&s3, endpoint).await;
     assert!(
         names.contains(&bucket),
@@ -180,7 +182,7 @@ async fn bucket_round_trip(endpoint: &Endpoint) {
 
     run_with(dir.path(), endpoint, &["destroy", "--yes", "--empty"])
         .code(0)
-        .stderr_is_empty();
+        .json();
     let names = bucket_names(&s3, endpoint).await;
     assert!(
         !names.contains(&bucket),

@@ -125,12 +125,20 @@ impl Outcome {
         self.holds(holds, "stderr is not empty")
     }
 
-    /// Asserts the tool's one-line error: stderr is one `error: ` line
-    /// containing `says` (and at most one `  hint: ` line after it; `note: `
-    /// lines aside, such as the embedded starter spec's), no panic, and
-    /// nothing on stdout: no result, partial or not.
+    /// Asserts the tool's one-line error, and nothing on stdout: no
+    /// result, partial or not.
     #[track_caller]
     pub fn one_line_error(self, says: &str) -> Outcome {
+        self.stderr_one_error(says).stdout_is_empty()
+    }
+
+    /// Asserts the tool's one-line error on stderr: one `error: ` line
+    /// containing `says` (and at most one `  hint: ` line after it; `note: `
+    /// lines aside, such as the embedded starter spec's), no panic. For a
+    /// refusal after the plan was shown (`apply`, `destroy`); elsewhere
+    /// `one_line_error`.
+    #[track_caller]
+    pub fn stderr_one_error(self, says: &str) -> Outcome {
         let lines: Vec<&str> = self
             .stderr
             .lines()
@@ -147,7 +155,6 @@ impl Outcome {
             holds,
             &format!("expected one `error: ` line saying {says:?} (and at most a hint)"),
         )
-        .stdout_is_empty()
     }
 
     /// stdout parsed as JSON.
