@@ -15,6 +15,7 @@ mod hardening;
 mod hardening_faults;
 mod hardening_races;
 mod hardening_secrets;
+mod hardening_stalls;
 mod init;
 mod onboarding;
 mod provision;
