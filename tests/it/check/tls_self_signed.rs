@@ -24,7 +24,7 @@ fn openssl_self_signed(dir: &Path) -> Option<(String, String)> {
     let (cert, key) = (dir.join("self.pem"), dir.join("self.key"));
     let status = Command::new(openssl)
         .args([
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "365",
         ])
         .args(["-subj", "/CN=localhost"])
         .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
