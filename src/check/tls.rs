@@ -1,7 +1,8 @@
-//! TLS of the endpoint: the trusted roots (system store plus `--ca-bundle` /
-//! `AWS_CA_BUNDLE`), a handshake that records the verifier's verdict instead
-//! of aborting on it (so an expired or untrusted certificate can still be
-//! read and described), and the pure judgement of what was seen.
+//! TLS of the endpoint: a handshake under the tool's one trust
+//! (`cloud::tls`: system store plus `--ca-bundle` / `AWS_CA_BUNDLE`) that
+//! records the verifier's verdict instead of aborting on it (so an expired
+//! or untrusted certificate can still be read and described), and the pure
+//! judgement of what was seen.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};

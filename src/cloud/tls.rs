@@ -292,3 +292,55 @@ pub fn http_client(
     })?;
     Ok(super::https::client(config))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A rustls error as hyper-rustls hands it over: inside an `io::Error`.
+    fn wrapped(e: rustls::Error) -> std::io::Error {
+        std::io::Error::other(e)
+    }
+
+    #[test]
+    fn rejections_are_explained_in_the_users_words() {
+        let self_signed = CertificateError::Other(OtherError(Arc::new(SelfSignedNotTrusted)));
+        let cases = [
+            (CertificateError::Expired, "has expired", "renew"),
+            (CertificateError::NotValidYet, "not valid yet", "clock"),
+            (
+                CertificateError::NotValidForName,
+                "does not name",
+                "host name",
+            ),
+            (
+                CertificateError::UnknownIssuer,
+                "untrusted CA",
+                "--ca-bundle",
+            ),
+            (self_signed, "self-signed", "certificate itself"),
+        ];
+        for (error, says, hint) in cases {
+            let io = wrapped(rustls::Error::InvalidCertificate(error));
+            let (text, why) = explain(&io, "https://s3.example:9000").expect("a TLS failure");
+            assert!(
+                text.contains(says) && text.contains("s3.example:9000"),
+                "{text}"
+            );
+            assert!(why.contains(hint), "{why}");
+        }
+        let plain = std::io::Error::other("connection refused");
+        assert!(explain(&plain, "x").is_none());
+    }
+
+    #[test]
+    fn a_bundle_without_certificates_is_refused() {
+        let dir = std::env::temp_dir().join(format!("ct-tls-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let empty = dir.join("empty.pem");
+        std::fs::write(&empty, "not a certificate\n").expect("write");
+        let err = load_bundle(&empty).expect_err("no certificate");
+        assert!(err.contains("no PEM certificate"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
