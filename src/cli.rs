@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::cloud::timeouts::Timeouts;
+
 /// Provision, validate and audit the object storage behind ChronoTrace.
 #[derive(Debug, Parser)]
 #[command(name = "chronotrace-ops", version, about, propagate_version = true)]
@@ -67,6 +69,16 @@ pub struct GlobalArgs {
     /// PEM bundle of CAs to trust for the endpoint's TLS (also AWS_CA_BUNDLE)
     #[arg(long, global = true, value_name = "FILE")]
     pub ca_bundle: Option<PathBuf>,
+
+    /// Longest wait for one call to the server, retries included; raise it for slow links [default: 20]
+    #[arg(
+        long,
+        global = true,
+        value_name = "SECONDS",
+        env = "CHRONOTRACE_TIMEOUT",
+        value_parser = Timeouts::parse
+    )]
+    pub timeout: Option<Timeouts>,
 }
 
 /// Output format of stdout.

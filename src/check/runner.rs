@@ -12,11 +12,6 @@ use super::{CheckResult, Status, bucket, iam, identity, minio, probe, retention,
 use crate::cloud::{Clients, Target};
 use crate::spec::{Environment, Provider, S3Storage};
 
-/// Everything that signs requests must finish within this: a server that
-/// accepts connections and never answers must not hang the check for the
-/// SDK's retries of 30 s attempts.
-const SIGNED_DEADLINE: Duration = Duration::from_secs(15);
-
 /// The ids that need the bucket, skipped together when it is not there.
 const BUCKET_DEPENDENT: [&str; 8] = [
     "probe",
@@ -74,7 +69,10 @@ pub async fn run_s3(
             simulation,
         )
     };
-    match tokio::time::timeout(SIGNED_DEADLINE, signed).await {
+    // Everything that signs requests finishes within one deadline: a server
+    // that accepts connections and never answers must not hang the check.
+    let deadline = target.timeouts.check_deadline();
+    match tokio::time::timeout(deadline, signed).await {
         Ok((identity, bucket, simulation)) => {
             results.push(identity);
             results.extend(health);
@@ -82,7 +80,7 @@ pub async fn run_s3(
             results.extend(simulation);
         }
         Err(_) => {
-            let fail = |id: &str| silent(id, endpoint, s3).took(started);
+            let fail = |id: &str| silent(id, endpoint, s3, deadline).took(started);
             results.push(fail("identity"));
             results.extend(health);
             results.extend(signed_ids(s3).into_iter().map(fail));
@@ -92,17 +90,17 @@ pub async fn run_s3(
 }
 
 /// The endpoint took the connection but never answered in time.
-fn silent(id: &str, endpoint: &Endpoint, s3: &S3Storage) -> CheckResult {
+fn silent(id: &str, endpoint: &Endpoint, s3: &S3Storage, deadline: Duration) -> CheckResult {
     CheckResult::fail(
         id,
         format!(
-            "no answer from {} within {}s",
+            "no answer from {} within {}",
             endpoint.url,
-            SIGNED_DEADLINE.as_secs()
+            crate::cloud::timeouts::Timeouts::show(deadline)
         ),
     )
     .with_hint(format!(
-        "the endpoint accepts connections but does not answer: is it an S3 server, and is it overloaded? (a probe under {}/{}_probe/ may remain)",
+        "the endpoint accepts connections but does not answer: is it an S3 server, and is it overloaded? (a probe under {}/{}_probe/ may remain; on a slow link raise --timeout)",
         s3.bucket,
         s3.prefix.dir()
     ))

@@ -1,19 +1,16 @@
-//! TLS of the endpoint: the trusted roots (system store plus `--ca-bundle` /
-//! `AWS_CA_BUNDLE`), a handshake that records the verifier's verdict instead
-//! of aborting on it (so an expired or untrusted certificate can still be
-//! read and described), and the pure judgement of what was seen.
+//! TLS of the endpoint: a handshake under the tool's one trust
+//! (`cloud::tls`: system store plus `--ca-bundle` / `AWS_CA_BUNDLE`) that
+//! records the verifier's verdict instead of aborting on it (so an expired
+//! or untrusted certificate can still be read and described), and the pure
+//! judgement of what was seen.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{
-    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
-};
+use rustls::{CertificateError, DigitallySignedStruct, SignatureScheme};
 use tokio::net::TcpStream;
 
 use super::CheckResult;
@@ -25,63 +22,14 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(3);
 /// Fewer days than this before expiry is a warning.
 pub const EXPIRY_WARN_DAYS: i64 = 30;
 
-/// How to make the endpoint trusted when it is not.
-pub const CA_HINT: &str =
-    "pass the CA that signed the endpoint's certificate with --ca-bundle FILE (or AWS_CA_BUNDLE)";
-
-/// The system's roots plus the PEM certificates of `ca_bundle`.
-pub fn root_store(ca_bundle: Option<&Path>) -> Result<RootCertStore, String> {
-    let mut roots = RootCertStore::empty();
-    let native = rustls_native_certs::load_native_certs();
-    roots.add_parsable_certificates(native.certs);
-    if let Some(path) = ca_bundle {
-        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
-            .and_then(Iterator::collect)
-            .map_err(|e| format!("CA bundle {}: {e}", path.display()))?;
-        if certs.is_empty() {
-            return Err(format!(
-                "CA bundle {}: no PEM certificate in it",
-                path.display()
-            ));
-        }
-        let (_, ignored) = roots.add_parsable_certificates(certs);
-        if ignored > 0 {
-            return Err(format!(
-                "CA bundle {}: {ignored} certificate(s) could not be parsed",
-                path.display()
-            ));
-        }
-    }
-    Ok(roots)
-}
-
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
-}
-
-/// A verifying client configuration (for HTTP requests to the endpoint).
-pub fn client_config(ca_bundle: Option<&Path>) -> Result<Arc<ClientConfig>, String> {
-    let roots = Arc::new(root_store(ca_bundle)?);
-    let verifier = WebPkiServerVerifier::builder_with_provider(roots, provider())
-        .build()
-        .map_err(|e| format!("TLS roots: {e}"))?;
-    Ok(Arc::new(config_with(verifier)?))
-}
-
-fn config_with(verifier: Arc<dyn ServerCertVerifier>) -> Result<ClientConfig, String> {
-    Ok(ClientConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS setup: {e}"))?
-        .dangerous()
-        .with_custom_certificate_verifier(verifier)
-        .with_no_client_auth())
-}
+pub use crate::cloud::tls::{CA_HINT, client_config, root_store};
+use crate::cloud::tls::{SELF_SIGNED_HINT, TrustVerifier, config_with, is_self_signed_rejection};
 
 /// Wraps the real verifier and keeps its verdict on the certificate, but
 /// lets the handshake finish so the certificate can be described.
 #[derive(Debug)]
 struct Recording {
-    inner: Arc<WebPkiServerVerifier>,
+    inner: Arc<TrustVerifier>,
     verdict: Arc<Mutex<Option<Result<(), rustls::Error>>>>,
 }
 
@@ -135,6 +83,8 @@ pub enum Verdict {
     NotYetValid,
     NameMismatch,
     Untrusted,
+    /// Self-signed and not in the CA bundle.
+    SelfSigned,
     Other(String),
 }
 
@@ -148,6 +98,7 @@ impl Verdict {
                 C::NotValidYet | C::NotValidYetContext { .. } => Verdict::NotYetValid,
                 C::NotValidForName | C::NotValidForNameContext { .. } => Verdict::NameMismatch,
                 C::UnknownIssuer => Verdict::Untrusted,
+                e if is_self_signed_rejection(&e) => Verdict::SelfSigned,
                 other => Verdict::Other(format!("{other:?}")),
             },
             Some(Err(e)) => Verdict::Other(e.to_string()),
@@ -184,10 +135,7 @@ pub async fn check(endpoint: &Endpoint, ca_bundle: Option<&Path>) -> (CheckResul
 
 async fn inspect(endpoint: &Endpoint, ca_bundle: Option<&Path>) -> Result<CertFacts, CheckResult> {
     let setup = |e: String| CheckResult::fail(ID, e).with_hint(CA_HINT);
-    let roots = Arc::new(root_store(ca_bundle).map_err(setup)?);
-    let inner = WebPkiServerVerifier::builder_with_provider(roots, provider())
-        .build()
-        .map_err(|e| setup(format!("no trusted roots: {e}")))?;
+    let inner = crate::cloud::tls::verifier(ca_bundle).map_err(setup)?;
     let verdict = Arc::new(Mutex::new(None));
     let recording = Recording {
         inner,
@@ -279,6 +227,16 @@ pub fn judge(facts: &CertFacts, now: i64, host: &str) -> CheckResult {
             )
             .with_hint(CA_HINT);
         }
+        Verdict::SelfSigned => {
+            return CheckResult::fail(
+                ID,
+                format!(
+                    "certificate of {host} is self-signed and not in the trusted CA bundle ({})",
+                    facts.subject
+                ),
+            )
+            .with_hint(SELF_SIGNED_HINT);
+        }
         Verdict::Other(why) => {
             return CheckResult::fail(ID, format!("certificate of {host} rejected: {why}"));
         }
@@ -335,6 +293,7 @@ mod tests {
                 "does not name localhost",
             ),
             (365, Verdict::NotYetValid, Status::Fail, "not valid yet"),
+            (365, Verdict::SelfSigned, Status::Fail, "self-signed"),
         ];
         for (days, verdict, status, needle) in cases {
             let result = judge(&facts(days, verdict.clone()), NOW, "localhost");

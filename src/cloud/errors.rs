@@ -105,6 +105,12 @@ where
     let endpoint = target.endpoint_label();
     match &err {
         SdkError::DispatchFailure(failure) => {
+            let rejected = failure
+                .as_connector_error()
+                .and_then(|e| super::tls::explain(e, &endpoint));
+            if let Some((text, hint)) = rejected {
+                return Error::cloud_with_hint(format!("{action}: {text}"), hint);
+            }
             let detail = one_line(&err);
             if failure.is_timeout() || failure.is_io() {
                 return Error::cloud_with_hint(
@@ -120,12 +126,7 @@ where
             }
             return Error::cloud(format!("{action} on {resource} at {endpoint}: {detail}"));
         }
-        SdkError::TimeoutError(_) => {
-            return Error::cloud_with_hint(
-                format!("{action}: {endpoint} did not answer in time"),
-                "check the endpoint and the network",
-            );
-        }
+        SdkError::TimeoutError(_) => return silent(action, &endpoint, target),
         _ => {}
     }
     let code = err.code().unwrap_or("").to_string();
@@ -192,6 +193,17 @@ where
         Some(hint) => Error::cloud_with_hint(text, hint),
         None => Error::cloud(text),
     }
+}
+
+/// The endpoint took the request and did not answer within the limits.
+fn silent(action: &str, endpoint: &str, target: &Target) -> Error {
+    Error::cloud_with_hint(
+        format!(
+            "{action}: {endpoint} did not answer within {}",
+            super::timeouts::Timeouts::show(target.timeouts.call)
+        ),
+        "is the endpoint an S3 server, and is it up? (a hung load balancer or a stopped node accepts connections and never answers); on a slow link raise --timeout SECONDS",
+    )
 }
 
 /// True when the server answered 403 without an error code.

@@ -9,34 +9,29 @@ pub mod confirmed_write;
 pub mod delete;
 pub mod empty;
 pub mod errors;
+pub mod https;
 pub mod iam;
 pub mod iam_write;
 pub mod lifecycle_write;
 pub mod policy_write;
 pub mod provision;
 pub mod retention_rule;
+pub mod timeouts;
 pub mod tls;
 pub mod versioning;
 
 use std::time::Duration;
 
 use aws_config::BehaviorVersion;
+use aws_config::provider_config::ProviderConfig;
 use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
 use aws_credential_types::provider::ProvideCredentials;
 use aws_sdk_s3::config::{RequestChecksumCalculation, ResponseChecksumValidation};
 use aws_types::region::Region;
 
 use crate::error::{Error, Result};
 use crate::spec::{Provider, S3Storage};
-
-/// A connection attempt gives up after this long: a dead endpoint must be
-/// reported within seconds, not minutes.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
-/// One attempt of one call.
-const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
-/// Credentials must resolve within this, instance metadata included.
-const CREDENTIALS_TIMEOUT: Duration = Duration::from_secs(5);
+use timeouts::Timeouts;
 
 /// Where to connect: the spec's environment with the command-line overrides applied.
 #[derive(Debug, Clone)]
@@ -48,6 +43,8 @@ pub struct Target {
     pub profile: Option<String>,
     /// Extra CAs to trust (`--ca-bundle`, `AWS_CA_BUNDLE`), on top of the system's.
     pub ca_bundle: Option<std::path::PathBuf>,
+    /// The limits of every request (`--timeout`).
+    pub timeouts: Timeouts,
 }
 
 impl Target {
@@ -66,6 +63,7 @@ impl Target {
             region: region.map_or_else(|| s3.region.clone(), str::to_string),
             profile: profile.map(str::to_string),
             ca_bundle: None,
+            timeouts: Timeouts::default(),
         }
     }
 
@@ -110,27 +108,24 @@ impl Clients {
             path_style = target.path_style(),
             profile = target.profile.as_deref().unwrap_or("-"),
             ca_bundle = ?ca_bundle,
+            timeout = ?target.timeouts.call,
             "connecting"
         );
+        // One TLS trust and one set of time limits for every client,
+        // the credential providers' own (STS, SSO) included.
+        let http_client = tls::http_client(ca_bundle)?;
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(target.region.clone()))
             .retry_config(RetryConfig::standard().with_max_attempts(max_attempts()))
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(CONNECT_TIMEOUT)
-                    .operation_attempt_timeout(ATTEMPT_TIMEOUT)
-                    .build(),
-            );
+            .timeout_config(target.timeouts.sdk())
+            .http_client(http_client.clone());
         if let Some(endpoint) = &target.endpoint {
             loader = loader.endpoint_url(endpoint);
         }
         if let Some(profile) = &target.profile {
             loader = loader.profile_name(profile);
         }
-        if let Some(client) = tls::http_client(ca_bundle)? {
-            loader = loader.http_client(client);
-        }
-        loader = loader.credentials_provider(credentials_chain(target).await);
+        loader = loader.credentials_provider(credentials_chain(target, http_client).await);
         let shared = loader.load().await;
         check_credentials(&shared, target).await?;
 
@@ -157,6 +152,7 @@ impl Clients {
 /// seconds. `AWS_EC2_METADATA_DISABLED=true` turns it off entirely.
 async fn credentials_chain(
     target: &Target,
+    http_client: aws_smithy_runtime_api::client::http::SharedHttpClient,
 ) -> aws_config::default_provider::credentials::DefaultCredentialsChain {
     let imds = aws_config::imds::Client::builder()
         .connect_timeout(Duration::from_secs(1))
@@ -165,6 +161,11 @@ async fn credentials_chain(
         .build();
     let mut chain = aws_config::default_provider::credentials::DefaultCredentialsChain::builder()
         .region(Region::new(target.region.clone()))
+        .configure(
+            ProviderConfig::without_region()
+                .with_http_client(http_client)
+                .with_timeout_config(target.timeouts.sdk()),
+        )
         .imds_client(imds);
     if let Some(profile) = &target.profile {
         chain = chain.profile_name(profile);
@@ -183,7 +184,8 @@ async fn check_credentials(shared: &aws_types::SdkConfig, target: &Target) -> Re
     let Some(provider) = shared.credentials_provider() else {
         return Err(no_credentials("no credential provider configured".into()));
     };
-    match tokio::time::timeout(CREDENTIALS_TIMEOUT, provider.provide_credentials()).await {
+    let limit = target.timeouts.credentials();
+    match tokio::time::timeout(limit, provider.provide_credentials()).await {
         Ok(Ok(credentials)) => {
             // The access key id identifies; the secret is never logged.
             tracing::debug!(
@@ -205,15 +207,16 @@ async fn check_credentials(shared: &aws_types::SdkConfig, target: &Target) -> Re
             }))
         }
         Err(_) => Err(no_credentials(format!(
-            "none found within {}s",
-            CREDENTIALS_TIMEOUT.as_secs()
+            "none found within {}",
+            Timeouts::show(limit)
         ))),
     }
 }
 
 /// Attempts per call: `AWS_MAX_ATTEMPTS` as the AWS tools read it (1 to 10),
-/// else 3, so that a dead endpoint is reported in seconds. Throttling gets
-/// more rounds where it matters (see `errors::throttled`).
+/// else 3. The operation timeout (`Timeouts::call`) bounds them all, so a
+/// silent endpoint costs one call's budget however many attempts are set.
+/// Throttling gets more rounds where it matters (see `errors::throttled`).
 fn max_attempts() -> u32 {
     std::env::var("AWS_MAX_ATTEMPTS")
         .ok()

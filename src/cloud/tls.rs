@@ -1,34 +1,346 @@
-//! The SDK's HTTPS client with the extra CAs of `--ca-bundle` /
-//! `AWS_CA_BUNDLE` trusted on top of the system roots (a private CA in
-//! front of MinIO), so S3/IAM/STS calls trust what `check` trusts.
+//! The tool's one TLS trust, used by every client (the S3/IAM/STS clients
+//! through `https`, and `check`'s own handshake and health requests): the
+//! system's roots plus the certificates of `--ca-bundle` / `AWS_CA_BUNDLE`,
+//! read by the one loader here.
+//!
+//! As curl, the aws cli and s5cmd do, a server certificate that is itself in
+//! the bundle is trusted (the usual staging MinIO with a certificate made by
+//! `openssl req -x509`), its names and dates still checked; webpki alone
+//! rejects it with `CaUsedAsEndEntity`. Any other rejection is explained in
+//! the user's words with a hint (`explain`).
 
+use std::error::Error as StdError;
 use std::path::Path;
+use std::sync::Arc;
 
-use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
-use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, OtherError, RootCertStore,
+    SignatureScheme,
+};
 
-use crate::error::{Error, Result};
+/// How to make the endpoint trusted when it is not.
+pub const CA_HINT: &str =
+    "pass the CA that signed the endpoint's certificate with --ca-bundle FILE (or AWS_CA_BUNDLE)";
+/// How to trust a self-signed certificate.
+pub const SELF_SIGNED_HINT: &str = "add the endpoint's certificate itself to the PEM file given to --ca-bundle FILE (or AWS_CA_BUNDLE)";
 
-/// An HTTPS client trusting `ca_bundle` too; `None` keeps the SDK default.
-pub fn http_client(ca_bundle: Option<&Path>) -> Result<Option<SharedHttpClient>> {
+/// The PEM certificates of a CA bundle: at least one, all readable.
+pub fn load_bundle(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
+        .and_then(Iterator::collect)
+        .map_err(|e| format!("CA bundle {}: {e}", path.display()))?;
+    if certs.is_empty() {
+        return Err(format!(
+            "CA bundle {}: no PEM certificate in it",
+            path.display()
+        ));
+    }
+    Ok(certs)
+}
+
+/// The system's roots plus the certificates of `ca_bundle`.
+pub fn root_store(ca_bundle: Option<&Path>) -> Result<RootCertStore, String> {
+    Ok(roots_and_bundle(ca_bundle)?.0)
+}
+
+fn roots_and_bundle(
+    ca_bundle: Option<&Path>,
+) -> Result<(RootCertStore, Vec<CertificateDer<'static>>), String> {
+    let mut roots = RootCertStore::empty();
+    roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
     let Some(path) = ca_bundle else {
-        return Ok(None);
+        return Ok((roots, Vec::new()));
     };
-    let pem = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let context = TlsContext::builder()
-        .with_trust_store(TrustStore::default().with_pem_certificate(pem))
-        .build()
-        .map_err(|e| {
-            Error::usage_with_hint(
-                format!("CA bundle {}: {e}", path.display()),
-                "--ca-bundle (or AWS_CA_BUNDLE) must name a PEM file of CA certificates",
-            )
-        })?;
-    let client = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::AwsLc,
-        ))
-        .tls_context(context)
-        .build_https();
-    Ok(Some(client))
+    let bundle = load_bundle(path)?;
+    let (_, ignored) = roots.add_parsable_certificates(bundle.clone());
+    if ignored > 0 {
+        return Err(format!(
+            "CA bundle {}: {ignored} certificate(s) could not be parsed",
+            path.display()
+        ));
+    }
+    Ok((roots, bundle))
+}
+
+/// The cryptography of every TLS connection.
+pub fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+}
+
+/// The verifier of the tool's trust.
+pub fn verifier(ca_bundle: Option<&Path>) -> Result<Arc<TrustVerifier>, String> {
+    let (roots, pinned) = roots_and_bundle(ca_bundle)?;
+    let provider = provider();
+    // No root at all (a bare container without a bundle): only pinned
+    // certificates could pass, and there are none; plain http still works.
+    let webpki = if roots.is_empty() {
+        None
+    } else {
+        Some(
+            WebPkiServerVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider))
+                .build()
+                .map_err(|e| format!("TLS roots: {e}"))?,
+        )
+    };
+    Ok(Arc::new(TrustVerifier {
+        webpki,
+        pinned,
+        algorithms: provider.signature_verification_algorithms,
+    }))
+}
+
+/// The verifying client configuration every client uses.
+pub fn client_config(ca_bundle: Option<&Path>) -> Result<Arc<ClientConfig>, String> {
+    Ok(Arc::new(config_with(verifier(ca_bundle)?)?))
+}
+
+/// A client configuration around `verifier` (the trust, or `check`'s
+/// recording wrapper of it).
+pub fn config_with(verifier: Arc<dyn ServerCertVerifier>) -> Result<ClientConfig, String> {
+    Ok(ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS setup: {e}"))?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth())
+}
+
+/// Web PKI verification, plus the server certificates of the bundle
+/// trusted as themselves (names and dates still checked).
+#[derive(Debug)]
+pub struct TrustVerifier {
+    webpki: Option<Arc<WebPkiServerVerifier>>,
+    /// The bundle's certificates: a server presenting one is trusted as it.
+    pinned: Vec<CertificateDer<'static>>,
+    algorithms: WebPkiSupportedAlgorithms,
+}
+
+impl TrustVerifier {
+    fn verify_pinned(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        server_name: &ServerName<'_>,
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let bad = || rustls::Error::InvalidCertificate(CertificateError::BadEncoding);
+        let (_, cert) =
+            x509_parser::parse_x509_certificate(end_entity.as_ref()).map_err(|_| bad())?;
+        let now = i64::try_from(now.as_secs()).map_err(|_| bad())?;
+        let validity = cert.validity();
+        if now > validity.not_after.timestamp() {
+            return Err(CertificateError::Expired.into());
+        }
+        if now < validity.not_before.timestamp() {
+            return Err(CertificateError::NotValidYet.into());
+        }
+        let parsed = rustls::server::ParsedCertificate::try_from(end_entity)?;
+        rustls::client::verify_server_name(&parsed, server_name)?;
+        Ok(ServerCertVerified::assertion())
+    }
+}
+
+impl ServerCertVerifier for TrustVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let verdict = match &self.webpki {
+            Some(webpki) => webpki.verify_server_cert(
+                end_entity,
+                intermediates,
+                server_name,
+                ocsp_response,
+                now,
+            ),
+            None => Err(CertificateError::UnknownIssuer.into()),
+        };
+        match verdict {
+            Ok(verified) => Ok(verified),
+            Err(_)
+                if self
+                    .pinned
+                    .iter()
+                    .any(|c| c.as_ref() == end_entity.as_ref()) =>
+            {
+                self.verify_pinned(end_entity, server_name, now)
+            }
+            // webpki says `CaUsedAsEndEntity` (an `Other`) for openssl's
+            // CA:TRUE certificates, `UnknownIssuer` for the others.
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::UnknownIssuer | CertificateError::Other(_),
+            )) if self_signed(end_entity) => {
+                Err(CertificateError::Other(OtherError(Arc::new(SelfSignedNotTrusted))).into())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
+}
+
+/// Issued by itself.
+fn self_signed(cert: &CertificateDer<'_>) -> bool {
+    x509_parser::parse_x509_certificate(cert.as_ref())
+        .is_ok_and(|(_, c)| c.subject().as_raw() == c.issuer().as_raw())
+}
+
+/// A self-signed server certificate that is not in the bundle.
+#[derive(Debug)]
+pub struct SelfSignedNotTrusted;
+
+impl std::fmt::Display for SelfSignedNotTrusted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the certificate is self-signed and not in the trusted CA bundle")
+    }
+}
+
+impl StdError for SelfSignedNotTrusted {}
+
+/// True when `err` is the self-signed rejection of `TrustVerifier`.
+pub fn is_self_signed_rejection(err: &CertificateError) -> bool {
+    matches!(err, CertificateError::Other(other) if other.0.is::<SelfSignedNotTrusted>())
+}
+
+/// A rejected TLS connection to `endpoint`, in the user's words with a
+/// hint; `None` when `err` holds no TLS failure.
+pub fn explain(err: &(dyn StdError + 'static), endpoint: &str) -> Option<(String, String)> {
+    use CertificateError as C;
+    let tls = chain(err).find_map(|e| e.downcast_ref::<rustls::Error>())?;
+    let (what, hint) = match tls {
+        rustls::Error::InvalidCertificate(e) => match e {
+            C::Expired | C::ExpiredContext { .. } => (
+                "has expired".to_string(),
+                "renew the endpoint's certificate",
+            ),
+            C::NotValidYet | C::NotValidYetContext { .. } => (
+                "is not valid yet".to_string(),
+                "check the certificate's dates and this machine's clock",
+            ),
+            C::NotValidForName | C::NotValidForNameContext { .. } => (
+                "does not name this host".to_string(),
+                "use the host name the certificate was issued for, or reissue it with this name",
+            ),
+            C::UnknownIssuer => ("is signed by an untrusted CA".to_string(), CA_HINT),
+            e if is_self_signed_rejection(e) => (
+                "is self-signed and not in the trusted CA bundle".to_string(),
+                SELF_SIGNED_HINT,
+            ),
+            other => (format!("was rejected ({other:?})"), CA_HINT),
+        },
+        other => {
+            return Some((
+                format!("TLS with {endpoint} failed: {other}"),
+                "is the endpoint really https (not plain http) on this port?".to_string(),
+            ));
+        }
+    };
+    Some((
+        format!("the TLS certificate of {endpoint} {what}"),
+        hint.to_string(),
+    ))
+}
+
+/// `err` and its sources; an `io::Error`'s payload counts as its source
+/// (hyper-rustls wraps the rustls error in `io::Error`s).
+pub fn chain<'a>(
+    err: &'a (dyn StdError + 'static),
+) -> impl Iterator<Item = &'a (dyn StdError + 'static)> {
+    std::iter::successors(Some(err), |&e| match e.downcast_ref::<std::io::Error>() {
+        Some(io) => io.get_ref().map(|inner| inner as &(dyn StdError + 'static)),
+        None => e.source(),
+    })
+}
+
+/// The HTTPS client of the SDK clients, over this trust.
+pub fn http_client(
+    ca_bundle: Option<&Path>,
+) -> crate::error::Result<aws_smithy_runtime_api::client::http::SharedHttpClient> {
+    let config = client_config(ca_bundle).map_err(|e| {
+        crate::error::Error::usage_with_hint(
+            e,
+            "--ca-bundle (or AWS_CA_BUNDLE) must name a PEM file of CA certificates",
+        )
+    })?;
+    Ok(super::https::client(config))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A rustls error as hyper-rustls hands it over: inside an `io::Error`.
+    fn wrapped(e: rustls::Error) -> std::io::Error {
+        std::io::Error::other(e)
+    }
+
+    #[test]
+    fn rejections_are_explained_in_the_users_words() {
+        let self_signed = CertificateError::Other(OtherError(Arc::new(SelfSignedNotTrusted)));
+        let cases = [
+            (CertificateError::Expired, "has expired", "renew"),
+            (CertificateError::NotValidYet, "not valid yet", "clock"),
+            (
+                CertificateError::NotValidForName,
+                "does not name",
+                "host name",
+            ),
+            (
+                CertificateError::UnknownIssuer,
+                "untrusted CA",
+                "--ca-bundle",
+            ),
+            (self_signed, "self-signed", "certificate itself"),
+        ];
+        for (error, says, hint) in cases {
+            let io = wrapped(rustls::Error::InvalidCertificate(error));
+            let (text, why) = explain(&io, "https://s3.example:9000").expect("a TLS failure");
+            assert!(
+                text.contains(says) && text.contains("s3.example:9000"),
+                "{text}"
+            );
+            assert!(why.contains(hint), "{why}");
+        }
+        let plain = std::io::Error::other("connection refused");
+        assert!(explain(&plain, "x").is_none());
+    }
+
+    #[test]
+    fn a_bundle_without_certificates_is_refused() {
+        let dir = std::env::temp_dir().join(format!("ct-tls-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let empty = dir.join("empty.pem");
+        std::fs::write(&empty, "not a certificate\n").expect("write");
+        let err = load_bundle(&empty).expect_err("no certificate");
+        assert!(err.contains("no PEM certificate"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

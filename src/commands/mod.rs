@@ -17,6 +17,7 @@ use std::path::PathBuf;
 
 use crate::cli::{GlobalArgs, OutputFormat};
 use crate::cloud::Target;
+use crate::cloud::timeouts::Timeouts;
 use crate::error::Error;
 use crate::error::Result;
 use crate::output;
@@ -45,6 +46,8 @@ pub struct Context {
     pub region: Option<String>,
     pub profile: Option<String>,
     pub ca_bundle: Option<PathBuf>,
+    /// `--timeout` / `CHRONOTRACE_TIMEOUT`: the limits of every request.
+    pub timeouts: Timeouts,
     pub color: bool,
 }
 
@@ -77,6 +80,7 @@ impl Context {
                 .ca_bundle
                 .clone()
                 .or_else(|| std::env::var_os("AWS_CA_BUNDLE").map(PathBuf::from)),
+            timeouts: global.timeout.unwrap_or_default(),
             color: !global.no_color
                 && std::env::var_os("NO_COLOR").is_none()
                 && std::io::IsTerminal::is_terminal(&std::io::stdout()),
@@ -93,6 +97,7 @@ impl Context {
     pub fn target(&self, s3: &S3Storage) -> Target {
         Target {
             ca_bundle: self.ca_bundle.clone(),
+            timeouts: self.timeouts,
             ..Target::new(
                 s3,
                 self.endpoint_url.as_deref(),

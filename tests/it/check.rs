@@ -8,6 +8,7 @@ mod moto;
 mod setup;
 mod tls;
 mod tls_proxy;
+mod tls_self_signed;
 
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -18,6 +18,7 @@ mod hardening;
 mod hardening_faults;
 mod hardening_races;
 mod hardening_secrets;
+mod hardening_stalls;
 mod init;
 mod missing_server;
 mod onboarding;

@@ -13,7 +13,7 @@ use crate::servers::{Endpoint, s3_client, server};
 use crate::support::{Outcome, Run, tempdir, tool};
 
 /// Garage's `host:port` for nginx's proxy_pass.
-fn upstream(garage: &Endpoint) -> String {
+pub(super) fn upstream(garage: &Endpoint) -> String {
     garage
         .url
         .trim_start_matches("http://")
