@@ -20,6 +20,7 @@ mod onboarding;
 mod provision;
 mod render;
 mod report;
+mod report_html;
 mod servers;
 mod spec_errors;
 mod support;
