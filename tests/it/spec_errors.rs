@@ -369,14 +369,20 @@ buckets: []
     ),
 ];
 
+/// `render --out deploy` with `spec` as `bad.yaml`, in a fresh directory.
+fn render_spec(spec: &str) -> (tempfile::TempDir, crate::support::Outcome) {
+    let dir = tempdir();
+    std::fs::write(dir.path().join("bad.yaml"), spec).expect("write spec");
+    let out = Run::new(dir.path())
+        .args(["--config", "bad.yaml", "render", "--out", "deploy"])
+        .run();
+    (dir, out)
+}
+
 #[test]
 fn every_invalid_spec_is_refused_with_its_line_and_rule() {
     for (what, spec, line, rule) in CASES {
-        let dir = tempdir();
-        std::fs::write(dir.path().join("bad.yaml"), spec).expect("write spec");
-        let out = Run::new(dir.path())
-            .args(["--config", "bad.yaml", "render", "--out", "deploy"])
-            .run();
+        let (dir, out) = render_spec(spec);
         assert_eq!(out.code, 2, "{what}: exit code\n{}", out.stderr);
         let error = out
             .stderr
@@ -560,11 +566,7 @@ const INTERNALS: &[&str] = &[
 #[test]
 fn every_parse_error_speaks_the_users_language() {
     for (what, spec, line, says) in PARSE_CASES {
-        let dir = tempdir();
-        std::fs::write(dir.path().join("bad.yaml"), spec).expect("write spec");
-        let out = Run::new(dir.path())
-            .args(["--config", "bad.yaml", "render", "--out", "deploy"])
-            .run();
+        let (dir, out) = render_spec(spec);
         assert_eq!(out.code, 2, "{what}: exit code\n{}", out.stderr);
         let errors: Vec<&str> = out
             .stderr
