@@ -11,6 +11,7 @@ pub mod clock;
 pub mod cloud;
 pub mod commands;
 pub mod error;
+#[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod output;

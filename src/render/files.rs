@@ -121,100 +121,158 @@ pub fn write_atomically(path: &Path, contents: &str, sensitive: bool) -> Result<
 }
 
 /// A complete new version of a file, written and synced to a temporary file
-/// beside its target, waiting to be renamed over it. Dropped uncommitted, it
-/// removes itself.
+/// beside its target (`tempfile`, named `.<name>.tmp-<random>`), waiting to
+/// be renamed over it. Dropped uncommitted, it removes itself.
+///
+/// While it exists, the temporary file is held under an exclusive `flock`:
+/// that is how another run tells a live run's file from the leftover of a
+/// killed one (the kernel drops a dead process's locks), with no process ids
+/// and no `/proc`.
 struct StagedFile {
-    tmp: PathBuf,
+    tmp: tempfile::NamedTempFile,
     path: PathBuf,
-    committed: bool,
 }
 
 impl StagedFile {
     /// The mode is set when the temporary file is created, never after (a
     /// 0600 file is never briefly world-readable).
     fn stage(path: &Path, contents: &str, sensitive: bool) -> Result<StagedFile> {
-        let tmp = temporary_path(path, std::process::id());
-        let mut options = fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(if sensitive { 0o600 } else { 0o644 });
-        }
-        let mut file = options.open(&tmp).map_err(|e| Error::io(path, e))?;
-        // From here on, dropping `staged` removes the temporary file.
-        let staged = StagedFile {
+        let mut tmp = claimed_temporary(path, sensitive).map_err(|e| Error::io(path, e))?;
+        tmp.write_all(contents.as_bytes())
+            .and_then(|()| tmp.as_file().sync_all())
+            .map_err(|e| Error::io(path, e))?;
+        Ok(StagedFile {
             tmp,
             path: path.to_path_buf(),
-            committed: false,
-        };
-        file.write_all(contents.as_bytes())
-            .and_then(|()| file.sync_all())
-            .map_err(|e| Error::io(path, e))?;
-        Ok(staged)
+        })
     }
 
-    fn commit(mut self) -> Result<()> {
-        fs::rename(&self.tmp, &self.path).map_err(|e| Error::io(&self.path, e))?;
-        self.committed = true;
-        Ok(())
+    fn commit(self) -> Result<()> {
+        let path = self.path;
+        self.tmp
+            .persist(&path)
+            .map(drop)
+            .map_err(|e| Error::io(&path, e.error))
     }
 }
 
-impl Drop for StagedFile {
-    fn drop(&mut self) {
-        if !self.committed {
-            let _ = fs::remove_file(&self.tmp);
+/// A new temporary file beside `path`, locked by this run. A sweeping run
+/// could lock and remove a file in the instant between its creation and our
+/// lock; we then see it gone (or its lock taken) and make another.
+fn claimed_temporary(path: &Path, sensitive: bool) -> std::io::Result<tempfile::NamedTempFile> {
+    let prefix = temporary_prefix(path);
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(fs::Permissions::from_mode(if sensitive {
+            0o600
+        } else {
+            0o644
+        }));
+    }
+    #[cfg(not(unix))]
+    let _ = sensitive;
+    let mut attempts = 0;
+    loop {
+        let tmp = builder.tempfile_in(directory_of(path))?;
+        attempts += 1;
+        if lock::try_claim(tmp.as_file(), tmp.path()) || attempts >= 3 {
+            return Ok(tmp);
         }
     }
 }
 
-/// `.<name>.tmp-<pid>` beside `path`: hidden, and named after the process
-/// that wrote it so an abandoned one can be recognised.
-fn temporary_path(path: &Path, pid: u32) -> PathBuf {
-    let dir = directory_of(path);
+/// `.<name>.tmp-`: the start of every temporary file name of `path`
+/// (hidden, and recognisable as ours by the sweep).
+fn temporary_prefix(path: &Path) -> String {
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    dir.join(format!(".{file_name}.tmp-{pid}"))
+    format!(".{file_name}.tmp-")
 }
 
 /// Removes the temporary files that a killed earlier run left in `dir`
-/// beside one of `targets` (its process no longer exists, or its id is now
-/// ours, which this run has not staged yet). Only our own naming pattern for
-/// these files is touched, and a temporary file of another live run is left
-/// alone. One listing of `dir` serves every target.
+/// beside one of `targets`: those whose lock nobody holds. Only our own
+/// naming pattern for these files is touched, and a temporary file of
+/// another live run (locked) is left alone. One listing of `dir` serves
+/// every target.
 fn remove_abandoned_temporaries(dir: &Path, targets: &[&Path]) {
     let prefixes: Vec<String> = targets
         .iter()
         .filter(|path| directory_of(path) == dir)
-        .filter_map(|path| path.file_name())
-        .map(|name| format!(".{}.tmp-", name.to_string_lossy()))
+        .map(|path| temporary_prefix(path))
         .collect();
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
     for entry in entries.flatten() {
-        let entry_name = entry.file_name().to_string_lossy().into_owned();
-        let Some(pid) = prefixes
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if prefixes
             .iter()
-            .find_map(|prefix| entry_name.strip_prefix(prefix.as_str()))
-            .and_then(|pid| pid.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if pid == std::process::id() || !process_is_alive(pid) {
-            let _ = fs::remove_file(entry.path());
+            .any(|prefix| name.starts_with(prefix.as_str()))
+        {
+            lock::remove_if_abandoned(&entry.path());
         }
     }
 }
 
-/// Whether a process with this id exists. Where that cannot be known (no
-/// /proc), assume it does: leaving a stray file beats removing a live one.
-fn process_is_alive(pid: u32) -> bool {
-    let proc = Path::new("/proc");
-    !proc.is_dir() || proc.join(pid.to_string()).exists()
+/// The advisory locks that mark a temporary file as in use.
+#[cfg(unix)]
+mod lock {
+    use std::fs::{self, File};
+    use std::os::unix::fs::MetadataExt;
+    use std::path::Path;
+
+    use rustix::fs::{FlockOperation, flock};
+
+    /// Locks `file` for this run; true when the lock is ours and `path`
+    /// still names this very file. Where the file system has no locks,
+    /// true as well (nothing then sweeps it, see `remove_if_abandoned`).
+    pub(super) fn try_claim(file: &File, path: &Path) -> bool {
+        match flock(file, FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => same_file(file, path),
+            Err(e) => e != rustix::io::Errno::WOULDBLOCK,
+        }
+    }
+
+    /// Removes `path` when no live run holds its lock. The lock is taken
+    /// first and held during the removal, so a run cannot claim the file
+    /// meanwhile; a file that cannot be locked at all is left alone
+    /// (leaving a stray file beats removing a live one).
+    pub(super) fn remove_if_abandoned(path: &Path) {
+        let Ok(file) = File::open(path) else {
+            return;
+        };
+        if flock(&file, FlockOperation::NonBlockingLockExclusive).is_ok() && same_file(&file, path)
+        {
+            let _ = fs::remove_file(path);
+        }
+    }
+
+    /// `path` still names the file `file` has open (not removed, not
+    /// renamed away and replaced).
+    fn same_file(file: &File, path: &Path) -> bool {
+        match (file.metadata(), fs::symlink_metadata(path)) {
+            (Ok(open), Ok(named)) => open.dev() == named.dev() && open.ino() == named.ino(),
+            _ => false,
+        }
+    }
+}
+
+/// Without `flock`, no temporary file can be told abandoned: none is swept.
+#[cfg(not(unix))]
+mod lock {
+    use std::fs::File;
+    use std::path::Path;
+
+    pub(super) fn try_claim(_: &File, _: &Path) -> bool {
+        true
+    }
+
+    pub(super) fn remove_if_abandoned(_: &Path) {}
 }
 
 /// The directory holding `path` (`.` for a bare file name).
@@ -272,17 +330,26 @@ mod tests {
         assert_eq!(names_in(dir.path()), ["a.conf", "b"]);
     }
 
+    /// A temporary file of `target` as a run would leave it: named like
+    /// ours, with `contents`.
+    fn temporary(target: &Path, suffix: &str) -> PathBuf {
+        let path = directory_of(target).join(format!("{}{suffix}", temporary_prefix(target)));
+        fs::write(&path, "partial").expect("write");
+        path
+    }
+
     #[test]
     fn temporaries_of_dead_runs_are_removed_and_live_ones_kept() {
         let dir = tempfile::tempdir().expect("tempdir");
         let target = dir.path().join("nginx.conf");
-        // Far above any pid_max: no such process.
-        let dead = temporary_path(&target, 999_999_999);
-        let live = temporary_path(&target, 1); // init is always alive
-        let other_file = temporary_path(&dir.path().join("other.conf"), 999_999_999);
-        for path in [&dead, &live, &other_file] {
-            fs::write(path, "partial").expect("write");
-        }
+        // Nobody holds its lock: the run that wrote it is gone.
+        let dead = temporary(&target, "dead01");
+        // Another live run: its file is open and locked.
+        let live = temporary(&target, "live01");
+        let held = fs::File::open(&live).expect("open");
+        rustix::fs::flock(&held, rustix::fs::FlockOperation::NonBlockingLockExclusive)
+            .expect("lock");
+        let other_file = temporary(&dir.path().join("other.conf"), "dead02");
         write_all(dir.path(), &[artifact("nginx.conf", "new")], false).expect("render");
         assert!(!dead.exists());
         assert!(live.exists());
@@ -291,5 +358,33 @@ mod tests {
             "only this file's temporaries are swept"
         );
         assert_eq!(fs::read_to_string(&target).expect("read"), "new");
+        // Once that run ends (its lock released), the next render sweeps it.
+        drop(held);
+        write_all(dir.path(), &[artifact("nginx.conf", "new")], false).expect("render");
+        assert!(!live.exists());
+    }
+
+    #[test]
+    fn a_staged_file_is_locked_until_committed_and_has_its_mode() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let target = dir.path().join(".env.production");
+        let staged = StagedFile::stage(&target, "SECRET=\n", true).expect("stage");
+        let tmp = staged.tmp.path().to_path_buf();
+        assert!(
+            tmp.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("..env.production.tmp-"))
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&tmp).expect("stat").permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        // A concurrent run's sweep leaves it alone.
+        remove_abandoned_temporaries(dir.path(), &[target.as_path()]);
+        assert!(tmp.exists());
+        staged.commit().expect("commit");
+        assert!(!tmp.exists());
+        assert_eq!(fs::read_to_string(&target).expect("read"), "SECRET=\n");
     }
 }

@@ -192,7 +192,7 @@ impl Renderer {
 }
 
 /// Tera nests the useful part of its errors in `source()`: flatten to one line.
-fn template_error(name: &str, err: &tera::Error) -> Error {
+pub(crate) fn template_error(name: &str, err: &tera::Error) -> Error {
     let mut message = err.to_string();
     let mut source = std::error::Error::source(err);
     while let Some(cause) = source {

@@ -1,87 +1,160 @@
 //! The report as one self-contained HTML file: inline CSS and inline SVG
 //! charts (volume per day, age histogram); no script, no external asset.
+//!
+//! The page is the Tera template `templates/report/report.html.tera`,
+//! embedded in the binary and rendered with autoescaping on. This file
+//! only turns the report into the template's typed context: every number
+//! and text the page shows, already formatted, and the charts' geometry.
+//! Nothing here writes markup, so nothing here can forget to escape.
 
-use std::fmt::Write;
+use chrono::NaiveDate;
+use serde::Serialize;
+use tera::Tera;
 
 use super::fmt::{bytes, count};
-use chrono::NaiveDate;
-
 use super::model::{DayRow, Report};
-use super::svg::{Bar, bar_chart, escape};
+use super::svg::{Bar, Chart, bar_chart};
+use crate::error::Result;
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem;color:#222;max-width:60rem}\
-table{border-collapse:collapse;margin:.5rem 0 1.5rem}td,th{border:1px solid #ccc;padding:.25rem .6rem;text-align:left}\
-td.n{text-align:right}.ok{color:#176f2c}.bad{color:#b3261e}.chart{width:100%;max-width:720px;height:auto}\
-.bar{fill:#3b6ea8}.axis{font-size:11px;fill:#555}.error{color:#b3261e}.warning{color:#8a5a00}.info{color:#555}";
+/// The template's name: its suffix is the one autoescaping applies to.
+const TEMPLATE: &str = "report/report.html.tera";
+const TEMPLATE_TEXT: &str = include_str!("../../templates/report/report.html.tera");
 
 /// Renders `report` as HTML.
-pub fn render(r: &Report) -> String {
-    let mut s = String::new();
-    // Writing to a String cannot fail.
-    let _ = write_all(&mut s, r);
-    s
+pub fn render(report: &Report) -> Result<String> {
+    let mut tera = Tera::default();
+    // Explicit rather than Tera's default list (.html, .htm, .xml): this
+    // template must stay escaped whatever that default becomes.
+    tera.autoescape_on(vec![".html.tera"]);
+    tera.add_raw_template(TEMPLATE, TEMPLATE_TEXT)
+        .map_err(|e| crate::render::template_error(TEMPLATE, &e))?;
+    let context = tera::Context::from_serialize(Page::new(report))
+        .map_err(|e| crate::render::template_error(TEMPLATE, &e))?;
+    tera.render(TEMPLATE, &context)
+        .map_err(|e| crate::render::template_error(TEMPLATE, &e))
 }
 
-fn write_all(s: &mut String, r: &Report) -> std::fmt::Result {
-    let env = escape(&r.env);
-    writeln!(
-        s,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>ChronoTrace storage report: {env}</title><style>{STYLE}</style></head><body>"
-    )?;
-    writeln!(s, "<h1>ChronoTrace storage report: {env}</h1>")?;
-    summary(s, r)?;
-    writeln!(s, "<h2>Findings</h2><ul>")?;
-    if r.findings.is_empty() {
-        writeln!(s, "<li>None.</li>")?;
-    }
-    for f in &r.findings {
-        let class = f.severity.as_str();
-        writeln!(
-            s,
-            "<li class=\"{class}\"><code>{}</code>: {}</li>",
-            escape(&f.id),
-            escape(&f.message)
-        )?;
-    }
-    writeln!(s, "</ul>")?;
-    charts(s, r)?;
-    if !r.checks.is_empty() {
-        writeln!(
-            s,
-            "<h2>Checks</h2><table><tr><th>check</th><th>status</th><th>message</th></tr>"
-        )?;
-        for c in &r.checks {
-            writeln!(
-                s,
-                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-                escape(&c.id),
-                escape(c.status.word()),
-                escape(&c.message)
-            )?;
+/// Everything the page shows, as text and numbers.
+#[derive(Debug, Serialize)]
+struct Page<'a> {
+    env: &'a str,
+    location: &'a str,
+    traces: String,
+    /// `oldest / newest`, when the store holds a trace.
+    span: Option<String>,
+    retention: Verdict,
+    lifecycle: Option<Lifecycle<'a>>,
+    classes: Vec<ClassLine<'a>>,
+    findings: Vec<FindingLine<'a>>,
+    charts: [Chart; 2],
+    checks: Vec<CheckLine<'a>>,
+    days: Vec<DayLine<'a>>,
+    generated_at: &'a str,
+}
+
+/// A summary cell with its CSS class (`ok` or `bad`).
+#[derive(Debug, Serialize)]
+struct Verdict {
+    class: &'static str,
+    text: String,
+}
+
+#[derive(Debug, Serialize)]
+struct Lifecycle<'a> {
+    class: &'static str,
+    rule_id: &'a str,
+    state: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+struct ClassLine<'a> {
+    name: &'a str,
+    volume: String,
+}
+
+#[derive(Debug, Serialize)]
+struct FindingLine<'a> {
+    severity: &'static str,
+    id: &'a str,
+    message: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+struct CheckLine<'a> {
+    id: &'a str,
+    status: &'static str,
+    message: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+struct DayLine<'a> {
+    date: &'a str,
+    objects: String,
+    bytes: String,
+}
+
+impl<'a> Page<'a> {
+    fn new(r: &'a Report) -> Page<'a> {
+        Page {
+            env: &r.env,
+            location: &r.storage.location,
+            traces: format!("{} objects, {}", count(r.objects), bytes(r.bytes)),
+            span: match (&r.oldest, &r.newest) {
+                (Some(oldest), Some(newest)) => Some(format!("{oldest} / {newest}")),
+                _ => None,
+            },
+            retention: retention(r),
+            lifecycle: r.lifecycle.as_ref().map(|l| Lifecycle {
+                class: if l.matching { "ok" } else { "bad" },
+                rule_id: &l.rule_id,
+                state: if l.matching {
+                    "present and matching"
+                } else {
+                    "missing or different"
+                },
+            }),
+            classes: r
+                .storage_classes
+                .iter()
+                .map(|k| ClassLine {
+                    name: &k.class,
+                    volume: format!("{} objects, {}", count(k.objects), bytes(k.bytes)),
+                })
+                .collect(),
+            findings: r
+                .findings
+                .iter()
+                .map(|f| FindingLine {
+                    severity: f.severity.as_str(),
+                    id: &f.id,
+                    message: &f.message,
+                })
+                .collect(),
+            charts: charts(r),
+            checks: r
+                .checks
+                .iter()
+                .map(|c| CheckLine {
+                    id: &c.id,
+                    status: c.status.word(),
+                    message: &c.message,
+                })
+                .collect(),
+            days: r
+                .by_day
+                .iter()
+                .map(|d| DayLine {
+                    date: &d.date,
+                    objects: count(d.objects),
+                    bytes: bytes(d.bytes),
+                })
+                .collect(),
+            generated_at: &r.generated_at,
         }
-        writeln!(s, "</table>")?;
     }
-    writeln!(
-        s,
-        "<h2>Traces per day</h2><table><tr><th>date</th><th>objects</th><th>bytes</th></tr>"
-    )?;
-    for d in &r.by_day {
-        writeln!(
-            s,
-            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
-            d.date,
-            count(d.objects),
-            bytes(d.bytes)
-        )?;
-    }
-    writeln!(
-        s,
-        "</table>\n<p>Generated {}.</p></body></html>",
-        escape(&r.generated_at)
-    )
 }
 
-fn summary(s: &mut String, r: &Report) -> std::fmt::Result {
+fn retention(r: &Report) -> Verdict {
     let c = &r.retention;
     let (class, verdict) = if c.ok {
         ("ok", "nothing past retention".to_string())
@@ -95,96 +168,40 @@ fn summary(s: &mut String, r: &Report) -> std::fmt::Result {
             ),
         )
     };
-    writeln!(s, "<table id=\"summary\">")?;
-    writeln!(
-        s,
-        "<tr><th>Storage</th><td>{}</td></tr>",
-        escape(&r.storage.location)
-    )?;
-    writeln!(
-        s,
-        "<tr><th>Traces</th><td id=\"objects\">{} objects, {}</td></tr>",
-        count(r.objects),
-        bytes(r.bytes)
-    )?;
-    if let (Some(oldest), Some(newest)) = (&r.oldest, &r.newest) {
-        writeln!(
-            s,
-            "<tr><th>Oldest / newest</th><td>{oldest} / {newest}</td></tr>"
-        )?;
+    Verdict {
+        class,
+        text: format!(
+            "{} days + {} grace (cutoff {}): {verdict}",
+            c.retention_days, c.grace_days, c.cutoff
+        ),
     }
-    writeln!(
-        s,
-        "<tr><th>Retention</th><td class=\"{class}\">{} days + {} grace (cutoff {}): {verdict}</td></tr>",
-        c.retention_days,
-        c.grace_days,
-        escape(&c.cutoff)
-    )?;
-    if let Some(l) = &r.lifecycle {
-        let (class, state) = if l.matching {
-            ("ok", "present and matching")
-        } else {
-            ("bad", "missing or different")
-        };
-        writeln!(
-            s,
-            "<tr><th>Lifecycle rule</th><td class=\"{class}\"><code>{}</code>: {state}</td></tr>",
-            escape(&l.rule_id)
-        )?;
-    }
-    for k in &r.storage_classes {
-        writeln!(
-            s,
-            "<tr><th>Class {}</th><td>{} objects, {}</td></tr>",
-            escape(&k.class),
-            count(k.objects),
-            bytes(k.bytes)
-        )?;
-    }
-    writeln!(s, "</table>")
 }
 
 /// At most this many days are drawn with their empty days filled in.
 const MAX_FILLED_DAYS: i64 = 400;
 
-fn charts(s: &mut String, r: &Report) -> std::fmt::Result {
+fn charts(r: &Report) -> [Chart; 2] {
+    let bar = |label: String, when: &str, objects: u64, size: u64| Bar {
+        label,
+        value: objects,
+        tip: format!("{when}: {} objects, {}", count(objects), bytes(size)),
+    };
     let days: Vec<Bar> = continuous_days(&r.by_day)
         .iter()
-        .map(|d| Bar {
-            label: d.date.get(5..).unwrap_or(&d.date).to_string(),
-            value: d.objects,
-            tip: format!(
-                "{}: {} objects, {}",
-                d.date,
-                count(d.objects),
-                bytes(d.bytes)
-            ),
+        .map(|d| {
+            let label = d.date.get(5..).unwrap_or(&d.date).to_string();
+            bar(label, &d.date, d.objects, d.bytes)
         })
         .collect();
     let ages: Vec<Bar> = r
         .age_histogram
         .iter()
-        .map(|b| Bar {
-            label: b.label.clone(),
-            value: b.objects,
-            tip: format!(
-                "{}: {} objects, {}",
-                b.label,
-                count(b.objects),
-                bytes(b.bytes)
-            ),
-        })
+        .map(|b| bar(b.label.clone(), &b.label, b.objects, b.bytes))
         .collect();
-    writeln!(
-        s,
-        "<h2>Volume per day</h2>{}",
-        bar_chart("volume-per-day", "Traces per day", &days)
-    )?;
-    writeln!(
-        s,
-        "<h2>Age</h2>{}",
-        bar_chart("age-histogram", "Traces by age in days", &ages)
-    )
+    [
+        bar_chart("volume-per-day", "Volume per day", "Traces per day", &days),
+        bar_chart("age-histogram", "Age", "Traces by age in days", &ages),
+    ]
 }
 
 /// The rows with the days between them that hold no trace filled in as
@@ -215,30 +232,5 @@ fn continuous_days(rows: &[DayRow]) -> Vec<DayRow> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn empty_days_are_filled_in() {
-        let row = |date: &str, objects| DayRow {
-            date: date.into(),
-            objects,
-            bytes: objects,
-        };
-        let filled = continuous_days(&[row("2026-02-27", 1), row("2026-03-02", 2)]);
-        let dates: Vec<(&str, u64)> = filled
-            .iter()
-            .map(|r| (r.date.as_str(), r.objects))
-            .collect();
-        assert_eq!(
-            dates,
-            [
-                ("2026-02-27", 1),
-                ("2026-02-28", 0),
-                ("2026-03-01", 0),
-                ("2026-03-02", 2)
-            ]
-        );
-        assert!(continuous_days(&[]).is_empty());
-    }
-}
+#[path = "html_tests.rs"]
+mod tests;

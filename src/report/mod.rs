@@ -21,7 +21,7 @@ pub fn render(report: &Report, format: ReportFormat) -> Result<String> {
     Ok(match format {
         ReportFormat::Text => text::render(report),
         ReportFormat::Markdown => markdown::render(report),
-        ReportFormat::Html => html::render(report),
+        ReportFormat::Html => html::render(report)?,
         ReportFormat::Json => {
             let mut json = serde_json::to_string_pretty(report)
                 .map_err(|e| Error::usage(format!("report as JSON: {e}")))?;

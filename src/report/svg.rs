@@ -1,8 +1,10 @@
-//! Inline SVG bar charts for the HTML report: no script, no external asset.
+//! The geometry of the report's inline SVG bar charts, computed here in
+//! plain numbers; `templates/report/report.html.tera` draws them (with
+//! autoescaping, so a label or tooltip is always text, never markup).
 
-use std::fmt::Write;
+use serde::Serialize;
 
-/// One bar: its label, its value and the tooltip text.
+/// One bar as given: its label, its value and the tooltip text.
 #[derive(Debug, Clone)]
 pub struct Bar {
     pub label: String,
@@ -16,94 +18,145 @@ const LEFT: u64 = 56;
 const BOTTOM: u64 = 40;
 const TOP: u64 = 12;
 
-/// A vertical bar chart titled `title` (the chart's accessible name).
-pub fn bar_chart(id: &str, title: &str, bars: &[Bar]) -> String {
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        r#"<svg id="{id}" class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{t}"><title>{t}</title>"#,
-        t = escape(title)
-    );
+/// A vertical bar chart, laid out: what the template draws.
+#[derive(Debug, Clone, Serialize)]
+pub struct Chart {
+    /// The element id (`volume-per-day`, `age-histogram`).
+    pub id: &'static str,
+    /// The section heading above the chart.
+    pub heading: &'static str,
+    /// The chart's accessible name.
+    pub title: &'static str,
+    pub width: u64,
+    pub height: u64,
+    pub axis: Axis,
+    pub bars: Vec<PlacedBar>,
+}
+
+/// The two axis lines and the scale's labels (0 and the maximum).
+#[derive(Debug, Clone, Serialize)]
+pub struct Axis {
+    pub left: u64,
+    pub top: u64,
+    /// The y of the horizontal axis (value 0).
+    pub bottom: u64,
+    /// The x where the horizontal axis ends.
+    pub right: u64,
+    /// The x of the right-aligned scale labels.
+    pub label_x: u64,
+    /// The y of the maximum's label.
+    pub max_y: u64,
+    pub max: u64,
+}
+
+/// One bar's rectangle, tooltip and (when there is room) axis label.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlacedBar {
+    pub x: u64,
+    pub y: u64,
+    pub width: u64,
+    pub height: u64,
+    pub tip: String,
+    pub label: Option<Label>,
+}
+
+/// A label under the horizontal axis, centred on its bar.
+#[derive(Debug, Clone, Serialize)]
+pub struct Label {
+    pub x: u64,
+    pub y: u64,
+    pub text: String,
+}
+
+/// Lays out `bars` as a chart with this id, heading and accessible title.
+pub fn bar_chart(
+    id: &'static str,
+    heading: &'static str,
+    title: &'static str,
+    bars: &[Bar],
+) -> Chart {
     let plot_w = WIDTH - LEFT - 8;
     let plot_h = HEIGHT - BOTTOM - TOP;
     let max = bars.iter().map(|b| b.value).max().unwrap_or(0).max(1);
-    let _ = write!(
-        s,
-        r##"<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{y0}" stroke="#888"/><line x1="{LEFT}" y1="{y0}" x2="{x1}" y2="{y0}" stroke="#888"/><text x="{lx}" y="{ty}" class="axis" text-anchor="end">{max}</text><text x="{lx}" y="{y0}" class="axis" text-anchor="end">0</text>"##,
-        y0 = TOP + plot_h,
-        x1 = LEFT + plot_w,
-        lx = LEFT - 4,
-        ty = TOP + 10,
-    );
     let n = bars.len().max(1) as u64;
     let slot = plot_w / n;
     let gap = (slot / 5).max(1);
     // Every label when they fit, else every k-th.
     let every = (n * 70 / plot_w).max(1);
-    for (i, bar) in (0_u64..).zip(bars) {
-        let h = bar.value * plot_h / max;
-        let x = LEFT + i * slot + gap / 2;
-        let y = TOP + plot_h - h;
-        let _ = write!(
-            s,
-            r#"<rect class="bar" x="{x}" y="{y}" width="{w}" height="{h}"><title>{tip}</title></rect>"#,
-            w = slot.saturating_sub(gap).max(1),
-            tip = escape(&bar.tip)
-        );
-        if i % every == 0 {
-            let _ = write!(
-                s,
-                r#"<text x="{cx}" y="{ly}" class="axis" text-anchor="middle">{label}</text>"#,
-                cx = x + slot / 2,
-                ly = TOP + plot_h + 16,
-                label = escape(&bar.label)
-            );
-        }
+    let placed = (0_u64..)
+        .zip(bars)
+        .map(|(i, bar)| {
+            let height = bar.value * plot_h / max;
+            let x = LEFT + i * slot + gap / 2;
+            PlacedBar {
+                x,
+                y: TOP + plot_h - height,
+                width: slot.saturating_sub(gap).max(1),
+                height,
+                tip: bar.tip.clone(),
+                label: (i % every == 0).then(|| Label {
+                    x: x + slot / 2,
+                    y: TOP + plot_h + 16,
+                    text: bar.label.clone(),
+                }),
+            }
+        })
+        .collect();
+    Chart {
+        id,
+        heading,
+        title,
+        width: WIDTH,
+        height: HEIGHT,
+        axis: Axis {
+            left: LEFT,
+            top: TOP,
+            bottom: TOP + plot_h,
+            right: LEFT + plot_w,
+            label_x: LEFT - 4,
+            max_y: TOP + 10,
+            max,
+        },
+        bars: placed,
     }
-    s.push_str("</svg>");
-    s
-}
-
-/// Escapes text for HTML and SVG content and attributes.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn escapes_markup() {
-        assert_eq!(
-            escape(r#"<a href="x">&'"#),
-            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
-        );
-    }
-
-    #[test]
-    fn draws_one_rect_per_bar_even_when_empty() {
-        let bars: Vec<Bar> = (0..3)
+    fn bars(n: u64) -> Vec<Bar> {
+        (0..n)
             .map(|i| Bar {
                 label: format!("d{i}"),
                 value: i,
                 tip: format!("{i}"),
             })
-            .collect();
-        let svg = bar_chart("c", "Chart <1>", &bars);
-        assert_eq!(svg.matches("<rect").count(), 3);
-        assert!(svg.contains("Chart &lt;1&gt;"));
-        assert!(bar_chart("e", "Empty", &[]).ends_with("</svg>"));
+            .collect()
+    }
+
+    #[test]
+    fn one_bar_per_value_scaled_to_the_tallest() {
+        let chart = bar_chart("c", "C", "Chart", &bars(3));
+        assert_eq!(chart.bars.len(), 3);
+        assert_eq!(chart.axis.max, 2);
+        let plot_h = chart.axis.bottom - chart.axis.top;
+        assert_eq!(chart.bars[2].height, plot_h, "the tallest fills the plot");
+        assert_eq!(chart.bars[0].height, 0);
+        assert!(
+            chart
+                .bars
+                .iter()
+                .all(|b| b.y + b.height == chart.axis.bottom)
+        );
+        assert!(bar_chart("e", "E", "Empty", &[]).bars.is_empty());
+    }
+
+    #[test]
+    fn labels_thin_out_when_they_would_overlap() {
+        let chart = bar_chart("c", "C", "Chart", &bars(400));
+        let labelled = chart.bars.iter().filter(|b| b.label.is_some()).count();
+        assert!(labelled < 400 && labelled > 1, "{labelled}");
+        assert!(chart.bars.iter().all(|b| b.x + b.width <= chart.axis.right));
     }
 }

@@ -6,8 +6,10 @@
 
 mod lifecycle;
 mod names;
+mod parse_error;
 mod provider;
 mod raw;
+mod schema;
 mod validate;
 
 #[cfg(test)]
@@ -18,10 +20,11 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 use serde::Serialize;
 
-use crate::error::{Error, Result, SourceLocation, SpecProblem};
+use crate::error::{Error, Result};
 
 pub use lifecycle::{StorageClass, Transition};
 pub use provider::{Capabilities, Provider};
+pub use schema::schema_json;
 pub use validate::check_endpoint;
 
 /// The file name looked for in the working directory.
@@ -30,10 +33,6 @@ pub const DEFAULT_SPEC_FILE: &str = "chronotrace-ops.yaml";
 /// The commented starter spec that `init` writes and that commands fall
 /// back to when no spec file exists (the embedded default).
 pub const STARTER_SPEC: &str = include_str!("starter.yaml");
-
-/// The JSON Schema of the spec (hand-written for its descriptions; a test
-/// keeps its keys equal to the parser's).
-pub const SCHEMA: &str = include_str!("schema.json");
 
 /// A spec that passed every rule.
 #[derive(Debug, Clone, Serialize)]
@@ -167,7 +166,8 @@ pub const DEFAULT_MINIO_IMAGE: &str = "minio/minio:RELEASE.2025-09-07T16-13-09Z"
 impl Spec {
     /// Parses and validates spec text; `file` names it in messages.
     pub fn parse(text: &str, file: &str) -> Result<Spec> {
-        let raw: raw::RawSpec = serde_saphyr::from_str(text).map_err(|e| yaml_error(&e, file))?;
+        let raw: raw::RawSpec =
+            serde_saphyr::from_str(text).map_err(|e| parse_error::yaml_error(&e, file))?;
         validate::validate(raw, file)
     }
 
@@ -225,46 +225,4 @@ impl SpecSource {
             SpecSource::Embedded => Spec::parse(STARTER_SPEC, "<embedded starter spec>"),
         }
     }
-}
-
-/// Turns a YAML or shape error into one line with file, line and column.
-fn yaml_error(err: &serde_saphyr::Error, file: &str) -> Error {
-    let (line, column) = err
-        .location()
-        .map(|loc| (loc.line(), loc.column()))
-        .unwrap_or((0, 0));
-    Error::Spec(vec![SpecProblem {
-        at: SourceLocation {
-            file: file.to_string(),
-            line,
-            column,
-        },
-        rule: "spec.syntax",
-        message: first_line(&err.to_string()),
-    }])
-}
-
-/// The message of a parser error without its rendered snippet or the
-/// location it repeats (the caller prints the location once, in front).
-fn first_line(message: &str) -> String {
-    let line = message.lines().next().unwrap_or(message).trim();
-    let line = line.strip_prefix("error: ").unwrap_or(line);
-    let line = match line.find(" at line ") {
-        Some(idx) => &line[..idx],
-        None => line,
-    };
-    strip_location_prefix(line).to_string()
-}
-
-/// Drops a leading `line N column M: `.
-fn strip_location_prefix(line: &str) -> &str {
-    let Some(rest) = line.strip_prefix("line ") else {
-        return line;
-    };
-    let rest = rest.trim_start_matches(|c: char| c.is_ascii_digit());
-    let Some(rest) = rest.strip_prefix(" column ") else {
-        return line;
-    };
-    let rest = rest.trim_start_matches(|c: char| c.is_ascii_digit());
-    rest.strip_prefix(": ").unwrap_or(line)
 }

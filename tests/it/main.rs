@@ -26,6 +26,7 @@ mod output_snapshots;
 mod provision;
 mod render;
 mod report;
+mod report_html;
 mod servers;
 mod spec_errors;
 mod support;

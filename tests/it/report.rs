@@ -2,11 +2,10 @@
 //! bucket, and the HTML report is one self-contained file that a headless
 //! Chromium renders with its SVG charts.
 
-use std::process::Command;
-
 use crate::cleanup::{PREFIX, all_keys, day, garage_fixture, json, run_with, write_local_fixture};
+use crate::report_html::rendered_dom;
 use crate::servers::server;
-use crate::support::{Run, tempdir, tool};
+use crate::support::{Run, tempdir};
 
 #[tokio::test]
 #[ignore = "needs the bench: run scripts/test.sh"]
@@ -104,29 +103,7 @@ fn html_report_is_self_contained_and_renders_in_chromium() {
         );
     }
 
-    let chromium = tool("chromium");
-    let profile = tempdir();
-    let out = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .arg("--dump-dom")
-        .arg(format!("file://{}", file.display()))
-        .output()
-        .expect("chromium runs");
-    let dom = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "chromium failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let dom = rendered_dom(&file);
     assert!(
         dom.contains("<svg id=\"volume-per-day\""),
         "rendered DOM lacks the chart:\n{dom}"

@@ -369,14 +369,20 @@ buckets: []
     ),
 ];
 
+/// `render --out deploy` with `spec` as `bad.yaml`, in a fresh directory.
+fn render_spec(spec: &str) -> (tempfile::TempDir, crate::support::Outcome) {
+    let dir = tempdir();
+    std::fs::write(dir.path().join("bad.yaml"), spec).expect("write spec");
+    let out = Run::new(dir.path())
+        .args(["--config", "bad.yaml", "render", "--out", "deploy"])
+        .run();
+    (dir, out)
+}
+
 #[test]
 fn every_invalid_spec_is_refused_with_its_line_and_rule() {
     for (what, spec, line, rule) in CASES {
-        let dir = tempdir();
-        std::fs::write(dir.path().join("bad.yaml"), spec).expect("write spec");
-        let out = Run::new(dir.path())
-            .args(["--config", "bad.yaml", "render", "--out", "deploy"])
-            .run();
+        let (dir, out) = render_spec(spec);
         assert_eq!(out.code, 2, "{what}: exit code\n{}", out.stderr);
         assert!(out.stdout.is_empty(), "{what}: stdout\n{}", out.stdout);
         let error = out
@@ -468,4 +474,127 @@ fn a_secret_in_the_endpoint_is_never_echoed() {
         .code(2)
         .one_line_error("[rule: endpoint.credentials]");
     assert!(!out.stderr.contains("hunter22"), "{}", out.stderr);
+}
+
+/// (what, spec text, line, what the message must say) for every kind of
+/// error the YAML parser and serde can raise on a spec (issue 11): each
+/// one line in the user's words, never the parser's internals.
+const PARSE_CASES: &[(&str, &str, u64, &str)] = &[
+    (
+        "a key written twice",
+        "project: p\nenvironments:\n  local:\n    storage: local\n    storage: s3\n",
+        5,
+        "`storage` is written twice in the same block: keep one",
+    ),
+    (
+        "an environment written twice",
+        "project: p\nenvironments:\n  local:\n    storage: local\n  local:\n    storage: local\n",
+        5,
+        "`local` is written twice in the same block",
+    ),
+    (
+        "text where a number goes",
+        "project: p\nenvironments:\n  local:\n    storage: local\n    retention_days: fifteen\n",
+        5,
+        "expected a whole number",
+    ),
+    (
+        "a word where true or false goes",
+        "project: p\nenvironments:\n  s:\n    storage: s3\n    versioning: maybe\n",
+        5,
+        "true or false",
+    ),
+    (
+        "a list where a block goes",
+        "project: p\nenvironments: [a, b]\n",
+        2,
+        "expected a block of `key: value` lines here",
+    ),
+    (
+        "a misspelt key",
+        "project: p\nenvironments:\n  local:\n    storage: local\n    retention: 15\n",
+        5,
+        "unknown key `retention` (did you mean `retention_days`?): expected one of",
+    ),
+    (
+        "a missing key",
+        "project: p\nenvironments:\n  local:\n    path: disk\n",
+        4,
+        "`storage` is missing here",
+    ),
+    (
+        "an empty value",
+        "project:\nenvironments:\n  local:\n    storage: local\n",
+        1,
+        "empty",
+    ),
+    (
+        "a list where text goes",
+        "project: p\nenvironments:\n  local:\n    storage: local\n    path: [unclosed\n",
+        5,
+        "expected a single value (text), not a list or a block here",
+    ),
+    (
+        "a tab in the indentation",
+        "project: p\nenvironments:\n\tl: 1\n",
+        3,
+        "this is not valid YAML: tabs disallowed",
+    ),
+    (
+        "two documents",
+        "project: p\nenvironments:\n  local:\n    storage: local\n---\nproject: q\n",
+        6,
+        "several YAML documents",
+    ),
+    (
+        "an alias to nothing",
+        "project: *name\nenvironments:\n  local:\n    storage: local\n",
+        1,
+        "refers to no anchor",
+    ),
+];
+
+/// Words that belong to the parser's implementation, not to the spec.
+const INTERNALS: &[&str] = &[
+    "DuplicateKeyPolicy",
+    "Options",
+    "i64",
+    "u32",
+    "struct ",
+    "Raw",
+    "Spanned",
+    "serde",
+    "variant",
+    "field",
+];
+
+#[test]
+fn every_parse_error_speaks_the_users_language() {
+    for (what, spec, line, says) in PARSE_CASES {
+        let (dir, out) = render_spec(spec);
+        assert_eq!(out.code, 2, "{what}: exit code\n{}", out.stderr);
+        let errors: Vec<&str> = out
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("error:"))
+            .collect();
+        assert_eq!(errors.len(), 1, "{what}: one line\n{}", out.stderr);
+        let error = errors[0];
+        assert!(
+            error.starts_with(&format!("error: bad.yaml:{line}:")),
+            "{what}: expected line {line} in\n{error}"
+        );
+        assert!(error.ends_with("[rule: spec.syntax]"), "{what}: {error}");
+        assert!(
+            error.contains(says),
+            "{what}: expected {says:?} in\n{error}"
+        );
+        for internal in INTERNALS {
+            assert!(
+                !error.contains(internal),
+                "{what}: {internal:?} in\n{error}"
+            );
+        }
+        assert!(!dir.path().join("deploy").exists(), "{what}: written");
+    }
 }
