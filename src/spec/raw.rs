@@ -31,6 +31,20 @@ pub struct RawEnvironment {
     pub noncurrent_days: Option<Spanned<i64>>,
     pub transitions: Option<Spanned<Vec<Spanned<RawTransition>>>>,
     pub iam: Option<Spanned<RawIam>>,
+    /// The Laravel app this environment serves (its directory).
+    pub app: Option<Spanned<String>>,
+    /// When `cleanup purge --yes` runs, for the timer and cron files `render` writes.
+    pub schedule: Option<Spanned<RawSchedule>>,
+}
+
+/// A daily purge of traces past retention (`schedule:`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSchedule {
+    pub at: Spanned<String>,
+    pub directory: Spanned<String>,
+    pub user: Option<Spanned<String>>,
+    pub binary: Option<Spanned<String>>,
 }
 
 /// A lifecycle transition of current objects.

@@ -5,6 +5,9 @@
 //! and docker-compose binaries that `scripts/test.sh` installs and starts,
 //! announced through `CT_TEST_*` environment variables.
 
+mod app;
+mod app_check;
+mod app_schedule;
 mod bootstrap;
 mod check;
 mod cleanup;
