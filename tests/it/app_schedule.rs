@@ -45,6 +45,8 @@ fn issue_15_render_writes_a_timer_a_service_and_a_cron_file_that_check_out() {
     assert!(
         read(&deploy.join("chronotrace-purge-ci_box.service")).contains("network-online.target")
     );
+    // With systemd-analyze (Debian's systemd package), the units verify.
+    systemd_verify(&deploy, dir.path());
     // The files are part of the render: `render --check` sees them.
     Run::new(dir.path())
         .args(["render", "--out", "deploy", "--check"])
@@ -60,8 +62,6 @@ fn issue_15_render_writes_a_timer_a_service_and_a_cron_file_that_check_out() {
         "{}",
         out.stdout
     );
-    // With systemd-analyze (Debian's systemd package), the units verify.
-    systemd_verify(&deploy, dir.path());
 }
 
 /// Every non-comment line of a cron.d file: a variable, or five time fields,
