@@ -60,7 +60,7 @@ impl Forms {
     /// One line for a report: the three forms.
     pub fn summary(&self) -> String {
         format!(
-            "cron: `{}` · systemd: a timer with OnCalendar={} running `{}` in {} (`render` writes both with `schedule:` in the spec) · Laravel scheduler (routes/console.php): `{}`",
+            "cron (/etc/cron.d): `{}` · systemd: a timer with OnCalendar={} running `{}` in {} (`render` writes both with `schedule:` in the spec) · Laravel scheduler (routes/console.php): `{}`",
             self.cron, self.on_calendar, self.command, self.directory, self.laravel
         )
     }

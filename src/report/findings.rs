@@ -185,7 +185,11 @@ mod tests {
         assert_eq!(ids(&report(0, None, false)), ["retention.local"]);
         // No finding offers a package setting that does nothing (issue 15).
         let local = &report(0, None, false).findings[0].message;
-        for form in ["cron: `15 3 * * *", "OnCalendar=", "Schedule::exec("] {
+        for form in [
+            "cron (/etc/cron.d): `15 3 * * *",
+            "OnCalendar=",
+            "Schedule::exec(",
+        ] {
             assert!(local.contains(form), "{form} missing from {local}");
         }
         assert!(!local.contains("(or CHRONOTRACE_AUTO_PURGE)"), "{local}");
