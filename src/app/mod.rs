@@ -44,9 +44,10 @@ pub fn resolve(spec: &mut Spec, flag: Option<&Path>) {
             }
             continue;
         }
-        let dotenv = dotenv::DotEnv::read(&base, &env.name).unwrap_or_default();
-        let lookup = |name: &str| dotenv.get(name).map(str::to_string);
         let root = if app.is_some() {
+            // A root written as env('X', ...) reads the app's env file.
+            let dotenv = dotenv::DotEnv::read(&base, &env.name).unwrap_or_default();
+            let lookup = |name: &str| dotenv.get(name).map(str::to_string);
             laravel::local_root(&base, &lookup)
         } else {
             laravel::LocalRoot {
