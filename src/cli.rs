@@ -66,6 +66,11 @@ pub struct GlobalArgs {
     #[arg(long, global = true)]
     pub no_color: bool,
 
+    /// The Laravel app's directory [default: the environment's `app:`, else
+    /// the current directory when it is a Laravel app]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub app: Option<PathBuf>,
+
     /// PEM bundle of CAs to trust for the endpoint's TLS (also AWS_CA_BUNDLE)
     #[arg(long, global = true, value_name = "FILE")]
     pub ca_bundle: Option<PathBuf>,

@@ -1,10 +1,11 @@
 //! chronotrace-ops: provision, validate and audit the object storage behind
 //! ChronoTrace, from one YAML spec.
 //!
-//! Layout: `spec` (parse and validate, pure) · `render` (Tera, pure) ·
+//! Layout: `app` (the Laravel app's side, read as text) · `spec` (parse and validate, pure) · `render` (Tera, pure) ·
 //! `commands` (one file per subcommand, wiring only) · `output` (text and
 //! JSON) · `error` (failures and exit codes) · `cli` (clap types).
 
+pub mod app;
 pub mod check;
 pub mod cli;
 pub mod clock;

@@ -69,8 +69,10 @@ install_debian_tools() {
 	command -v chromium >/dev/null || missing+=(chromium)
 	# The nginx test makes its own certificate with the openssl command.
 	command -v openssl >/dev/null || missing+=(openssl)
+	# `systemd-analyze verify` checks the rendered purge timer and service.
+	command -v systemd-analyze >/dev/null || missing+=(systemd)
 	if ((${#missing[@]} == 0)); then
-		say "nginx, docker-compose, chromium, openssl: present"
+		say "nginx, docker-compose, chromium, openssl, systemd-analyze: present"
 		return
 	fi
 	local log="$CT_LOGS/apt.log"

@@ -268,7 +268,9 @@ fn verify_step(ctx: &Context, env: &Environment) -> Result<Ran> {
         concurrency: 16,
     };
     let report = cleanup::verify_env(ctx, env, &args)?;
-    let summary = if report.ok {
+    let summary = if let Some(stray) = &report.elsewhere {
+        stray.message()
+    } else if report.ok {
         format!(
             "nothing past retention ({} days + {} grace), {} objects scanned",
             report.retention_days, report.grace_days, report.scanned_objects

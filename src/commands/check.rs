@@ -27,7 +27,7 @@ pub fn run(ctx: &Context, _args: &CheckArgs) -> Result<ExitStatus> {
 
 /// Runs every check of `env`; an error only when the checks cannot run.
 pub fn evaluate(ctx: &Context, env: &Environment) -> Result<Report> {
-    let checks = match &env.storage {
+    let mut checks = match &env.storage {
         Storage::Local(storage) => local::check(storage),
         Storage::S3(s3) => {
             let target = ctx.target(s3);
@@ -49,5 +49,7 @@ pub fn evaluate(ctx: &Context, env: &Environment) -> Result<Report> {
             block_on(runner::run_s3(env, s3, &target, &endpoint, ca_bundle))?
         }
     };
+    // The app's side: traces in the other local root, the app's settings.
+    checks.extend(crate::app::env_checks(env));
     Ok(Report::new(&env.name, checks))
 }

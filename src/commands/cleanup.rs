@@ -36,6 +36,10 @@ pub struct VerifyReport {
     pub partitions_found: usize,
     pub partitions_listed: usize,
     pub expired_partitions: Vec<DayRow>,
+    /// Local traces under the other Laravel root (`storage/app` vs
+    /// `storage/app/private`): the verdict above does not cover them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub elsewhere: Option<crate::app::stray::Stray>,
 }
 
 /// `cleanup purge` as JSON (product.md contract, plus detail fields).
@@ -104,9 +108,13 @@ pub fn verify_env(ctx: &Context, env: &Environment, args: &VerifyArgs) -> Result
         Ok::<_, Error>((outcome, lifecycle))
     })??;
     let tally = &outcome.tally;
+    let elsewhere = match &env.storage {
+        crate::spec::Storage::Local(local) => crate::app::stray::find(local),
+        crate::spec::Storage::S3(_) => None,
+    };
     let report = VerifyReport {
         env: env.name.clone(),
-        ok: tally.expired.objects == 0,
+        ok: tally.expired.objects == 0 && elsewhere.is_none(),
         retention_days: rule.retention_days,
         grace_days: rule.grace_days,
         cutoff: judge.cutoff_text(),
@@ -118,6 +126,7 @@ pub fn verify_env(ctx: &Context, env: &Environment, args: &VerifyArgs) -> Result
         partitions_found: outcome.partitions_found,
         partitions_listed: outcome.partitions_listed,
         expired_partitions: expired_rows(&outcome),
+        elsewhere,
     };
     Ok(report)
 }
@@ -169,9 +178,12 @@ fn print_verify(out: &mut dyn Write, r: &VerifyReport) -> std::io::Result<()> {
         r.partitions_found,
         count(r.scanned_objects)
     )?;
+    if let Some(stray) = &r.elsewhere {
+        writeln!(out, "  FAIL: {}", stray.message())?;
+    }
     if r.ok {
         writeln!(out, "  ok: nothing past retention")?;
-    } else {
+    } else if r.expired_objects > 0 {
         writeln!(
             out,
             "  FAIL: {} objects ({}) past retention{}",

@@ -49,6 +49,8 @@ pub struct Context {
     /// `--timeout` / `CHRONOTRACE_TIMEOUT`: the limits of every request.
     pub timeouts: Timeouts,
     pub color: bool,
+    /// `--app`: the Laravel app's directory (checked to be one).
+    pub app: Option<PathBuf>,
 }
 
 /// The environment used when neither `--env` nor `CHRONOTRACE_ENV` names one.
@@ -64,7 +66,14 @@ impl Context {
                 Error::usage(format!("--endpoint-url: {message} [rule: {rule}]"))
             })?),
         };
+        if let Some(app) = global.app.as_deref().filter(|a| !a.is_dir()) {
+            return Err(Error::usage_with_hint(
+                format!("--app {}: not a directory", app.display()),
+                "give the Laravel app's directory (the one holding artisan and composer.lock)",
+            ));
+        }
         Ok(Context {
+            app: global.app.clone(),
             output: global.output,
             spec_source: SpecSource::discover(global.config.as_deref()),
             spec_path: global
@@ -114,7 +123,9 @@ impl Context {
                 "no {DEFAULT_SPEC_FILE} here: using the embedded starter spec (write it with `chronotrace-ops init`)"
             ));
         }
-        let spec = self.spec_source.load()?;
+        let mut spec = self.spec_source.load()?;
+        // The app decides the local disk root the spec leaves open.
+        crate::app::resolve(&mut spec, self.app.as_deref());
         tracing::debug!(
             source = %spec.source,
             environments = spec.environments.len(),

@@ -68,7 +68,7 @@ pub fn build(ctx: &Context, env: &Environment, args: &ReportArgs) -> Result<Repo
             .scan(&judge, Selection::All, false, &Progress::default())
             .await?;
         let lifecycle = super::cleanup::lifecycle_status(&store, env, None).await?;
-        Ok(Report::build(Inputs {
+        let mut report = Report::build(Inputs {
             env: &env.name,
             generated_at: crate::clock::now().to_rfc3339_opts(SecondsFormat::Secs, true),
             storage: summary(env, &store),
@@ -76,7 +76,9 @@ pub fn build(ctx: &Context, env: &Environment, args: &ReportArgs) -> Result<Repo
             outcome: &outcome,
             lifecycle,
             noncurrent_expiry: matches!(&env.storage, Storage::S3(s) if s.noncurrent_days.is_some()),
-        }))
+        });
+        crate::app::amend_report(&mut report, env);
+        Ok(report)
     })?
 }
 

@@ -256,6 +256,10 @@ pub struct DotEnv {
     /// How the app authenticates: `none` (local disk), `role` (AWS instance
     /// role) or `keys` (access keys from a secret store).
     pub credentials: &'static str,
+    /// `CHRONOTRACE_RETENTION_DAYS`, written under a comment saying the
+    /// package reads it nowhere (v0.0.4), and what really expires traces.
+    pub retention_days: u32,
+    pub retention_by: String,
 }
 
 impl DotEnv {
@@ -266,9 +270,6 @@ impl DotEnv {
         match &env.storage {
             Storage::Local(local) => {
                 settings.push(("CHRONOTRACE_STORAGE", "local".into()));
-                settings.push(("CHRONOTRACE_RETENTION_DAYS", env.retention_days.to_string()));
-                // The package's own purge is how a local disk gets cleaned.
-                settings.push(("CHRONOTRACE_AUTO_PURGE", "true".into()));
                 local_traces_dir = Some(local.traces_dir().display().to_string());
             }
             Storage::S3(s3) => {
@@ -279,15 +280,25 @@ impl DotEnv {
                     settings.push(("CHRONOTRACE_S3_ENDPOINT", endpoint.clone()));
                 }
                 settings.push(("CHRONOTRACE_S3_PREFIX", s3.prefix.as_str().to_string()));
-                settings.push(("CHRONOTRACE_RETENTION_DAYS", env.retention_days.to_string()));
-                // The bucket's lifecycle rule expires traces; the package's purge
-                // would list and delete every object one request at a time.
-                settings.push(("CHRONOTRACE_AUTO_PURGE", "false".into()));
                 settings.push(("AWS_DEFAULT_REGION", s3.region.clone()));
                 credentials = if s3.iam.is_some() { "role" } else { "keys" };
             }
         }
+        // The package reads neither retention_days nor auto_purge, and its
+        // purge deletes nothing: say what really expires the traces.
+        let retention_by = match &env.storage {
+            Storage::S3(_) => format!(
+                "the bucket's lifecycle rule {} (chronotrace-ops apply)",
+                lifecycle_rule_id(&env.name)
+            ),
+            Storage::Local(_) => format!(
+                "chronotrace-ops --env {} cleanup purge --yes, scheduled (schedule: in the spec)",
+                env.name
+            ),
+        };
         DotEnv {
+            retention_days: env.retention_days,
+            retention_by,
             project: project.to_string(),
             env: env.name.clone(),
             settings: settings

@@ -20,7 +20,7 @@ use context::{
 };
 
 /// Template file name and embedded text, for every template.
-pub const TEMPLATES: [(&str, &str); 8] = [
+pub const TEMPLATES: [(&str, &str); 11] = [
     (
         "docker-compose.yml.tera",
         include_str!("../../templates/docker-compose.yml.tera"),
@@ -49,6 +49,19 @@ pub const TEMPLATES: [(&str, &str); 8] = [
     (
         "minio.env.example.tera",
         include_str!("../../templates/minio.env.example.tera"),
+    ),
+    // The daily purge of an environment with `schedule:`.
+    (
+        "purge.service.tera",
+        include_str!("../../templates/purge.service.tera"),
+    ),
+    (
+        "purge.timer.tera",
+        include_str!("../../templates/purge.timer.tera"),
+    ),
+    (
+        "purge.cron.tera",
+        include_str!("../../templates/purge.cron.tera"),
     ),
 ];
 
@@ -153,6 +166,13 @@ impl Renderer {
             }
             let dotenv = DotEnv::new(&spec.project, env);
             out.push(self.artifact("env.tera", &format!(".env.{name}"), &dotenv, true)?);
+            if let Some(schedule) = &env.schedule {
+                let units = crate::app::schedule::Units::new(&spec.project, env, schedule);
+                for kind in ["service", "timer", "cron"] {
+                    let path = format!("chronotrace-purge-{name}.{kind}");
+                    out.push(self.artifact(&format!("purge.{kind}.tera"), &path, &units, false)?);
+                }
+            }
         }
         if let Some(minio) = &spec.minio {
             let example = MinioEnvExample {

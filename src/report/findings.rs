@@ -3,6 +3,16 @@
 
 use super::fmt;
 use super::model::{Finding, Report, Severity};
+use crate::app::schedule::Forms;
+
+/// Where retention depends on the tool: the package expires nothing (its
+/// purge deletes nothing, its retention settings are read nowhere).
+pub fn local_retention(env: &str) -> String {
+    format!(
+        "retention depends on chronotrace-ops: nothing expires traces on a local disk (the package's chronotrace:purge deletes nothing, CHRONOTRACE_RETENTION_DAYS and CHRONOTRACE_AUTO_PURGE are read nowhere); schedule the purge: {}",
+        Forms::new(env, None).summary()
+    )
+}
 
 /// The findings of `report`. `noncurrent_expiry`: the spec expires
 /// noncurrent versions.
@@ -37,22 +47,32 @@ pub fn findings(report: &Report, noncurrent_expiry: bool) -> Vec<Finding> {
         None => add(
             Severity::Info,
             "retention.local",
-            "nothing expires traces on a local disk by itself: schedule `chronotrace-ops cleanup purge --yes` (or CHRONOTRACE_AUTO_PURGE)".into(),
+            local_retention(&report.env),
         ),
         Some(l) if !l.supported => add(
             Severity::Warning,
             "lifecycle.unsupported",
-            "the store has no lifecycle API: schedule `chronotrace-ops cleanup purge --yes`".into(),
+            format!(
+                "the store has no lifecycle API: retention depends on chronotrace-ops; schedule its purge: {}",
+                Forms::new(&report.env, None).summary()
+            ),
         ),
         Some(l) if !l.present => add(
             Severity::Error,
             "lifecycle.missing",
-            format!("no lifecycle rule '{}': traces never expire; run `chronotrace-ops apply`", l.rule_id),
+            format!(
+                "no lifecycle rule '{}': traces never expire; run `chronotrace-ops apply`",
+                l.rule_id
+            ),
         ),
         Some(l) if !l.matching => add(
             Severity::Error,
             "lifecycle.mismatch",
-            format!("lifecycle rule '{}' differs from the spec: {}", l.rule_id, l.problems.join("; ")),
+            format!(
+                "lifecycle rule '{}' differs from the spec: {}",
+                l.rule_id,
+                l.problems.join("; ")
+            ),
         ),
         Some(_) => {}
     }
@@ -163,5 +183,15 @@ mod tests {
             ["versioning.noncurrent-kept"]
         );
         assert_eq!(ids(&report(0, None, false)), ["retention.local"]);
+        // No finding offers a package setting that does nothing (issue 15).
+        let local = &report(0, None, false).findings[0].message;
+        for form in [
+            "cron (/etc/cron.d): `15 3 * * *",
+            "OnCalendar=",
+            "Schedule::exec(",
+        ] {
+            assert!(local.contains(form), "{form} missing from {local}");
+        }
+        assert!(!local.contains("(or CHRONOTRACE_AUTO_PURGE)"), "{local}");
     }
 }

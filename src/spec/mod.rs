@@ -55,6 +55,24 @@ pub struct Environment {
     /// Days a trace is kept (expiration of current objects).
     pub retention_days: u32,
     pub storage: Storage,
+    /// The Laravel app this environment serves (`app:`), as written.
+    pub app: Option<PathBuf>,
+    /// A daily `cleanup purge --yes` for `render` to write as timer and cron files.
+    pub schedule: Option<Schedule>,
+}
+
+/// When and how the tool's purge runs (`schedule:`); every value was
+/// checked to be safe inside a systemd unit and a cron line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Schedule {
+    pub hour: u8,
+    pub minute: u8,
+    /// Where the purge runs: the directory of the spec (and of the app).
+    pub directory: String,
+    /// The user that owns the traces.
+    pub user: String,
+    /// The absolute path of chronotrace-ops.
+    pub binary: String,
 }
 
 /// Where the traces of an environment live.
@@ -71,6 +89,13 @@ pub enum Storage {
 #[derive(Debug, Clone, Serialize)]
 pub struct LocalStorage {
     pub path: PathBuf,
+    /// `path:` was written in the spec (otherwise it follows the app).
+    #[serde(skip)]
+    pub explicit: bool,
+    /// Why this path, for messages: "set in the spec", "the default", or
+    /// what `app::resolve` read in the app.
+    #[serde(skip)]
+    pub origin: String,
 }
 
 impl LocalStorage {

@@ -64,8 +64,8 @@ pub struct RawEnvironment {
     /// CHRONOTRACE_S3_PREFIX: the app's disk root in the bucket. Never empty.
     #[schemars(with = "Option<String>", extend("default" = "traces"))]
     pub prefix: Option<Spanned<String>>,
-    /// storage: local only. Traces live under {path}/traces/.
-    #[schemars(with = "Option<String>", extend("default" = "storage/app"))]
+    /// storage: local only. Traces live under {path}/traces/. Default: the app's local disk root (storage/app/private from Laravel 11, storage/app before; read from config/filesystems.php and composer.lock).
+    #[schemars(with = "Option<String>")]
     pub path: Option<Spanned<String>>,
     /// Days a trace is kept before it expires.
     #[schemars(
@@ -86,6 +86,39 @@ pub struct RawEnvironment {
     /// AWS only: the app's managed policy, role, trust and instance profile.
     #[schemars(with = "Option<RawIam>")]
     pub iam: Option<Spanned<RawIam>>,
+    /// The Laravel app's directory (--app overrides it; default: the current directory when it is a Laravel app). `check` reads its .env, composer.lock and config.
+    #[schemars(with = "Option<String>")]
+    pub app: Option<Spanned<String>>,
+    /// A daily `cleanup purge --yes`: `render` writes a systemd timer and service and a cron file.
+    #[schemars(with = "Option<RawSchedule>")]
+    pub schedule: Option<Spanned<RawSchedule>>,
+}
+
+/// A daily purge of traces past retention (`schedule:`).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct RawSchedule {
+    /// Time of day, server-local (HH:MM).
+    #[schemars(with = "String", regex(pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"))]
+    pub at: Spanned<String>,
+    /// Where the purge runs (the spec's and the app's directory).
+    #[schemars(with = "String", regex(pattern = r"^/[A-Za-z0-9/._-]*$"))]
+    pub directory: Spanned<String>,
+    /// The user the purge runs as.
+    #[schemars(
+        with = "Option<String>",
+        regex(pattern = r"^[a-z_][a-z0-9_-]{0,31}$"),
+        extend("default" = "www-data")
+    )]
+    pub user: Option<Spanned<String>>,
+    /// The chronotrace-ops binary the timer and cron line run.
+    #[schemars(
+        with = "Option<String>",
+        regex(pattern = r"^/[A-Za-z0-9/._-]*$"),
+        extend("default" = "/usr/local/bin/chronotrace-ops")
+    )]
+    pub binary: Option<Spanned<String>>,
 }
 
 /// A lifecycle transition of current objects.

@@ -8,6 +8,9 @@
 //! reports it ignored, and `scripts/test.sh` runs it (`--include-ignored`),
 //! failing it if its server or tool is missing (see `missing_server`).
 
+mod app;
+mod app_check;
+mod app_schedule;
 mod bootstrap;
 mod check;
 mod cleanup;

@@ -82,6 +82,10 @@ fn the_schema_knows_exactly_the_keys_the_parser_accepts() {
             "/$defs/environment/properties/iam/properties",
         ),
         (
+            "project: p\nenvironments:\n  a:\n    storage: local\n    schedule: { bogus: 1 }\n",
+            "/$defs/environment/properties/schedule/properties",
+        ),
+        (
             "project: p\nenvironments: {}\nminio: { bogus: 1 }\n",
             "/$defs/minio/properties",
         ),

@@ -9,6 +9,7 @@ use serde_saphyr::{Location, Spanned};
 
 mod minio;
 mod s3;
+mod schedule;
 mod values;
 
 pub use values::check_endpoint;
@@ -23,7 +24,9 @@ use crate::error::{Error, Result, SourceLocation, SpecProblem};
 const DEFAULT_RETENTION_DAYS: i64 = 15;
 /// The package's default disk root in the bucket (`CHRONOTRACE_S3_PREFIX`).
 const DEFAULT_PREFIX: &str = "traces";
-/// Laravel's local disk root, relative to the app.
+/// Laravel's local disk root before Laravel 11, relative to the app: the
+/// placeholder until `app::resolve` reads the app (Laravel 11 and later keep
+/// it at `storage/app/private`).
 const DEFAULT_LOCAL_PATH: &str = "storage/app";
 
 /// Checks `raw` against every rule and builds the model.
@@ -111,7 +114,9 @@ impl Checker<'_> {
 
     fn environment(&mut self, name: &str, raw: Spanned<RawEnvironment>) -> Option<Environment> {
         let here = raw.referenced;
-        let env = raw.value;
+        let mut env = raw.value;
+        let app = env.app.take().and_then(|raw| self.app_dir(&raw));
+        let schedule = env.schedule.take().and_then(|raw| self.schedule(&raw));
         let retention_days = self.days(
             env.retention_days.as_ref(),
             DEFAULT_RETENTION_DAYS,
@@ -141,6 +146,8 @@ impl Checker<'_> {
             name: name.to_string(),
             retention_days,
             storage: storage?,
+            app,
+            schedule,
         })
     }
 
@@ -197,12 +204,20 @@ impl Checker<'_> {
                 );
             }
         }
+        let explicit = env.path.is_some();
         let path = env
             .path
             .map(|p| p.value)
             .unwrap_or_else(|| DEFAULT_LOCAL_PATH.to_string());
         Some(LocalStorage {
             path: PathBuf::from(path),
+            explicit,
+            origin: if explicit {
+                "set in the spec"
+            } else {
+                "the default"
+            }
+            .into(),
         })
     }
 

@@ -1,0 +1,112 @@
+//! The schedule line for `cleanup purge --yes`, in its three forms (cron,
+//! systemd timer, Laravel scheduler). Where retention depends on the tool
+//! (a local disk, a store without lifecycle rules) nothing else deletes
+//! traces: the package's own `chronotrace:purge` deletes nothing (v0.0.4)
+//! and `CHRONOTRACE_RETENTION_DAYS` / `CHRONOTRACE_AUTO_PURGE` are read
+//! nowhere. `render` writes the files from these same strings.
+
+use serde::Serialize;
+
+use crate::spec::{Environment, Schedule, Storage};
+
+/// The time used in examples when the spec has no `schedule:`.
+const EXAMPLE_TIME: (u8, u8) = (3, 15);
+
+/// One environment's purge schedule, every form of it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Forms {
+    /// The command the schedule runs (in `directory`).
+    pub command: String,
+    pub directory: String,
+    pub user: String,
+    /// A cron.d line (with the user field).
+    pub cron: String,
+    /// systemd's `OnCalendar=` value.
+    pub on_calendar: String,
+    /// The Laravel scheduler line (routes/console.php).
+    pub laravel: String,
+}
+
+impl Forms {
+    /// The forms for `env`, from its `schedule:` or an example.
+    pub fn new(env: &str, schedule: Option<&Schedule>) -> Forms {
+        let (hour, minute, directory, user, binary) = match schedule {
+            Some(s) => (
+                s.hour,
+                s.minute,
+                s.directory.clone(),
+                s.user.clone(),
+                s.binary.clone(),
+            ),
+            None => (
+                EXAMPLE_TIME.0,
+                EXAMPLE_TIME.1,
+                "/path/to/app".into(),
+                "www-data".into(),
+                "chronotrace-ops".into(),
+            ),
+        };
+        let command = format!("{binary} --env {env} cleanup purge --yes");
+        Forms {
+            cron: format!("{minute} {hour} * * * {user} cd {directory} && {command}"),
+            on_calendar: format!("*-*-* {hour:02}:{minute:02}:00"),
+            laravel: format!("Schedule::exec('{command}')->dailyAt('{hour:02}:{minute:02}');"),
+            command,
+            directory,
+            user,
+        }
+    }
+
+    /// One line for a report: the three forms.
+    pub fn summary(&self) -> String {
+        format!(
+            "cron (/etc/cron.d): `{}` · systemd: a timer with OnCalendar={} running `{}` in {} (`render` writes both with `schedule:` in the spec) · Laravel scheduler (routes/console.php): `{}`",
+            self.cron, self.on_calendar, self.command, self.directory, self.laravel
+        )
+    }
+}
+
+/// The context of the purge templates (systemd service and timer, cron).
+#[derive(Debug, Serialize)]
+pub struct Units {
+    pub project: String,
+    pub env: String,
+    /// The purge talks to a bucket (network, credentials).
+    pub s3: bool,
+    pub forms: Forms,
+}
+
+impl Units {
+    pub fn new(project: &str, env: &Environment, schedule: &Schedule) -> Units {
+        Units {
+            project: project.to_string(),
+            env: env.name.clone(),
+            s3: matches!(env.storage, Storage::S3(_)),
+            forms: Forms::new(&env.name, Some(schedule)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_three_forms_agree() {
+        let schedule = Schedule {
+            hour: 4,
+            minute: 5,
+            directory: "/var/www/app".into(),
+            user: "deploy".into(),
+            binary: "/usr/local/bin/chronotrace-ops".into(),
+        };
+        let forms = Forms::new("local", Some(&schedule));
+        assert_eq!(
+            forms.cron,
+            "5 4 * * * deploy cd /var/www/app && /usr/local/bin/chronotrace-ops --env local cleanup purge --yes"
+        );
+        assert_eq!(forms.on_calendar, "*-*-* 04:05:00");
+        assert!(forms.laravel.ends_with("->dailyAt('04:05');"));
+        assert!(Forms::new("x", None).summary().contains("15 3 * * *"));
+    }
+}
