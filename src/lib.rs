@@ -12,6 +12,7 @@ pub mod commands;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod ops;
 pub mod output;
 pub mod plan;
 pub mod render;

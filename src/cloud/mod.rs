@@ -39,7 +39,7 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 const CREDENTIALS_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Where to connect: the spec's environment with the command-line overrides applied.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Target {
     pub provider: Provider,
     /// `None`: AWS's own endpoints.

@@ -4,10 +4,10 @@
 use std::path::PathBuf;
 
 use super::{Judge, Outcome, Progress, Selection, local, s3};
+use crate::cloud::Clients;
 use crate::cloud::delete::Deleter;
-use crate::cloud::{Clients, Target};
 use crate::error::Result;
-use crate::spec::{S3Storage, Storage};
+use crate::spec::Storage;
 
 /// An environment's storage, ready to scan.
 #[derive(Debug)]
@@ -17,30 +17,32 @@ pub enum Store {
 }
 
 impl Store {
-    /// Connects to the bucket (or finds the directory) of `storage`;
-    /// `target` says where an S3 environment connects (with the overrides).
+    /// The local directory of `storage`, or its bucket through `clients`
+    /// (connected by the caller: one connection per run), learning whether
+    /// the bucket is versioned.
     pub async fn open(
         storage: &Storage,
-        target: impl FnOnce(&S3Storage) -> Target,
+        clients: Option<Clients>,
         concurrency: usize,
     ) -> Result<Store> {
-        let storage = match storage {
-            Storage::Local(local) => {
+        let (s3, clients) = match (storage, clients) {
+            (Storage::Local(local), _) => {
                 return Ok(Store::Local {
                     traces_dir: local.traces_dir(),
                 });
             }
-            Storage::S3(s3) => s3,
+            (Storage::S3(s3), Some(clients)) => (s3, clients),
+            (Storage::S3(_), None) => {
+                return Err(crate::error::Error::usage("an S3 store needs its clients"));
+            }
         };
-        let target = target(storage);
-        let clients = Clients::connect(&target).await?;
-        let versioned = crate::cloud::versioning::is_versioned(&clients, &storage.bucket).await?;
+        let versioned = crate::cloud::versioning::is_versioned(&clients, &s3.bucket).await?;
         Ok(Store::S3 {
             source: Box::new(s3::Source {
+                target: clients.target.clone(),
                 s3: clients.s3,
-                target,
-                bucket: storage.bucket.clone(),
-                prefix: storage.prefix.clone(),
+                bucket: s3.bucket.clone(),
+                prefix: s3.prefix.clone(),
                 versioned,
                 concurrency,
             }),

@@ -1,0 +1,36 @@
+//! The check evaluation: runs every check of one environment (`check`,
+//! and the check step of `report` and `bootstrap`) and gathers the report.
+
+use super::Session;
+use crate::check::network::Endpoint;
+use crate::check::{Report, local, runner, tls};
+use crate::error::{Error, Result};
+use crate::spec::{Environment, Storage};
+
+/// Runs every check of `env`; an error only when the checks cannot run
+/// (an endpoint that is no URL, an unreadable CA bundle).
+pub fn evaluate(session: &Session, env: &Environment) -> Result<Report> {
+    let checks = match &env.storage {
+        Storage::Local(storage) => local::check(storage),
+        Storage::S3(s3) => {
+            let target = session.target(s3);
+            let endpoint = Endpoint::of(&target).map_err(|e| {
+                Error::usage_with_hint(
+                    e,
+                    "an endpoint looks like https://minio.example.com or http://127.0.0.1:9000",
+                )
+            })?;
+            let ca_bundle = session.overrides.ca_bundle.as_deref();
+            if ca_bundle.is_some() {
+                tls::root_store(ca_bundle).map_err(|e| {
+                    Error::usage_with_hint(
+                        e,
+                        "--ca-bundle (or AWS_CA_BUNDLE) must name a PEM file of CA certificates",
+                    )
+                })?;
+            }
+            session.block_on(runner::run_s3(env, s3, &target, &endpoint, ca_bundle))?
+        }
+    };
+    Ok(Report::new(&env.name, checks))
+}
