@@ -12,6 +12,8 @@ pub mod commands;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod local;
+pub mod net;
 pub mod ops;
 pub mod output;
 pub mod plan;
@@ -21,6 +23,7 @@ pub mod retention;
 pub mod scan;
 pub mod secret;
 pub mod spec;
+pub mod store;
 
 use std::ffi::OsString;
 use std::io::Write;

@@ -6,20 +6,7 @@
 //! (health endpoints), `identity` (STS), `bucket`, `probe`, `retention`,
 //! `security`, `iam` (policy simulation), `local` (a directory or NFS mount).
 
-pub mod bucket;
-pub mod http;
-pub mod iam;
-pub mod identity;
-pub mod local;
-pub mod minio;
-pub mod network;
-pub mod policy;
-pub mod probe;
-pub mod retention;
-pub mod runner;
-pub mod security;
 pub mod table;
-pub mod tls;
 
 use std::future::Future;
 use std::time::Instant;

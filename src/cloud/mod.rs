@@ -4,6 +4,7 @@
 
 pub mod bucket;
 pub mod bucket_write;
+pub mod checks;
 pub mod complete_xml;
 pub mod confirmed_write;
 pub mod delete;
@@ -15,6 +16,7 @@ pub mod lifecycle_write;
 pub mod policy_write;
 pub mod provision;
 pub mod retention_rule;
+pub mod scan;
 pub mod tls;
 pub mod versioning;
 

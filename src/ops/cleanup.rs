@@ -11,9 +11,9 @@ use crate::error::{Error, Result};
 use crate::render::context::lifecycle_rule_id;
 use crate::report::DayRow;
 use crate::retention::{self, Rule};
-use crate::scan::store::Store;
 use crate::scan::{Judge, KeyError, Outcome, Progress, Selection, Volume};
 use crate::spec::Environment;
+use crate::store::Store;
 
 /// What `cleanup verify` is asked: the retention (`None`: the spec's), the
 /// days of lifecycle lag allowed, the partitions listed at once.

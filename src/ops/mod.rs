@@ -15,8 +15,8 @@ pub mod session;
 pub use session::{Overrides, Session};
 
 use crate::error::Result;
-use crate::scan::store::Store;
 use crate::spec::Storage;
+use crate::store::Store;
 
 /// Days of lifecycle lag allowed when judging retention (verify, report).
 pub const DEFAULT_GRACE_DAYS: u32 = 2;

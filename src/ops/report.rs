@@ -9,9 +9,9 @@ use crate::error::Result;
 use crate::report::Report;
 use crate::report::model::{Inputs, StorageSummary};
 use crate::retention::{self, Rule};
-use crate::scan::store::Store;
 use crate::scan::{Judge, Progress, Selection};
 use crate::spec::{Environment, Storage};
+use crate::store::Store;
 
 /// What a report is asked: days of lifecycle lag allowed, partitions
 /// listed at once.

@@ -7,9 +7,6 @@
 //! number of objects) and, when purging, deleted before the next page is
 //! read. `s3` walks a bucket, `local` a directory.
 
-pub mod local;
-pub mod s3;
-pub mod store;
 mod tally;
 
 use chrono::{DateTime, NaiveDate, Utc};

@@ -3,10 +3,12 @@
 
 use std::path::PathBuf;
 
-use super::{Judge, Outcome, Progress, Selection, local, s3};
 use crate::cloud::Clients;
 use crate::cloud::delete::Deleter;
+use crate::cloud::scan as s3;
 use crate::error::Result;
+use crate::local::scan as local;
+use crate::scan::{Judge, Outcome, Progress, Selection};
 use crate::spec::Storage;
 
 /// An environment's storage, ready to scan.

@@ -1,17 +1,21 @@
 //! The check evaluation: runs every check of one environment (`check`,
 //! and the check step of `report` and `bootstrap`) and gathers the report.
 
-use super::Session;
-use crate::check::network::Endpoint;
-use crate::check::{Report, local, runner, tls};
+mod runner;
+
+use crate::check::Report;
 use crate::error::{Error, Result};
+use crate::local;
+use crate::net::network::Endpoint;
+use crate::net::tls;
+use crate::ops::Session;
 use crate::spec::{Environment, Storage};
 
 /// Runs every check of `env`; an error only when the checks cannot run
 /// (an endpoint that is no URL, an unreadable CA bundle).
 pub fn evaluate(session: &Session, env: &Environment) -> Result<Report> {
     let checks = match &env.storage {
-        Storage::Local(storage) => local::check(storage),
+        Storage::Local(storage) => local::check::check(storage),
         Storage::S3(s3) => {
             let target = session.target(s3);
             let endpoint = Endpoint::of(&target).map_err(|e| {

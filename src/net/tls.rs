@@ -16,8 +16,8 @@ use rustls::{
 };
 use tokio::net::TcpStream;
 
-use super::CheckResult;
 use super::network::Endpoint;
+use crate::check::CheckResult;
 
 const ID: &str = "network.tls";
 /// The handshake gives up after this long.
@@ -178,7 +178,10 @@ pub async fn check(endpoint: &Endpoint, ca_bundle: Option<&Path>) -> (CheckResul
         }
         Err(result) => result,
     };
-    let usable = matches!(result.status, super::Status::Pass | super::Status::Warn);
+    let usable = matches!(
+        result.status,
+        crate::check::Status::Pass | crate::check::Status::Warn
+    );
     (result.took(started), usable)
 }
 

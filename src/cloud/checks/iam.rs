@@ -8,8 +8,8 @@ use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_iam::types::{ContextEntry, ContextKeyTypeEnum, PolicyEvaluationDecisionType};
 use futures::future::join_all;
 
-use super::CheckResult;
 use super::identity;
+use crate::check::CheckResult;
 use crate::cloud::Clients;
 use crate::cloud::errors::api_error;
 use crate::spec::{Iam, S3Storage};
