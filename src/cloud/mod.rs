@@ -2,6 +2,7 @@
 //! once from the environment's target, and the mapping of SDK errors to
 //! one-line errors with hints.
 
+pub mod applied;
 pub mod bucket;
 pub mod bucket_write;
 pub mod checks;

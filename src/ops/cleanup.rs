@@ -8,11 +8,11 @@ use serde::Serialize;
 use super::{DEFAULT_CONCURRENCY, DEFAULT_GRACE_DAYS, Session};
 use crate::cloud::retention_rule::{self, RuleStatus};
 use crate::error::{Error, Result};
-use crate::render::context::lifecycle_rule_id;
 use crate::report::DayRow;
 use crate::retention::{self, Rule};
 use crate::scan::{Judge, KeyError, Outcome, Progress, Selection, Volume};
 use crate::spec::Environment;
+use crate::spec::ids::lifecycle_rule_id;
 use crate::store::Store;
 
 /// What `cleanup verify` is asked: the retention (`None`: the spec's), the

@@ -95,9 +95,9 @@ pub fn findings(report: &Report, noncurrent_expiry: bool) -> Vec<Finding> {
 mod tests {
     use chrono::NaiveDate;
 
-    use crate::cloud::retention_rule::RuleStatus;
     use crate::report::model::{Inputs, Report, StorageSummary};
     use crate::retention::Rule;
+    use crate::retention::RuleStatus;
     use crate::scan::{Judge, Outcome, Volume};
 
     fn report(expired: u64, lifecycle: Option<RuleStatus>, versioned: bool) -> Report {
