@@ -54,7 +54,7 @@ fn directory(dir: &Path) -> CheckResult {
     }
 }
 
-fn writable(dir: &Path) -> CheckResult {
+pub(crate) fn writable(dir: &Path) -> CheckResult {
     let probe = dir.join(format!(".chronotrace-ops-{}", crate::check::probe_name()));
     let written = write_probe(&probe);
     // Removed whatever happened: a half-written probe must not stay.

@@ -4,16 +4,18 @@
 //! `destroy` and `bootstrap` all run it.
 
 use std::io::Write;
-use std::path::Path;
+
+use futures::executor::block_on;
 
 use super::Session;
-use crate::cloud::provision::{Applied, Provisioner};
+use crate::cloud::provision::Provisioner;
 use crate::error::{Error, Result};
 use crate::output;
-use crate::plan::desired::{Desired, DesiredBucket, DesiredTarget, LOCAL_DIR_MODE};
-use crate::plan::observed::{Observed, ObservedDir};
+use crate::plan::desired::{Desired, DesiredBucket, DesiredTarget};
 use crate::plan::{Action, Change, Plan, Resource, destroy_plan, diff};
 use crate::spec::{Environment, Storage};
+use crate::store::local::LocalDir;
+use crate::store::{Applied, Provision};
 
 /// What `apply` did: the plan as executed.
 #[derive(Debug)]
@@ -31,12 +33,16 @@ pub fn apply(
 ) -> Result<Option<ApplyOutcome>> {
     let desired = Desired::from_env(env)?;
     if let DesiredTarget::Local { traces_dir } = &desired.target {
-        let plan = diff(&desired, &Observed::Local(observe_dir(traces_dir)));
+        // No network, no runtime: the local provisioner's futures are ready.
+        let dir = LocalDir {
+            traces_dir: traces_dir.clone(),
+        };
+        let plan = diff(&desired, &block_on(dir.observe())?);
         if !confirm(&plan)? {
             return Ok(None);
         }
-        if plan.has_changes() {
-            create_dir(traces_dir)?;
+        for change in plan.changes.iter().filter(|c| c.pending()) {
+            block_on(dir.execute(change, false))?;
         }
         let had_changes = plan.has_changes();
         return Ok(Some(ApplyOutcome {
@@ -65,7 +71,10 @@ pub fn plan(session: &Session, env: &Environment) -> Result<Plan> {
     let desired = Desired::from_env(env)?;
     match &desired.target {
         DesiredTarget::Local { traces_dir } => {
-            Ok(diff(&desired, &Observed::Local(observe_dir(traces_dir))))
+            let dir = LocalDir {
+                traces_dir: traces_dir.clone(),
+            };
+            Ok(diff(&desired, &block_on(dir.observe())?))
         }
         DesiredTarget::Bucket(want) => session.block_on(async {
             let clients = connect(session, env).await?;
@@ -94,28 +103,9 @@ pub(crate) fn bucket_of(desired: &Desired) -> Result<&DesiredBucket> {
     }
 }
 
-/// What is at the local traces directory.
-fn observe_dir(path: &Path) -> ObservedDir {
-    match std::fs::metadata(path) {
-        Ok(meta) if meta.is_dir() => ObservedDir::Present { mode: mode(&meta) },
-        Ok(_) => ObservedDir::NotADirectory,
-        Err(_) => ObservedDir::Absent,
-    }
-}
-
-#[cfg(unix)]
-fn mode(meta: &std::fs::Metadata) -> u32 {
-    std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o7777
-}
-
-#[cfg(not(unix))]
-fn mode(_: &std::fs::Metadata) -> u32 {
-    0
-}
-
 /// Executes every pending change in order. On a failure, says on stderr
 /// which changes were already made before returning the error.
-pub async fn execute_all(provisioner: &Provisioner<'_>, plan: &Plan, empty: bool) -> Result<Plan> {
+pub async fn execute_all(provisioner: &dyn Provision, plan: &Plan, empty: bool) -> Result<Plan> {
     let mut result = Plan {
         env: plan.env.clone(),
         changes: Vec::new(),
@@ -181,18 +171,6 @@ fn progress(change: &Change) {
         (action, None) => format!("  {} {id}: done", action.sign()),
     };
     let _ = writeln!(std::io::stderr().lock(), "{line}");
-}
-
-/// `{path}/traces/` with mode 0750 (owner rw, group read, others nothing).
-fn create_dir(path: &Path) -> Result<()> {
-    std::fs::create_dir_all(path).map_err(|e| Error::io(path, e))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(LOCAL_DIR_MODE))
-            .map_err(|e| Error::io(path, e))?;
-    }
-    Ok(())
 }
 
 /// Plans the removal of what `apply` created in `env`, passes the plan to

@@ -6,14 +6,13 @@
 use serde::Serialize;
 
 use super::{DEFAULT_CONCURRENCY, DEFAULT_GRACE_DAYS, Session};
-use crate::cloud::retention_rule::{self, RuleStatus};
 use crate::error::{Error, Result};
 use crate::report::DayRow;
-use crate::retention::{self, Rule};
+use crate::retention::{self, Rule, RuleStatus};
 use crate::scan::{Judge, KeyError, Outcome, Progress, Selection, Volume};
 use crate::spec::Environment;
 use crate::spec::ids::lifecycle_rule_id;
-use crate::store::Store;
+use crate::store::{RetentionWant, TraceStore};
 
 /// What `cleanup verify` is asked: the retention (`None`: the spec's), the
 /// days of lifecycle lag allowed, the partitions listed at once.
@@ -108,7 +107,8 @@ pub fn verify(
         let outcome = store
             .scan(&judge, Selection::Expired, false, &Progress::on_terminal())
             .await?;
-        let lifecycle = lifecycle_status(&store, env, outcome.sample_expired.as_deref()).await?;
+        let lifecycle =
+            lifecycle_status(store.as_ref(), env, outcome.sample_expired.as_deref()).await?;
         Ok::<_, Error>((outcome, lifecycle))
     })??;
     let tally = &outcome.tally;
@@ -129,29 +129,18 @@ pub fn verify(
     })
 }
 
-/// The tool's lifecycle rule on a bucket (`None` on local storage), and
-/// which rule the store applies to one expired trace, if it says.
+/// The tool's lifecycle rule on a bucket (`None` where the store has no
+/// lifecycle), and which rule the store applies to one expired trace.
 pub async fn lifecycle_status(
-    store: &Store,
+    store: &dyn TraceStore,
     env: &Environment,
     sample: Option<&str>,
 ) -> Result<Option<RuleStatus>> {
-    let Store::S3 { source, .. } = store else {
-        return Ok(None);
+    let want = RetentionWant {
+        rule_id: lifecycle_rule_id(&env.name),
+        days: env.retention_days,
     };
-    let mut status = retention_rule::read(
-        &source.s3,
-        &source.target,
-        &source.bucket,
-        &lifecycle_rule_id(&env.name),
-        env.retention_days,
-        &source.prefix.dir(),
-    )
-    .await?;
-    if let Some(key) = sample {
-        status.applies = retention_rule::applies_to(&source.s3, &source.bucket, key).await;
-    }
-    Ok(Some(status))
+    Ok(store.retention(&want, sample).await?.rule_status())
 }
 
 fn expired_rows(outcome: &Outcome) -> Vec<DayRow> {

@@ -16,7 +16,7 @@ pub use session::{Overrides, Session};
 
 use crate::error::Result;
 use crate::spec::Storage;
-use crate::store::Store;
+use crate::store::{self, TraceStore};
 
 /// Days of lifecycle lag allowed when judging retention (verify, report).
 pub const DEFAULT_GRACE_DAYS: u32 = 2;
@@ -24,10 +24,14 @@ pub const DEFAULT_GRACE_DAYS: u32 = 2;
 pub const DEFAULT_CONCURRENCY: usize = 16;
 
 /// Opens an environment's storage for scanning, through the run's clients.
-async fn open_store(session: &Session, storage: &Storage, concurrency: usize) -> Result<Store> {
+async fn open_store(
+    session: &Session,
+    storage: &Storage,
+    concurrency: usize,
+) -> Result<Box<dyn TraceStore>> {
     let clients = match storage {
         Storage::S3(s3) => Some(session.clients(s3).await?),
         Storage::Local(_) => None,
     };
-    Store::open(storage, clients, concurrency).await
+    store::open(storage, clients, concurrency).await
 }

@@ -11,7 +11,7 @@ use crate::report::model::{Inputs, StorageSummary};
 use crate::retention::{self, Rule};
 use crate::scan::{Judge, Progress, Selection};
 use crate::spec::{Environment, Storage};
-use crate::store::Store;
+use crate::store::TraceStore;
 
 /// What a report is asked: days of lifecycle lag allowed, partitions
 /// listed at once.
@@ -42,11 +42,11 @@ pub fn build(session: &Session, env: &Environment, settings: ReportSettings) -> 
         let outcome = store
             .scan(&judge, Selection::All, false, &Progress::default())
             .await?;
-        let lifecycle = super::cleanup::lifecycle_status(&store, env, None).await?;
+        let lifecycle = super::cleanup::lifecycle_status(store.as_ref(), env, None).await?;
         Ok(Report::build(Inputs {
             env: &env.name,
             generated_at: Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
-            storage: summary(env, &store),
+            storage: summary(store.as_ref()),
             judge: &judge,
             outcome: &outcome,
             lifecycle,
@@ -68,24 +68,12 @@ pub fn with_checks(session: &Session, env: &Environment, report: Report) -> Repo
 }
 
 /// Where the traces live, without credentials.
-fn summary(env: &Environment, store: &Store) -> StorageSummary {
+fn summary(store: &dyn TraceStore) -> StorageSummary {
     let mut summary = StorageSummary {
         kind: "local".into(),
         location: store.location(),
         ..StorageSummary::default()
     };
-    match (&env.storage, store) {
-        (Storage::S3(s3), Store::S3 { source, .. }) => {
-            summary.kind = "s3".into();
-            summary.provider = Some(s3.provider.name().into());
-            summary.endpoint = source.target.endpoint.clone();
-            summary.region = Some(source.target.region.clone());
-            summary.bucket = Some(s3.bucket.clone());
-            summary.prefix = Some(s3.prefix.dir());
-            summary.versioned = Some(source.versioned);
-        }
-        (Storage::Local(local), _) => summary.path = Some(local.path.display().to_string()),
-        _ => {}
-    }
+    store.describe(&mut summary);
     summary
 }
