@@ -33,7 +33,13 @@ pub fn evaluate(session: &Session, env: &Environment) -> Result<Report> {
                     )
                 })?;
             }
-            session.block_on(runner::run_s3(env, s3, &target, &endpoint, ca_bundle))?
+            session.block_on(runner::run_s3(
+                env,
+                s3,
+                &target,
+                &endpoint,
+                session.clients(s3),
+            ))?
         }
     };
     Ok(Report::new(&env.name, checks))

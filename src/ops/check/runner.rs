@@ -31,14 +31,16 @@ const BUCKET_DEPENDENT: [&str; 8] = [
     security::IDS[4],
 ];
 
-/// Runs every check of an S3 environment.
+/// Runs every check of an S3 environment; `connect` yields the run's
+/// clients (credentials resolved once per run, shared with other steps).
 pub async fn run_s3(
     env: &Environment,
     s3: &S3Storage,
     target: &Target,
     endpoint: &Endpoint,
-    ca_bundle: Option<&Path>,
+    connect: impl Future<Output = crate::error::Result<Clients>>,
 ) -> Vec<CheckResult> {
+    let ca_bundle = target.ca_bundle.as_deref();
     let (mut results, blocked) = reachability(endpoint, ca_bundle).await;
     if let Some(reason) = blocked {
         results.extend(crate::check::skip_all(
@@ -49,10 +51,8 @@ pub async fn run_s3(
     }
     // MinIO's health endpoints need no credentials: they run either way.
     let started = Instant::now();
-    let (health, connected) = tokio::join!(
-        minio_health(target.provider, endpoint, ca_bundle),
-        Clients::connect_with(target, ca_bundle),
-    );
+    let (health, connected) =
+        tokio::join!(minio_health(target.provider, endpoint, ca_bundle), connect,);
     let clients = match connected {
         Ok(clients) => clients,
         Err(e) => {
