@@ -1,9 +1,21 @@
 //! chronotrace-ops: provision, validate and audit the object storage behind
 //! ChronoTrace, from one YAML spec.
 //!
-//! Layout: `spec` (parse and validate, pure) · `render` (Tera, pure) ·
-//! `commands` (one file per subcommand, wiring only) · `output` (text and
-//! JSON) · `error` (failures and exit codes) · `cli` (clap types).
+//! Layers, each using only those below it (`scripts/module-cycles.py`
+//! checks there is no cycle):
+//!
+//! - `cli` (clap types) → `commands` (one file per subcommand, wiring only:
+//!   flags to settings, print, exit status);
+//! - `ops` (what the commands do: apply, check, cleanup, report; the
+//!   `Session` of one run: runtime, clients built once);
+//! - `store` (the seam every trace store implements: `TraceStore`,
+//!   `Provision`) over the adapters: `cloud` (S3-compatible: S3, IAM, STS),
+//!   `local` (a directory), `net` (DNS, TCP, TLS, HTTP probes) — the only
+//!   code that does I/O against a store or the network;
+//! - pure: `spec` (parse and validate), `plan` (desired vs observed),
+//!   `render` (Tera), `scan` (judge and tally), `report` (model and
+//!   renderings), `check` (result model), `retention` (the age rule),
+//!   `output` (text and JSON), `error` (failures and exit codes).
 
 pub mod check;
 pub mod cli;

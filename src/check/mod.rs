@@ -1,10 +1,9 @@
-//! `check`: validates one environment end to end. Owns the result model
-//! (`CheckResult`, `Status`, `Report`) and the helpers every group of checks
-//! uses; each group lives in its own file, `runner` orders and runs them.
-//!
-//! Groups: `network` (DNS, TCP) and `tls` (handshake, certificate), `minio`
-//! (health endpoints), `identity` (STS), `bucket`, `probe`, `retention`,
-//! `security`, `iam` (policy simulation), `local` (a directory or NFS mount).
+//! The check result model (`CheckResult`, `Status`, `Report`), the helpers
+//! every group of checks uses, and the table (`table`). Pure: the checks
+//! themselves live with the adapter they exercise — `net` (DNS, TCP, TLS,
+//! MinIO health), `cloud::checks` (identity, bucket, probe, retention,
+//! security, IAM simulation), `local::check` (a directory or NFS mount) —
+//! and `ops::check` orders and runs them.
 
 pub mod table;
 

@@ -1,6 +1,11 @@
-//! The only code that talks to the network: S3, IAM and STS clients built
-//! once from the environment's target, and the mapping of SDK errors to
-//! one-line errors with hints.
+//! The adapter for S3-compatible stores (AWS S3, MinIO, Garage, ...): the
+//! S3, IAM and STS clients built once per run from the environment's target
+//! (`Clients`), and everything done with them — the scan (`scan`) and bulk
+//! deletes (`delete`), provisioning (`provision`, `*_write`), the signed
+//! checks (`checks`), the lifecycle judgement (`retention_rule`) — plus the
+//! mapping of SDK errors to one-line errors with hints (`errors`). With
+//! `net` (raw DNS/TCP/TLS/HTTP probes), the only code that talks to the
+//! network; `store::s3` plugs it into the seam.
 
 pub mod applied;
 pub mod bucket;
