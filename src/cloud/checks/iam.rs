@@ -190,7 +190,7 @@ async fn simulate(clients: &Clients, role: &str, case: &Case) -> Result<bool, Ch
 fn unsupported<E, R>(err: &SdkError<E, R>, clients: &Clients) -> bool
 where
     E: ProvideErrorMetadata,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + crate::cloud::errors::RawStatus,
 {
     if crate::cloud::errors::is_not_implemented(err) {
         return true;

@@ -59,7 +59,7 @@ fn fetched<T, E, R>(
 ) -> Fetched<T>
 where
     E: ProvideErrorMetadata + StdError + 'static,
-    R: Debug,
+    R: Debug + crate::cloud::errors::RawStatus,
 {
     match answer {
         Ok(value) => Fetched::Found(value),
