@@ -200,10 +200,10 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "N")]
     pub days: Option<u32>,
     /// Days of lifecycle lag to allow
-    #[arg(long, value_name = "D", default_value_t = 2)]
+    #[arg(long, value_name = "D", default_value_t = crate::ops::DEFAULT_GRACE_DAYS)]
     pub grace: u32,
     /// Partitions listed at once
-    #[arg(long, value_name = "N", default_value_t = 16)]
+    #[arg(long, value_name = "N", default_value_t = crate::ops::DEFAULT_CONCURRENCY)]
     pub concurrency: usize,
 }
 
@@ -217,7 +217,7 @@ pub struct PurgeArgs {
     #[arg(long)]
     pub yes: bool,
     /// Partitions listed and deleted at once
-    #[arg(long, value_name = "N", default_value_t = 16)]
+    #[arg(long, value_name = "N", default_value_t = crate::ops::DEFAULT_CONCURRENCY)]
     pub concurrency: usize,
 }
 
@@ -240,10 +240,10 @@ pub struct ReportArgs {
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Days of lifecycle lag to allow when judging retention compliance
-    #[arg(long, value_name = "D", default_value_t = 2)]
+    #[arg(long, value_name = "D", default_value_t = crate::ops::DEFAULT_GRACE_DAYS)]
     pub grace: u32,
     /// Partitions listed at once
-    #[arg(long, value_name = "N", default_value_t = 16)]
+    #[arg(long, value_name = "N", default_value_t = crate::ops::DEFAULT_CONCURRENCY)]
     pub concurrency: usize,
     /// Leave out the `check` results (the scan alone, as in benchmarks)
     #[arg(long)]

@@ -1,9 +1,24 @@
 //! chronotrace-ops: provision, validate and audit the object storage behind
 //! ChronoTrace, from one YAML spec.
 //!
-//! Layout: `app` (the Laravel app's side, read as text) · `spec` (parse and validate, pure) · `render` (Tera, pure) ·
-//! `commands` (one file per subcommand, wiring only) · `output` (text and
-//! JSON) · `error` (failures and exit codes) · `cli` (clap types).
+//! Layers, each using only those below it (`scripts/module-cycles.py`
+//! checks there is no cycle):
+//!
+//! - `cli` (clap types) → `commands` (one file per subcommand, wiring only:
+//!   flags to settings, print, exit status);
+//! - `ops` (what the commands do: apply, check, cleanup, report; the
+//!   `Session` of one run: runtime, clients built once);
+//! - `store` (the seam every trace store implements: `TraceStore`,
+//!   `Provision`) over the adapters: `cloud` (S3-compatible: S3, IAM, STS),
+//!   `local` (a directory), `net` (DNS, TCP, TLS, HTTP probes) — the only
+//!   code that does I/O against a store or the network;
+//! - pure: `spec` (parse and validate), `plan` (desired vs observed),
+//!   `render` (Tera), `scan` (judge and tally), `report` (model and
+//!   renderings), `check` (result model), `retention` (the age rule),
+//!   `output` (text and JSON), `error` (failures and exit codes), `clock`
+//!   (the one place the time is read);
+//! - `app`: the Laravel app's side (its `.env`, `composer.lock` and config,
+//!   read as text), used by `check` and to find the local disk root.
 
 pub mod app;
 pub mod check;
@@ -15,6 +30,9 @@ pub mod error;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod local;
+pub mod net;
+pub mod ops;
 pub mod output;
 pub mod plan;
 pub mod render;
@@ -23,6 +41,7 @@ pub mod retention;
 pub mod scan;
 pub mod secret;
 pub mod spec;
+pub mod store;
 
 use std::ffi::OsString;
 use std::io::Write;

@@ -5,8 +5,14 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::cli::OutputFormat;
 use crate::error::{Error, Result};
+
+/// What stdout carries: text for people or JSON for scripts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
 
 /// Prints `value` as JSON, or calls `human` to print it as text.
 pub fn emit<T: Serialize>(

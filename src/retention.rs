@@ -6,8 +6,11 @@
 //! D + retention_days + 1 (UTC). `grace_days` allows for lifecycle lag (it
 //! runs asynchronously and can be days late). Everything is expressed as a
 //! `cutoff` day: a trace dated strictly before it is past retention.
+//! `RuleStatus` is what a store says of its own retention mechanism (the
+//! lifecycle rule of a bucket), for `cleanup verify` and `report`.
 
 use chrono::{DateTime, Days, NaiveDate, NaiveTime, Utc};
+use serde::Serialize;
 
 /// Retention of one run: the spec's (or `--days`) plus the lag allowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +65,28 @@ pub fn parse_partition(name: &str) -> Option<NaiveDate> {
 /// Today in UTC (the clock the lifecycle uses), from the tool's one clock.
 pub fn today() -> NaiveDate {
     crate::clock::now().date_naive()
+}
+
+/// What `cleanup verify` and `report` say about the lifecycle rule.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct RuleStatus {
+    pub rule_id: String,
+    /// False when the store has no lifecycle API.
+    pub supported: bool,
+    pub present: bool,
+    /// Present, enabled, expiring after the spec's days, scoped to the prefix.
+    pub matching: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expiration_days: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    /// What differs from the spec, one line each.
+    pub problems: Vec<String>,
+    /// The rule the store says applies to a listed trace (`x-amz-expiration`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub applies: Option<String>,
 }
 
 #[cfg(test)]

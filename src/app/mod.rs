@@ -16,7 +16,7 @@ pub mod dotenv;
 pub mod laravel;
 pub mod packages;
 pub mod php;
-pub mod schedule;
+
 pub mod stray;
 
 use std::path::{Path, PathBuf};
@@ -80,7 +80,7 @@ pub fn amend_report(report: &mut crate::report::Report, env: &Environment) {
     let Some(plan) = &env.schedule else {
         return;
     };
-    let forms = schedule::Forms::new(&env.name, Some(plan));
+    let forms = crate::render::schedule::Forms::new(&env.name, Some(plan));
     for finding in &mut report.findings {
         if finding.id == "retention.local" || finding.id == "lifecycle.unsupported" {
             finding.message = format!(

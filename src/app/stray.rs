@@ -10,9 +10,10 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::check::CheckResult;
+use crate::local;
 use crate::report::{Finding, Severity};
 use crate::retention::{self, Rule};
-use crate::scan::{Judge, Progress, Selection, local};
+use crate::scan::{Judge, Progress, Selection};
 use crate::spec::LocalStorage;
 
 /// The check's id.
@@ -76,7 +77,7 @@ pub fn find(local: &LocalStorage) -> Option<Stray> {
     );
     other_roots(&local.path).into_iter().find_map(|root| {
         let traces_dir = root.join("traces");
-        let outcome = local::scan(
+        let outcome = local::scan::scan(
             &traces_dir,
             &judge,
             Selection::All,

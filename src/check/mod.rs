@@ -1,25 +1,11 @@
-//! `check`: validates one environment end to end. Owns the result model
-//! (`CheckResult`, `Status`, `Report`) and the helpers every group of checks
-//! uses; each group lives in its own file, `runner` orders and runs them.
-//!
-//! Groups: `network` (DNS, TCP) and `tls` (handshake, certificate), `minio`
-//! (health endpoints), `identity` (STS), `bucket`, `probe`, `retention`,
-//! `security`, `iam` (policy simulation), `local` (a directory or NFS mount).
+//! The check result model (`CheckResult`, `Status`, `Report`), the helpers
+//! every group of checks uses, and the table (`table`). Pure: the checks
+//! themselves live with the adapter they exercise — `net` (DNS, TCP, TLS,
+//! MinIO health), `cloud::checks` (identity, bucket, probe, retention,
+//! security, IAM simulation), `local::check` (a directory or NFS mount) —
+//! and `ops::check` orders and runs them.
 
-pub mod bucket;
-pub mod http;
-pub mod iam;
-pub mod identity;
-pub mod local;
-pub mod minio;
-pub mod network;
-pub mod policy;
-pub mod probe;
-pub mod retention;
-pub mod runner;
-pub mod security;
 pub mod table;
-pub mod tls;
 
 use std::future::Future;
 use std::time::Instant;

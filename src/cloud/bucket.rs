@@ -14,8 +14,8 @@ use crate::plan::desired::{DesiredBucket, TLS_ONLY_SID};
 use crate::plan::merge::statement_with_sid;
 use crate::plan::observed::{Held, ObservedBucket, OwnerMark, Seen};
 use crate::plan::{ENV_TAG_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE};
-use crate::render::context::lifecycle_rule_id;
 use crate::spec::Provider;
+use crate::spec::ids::lifecycle_rule_id;
 
 /// The marker object that records ownership on stores without bucket tagging.
 pub const MARKER_KEY: &str = ".chronotrace-ops/managed-by.json";

@@ -17,9 +17,9 @@ use aws_sdk_s3::types::{
 use serde_json::Value;
 
 use super::Clients;
+use super::applied::{Applied, done};
 use super::bucket::{MARKER_KEY, marker_body, seen, status};
 use super::errors::api_error;
-use super::provision::{Applied, done};
 use crate::error::{Error, Result};
 use crate::plan::desired::{DesiredBucket, TLS_ONLY_SID};
 use crate::plan::observed::Seen;

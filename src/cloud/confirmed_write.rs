@@ -21,7 +21,7 @@
 
 use std::time::Duration;
 
-use super::provision::Applied;
+use super::applied::Applied;
 use crate::error::{Error, Result};
 
 /// Read-modify-write rounds before giving up on a document that keeps

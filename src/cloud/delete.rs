@@ -11,7 +11,7 @@ use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 use md5::{Digest, Md5};
 
 use super::Target;
-use super::errors::api_error;
+use super::errors::{api_error, is_throttling_code};
 use crate::error::{Error, Result};
 use crate::scan::{KeyError, Volume};
 
@@ -19,14 +19,11 @@ use crate::scan::{KeyError, Volume};
 pub const BATCH: usize = 1000;
 /// Attempts for keys the server throttled (on top of the SDK's own retries).
 const ATTEMPTS: u32 = 4;
-/// Per-key error codes worth another attempt.
-const RETRYABLE: [&str; 5] = [
-    "SlowDown",
-    "Throttling",
-    "ServiceUnavailable",
-    "InternalError",
-    "RequestTimeout",
-];
+/// Per-key error codes worth another attempt: throttling (the one list of
+/// `errors::is_throttling_code`) and the server's transient failures.
+fn retryable(code: &str) -> bool {
+    is_throttling_code(code) || matches!(code, "InternalError" | "RequestTimeout")
+}
 
 /// One key (and version, on versioned buckets) to delete, with its size.
 #[derive(Debug, Clone)]
@@ -75,7 +72,7 @@ impl Deleter {
             let failed = self.send(&pending).await?;
             let (retry, fatal): (Vec<KeyError>, Vec<KeyError>) = failed
                 .into_iter()
-                .partition(|e| attempt < ATTEMPTS && RETRYABLE.contains(&e.code.as_str()));
+                .partition(|e| attempt < ATTEMPTS && retryable(&e.code));
             let bad = |d: &Doomed| {
                 retry
                     .iter()

@@ -5,6 +5,7 @@ use std::error::Error as StdError;
 use std::fmt::Debug;
 
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::http::Response as HttpResponse;
 
 use super::{Target, credentials_hint};
 use crate::error::Error;
@@ -31,12 +32,32 @@ where
     err.code()
 }
 
+/// The HTTP status of a raw response, read from the response itself.
+pub trait RawStatus {
+    fn status_code(&self) -> u16;
+}
+
+impl RawStatus for HttpResponse {
+    fn status_code(&self) -> u16 {
+        self.status().as_u16()
+    }
+}
+
+/// The HTTP status the server answered an error with, if it answered.
+pub fn status<E, R: RawStatus>(err: &SdkError<E, R>) -> Option<u16> {
+    match err {
+        SdkError::ServiceError(e) => Some(e.raw().status_code()),
+        SdkError::ResponseError(e) => Some(e.raw().status_code()),
+        _ => None,
+    }
+}
+
 /// True when the server says it does not implement the call (Garage, moto
 /// and MinIO each lack some of S3): a capability gap, not a failure.
 pub fn is_not_implemented<E, R>(err: &SdkError<E, R>) -> bool
 where
     E: ProvideErrorMetadata,
-    R: Debug,
+    R: RawStatus,
 {
     if matches!(
         err.code(),
@@ -44,13 +65,7 @@ where
     ) {
         return true;
     }
-    match err {
-        SdkError::ServiceError(e) => {
-            format!("{:?}", e.raw()).contains("status: StatusCode(501)")
-                || format!("{:?}", e.raw()).contains("status: 501")
-        }
-        _ => false,
-    }
+    matches!(err, SdkError::ServiceError(_)) && status(err) == Some(501)
 }
 
 /// Rounds of a call the store keeps throttling, each with the SDK's own attempts.
@@ -61,15 +76,19 @@ pub fn is_throttling<E, R>(err: &SdkError<E, R>) -> bool
 where
     E: ProvideErrorMetadata,
 {
+    err.code().is_some_and(is_throttling_code)
+}
+
+/// The one list of error codes by which a store asks the client to slow
+/// down (whole calls and per-key results of DeleteObjects alike).
+pub fn is_throttling_code(code: &str) -> bool {
     matches!(
-        err.code(),
-        Some(
-            "SlowDown"
-                | "Throttling"
-                | "ThrottlingException"
-                | "RequestLimitExceeded"
-                | "ServiceUnavailable"
-        )
+        code,
+        "SlowDown"
+            | "Throttling"
+            | "ThrottlingException"
+            | "RequestLimitExceeded"
+            | "ServiceUnavailable"
     )
 }
 
@@ -100,7 +119,7 @@ where
 pub fn api_error<E, R>(err: SdkError<E, R>, action: &str, resource: &str, target: &Target) -> Error
 where
     E: ProvideErrorMetadata + StdError + 'static,
-    R: Debug,
+    R: Debug + RawStatus,
 {
     let endpoint = target.endpoint_label();
     match &err {
@@ -207,14 +226,8 @@ fn silent(action: &str, endpoint: &str, target: &Target) -> Error {
 }
 
 /// True when the server answered 403 without an error code.
-fn is_forbidden<E, R: Debug>(err: &SdkError<E, R>) -> bool {
-    match err {
-        SdkError::ServiceError(e) => {
-            let raw = format!("{:?}", e.raw());
-            raw.contains("status: StatusCode(403)") || raw.contains("status: 403")
-        }
-        _ => false,
-    }
+fn is_forbidden<E, R: RawStatus>(err: &SdkError<E, R>) -> bool {
+    matches!(err, SdkError::ServiceError(_)) && status(err) == Some(403)
 }
 
 /// Who may deny a request: the identity's permissions, or a TLS-only

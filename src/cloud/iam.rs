@@ -17,7 +17,7 @@ use crate::error::Result;
 use crate::plan::desired::DesiredIam;
 use crate::plan::observed::{Held, ObservedIam, ObservedPolicy};
 use crate::plan::{ENV_TAG_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE};
-use crate::render::context::partition;
+use crate::spec::ids::partition;
 
 /// How long a new IAM entity may stay invisible before we give up.
 pub(super) const SETTLE: Duration = Duration::from_secs(30);

@@ -11,9 +11,9 @@ use aws_sdk_iam::error::ProvideErrorMetadata;
 use aws_sdk_iam::types::Tag;
 
 use super::Clients;
+use super::applied::Applied;
 use super::errors::api_error;
 use super::iam::{SETTLE, settle};
-use super::provision::Applied;
 use crate::error::{Error, Result};
 use crate::plan::desired::DesiredIam;
 

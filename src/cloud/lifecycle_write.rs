@@ -6,10 +6,10 @@ use aws_sdk_s3::types::{BucketLifecycleConfiguration, LifecycleRule};
 use serde_json::Value;
 
 use super::Clients;
+use super::applied::{Applied, done};
 use super::bucket::seen;
 use super::bucket_write::rule_from_json;
 use super::confirmed_write::{SharedDocument, write_confirmed};
-use super::provision::{Applied, done};
 use crate::error::{Error, Result};
 use crate::plan::merge::merge_by_id;
 use crate::plan::observed::Seen;

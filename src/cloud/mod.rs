@@ -1,9 +1,16 @@
-//! The only code that talks to the network: S3, IAM and STS clients built
-//! once from the environment's target, and the mapping of SDK errors to
-//! one-line errors with hints.
+//! The adapter for S3-compatible stores (AWS S3, MinIO, Garage, ...): the
+//! S3, IAM and STS clients built once per run from the environment's target
+//! (`Clients`), and everything done with them — the scan (`scan`) and bulk
+//! deletes (`delete`), provisioning (`provision`, `*_write`), the signed
+//! checks (`checks`), the lifecycle judgement (`retention_rule`) — plus the
+//! mapping of SDK errors to one-line errors with hints (`errors`). With
+//! `net` (raw DNS/TCP/TLS/HTTP probes), the only code that talks to the
+//! network; `store::s3` plugs it into the seam.
 
+pub mod applied;
 pub mod bucket;
 pub mod bucket_write;
+pub mod checks;
 pub mod complete_xml;
 pub mod confirmed_write;
 pub mod delete;
@@ -16,6 +23,7 @@ pub mod lifecycle_write;
 pub mod policy_write;
 pub mod provision;
 pub mod retention_rule;
+pub mod scan;
 pub mod timeouts;
 pub mod tls;
 pub mod versioning;
@@ -34,7 +42,7 @@ use crate::spec::{Provider, S3Storage};
 use timeouts::Timeouts;
 
 /// Where to connect: the spec's environment with the command-line overrides applied.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Target {
     pub provider: Provider,
     /// `None`: AWS's own endpoints.

@@ -5,9 +5,9 @@
 use serde_json::Value;
 
 use super::Clients;
+use super::applied::{Applied, done};
 use super::bucket::seen;
 use super::confirmed_write::{SharedDocument, write_confirmed};
-use super::provision::{Applied, done};
 use crate::error::{Error, Result};
 use crate::plan::merge::{merge_policy, statements};
 use crate::plan::observed::Seen;

@@ -1,46 +1,13 @@
 //! The provisioning adapter: observes everything a desired bucket names and
 //! executes one plan change at a time against S3 and IAM.
 
-use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
-use aws_smithy_runtime_api::http::Response as HttpResponse;
-
-use super::bucket::unsupported_reason;
-use super::errors::{api_error, is_not_implemented};
+pub use super::applied::Applied;
 use super::{Clients, bucket, bucket_write, empty, iam, iam_write};
 use crate::error::{Error, Result};
 use crate::plan::desired::DesiredBucket;
 use crate::plan::observed::Observed;
 use crate::plan::{Action, Change, Resource};
-use crate::render::context::lifecycle_rule_id;
-
-/// What executing one change did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Applied {
-    Done,
-    /// Done, with something worth saying.
-    Noted(String),
-    /// The server does not implement it: the reason.
-    Unsupported(String),
-}
-
-/// A write's result: done, unsupported (NotImplemented), or an error.
-pub fn done<T, E>(
-    result: std::result::Result<T, SdkError<E, HttpResponse>>,
-    action: &str,
-    clients: &Clients,
-    resource: &str,
-) -> Result<Applied>
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-{
-    match result {
-        Ok(_) => Ok(Applied::Done),
-        Err(e) if is_not_implemented(&e) => {
-            Ok(Applied::Unsupported(unsupported_reason(&e, action)))
-        }
-        Err(e) => Err(api_error(e, action, resource, &clients.target)),
-    }
-}
+use crate::spec::ids::lifecycle_rule_id;
 
 /// Executes the changes of one environment's bucket and IAM identity.
 pub struct Provisioner<'a> {

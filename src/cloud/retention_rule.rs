@@ -3,35 +3,12 @@
 //! expires `{prefix}/` after the spec's retention; reads the
 //! `x-amz-expiration` header of one object to say which rule applies to it.
 
-use aws_sdk_s3::Client;
-use aws_sdk_s3::types::{ExpirationStatus, LifecycleRule};
-use serde::Serialize;
-
 use super::Target;
 use super::errors::{api_error, code, is_not_implemented};
 use crate::error::Result;
-
-/// What `cleanup verify` and `report` say about the lifecycle rule.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
-pub struct RuleStatus {
-    pub rule_id: String,
-    /// False when the store has no lifecycle API.
-    pub supported: bool,
-    pub present: bool,
-    /// Present, enabled, expiring after the spec's days, scoped to the prefix.
-    pub matching: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub enabled: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub expiration_days: Option<i32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub prefix: Option<String>,
-    /// What differs from the spec, one line each.
-    pub problems: Vec<String>,
-    /// The rule the store says applies to a listed trace (`x-amz-expiration`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub applies: Option<String>,
-}
+pub use crate::retention::RuleStatus;
+use aws_sdk_s3::Client;
+use aws_sdk_s3::types::{ExpirationStatus, LifecycleRule};
 
 /// Reads the lifecycle configuration and judges the tool's rule.
 pub async fn read(

@@ -9,12 +9,17 @@ use std::path::Path;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{Context, apply, check, cleanup, report};
-use crate::cli::{BootstrapArgs, ReportArgs, ReportFormat, VerifyArgs};
+use super::Context;
+use super::ui::{proceed, title};
+use crate::cli::BootstrapArgs;
 use crate::error::{Error, ExitStatus, Result};
+use crate::ops;
+use crate::ops::cleanup::VerifySettings;
+use crate::ops::report::ReportSettings;
 use crate::output;
 use crate::render::Renderer;
 use crate::render::files::{self, FileStatus};
+use crate::report::ReportFormat;
 use crate::spec::{Environment, Spec};
 
 /// How one step ended.
@@ -222,7 +227,9 @@ fn render(_ctx: &Context, spec: &Spec, env: &Environment, out: &Path) -> Result<
 }
 
 fn apply_step(ctx: &Context, env: &Environment, yes: bool) -> Result<Ran> {
-    let Some(outcome) = apply::execute(ctx, env, yes)? else {
+    let heading = title(ctx, "Plan", env);
+    let confirm = |plan: &_| proceed(ctx, plan, &heading, yes);
+    let Some(outcome) = ops::apply::apply(&ctx.session, env, &confirm)? else {
         return Ok((
             false,
             "not applied: the changes were declined".into(),
@@ -244,7 +251,7 @@ fn check_step(
     checks: &mut Option<crate::check::Report>,
 ) -> Result<Ran> {
     use crate::check::Status;
-    let report = check::evaluate(ctx, env)?;
+    let report = ops::check::evaluate(&ctx.session, env)?;
     let count = |status: Status| report.checks.iter().filter(|c| c.status == status).count();
     let mut summary = format!(
         "{} pass, {} warn, {} skip, {} fail",
@@ -262,12 +269,7 @@ fn check_step(
 }
 
 fn verify_step(ctx: &Context, env: &Environment) -> Result<Ran> {
-    let args = VerifyArgs {
-        days: None,
-        grace: 2,
-        concurrency: 16,
-    };
-    let report = cleanup::verify_env(ctx, env, &args)?;
+    let report = ops::cleanup::verify(&ctx.session, env, VerifySettings::default())?;
     let summary = if let Some(stray) = &report.elsewhere {
         stray.message()
     } else if report.ok {
@@ -290,14 +292,7 @@ fn report_step(
     out: &Path,
     checks: &mut Option<crate::check::Report>,
 ) -> Result<Ran> {
-    let args = ReportArgs {
-        format: Some(ReportFormat::Html),
-        out: None,
-        grace: 2,
-        concurrency: 16,
-        no_checks: true,
-    };
-    let mut built = report::build(ctx, env, &args)?;
+    let mut built = ops::report::build(&ctx.session, env, ReportSettings::default())?;
     if let Some(checks) = checks.take() {
         built = built.with_checks(checks.checks);
     }

@@ -1,5 +1,6 @@
-//! One module per subcommand: wiring only (load the spec, call the pure
-//! core, print the result, choose the exit status).
+//! One module per subcommand: wiring only (turn flags into settings, load
+//! the spec, call `ops`, print the result, choose the exit status). No
+//! command imports another; what they share is here and in `ui`.
 
 pub mod apply;
 pub mod bootstrap;
@@ -12,26 +13,19 @@ pub mod plan;
 pub mod render;
 pub mod report;
 pub mod schema;
+mod ui;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
-use crate::cli::{GlobalArgs, OutputFormat};
+use crate::cli::{self, GlobalArgs};
 use crate::cloud::Target;
-use crate::cloud::timeouts::Timeouts;
 use crate::error::Error;
 use crate::error::Result;
-use crate::output;
+use crate::ops::{Overrides, Session};
+use crate::output::{self, OutputFormat};
+use crate::report::ReportFormat;
 use crate::spec::{DEFAULT_SPEC_FILE, S3Storage, Spec, SpecSource, check_endpoint};
-
-/// Runs async work (the network layers) to completion on a small runtime.
-pub fn block_on<F: std::future::Future>(future: F) -> Result<F::Output> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Error::io("<tokio runtime>", e))?;
-    Ok(runtime.block_on(future))
-}
 
 /// What every command needs from the global flags, already validated.
 #[derive(Debug, Clone)]
@@ -42,12 +36,8 @@ pub struct Context {
     pub spec_path: PathBuf,
     pub env: Option<String>,
     pub verbose: u8,
-    pub endpoint_url: Option<String>,
-    pub region: Option<String>,
-    pub profile: Option<String>,
-    pub ca_bundle: Option<PathBuf>,
-    /// `--timeout` / `CHRONOTRACE_TIMEOUT`: the limits of every request.
-    pub timeouts: Timeouts,
+    /// The run's overrides, runtime and clients (one connection per run).
+    pub session: Arc<Session>,
     pub color: bool,
     /// `--app`: the Laravel app's directory (checked to be one).
     pub app: Option<PathBuf>,
@@ -74,7 +64,7 @@ impl Context {
         }
         Ok(Context {
             app: global.app.clone(),
-            output: global.output,
+            output: global.output.into(),
             spec_source: SpecSource::discover(global.config.as_deref()),
             spec_path: global
                 .config
@@ -82,14 +72,16 @@ impl Context {
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_SPEC_FILE)),
             env: global.env.clone(),
             verbose: global.verbose,
-            endpoint_url,
-            region: global.region.clone(),
-            profile: global.profile.clone(),
-            ca_bundle: global
-                .ca_bundle
-                .clone()
-                .or_else(|| std::env::var_os("AWS_CA_BUNDLE").map(PathBuf::from)),
-            timeouts: global.timeout.unwrap_or_default(),
+            session: Arc::new(Session::new(Overrides {
+                endpoint_url,
+                region: global.region.clone(),
+                profile: global.profile.clone(),
+                ca_bundle: global
+                    .ca_bundle
+                    .clone()
+                    .or_else(|| std::env::var_os("AWS_CA_BUNDLE").map(PathBuf::from)),
+                timeouts: global.timeout.unwrap_or_default(),
+            })),
             color: !global.no_color
                 && std::env::var_os("NO_COLOR").is_none()
                 && std::io::IsTerminal::is_terminal(&std::io::stdout()),
@@ -104,16 +96,7 @@ impl Context {
     /// Where an S3 environment connects, with the command-line overrides
     /// and the extra CAs to trust.
     pub fn target(&self, s3: &S3Storage) -> Target {
-        Target {
-            ca_bundle: self.ca_bundle.clone(),
-            timeouts: self.timeouts,
-            ..Target::new(
-                s3,
-                self.endpoint_url.as_deref(),
-                self.region.as_deref(),
-                self.profile.as_deref(),
-            )
-        }
+        self.session.target(s3)
     }
 
     /// Loads and validates the spec, printing its warnings on stderr.
@@ -136,5 +119,25 @@ impl Context {
             output::warn(warning);
         }
         Ok(spec)
+    }
+}
+
+impl From<cli::OutputFormat> for OutputFormat {
+    fn from(format: cli::OutputFormat) -> Self {
+        match format {
+            cli::OutputFormat::Text => OutputFormat::Text,
+            cli::OutputFormat::Json => OutputFormat::Json,
+        }
+    }
+}
+
+impl From<cli::ReportFormat> for ReportFormat {
+    fn from(format: cli::ReportFormat) -> Self {
+        match format {
+            cli::ReportFormat::Text => ReportFormat::Text,
+            cli::ReportFormat::Json => ReportFormat::Json,
+            cli::ReportFormat::Markdown => ReportFormat::Markdown,
+            cli::ReportFormat::Html => ReportFormat::Html,
+        }
     }
 }

@@ -17,7 +17,7 @@ use crate::cloud::bucket_write::rule_from_json;
 use crate::cloud::confirmed_write::{ReadBack, judge};
 use crate::plan::desired::TLS_ONLY_SID;
 use crate::plan::merge::{merge_by_id, merge_policy, statement_with_sid, statements};
-use crate::render::context::lifecycle_rule_id;
+use crate::spec::ids::lifecycle_rule_id;
 
 /// An ID or Sid: the tool's, a near miss, or anything.
 #[derive(Debug, Arbitrary)]

@@ -9,7 +9,7 @@ use crate::cloud::bucket_write::rule_from_json;
 use crate::error::Error;
 use crate::plan::desired::{Desired, DesiredTarget};
 use crate::render::Renderer;
-use crate::render::context::lifecycle_rule_id;
+use crate::spec::ids::lifecycle_rule_id;
 use crate::spec::{Spec, Storage};
 
 /// The file name the fuzzed text is parsed under.

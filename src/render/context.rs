@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+pub use crate::spec::ids::{lifecycle_rule_id, partition};
 use crate::spec::{Environment, Iam, Minio, MinioMode, S3Storage, Storage};
 
 /// Ports MinIO listens on inside its containers.
@@ -199,11 +200,6 @@ impl Lifecycle {
     }
 }
 
-/// The ID of the lifecycle rule the tool owns; rules with other IDs belong to others.
-pub fn lifecycle_rule_id(env: &str) -> String {
-    format!("chronotrace-ops:{env}:retention")
-}
-
 /// `iam-policy.<env>.json`: least privilege on the environment's prefix.
 #[derive(Debug, Serialize)]
 pub struct IamPolicy {
@@ -217,17 +213,6 @@ impl IamPolicy {
             bucket_arn: format!("arn:{}:s3:::{}", partition(&s3.region), s3.bucket),
             prefix: s3.prefix.dir(),
         }
-    }
-}
-
-/// The AWS partition of a region (ARNs differ in China and GovCloud).
-pub fn partition(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
     }
 }
 

@@ -6,6 +6,7 @@
 
 pub mod context;
 pub mod files;
+pub mod schedule;
 
 use std::path::Path;
 
@@ -167,7 +168,7 @@ impl Renderer {
             let dotenv = DotEnv::new(&spec.project, env);
             out.push(self.artifact("env.tera", &format!(".env.{name}"), &dotenv, true)?);
             if let Some(schedule) = &env.schedule {
-                let units = crate::app::schedule::Units::new(&spec.project, env, schedule);
+                let units = schedule::Units::new(&spec.project, env, schedule);
                 for kind in ["service", "timer", "cron"] {
                     let path = format!("chronotrace-purge-{name}.{kind}");
                     out.push(self.artifact(&format!("purge.{kind}.tera"), &path, &units, false)?);

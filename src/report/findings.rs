@@ -3,7 +3,7 @@
 
 use super::fmt;
 use super::model::{Finding, Report, Severity};
-use crate::app::schedule::Forms;
+use crate::render::schedule::Forms;
 
 /// Where retention depends on the tool: the package expires nothing (its
 /// purge deletes nothing, its retention settings are read nowhere).
@@ -115,9 +115,9 @@ pub fn findings(report: &Report, noncurrent_expiry: bool) -> Vec<Finding> {
 mod tests {
     use chrono::NaiveDate;
 
-    use crate::cloud::retention_rule::RuleStatus;
     use crate::report::model::{Inputs, Report, StorageSummary};
     use crate::retention::Rule;
+    use crate::retention::RuleStatus;
     use crate::scan::{Judge, Outcome, Volume};
 
     fn report(expired: u64, lifecycle: Option<RuleStatus>, versioned: bool) -> Report {

@@ -5,9 +5,9 @@ use chrono::NaiveDate;
 
 use super::*;
 use crate::check::{CheckResult, Status};
-use crate::cloud::retention_rule::RuleStatus;
 use crate::report::model::{ClassRow, Finding, Inputs, Severity, StorageSummary};
 use crate::retention::Rule;
+use crate::retention::RuleStatus;
 use crate::scan::{Judge, Outcome, Volume};
 
 #[test]

@@ -11,8 +11,16 @@ pub mod model;
 mod svg;
 mod text;
 
-use crate::cli::ReportFormat;
 use crate::error::{Error, Result};
+
+/// The renderings of a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFormat {
+    Text,
+    Json,
+    Markdown,
+    Html,
+}
 
 pub use model::{DayRow, Finding, Report, Severity};
 

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::check::{CheckResult, Status};
 
-use crate::cloud::retention_rule::RuleStatus;
+use crate::retention::RuleStatus;
 use crate::scan::{Judge, Outcome, Volume};
 
 /// The health report of one environment.

@@ -5,11 +5,9 @@
 //! its modification time (`retention`). Listing is streaming: each page is
 //! folded into a `Tally` (sizes bounded by the number of days, never by the
 //! number of objects) and, when purging, deleted before the next page is
-//! read. `s3` walks a bucket, `local` a directory.
+//! read. Pure: the walks themselves are the stores' (`cloud::scan` for a
+//! bucket, `local::scan` for a directory, behind `store::TraceStore`).
 
-pub mod local;
-pub mod s3;
-pub mod store;
 mod tally;
 
 use chrono::{DateTime, NaiveDate, Utc};

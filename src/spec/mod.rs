@@ -4,6 +4,7 @@
 //! `raw` mirrors the YAML with source locations, `validate` checks the rules
 //! and builds the model below; nothing outside this module sees raw YAML.
 
+pub mod ids;
 mod lifecycle;
 mod names;
 mod parse_error;

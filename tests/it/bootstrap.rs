@@ -109,6 +109,21 @@ fn bootstrap_provisions_checks_and_reports_a_garage_environment() {
     assert!(!out.stderr.contains(&garage.secret_access_key));
 }
 
+/// Issue 11: one session per run. Apply, check, verify and report share
+/// one set of clients: with `-v`, credentials resolve once.
+#[test]
+#[ignore = "needs the bench: run scripts/test.sh"]
+fn bootstrap_resolves_credentials_once() {
+    let garage = server("garage");
+    let dir = tempdir();
+    let bucket = unique_bucket("boot1");
+    write_s3_spec(dir.path(), &garage, "s3-compatible", &bucket, false);
+    let out = run_with(dir.path(), &garage, &["-v", "bootstrap", "--yes"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let resolved = out.stderr.matches("credentials resolved").count();
+    assert_eq!(resolved, 1, "{}", out.stderr);
+}
+
 #[test]
 #[ignore = "needs the bench: run scripts/test.sh"]
 fn verbose_logs_go_to_stderr_and_never_show_the_secret() {

@@ -61,6 +61,19 @@ async fn garage_report_agrees_with_the_bucket() {
     );
 }
 
+/// Issue 11: one session per run. `report` scans, reads the lifecycle rule
+/// and runs the checks with one set of clients: credentials resolve once.
+#[tokio::test]
+#[ignore = "needs the bench: run scripts/test.sh"]
+async fn report_resolves_credentials_once() {
+    let garage = server("garage");
+    let (_s3, _bucket, dir) = garage_fixture(&garage, "session").await;
+    let out = run_with(dir.path(), &garage, &["-v", "report"]).code(0);
+    let resolved = out.stderr.matches("credentials resolved").count();
+    assert_eq!(resolved, 1, "{}", out.stderr);
+    let _ = json(&out);
+}
+
 #[test]
 fn markdown_report_fits_a_job_summary() {
     let dir = tempdir();

@@ -8,8 +8,8 @@ use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_iam::types::{ContextEntry, ContextKeyTypeEnum, PolicyEvaluationDecisionType};
 use futures::future::join_all;
 
-use super::CheckResult;
 use super::identity;
+use crate::check::CheckResult;
 use crate::cloud::Clients;
 use crate::cloud::errors::api_error;
 use crate::spec::{Iam, S3Storage};
@@ -190,7 +190,7 @@ async fn simulate(clients: &Clients, role: &str, case: &Case) -> Result<bool, Ch
 fn unsupported<E, R>(err: &SdkError<E, R>, clients: &Clients) -> bool
 where
     E: ProvideErrorMetadata,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + crate::cloud::errors::RawStatus,
 {
     if crate::cloud::errors::is_not_implemented(err) {
         return true;

@@ -7,8 +7,9 @@ use std::time::Instant;
 use futures::future::join_all;
 use rustls::ClientConfig;
 
+use super::http;
 use super::network::Endpoint;
-use super::{CheckResult, http};
+use crate::check::CheckResult;
 
 /// One MinIO health endpoint and what its failure means.
 struct Probe {

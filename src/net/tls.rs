@@ -13,8 +13,8 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, DigitallySignedStruct, SignatureScheme};
 use tokio::net::TcpStream;
 
-use super::CheckResult;
 use super::network::Endpoint;
+use crate::check::CheckResult;
 
 const ID: &str = "network.tls";
 /// The handshake gives up after this long.
@@ -129,7 +129,10 @@ pub async fn check(endpoint: &Endpoint, ca_bundle: Option<&Path>) -> (CheckResul
         }
         Err(result) => result,
     };
-    let usable = matches!(result.status, super::Status::Pass | super::Status::Warn);
+    let usable = matches!(
+        result.status,
+        crate::check::Status::Pass | crate::check::Status::Warn
+    );
     (result.took(started), usable)
 }
 

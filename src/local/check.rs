@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use super::CheckResult;
+use crate::check::CheckResult;
 use crate::report::fmt::bytes;
 use crate::spec::LocalStorage;
 
@@ -27,9 +27,12 @@ pub fn check(local: &LocalStorage) -> Vec<CheckResult> {
     let started = Instant::now();
     let dir = &local.path;
     let directory = directory(dir).took(started);
-    if directory.status == super::Status::Fail {
+    if directory.status == crate::check::Status::Fail {
         let mut results = vec![directory];
-        results.extend(super::skip_all(&IDS[1..], "the directory is missing"));
+        results.extend(crate::check::skip_all(
+            &IDS[1..],
+            "the directory is missing",
+        ));
         return results;
     }
     let started = Instant::now();
@@ -51,8 +54,8 @@ fn directory(dir: &Path) -> CheckResult {
     }
 }
 
-fn writable(dir: &Path) -> CheckResult {
-    let probe = dir.join(format!(".chronotrace-ops-{}", super::probe_name()));
+pub(crate) fn writable(dir: &Path) -> CheckResult {
+    let probe = dir.join(format!(".chronotrace-ops-{}", crate::check::probe_name()));
     let written = write_probe(&probe);
     // Removed whatever happened: a half-written probe must not stay.
     let removed = std::fs::remove_file(&probe);

@@ -4,7 +4,7 @@
 
 use aws_sdk_s3::primitives::ByteStream;
 
-use super::CheckResult;
+use crate::check::CheckResult;
 use crate::cloud::Clients;
 use crate::cloud::errors::api_error;
 use crate::error::Error;
@@ -14,7 +14,7 @@ const ID: &str = "probe";
 
 /// Writes, reads back, compares and deletes a probe object.
 pub async fn check(clients: &Clients, s3: &S3Storage) -> CheckResult {
-    let key = format!("{}_probe/{}", s3.prefix.dir(), super::probe_name());
+    let key = format!("{}_probe/{}", s3.prefix.dir(), crate::check::probe_name());
     let body = format!("chronotrace-ops probe {key}\n");
     let outcome = round_trip(clients, s3, &key, body.as_bytes()).await;
     // Removal runs whatever happened above: a half-written probe is removed too.

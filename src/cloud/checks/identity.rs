@@ -3,7 +3,7 @@
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
 
-use super::CheckResult;
+use crate::check::CheckResult;
 use crate::cloud::Clients;
 use crate::cloud::errors::{api_error, is_not_implemented};
 

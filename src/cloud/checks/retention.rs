@@ -6,7 +6,7 @@
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::types::{ExpirationStatus, LifecycleRule};
 
-use super::CheckResult;
+use crate::check::CheckResult;
 use crate::cloud::Clients;
 use crate::cloud::errors::{api_error, is_not_implemented};
 use crate::spec::{Environment, S3Storage};
@@ -152,7 +152,10 @@ pub async fn check(clients: &Clients, env: &Environment, s3: &S3Storage) -> Vec<
         Ok(out) => out.rules().iter().map(Rule::from_sdk).collect(),
         Err(e) if e.code() == Some("NoSuchLifecycleConfiguration") => Vec::new(),
         Err(e) if is_not_implemented(&e) => {
-            return super::skip_all(&IDS, "the store does not implement lifecycle configuration");
+            return crate::check::skip_all(
+                &IDS,
+                "the store does not implement lifecycle configuration",
+            );
         }
         Err(e) => {
             let error = api_error(
@@ -162,7 +165,7 @@ pub async fn check(clients: &Clients, env: &Environment, s3: &S3Storage) -> Vec<
                 &clients.target,
             );
             let mut results = vec![CheckResult::from_error(IDS[0], &error)];
-            results.extend(super::skip_all(
+            results.extend(crate::check::skip_all(
                 &IDS[1..],
                 "the lifecycle could not be read",
             ));

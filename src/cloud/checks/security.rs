@@ -11,8 +11,8 @@ use std::fmt::Debug;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::types::{Grant, ObjectOwnership, PublicAccessBlockConfiguration};
 
-use super::CheckResult;
 use super::policy::{self, PolicyFacts};
+use crate::check::CheckResult;
 use crate::cloud::Clients;
 use crate::cloud::errors::{api_error, is_not_implemented};
 use crate::spec::S3Storage;
@@ -59,7 +59,7 @@ fn fetched<T, E, R>(
 ) -> Fetched<T>
 where
     E: ProvideErrorMetadata + StdError + 'static,
-    R: Debug,
+    R: Debug + crate::cloud::errors::RawStatus,
 {
     match answer {
         Ok(value) => Fetched::Found(value),

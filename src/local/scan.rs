@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
-use super::{Entry, EntryKind, Judge, Outcome, Place, Progress, Selection};
 use crate::error::{Error, Result};
 use crate::retention::parse_partition;
+use crate::scan::{Entry, EntryKind, Judge, Outcome, Place, Progress, Selection};
 
 /// Scans `traces_dir`; with `purge`, removes what is past retention.
 pub fn scan(
@@ -118,7 +118,7 @@ impl Walk<'_> {
                 Ok(()) => out.deleted.add(entry.size),
                 Err(e) => {
                     out.error_count += 1;
-                    out.keep_errors(vec![super::KeyError {
+                    out.keep_errors(vec![crate::scan::KeyError {
                         key: entry.key,
                         version_id: None,
                         code: format!("{:?}", e.kind()),

@@ -8,11 +8,11 @@
 use aws_sdk_s3::Client;
 use futures::stream::{self, StreamExt, TryStreamExt};
 
-use super::{Entry, Judge, Outcome, Place, Progress, Selection};
 use crate::cloud::Target;
 use crate::cloud::delete::{Deleter, Doomed};
 use crate::error::Result;
 use crate::retention::parse_partition;
+use crate::scan::{Entry, Judge, Outcome, Place, Progress, Selection};
 use crate::spec::Prefix;
 
 mod listing;

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use tokio::net::TcpStream;
 
-use super::CheckResult;
+use crate::check::CheckResult;
 use crate::cloud::Target;
 
 /// DNS gives up after this long.

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
 
-use super::CheckResult;
+use crate::check::CheckResult;
 use crate::cloud::Clients;
 use crate::cloud::errors::api_error;
 use crate::spec::S3Storage;
@@ -24,7 +24,7 @@ pub async fn check(clients: &Clients, s3: &S3Storage) -> (Vec<CheckResult>, bool
         Ok(location) => location,
         Err(result) => {
             let mut results = vec![result.took(started)];
-            results.extend(super::skip_all(&IDS[1..], "the bucket check failed"));
+            results.extend(crate::check::skip_all(&IDS[1..], "the bucket check failed"));
             return (results, false);
         }
     };

@@ -7,9 +7,11 @@ use std::future::Future;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use super::network::{self, Endpoint};
-use super::{CheckResult, Status, bucket, iam, identity, minio, probe, retention, security, tls};
+use crate::check::{CheckResult, Status};
+use crate::cloud::checks::{bucket, iam, identity, probe, retention, security};
 use crate::cloud::{Clients, Target};
+use crate::net::network::{self, Endpoint};
+use crate::net::{minio, tls};
 use crate::spec::{Environment, Provider, S3Storage};
 
 /// The ids that need the bucket, skipped together when it is not there.
@@ -24,17 +26,19 @@ const BUCKET_DEPENDENT: [&str; 8] = [
     security::IDS[4],
 ];
 
-/// Runs every check of an S3 environment.
+/// Runs every check of an S3 environment; `connect` yields the run's
+/// clients (credentials resolved once per run, shared with other steps).
 pub async fn run_s3(
     env: &Environment,
     s3: &S3Storage,
     target: &Target,
     endpoint: &Endpoint,
-    ca_bundle: Option<&Path>,
+    connect: impl Future<Output = crate::error::Result<Clients>>,
 ) -> Vec<CheckResult> {
+    let ca_bundle = target.ca_bundle.as_deref();
     let (mut results, blocked) = reachability(endpoint, ca_bundle).await;
     if let Some(reason) = blocked {
-        results.extend(super::skip_all(
+        results.extend(crate::check::skip_all(
             &downstream_ids(s3, target.provider),
             reason,
         ));
@@ -42,29 +46,27 @@ pub async fn run_s3(
     }
     // MinIO's health endpoints need no credentials: they run either way.
     let started = Instant::now();
-    let (health, connected) = tokio::join!(
-        minio_health(target.provider, endpoint, ca_bundle),
-        Clients::connect_with(target, ca_bundle),
-    );
+    let (health, connected) =
+        tokio::join!(minio_health(target.provider, endpoint, ca_bundle), connect,);
     let clients = match connected {
         Ok(clients) => clients,
         Err(e) => {
             results.push(CheckResult::from_error("identity", &e).took(started));
             results.extend(health);
             let reason = "no credentials (see identity)";
-            results.extend(super::skip_all(&signed_ids(s3), reason));
+            results.extend(crate::check::skip_all(&signed_ids(s3), reason));
             return results;
         }
     };
     let simulation = async {
         match &s3.iam {
-            Some(spec) => vec![super::timed(iam::check(&clients, s3, spec)).await],
+            Some(spec) => vec![crate::check::timed(iam::check(&clients, s3, spec)).await],
             None => Vec::new(),
         }
     };
     let signed = async {
         tokio::join!(
-            super::timed(identity::check(&clients)),
+            crate::check::timed(identity::check(&clients)),
             bucket_chain(&clients, env, s3),
             simulation,
         )
@@ -177,14 +179,14 @@ fn plain_http(endpoint: &Endpoint) -> CheckResult {
 async fn bucket_chain(clients: &Clients, env: &Environment, s3: &S3Storage) -> Vec<CheckResult> {
     let (mut results, reachable) = bucket::check(clients, s3).await;
     if !reachable {
-        results.extend(super::skip_all(
+        results.extend(crate::check::skip_all(
             &BUCKET_DEPENDENT,
             "the bucket is not usable (see bucket.exists)",
         ));
         return results;
     }
     let (probe, retention, security) = tokio::join!(
-        super::timed(probe::check(clients, s3)),
+        crate::check::timed(probe::check(clients, s3)),
         timed_group(retention::check(clients, env, s3)),
         timed_group(security::check(clients, s3)),
     );

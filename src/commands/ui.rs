@@ -1,0 +1,115 @@
+//! What the commands that change things share with the person running
+//! them: the plan's heading, the plan on screen, the confirmation prompt
+//! and the closing summary.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use super::Context;
+use crate::error::{Error, ExitStatus, Result};
+use crate::output::{self, OutputFormat};
+use crate::plan::{Plan, text};
+use crate::spec::{Environment, Storage};
+
+/// The heading of a plan: what it is, for which environment and where.
+pub(crate) fn title(ctx: &Context, what: &str, env: &Environment) -> String {
+    match &env.storage {
+        Storage::Local(local) => format!(
+            "{what} for environment '{}' (local disk {}):",
+            env.name,
+            local.path.display()
+        ),
+        Storage::S3(s3) => {
+            // With the command-line overrides: where the requests really go.
+            let target = ctx.target(s3);
+            format!(
+                "{what} for environment '{}' (bucket {} in {} at {}):",
+                env.name,
+                s3.bucket,
+                target.region,
+                target.endpoint_label()
+            )
+        }
+    }
+}
+
+/// A plan on stdout: text for people, JSON for scripts.
+pub(crate) fn print(format: OutputFormat, plan: &Plan, title: &str) -> Result<()> {
+    output::emit(format, plan, |out| text::write_plan(out, plan, title))
+}
+
+/// Shows the plan to the person running the command: on stdout in text
+/// mode; on stderr with JSON, where stdout carries the result.
+pub(crate) fn show(ctx: &Context, plan: &Plan, heading: &str) -> Result<()> {
+    match ctx.output {
+        OutputFormat::Text => print(ctx.output, plan, heading),
+        OutputFormat::Json => {
+            let _ = text::write_plan(&mut std::io::stderr().lock(), plan, heading);
+            Ok(())
+        }
+    }
+}
+
+/// Shows the plan and decides whether to go on: nothing to do, `--yes`, or
+/// a `y` on a terminal. Without a terminal and without `--yes`: an error.
+pub(crate) fn proceed(ctx: &Context, plan: &Plan, heading: &str, yes: bool) -> Result<bool> {
+    show(ctx, plan, heading)?;
+    if !plan.has_changes() || yes {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::usage_with_hint(
+            "changes are pending and there is no terminal to confirm them: nothing was changed",
+            "pass --yes to apply without asking (as in CI)",
+        ));
+    }
+    let mut err = std::io::stderr().lock();
+    let _ = write!(err, "Apply these changes? [y/N] ");
+    let _ = err.flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| Error::io("<stdin>", e))?;
+    let go = matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes");
+    if !go {
+        output::note("not applied: nothing was changed");
+    }
+    Ok(go)
+}
+
+/// The summary (text) or the executed plan (JSON).
+/// `nothing` is said when there was nothing to do.
+pub(crate) fn finish(
+    ctx: &Context,
+    done: &Plan,
+    had_changes: bool,
+    nothing: &str,
+) -> Result<ExitStatus> {
+    output::emit(ctx.output, done, |out| {
+        if !had_changes {
+            return writeln!(out, "{nothing}");
+        }
+        let (create, update, delete) = done.counts();
+        let unsupported = done
+            .changes
+            .iter()
+            .filter(|c| {
+                c.note
+                    .as_deref()
+                    .is_some_and(|n| n.starts_with("unsupported"))
+            })
+            .count();
+        write!(
+            out,
+            "Done: {create} created, {update} updated, {delete} deleted"
+        )?;
+        if unsupported > 0 {
+            write!(
+                out,
+                "; {unsupported} not supported by the server (see the notes)"
+            )?;
+        }
+        writeln!(out, ".")
+    })?;
+    Ok(ExitStatus::Ok)
+}

@@ -1,0 +1,48 @@
+//! The check evaluation: runs every check of one environment (`check`,
+//! and the check step of `report` and `bootstrap`) and gathers the report.
+
+mod runner;
+
+use crate::check::Report;
+use crate::error::{Error, Result};
+use crate::local;
+use crate::net::network::Endpoint;
+use crate::net::tls;
+use crate::ops::Session;
+use crate::spec::{Environment, Storage};
+
+/// Runs every check of `env`; an error only when the checks cannot run
+/// (an endpoint that is no URL, an unreadable CA bundle).
+pub fn evaluate(session: &Session, env: &Environment) -> Result<Report> {
+    let mut checks = match &env.storage {
+        Storage::Local(storage) => local::check::check(storage),
+        Storage::S3(s3) => {
+            let target = session.target(s3);
+            let endpoint = Endpoint::of(&target).map_err(|e| {
+                Error::usage_with_hint(
+                    e,
+                    "an endpoint looks like https://minio.example.com or http://127.0.0.1:9000",
+                )
+            })?;
+            let ca_bundle = session.overrides.ca_bundle.as_deref();
+            if ca_bundle.is_some() {
+                tls::root_store(ca_bundle).map_err(|e| {
+                    Error::usage_with_hint(
+                        e,
+                        "--ca-bundle (or AWS_CA_BUNDLE) must name a PEM file of CA certificates",
+                    )
+                })?;
+            }
+            session.block_on(runner::run_s3(
+                env,
+                s3,
+                &target,
+                &endpoint,
+                session.clients(s3),
+            ))?
+        }
+    };
+    // The app's side: traces in the other local root, the app's settings.
+    checks.extend(crate::app::env_checks(env));
+    Ok(Report::new(&env.name, checks))
+}

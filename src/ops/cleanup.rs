@@ -1,0 +1,212 @@
+//! The verification and the purge: is what lies past retention gone (and
+//! does the lifecycle rule say so), and delete it. The age rule is
+//! `retention`, listing and deleting are `scan`, the lifecycle judgement is
+//! `cloud::retention_rule`; this module puts them together.
+
+use serde::Serialize;
+
+use super::{DEFAULT_CONCURRENCY, DEFAULT_GRACE_DAYS, Session};
+use crate::error::{Error, Result};
+use crate::report::DayRow;
+use crate::retention::{self, Rule, RuleStatus};
+use crate::scan::{Judge, KeyError, Outcome, Progress, Selection, Volume};
+use crate::spec::ids::lifecycle_rule_id;
+use crate::spec::{Environment, Storage};
+use crate::store::{RetentionWant, TraceStore};
+
+/// What `cleanup verify` is asked: the retention (`None`: the spec's), the
+/// days of lifecycle lag allowed, the partitions listed at once.
+#[derive(Debug, Clone, Copy)]
+pub struct VerifySettings {
+    pub days: Option<u32>,
+    pub grace: u32,
+    pub concurrency: usize,
+}
+
+impl Default for VerifySettings {
+    fn default() -> Self {
+        VerifySettings {
+            days: None,
+            grace: DEFAULT_GRACE_DAYS,
+            concurrency: DEFAULT_CONCURRENCY,
+        }
+    }
+}
+
+/// What `cleanup purge` is asked: as verify, without grace; `delete` false
+/// is a dry run.
+#[derive(Debug, Clone, Copy)]
+pub struct PurgeSettings {
+    pub days: Option<u32>,
+    pub delete: bool,
+    pub concurrency: usize,
+}
+
+/// `cleanup verify` as JSON (product.md contract, plus detail fields).
+#[derive(Debug, Serialize)]
+pub struct VerifyReport {
+    pub env: String,
+    pub ok: bool,
+    pub retention_days: u32,
+    pub grace_days: u32,
+    pub cutoff: String,
+    pub scanned_objects: u64,
+    pub expired_objects: u64,
+    pub expired_bytes: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oldest: Option<String>,
+    pub lifecycle: Option<RuleStatus>,
+    pub partitions_found: usize,
+    pub partitions_listed: usize,
+    pub expired_partitions: Vec<DayRow>,
+    /// Local traces under the other Laravel root (`storage/app` vs
+    /// `storage/app/private`): the verdict above does not cover them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub elsewhere: Option<crate::app::stray::Stray>,
+}
+
+/// `cleanup purge` as JSON (product.md contract, plus detail fields).
+#[derive(Debug, Serialize)]
+pub struct PurgeReport {
+    pub env: String,
+    pub dry_run: bool,
+    pub deleted_objects: u64,
+    pub deleted_bytes: u64,
+    pub errors: Vec<KeyError>,
+    pub error_count: u64,
+    pub retention_days: u32,
+    pub cutoff: String,
+    /// The expired partitions (what goes, or went).
+    pub partitions: Vec<DayRow>,
+    /// Expired objects outside partitions (by modification time).
+    pub outside_partitions: Volume,
+}
+
+/// The retention of this run: `--days`, else the spec's.
+pub fn retention_days(days: Option<u32>, env: &Environment) -> Result<u32> {
+    match days {
+        Some(0) => Err(Error::usage_with_hint(
+            "--days 0: retention must be at least 1 day",
+            "S3 lifecycle cannot expire objects on the day they are written either",
+        )),
+        Some(days) => Ok(days),
+        None => Ok(env.retention_days),
+    }
+}
+
+/// Lists what is past retention in `env` (only the partitions past the
+/// cutoff) and judges the lifecycle rule.
+pub fn verify(
+    session: &Session,
+    env: &Environment,
+    settings: VerifySettings,
+) -> Result<VerifyReport> {
+    let rule = Rule {
+        retention_days: retention_days(settings.days, env)?,
+        grace_days: settings.grace,
+    };
+    let judge = Judge::new(rule, retention::today());
+    let (outcome, lifecycle) = session.block_on(async {
+        let store = super::open_store(session, &env.storage, settings.concurrency).await?;
+        let outcome = store
+            .scan(&judge, Selection::Expired, false, &Progress::on_terminal())
+            .await?;
+        let lifecycle =
+            lifecycle_status(store.as_ref(), env, outcome.sample_expired.as_deref()).await?;
+        Ok::<_, Error>((outcome, lifecycle))
+    })??;
+    let tally = &outcome.tally;
+    // Local traces one directory away (the other Laravel root) fail it too.
+    let elsewhere = match &env.storage {
+        Storage::Local(local) => crate::app::stray::find(local),
+        Storage::S3(_) => None,
+    };
+    Ok(VerifyReport {
+        env: env.name.clone(),
+        ok: tally.expired.objects == 0 && elsewhere.is_none(),
+        retention_days: rule.retention_days,
+        grace_days: rule.grace_days,
+        cutoff: judge.cutoff_text(),
+        scanned_objects: tally.current.objects + tally.noncurrent.objects + tally.delete_markers,
+        expired_objects: tally.expired.objects,
+        expired_bytes: tally.expired.bytes,
+        oldest: tally.oldest_expired.map(|d| d.to_string()),
+        lifecycle,
+        partitions_found: outcome.partitions_found,
+        partitions_listed: outcome.partitions_listed,
+        expired_partitions: expired_rows(&outcome),
+        elsewhere,
+    })
+}
+
+/// The tool's lifecycle rule on a bucket (`None` where the store has no
+/// lifecycle), and which rule the store applies to one expired trace.
+pub async fn lifecycle_status(
+    store: &dyn TraceStore,
+    env: &Environment,
+    sample: Option<&str>,
+) -> Result<Option<RuleStatus>> {
+    let want = RetentionWant {
+        rule_id: lifecycle_rule_id(&env.name),
+        days: env.retention_days,
+    };
+    Ok(store.retention(&want, sample).await?.rule_status())
+}
+
+fn expired_rows(outcome: &Outcome) -> Vec<DayRow> {
+    outcome
+        .tally
+        .expired_partitions
+        .iter()
+        .map(|(d, v)| DayRow::new(*d, *v))
+        .collect()
+}
+
+/// Deletes (or, as a dry run, counts) everything past retention in `env`.
+pub fn purge(session: &Session, env: &Environment, settings: PurgeSettings) -> Result<PurgeReport> {
+    // Purge deletes everything past retention: no grace.
+    let rule = Rule {
+        retention_days: retention_days(settings.days, env)?,
+        grace_days: 0,
+    };
+    let judge = Judge::new(rule, retention::today());
+    let outcome = session.block_on(async {
+        let store = super::open_store(session, &env.storage, settings.concurrency).await?;
+        store
+            .scan(
+                &judge,
+                Selection::Expired,
+                settings.delete,
+                &Progress::on_terminal(),
+            )
+            .await
+    })??;
+    let tally = &outcome.tally;
+    let done = if settings.delete {
+        outcome.deleted
+    } else {
+        tally.expired
+    };
+    let in_partitions = tally
+        .expired_partitions
+        .values()
+        .fold(Volume::default(), |mut a, v| {
+            a.merge(*v);
+            a
+        });
+    Ok(PurgeReport {
+        env: env.name.clone(),
+        dry_run: !settings.delete,
+        deleted_objects: done.objects,
+        deleted_bytes: done.bytes,
+        errors: outcome.errors.clone(),
+        error_count: outcome.error_count,
+        retention_days: rule.retention_days,
+        cutoff: judge.cutoff_text(),
+        partitions: expired_rows(&outcome),
+        outside_partitions: Volume {
+            objects: tally.expired.objects.saturating_sub(in_partitions.objects),
+            bytes: tally.expired.bytes.saturating_sub(in_partitions.bytes),
+        },
+    })
+}

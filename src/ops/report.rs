@@ -1,0 +1,81 @@
+//! The report builder: scans the whole environment, reads the lifecycle
+//! rule and builds the report model (the checks are added by the caller,
+//! which may already have run them).
+
+use chrono::SecondsFormat;
+
+use super::{DEFAULT_CONCURRENCY, DEFAULT_GRACE_DAYS, Session, open_store};
+use crate::error::Result;
+use crate::report::Report;
+use crate::report::model::{Inputs, StorageSummary};
+use crate::retention::{self, Rule};
+use crate::scan::{Judge, Progress, Selection};
+use crate::spec::{Environment, Storage};
+use crate::store::TraceStore;
+
+/// What a report is asked: days of lifecycle lag allowed, partitions
+/// listed at once.
+#[derive(Debug, Clone, Copy)]
+pub struct ReportSettings {
+    pub grace: u32,
+    pub concurrency: usize,
+}
+
+impl Default for ReportSettings {
+    fn default() -> Self {
+        ReportSettings {
+            grace: DEFAULT_GRACE_DAYS,
+            concurrency: DEFAULT_CONCURRENCY,
+        }
+    }
+}
+
+/// Scans the environment and builds its report (checks not included).
+pub fn build(session: &Session, env: &Environment, settings: ReportSettings) -> Result<Report> {
+    let rule = Rule {
+        retention_days: env.retention_days,
+        grace_days: settings.grace,
+    };
+    let judge = Judge::new(rule, retention::today());
+    session.block_on(async {
+        let store = open_store(session, &env.storage, settings.concurrency).await?;
+        let outcome = store
+            .scan(&judge, Selection::All, false, &Progress::default())
+            .await?;
+        let lifecycle = super::cleanup::lifecycle_status(store.as_ref(), env, None).await?;
+        let mut report = Report::build(Inputs {
+            env: &env.name,
+            generated_at: crate::clock::now().to_rfc3339_opts(SecondsFormat::Secs, true),
+            storage: summary(store.as_ref()),
+            judge: &judge,
+            outcome: &outcome,
+            lifecycle,
+            noncurrent_expiry: matches!(&env.storage, Storage::S3(s) if s.noncurrent_days.is_some()),
+        });
+        crate::app::amend_report(&mut report, env);
+        Ok(report)
+    })?
+}
+
+/// Adds the `check` results; when the checks cannot run at all, the
+/// report goes out without them and says why on stderr.
+pub fn with_checks(session: &Session, env: &Environment, report: Report) -> Report {
+    match super::check::evaluate(session, env) {
+        Ok(checks) => report.with_checks(checks.checks),
+        Err(e) => {
+            crate::output::warn(&format!("report without checks: {e}"));
+            report
+        }
+    }
+}
+
+/// Where the traces live, without credentials.
+fn summary(store: &dyn TraceStore) -> StorageSummary {
+    let mut summary = StorageSummary {
+        kind: "local".into(),
+        location: store.location(),
+        ..StorageSummary::default()
+    };
+    store.describe(&mut summary);
+    summary
+}

@@ -1,0 +1,89 @@
+//! One run's connection to the world: the command-line overrides of where
+//! S3 environments connect, one async runtime, and the clients of the
+//! environment's target, built (credentials resolved) once and shared by
+//! every step of the run (`report` scans, verifies and checks; `bootstrap`
+//! applies, checks, verifies and reports: one connection each).
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use crate::cloud::timeouts::Timeouts;
+use crate::cloud::{Clients, Target};
+use crate::error::{Error, Result};
+use crate::spec::S3Storage;
+
+/// `--endpoint-url`, `--region`, `--profile` and the extra CAs
+/// (`--ca-bundle` / `AWS_CA_BUNDLE`), already validated.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub endpoint_url: Option<String>,
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub ca_bundle: Option<PathBuf>,
+    /// `--timeout` / `CHRONOTRACE_TIMEOUT`: the limits of every request.
+    pub timeouts: Timeouts,
+}
+
+/// The run's runtime and clients (see the module doc).
+#[derive(Debug, Default)]
+pub struct Session {
+    pub overrides: Overrides,
+    runtime: OnceLock<tokio::runtime::Runtime>,
+    /// The clients of the one target this run connected to.
+    clients: tokio::sync::Mutex<Option<Clients>>,
+}
+
+impl Session {
+    pub fn new(overrides: Overrides) -> Session {
+        Session {
+            overrides,
+            ..Session::default()
+        }
+    }
+
+    /// Where an S3 environment connects, with the overrides and extra CAs.
+    pub fn target(&self, s3: &S3Storage) -> Target {
+        let o = &self.overrides;
+        Target {
+            ca_bundle: o.ca_bundle.clone(),
+            timeouts: o.timeouts,
+            ..Target::new(
+                s3,
+                o.endpoint_url.as_deref(),
+                o.region.as_deref(),
+                o.profile.as_deref(),
+            )
+        }
+    }
+
+    /// Runs async work (the network layers) to completion on the run's
+    /// runtime, built on first use (commands without network build none).
+    pub fn block_on<F: Future>(&self, future: F) -> Result<F::Output> {
+        let runtime = match self.runtime.get() {
+            Some(runtime) => runtime,
+            None => {
+                let built = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                    .map_err(|e| Error::io("<tokio runtime>", e))?;
+                self.runtime.get_or_init(|| built)
+            }
+        };
+        Ok(runtime.block_on(future))
+    }
+
+    /// The clients of `s3`'s target: connected (credentials resolved) on
+    /// the first call, shared afterwards. A failed connection is not kept.
+    pub async fn clients(&self, s3: &S3Storage) -> Result<Clients> {
+        let target = self.target(s3);
+        let mut cached = self.clients.lock().await;
+        if let Some(clients) = cached.as_ref().filter(|c| c.target == target) {
+            return Ok(clients.clone());
+        }
+        let clients = Clients::connect(&target).await?;
+        *cached = Some(clients.clone());
+        Ok(clients)
+    }
+}

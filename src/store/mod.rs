@@ -1,0 +1,116 @@
+//! The seam every trace store plugs into, and the stores that implement it
+//! today: an S3-compatible bucket (`s3`, through the `cloud` adapter) and a
+//! local directory (`local`). A new family of stores (Redis, SQL, GCS)
+//! implements these traits in a new file here, on top of its own adapter;
+//! `ops` (and so every command) works through them.
+//!
+//! - [`TraceStore`]: enumerate the day partitions and what lies outside
+//!   them, tally each day (count, bytes, classes), delete what is past
+//!   retention in batches; a write/read/delete probe; the store's retention
+//!   mechanism (a lifecycle rule, a TTL, none).
+//! - [`Provision`]: observe what the spec names, execute one planned change.
+
+pub mod local;
+pub mod s3;
+
+use futures::future::LocalBoxFuture;
+
+use crate::check::CheckResult;
+use crate::cloud::Clients;
+use crate::error::{Error, Result};
+use crate::plan::Change;
+use crate::plan::observed::Observed;
+use crate::report::model::StorageSummary;
+use crate::retention::RuleStatus;
+use crate::scan::{Judge, Outcome, Progress, Selection};
+use crate::spec::Storage;
+
+pub use crate::cloud::provision::Applied;
+
+/// What every trace store does for `cleanup`, `report` and `check`.
+pub trait TraceStore: Send + Sync + std::fmt::Debug {
+    /// Where the traces are, for messages (no credentials in it).
+    fn location(&self) -> String;
+
+    /// Fills in what the report says about where the traces live.
+    fn describe(&self, summary: &mut StorageSummary);
+
+    /// Walks the store's layout: enumerates the day partitions and what lies
+    /// outside them, reads those `selection` wants and tallies each day as
+    /// it goes; with `purge`, deletes what is past retention, in batches.
+    fn scan<'a>(
+        &'a self,
+        judge: &'a Judge,
+        selection: Selection,
+        purge: bool,
+        progress: &'a Progress,
+    ) -> LocalBoxFuture<'a, Result<Outcome>>;
+
+    /// Writes, reads back and deletes one probe (a check result).
+    fn probe(&self) -> LocalBoxFuture<'_, CheckResult>;
+
+    /// How the store expires traces by itself, judged against `want`;
+    /// `sample` is one expired trace to ask which rule applies to it.
+    fn retention<'a>(
+        &'a self,
+        want: &'a RetentionWant,
+        sample: Option<&'a str>,
+    ) -> LocalBoxFuture<'a, Result<Retention>>;
+}
+
+/// The retention the spec asks of a store's own mechanism.
+#[derive(Debug, Clone)]
+pub struct RetentionWant {
+    /// The ID of the tool's lifecycle rule (`spec::ids::lifecycle_rule_id`).
+    pub rule_id: String,
+    pub days: u32,
+}
+
+/// A store's own retention mechanism. Stores with a per-key TTL (Redis)
+/// or none at all (SQL tables purged by the tool) add their variant here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Retention {
+    /// An S3 lifecycle rule, and how it compares with the spec.
+    LifecycleRule(RuleStatus),
+    /// Nothing expires by itself: `cleanup purge` is the mechanism.
+    None,
+}
+
+impl Retention {
+    /// The lifecycle rule's status, where the store has one.
+    pub fn rule_status(self) -> Option<RuleStatus> {
+        match self {
+            Retention::LifecycleRule(status) => Some(status),
+            Retention::None => None,
+        }
+    }
+}
+
+/// What provisioning does on every store: observe, then execute a plan
+/// one change at a time (`ops::apply` decides the order and reports).
+pub trait Provision: Send + Sync {
+    /// What exists now of what the spec names.
+    fn observe(&self) -> LocalBoxFuture<'_, Result<Observed>>;
+    /// Executes one planned change; `empty` allows deleting a bucket's content.
+    fn execute<'a>(
+        &'a self,
+        change: &'a Change,
+        empty: bool,
+    ) -> LocalBoxFuture<'a, Result<Applied>>;
+}
+
+/// Opens an environment's storage: the local directory, or the bucket
+/// through `clients` (connected by the caller: one connection per run).
+pub async fn open(
+    storage: &Storage,
+    clients: Option<Clients>,
+    concurrency: usize,
+) -> Result<Box<dyn TraceStore>> {
+    match (storage, clients) {
+        (Storage::Local(local), _) => Ok(Box::new(local::LocalStore::new(local))),
+        (Storage::S3(s3), Some(clients)) => {
+            Ok(Box::new(s3::S3Store::open(clients, s3, concurrency).await?))
+        }
+        (Storage::S3(_), None) => Err(Error::usage("an S3 store needs its clients")),
+    }
+}

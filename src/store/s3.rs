@@ -1,0 +1,133 @@
+//! The seam for an S3-compatible bucket: the scan of `cloud::scan`, bulk
+//! deletes of `cloud::delete`, the probe of `cloud::checks::probe`, the
+//! lifecycle rule of `cloud::retention_rule`, the provisioning of
+//! `cloud::provision`. Glue only: the work is in the `cloud` adapter.
+
+use futures::FutureExt;
+use futures::future::LocalBoxFuture;
+
+use super::{Provision, Retention, RetentionWant, TraceStore};
+use crate::check::CheckResult;
+use crate::cloud::delete::Deleter;
+use crate::cloud::provision::{Applied, Provisioner};
+use crate::cloud::scan::Source;
+use crate::cloud::{Clients, checks, retention_rule};
+use crate::error::Result;
+use crate::plan::Change;
+use crate::plan::observed::Observed;
+use crate::report::model::StorageSummary;
+use crate::scan::{Judge, Outcome, Progress, Selection};
+use crate::spec::S3Storage;
+
+/// A bucket and the environment's prefix in it, ready to scan.
+#[derive(Debug)]
+pub struct S3Store {
+    clients: Clients,
+    spec: S3Storage,
+    source: Source,
+}
+
+impl S3Store {
+    /// Learns whether the bucket is versioned (to list versions too).
+    pub async fn open(clients: Clients, s3: &S3Storage, concurrency: usize) -> Result<S3Store> {
+        let versioned = crate::cloud::versioning::is_versioned(&clients, &s3.bucket).await?;
+        let source = Source {
+            s3: clients.s3.clone(),
+            target: clients.target.clone(),
+            bucket: s3.bucket.clone(),
+            prefix: s3.prefix.clone(),
+            versioned,
+            concurrency,
+        };
+        Ok(S3Store {
+            clients,
+            spec: s3.clone(),
+            source,
+        })
+    }
+}
+
+impl TraceStore for S3Store {
+    fn location(&self) -> String {
+        let s = &self.source;
+        format!(
+            "s3://{}/{} at {}",
+            s.bucket,
+            s.prefix.dir(),
+            s.target.endpoint_label()
+        )
+    }
+
+    fn describe(&self, summary: &mut StorageSummary) {
+        let s = &self.source;
+        summary.kind = "s3".into();
+        summary.provider = Some(self.spec.provider.name().into());
+        summary.endpoint = s.target.endpoint.clone();
+        summary.region = Some(s.target.region.clone());
+        summary.bucket = Some(s.bucket.clone());
+        summary.prefix = Some(s.prefix.dir());
+        summary.versioned = Some(s.versioned);
+    }
+
+    fn scan<'a>(
+        &'a self,
+        judge: &'a Judge,
+        selection: Selection,
+        purge: bool,
+        progress: &'a Progress,
+    ) -> LocalBoxFuture<'a, Result<Outcome>> {
+        async move {
+            let s = &self.source;
+            let deleter = purge.then(|| Deleter {
+                s3: s.s3.clone(),
+                bucket: s.bucket.clone(),
+                fence: s.prefix.dir(),
+                target: s.target.clone(),
+            });
+            s.scan(judge, selection, deleter.as_ref(), progress).await
+        }
+        .boxed_local()
+    }
+
+    fn probe(&self) -> LocalBoxFuture<'_, CheckResult> {
+        checks::probe::check(&self.clients, &self.spec).boxed_local()
+    }
+
+    fn retention<'a>(
+        &'a self,
+        want: &'a RetentionWant,
+        sample: Option<&'a str>,
+    ) -> LocalBoxFuture<'a, Result<Retention>> {
+        async move {
+            let s = &self.source;
+            let mut status = retention_rule::read(
+                &s.s3,
+                &s.target,
+                &s.bucket,
+                &want.rule_id,
+                want.days,
+                &s.prefix.dir(),
+            )
+            .await?;
+            if let Some(key) = sample {
+                status.applies = retention_rule::applies_to(&s.s3, &s.bucket, key).await;
+            }
+            Ok(Retention::LifecycleRule(status))
+        }
+        .boxed_local()
+    }
+}
+
+impl Provision for Provisioner<'_> {
+    fn observe(&self) -> LocalBoxFuture<'_, Result<Observed>> {
+        Provisioner::observe(self).boxed_local()
+    }
+
+    fn execute<'a>(
+        &'a self,
+        change: &'a Change,
+        empty: bool,
+    ) -> LocalBoxFuture<'a, Result<Applied>> {
+        Provisioner::execute(self, change, empty).boxed_local()
+    }
+}
