@@ -16,7 +16,6 @@ pub mod dotenv;
 pub mod laravel;
 pub mod packages;
 pub mod php;
-
 pub mod stray;
 
 use std::path::{Path, PathBuf};
