@@ -2,14 +2,62 @@
 //! today: an S3-compatible bucket (`s3`, through the `cloud` adapter) and a
 //! local directory (`local`). A new family of stores (Redis, SQL, GCS)
 //! implements these traits in a new file here, on top of its own adapter;
-//! `ops` (and so every command) works through them.
+//! `ops` (and so every command) works through them. `fake` (tests only) is
+//! an in-memory store for unit tests of `ops` without a server.
 //!
 //! - [`TraceStore`]: enumerate the day partitions and what lies outside
 //!   them, tally each day (count, bytes, classes), delete what is past
 //!   retention in batches; a write/read/delete probe; the store's retention
 //!   mechanism (a lifecycle rule, a TTL, none).
 //! - [`Provision`]: observe what the spec names, execute one planned change.
+//!
+//! # Adding a store
+//!
+//! A "day partition" is whatever groups a store's traces by day: a
+//! `traces/{YYYY-MM-DD}/` prefix or folder, the day of a Redis sorted-set
+//! score (keys by index score), `date(created_at)` of SQL rows. `scan`
+//! walks them and folds each trace into the outcome with the shared pure
+//! code, so `ops` needs no change:
+//!
+//! ```ignore
+//! impl TraceStore for RedisStore {
+//!     fn scan<'a>(&'a self, judge: &'a Judge, selection: Selection, purge: bool,
+//!                 progress: &'a Progress) -> LocalBoxFuture<'a, Result<Outcome>> {
+//!         async move {
+//!             let mut out = Outcome::default();
+//!             for day in self.days().await? {            // ZRANGEBYSCORE per day
+//!                 out.partitions_found += 1;
+//!                 if !judge.selects(selection, day) { continue; }
+//!                 out.partitions_listed += 1;
+//!                 for entry in self.entries(day).await? {  // key, size, class
+//!                     let expired = judge.expired(day);
+//!                     out.tally.record(&entry, Place::Partition(day), expired);
+//!                     // purge && expired: delete in batches; a key that
+//!                     // fails is `out.error_count += 1` + `out.keep_errors`.
+//!                 }
+//!             }
+//!             Ok(out)
+//!         }.boxed_local()
+//!     }
+//!     fn retention<'a>(&'a self, want: &'a RetentionWant, _sample: Option<&'a str>)
+//!         -> LocalBoxFuture<'a, Result<Retention>> {
+//!         // A TTL store judges its TTL against `want.days` (a `Ttl`
+//!         // variant joins `Retention` with the first such store); a store
+//!         // that expires nothing answers `Retention::None`.
+//!         futures::future::ready(Ok(Retention::None)).boxed_local()
+//!     }
+//!     // location, describe, probe: see `local.rs`, the smallest store.
+//! }
+//! ```
+//!
+//! Every call to a server has a time limit (the session's `Timeouts`), and
+//! nothing returned (location, errors) carries a credential. Then `open`
+//! below learns the new `spec::Storage` variant, `store::fake` shows what
+//! the unit tests of `ops` expect of a store, and a server test in
+//! `tests/it` proves the real one.
 
+#[cfg(test)]
+pub(crate) mod fake;
 pub mod local;
 pub mod s3;
 
