@@ -56,10 +56,12 @@
 //! the unit tests of `ops` expect of a store, and a server test in
 //! `tests/it` proves the real one.
 
+#![warn(unreachable_pub)]
+
 #[cfg(test)]
 pub(crate) mod fake;
-pub mod local;
-pub mod s3;
+pub(crate) mod local;
+pub(crate) mod s3;
 
 use futures::future::LocalBoxFuture;
 
@@ -73,10 +75,10 @@ use crate::retention::RuleStatus;
 use crate::scan::{Judge, Outcome, Progress, Selection};
 use crate::spec::Storage;
 
-pub use crate::cloud::provision::Applied;
+pub(crate) use crate::cloud::provision::Applied;
 
 /// What every trace store does for `cleanup`, `report` and `check`.
-pub trait TraceStore: Send + Sync + std::fmt::Debug {
+pub(crate) trait TraceStore: Send + Sync + std::fmt::Debug {
     /// Where the traces are, for messages (no credentials in it).
     fn location(&self) -> String;
 
@@ -95,6 +97,13 @@ pub trait TraceStore: Send + Sync + std::fmt::Debug {
     ) -> LocalBoxFuture<'a, Result<Outcome>>;
 
     /// Writes, reads back and deletes one probe (a check result).
+    #[cfg_attr(
+        not(test),
+        expect(
+            dead_code,
+            reason = "the check runner still calls the adapters' probes directly"
+        )
+    )]
     fn probe(&self) -> LocalBoxFuture<'_, CheckResult>;
 
     /// How the store expires traces by itself, judged against `want`;
@@ -108,16 +117,16 @@ pub trait TraceStore: Send + Sync + std::fmt::Debug {
 
 /// The retention the spec asks of a store's own mechanism.
 #[derive(Debug, Clone)]
-pub struct RetentionWant {
+pub(crate) struct RetentionWant {
     /// The ID of the tool's lifecycle rule (`spec::ids::lifecycle_rule_id`).
-    pub rule_id: String,
-    pub days: u32,
+    pub(crate) rule_id: String,
+    pub(crate) days: u32,
 }
 
 /// A store's own retention mechanism. Stores with a per-key TTL (Redis)
 /// or none at all (SQL tables purged by the tool) add their variant here.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Retention {
+pub(crate) enum Retention {
     /// An S3 lifecycle rule, and how it compares with the spec.
     LifecycleRule(RuleStatus),
     /// Nothing expires by itself: `cleanup purge` is the mechanism.
@@ -126,7 +135,7 @@ pub enum Retention {
 
 impl Retention {
     /// The lifecycle rule's status, where the store has one.
-    pub fn rule_status(self) -> Option<RuleStatus> {
+    pub(crate) fn rule_status(self) -> Option<RuleStatus> {
         match self {
             Retention::LifecycleRule(status) => Some(status),
             Retention::None => None,
@@ -136,7 +145,7 @@ impl Retention {
 
 /// What provisioning does on every store: observe, then execute a plan
 /// one change at a time (`ops::apply` decides the order and reports).
-pub trait Provision: Send + Sync {
+pub(crate) trait Provision: Send + Sync {
     /// What exists now of what the spec names.
     fn observe(&self) -> LocalBoxFuture<'_, Result<Observed>>;
     /// Executes one planned change; `empty` allows deleting a bucket's content.
@@ -149,7 +158,7 @@ pub trait Provision: Send + Sync {
 
 /// Opens an environment's storage: the local directory, or the bucket
 /// through `clients` (connected by the caller: one connection per run).
-pub async fn open(
+pub(crate) async fn open(
     storage: &Storage,
     clients: Option<Clients>,
     concurrency: usize,
