@@ -19,6 +19,11 @@
 //!   (the one place the time is read);
 //! - `app`: the Laravel app's side (its `.env`, `composer.lock` and config,
 //!   read as text), used by `check` and to find the local disk root.
+//!
+//! Visibility: the crate's public surface is `main_entry` (the binary),
+//! `error` and, with the `fuzzing` feature, `fuzzing` (the fuzz crate).
+//! Every module is `pub(crate)`, so the compiler reports dead code; the
+//! modules that carry `#![warn(unreachable_pub)]` write `pub(crate)` too.
 
 pub(crate) mod app;
 pub(crate) mod check;
