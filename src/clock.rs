@@ -7,15 +7,17 @@
 //! clock, so the tests can snapshot command output. A value that does not
 //! parse is ignored with a warning on stderr: the real clock is used.
 
+#![warn(unreachable_pub)]
+
 use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
 
 /// The test hook's variable.
-pub const TEST_NOW: &str = "CHRONOTRACE_OPS_TEST_NOW";
+pub(crate) const TEST_NOW: &str = "CHRONOTRACE_OPS_TEST_NOW";
 
 /// The current instant: the fixed one when the test hook is set.
-pub fn now() -> DateTime<Utc> {
+pub(crate) fn now() -> DateTime<Utc> {
     fixed().unwrap_or_else(Utc::now)
 }
 

@@ -19,29 +19,34 @@
 //!   (the one place the time is read);
 //! - `app`: the Laravel app's side (its `.env`, `composer.lock` and config,
 //!   read as text), used by `check` and to find the local disk root.
+//!
+//! Visibility: the crate's public surface is `main_entry` (the binary),
+//! `error` and, with the `fuzzing` feature, `fuzzing` (the fuzz crate).
+//! Every module is `pub(crate)`, so the compiler reports dead code; the
+//! modules that carry `#![warn(unreachable_pub)]` write `pub(crate)` too.
 
-pub mod app;
-pub mod check;
-pub mod cli;
-pub mod clock;
-pub mod cloud;
-pub mod commands;
+pub(crate) mod app;
+pub(crate) mod check;
+pub(crate) mod cli;
+pub(crate) mod clock;
+pub(crate) mod cloud;
+pub(crate) mod commands;
 pub mod error;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod local;
-pub mod net;
-pub mod ops;
-pub mod output;
-pub mod plan;
-pub mod render;
-pub mod report;
-pub mod retention;
-pub mod scan;
-pub mod secret;
-pub mod spec;
-pub mod store;
+pub(crate) mod local;
+pub(crate) mod net;
+pub(crate) mod ops;
+pub(crate) mod output;
+pub(crate) mod plan;
+pub(crate) mod render;
+pub(crate) mod report;
+pub(crate) mod retention;
+pub(crate) mod scan;
+pub(crate) mod secret;
+pub(crate) mod spec;
+pub(crate) mod store;
 
 use std::ffi::OsString;
 use std::io::Write;

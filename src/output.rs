@@ -1,6 +1,8 @@
 //! Data to stdout (as text for people or JSON for scripts); notes and
 //! warnings to stderr. A closed pipe (`| head`) is not an error.
 
+#![warn(unreachable_pub)]
+
 use std::io::{self, Write};
 
 use serde::Serialize;
@@ -9,13 +11,13 @@ use crate::error::{Error, Result};
 
 /// What stdout carries: text for people or JSON for scripts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OutputFormat {
+pub(crate) enum OutputFormat {
     Text,
     Json,
 }
 
 /// Prints `value` as JSON, or calls `human` to print it as text.
-pub fn emit<T: Serialize>(
+pub(crate) fn emit<T: Serialize>(
     format: OutputFormat,
     value: &T,
     human: impl FnOnce(&mut dyn Write) -> io::Result<()>,
@@ -35,11 +37,11 @@ pub fn emit<T: Serialize>(
 }
 
 /// A note for people on stderr (never data).
-pub fn note(message: &str) {
+pub(crate) fn note(message: &str) {
     let _ = writeln!(io::stderr().lock(), "note: {message}");
 }
 
 /// A warning on stderr.
-pub fn warn(message: &str) {
+pub(crate) fn warn(message: &str) {
     let _ = writeln!(io::stderr().lock(), "warning: {message}");
 }

@@ -9,20 +9,22 @@
 //! `RuleStatus` is what a store says of its own retention mechanism (the
 //! lifecycle rule of a bucket), for `cleanup verify` and `report`.
 
+#![warn(unreachable_pub)]
+
 use chrono::{DateTime, Days, NaiveDate, NaiveTime, Utc};
 use serde::Serialize;
 
 /// Retention of one run: the spec's (or `--days`) plus the lag allowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rule {
-    pub retention_days: u32,
-    pub grace_days: u32,
+pub(crate) struct Rule {
+    pub(crate) retention_days: u32,
+    pub(crate) grace_days: u32,
 }
 
 impl Rule {
     /// The first day whose traces are NOT past retention at `today`
     /// (traces dated before it are).
-    pub fn cutoff(&self, today: NaiveDate) -> NaiveDate {
+    pub(crate) fn cutoff(&self, today: NaiveDate) -> NaiveDate {
         let back = u64::from(self.retention_days) + u64::from(self.grace_days);
         today
             .checked_sub_days(Days::new(back))
@@ -30,24 +32,26 @@ impl Rule {
     }
 
     /// Whether a trace dated `day` is past retention (plus grace) at `today`.
-    pub fn is_expired(&self, day: NaiveDate, today: NaiveDate) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_expired(&self, day: NaiveDate, today: NaiveDate) -> bool {
         day < self.cutoff(today)
     }
 }
 
 /// The first UTC day on which a trace dated `day` is past retention (no grace).
-pub fn expires_on(day: NaiveDate, retention_days: u32) -> NaiveDate {
+#[cfg(test)]
+pub(crate) fn expires_on(day: NaiveDate, retention_days: u32) -> NaiveDate {
     day.checked_add_days(Days::new(u64::from(retention_days) + 1))
         .unwrap_or(NaiveDate::MAX)
 }
 
 /// The cutoff as an instant: midnight UTC at the start of the cutoff day.
-pub fn cutoff_instant(cutoff: NaiveDate) -> DateTime<Utc> {
+pub(crate) fn cutoff_instant(cutoff: NaiveDate) -> DateTime<Utc> {
     cutoff.and_time(NaiveTime::MIN).and_utc()
 }
 
 /// The date of a partition folder name (`YYYY-MM-DD`, nothing else).
-pub fn parse_partition(name: &str) -> Option<NaiveDate> {
+pub(crate) fn parse_partition(name: &str) -> Option<NaiveDate> {
     let bytes = name.as_bytes();
     let shape = bytes.len() == 10
         && bytes[4] == b'-'
@@ -63,11 +67,15 @@ pub fn parse_partition(name: &str) -> Option<NaiveDate> {
 }
 
 /// Today in UTC (the clock the lifecycle uses), from the tool's one clock.
-pub fn today() -> NaiveDate {
+pub(crate) fn today() -> NaiveDate {
     crate::clock::now().date_naive()
 }
 
 /// What `cleanup verify` and `report` say about the lifecycle rule.
+#[expect(
+    unreachable_pub,
+    reason = "`cloud::retention_rule` re-exports it with `pub use`, which needs `pub`"
+)]
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct RuleStatus {
     pub rule_id: String,

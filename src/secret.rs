@@ -8,29 +8,38 @@
 //! files instead of holding values. Anything that ever carries one (a token
 //! from the environment, a password for a templated file) uses this type.
 
+#![warn(unreachable_pub)]
+#![cfg_attr(
+    not(test),
+    expect(
+        dead_code,
+        reason = "no secret is held yet: the Redis and SQL stores (passwords) are its first users"
+    )
+)]
+
 use std::fmt;
 
 /// What a secret prints as.
-pub const REDACTED: &str = "[redacted]";
+pub(crate) const REDACTED: &str = "[redacted]";
 
 /// A secret value; printing it, in any format, shows `[redacted]`.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+pub(crate) struct Secret(String);
 
 impl Secret {
     /// Wraps `value`.
-    pub fn new(value: impl Into<String>) -> Secret {
+    pub(crate) fn new(value: impl Into<String>) -> Secret {
         Secret(value.into())
     }
 
     /// The value itself, for the one place that must send it (a signer,
     /// a request header). Never format it.
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 
     /// True when the value is empty (an unset variable, usually).
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 }

@@ -16,24 +16,28 @@ use crate::check::CheckResult;
 use crate::spec::{Environment, Prefix, S3Storage, Storage};
 
 /// What was read from the app's tree.
-pub struct Tree {
-    pub dir: PathBuf,
-    pub dotenv: DotEnv,
-    pub lock: Option<Lock>,
+pub(crate) struct Tree {
+    pub(crate) dir: PathBuf,
+    pub(crate) dotenv: DotEnv,
+    pub(crate) lock: Option<Lock>,
     /// `config/chronotrace.php`, when published.
-    pub config: Option<String>,
+    pub(crate) config: Option<String>,
 }
 
 impl Tree {
     /// The app's `local` disk root (relative to the app).
-    pub fn local_root(&self) -> PathBuf {
+    pub(crate) fn local_root(&self) -> PathBuf {
         let lookup = |name: &str| self.dotenv.get(name).map(str::to_string);
         laravel::local_root(&self.dir, &lookup).path
     }
 
     /// A setting's value and where it came from: the env file, else the
     /// published config's default, else the package's.
-    pub fn setting(&self, name: &str, package_default: Option<&str>) -> (Option<String>, String) {
+    pub(crate) fn setting(
+        &self,
+        name: &str,
+        package_default: Option<&str>,
+    ) -> (Option<String>, String) {
         if let Some(value) = self.dotenv.get(name) {
             return (Some(value.to_string()), self.dotenv.label());
         }
@@ -55,7 +59,7 @@ impl Tree {
 }
 
 /// Every app check of `env`, the app being at `dir`.
-pub fn check(dir: &Path, env: &Environment) -> Vec<CheckResult> {
+pub(crate) fn check(dir: &Path, env: &Environment) -> Vec<CheckResult> {
     let started = std::time::Instant::now();
     let tree = match read(dir, &env.name) {
         Ok(tree) => tree,
@@ -122,7 +126,7 @@ fn read(dir: &Path, env: &str) -> Result<Tree, (String, String)> {
 }
 
 /// A value safe to show: one line, no control characters, bounded.
-pub fn shown(value: &str) -> String {
+pub(crate) fn shown(value: &str) -> String {
     let clean: String = value.chars().filter(|c| !c.is_control()).take(80).collect();
     format!("'{clean}'")
 }

@@ -17,7 +17,7 @@ const ID: &str = "app.credentials";
 const MINIO_FACTORY_ROOT: &str = "minioadmin";
 
 /// Runs the check.
-pub fn check(tree: &Tree, s3: &S3Storage) -> CheckResult {
+pub(crate) fn check(tree: &Tree, s3: &S3Storage) -> CheckResult {
     let key = tree.dotenv.get("AWS_ACCESS_KEY_ID");
     let secret = tree.dotenv.get("AWS_SECRET_ACCESS_KEY");
     let file = tree.dotenv.label();

@@ -11,17 +11,17 @@ use indexmap::IndexMap;
 
 /// The variables of one `.env` file, and which file it was.
 #[derive(Debug, Clone, Default)]
-pub struct DotEnv {
+pub(crate) struct DotEnv {
     /// `None` when the app has no env file.
-    pub file: Option<PathBuf>,
-    pub vars: IndexMap<String, String>,
+    pub(crate) file: Option<PathBuf>,
+    pub(crate) vars: IndexMap<String, String>,
 }
 
 impl DotEnv {
     /// The file Laravel reads for environment `env`: `.env.<env>` when it
     /// exists (Laravel loads it instead of `.env` when APP_ENV is `<env>`),
     /// else `.env`. An unreadable file is an error naming it.
-    pub fn read(app: &Path, env: &str) -> Result<DotEnv, String> {
+    pub(crate) fn read(app: &Path, env: &str) -> Result<DotEnv, String> {
         for name in [format!(".env.{env}"), ".env".to_string()] {
             let path = app.join(&name);
             match std::fs::read_to_string(&path) {
@@ -39,7 +39,7 @@ impl DotEnv {
     }
 
     /// The value of `name`, when set and not empty.
-    pub fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.vars
             .get(name)
             .map(String::as_str)
@@ -47,7 +47,7 @@ impl DotEnv {
     }
 
     /// The file's name for messages.
-    pub fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         self.file
             .as_ref()
             .map_or_else(|| "no .env".to_string(), |f| f.display().to_string())
@@ -55,7 +55,7 @@ impl DotEnv {
 }
 
 /// Parses dotenv text; lines it cannot read are skipped.
-pub fn parse(text: &str) -> IndexMap<String, String> {
+pub(crate) fn parse(text: &str) -> IndexMap<String, String> {
     let mut vars: IndexMap<String, String> = IndexMap::new();
     for line in text.lines() {
         let line = line.trim();

@@ -11,20 +11,20 @@ use std::path::{Path, PathBuf};
 use super::php;
 
 /// The framework's package name in composer.lock.
-pub const FRAMEWORK: &str = "laravel/framework";
+pub(crate) const FRAMEWORK: &str = "laravel/framework";
 /// The local disk root from Laravel 11 on, and before.
-pub const ROOT_11: &str = "storage/app/private";
-pub const ROOT_10: &str = "storage/app";
+pub(crate) const ROOT_11: &str = "storage/app/private";
+pub(crate) const ROOT_10: &str = "storage/app";
 
 /// The packages of a `composer.lock`: `(name, version, dev_only)`.
 #[derive(Debug, Clone, Default)]
-pub struct Lock {
+pub(crate) struct Lock {
     packages: Vec<(String, String, bool)>,
 }
 
 impl Lock {
     /// Parses composer.lock text; `None` when it is not one.
-    pub fn parse(text: &str) -> Option<Lock> {
+    pub(crate) fn parse(text: &str) -> Option<Lock> {
         let json: serde_json::Value = serde_json::from_str(text).ok()?;
         let mut packages = Vec::new();
         for (list, dev) in [("packages", false), ("packages-dev", true)] {
@@ -46,7 +46,7 @@ impl Lock {
     }
 
     /// The locked version of `name` and whether it is a dev-only package.
-    pub fn package(&self, name: &str) -> Option<(&str, bool)> {
+    pub(crate) fn package(&self, name: &str) -> Option<(&str, bool)> {
         self.packages
             .iter()
             .find(|(n, _, _)| n == name)
@@ -56,7 +56,7 @@ impl Lock {
 
 /// Reads `DIR/composer.lock`: `Ok(None)` when absent, `Err` when unreadable
 /// or not a lock file.
-pub fn read_lock(dir: &Path) -> Result<Option<Lock>, String> {
+pub(crate) fn read_lock(dir: &Path) -> Result<Option<Lock>, String> {
     let path = dir.join("composer.lock");
     match std::fs::read_to_string(&path) {
         Ok(text) => Lock::parse(&text)
@@ -69,7 +69,7 @@ pub fn read_lock(dir: &Path) -> Result<Option<Lock>, String> {
 
 /// `major.minor.patch` of a composer version (`v12.3.0`, `0.0.4`); `None`
 /// for branches (`dev-main`) and anything else.
-pub fn version(text: &str) -> Option<(u64, u64, u64)> {
+pub(crate) fn version(text: &str) -> Option<(u64, u64, u64)> {
     let text = text.trim().trim_start_matches(['v', 'V']);
     let core = text.split(['-', '+']).next()?;
     let mut parts = core.split('.').map(|p| p.parse::<u64>().ok());
@@ -81,7 +81,7 @@ pub fn version(text: &str) -> Option<(u64, u64, u64)> {
 
 /// Whether `dir` looks like a Laravel app: an `artisan` file, or the
 /// framework in its composer.lock.
-pub fn looks_like_laravel(dir: &Path) -> bool {
+pub(crate) fn looks_like_laravel(dir: &Path) -> bool {
     dir.join("artisan").is_file()
         || read_lock(dir)
             .ok()
@@ -91,16 +91,16 @@ pub fn looks_like_laravel(dir: &Path) -> bool {
 
 /// The `local` disk root of the app, relative to it (or absolute), and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LocalRoot {
-    pub path: PathBuf,
-    pub origin: String,
+pub(crate) struct LocalRoot {
+    pub(crate) path: PathBuf,
+    pub(crate) origin: String,
 }
 
 /// Where the app's `local` disk is: `config/filesystems.php` when its root
 /// can be read, else the framework version in composer.lock, else the
 /// skeleton's `storage/app/private` directory, else `storage/app`.
 /// `env` looks a name up in the app's `.env` (for `env('X', ...)` roots).
-pub fn local_root(dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> LocalRoot {
+pub(crate) fn local_root(dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> LocalRoot {
     let config = dir.join("config/filesystems.php");
     if let Ok(text) = std::fs::read_to_string(&config) {
         if let Some(path) = php::disk_root(&text, "local", env) {

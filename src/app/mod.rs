@@ -10,13 +10,15 @@
 //! - `checks`: the app's `.env`, composer.lock and config against the spec;
 //! - `dotenv`, `php`, `laravel`: reading the files.
 
-pub mod checks;
-pub mod credentials;
-pub mod dotenv;
-pub mod laravel;
-pub mod packages;
-pub mod php;
-pub mod stray;
+#![warn(unreachable_pub)]
+
+pub(crate) mod checks;
+pub(crate) mod credentials;
+pub(crate) mod dotenv;
+pub(crate) mod laravel;
+pub(crate) mod packages;
+pub(crate) mod php;
+pub(crate) mod stray;
 
 use std::path::{Path, PathBuf};
 
@@ -26,7 +28,7 @@ use crate::spec::{Environment, Spec, Storage};
 /// Settles every environment of `spec` against its app: `env.app` becomes
 /// the app directory in use (or `None`), and a `local` path not written in
 /// the spec follows the app's Laravel version. `flag` is `--app`.
-pub fn resolve(spec: &mut Spec, flag: Option<&Path>) {
+pub(crate) fn resolve(spec: &mut Spec, flag: Option<&Path>) {
     for env in spec.environments.values_mut() {
         env.app = locate(flag, env.app.as_deref());
         let Storage::Local(local) = &mut env.storage else {
@@ -64,7 +66,7 @@ pub fn resolve(spec: &mut Spec, flag: Option<&Path>) {
 
 /// The app directory: `--app`, else the environment's `app:`, else the
 /// working directory when it looks like a Laravel app.
-pub fn locate(flag: Option<&Path>, key: Option<&Path>) -> Option<PathBuf> {
+pub(crate) fn locate(flag: Option<&Path>, key: Option<&Path>) -> Option<PathBuf> {
     if let Some(dir) = flag.or(key) {
         return Some(dir.to_path_buf());
     }
@@ -74,7 +76,7 @@ pub fn locate(flag: Option<&Path>, key: Option<&Path>) -> Option<PathBuf> {
 /// What this module adds to an environment's report: traces under the
 /// other local root, and the spec's own purge schedule in the findings
 /// that ask for one.
-pub fn amend_report(report: &mut crate::report::Report, env: &Environment) {
+pub(crate) fn amend_report(report: &mut crate::report::Report, env: &Environment) {
     stray::amend(report, env);
     let Some(plan) = &env.schedule else {
         return;
@@ -95,7 +97,7 @@ pub fn amend_report(report: &mut crate::report::Report, env: &Environment) {
 
 /// The checks this module adds to an environment's `check`: traces in the
 /// other local root, then the app's settings when an app is known.
-pub fn env_checks(env: &Environment) -> Vec<CheckResult> {
+pub(crate) fn env_checks(env: &Environment) -> Vec<CheckResult> {
     let mut out = Vec::new();
     if let Storage::Local(local) = &env.storage {
         out.push(stray::check(local));

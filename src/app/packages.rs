@@ -9,15 +9,15 @@ use crate::check::CheckResult;
 use crate::spec::{Environment, Storage};
 
 /// The package's composer name.
-pub const PACKAGE: &str = "grazulex/laravel-chronotrace";
+pub(crate) const PACKAGE: &str = "grazulex/laravel-chronotrace";
 /// The S3 adapter Laravel's `s3` disks need.
-pub const S3_ADAPTER: &str = "league/flysystem-aws-s3-v3";
+pub(crate) const S3_ADAPTER: &str = "league/flysystem-aws-s3-v3";
 /// The last version whose `chronotrace:purge` deletes nothing (its
 /// `delete()` rebuilds the key with today's date).
 const PURGE_BROKEN_UP_TO: (u64, u64, u64) = (0, 0, 4);
 
 /// `app.laravel`: which app, which Laravel, which local root, which env file.
-pub fn laravel(tree: &Tree) -> CheckResult {
+pub(crate) fn laravel(tree: &Tree) -> CheckResult {
     const ID: &str = "app.laravel";
     let root = tree.local_root();
     let env_file = tree.dotenv.label();
@@ -56,7 +56,7 @@ pub fn laravel(tree: &Tree) -> CheckResult {
 }
 
 /// `app.package`: installed, and its purge defect where retention relies on it.
-pub fn package(tree: &Tree, env: &Environment) -> CheckResult {
+pub(crate) fn package(tree: &Tree, env: &Environment) -> CheckResult {
     const ID: &str = "app.package";
     let Some((version, dev)) = tree.lock.as_ref().and_then(|l| l.package(PACKAGE)) else {
         return CheckResult::fail(
@@ -100,7 +100,7 @@ pub fn package(tree: &Tree, env: &Environment) -> CheckResult {
 
 /// `app.s3_adapter`: Laravel's S3 disk needs the adapter, which the
 /// package does not require.
-pub fn s3_adapter(tree: &Tree) -> CheckResult {
+pub(crate) fn s3_adapter(tree: &Tree) -> CheckResult {
     const ID: &str = "app.s3_adapter";
     let hint = format!("composer require {S3_ADAPTER}");
     match tree.lock.as_ref().and_then(|l| l.package(S3_ADAPTER)) {
@@ -120,7 +120,7 @@ pub fn s3_adapter(tree: &Tree) -> CheckResult {
 
 /// `app.queue`: with async storage on (the default), a queue worker for
 /// the package's queue writes the traces; without one they never arrive.
-pub fn queue(tree: &Tree) -> CheckResult {
+pub(crate) fn queue(tree: &Tree) -> CheckResult {
     const ID: &str = "app.queue";
     let (async_on, async_origin) = async_storage(tree);
     if !async_on {

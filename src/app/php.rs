@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 /// The text without `//`, `#` and `/* */` comments (quoted strings kept).
-pub fn strip_comments(text: &str) -> String {
+pub(crate) fn strip_comments(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
     let mut quote: Option<char> = None;
@@ -54,7 +54,7 @@ pub fn strip_comments(text: &str) -> String {
 
 /// The expression after `'key' =>` (first occurrence), up to the next
 /// top-level `,` or closing bracket.
-pub fn value_of<'t>(text: &'t str, key: &str) -> Option<&'t str> {
+pub(crate) fn value_of<'t>(text: &'t str, key: &str) -> Option<&'t str> {
     for quoted in [format!("'{key}'"), format!("\"{key}\"")] {
         let mut from = 0;
         while let Some(found) = text[from..].find(&quoted) {
@@ -104,7 +104,7 @@ fn until_end(expr: &str, at_comma: bool) -> &str {
 }
 
 /// A single- or double-quoted literal without interpolation.
-pub fn string_literal(expr: &str) -> Option<String> {
+pub(crate) fn string_literal(expr: &str) -> Option<String> {
     let expr = expr.trim();
     let quote = expr.chars().next().filter(|c| *c == '\'' || *c == '"')?;
     let inner = expr.strip_prefix(quote)?.strip_suffix(quote)?;
@@ -138,7 +138,11 @@ fn call<'e>(expr: &'e str, name: &str) -> Option<Vec<&'e str>> {
 
 /// The root of the disk `disk` in `config/filesystems.php` text, relative
 /// to the app (or absolute); `None` when it cannot be read without PHP.
-pub fn disk_root(text: &str, disk: &str, env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+pub(crate) fn disk_root(
+    text: &str,
+    disk: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Option<PathBuf> {
     let text = strip_comments(text);
     let disks = value_of(&text, "disks")?;
     let block = value_of(disks, disk)?;
@@ -182,7 +186,7 @@ fn path_expr(expr: &str, env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf
 /// What the config says for a setting read from env `name`: `None` when
 /// the config does not read it, `Some(None)` when it does without a
 /// literal default, `Some(Some(default))` otherwise.
-pub fn env_default(text: &str, name: &str) -> Option<Option<String>> {
+pub(crate) fn env_default(text: &str, name: &str) -> Option<Option<String>> {
     let text = strip_comments(text);
     for quoted in [format!("'{name}'"), format!("\"{name}\"")] {
         let mut from = 0;
@@ -202,7 +206,7 @@ pub fn env_default(text: &str, name: &str) -> Option<Option<String>> {
 }
 
 /// A string, boolean or number literal as text.
-pub fn literal(expr: &str) -> Option<String> {
+pub(crate) fn literal(expr: &str) -> Option<String> {
     let expr = expr.trim();
     if let Some(s) = string_literal(expr) {
         return Some(s);

@@ -17,22 +17,22 @@ use crate::scan::{Judge, Progress, Selection};
 use crate::spec::LocalStorage;
 
 /// The check's id.
-pub const ID: &str = "local.other-root";
+pub(crate) const ID: &str = "local.other-root";
 
 /// Traces found under the other root.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Stray {
+pub(crate) struct Stray {
     /// The other `traces/` directory.
-    pub traces_dir: String,
-    pub objects: u64,
-    pub bytes: u64,
+    pub(crate) traces_dir: String,
+    pub(crate) objects: u64,
+    pub(crate) bytes: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub oldest: Option<String>,
+    pub(crate) oldest: Option<String>,
 }
 
 impl Stray {
     /// One line saying where they are.
-    pub fn message(&self) -> String {
+    pub(crate) fn message(&self) -> String {
         format!(
             "{} traces ({}) lie under {}{}, outside the path this environment reads",
             crate::report::fmt::count(self.objects),
@@ -46,7 +46,7 @@ impl Stray {
     }
 
     /// How to fix it.
-    pub fn hint(&self, local: &LocalStorage) -> String {
+    pub(crate) fn hint(&self, local: &LocalStorage) -> String {
         format!(
             "the path is {} ({}); point the environment's `path:` (or --app) at the root the app writes to, and move or purge the traces left in the other",
             local.path.display(),
@@ -67,7 +67,7 @@ fn other_roots(path: &Path) -> Vec<PathBuf> {
 
 /// Traces under the other root of `local`, if any. An unreadable tree is
 /// no finding here (`check` reports the directory it reads).
-pub fn find(local: &LocalStorage) -> Option<Stray> {
+pub(crate) fn find(local: &LocalStorage) -> Option<Stray> {
     let judge = Judge::new(
         Rule {
             retention_days: 0,
@@ -96,7 +96,7 @@ pub fn find(local: &LocalStorage) -> Option<Stray> {
 }
 
 /// `local.other-root`: fails when traces sit under the other root.
-pub fn check(local: &LocalStorage) -> CheckResult {
+pub(crate) fn check(local: &LocalStorage) -> CheckResult {
     let started = std::time::Instant::now();
     let result = match find(local) {
         Some(stray) => CheckResult::fail(ID, stray.message()).with_hint(stray.hint(local)),
@@ -119,7 +119,7 @@ pub fn check(local: &LocalStorage) -> CheckResult {
 
 /// Adds to a local environment's report the traces under the other root:
 /// an error finding instead of "no traces stored yet".
-pub fn amend(report: &mut crate::report::Report, env: &crate::spec::Environment) {
+pub(crate) fn amend(report: &mut crate::report::Report, env: &crate::spec::Environment) {
     let crate::spec::Storage::Local(local) = &env.storage else {
         return;
     };
@@ -131,7 +131,7 @@ pub fn amend(report: &mut crate::report::Report, env: &crate::spec::Environment)
 }
 
 /// The report's finding for traces under the other root.
-pub fn finding(stray: &Stray) -> Finding {
+pub(crate) fn finding(stray: &Stray) -> Finding {
     Finding {
         severity: Severity::Error,
         id: "storage.other-root".into(),

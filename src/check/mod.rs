@@ -5,7 +5,9 @@
 //! security, IAM simulation), `local::check` (a directory or NFS mount) —
 //! and `ops::check` orders and runs them.
 
-pub mod table;
+#![warn(unreachable_pub)]
+
+pub(crate) mod table;
 
 use std::future::Future;
 use std::time::Instant;
@@ -15,7 +17,7 @@ use serde::Serialize;
 /// The verdict of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Status {
+pub(crate) enum Status {
     Pass,
     Warn,
     Fail,
@@ -25,7 +27,7 @@ pub enum Status {
 
 impl Status {
     /// The lowercase word used in JSON and in the table.
-    pub fn word(self) -> &'static str {
+    pub(crate) fn word(self) -> &'static str {
         match self {
             Status::Pass => "pass",
             Status::Warn => "warn",
@@ -37,13 +39,13 @@ impl Status {
 
 /// One line of the check report (the JSON shape of product.md).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CheckResult {
-    pub id: String,
-    pub status: Status,
-    pub message: String,
+pub(crate) struct CheckResult {
+    pub(crate) id: String,
+    pub(crate) status: Status,
+    pub(crate) message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub hint: Option<String>,
-    pub duration_ms: u64,
+    pub(crate) hint: Option<String>,
+    pub(crate) duration_ms: u64,
 }
 
 impl CheckResult {
@@ -58,40 +60,40 @@ impl CheckResult {
     }
 
     /// A passed check.
-    pub fn pass(id: &str, message: impl Into<String>) -> CheckResult {
+    pub(crate) fn pass(id: &str, message: impl Into<String>) -> CheckResult {
         CheckResult::new(id, Status::Pass, message)
     }
 
     /// A warning: worth fixing, not a failure.
-    pub fn warn(id: &str, message: impl Into<String>) -> CheckResult {
+    pub(crate) fn warn(id: &str, message: impl Into<String>) -> CheckResult {
         CheckResult::new(id, Status::Warn, message)
     }
 
     /// A failed check.
-    pub fn fail(id: &str, message: impl Into<String>) -> CheckResult {
+    pub(crate) fn fail(id: &str, message: impl Into<String>) -> CheckResult {
         CheckResult::new(id, Status::Fail, message)
     }
 
     /// A check not run, with the reason.
-    pub fn skip(id: &str, reason: impl Into<String>) -> CheckResult {
+    pub(crate) fn skip(id: &str, reason: impl Into<String>) -> CheckResult {
         CheckResult::new(id, Status::Skip, reason)
     }
 
     /// Adds a hint saying how to fix it.
-    pub fn with_hint(mut self, hint: impl Into<String>) -> CheckResult {
+    pub(crate) fn with_hint(mut self, hint: impl Into<String>) -> CheckResult {
         self.hint = Some(hint.into());
         self
     }
 
     /// Sets how long the check took.
-    pub fn took(mut self, started: Instant) -> CheckResult {
+    pub(crate) fn took(mut self, started: Instant) -> CheckResult {
         self.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         self
     }
 
     /// A result built from an error (a failure, or a skip when the store
     /// does not implement the call).
-    pub fn from_error(id: &str, err: &crate::error::Error) -> CheckResult {
+    pub(crate) fn from_error(id: &str, err: &crate::error::Error) -> CheckResult {
         let result = CheckResult::fail(id, err.to_string());
         match err.hint() {
             Some(hint) => result.with_hint(hint),
@@ -101,7 +103,7 @@ impl CheckResult {
 }
 
 /// Runs `check` and stamps its duration on the result.
-pub async fn timed<F>(check: F) -> CheckResult
+pub(crate) async fn timed<F>(check: F) -> CheckResult
 where
     F: Future<Output = CheckResult>,
 {
@@ -110,21 +112,21 @@ where
 }
 
 /// Skips every id in `ids` with the same reason.
-pub fn skip_all(ids: &[&str], reason: &str) -> Vec<CheckResult> {
+pub(crate) fn skip_all(ids: &[&str], reason: &str) -> Vec<CheckResult> {
     ids.iter().map(|id| CheckResult::skip(id, reason)).collect()
 }
 
 /// The whole report of one environment (JSON: `{"env","ok","checks"}`).
 #[derive(Debug, Clone, Serialize)]
-pub struct Report {
-    pub env: String,
-    pub ok: bool,
-    pub checks: Vec<CheckResult>,
+pub(crate) struct Report {
+    pub(crate) env: String,
+    pub(crate) ok: bool,
+    pub(crate) checks: Vec<CheckResult>,
 }
 
 impl Report {
     /// A report is ok when no check failed (warnings and skips are fine).
-    pub fn new(env: &str, checks: Vec<CheckResult>) -> Report {
+    pub(crate) fn new(env: &str, checks: Vec<CheckResult>) -> Report {
         Report {
             env: env.to_string(),
             ok: !checks.iter().any(|c| c.status == Status::Fail),
@@ -133,14 +135,14 @@ impl Report {
     }
 
     /// How many checks ended with `status`.
-    pub fn count(&self, status: Status) -> usize {
+    pub(crate) fn count(&self, status: Status) -> usize {
         self.checks.iter().filter(|c| c.status == status).count()
     }
 }
 
 /// A random-enough name for probe objects and files: two runs at once
 /// (CI jobs, a person and a cron) never pick the same one.
-pub fn probe_name() -> String {
+pub(crate) fn probe_name() -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())

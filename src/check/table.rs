@@ -21,7 +21,7 @@ fn paint(status: Status, color: bool) -> String {
 }
 
 /// Writes the report as a compact table.
-pub fn write(out: &mut dyn Write, report: &Report, color: bool) -> io::Result<()> {
+pub(crate) fn write(out: &mut dyn Write, report: &Report, color: bool) -> io::Result<()> {
     let width = report.checks.iter().map(|c| c.id.len()).max().unwrap_or(0);
     for check in &report.checks {
         writeln!(

@@ -35,7 +35,6 @@ pub struct Context {
     /// `--config` / `CHRONOTRACE_OPS_CONFIG`, or the default file name.
     pub spec_path: PathBuf,
     pub env: Option<String>,
-    pub verbose: u8,
     /// The run's overrides, runtime and clients (one connection per run).
     pub session: Arc<Session>,
     pub color: bool,
@@ -71,7 +70,6 @@ impl Context {
                 .clone()
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_SPEC_FILE)),
             env: global.env.clone(),
-            verbose: global.verbose,
             session: Arc::new(Session::new(Overrides {
                 endpoint_url,
                 region: global.region.clone(),

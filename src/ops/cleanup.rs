@@ -106,26 +106,38 @@ pub fn verify(
         grace_days: settings.grace,
     };
     let judge = Judge::new(rule, retention::today());
-    let (outcome, lifecycle) = session.block_on(async {
+    let mut report = session.block_on(async {
         let store = super::open_store(session, &env.storage, settings.concurrency).await?;
-        let outcome = store
-            .scan(&judge, Selection::Expired, false, &Progress::on_terminal())
-            .await?;
-        let lifecycle =
-            lifecycle_status(store.as_ref(), env, outcome.sample_expired.as_deref()).await?;
-        Ok::<_, Error>((outcome, lifecycle))
+        verify_store(store.as_ref(), env, &judge, &Progress::on_terminal()).await
     })??;
-    let tally = &outcome.tally;
     // Local traces one directory away (the other Laravel root) fail it too.
-    let elsewhere = match &env.storage {
+    report.elsewhere = match &env.storage {
         Storage::Local(local) => crate::app::stray::find(local),
         Storage::S3(_) => None,
     };
+    report.ok &= report.elsewhere.is_none();
+    Ok(report)
+}
+
+/// The verification of one opened store (the seam `verify` goes through,
+/// and the in-process fakes in tests): its verdict on its own, without
+/// looking beside it (`elsewhere` is left empty).
+pub(crate) async fn verify_store(
+    store: &dyn TraceStore,
+    env: &Environment,
+    judge: &Judge,
+    progress: &Progress,
+) -> Result<VerifyReport> {
+    let outcome = store
+        .scan(judge, Selection::Expired, false, progress)
+        .await?;
+    let lifecycle = lifecycle_status(store, env, outcome.sample_expired.as_deref()).await?;
+    let tally = &outcome.tally;
     Ok(VerifyReport {
         env: env.name.clone(),
-        ok: tally.expired.objects == 0 && elsewhere.is_none(),
-        retention_days: rule.retention_days,
-        grace_days: rule.grace_days,
+        ok: tally.expired.objects == 0,
+        retention_days: judge.rule.retention_days,
+        grace_days: judge.rule.grace_days,
         cutoff: judge.cutoff_text(),
         scanned_objects: tally.current.objects + tally.noncurrent.objects + tally.delete_markers,
         expired_objects: tally.expired.objects,
@@ -135,7 +147,7 @@ pub fn verify(
         partitions_found: outcome.partitions_found,
         partitions_listed: outcome.partitions_listed,
         expired_partitions: expired_rows(&outcome),
-        elsewhere,
+        elsewhere: None,
     })
 }
 
@@ -170,19 +182,33 @@ pub fn purge(session: &Session, env: &Environment, settings: PurgeSettings) -> R
         grace_days: 0,
     };
     let judge = Judge::new(rule, retention::today());
-    let outcome = session.block_on(async {
+    session.block_on(async {
         let store = super::open_store(session, &env.storage, settings.concurrency).await?;
-        store
-            .scan(
-                &judge,
-                Selection::Expired,
-                settings.delete,
-                &Progress::on_terminal(),
-            )
-            .await
-    })??;
+        purge_store(
+            store.as_ref(),
+            env,
+            &judge,
+            settings.delete,
+            &Progress::on_terminal(),
+        )
+        .await
+    })?
+}
+
+/// The purge of one opened store (the seam `purge` goes through): with
+/// `delete` false, a dry run that deletes nothing and counts what would go.
+pub(crate) async fn purge_store(
+    store: &dyn TraceStore,
+    env: &Environment,
+    judge: &Judge,
+    delete: bool,
+    progress: &Progress,
+) -> Result<PurgeReport> {
+    let outcome = store
+        .scan(judge, Selection::Expired, delete, progress)
+        .await?;
     let tally = &outcome.tally;
-    let done = if settings.delete {
+    let done = if delete {
         outcome.deleted
     } else {
         tally.expired
@@ -196,12 +222,12 @@ pub fn purge(session: &Session, env: &Environment, settings: PurgeSettings) -> R
         });
     Ok(PurgeReport {
         env: env.name.clone(),
-        dry_run: !settings.delete,
+        dry_run: !delete,
         deleted_objects: done.objects,
         deleted_bytes: done.bytes,
         errors: outcome.errors.clone(),
         error_count: outcome.error_count,
-        retention_days: rule.retention_days,
+        retention_days: judge.rule.retention_days,
         cutoff: judge.cutoff_text(),
         partitions: expired_rows(&outcome),
         outside_partitions: Volume {
@@ -210,3 +236,7 @@ pub fn purge(session: &Session, env: &Environment, settings: PurgeSettings) -> R
         },
     })
 }
+
+#[cfg(test)]
+#[path = "cleanup_tests.rs"]
+pub(crate) mod tests;

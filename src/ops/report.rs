@@ -37,24 +37,37 @@ pub fn build(session: &Session, env: &Environment, settings: ReportSettings) -> 
         grace_days: settings.grace,
     };
     let judge = Judge::new(rule, retention::today());
-    session.block_on(async {
+    let mut report = session.block_on(async {
         let store = open_store(session, &env.storage, settings.concurrency).await?;
-        let outcome = store
-            .scan(&judge, Selection::All, false, &Progress::default())
-            .await?;
-        let lifecycle = super::cleanup::lifecycle_status(store.as_ref(), env, None).await?;
-        let mut report = Report::build(Inputs {
-            env: &env.name,
-            generated_at: crate::clock::now().to_rfc3339_opts(SecondsFormat::Secs, true),
-            storage: summary(store.as_ref()),
-            judge: &judge,
-            outcome: &outcome,
-            lifecycle,
-            noncurrent_expiry: matches!(&env.storage, Storage::S3(s) if s.noncurrent_days.is_some()),
-        });
-        crate::app::amend_report(&mut report, env);
-        Ok(report)
-    })?
+        let generated_at = crate::clock::now().to_rfc3339_opts(SecondsFormat::Secs, true);
+        build_store(store.as_ref(), env, &judge, generated_at).await
+    })??;
+    crate::app::amend_report(&mut report, env);
+    Ok(report)
+}
+
+/// The report of one opened store (the seam `build` goes through): the
+/// whole tree scanned, the lifecycle rule read, the model built; the app's
+/// amendments and the checks are the caller's.
+pub(crate) async fn build_store(
+    store: &dyn TraceStore,
+    env: &Environment,
+    judge: &Judge,
+    generated_at: String,
+) -> Result<Report> {
+    let outcome = store
+        .scan(judge, Selection::All, false, &Progress::default())
+        .await?;
+    let lifecycle = super::cleanup::lifecycle_status(store, env, None).await?;
+    Ok(Report::build(Inputs {
+        env: &env.name,
+        generated_at,
+        storage: summary(store),
+        judge,
+        outcome: &outcome,
+        lifecycle,
+        noncurrent_expiry: matches!(&env.storage, Storage::S3(s) if s.noncurrent_days.is_some()),
+    }))
 }
 
 /// Adds the `check` results; when the checks cannot run at all, the
@@ -79,3 +92,7 @@ fn summary(store: &dyn TraceStore) -> StorageSummary {
     store.describe(&mut summary);
     summary
 }
+
+#[cfg(test)]
+#[path = "report_tests.rs"]
+mod tests;

@@ -15,62 +15,62 @@ use crate::render::context::{IamPolicy, Lifecycle, TrustPolicy, partition};
 use crate::spec::{Environment, Iam, Provider, S3Storage, Storage};
 
 /// The Sid of the one bucket-policy statement the tool owns.
-pub const TLS_ONLY_SID: &str = "chronotrace-ops-tls-only";
+pub(crate) const TLS_ONLY_SID: &str = "chronotrace-ops-tls-only";
 /// The mode of a local traces directory: owner rw, group read, others nothing.
-pub const LOCAL_DIR_MODE: u32 = 0o750;
+pub(crate) const LOCAL_DIR_MODE: u32 = 0o750;
 /// The object ownership setting that disables ACLs.
-pub const OWNERSHIP: &str = "BucketOwnerEnforced";
+pub(crate) const OWNERSHIP: &str = "BucketOwnerEnforced";
 /// SSE-S3.
-pub const ENCRYPTION: &str = "AES256";
+pub(crate) const ENCRYPTION: &str = "AES256";
 
 /// What should exist for one environment.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Desired {
-    pub env: String,
-    pub target: DesiredTarget,
+pub(crate) struct Desired {
+    pub(crate) env: String,
+    pub(crate) target: DesiredTarget,
 }
 
 /// Local disk or a bucket.
 #[derive(Debug, Clone, PartialEq)]
-pub enum DesiredTarget {
+pub(crate) enum DesiredTarget {
     Local { traces_dir: PathBuf },
     Bucket(Box<DesiredBucket>),
 }
 
 /// A bucket and everything the tool sets on it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct DesiredBucket {
-    pub name: String,
-    pub region: String,
+pub(crate) struct DesiredBucket {
+    pub(crate) name: String,
+    pub(crate) region: String,
     /// `None` for us-east-1, which takes no LocationConstraint.
-    pub location_constraint: Option<String>,
+    pub(crate) location_constraint: Option<String>,
     /// `(key, value)` tags marking the bucket as the tool's.
-    pub tags: Vec<(String, String)>,
+    pub(crate) tags: Vec<(String, String)>,
     /// Only managed when the spec asks for it; otherwise left as found.
-    pub versioning: bool,
+    pub(crate) versioning: bool,
     /// The rule with the tool's ID, in the template's JSON shape.
-    pub lifecycle_rule: Value,
-    pub public_access_block: Value,
-    pub tls_statement: Value,
+    pub(crate) lifecycle_rule: Value,
+    pub(crate) public_access_block: Value,
+    pub(crate) tls_statement: Value,
     /// Why the TLS-only statement is not applied, when it is not.
-    pub tls_skipped: Option<String>,
-    pub iam: Option<DesiredIam>,
+    pub(crate) tls_skipped: Option<String>,
+    pub(crate) iam: Option<DesiredIam>,
 }
 
 /// The IAM identity of the app.
 #[derive(Debug, Clone, PartialEq)]
-pub struct DesiredIam {
-    pub policy_name: String,
-    pub policy_document: Value,
-    pub role_name: String,
-    pub trust_policy: Value,
-    pub instance_profile: Option<String>,
-    pub tags: Vec<(String, String)>,
+pub(crate) struct DesiredIam {
+    pub(crate) policy_name: String,
+    pub(crate) policy_document: Value,
+    pub(crate) role_name: String,
+    pub(crate) trust_policy: Value,
+    pub(crate) instance_profile: Option<String>,
+    pub(crate) tags: Vec<(String, String)>,
 }
 
 impl Desired {
     /// The desired state of `env`.
-    pub fn from_env(env: &Environment) -> Result<Desired> {
+    pub(crate) fn from_env(env: &Environment) -> Result<Desired> {
         let target = match &env.storage {
             Storage::Local(local) => DesiredTarget::Local {
                 traces_dir: local.traces_dir(),
@@ -85,7 +85,7 @@ impl Desired {
 }
 
 /// The tags the tool puts on what it creates for `env`.
-pub fn ownership_tags(env: &str) -> Vec<(String, String)> {
+pub(crate) fn ownership_tags(env: &str) -> Vec<(String, String)> {
     vec![
         (MANAGED_BY_KEY.to_string(), MANAGED_BY_VALUE.to_string()),
         (ENV_TAG_KEY.to_string(), env.to_string()),
@@ -129,7 +129,7 @@ fn iam_state(env: &Environment, s3: &S3Storage, iam: &Iam) -> Result<DesiredIam>
 }
 
 /// All four flags on (Security Hub S3.8).
-pub fn public_access_block() -> Value {
+pub(crate) fn public_access_block() -> Value {
     json!({
         "BlockPublicAcls": true,
         "IgnorePublicAcls": true,
@@ -139,7 +139,7 @@ pub fn public_access_block() -> Value {
 }
 
 /// Deny every S3 action over plain HTTP, on the bucket and its objects (S3.5).
-pub fn tls_statement(region: &str, bucket: &str) -> Value {
+pub(crate) fn tls_statement(region: &str, bucket: &str) -> Value {
     let arn = format!("arn:{}:s3:::{bucket}", partition(region));
     json!({
         "Sid": TLS_ONLY_SID,

@@ -14,7 +14,7 @@ use super::{Action, Change, Plan, Resource};
 const FOREIGN: &str = "exists but was not created by chronotrace-ops: left alone";
 
 /// What `apply` must do to turn `observed` into `desired`.
-pub fn diff(desired: &Desired, observed: &Observed) -> Plan {
+pub(crate) fn diff(desired: &Desired, observed: &Observed) -> Plan {
     let changes = match (&desired.target, observed) {
         (DesiredTarget::Local { traces_dir }, Observed::Local(dir)) => {
             vec![local_dir(traces_dir, *dir)]
@@ -168,7 +168,7 @@ fn setting(resource: Resource, want: Value, seen: &Seen<Value>) -> Change {
 
 /// The fields of two JSON objects that differ (a missing field is `null`);
 /// whole values when either is not an object.
-pub fn differing(before: &Value, after: &Value) -> (Value, Value) {
+pub(crate) fn differing(before: &Value, after: &Value) -> (Value, Value) {
     let (Value::Object(b), Value::Object(a)) = (before, after) else {
         return (before.clone(), after.clone());
     };
@@ -257,7 +257,7 @@ fn instance_profile(name: &str, role: &str, seen: &Held<Vec<String>>) -> Change 
 
 /// What `destroy` removes: only what the tool created; from a bucket others
 /// own, only the tool's lifecycle rule and policy statement.
-pub fn destroy_plan(desired: &Desired, observed: &Observed) -> Plan {
+pub(crate) fn destroy_plan(desired: &Desired, observed: &Observed) -> Plan {
     let mut changes = Vec::new();
     if let (DesiredTarget::Bucket(want), Observed::Bucket { bucket, iam }) =
         (&desired.target, observed)

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 /// `items` with the item whose id is `id` replaced by `ours` (appended when
 /// missing), or removed when `ours` is `None`. Every other item is kept as is.
-pub fn merge_by_id<T>(
+pub(crate) fn merge_by_id<T>(
     items: Vec<T>,
     id: &str,
     id_of: impl Fn(&T) -> Option<&str>,
@@ -34,7 +34,7 @@ pub fn merge_by_id<T>(
 /// The statements of a policy document. A lone statement object counts as
 /// one, and so does any other value there: what the tool cannot read is
 /// someone else's, and is written back rather than dropped.
-pub fn statements(policy: &Value) -> Vec<Value> {
+pub(crate) fn statements(policy: &Value) -> Vec<Value> {
     match policy.get("Statement") {
         Some(Value::Array(items)) => items.clone(),
         None | Some(Value::Null) => Vec::new(),
@@ -43,7 +43,7 @@ pub fn statements(policy: &Value) -> Vec<Value> {
 }
 
 /// The statement with Sid `sid`, if any.
-pub fn statement_with_sid(policy: &Value, sid: &str) -> Option<Value> {
+pub(crate) fn statement_with_sid(policy: &Value, sid: &str) -> Option<Value> {
     statements(policy)
         .into_iter()
         .find(|s| s.get("Sid").and_then(Value::as_str) == Some(sid))
@@ -51,7 +51,11 @@ pub fn statement_with_sid(policy: &Value, sid: &str) -> Option<Value> {
 
 /// `policy` with the statement `sid` replaced by `ours`, or removed; `None`
 /// when no statement is left (the policy should then be deleted).
-pub fn merge_policy(policy: Option<&Value>, sid: &str, ours: Option<Value>) -> Option<Value> {
+pub(crate) fn merge_policy(
+    policy: Option<&Value>,
+    sid: &str,
+    ours: Option<Value>,
+) -> Option<Value> {
     let existing = policy.map(statements).unwrap_or_default();
     let merged = merge_by_id(
         existing,

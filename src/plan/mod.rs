@@ -6,11 +6,13 @@
 //! `cloud` read) · `diff` (desired × observed → `Plan`) · `merge` (lifecycle
 //! rules by ID, policy statements by Sid) · `text` (the human rendering).
 
-pub mod desired;
-pub mod diff;
-pub mod merge;
-pub mod observed;
-pub mod text;
+#![warn(unreachable_pub)]
+
+pub(crate) mod desired;
+pub(crate) mod diff;
+pub(crate) mod merge;
+pub(crate) mod observed;
+pub(crate) mod text;
 
 #[cfg(test)]
 mod diff_proptests;
@@ -20,18 +22,18 @@ mod merge_proptests;
 use serde::Serialize;
 use serde_json::Value;
 
-pub use diff::{destroy_plan, diff};
+pub(crate) use diff::{destroy_plan, diff};
 
 /// The tag (and marker) key that says the tool created a resource.
-pub const MANAGED_BY_KEY: &str = "managed-by";
+pub(crate) const MANAGED_BY_KEY: &str = "managed-by";
 /// The value of `MANAGED_BY_KEY` on what the tool created.
-pub const MANAGED_BY_VALUE: &str = "chronotrace-ops";
+pub(crate) const MANAGED_BY_VALUE: &str = "chronotrace-ops";
 /// The tag key naming the environment a resource was created for.
-pub const ENV_TAG_KEY: &str = "chronotrace-ops:env";
+pub(crate) const ENV_TAG_KEY: &str = "chronotrace-ops:env";
 
 /// Every resource the tool provisions, in the order `apply` creates them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub enum Resource {
+pub(crate) enum Resource {
     #[serde(rename = "local.traces-dir")]
     LocalDir,
     #[serde(rename = "bucket")]
@@ -60,7 +62,7 @@ pub enum Resource {
 
 impl Resource {
     /// The resource's id as printed (the same as in JSON).
-    pub fn id(self) -> &'static str {
+    pub(crate) fn id(self) -> &'static str {
         match self {
             Resource::LocalDir => "local.traces-dir",
             Resource::Bucket => "bucket",
@@ -81,7 +83,7 @@ impl Resource {
 /// What `apply` does to a resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Action {
+pub(crate) enum Action {
     Create,
     Update,
     Delete,
@@ -91,7 +93,7 @@ pub enum Action {
 
 impl Action {
     /// The diff sign of the text rendering.
-    pub fn sign(self) -> char {
+    pub(crate) fn sign(self) -> char {
         match self {
             Action::Create => '+',
             Action::Update => '~',
@@ -103,23 +105,23 @@ impl Action {
 
 /// One line of a plan (product.md: `{"resource","action","before"?,"after"?}`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Change {
-    pub resource: Resource,
-    pub action: Action,
+pub(crate) struct Change {
+    pub(crate) resource: Resource,
+    pub(crate) action: Action,
     /// The differing fields as they are (update, delete).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub before: Option<Value>,
+    pub(crate) before: Option<Value>,
     /// The differing fields as they will be (create, update).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub after: Option<Value>,
+    pub(crate) after: Option<Value>,
     /// Why nothing happens (unsupported, not ours), or what else to know.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
+    pub(crate) note: Option<String>,
 }
 
 impl Change {
     /// A change with an action and nothing else.
-    pub fn new(resource: Resource, action: Action) -> Change {
+    pub(crate) fn new(resource: Resource, action: Action) -> Change {
         Change {
             resource,
             action,
@@ -130,49 +132,49 @@ impl Change {
     }
 
     /// Nothing to do, for the reason given.
-    pub fn noted(resource: Resource, note: impl Into<String>) -> Change {
+    pub(crate) fn noted(resource: Resource, note: impl Into<String>) -> Change {
         Change::new(resource, Action::None).with_note(note)
     }
 
     /// Sets what the differing fields are now.
-    pub fn with_before(mut self, before: Value) -> Change {
+    pub(crate) fn with_before(mut self, before: Value) -> Change {
         self.before = Some(before);
         self
     }
 
     /// Sets what the differing fields will be.
-    pub fn with_after(mut self, after: Value) -> Change {
+    pub(crate) fn with_after(mut self, after: Value) -> Change {
         self.after = Some(after);
         self
     }
 
     /// Adds a note for people.
-    pub fn with_note(mut self, note: impl Into<String>) -> Change {
+    pub(crate) fn with_note(mut self, note: impl Into<String>) -> Change {
         self.note = Some(note.into());
         self
     }
 
     /// True when `apply` has something to do.
-    pub fn pending(&self) -> bool {
+    pub(crate) fn pending(&self) -> bool {
         self.action != Action::None
     }
 }
 
 /// What `apply` would do (or did) to one environment.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Plan {
-    pub env: String,
-    pub changes: Vec<Change>,
+pub(crate) struct Plan {
+    pub(crate) env: String,
+    pub(crate) changes: Vec<Change>,
 }
 
 impl Plan {
     /// True when at least one change is pending.
-    pub fn has_changes(&self) -> bool {
+    pub(crate) fn has_changes(&self) -> bool {
         self.changes.iter().any(Change::pending)
     }
 
     /// The number of creates, updates and deletes.
-    pub fn counts(&self) -> (usize, usize, usize) {
+    pub(crate) fn counts(&self) -> (usize, usize, usize) {
         let count = |a: Action| self.changes.iter().filter(|c| c.action == a).count();
         (
             count(Action::Create),

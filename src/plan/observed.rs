@@ -6,7 +6,7 @@ use serde_json::Value;
 
 /// One setting as read from the server.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Seen<T> {
+pub(crate) enum Seen<T> {
     /// Not configured.
     Absent,
     Present(T),
@@ -16,7 +16,7 @@ pub enum Seen<T> {
 
 impl<T> Seen<T> {
     /// Maps the present value.
-    pub fn as_ref(&self) -> Seen<&T> {
+    pub(crate) fn as_ref(&self) -> Seen<&T> {
         match self {
             Seen::Absent => Seen::Absent,
             Seen::Present(v) => Seen::Present(v),
@@ -25,7 +25,7 @@ impl<T> Seen<T> {
     }
 
     /// Maps the present value.
-    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Seen<U> {
+    pub(crate) fn map<U>(self, f: impl FnOnce(T) -> U) -> Seen<U> {
         match self {
             Seen::Absent => Seen::Absent,
             Seen::Present(v) => Seen::Present(f(v)),
@@ -36,7 +36,7 @@ impl<T> Seen<T> {
 
 /// Who holds a named resource.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Held<T> {
+pub(crate) enum Held<T> {
     Absent,
     /// Exists without the tool's tags: reported, never taken over.
     Foreign,
@@ -46,14 +46,14 @@ pub enum Held<T> {
 
 impl<T> Held<T> {
     /// True when the tool created it.
-    pub fn is_ours(&self) -> bool {
+    pub(crate) fn is_ours(&self) -> bool {
         matches!(self, Held::Ours(_))
     }
 }
 
 /// How a bucket carries the tool's ownership mark.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OwnerMark {
+pub(crate) enum OwnerMark {
     /// Bucket tags (AWS, MinIO, moto).
     Tags,
     /// A marker object, on stores without bucket tagging (Garage).
@@ -63,27 +63,27 @@ pub enum OwnerMark {
 /// The bucket's settings as read. When the bucket is absent every setting
 /// is `Absent`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ObservedBucket {
-    pub bucket: Held<OwnerMark>,
+pub(crate) struct ObservedBucket {
+    pub(crate) bucket: Held<OwnerMark>,
     /// `Enabled`, `Suspended`; `Absent` when never enabled.
-    pub versioning: Seen<String>,
+    pub(crate) versioning: Seen<String>,
     /// The rule with the tool's ID, in the template's JSON shape.
-    pub lifecycle_rule: Seen<Value>,
+    pub(crate) lifecycle_rule: Seen<Value>,
     /// Other environments whose chronotrace-ops rule is on the bucket (a
     /// bucket shared by prefixes): destroy keeps the bucket for them.
-    pub peers: Vec<String>,
-    pub public_access_block: Seen<Value>,
+    pub(crate) peers: Vec<String>,
+    pub(crate) public_access_block: Seen<Value>,
     /// The ObjectOwnership value.
-    pub ownership: Seen<String>,
+    pub(crate) ownership: Seen<String>,
     /// The default encryption algorithm (`AES256`, `aws:kms`, ...).
-    pub encryption: Seen<String>,
+    pub(crate) encryption: Seen<String>,
     /// The statement with the tool's Sid.
-    pub tls_statement: Seen<Value>,
+    pub(crate) tls_statement: Seen<Value>,
 }
 
 impl ObservedBucket {
     /// A bucket that does not exist.
-    pub fn absent() -> ObservedBucket {
+    pub(crate) fn absent() -> ObservedBucket {
         ObservedBucket {
             bucket: Held::Absent,
             versioning: Seen::Absent,
@@ -99,26 +99,27 @@ impl ObservedBucket {
 
 /// The managed policy as read.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ObservedPolicy {
-    pub arn: String,
-    pub document: Value,
+pub(crate) struct ObservedPolicy {
+    pub(crate) arn: String,
+    pub(crate) document: Value,
 }
 
 /// The IAM identity as read.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ObservedIam {
-    pub policy: Held<ObservedPolicy>,
+pub(crate) struct ObservedIam {
+    pub(crate) policy: Held<ObservedPolicy>,
     /// The role's trust policy.
-    pub role: Held<Value>,
+    pub(crate) role: Held<Value>,
     /// The policy is attached to the role.
-    pub attached: bool,
+    pub(crate) attached: bool,
     /// The roles in the instance profile.
-    pub profile: Held<Vec<String>>,
+    pub(crate) profile: Held<Vec<String>>,
 }
 
 impl ObservedIam {
-    /// Nothing exists.
-    pub fn absent() -> ObservedIam {
+    /// Nothing exists (the plan tests start from it).
+    #[cfg(test)]
+    pub(crate) fn absent() -> ObservedIam {
         ObservedIam {
             policy: Held::Absent,
             role: Held::Absent,
@@ -130,7 +131,7 @@ impl ObservedIam {
 
 /// A local traces directory as found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ObservedDir {
+pub(crate) enum ObservedDir {
     Absent,
     /// Exists, with its permission bits.
     Present {
@@ -142,7 +143,7 @@ pub enum ObservedDir {
 
 /// Everything observed for one environment.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Observed {
+pub(crate) enum Observed {
     Local(ObservedDir),
     Bucket {
         bucket: Box<ObservedBucket>,

@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::{Action, Plan};
 
 /// Writes `plan` for people; `title` names what it is about.
-pub fn write_plan(out: &mut dyn Write, plan: &Plan, title: &str) -> io::Result<()> {
+pub(crate) fn write_plan(out: &mut dyn Write, plan: &Plan, title: &str) -> io::Result<()> {
     writeln!(out, "{title}")?;
     let mut shown = 0;
     for change in &plan.changes {

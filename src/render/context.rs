@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-pub use crate::spec::ids::{lifecycle_rule_id, partition};
+pub(crate) use crate::spec::ids::{lifecycle_rule_id, partition};
 use crate::spec::{Environment, Iam, Minio, MinioMode, S3Storage, Storage};
 
 /// Ports MinIO listens on inside its containers.
@@ -13,19 +13,19 @@ const CONSOLE_PORT: u16 = 9001;
 const NGINX_CERT: &str = "/etc/nginx/ssl/minio.crt";
 const NGINX_KEY: &str = "/etc/nginx/ssl/minio.key";
 /// Abort multipart uploads left behind by crashed writers after this many days.
-pub const ABORT_INCOMPLETE_MULTIPART_DAYS: u32 = 7;
+pub(crate) const ABORT_INCOMPLETE_MULTIPART_DAYS: u32 = 7;
 
 /// `docker-compose.yml`: a single MinIO for development.
 #[derive(Debug, Serialize)]
-pub struct DevCompose {
-    pub project: String,
-    pub image: String,
-    pub api_port: u16,
-    pub console_port: u16,
+pub(crate) struct DevCompose {
+    pub(crate) project: String,
+    pub(crate) image: String,
+    pub(crate) api_port: u16,
+    pub(crate) console_port: u16,
 }
 
 impl DevCompose {
-    pub fn new(project: &str, minio: Option<&Minio>) -> Self {
+    pub(crate) fn new(project: &str, minio: Option<&Minio>) -> Self {
         DevCompose {
             project: project.to_string(),
             image: minio.map_or_else(
@@ -40,33 +40,33 @@ impl DevCompose {
 
 /// One MinIO container of the production deployment.
 #[derive(Debug, Serialize)]
-pub struct MinioNode {
-    pub name: String,
+pub(crate) struct MinioNode {
+    pub(crate) name: String,
     /// `(volume name, mount point)` per drive.
-    pub drives: Vec<(String, String)>,
+    pub(crate) drives: Vec<(String, String)>,
 }
 
 /// `docker-compose.production.yml`: MinIO single or distributed behind nginx.
 #[derive(Debug, Serialize)]
-pub struct ProductionCompose {
-    pub project: String,
-    pub image: String,
-    pub distributed: bool,
-    pub nodes: Vec<MinioNode>,
+pub(crate) struct ProductionCompose {
+    pub(crate) project: String,
+    pub(crate) image: String,
+    pub(crate) distributed: bool,
+    pub(crate) nodes: Vec<MinioNode>,
     /// The drive arguments of `minio server`, e.g. `http://minio{1...4}/data{1...2}`.
-    pub server_args: String,
-    pub api_port: u16,
-    pub console_port: u16,
-    pub domain: String,
-    pub console_domain: String,
-    pub tls_certificate: String,
-    pub tls_key: String,
-    pub nginx_certificate: &'static str,
-    pub nginx_key: &'static str,
+    pub(crate) server_args: String,
+    pub(crate) api_port: u16,
+    pub(crate) console_port: u16,
+    pub(crate) domain: String,
+    pub(crate) console_domain: String,
+    pub(crate) tls_certificate: String,
+    pub(crate) tls_key: String,
+    pub(crate) nginx_certificate: &'static str,
+    pub(crate) nginx_key: &'static str,
 }
 
 impl ProductionCompose {
-    pub fn new(project: &str, minio: &Minio) -> Self {
+    pub(crate) fn new(project: &str, minio: &Minio) -> Self {
         let distributed = minio.mode == MinioMode::Distributed;
         let node_names: Vec<String> = if distributed {
             (1..=minio.nodes).map(|i| format!("minio{i}")).collect()
@@ -147,17 +147,17 @@ fn ellipsis(name: &str, count: u32) -> String {
 
 /// `nginx.conf`: TLS termination in front of the MinIO API and console.
 #[derive(Debug, Serialize)]
-pub struct Nginx {
-    pub domain: String,
-    pub console_domain: String,
-    pub api_servers: Vec<String>,
-    pub console_servers: Vec<String>,
-    pub certificate: &'static str,
-    pub key: &'static str,
+pub(crate) struct Nginx {
+    pub(crate) domain: String,
+    pub(crate) console_domain: String,
+    pub(crate) api_servers: Vec<String>,
+    pub(crate) console_servers: Vec<String>,
+    pub(crate) certificate: &'static str,
+    pub(crate) key: &'static str,
 }
 
 impl Nginx {
-    pub fn new(compose: &ProductionCompose) -> Self {
+    pub(crate) fn new(compose: &ProductionCompose) -> Self {
         let servers = |port: u16| -> Vec<String> {
             compose
                 .nodes
@@ -178,17 +178,17 @@ impl Nginx {
 
 /// `lifecycle-policy.<env>.json`: the one rule the tool owns for an environment.
 #[derive(Debug, Serialize)]
-pub struct Lifecycle {
-    pub rule_id: String,
-    pub prefix: String,
-    pub retention_days: u32,
-    pub noncurrent_days: Option<u32>,
-    pub transitions: Vec<crate::spec::Transition>,
-    pub abort_incomplete_multipart_days: u32,
+pub(crate) struct Lifecycle {
+    pub(crate) rule_id: String,
+    pub(crate) prefix: String,
+    pub(crate) retention_days: u32,
+    pub(crate) noncurrent_days: Option<u32>,
+    pub(crate) transitions: Vec<crate::spec::Transition>,
+    pub(crate) abort_incomplete_multipart_days: u32,
 }
 
 impl Lifecycle {
-    pub fn new(env: &Environment, s3: &S3Storage) -> Self {
+    pub(crate) fn new(env: &Environment, s3: &S3Storage) -> Self {
         Lifecycle {
             rule_id: lifecycle_rule_id(&env.name),
             prefix: s3.prefix.dir(),
@@ -202,13 +202,13 @@ impl Lifecycle {
 
 /// `iam-policy.<env>.json`: least privilege on the environment's prefix.
 #[derive(Debug, Serialize)]
-pub struct IamPolicy {
-    pub bucket_arn: String,
-    pub prefix: String,
+pub(crate) struct IamPolicy {
+    pub(crate) bucket_arn: String,
+    pub(crate) prefix: String,
 }
 
 impl IamPolicy {
-    pub fn new(s3: &S3Storage) -> Self {
+    pub(crate) fn new(s3: &S3Storage) -> Self {
         IamPolicy {
             bucket_arn: format!("arn:{}:s3:::{}", partition(&s3.region), s3.bucket),
             prefix: s3.prefix.dir(),
@@ -218,12 +218,12 @@ impl IamPolicy {
 
 /// `trust-policy.<env>.json`: the one service allowed to assume the role.
 #[derive(Debug, Serialize)]
-pub struct TrustPolicy {
-    pub service: String,
+pub(crate) struct TrustPolicy {
+    pub(crate) service: String,
 }
 
 impl TrustPolicy {
-    pub fn new(iam: &Iam) -> Self {
+    pub(crate) fn new(iam: &Iam) -> Self {
         TrustPolicy {
             service: iam.trusted_service.clone(),
         }
@@ -232,23 +232,23 @@ impl TrustPolicy {
 
 /// `.env.<env>`: the settings the Laravel package reads; never a secret.
 #[derive(Debug, Serialize)]
-pub struct DotEnv {
-    pub project: String,
-    pub env: String,
+pub(crate) struct DotEnv {
+    pub(crate) project: String,
+    pub(crate) env: String,
     /// `(name, value)` pairs, values already quoted for dotenv.
-    pub settings: Vec<(String, String)>,
-    pub local_traces_dir: Option<String>,
+    pub(crate) settings: Vec<(String, String)>,
+    pub(crate) local_traces_dir: Option<String>,
     /// How the app authenticates: `none` (local disk), `role` (AWS instance
     /// role) or `keys` (access keys from a secret store).
-    pub credentials: &'static str,
+    pub(crate) credentials: &'static str,
     /// `CHRONOTRACE_RETENTION_DAYS`, written under a comment saying the
     /// package reads it nowhere (v0.0.4), and what really expires traces.
-    pub retention_days: u32,
-    pub retention_by: String,
+    pub(crate) retention_days: u32,
+    pub(crate) retention_by: String,
 }
 
 impl DotEnv {
-    pub fn new(project: &str, env: &Environment) -> Self {
+    pub(crate) fn new(project: &str, env: &Environment) -> Self {
         let mut settings = vec![("CHRONOTRACE_ENABLED", "true".to_string())];
         let mut local_traces_dir = None;
         let mut credentials = "none";
@@ -316,18 +316,18 @@ fn dotenv_quote(value: &str) -> String {
 
 /// `minio.env.example`: placeholders for the MinIO side; never a value.
 #[derive(Debug, Serialize)]
-pub struct MinioEnvExample {
-    pub domain: String,
-    pub console_domain: String,
-    pub buckets: Vec<MinioApp>,
+pub(crate) struct MinioEnvExample {
+    pub(crate) domain: String,
+    pub(crate) console_domain: String,
+    pub(crate) buckets: Vec<MinioApp>,
 }
 
 /// The app user of one MinIO environment.
 #[derive(Debug, Serialize)]
-pub struct MinioApp {
-    pub env: String,
+pub(crate) struct MinioApp {
+    pub(crate) env: String,
     /// The environment's name as part of a variable name (`-` becomes `_`).
-    pub env_var: String,
-    pub bucket: String,
-    pub prefix: String,
+    pub(crate) env_var: String,
+    pub(crate) bucket: String,
+    pub(crate) prefix: String,
 }

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 /// What happened to (or would happen to) one file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum FileStatus {
+pub(crate) enum FileStatus {
     Created,
     Updated,
     Unchanged,
@@ -24,10 +24,10 @@ pub enum FileStatus {
 
 /// One line of the render report.
 #[derive(Debug, Clone, Serialize)]
-pub struct FileReport {
-    pub path: PathBuf,
-    pub status: FileStatus,
-    pub sensitive: bool,
+pub(crate) struct FileReport {
+    pub(crate) path: PathBuf,
+    pub(crate) status: FileStatus,
+    pub(crate) sensitive: bool,
 }
 
 /// Writes every artifact under `dir`. Sensitive files are created 0600 and
@@ -39,7 +39,11 @@ pub struct FileReport {
 /// first staged complete in a temporary file beside its target, and only when
 /// all of them are staged are they renamed into place. A failure while staging
 /// removes the staged files and changes nothing.
-pub fn write_all(dir: &Path, artifacts: &[Artifact], force: bool) -> Result<Vec<FileReport>> {
+pub(crate) fn write_all(
+    dir: &Path,
+    artifacts: &[Artifact],
+    force: bool,
+) -> Result<Vec<FileReport>> {
     let mut plan = Vec::new();
     for artifact in artifacts {
         let path = dir.join(&artifact.path);
@@ -87,7 +91,7 @@ pub fn write_all(dir: &Path, artifacts: &[Artifact], force: bool) -> Result<Vec<
 }
 
 /// Compares every artifact with the file under `dir`; writes nothing.
-pub fn check_all(dir: &Path, artifacts: &[Artifact]) -> Result<Vec<FileReport>> {
+pub(crate) fn check_all(dir: &Path, artifacts: &[Artifact]) -> Result<Vec<FileReport>> {
     artifacts
         .iter()
         .map(|artifact| {
@@ -114,7 +118,7 @@ fn compare(path: &Path, contents: &str) -> Result<FileStatus> {
 
 /// Writes through a temporary file in the same directory, then renames, so a
 /// reader never sees half a file.
-pub fn write_atomically(path: &Path, contents: &str, sensitive: bool) -> Result<()> {
+pub(crate) fn write_atomically(path: &Path, contents: &str, sensitive: bool) -> Result<()> {
     StagedFile::stage(path, contents, sensitive)?.commit()?;
     sync_directory(directory_of(path));
     Ok(())

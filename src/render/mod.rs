@@ -4,9 +4,11 @@
 //! The templates in the top-level `templates/` directory are embedded in the
 //! binary; `--templates DIR` overrides any of them by file name.
 
-pub mod context;
-pub mod files;
-pub mod schedule;
+#![warn(unreachable_pub)]
+
+pub(crate) mod context;
+pub(crate) mod files;
+pub(crate) mod schedule;
 
 use std::path::Path;
 
@@ -21,7 +23,7 @@ use context::{
 };
 
 /// Template file name and embedded text, for every template.
-pub const TEMPLATES: [(&str, &str); 11] = [
+pub(crate) const TEMPLATES: [(&str, &str); 11] = [
     (
         "docker-compose.yml.tera",
         include_str!("../../templates/docker-compose.yml.tera"),
@@ -68,22 +70,22 @@ pub const TEMPLATES: [(&str, &str); 11] = [
 
 /// One rendered file, relative to the output directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Artifact {
-    pub path: String,
-    pub contents: String,
+pub(crate) struct Artifact {
+    pub(crate) path: String,
+    pub(crate) contents: String,
     /// Could hold secrets once a person edits it: created 0600, never
     /// overwritten without `--force`.
-    pub sensitive: bool,
+    pub(crate) sensitive: bool,
 }
 
 /// The template engine, loaded with the embedded templates and any overrides.
-pub struct Renderer {
+pub(crate) struct Renderer {
     tera: Tera,
 }
 
 impl Renderer {
     /// The embedded templates, overridden by files of the same name in `dir`.
-    pub fn new(overrides: Option<&Path>) -> Result<Renderer> {
+    pub(crate) fn new(overrides: Option<&Path>) -> Result<Renderer> {
         let mut sources: Vec<(String, String)> = TEMPLATES
             .iter()
             .map(|(name, text)| (name.to_string(), text.to_string()))
@@ -112,7 +114,7 @@ impl Renderer {
 
     /// Every artifact of the spec; per-environment files only for `only_env`
     /// when given.
-    pub fn render_spec(&self, spec: &Spec, only_env: Option<&str>) -> Result<Vec<Artifact>> {
+    pub(crate) fn render_spec(&self, spec: &Spec, only_env: Option<&str>) -> Result<Vec<Artifact>> {
         let mut out = Vec::new();
         let dev = DevCompose::new(&spec.project, spec.minio.as_ref());
         out.push(self.artifact("docker-compose.yml.tera", "docker-compose.yml", &dev, false)?);

@@ -14,22 +14,22 @@ const EXAMPLE_TIME: (u8, u8) = (3, 15);
 
 /// One environment's purge schedule, every form of it.
 #[derive(Debug, Clone, Serialize)]
-pub struct Forms {
+pub(crate) struct Forms {
     /// The command the schedule runs (in `directory`).
-    pub command: String,
-    pub directory: String,
-    pub user: String,
+    pub(crate) command: String,
+    pub(crate) directory: String,
+    pub(crate) user: String,
     /// A cron.d line (with the user field).
-    pub cron: String,
+    pub(crate) cron: String,
     /// systemd's `OnCalendar=` value.
-    pub on_calendar: String,
+    pub(crate) on_calendar: String,
     /// The Laravel scheduler line (routes/console.php).
-    pub laravel: String,
+    pub(crate) laravel: String,
 }
 
 impl Forms {
     /// The forms for `env`, from its `schedule:` or an example.
-    pub fn new(env: &str, schedule: Option<&Schedule>) -> Forms {
+    pub(crate) fn new(env: &str, schedule: Option<&Schedule>) -> Forms {
         let (hour, minute, directory, user, binary) = match schedule {
             Some(s) => (
                 s.hour,
@@ -58,7 +58,7 @@ impl Forms {
     }
 
     /// One line for a report: the three forms.
-    pub fn summary(&self) -> String {
+    pub(crate) fn summary(&self) -> String {
         format!(
             "cron (/etc/cron.d): `{}` · systemd: a timer with OnCalendar={} running `{}` in {} (`render` writes both with `schedule:` in the spec) · Laravel scheduler (routes/console.php): `{}`",
             self.cron, self.on_calendar, self.command, self.directory, self.laravel
@@ -68,16 +68,16 @@ impl Forms {
 
 /// The context of the purge templates (systemd service and timer, cron).
 #[derive(Debug, Serialize)]
-pub struct Units {
-    pub project: String,
-    pub env: String,
+pub(crate) struct Units {
+    pub(crate) project: String,
+    pub(crate) env: String,
     /// The purge talks to a bucket (network, credentials).
-    pub s3: bool,
-    pub forms: Forms,
+    pub(crate) s3: bool,
+    pub(crate) forms: Forms,
 }
 
 impl Units {
-    pub fn new(project: &str, env: &Environment, schedule: &Schedule) -> Units {
+    pub(crate) fn new(project: &str, env: &Environment, schedule: &Schedule) -> Units {
         Units {
             project: project.to_string(),
             env: env.name.clone(),

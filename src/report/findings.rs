@@ -7,7 +7,7 @@ use crate::render::schedule::Forms;
 
 /// Where retention depends on the tool: the package expires nothing (its
 /// purge deletes nothing, its retention settings are read nowhere).
-pub fn local_retention(env: &str) -> String {
+pub(crate) fn local_retention(env: &str) -> String {
     format!(
         "retention depends on chronotrace-ops: nothing expires traces on a local disk (the package's chronotrace:purge deletes nothing, CHRONOTRACE_RETENTION_DAYS and CHRONOTRACE_AUTO_PURGE are read nowhere); schedule the purge: {}",
         Forms::new(env, None).summary()
@@ -16,7 +16,7 @@ pub fn local_retention(env: &str) -> String {
 
 /// The findings of `report`. `noncurrent_expiry`: the spec expires
 /// noncurrent versions.
-pub fn findings(report: &Report, noncurrent_expiry: bool) -> Vec<Finding> {
+pub(crate) fn findings(report: &Report, noncurrent_expiry: bool) -> Vec<Finding> {
     let mut out = Vec::new();
     let mut add = |severity, id: &str, message: String| {
         out.push(Finding {

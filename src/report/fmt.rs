@@ -1,7 +1,7 @@
 //! Small formatting helpers shared by the renderers and the cleanup output.
 
 /// Bytes for people: `512 B`, `3.0 KiB`, `1.2 GiB`.
-pub fn bytes(n: u64) -> String {
+pub(crate) fn bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
     if n < 1024 {
         return format!("{n} B");
@@ -18,7 +18,7 @@ pub fn bytes(n: u64) -> String {
 }
 
 /// A count with thousands separators: `100,020`.
-pub fn count(n: u64) -> String {
+pub(crate) fn count(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {

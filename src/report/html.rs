@@ -21,7 +21,7 @@ const TEMPLATE: &str = "report/report.html.tera";
 const TEMPLATE_TEXT: &str = include_str!("../../templates/report/report.html.tera");
 
 /// Renders `report` as HTML.
-pub fn render(report: &Report) -> Result<String> {
+pub(crate) fn render(report: &Report) -> Result<String> {
     let mut tera = Tera::default();
     // Explicit rather than Tera's default list (.html, .htm, .xml): this
     // template must stay escaped whatever that default becomes.

@@ -8,7 +8,7 @@ use super::fmt::{bytes, count};
 use super::model::{Report, Severity};
 
 /// Renders `report` as Markdown.
-pub fn render(r: &Report) -> String {
+pub(crate) fn render(r: &Report) -> String {
     let mut s = String::new();
     // Writing to a String cannot fail.
     let _ = write_all(&mut s, r);

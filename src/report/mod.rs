@@ -3,11 +3,13 @@
 //! text, JSON, Markdown (fits a CI job summary) or one self-contained HTML
 //! file with inline SVG charts.
 
+#![warn(unreachable_pub)]
+
 mod findings;
-pub mod fmt;
+pub(crate) mod fmt;
 mod html;
 mod markdown;
-pub mod model;
+pub(crate) mod model;
 mod svg;
 mod text;
 
@@ -15,17 +17,17 @@ use crate::error::{Error, Result};
 
 /// The renderings of a report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReportFormat {
+pub(crate) enum ReportFormat {
     Text,
     Json,
     Markdown,
     Html,
 }
 
-pub use model::{DayRow, Finding, Report, Severity};
+pub(crate) use model::{DayRow, Finding, Report, Severity};
 
 /// Renders `report` in `format`.
-pub fn render(report: &Report, format: ReportFormat) -> Result<String> {
+pub(crate) fn render(report: &Report, format: ReportFormat) -> Result<String> {
     Ok(match format {
         ReportFormat::Text => text::render(report),
         ReportFormat::Markdown => markdown::render(report),

@@ -11,69 +11,69 @@ use crate::scan::{Judge, Outcome, Volume};
 
 /// The health report of one environment.
 #[derive(Debug, Clone, Serialize)]
-pub struct Report {
-    pub env: String,
-    pub generated_at: String,
-    pub storage: StorageSummary,
+pub(crate) struct Report {
+    pub(crate) env: String,
+    pub(crate) generated_at: String,
+    pub(crate) storage: StorageSummary,
     /// Current objects under the prefix (or files under `traces/`).
-    pub objects: u64,
-    pub bytes: u64,
+    pub(crate) objects: u64,
+    pub(crate) bytes: u64,
     /// Traces per partition day, oldest first.
-    pub by_day: Vec<DayRow>,
+    pub(crate) by_day: Vec<DayRow>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub oldest: Option<String>,
+    pub(crate) oldest: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub newest: Option<String>,
+    pub(crate) newest: Option<String>,
     /// Objects outside dated partitions (diagnostic files, probes).
-    pub outside_partitions: Volume,
-    pub storage_classes: Vec<ClassRow>,
+    pub(crate) outside_partitions: Volume,
+    pub(crate) storage_classes: Vec<ClassRow>,
     /// Noncurrent versions and delete markers (versioned buckets only).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub versions: Option<Versions>,
+    pub(crate) versions: Option<Versions>,
     /// Traces by age in days (from the partition dates).
-    pub age_histogram: Vec<AgeBucket>,
-    pub retention: Compliance,
+    pub(crate) age_histogram: Vec<AgeBucket>,
+    pub(crate) retention: Compliance,
     /// The tool's lifecycle rule (`null` on local storage).
-    pub lifecycle: Option<RuleStatus>,
+    pub(crate) lifecycle: Option<RuleStatus>,
     /// The `check` results, when the environment was checked.
-    pub checks: Vec<CheckResult>,
-    pub findings: Vec<Finding>,
+    pub(crate) checks: Vec<CheckResult>,
+    pub(crate) findings: Vec<Finding>,
 }
 
 /// Where the traces live; never a credential.
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct StorageSummary {
+pub(crate) struct StorageSummary {
     /// `s3` or `local`.
-    pub kind: String,
+    pub(crate) kind: String,
     /// `s3://bucket/prefix/ at endpoint`, or the traces directory.
-    pub location: String,
+    pub(crate) location: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub provider: Option<String>,
+    pub(crate) provider: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub endpoint: Option<String>,
+    pub(crate) endpoint: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
+    pub(crate) region: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub bucket: Option<String>,
+    pub(crate) bucket: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub prefix: Option<String>,
+    pub(crate) prefix: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
+    pub(crate) path: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub versioned: Option<bool>,
+    pub(crate) versioned: Option<bool>,
 }
 
 /// One partition day.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct DayRow {
-    pub date: String,
-    pub objects: u64,
-    pub bytes: u64,
+pub(crate) struct DayRow {
+    pub(crate) date: String,
+    pub(crate) objects: u64,
+    pub(crate) bytes: u64,
 }
 
 impl DayRow {
     /// The row of `day`.
-    pub fn new(day: NaiveDate, volume: Volume) -> DayRow {
+    pub(crate) fn new(day: NaiveDate, volume: Volume) -> DayRow {
         DayRow {
             date: day.to_string(),
             objects: volume.objects,
@@ -84,48 +84,48 @@ impl DayRow {
 
 /// One storage class.
 #[derive(Debug, Clone, Serialize)]
-pub struct ClassRow {
-    pub class: String,
-    pub objects: u64,
-    pub bytes: u64,
+pub(crate) struct ClassRow {
+    pub(crate) class: String,
+    pub(crate) objects: u64,
+    pub(crate) bytes: u64,
 }
 
 /// What versioning keeps beside the current objects.
 #[derive(Debug, Clone, Serialize)]
-pub struct Versions {
-    pub noncurrent_versions: u64,
-    pub noncurrent_bytes: u64,
-    pub delete_markers: u64,
+pub(crate) struct Versions {
+    pub(crate) noncurrent_versions: u64,
+    pub(crate) noncurrent_bytes: u64,
+    pub(crate) delete_markers: u64,
 }
 
 /// Traces whose age (days since their partition date) is in `[min, max]`.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct AgeBucket {
-    pub label: String,
-    pub min_days: i64,
+pub(crate) struct AgeBucket {
+    pub(crate) label: String,
+    pub(crate) min_days: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_days: Option<i64>,
-    pub objects: u64,
-    pub bytes: u64,
+    pub(crate) max_days: Option<i64>,
+    pub(crate) objects: u64,
+    pub(crate) bytes: u64,
 }
 
 /// Retention compliance: what is still there past retention plus grace.
 #[derive(Debug, Clone, Serialize)]
-pub struct Compliance {
-    pub ok: bool,
-    pub retention_days: u32,
-    pub grace_days: u32,
-    pub cutoff: String,
-    pub expired_objects: u64,
-    pub expired_bytes: u64,
+pub(crate) struct Compliance {
+    pub(crate) ok: bool,
+    pub(crate) retention_days: u32,
+    pub(crate) grace_days: u32,
+    pub(crate) cutoff: String,
+    pub(crate) expired_objects: u64,
+    pub(crate) expired_bytes: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub oldest_expired: Option<String>,
+    pub(crate) oldest_expired: Option<String>,
 }
 
 /// How much a finding matters.
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, PartialOrd, Ord)]
 #[serde(rename_all = "lowercase")]
-pub enum Severity {
+pub(crate) enum Severity {
     Error,
     Warning,
     Info,
@@ -133,7 +133,7 @@ pub enum Severity {
 
 impl Severity {
     /// The JSON spelling.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Severity::Error => "error",
             Severity::Warning => "warning",
@@ -144,28 +144,28 @@ impl Severity {
 
 /// Something worth a look, with a stable id.
 #[derive(Debug, Clone, Serialize)]
-pub struct Finding {
-    pub severity: Severity,
-    pub id: String,
-    pub message: String,
+pub(crate) struct Finding {
+    pub(crate) severity: Severity,
+    pub(crate) id: String,
+    pub(crate) message: String,
 }
 
 /// What the report is built from.
 #[derive(Debug)]
-pub struct Inputs<'a> {
-    pub env: &'a str,
-    pub generated_at: String,
-    pub storage: StorageSummary,
-    pub judge: &'a Judge,
-    pub outcome: &'a Outcome,
-    pub lifecycle: Option<RuleStatus>,
+pub(crate) struct Inputs<'a> {
+    pub(crate) env: &'a str,
+    pub(crate) generated_at: String,
+    pub(crate) storage: StorageSummary,
+    pub(crate) judge: &'a Judge,
+    pub(crate) outcome: &'a Outcome,
+    pub(crate) lifecycle: Option<RuleStatus>,
     /// The spec sets an expiration for noncurrent versions.
-    pub noncurrent_expiry: bool,
+    pub(crate) noncurrent_expiry: bool,
 }
 
 impl Report {
     /// Builds the report (pure); `checks` starts empty, see `with_checks`.
-    pub fn build(inputs: Inputs<'_>) -> Report {
+    pub(crate) fn build(inputs: Inputs<'_>) -> Report {
         let tally = &inputs.outcome.tally;
         let judge = inputs.judge;
         let versioned = inputs.storage.versioned == Some(true);
@@ -216,7 +216,7 @@ impl Report {
     }
 
     /// Plugs in the results of `check`; a failed check becomes a finding.
-    pub fn with_checks(mut self, checks: Vec<CheckResult>) -> Report {
+    pub(crate) fn with_checks(mut self, checks: Vec<CheckResult>) -> Report {
         for check in checks.iter().filter(|c| c.status == Status::Fail) {
             self.findings.push(Finding {
                 severity: Severity::Error,
@@ -243,7 +243,7 @@ const AGE_BUCKETS: [(&str, i64, Option<i64>); 8] = [
 ];
 
 /// Traces per age bucket (a partition dated in the future counts as 0 days).
-pub fn age_histogram(
+pub(crate) fn age_histogram(
     by_day: &std::collections::BTreeMap<NaiveDate, Volume>,
     today: NaiveDate,
 ) -> Vec<AgeBucket> {

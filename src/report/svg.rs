@@ -6,10 +6,10 @@ use serde::Serialize;
 
 /// One bar as given: its label, its value and the tooltip text.
 #[derive(Debug, Clone)]
-pub struct Bar {
-    pub label: String,
-    pub value: u64,
-    pub tip: String,
+pub(crate) struct Bar {
+    pub(crate) label: String,
+    pub(crate) value: u64,
+    pub(crate) tip: String,
 }
 
 const WIDTH: u64 = 720;
@@ -20,56 +20,56 @@ const TOP: u64 = 12;
 
 /// A vertical bar chart, laid out: what the template draws.
 #[derive(Debug, Clone, Serialize)]
-pub struct Chart {
+pub(crate) struct Chart {
     /// The element id (`volume-per-day`, `age-histogram`).
-    pub id: &'static str,
+    pub(crate) id: &'static str,
     /// The section heading above the chart.
-    pub heading: &'static str,
+    pub(crate) heading: &'static str,
     /// The chart's accessible name.
-    pub title: &'static str,
-    pub width: u64,
-    pub height: u64,
-    pub axis: Axis,
-    pub bars: Vec<PlacedBar>,
+    pub(crate) title: &'static str,
+    pub(crate) width: u64,
+    pub(crate) height: u64,
+    pub(crate) axis: Axis,
+    pub(crate) bars: Vec<PlacedBar>,
 }
 
 /// The two axis lines and the scale's labels (0 and the maximum).
 #[derive(Debug, Clone, Serialize)]
-pub struct Axis {
-    pub left: u64,
-    pub top: u64,
+pub(crate) struct Axis {
+    pub(crate) left: u64,
+    pub(crate) top: u64,
     /// The y of the horizontal axis (value 0).
-    pub bottom: u64,
+    pub(crate) bottom: u64,
     /// The x where the horizontal axis ends.
-    pub right: u64,
+    pub(crate) right: u64,
     /// The x of the right-aligned scale labels.
-    pub label_x: u64,
+    pub(crate) label_x: u64,
     /// The y of the maximum's label.
-    pub max_y: u64,
-    pub max: u64,
+    pub(crate) max_y: u64,
+    pub(crate) max: u64,
 }
 
 /// One bar's rectangle, tooltip and (when there is room) axis label.
 #[derive(Debug, Clone, Serialize)]
-pub struct PlacedBar {
-    pub x: u64,
-    pub y: u64,
-    pub width: u64,
-    pub height: u64,
-    pub tip: String,
-    pub label: Option<Label>,
+pub(crate) struct PlacedBar {
+    pub(crate) x: u64,
+    pub(crate) y: u64,
+    pub(crate) width: u64,
+    pub(crate) height: u64,
+    pub(crate) tip: String,
+    pub(crate) label: Option<Label>,
 }
 
 /// A label under the horizontal axis, centred on its bar.
 #[derive(Debug, Clone, Serialize)]
-pub struct Label {
-    pub x: u64,
-    pub y: u64,
-    pub text: String,
+pub(crate) struct Label {
+    pub(crate) x: u64,
+    pub(crate) y: u64,
+    pub(crate) text: String,
 }
 
 /// Lays out `bars` as a chart with this id, heading and accessible title.
-pub fn bar_chart(
+pub(crate) fn bar_chart(
     id: &'static str,
     heading: &'static str,
     title: &'static str,

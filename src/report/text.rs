@@ -6,7 +6,7 @@ use super::fmt::{bytes, count};
 use super::model::Report;
 
 /// Renders `report` as text.
-pub fn render(r: &Report) -> String {
+pub(crate) fn render(r: &Report) -> String {
     let mut s = String::new();
     // Writing to a String cannot fail.
     let _ = write_all(&mut s, r);

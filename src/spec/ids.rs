@@ -3,12 +3,12 @@
 //! Pure; here so that the adapters need not reach into `render`.
 
 /// The ID of the lifecycle rule the tool owns; rules with other IDs belong to others.
-pub fn lifecycle_rule_id(env: &str) -> String {
+pub(crate) fn lifecycle_rule_id(env: &str) -> String {
     format!("chronotrace-ops:{env}:retention")
 }
 
 /// The AWS partition of a region (ARNs differ in China and GovCloud).
-pub fn partition(region: &str) -> &'static str {
+pub(crate) fn partition(region: &str) -> &'static str {
     if region.starts_with("cn-") {
         "aws-cn"
     } else if region.starts_with("us-gov-") {

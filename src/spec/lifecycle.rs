@@ -10,7 +10,7 @@ use serde::Serialize;
 /// An AWS storage class a lifecycle rule can transition current objects to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum StorageClass {
+pub(crate) enum StorageClass {
     StandardIa,
     IntelligentTiering,
     OnezoneIa,
@@ -21,7 +21,7 @@ pub enum StorageClass {
 
 impl StorageClass {
     /// Every transition target, in waterfall order.
-    pub const ALL: [StorageClass; 6] = [
+    pub(crate) const ALL: [StorageClass; 6] = [
         StorageClass::StandardIa,
         StorageClass::IntelligentTiering,
         StorageClass::OnezoneIa,
@@ -31,12 +31,12 @@ impl StorageClass {
     ];
 
     /// Parses the AWS spelling.
-    pub fn parse(value: &str) -> Option<StorageClass> {
+    pub(crate) fn parse(value: &str) -> Option<StorageClass> {
         Self::ALL.into_iter().find(|class| class.name() == value)
     }
 
     /// The AWS spelling, as in the API and the CLI.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             StorageClass::StandardIa => "STANDARD_IA",
             StorageClass::IntelligentTiering => "INTELLIGENT_TIERING",
@@ -53,7 +53,7 @@ impl StorageClass {
     }
 
     /// AWS refuses transitions to the IA classes before 30 days.
-    pub fn minimum_transition_days(self) -> u32 {
+    pub(crate) fn minimum_transition_days(self) -> u32 {
         match self {
             StorageClass::StandardIa | StorageClass::OnezoneIa => 30,
             _ => 0,
@@ -61,7 +61,7 @@ impl StorageClass {
     }
 
     /// Days an object is billed for at least once it lands in this class.
-    pub fn minimum_storage_days(self) -> u32 {
+    pub(crate) fn minimum_storage_days(self) -> u32 {
         match self {
             StorageClass::StandardIa | StorageClass::OnezoneIa => 30,
             StorageClass::GlacierIr | StorageClass::Glacier => 90,
@@ -79,14 +79,14 @@ impl fmt::Display for StorageClass {
 
 /// A transition of current objects to `storage_class` after `days`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Transition {
-    pub days: u32,
-    pub storage_class: StorageClass,
+pub(crate) struct Transition {
+    pub(crate) days: u32,
+    pub(crate) storage_class: StorageClass,
 }
 
 /// Which value of the spec a lifecycle problem points at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Culprit {
+pub(crate) enum Culprit {
     TransitionDays(usize),
     TransitionClass(usize),
     RetentionDays,
@@ -94,14 +94,14 @@ pub enum Culprit {
 
 /// A broken lifecycle rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LifecycleProblem {
-    pub culprit: Culprit,
-    pub rule: &'static str,
-    pub message: String,
+pub(crate) struct LifecycleProblem {
+    pub(crate) culprit: Culprit,
+    pub(crate) rule: &'static str,
+    pub(crate) message: String,
 }
 
 /// Checks transitions and expiration together; empty when AWS would accept them.
-pub fn check(transitions: &[Transition], retention_days: u32) -> Vec<LifecycleProblem> {
+pub(crate) fn check(transitions: &[Transition], retention_days: u32) -> Vec<LifecycleProblem> {
     let mut problems = Vec::new();
     let proposal = propose(transitions, retention_days);
     for (i, t) in transitions.iter().enumerate() {
@@ -157,7 +157,7 @@ pub fn check(transitions: &[Transition], retention_days: u32) -> Vec<LifecyclePr
 /// A valid shape close to the one asked, e.g. `STANDARD_IA 30 → GLACIER 60 → expire >= 150`:
 /// classes in waterfall order, each at or after its minimum and after the
 /// previous class's minimum storage time, expiry once the last one is paid.
-pub fn propose(transitions: &[Transition], retention_days: u32) -> String {
+pub(crate) fn propose(transitions: &[Transition], retention_days: u32) -> String {
     let mut classes: Vec<Transition> = transitions.to_vec();
     classes.sort_by_key(|t| (t.storage_class.rank(), t.days));
     classes.dedup_by_key(|t| t.storage_class);
@@ -182,7 +182,7 @@ pub fn propose(transitions: &[Transition], retention_days: u32) -> String {
 
 /// Cost warnings that AWS accepts but bills for: expiring before an object's
 /// minimum storage time in its last class pays the rest anyway.
-pub fn cost_warnings(transitions: &[Transition], retention_days: u32) -> Vec<String> {
+pub(crate) fn cost_warnings(transitions: &[Transition], retention_days: u32) -> Vec<String> {
     let mut warnings = Vec::new();
     let mut stays = transitions
         .windows(2)

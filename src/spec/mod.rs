@@ -4,7 +4,9 @@
 //! `raw` mirrors the YAML with source locations, `validate` checks the rules
 //! and builds the model below; nothing outside this module sees raw YAML.
 
-pub mod ids;
+#![warn(unreachable_pub)]
+
+pub(crate) mod ids;
 mod lifecycle;
 mod names;
 mod parse_error;
@@ -23,57 +25,57 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 
-pub use lifecycle::{StorageClass, Transition};
-pub use provider::{Capabilities, Provider};
-pub use schema::schema_json;
-pub use validate::check_endpoint;
+pub(crate) use lifecycle::Transition;
+pub(crate) use provider::Provider;
+pub(crate) use schema::schema_json;
+pub(crate) use validate::check_endpoint;
 
 /// The file name looked for in the working directory.
-pub const DEFAULT_SPEC_FILE: &str = "chronotrace-ops.yaml";
+pub(crate) const DEFAULT_SPEC_FILE: &str = "chronotrace-ops.yaml";
 
 /// The commented starter spec that `init` writes and that commands fall
 /// back to when no spec file exists (the embedded default).
-pub const STARTER_SPEC: &str = include_str!("starter.yaml");
+pub(crate) const STARTER_SPEC: &str = include_str!("starter.yaml");
 
 /// A spec that passed every rule.
 #[derive(Debug, Clone, Serialize)]
-pub struct Spec {
-    pub project: String,
-    pub environments: IndexMap<String, Environment>,
-    pub minio: Option<Minio>,
+pub(crate) struct Spec {
+    pub(crate) project: String,
+    pub(crate) environments: IndexMap<String, Environment>,
+    pub(crate) minio: Option<Minio>,
     /// Where the spec came from, for messages.
     #[serde(skip)]
-    pub source: String,
+    pub(crate) source: String,
     /// Accepted but worth a look (cost, portability): printed on stderr.
     #[serde(skip)]
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
 }
 
 /// One environment of the spec.
 #[derive(Debug, Clone, Serialize)]
-pub struct Environment {
-    pub name: String,
+pub(crate) struct Environment {
+    pub(crate) name: String,
     /// Days a trace is kept (expiration of current objects).
-    pub retention_days: u32,
-    pub storage: Storage,
+    pub(crate) retention_days: u32,
+    pub(crate) storage: Storage,
     /// The Laravel app this environment serves (`app:`), as written.
-    pub app: Option<PathBuf>,
+    pub(crate) app: Option<PathBuf>,
     /// A daily `cleanup purge --yes` for `render` to write as timer and cron files.
-    pub schedule: Option<Schedule>,
+    pub(crate) schedule: Option<Schedule>,
 }
 
 /// When and how the tool's purge runs (`schedule:`); every value was
 /// checked to be safe inside a systemd unit and a cron line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Schedule {
-    pub hour: u8,
-    pub minute: u8,
+pub(crate) struct Schedule {
+    pub(crate) hour: u8,
+    pub(crate) minute: u8,
     /// Where the purge runs: the directory of the spec (and of the app).
-    pub directory: String,
+    pub(crate) directory: String,
     /// The user that owns the traces.
-    pub user: String,
+    pub(crate) user: String,
     /// The absolute path of chronotrace-ops.
-    pub binary: String,
+    pub(crate) binary: String,
 }
 
 /// Where the traces of an environment live.
@@ -81,55 +83,55 @@ pub struct Schedule {
 #[serde(tag = "storage", rename_all = "lowercase")]
 // A spec holds a handful of environments: boxing would buy nothing.
 #[allow(clippy::large_enum_variant)]
-pub enum Storage {
+pub(crate) enum Storage {
     Local(LocalStorage),
     S3(S3Storage),
 }
 
 /// The Laravel local disk (or an NFS mount): traces under `{path}/traces/`.
 #[derive(Debug, Clone, Serialize)]
-pub struct LocalStorage {
-    pub path: PathBuf,
+pub(crate) struct LocalStorage {
+    pub(crate) path: PathBuf,
     /// `path:` was written in the spec (otherwise it follows the app).
     #[serde(skip)]
-    pub explicit: bool,
+    pub(crate) explicit: bool,
     /// Why this path, for messages: "set in the spec", "the default", or
     /// what `app::resolve` read in the app.
     #[serde(skip)]
-    pub origin: String,
+    pub(crate) origin: String,
 }
 
 impl LocalStorage {
     /// The directory holding the date partitions.
-    pub fn traces_dir(&self) -> PathBuf {
+    pub(crate) fn traces_dir(&self) -> PathBuf {
         self.path.join("traces")
     }
 }
 
 /// A bucket on AWS S3, MinIO or another S3-compatible store.
 #[derive(Debug, Clone, Serialize)]
-pub struct S3Storage {
-    pub provider: Provider,
+pub(crate) struct S3Storage {
+    pub(crate) provider: Provider,
     /// Explicit endpoint (always for MinIO and other stores); `None` is AWS's own.
-    pub endpoint: Option<String>,
-    pub region: String,
-    pub bucket: String,
-    pub prefix: Prefix,
-    pub versioning: bool,
-    pub noncurrent_days: Option<u32>,
-    pub transitions: Vec<Transition>,
-    pub iam: Option<Iam>,
+    pub(crate) endpoint: Option<String>,
+    pub(crate) region: String,
+    pub(crate) bucket: String,
+    pub(crate) prefix: Prefix,
+    pub(crate) versioning: bool,
+    pub(crate) noncurrent_days: Option<u32>,
+    pub(crate) transitions: Vec<Transition>,
+    pub(crate) iam: Option<Iam>,
 }
 
 /// The app's disk root in the bucket (`CHRONOTRACE_S3_PREFIX`), normalised:
 /// never empty, no leading or trailing `/`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
-pub struct Prefix(String);
+pub(crate) struct Prefix(String);
 
 impl Prefix {
     /// Normalises a prefix as written; `None` when nothing is left.
-    pub fn parse(raw: &str) -> Option<Prefix> {
+    pub(crate) fn parse(raw: &str) -> Option<Prefix> {
         let trimmed = raw.trim().trim_matches('/');
         if trimmed.is_empty() {
             None
@@ -139,66 +141,66 @@ impl Prefix {
     }
 
     /// The prefix as the app's setting, without slashes at either end.
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 
     /// `{prefix}/`: the key prefix that scopes every rule, policy and purge.
-    pub fn dir(&self) -> String {
+    pub(crate) fn dir(&self) -> String {
         format!("{}/", self.0)
     }
 
     /// `{prefix}/traces/`: where the package writes its date partitions.
-    pub fn traces_dir(&self) -> String {
+    pub(crate) fn traces_dir(&self) -> String {
         format!("{}/traces/", self.0)
     }
 }
 
 /// The IAM identity of the app on AWS.
 #[derive(Debug, Clone, Serialize)]
-pub struct Iam {
-    pub policy: String,
-    pub role: String,
-    pub trusted_service: String,
-    pub instance_profile: Option<String>,
+pub(crate) struct Iam {
+    pub(crate) policy: String,
+    pub(crate) role: String,
+    pub(crate) trusted_service: String,
+    pub(crate) instance_profile: Option<String>,
 }
 
 /// MinIO deployment topology.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum MinioMode {
+pub(crate) enum MinioMode {
     Single,
     Distributed,
 }
 
 /// What `render` builds for self-hosting MinIO behind nginx.
 #[derive(Debug, Clone, Serialize)]
-pub struct Minio {
-    pub mode: MinioMode,
-    pub nodes: u32,
-    pub drives_per_node: u32,
-    pub domain: String,
-    pub console_domain: String,
-    pub image: String,
-    pub tls_certificate: String,
-    pub tls_key: String,
+pub(crate) struct Minio {
+    pub(crate) mode: MinioMode,
+    pub(crate) nodes: u32,
+    pub(crate) drives_per_node: u32,
+    pub(crate) domain: String,
+    pub(crate) console_domain: String,
+    pub(crate) image: String,
+    pub(crate) tls_certificate: String,
+    pub(crate) tls_key: String,
 }
 
 /// The MinIO image used when the spec names none. MinIO stopped publishing
 /// community images in October 2025 (`latest` is frozen and unpatched), so the
 /// tool pins the last published release and lets `minio.image` override it.
-pub const DEFAULT_MINIO_IMAGE: &str = "minio/minio:RELEASE.2025-09-07T16-13-09Z";
+pub(crate) const DEFAULT_MINIO_IMAGE: &str = "minio/minio:RELEASE.2025-09-07T16-13-09Z";
 
 impl Spec {
     /// Parses and validates spec text; `file` names it in messages.
-    pub fn parse(text: &str, file: &str) -> Result<Spec> {
+    pub(crate) fn parse(text: &str, file: &str) -> Result<Spec> {
         let raw: raw::RawSpec =
             serde_saphyr::from_str(text).map_err(|e| parse_error::yaml_error(&e, file))?;
         validate::validate(raw, file)
     }
 
     /// Reads, parses and validates the spec at `path`.
-    pub fn load(path: &Path) -> Result<Spec> {
+    pub(crate) fn load(path: &Path) -> Result<Spec> {
         let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => Error::usage_with_hint(
                 format!("{}: spec file not found", path.display()),
@@ -210,7 +212,7 @@ impl Spec {
     }
 
     /// The environment named `name`, or a usage error listing the names.
-    pub fn environment(&self, name: &str) -> Result<&Environment> {
+    pub(crate) fn environment(&self, name: &str) -> Result<&Environment> {
         self.environments.get(name).ok_or_else(|| {
             let known: Vec<&str> = self.environments.keys().map(String::as_str).collect();
             Error::usage_with_hint(
@@ -223,7 +225,7 @@ impl Spec {
 
 /// Where the spec comes from, in order of precedence.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SpecSource {
+pub(crate) enum SpecSource {
     /// `--config FILE` or `CHRONOTRACE_OPS_CONFIG`: must exist.
     Explicit(PathBuf),
     /// `./chronotrace-ops.yaml` exists.
@@ -234,7 +236,7 @@ pub enum SpecSource {
 
 impl SpecSource {
     /// Decides where the spec comes from (flag or env var, else the working dir).
-    pub fn discover(explicit: Option<&Path>) -> SpecSource {
+    pub(crate) fn discover(explicit: Option<&Path>) -> SpecSource {
         match explicit {
             Some(path) => SpecSource::Explicit(path.to_path_buf()),
             None if Path::new(DEFAULT_SPEC_FILE).is_file() => {
@@ -245,7 +247,7 @@ impl SpecSource {
     }
 
     /// Loads the spec from this source.
-    pub fn load(&self) -> Result<Spec> {
+    pub(crate) fn load(&self) -> Result<Spec> {
         match self {
             SpecSource::Explicit(path) | SpecSource::WorkingDir(path) => Spec::load(path),
             SpecSource::Embedded => Spec::parse(STARTER_SPEC, "<embedded starter spec>"),

@@ -2,10 +2,10 @@
 //! Each check returns the broken rule's id and a message, or `Ok`.
 
 /// A broken naming rule: (rule id, message).
-pub type NameProblem = (&'static str, String);
+pub(crate) type NameProblem = (&'static str, String);
 
 /// AWS bucket naming rules, applied to every provider so specs stay portable.
-pub fn check_bucket(name: &str) -> Result<(), NameProblem> {
+pub(crate) fn check_bucket(name: &str) -> Result<(), NameProblem> {
     let rule = "bucket.name";
     if !(3..=63).contains(&name.len()) {
         return Err((
@@ -58,7 +58,7 @@ pub fn check_bucket(name: &str) -> Result<(), NameProblem> {
 }
 
 /// IAM role and managed policy names: `[\w+=,.@-]`, 1 to 64 characters.
-pub fn check_iam_name(kind: &str, name: &str, max_len: usize) -> Result<(), NameProblem> {
+pub(crate) fn check_iam_name(kind: &str, name: &str, max_len: usize) -> Result<(), NameProblem> {
     let rule = "iam.name";
     if name.is_empty() || name.len() > max_len {
         return Err((
@@ -79,7 +79,7 @@ pub fn check_iam_name(kind: &str, name: &str, max_len: usize) -> Result<(), Name
 }
 
 /// A service principal such as `ec2.amazonaws.com`: the one service trusted to assume the role.
-pub fn check_service_principal(name: &str) -> Result<(), NameProblem> {
+pub(crate) fn check_service_principal(name: &str) -> Result<(), NameProblem> {
     let valid_host = is_hostname(name);
     if valid_host && (name.ends_with(".amazonaws.com") || name.ends_with(".amazonaws.com.cn")) {
         Ok(())
@@ -94,7 +94,7 @@ pub fn check_service_principal(name: &str) -> Result<(), NameProblem> {
 }
 
 /// A DNS host name: labels of a-z, 0-9 and '-', not starting or ending with '-'.
-pub fn is_hostname(name: &str) -> bool {
+pub(crate) fn is_hostname(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 253
         && name.split('.').all(|label| {

@@ -7,7 +7,7 @@ use serde::Serialize;
 /// The kind of object store behind an `s3` environment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Provider {
+pub(crate) enum Provider {
     Aws,
     Minio,
     /// Any other S3 clone; the table assumes the least (Garage is the measured example).
@@ -16,10 +16,10 @@ pub enum Provider {
 
 impl Provider {
     /// The spec spellings, for parsing and for messages.
-    pub const NAMES: [&'static str; 3] = ["aws", "minio", "s3-compatible"];
+    pub(crate) const NAMES: [&'static str; 3] = ["aws", "minio", "s3-compatible"];
 
     /// Parses a spec value; `None` when unknown.
-    pub fn parse(value: &str) -> Option<Provider> {
+    pub(crate) fn parse(value: &str) -> Option<Provider> {
         match value {
             "aws" => Some(Provider::Aws),
             "minio" => Some(Provider::Minio),
@@ -29,7 +29,7 @@ impl Provider {
     }
 
     /// The spec spelling.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Provider::Aws => "aws",
             Provider::Minio => "minio",
@@ -38,7 +38,7 @@ impl Provider {
     }
 
     /// What this provider is known to support.
-    pub fn capabilities(self) -> Capabilities {
+    pub(crate) fn capabilities(self) -> Capabilities {
         match self {
             Provider::Aws => Capabilities {
                 versioning: true,
@@ -74,13 +74,13 @@ impl Provider {
 
 /// Features a provider can honour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Capabilities {
-    pub versioning: bool,
+pub(crate) struct Capabilities {
+    pub(crate) versioning: bool,
     /// Lifecycle transitions to AWS storage classes (STANDARD_IA, GLACIER, ...).
-    pub storage_class_transitions: bool,
+    pub(crate) storage_class_transitions: bool,
     /// AWS IAM roles, managed policies and instance profiles.
-    pub iam_roles: bool,
-    pub bucket_policy: bool,
-    pub public_access_block: bool,
-    pub sts: bool,
+    pub(crate) iam_roles: bool,
+    pub(crate) bucket_policy: bool,
+    pub(crate) public_access_block: bool,
+    pub(crate) sts: bool,
 }

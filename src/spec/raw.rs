@@ -18,184 +18,184 @@ use serde_saphyr::Spanned;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(title = "chronotrace-ops.yaml")]
-pub struct RawSpec {
+pub(crate) struct RawSpec {
     /// Lowercase letters, digits and '-': names containers and resources.
     #[schemars(with = "String", regex(pattern = r"^[a-z0-9][a-z0-9-]*$"))]
-    pub project: Spanned<String>,
+    pub(crate) project: Spanned<String>,
     /// Environments by name (lowercase, digits, '-' or '_').
     #[schemars(
         with = "BTreeMap<String, RawEnvironment>",
         extend("minProperties" = 1, "propertyNames" = { "pattern": "^[a-z0-9][a-z0-9_-]*$" })
     )]
-    pub environments: Spanned<IndexMap<String, Spanned<RawEnvironment>>>,
+    pub(crate) environments: Spanned<IndexMap<String, Spanned<RawEnvironment>>>,
     /// What `render` builds to self-host MinIO behind nginx.
     #[serde(default)]
     #[schemars(with = "Option<RawMinio>")]
-    pub minio: Option<Spanned<RawMinio>>,
+    pub(crate) minio: Option<Spanned<RawMinio>>,
 }
 
 /// One environment; which keys apply depends on `storage`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "environment")]
-pub struct RawEnvironment {
+pub(crate) struct RawEnvironment {
     /// local: the Laravel local disk (or NFS); s3: a bucket.
     #[schemars(with = "String", extend("enum" = ["local", "s3"]))]
-    pub storage: Spanned<String>,
+    pub(crate) storage: Spanned<String>,
     /// storage: s3 only.
     #[schemars(
         with = "Option<String>",
         extend("enum" = ["aws", "minio", "s3-compatible"], "default" = "aws")
     )]
-    pub provider: Option<Spanned<String>>,
+    pub(crate) provider: Option<Spanned<String>>,
     /// http(s)://host[:port], no path, no credentials. Required for minio and s3-compatible.
     #[schemars(with = "Option<String>", extend("format" = "uri"))]
-    pub endpoint: Option<Spanned<String>>,
+    pub(crate) endpoint: Option<Spanned<String>>,
     /// Required for aws; default us-east-1 elsewhere.
     #[schemars(with = "Option<String>", regex(pattern = r"^[a-z0-9-]+$"))]
-    pub region: Option<Spanned<String>>,
+    pub(crate) region: Option<Spanned<String>>,
     /// The bucket's name (S3 naming rules: 3 to 63 lowercase letters, digits, '.' and '-').
     #[schemars(
         with = "Option<String>",
         length(min = 3, max = 63),
         regex(pattern = r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$")
     )]
-    pub bucket: Option<Spanned<String>>,
+    pub(crate) bucket: Option<Spanned<String>>,
     /// CHRONOTRACE_S3_PREFIX: the app's disk root in the bucket. Never empty.
     #[schemars(with = "Option<String>", extend("default" = "traces"))]
-    pub prefix: Option<Spanned<String>>,
+    pub(crate) prefix: Option<Spanned<String>>,
     /// storage: local only. Traces live under {path}/traces/. Default: the app's local disk root (storage/app/private from Laravel 11, storage/app before; read from config/filesystems.php and composer.lock).
     #[schemars(with = "Option<String>")]
-    pub path: Option<Spanned<String>>,
+    pub(crate) path: Option<Spanned<String>>,
     /// Days a trace is kept before it expires.
     #[schemars(
         with = "Option<i64>",
         range(min = 1, max = 36500),
         extend("default" = 15)
     )]
-    pub retention_days: Option<Spanned<i64>>,
+    pub(crate) retention_days: Option<Spanned<i64>>,
     /// Keep noncurrent versions of overwritten or deleted traces (storage: s3).
     #[schemars(with = "Option<bool>", extend("default" = false))]
-    pub versioning: Option<Spanned<bool>>,
+    pub(crate) versioning: Option<Spanned<bool>>,
     /// Expiration of noncurrent versions; needs versioning: true.
     #[schemars(with = "Option<i64>", range(min = 1, max = 36500))]
-    pub noncurrent_days: Option<Spanned<i64>>,
+    pub(crate) noncurrent_days: Option<Spanned<i64>>,
     /// STANDARD_IA/ONEZONE_IA need >= 30 days; classes in waterfall order with increasing days; retention_days after the last.
     #[schemars(with = "Option<Vec<RawTransition>>")]
-    pub transitions: Option<Spanned<Vec<Spanned<RawTransition>>>>,
+    pub(crate) transitions: Option<Spanned<Vec<Spanned<RawTransition>>>>,
     /// AWS only: the app's managed policy, role, trust and instance profile.
     #[schemars(with = "Option<RawIam>")]
-    pub iam: Option<Spanned<RawIam>>,
+    pub(crate) iam: Option<Spanned<RawIam>>,
     /// The Laravel app's directory (--app overrides it; default: the current directory when it is a Laravel app). `check` reads its .env, composer.lock and config.
     #[schemars(with = "Option<String>")]
-    pub app: Option<Spanned<String>>,
+    pub(crate) app: Option<Spanned<String>>,
     /// A daily `cleanup purge --yes`: `render` writes a systemd timer and service and a cron file.
     #[schemars(with = "Option<RawSchedule>")]
-    pub schedule: Option<Spanned<RawSchedule>>,
+    pub(crate) schedule: Option<Spanned<RawSchedule>>,
 }
 
 /// A daily purge of traces past retention (`schedule:`).
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(inline)]
-pub struct RawSchedule {
+pub(crate) struct RawSchedule {
     /// Time of day, server-local (HH:MM).
     #[schemars(with = "String", regex(pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"))]
-    pub at: Spanned<String>,
+    pub(crate) at: Spanned<String>,
     /// Where the purge runs (the spec's and the app's directory).
     #[schemars(with = "String", regex(pattern = r"^/[A-Za-z0-9/._-]*$"))]
-    pub directory: Spanned<String>,
+    pub(crate) directory: Spanned<String>,
     /// The user the purge runs as.
     #[schemars(
         with = "Option<String>",
         regex(pattern = r"^[a-z_][a-z0-9_-]{0,31}$"),
         extend("default" = "www-data")
     )]
-    pub user: Option<Spanned<String>>,
+    pub(crate) user: Option<Spanned<String>>,
     /// The chronotrace-ops binary the timer and cron line run.
     #[schemars(
         with = "Option<String>",
         regex(pattern = r"^/[A-Za-z0-9/._-]*$"),
         extend("default" = "/usr/local/bin/chronotrace-ops")
     )]
-    pub binary: Option<Spanned<String>>,
+    pub(crate) binary: Option<Spanned<String>>,
 }
 
 /// A lifecycle transition of current objects.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(inline)]
-pub struct RawTransition {
+pub(crate) struct RawTransition {
     /// Days after creation.
     #[schemars(with = "i64", range(min = 0, max = 36500))]
-    pub days: Spanned<i64>,
+    pub(crate) days: Spanned<i64>,
     /// The storage class the traces move to.
     #[schemars(
         with = "String",
         extend("enum" = ["STANDARD_IA", "INTELLIGENT_TIERING", "ONEZONE_IA", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE"])
     )]
-    pub storage_class: Spanned<String>,
+    pub(crate) storage_class: Spanned<String>,
 }
 
 /// The IAM identity the app runs as (AWS only).
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(inline)]
-pub struct RawIam {
+pub(crate) struct RawIam {
     /// The managed policy's name.
     #[schemars(with = "String", regex(pattern = r"^[\w+=,.@-]{1,64}$"))]
-    pub policy: Spanned<String>,
+    pub(crate) policy: Spanned<String>,
     /// The role's name.
     #[schemars(with = "String", regex(pattern = r"^[\w+=,.@-]{1,64}$"))]
-    pub role: Spanned<String>,
+    pub(crate) role: Spanned<String>,
     /// The one AWS service principal trusted to assume the role.
     #[schemars(with = "Option<String>", extend("default" = "ec2.amazonaws.com"))]
-    pub trusted_service: Option<Spanned<String>>,
+    pub(crate) trusted_service: Option<Spanned<String>>,
     /// An instance profile holding the role (EC2).
     #[schemars(with = "Option<String>", regex(pattern = r"^[\w+=,.@-]{1,128}$"))]
-    pub instance_profile: Option<Spanned<String>>,
+    pub(crate) instance_profile: Option<Spanned<String>>,
 }
 
 /// What `render` builds to self-host MinIO behind nginx.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "minio")]
-pub struct RawMinio {
+pub(crate) struct RawMinio {
     /// One node, or several nodes with several drives each.
     #[schemars(
         with = "Option<String>",
         extend("enum" = ["single", "distributed"], "default" = "single")
     )]
-    pub mode: Option<Spanned<String>>,
+    pub(crate) mode: Option<Spanned<String>>,
     /// Nodes of a distributed deployment.
     #[schemars(with = "Option<i64>", range(min = 1, max = 64))]
-    pub nodes: Option<Spanned<i64>>,
+    pub(crate) nodes: Option<Spanned<i64>>,
     /// Drives on each node.
     #[schemars(with = "Option<i64>", range(min = 1, max = 64), extend("default" = 1))]
-    pub drives_per_node: Option<Spanned<i64>>,
+    pub(crate) drives_per_node: Option<Spanned<i64>>,
     /// Host name of the S3 API.
     #[schemars(with = "String")]
-    pub domain: Spanned<String>,
+    pub(crate) domain: Spanned<String>,
     /// Host name of the console; default console.<domain>.
     #[schemars(with = "Option<String>")]
-    pub console_domain: Option<Spanned<String>>,
+    pub(crate) console_domain: Option<Spanned<String>>,
     /// A pinned tag or digest, never latest.
     #[schemars(with = "Option<String>")]
-    pub image: Option<Spanned<String>>,
+    pub(crate) image: Option<Spanned<String>>,
     /// Certificate and key files on the host, mounted into nginx.
     #[schemars(with = "RawTls")]
-    pub tls: Spanned<RawTls>,
+    pub(crate) tls: Spanned<RawTls>,
 }
 
 /// Certificate and key files on the host, mounted into nginx.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(inline)]
-pub struct RawTls {
+pub(crate) struct RawTls {
     /// Path of the PEM certificate (chain) on the host.
     #[schemars(with = "String")]
-    pub certificate: Spanned<String>,
+    pub(crate) certificate: Spanned<String>,
     /// Path of the PEM private key on the host.
     #[schemars(with = "String")]
-    pub key: Spanned<String>,
+    pub(crate) key: Spanned<String>,
 }

@@ -12,7 +12,7 @@ use super::raw::RawSpec;
 const ID: &str = "https://chronotrace-ops.invalid/chronotrace-ops.schema.json";
 
 /// The JSON Schema (draft 2020-12) of `chronotrace-ops.yaml`, pretty-printed.
-pub fn schema_json() -> String {
+pub(crate) fn schema_json() -> String {
     let mut text = serde_json::to_string_pretty(&schema()).unwrap_or_default();
     text.push('\n');
     text

@@ -20,13 +20,13 @@ use crate::spec::LocalStorage;
 
 /// A local directory of traces.
 #[derive(Debug)]
-pub struct LocalStore {
+pub(crate) struct LocalStore {
     path: PathBuf,
     traces_dir: PathBuf,
 }
 
 impl LocalStore {
-    pub fn new(local: &LocalStorage) -> LocalStore {
+    pub(crate) fn new(local: &LocalStorage) -> LocalStore {
         LocalStore {
             path: local.path.clone(),
             traces_dir: local.traces_dir(),
@@ -69,8 +69,8 @@ impl TraceStore for LocalStore {
 
 /// The traces directory an environment on local disk needs.
 #[derive(Debug)]
-pub struct LocalDir {
-    pub traces_dir: PathBuf,
+pub(crate) struct LocalDir {
+    pub(crate) traces_dir: PathBuf,
 }
 
 impl Provision for LocalDir {

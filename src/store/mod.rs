@@ -2,16 +2,66 @@
 //! today: an S3-compatible bucket (`s3`, through the `cloud` adapter) and a
 //! local directory (`local`). A new family of stores (Redis, SQL, GCS)
 //! implements these traits in a new file here, on top of its own adapter;
-//! `ops` (and so every command) works through them.
+//! `ops` (and so every command) works through them. `fake` (tests only) is
+//! an in-memory store for unit tests of `ops` without a server.
 //!
 //! - [`TraceStore`]: enumerate the day partitions and what lies outside
 //!   them, tally each day (count, bytes, classes), delete what is past
 //!   retention in batches; a write/read/delete probe; the store's retention
 //!   mechanism (a lifecycle rule, a TTL, none).
 //! - [`Provision`]: observe what the spec names, execute one planned change.
+//!
+//! # Adding a store
+//!
+//! A "day partition" is whatever groups a store's traces by day: a
+//! `traces/{YYYY-MM-DD}/` prefix or folder, the day of a Redis sorted-set
+//! score (keys by index score), `date(created_at)` of SQL rows. `scan`
+//! walks them and folds each trace into the outcome with the shared pure
+//! code, so `ops` needs no change:
+//!
+//! ```ignore
+//! impl TraceStore for RedisStore {
+//!     fn scan<'a>(&'a self, judge: &'a Judge, selection: Selection, purge: bool,
+//!                 progress: &'a Progress) -> LocalBoxFuture<'a, Result<Outcome>> {
+//!         async move {
+//!             let mut out = Outcome::default();
+//!             for day in self.days().await? {            // ZRANGEBYSCORE per day
+//!                 out.partitions_found += 1;
+//!                 if !judge.selects(selection, day) { continue; }
+//!                 out.partitions_listed += 1;
+//!                 for entry in self.entries(day).await? {  // key, size, class
+//!                     let expired = judge.expired(day);
+//!                     out.tally.record(&entry, Place::Partition(day), expired);
+//!                     // purge && expired: delete in batches; a key that
+//!                     // fails is `out.error_count += 1` + `out.keep_errors`.
+//!                 }
+//!             }
+//!             Ok(out)
+//!         }.boxed_local()
+//!     }
+//!     fn retention<'a>(&'a self, want: &'a RetentionWant, _sample: Option<&'a str>)
+//!         -> LocalBoxFuture<'a, Result<Retention>> {
+//!         // A TTL store judges its TTL against `want.days` (a `Ttl`
+//!         // variant joins `Retention` with the first such store); a store
+//!         // that expires nothing answers `Retention::None`.
+//!         futures::future::ready(Ok(Retention::None)).boxed_local()
+//!     }
+//!     // location, describe, probe: see `local.rs`, the smallest store.
+//! }
+//! ```
+//!
+//! Every call to a server has a time limit (the session's `Timeouts`), and
+//! nothing returned (location, errors) carries a credential. Then `open`
+//! below learns the new `spec::Storage` variant, `store::fake` shows what
+//! the unit tests of `ops` expect of a store, and a server test in
+//! `tests/it` proves the real one.
 
-pub mod local;
-pub mod s3;
+#![warn(unreachable_pub)]
+
+#[cfg(test)]
+pub(crate) mod fake;
+pub(crate) mod local;
+pub(crate) mod s3;
 
 use futures::future::LocalBoxFuture;
 
@@ -25,10 +75,10 @@ use crate::retention::RuleStatus;
 use crate::scan::{Judge, Outcome, Progress, Selection};
 use crate::spec::Storage;
 
-pub use crate::cloud::provision::Applied;
+pub(crate) use crate::cloud::provision::Applied;
 
 /// What every trace store does for `cleanup`, `report` and `check`.
-pub trait TraceStore: Send + Sync + std::fmt::Debug {
+pub(crate) trait TraceStore: Send + Sync + std::fmt::Debug {
     /// Where the traces are, for messages (no credentials in it).
     fn location(&self) -> String;
 
@@ -47,6 +97,13 @@ pub trait TraceStore: Send + Sync + std::fmt::Debug {
     ) -> LocalBoxFuture<'a, Result<Outcome>>;
 
     /// Writes, reads back and deletes one probe (a check result).
+    #[cfg_attr(
+        not(test),
+        expect(
+            dead_code,
+            reason = "the check runner still calls the adapters' probes directly"
+        )
+    )]
     fn probe(&self) -> LocalBoxFuture<'_, CheckResult>;
 
     /// How the store expires traces by itself, judged against `want`;
@@ -60,16 +117,16 @@ pub trait TraceStore: Send + Sync + std::fmt::Debug {
 
 /// The retention the spec asks of a store's own mechanism.
 #[derive(Debug, Clone)]
-pub struct RetentionWant {
+pub(crate) struct RetentionWant {
     /// The ID of the tool's lifecycle rule (`spec::ids::lifecycle_rule_id`).
-    pub rule_id: String,
-    pub days: u32,
+    pub(crate) rule_id: String,
+    pub(crate) days: u32,
 }
 
 /// A store's own retention mechanism. Stores with a per-key TTL (Redis)
 /// or none at all (SQL tables purged by the tool) add their variant here.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Retention {
+pub(crate) enum Retention {
     /// An S3 lifecycle rule, and how it compares with the spec.
     LifecycleRule(RuleStatus),
     /// Nothing expires by itself: `cleanup purge` is the mechanism.
@@ -78,7 +135,7 @@ pub enum Retention {
 
 impl Retention {
     /// The lifecycle rule's status, where the store has one.
-    pub fn rule_status(self) -> Option<RuleStatus> {
+    pub(crate) fn rule_status(self) -> Option<RuleStatus> {
         match self {
             Retention::LifecycleRule(status) => Some(status),
             Retention::None => None,
@@ -88,7 +145,7 @@ impl Retention {
 
 /// What provisioning does on every store: observe, then execute a plan
 /// one change at a time (`ops::apply` decides the order and reports).
-pub trait Provision: Send + Sync {
+pub(crate) trait Provision: Send + Sync {
     /// What exists now of what the spec names.
     fn observe(&self) -> LocalBoxFuture<'_, Result<Observed>>;
     /// Executes one planned change; `empty` allows deleting a bucket's content.
@@ -101,7 +158,7 @@ pub trait Provision: Send + Sync {
 
 /// Opens an environment's storage: the local directory, or the bucket
 /// through `clients` (connected by the caller: one connection per run).
-pub async fn open(
+pub(crate) async fn open(
     storage: &Storage,
     clients: Option<Clients>,
     concurrency: usize,

@@ -21,7 +21,7 @@ use crate::spec::S3Storage;
 
 /// A bucket and the environment's prefix in it, ready to scan.
 #[derive(Debug)]
-pub struct S3Store {
+pub(crate) struct S3Store {
     clients: Clients,
     spec: S3Storage,
     source: Source,
@@ -29,7 +29,11 @@ pub struct S3Store {
 
 impl S3Store {
     /// Learns whether the bucket is versioned (to list versions too).
-    pub async fn open(clients: Clients, s3: &S3Storage, concurrency: usize) -> Result<S3Store> {
+    pub(crate) async fn open(
+        clients: Clients,
+        s3: &S3Storage,
+        concurrency: usize,
+    ) -> Result<S3Store> {
         let versioned = crate::cloud::versioning::is_versioned(&clients, &s3.bucket).await?;
         let source = Source {
             s3: clients.s3.clone(),

@@ -12,7 +12,7 @@ mod s3;
 mod schedule;
 mod values;
 
-pub use values::check_endpoint;
+pub(crate) use values::check_endpoint;
 use values::is_slug;
 
 use super::names;
@@ -30,7 +30,7 @@ const DEFAULT_PREFIX: &str = "traces";
 const DEFAULT_LOCAL_PATH: &str = "storage/app";
 
 /// Checks `raw` against every rule and builds the model.
-pub fn validate(raw: RawSpec, file: &str) -> Result<Spec> {
+pub(crate) fn validate(raw: RawSpec, file: &str) -> Result<Spec> {
     let mut checker = Checker {
         file,
         problems: Vec::new(),

@@ -14,7 +14,7 @@ pub(super) fn is_slug(value: &str) -> bool {
 
 /// An endpoint: http(s), a host, nothing else. Credentials in the URL are
 /// refused outright: they would end up in logs, reports and rendered files.
-pub fn check_endpoint(value: &str) -> std::result::Result<String, (&'static str, String)> {
+pub(crate) fn check_endpoint(value: &str) -> std::result::Result<String, (&'static str, String)> {
     let url = url::Url::parse(value).map_err(|e| {
         (
             "endpoint.url",
