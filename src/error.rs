@@ -1,5 +1,5 @@
 //! Errors and exit codes: the one place that decides what a failure prints
-//! and which exit status it maps to (product.md: 0 ok, 1 findings, 2 error).
+//! and which exit status it maps to (product.md: 0 ok, 1 findings, 2 error, 130 interrupted).
 
 use std::fmt;
 use std::path::PathBuf;
@@ -13,6 +13,8 @@ pub enum ExitStatus {
     Findings = 1,
     /// The job could not be done: bad usage, invalid spec, I/O or API error.
     Error = 2,
+    /// Ctrl-C or SIGTERM stopped the run (128 + SIGINT, as shells say).
+    Interrupted = 130,
 }
 
 impl From<ExitStatus> for std::process::ExitCode {
@@ -103,6 +105,10 @@ pub enum Error {
     /// A template failed to parse or render.
     #[error("template {name}: {message}")]
     Template { name: String, message: String },
+    /// Ctrl-C or SIGTERM: the work stopped where it was (what it had done
+    /// is reported by the command before this line).
+    #[error("{}", crate::interrupt::MESSAGE)]
+    Interrupted,
 }
 
 impl Error {
@@ -157,9 +163,12 @@ impl Error {
         }
     }
 
-    /// Every error is "could not do the job".
+    /// Every error is "could not do the job", but an interruption.
     pub fn exit_status(&self) -> ExitStatus {
-        ExitStatus::Error
+        match self {
+            Error::Interrupted => ExitStatus::Interrupted,
+            _ => ExitStatus::Error,
+        }
     }
 }
 

@@ -35,6 +35,7 @@ pub mod error;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+pub(crate) mod interrupt;
 pub(crate) mod local;
 pub(crate) mod net;
 pub(crate) mod ops;
@@ -71,13 +72,19 @@ pub fn main_entry<I: IntoIterator<Item = OsString>>(args: I) -> ExitStatus {
             };
         }
     };
-    match run(cli) {
+    interrupt::install();
+    let status = match run(cli) {
         Ok(status) => status,
         Err(err) => {
             report_error(&err);
             err.exit_status()
         }
+    };
+    // A signal during a section that finished anyway: still an interrupted run.
+    if interrupt::requested() && status != ExitStatus::Interrupted {
+        interrupt::exit_now();
     }
+    status
 }
 
 /// Debug logs on stderr: `-v` for the tool's own steps, `-vv` adds the AWS

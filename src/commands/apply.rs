@@ -20,7 +20,7 @@ pub fn run(ctx: &Context, args: &ApplyArgs) -> Result<ExitStatus> {
                 "Nothing to do: environment '{}' is as the spec asks.",
                 outcome.done.env
             );
-            finish(ctx, &outcome.done, outcome.had_changes, &nothing)
+            finish(ctx, &outcome, "apply", &nothing)
         }
     }
 }

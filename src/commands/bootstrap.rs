@@ -33,6 +33,8 @@ enum StepStatus {
     Error,
     /// Not run: an earlier step stopped the job.
     Skipped,
+    /// Ctrl-C or SIGTERM stopped it (its result: what it had done).
+    Interrupted,
 }
 
 /// One step of the job, with its full result for `--output json`.
@@ -93,6 +95,9 @@ pub fn run(ctx: &Context, args: &BootstrapArgs) -> Result<ExitStatus> {
     let status = job.status;
     let report = job.finish(env);
     output::emit(ctx.output, &report, |out| print(out, &report, &spec))?;
+    if status == ExitStatus::Interrupted {
+        return Err(Error::Interrupted);
+    }
     Ok(status)
 }
 
@@ -125,6 +130,22 @@ impl Job {
     }
 
     fn record(&mut self, name: &'static str, outcome: Result<Ran>) {
+        // A signal during the step: what it returned is partial.
+        if crate::interrupt::requested() {
+            self.status = ExitStatus::Interrupted;
+            let (summary, result) = match outcome {
+                Ok((_, summary, result)) => (summary, Some(result)),
+                Err(e) => (e.to_string().replace('\n', "; "), None),
+            };
+            self.steps.push(Step {
+                name,
+                status: StepStatus::Interrupted,
+                summary,
+                hint: None,
+                result,
+            });
+            return;
+        }
         let step = match outcome {
             Ok((passed, summary, result)) => {
                 if !passed {
@@ -167,10 +188,12 @@ impl Job {
     }
 
     fn finish(self, env: &Environment) -> BootstrapReport {
-        let failed = self
-            .steps
-            .iter()
-            .find(|s| matches!(s.status, StepStatus::Failed | StepStatus::Error));
+        let failed = self.steps.iter().find(|s| {
+            matches!(
+                s.status,
+                StepStatus::Failed | StepStatus::Error | StepStatus::Interrupted
+            )
+        });
         let ok = failed.is_none();
         let name = &env.name;
         let next = match failed {
@@ -182,6 +205,10 @@ impl Job {
                     "nightly: `chronotrace-ops cleanup verify -e {name}` and `chronotrace-ops report -e {name} --format markdown`"
                 ),
             ],
+            Some(step) if step.status == StepStatus::Interrupted => vec![format!(
+                "the '{}' step was interrupted: run bootstrap again, it converges",
+                step.name
+            )],
             Some(step) => {
                 let mut next = vec![format!(
                     "fix the '{}' step, then run bootstrap again",
@@ -237,12 +264,20 @@ fn apply_step(ctx: &Context, env: &Environment, yes: bool) -> Result<Ran> {
         ));
     };
     let (create, update, delete) = outcome.done.counts();
-    let summary = if outcome.had_changes {
+    let summary = if outcome.interrupted {
+        format!(
+            "interrupted: {create} created, {update} updated, {delete} deleted before the stop; a rerun converges"
+        )
+    } else if outcome.had_changes {
         format!("{create} created, {update} updated, {delete} deleted")
     } else {
         "nothing to do: as the spec asks".into()
     };
-    Ok((true, summary, to_json(&outcome.done)))
+    let mut json = to_json(&outcome.done);
+    if let (true, Value::Object(fields)) = (outcome.interrupted, &mut json) {
+        fields.insert("interrupted".into(), Value::Bool(true));
+    }
+    Ok((!outcome.interrupted, summary, json))
 }
 
 fn check_step(
@@ -326,6 +361,7 @@ fn print(out: &mut dyn Write, report: &BootstrapReport, spec: &Spec) -> std::io:
             StepStatus::Failed => "FAILED ",
             StepStatus::Error => "ERROR  ",
             StepStatus::Skipped => "skipped",
+            StepStatus::Interrupted => "STOPPED",
         };
         writeln!(out, "  {mark}  {:<15} {}", step.name, step.summary)?;
         if let Some(hint) = &step.hint {

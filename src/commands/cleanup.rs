@@ -5,7 +5,7 @@ use std::io::Write;
 
 use super::Context;
 use crate::cli::{CleanupCommand, PurgeArgs, VerifyArgs};
-use crate::error::{ExitStatus, Result};
+use crate::error::{Error, ExitStatus, Result};
 use crate::ops::cleanup::{self, PurgeReport, PurgeSettings, VerifyReport, VerifySettings};
 use crate::output;
 use crate::report::DayRow;
@@ -94,6 +94,9 @@ fn purge(ctx: &Context, args: &PurgeArgs) -> Result<ExitStatus> {
     };
     let report = cleanup::purge(&ctx.session, env, settings)?;
     output::emit(ctx.output, &report, |out| print_purge(out, &report))?;
+    if report.interrupted {
+        return Err(Error::Interrupted);
+    }
     Ok(if report.error_count > 0 {
         ExitStatus::Findings
     } else {
@@ -110,7 +113,12 @@ fn print_rows(out: &mut dyn Write, indent: &str, rows: &[DayRow]) -> std::io::Re
 }
 
 fn print_purge(out: &mut dyn Write, r: &PurgeReport) -> std::io::Result<()> {
-    let verb = if r.dry_run { "would delete" } else { "deleted" };
+    let verb = match (r.dry_run, r.interrupted) {
+        (true, false) => "would delete",
+        (true, true) => "interrupted dry run: deleted",
+        (false, false) => "deleted",
+        (false, true) => "interrupted: deleted only",
+    };
     writeln!(
         out,
         "{}: {verb} {} objects ({}) past {} days of retention (dated before {})",
@@ -139,7 +147,19 @@ fn print_purge(out: &mut dyn Write, r: &PurgeReport) -> std::io::Result<()> {
             r.error_count - r.errors.len() as u64
         )?;
     }
-    if r.dry_run && r.deleted_objects > 0 {
+    if let Some(finished) = &r.finished_partitions {
+        let finished = if finished.is_empty() {
+            "none".to_string()
+        } else {
+            finished.join(", ")
+        };
+        writeln!(out, "  partitions finished: {finished}")?;
+        writeln!(
+            out,
+            "the purge did not complete: run it again to delete the rest"
+        )?;
+    }
+    if r.dry_run && !r.interrupted && r.deleted_objects > 0 {
         writeln!(
             out,
             "dry run: nothing was deleted; run again with --yes to delete"

@@ -30,8 +30,8 @@ pub fn run(ctx: &Context, args: &DestroyArgs) -> Result<ExitStatus> {
     let outcome = ops::apply::destroy(&ctx.session, env, args.empty, &confirm)?;
     finish(
         ctx,
-        &outcome.done,
-        outcome.had_changes,
+        &outcome,
+        "destroy",
         "Nothing to do: nothing of chronotrace-ops's is left.",
     )
 }

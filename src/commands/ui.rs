@@ -4,8 +4,11 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
+use serde::Serialize;
+
 use super::Context;
 use crate::error::{Error, ExitStatus, Result};
+use crate::ops::apply::ApplyOutcome;
 use crate::output::{self, OutputFormat};
 use crate::plan::{Plan, text};
 use crate::spec::{Environment, Storage};
@@ -62,6 +65,8 @@ pub(crate) fn proceed(ctx: &Context, plan: &Plan, heading: &str, yes: bool) -> R
             "pass --yes to apply without asking (as in CI)",
         ));
     }
+    // Nothing is changed yet: Ctrl-C at the prompt ends the run at once.
+    let _prompt = crate::interrupt::at_prompt();
     let mut err = std::io::stderr().lock();
     let _ = write!(err, "Apply these changes? [y/N] ");
     let _ = err.flush();
@@ -77,16 +82,35 @@ pub(crate) fn proceed(ctx: &Context, plan: &Plan, heading: &str, yes: bool) -> R
     Ok(go)
 }
 
-/// The summary (text) or the executed plan (JSON).
-/// `nothing` is said when there was nothing to do.
+/// The executed plan as JSON, with `"interrupted": true` when Ctrl-C or
+/// SIGTERM stopped it (the field is absent otherwise).
+#[derive(Serialize)]
+struct Executed<'a> {
+    #[serde(flatten)]
+    plan: &'a Plan,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    interrupted: bool,
+}
+
+/// The summary (text) or the executed plan (JSON). `nothing` is said when
+/// there was nothing to do; `command` (`apply`, `destroy`) is what to run
+/// again after an interruption, which ends in `Error::Interrupted`.
 pub(crate) fn finish(
     ctx: &Context,
-    done: &Plan,
-    had_changes: bool,
+    outcome: &ApplyOutcome,
+    command: &str,
     nothing: &str,
 ) -> Result<ExitStatus> {
-    output::emit(ctx.output, done, |out| {
-        if !had_changes {
+    let done = &outcome.done;
+    let json = Executed {
+        plan: done,
+        interrupted: outcome.interrupted,
+    };
+    output::emit(ctx.output, &json, |out| {
+        if outcome.interrupted {
+            return interrupted(out, done, command);
+        }
+        if !outcome.had_changes {
             return writeln!(out, "{nothing}");
         }
         let (create, update, delete) = done.counts();
@@ -111,5 +135,32 @@ pub(crate) fn finish(
         }
         writeln!(out, ".")
     })?;
+    if outcome.interrupted {
+        return Err(Error::Interrupted);
+    }
     Ok(ExitStatus::Ok)
+}
+
+/// What an interrupted run had changed, and that a rerun converges.
+fn interrupted(out: &mut dyn Write, done: &Plan, command: &str) -> std::io::Result<()> {
+    let (create, update, delete) = done.counts();
+    let made: Vec<String> = done
+        .changes
+        .iter()
+        .filter(|c| c.pending())
+        .map(|c| format!("{} {}", c.action.sign(), c.resource.id()))
+        .collect();
+    writeln!(
+        out,
+        "Interrupted: {create} created, {update} updated, {delete} deleted before the stop; the rest was not done."
+    )?;
+    if made.is_empty() {
+        writeln!(out, "  nothing was changed")?;
+    } else {
+        writeln!(out, "  changed: {}", made.join(", "))?;
+    }
+    writeln!(
+        out,
+        "Run `{command}` again: it plans from what is there now and converges."
+    )
 }

@@ -48,6 +48,7 @@ pub fn scan(
                     walk.tree(&path, Some(day), &mut outcome)?;
                     if purge && judge.expired(day) {
                         remove_if_empty(&path)?;
+                        progress.finished(day);
                     }
                 }
             }
@@ -106,6 +107,10 @@ impl Walk<'_> {
         };
         out.tally.record(&entry, place, expired);
         if self.purge && expired {
+            // Ctrl-C: stop between two files; the progress holds the counts.
+            if crate::interrupt::requested() {
+                return Err(Error::Interrupted);
+            }
             // The walk never leaves the traces folder; say so in code too.
             if !path.starts_with(self.root) {
                 return Err(Error::usage(format!(
@@ -115,8 +120,15 @@ impl Walk<'_> {
                 )));
             }
             match fs::remove_file(path) {
-                Ok(()) => out.deleted.add(entry.size),
+                Ok(()) => {
+                    out.deleted.add(entry.size);
+                    let mut one = crate::scan::Volume::default();
+                    one.add(entry.size);
+                    self.progress.deleted(day, one, 0);
+                }
                 Err(e) => {
+                    self.progress
+                        .deleted(day, crate::scan::Volume::default(), 1);
                     out.error_count += 1;
                     out.keep_errors(vec![crate::scan::KeyError {
                         key: entry.key,

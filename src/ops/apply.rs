@@ -17,11 +17,48 @@ use crate::spec::{Environment, Storage};
 use crate::store::local::LocalDir;
 use crate::store::{Applied, Provision};
 
-/// What `apply` did: the plan as executed.
+/// What `apply` did: the plan as executed (up to the interruption, when
+/// Ctrl-C or SIGTERM stopped it).
 #[derive(Debug)]
 pub struct ApplyOutcome {
     pub done: Plan,
     pub had_changes: bool,
+    pub interrupted: bool,
+}
+
+/// The changes handled so far, kept outside the work's future: when an
+/// interruption drops the future mid-request, this still says what was
+/// changed.
+#[derive(Debug, Default)]
+pub struct Log(std::sync::Mutex<Vec<Change>>);
+
+impl Log {
+    fn push(&self, change: Change) {
+        self.changes().push(change);
+    }
+
+    fn changes(&self) -> std::sync::MutexGuard<'_, Vec<Change>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The outcome of a run stopped by Ctrl-C or SIGTERM, or the error.
+    fn interrupted<T>(&self, env: &str, ran: Result<T>) -> Result<T, Result<ApplyOutcome>> {
+        match ran {
+            Ok(value) => Ok(value),
+            Err(Error::Interrupted) => {
+                let done = Plan {
+                    env: env.to_string(),
+                    changes: self.changes().clone(),
+                };
+                Err(Ok(ApplyOutcome {
+                    had_changes: done.has_changes(),
+                    done,
+                    interrupted: true,
+                }))
+            }
+            Err(e) => Err(Err(e)),
+        }
+    }
 }
 
 /// Plans the changes of `env`, asks `confirm` (which shows the plan), and
@@ -48,22 +85,29 @@ pub fn apply(
         return Ok(Some(ApplyOutcome {
             done: plan,
             had_changes,
+            interrupted: false,
         }));
     }
     let want = bucket_of(&desired)?;
-    session.block_on(async {
+    let log = Log::default();
+    let ran = session.block_on(async {
         let clients = connect(session, env).await?;
         let provisioner = Provisioner::new(&clients, want, &env.name).await?;
         let plan = diff(&desired, &provisioner.observe().await?);
         if !confirm(&plan)? {
             return Ok(None);
         }
-        let done = execute_all(&provisioner, &plan, false).await?;
+        let done = execute_all(&provisioner, &plan, false, &log).await?;
         Ok(Some(ApplyOutcome {
             done,
             had_changes: plan.has_changes(),
+            interrupted: false,
         }))
-    })?
+    });
+    match log.interrupted(&env.name, ran.and_then(|r| r)) {
+        Ok(outcome) => Ok(outcome),
+        Err(stopped) => stopped.map(Some),
+    }
 }
 
 /// What `apply` would change in `env` (reads the live state only).
@@ -103,9 +147,15 @@ pub(crate) fn bucket_of(desired: &Desired) -> Result<&DesiredBucket> {
     }
 }
 
-/// Executes every pending change in order. On a failure, says on stderr
-/// which changes were already made before returning the error.
-pub async fn execute_all(provisioner: &dyn Provision, plan: &Plan, empty: bool) -> Result<Plan> {
+/// Executes every pending change in order, recording each in `log` as it
+/// is made. On a failure, says on stderr which changes were already made
+/// before returning the error.
+pub async fn execute_all(
+    provisioner: &dyn Provision,
+    plan: &Plan,
+    empty: bool,
+    log: &Log,
+) -> Result<Plan> {
     let mut result = Plan {
         env: plan.env.clone(),
         changes: Vec::new(),
@@ -113,6 +163,7 @@ pub async fn execute_all(provisioner: &dyn Provision, plan: &Plan, empty: bool) 
     for change in &plan.changes {
         if !change.pending() {
             result.changes.push(change.clone());
+            log.push(change.clone());
             continue;
         }
         tracing::debug!(resource = change.resource.id(), action = ?change.action, "executing");
@@ -120,6 +171,7 @@ pub async fn execute_all(provisioner: &dyn Provision, plan: &Plan, empty: bool) 
             Ok(applied) => {
                 let done = outcome(change, applied);
                 progress(&done);
+                log.push(done.clone());
                 result.changes.push(done);
             }
             Err(e) => {
@@ -194,7 +246,8 @@ pub fn destroy(
     }
     let desired = Desired::from_env(env)?;
     let want = bucket_of(&desired)?;
-    session.block_on(async {
+    let log = Log::default();
+    let ran = session.block_on(async {
         let clients = connect(session, env).await?;
         let provisioner = Provisioner::new(&clients, want, &env.name).await?;
         let plan = destroy_plan(&desired, &provisioner.observe().await?);
@@ -203,6 +256,7 @@ pub fn destroy(
             return Ok(ApplyOutcome {
                 done: plan,
                 had_changes: false,
+                interrupted: false,
             });
         }
         let bucket_goes = plan
@@ -212,10 +266,13 @@ pub fn destroy(
         if bucket_goes {
             provisioner.check_deletable(empty).await?;
         }
-        let done = execute_all(&provisioner, &plan, empty).await?;
+        let done = execute_all(&provisioner, &plan, empty, &log).await?;
         Ok(ApplyOutcome {
             done,
             had_changes: true,
+            interrupted: false,
         })
-    })?
+    });
+    log.interrupted(&env.name, ran.and_then(|r| r))
+        .or_else(|stopped| stopped)
 }

@@ -9,7 +9,7 @@ use super::{DEFAULT_CONCURRENCY, DEFAULT_GRACE_DAYS, Session};
 use crate::error::{Error, Result};
 use crate::report::DayRow;
 use crate::retention::{self, Rule, RuleStatus};
-use crate::scan::{Judge, KeyError, Outcome, Progress, Selection, Volume};
+use crate::scan::{Judge, KeyError, Outcome, Progress, Purged, Selection, Volume};
 use crate::spec::ids::lifecycle_rule_id;
 use crate::spec::{Environment, Storage};
 use crate::store::{RetentionWant, TraceStore};
@@ -80,6 +80,13 @@ pub struct PurgeReport {
     pub partitions: Vec<DayRow>,
     /// Expired objects outside partitions (by modification time).
     pub outside_partitions: Volume,
+    /// Ctrl-C or SIGTERM stopped the purge: the counts are what was deleted
+    /// until then, `partitions` what went from each, and
+    /// `finished_partitions` the partitions handled to their end.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finished_partitions: Option<Vec<String>>,
 }
 
 /// The retention of this run: `--days`, else the spec's.
@@ -182,17 +189,18 @@ pub fn purge(session: &Session, env: &Environment, settings: PurgeSettings) -> R
         grace_days: 0,
     };
     let judge = Judge::new(rule, retention::today());
-    session.block_on(async {
+    let progress = Progress::on_terminal();
+    let purged = session.block_on(async {
         let store = super::open_store(session, &env.storage, settings.concurrency).await?;
-        purge_store(
-            store.as_ref(),
-            env,
-            &judge,
-            settings.delete,
-            &Progress::on_terminal(),
-        )
-        .await
-    })?
+        purge_store(store.as_ref(), env, &judge, settings.delete, &progress).await
+    });
+    match purged.and_then(|purged| purged) {
+        Err(Error::Interrupted) => {
+            progress.finish();
+            Ok(interrupted(env, &judge, settings, &progress.purged()))
+        }
+        other => other,
+    }
 }
 
 /// The purge of one opened store (the seam `purge` goes through): with
@@ -213,13 +221,6 @@ pub(crate) async fn purge_store(
     } else {
         tally.expired
     };
-    let in_partitions = tally
-        .expired_partitions
-        .values()
-        .fold(Volume::default(), |mut a, v| {
-            a.merge(*v);
-            a
-        });
     Ok(PurgeReport {
         env: env.name.clone(),
         dry_run: !delete,
@@ -230,11 +231,49 @@ pub(crate) async fn purge_store(
         retention_days: judge.rule.retention_days,
         cutoff: judge.cutoff_text(),
         partitions: expired_rows(&outcome),
-        outside_partitions: Volume {
-            objects: tally.expired.objects.saturating_sub(in_partitions.objects),
-            bytes: tally.expired.bytes.saturating_sub(in_partitions.bytes),
-        },
+        outside_partitions: outside(tally.expired, tally.expired_partitions.values()),
+        interrupted: false,
+        finished_partitions: None,
     })
+}
+
+/// What an interrupted purge had deleted (a dry run deleted nothing).
+fn interrupted(
+    env: &Environment,
+    judge: &Judge,
+    settings: PurgeSettings,
+    purged: &Purged,
+) -> PurgeReport {
+    PurgeReport {
+        env: env.name.clone(),
+        dry_run: !settings.delete,
+        deleted_objects: purged.deleted.objects,
+        deleted_bytes: purged.deleted.bytes,
+        errors: Vec::new(),
+        error_count: purged.error_count,
+        retention_days: judge.rule.retention_days,
+        cutoff: judge.cutoff_text(),
+        partitions: purged
+            .by_day
+            .iter()
+            .map(|(d, v)| DayRow::new(*d, *v))
+            .collect(),
+        outside_partitions: outside(purged.deleted, purged.by_day.values()),
+        interrupted: true,
+        finished_partitions: Some(purged.finished.iter().map(|d| d.to_string()).collect()),
+    }
+}
+
+/// The part of `total` outside the partitions' volumes.
+fn outside<'a>(total: Volume, partitions: impl Iterator<Item = &'a Volume>) -> Volume {
+    let inside = partitions.fold(Volume::default(), |mut a, v| {
+        a.merge(*v);
+        a
+    });
+    Volume {
+        objects: total.objects.saturating_sub(inside.objects),
+        bytes: total.bytes.saturating_sub(inside.bytes),
+    }
 }
 
 #[cfg(test)]

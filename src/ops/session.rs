@@ -59,6 +59,8 @@ impl Session {
 
     /// Runs async work (the network layers) to completion on the run's
     /// runtime, built on first use (commands without network build none).
+    /// Ctrl-C or SIGTERM stops it where it is (`Error::Interrupted`); the
+    /// work records its progress outside the future to report it then.
     pub fn block_on<F: Future>(&self, future: F) -> Result<F::Output> {
         let runtime = match self.runtime.get() {
             Some(runtime) => runtime,
@@ -71,7 +73,15 @@ impl Session {
                 self.runtime.get_or_init(|| built)
             }
         };
-        Ok(runtime.block_on(future))
+        let _cooperating = crate::interrupt::cooperate();
+        runtime.block_on(async {
+            tokio::select! {
+                // The work first: what it finished is not thrown away.
+                biased;
+                output = future => Ok(output),
+                () = crate::interrupt::wait() => Err(Error::Interrupted),
+            }
+        })
     }
 
     /// The clients of `s3`'s target: connected (credentials resolved) on

@@ -152,11 +152,26 @@ impl Outcome {
     }
 }
 
-/// A progress line on stderr, only when stderr is a terminal.
+/// A progress line on stderr, only when stderr is a terminal; and the
+/// record of what a purge deleted so far, read when it is interrupted (the
+/// `Outcome` of an interrupted scan is never returned).
 #[derive(Debug, Default)]
 pub struct Progress {
     enabled: bool,
     done: std::sync::atomic::AtomicU64,
+    purged: std::sync::Mutex<Purged>,
+}
+
+/// What a purge deleted so far (exact, whatever the interruption).
+#[derive(Debug, Default, Clone)]
+pub struct Purged {
+    /// Everything deleted.
+    pub deleted: Volume,
+    /// Deleted per partition day.
+    pub by_day: std::collections::BTreeMap<chrono::NaiveDate, Volume>,
+    /// Partitions listed to their end (everything expired in them handled).
+    pub finished: Vec<chrono::NaiveDate>,
+    pub error_count: u64,
 }
 
 impl Progress {
@@ -164,7 +179,7 @@ impl Progress {
     pub fn on_terminal() -> Progress {
         Progress {
             enabled: std::io::IsTerminal::is_terminal(&std::io::stderr()),
-            done: Default::default(),
+            ..Progress::default()
         }
     }
 
@@ -175,6 +190,27 @@ impl Progress {
             use std::io::Write;
             let _ = write!(std::io::stderr().lock(), "\r{verb} {total} objects…");
         }
+    }
+
+    /// Records what one delete removed (`day`: its partition, if in one).
+    pub fn deleted(&self, day: Option<chrono::NaiveDate>, volume: Volume, errors: u64) {
+        let mut purged = self.purged();
+        purged.deleted.merge(volume);
+        if let Some(day) = day {
+            purged.by_day.entry(day).or_default().merge(volume);
+        }
+        purged.error_count += errors;
+    }
+
+    /// Records a partition handled to its end.
+    pub fn finished(&self, day: chrono::NaiveDate) {
+        self.purged().finished.push(day);
+    }
+
+    /// What was deleted so far.
+    pub fn purged(&self) -> std::sync::MutexGuard<'_, Purged> {
+        // A panic elsewhere cannot leave the counts half-updated: use them.
+        self.purged.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Ends the progress line.

@@ -23,6 +23,7 @@ mod hardening_races;
 mod hardening_secrets;
 mod hardening_stalls;
 mod init;
+mod interrupts;
 mod missing_server;
 mod onboarding;
 mod output_snapshots;

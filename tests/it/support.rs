@@ -80,16 +80,30 @@ impl Run {
 
     /// Runs to completion.
     pub fn run(mut self) -> Outcome {
-        let out = self.cmd.output().expect("the binary runs");
+        Outcome::of(self.cmd.output().expect("the binary runs"))
+    }
+
+    /// Starts the binary without waiting, stdout and stderr piped (for a
+    /// test that signals it; `Outcome::of(child.wait_with_output())`).
+    pub fn spawn(mut self) -> std::process::Child {
+        self.cmd
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the binary starts")
+    }
+}
+
+impl Outcome {
+    /// The outcome of a finished process (killed by a signal: code -1).
+    pub fn of(out: std::process::Output) -> Outcome {
         Outcome {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         }
     }
-}
 
-impl Outcome {
     /// Asserts the exit code, showing the output when it differs.
     #[track_caller]
     pub fn code(self, expected: i32) -> Outcome {

@@ -132,13 +132,23 @@ impl Source {
                 let deleted = deleter.delete(doomed).await?;
                 outcome.deleted.merge(deleted.volume);
                 outcome.error_count += deleted.errors.len() as u64;
+                let day = match unit {
+                    Unit::Partition(day, _) => Some(*day),
+                    _ => None,
+                };
+                progress.deleted(day, deleted.volume, deleted.errors.len() as u64);
                 outcome.keep_errors(deleted.errors);
                 progress.advance(count, "purged");
             }
             folders.extend(page.folders);
             match page.next {
                 Some(next) => token = Some(next),
-                None => return Ok((outcome, folders)),
+                None => {
+                    if let (Unit::Partition(day, _), Some(_)) = (unit, deleter) {
+                        progress.finished(*day);
+                    }
+                    return Ok((outcome, folders));
+                }
             }
         }
     }

@@ -1,0 +1,124 @@
+//! Ctrl-C and SIGTERM: one watcher thread (installed first thing by
+//! `main_entry`) turns either signal into a flag that the long-running
+//! work observes. While a cooperative section runs (`Session::block_on`,
+//! which also covers the local purge's walk), the work stops itself and
+//! reports what it had done; outside one, the watcher says "interrupted"
+//! and exits 130 at once (nothing else is in flight worth reporting). A
+//! second signal always exits at once.
+
+use std::sync::LazyLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tokio::sync::watch;
+
+/// The exit status of an interrupted run (128 + SIGINT, as shells do).
+pub const EXIT_CODE: i32 = 130;
+
+/// The one line said on stderr when a run is interrupted.
+pub const MESSAGE: &str =
+    "interrupted (Ctrl-C or SIGTERM): stopped before the end; what was done so far is above";
+
+/// Set once a signal arrived; `watch` so that async work can await it.
+static REQUESTED: LazyLock<watch::Sender<bool>> = LazyLock::new(|| watch::Sender::new(false));
+
+/// How many cooperative sections are running.
+static COOPERATING: AtomicUsize = AtomicUsize::new(0);
+
+/// True once Ctrl-C or SIGTERM arrived.
+pub fn requested() -> bool {
+    *REQUESTED.borrow()
+}
+
+/// Completes when Ctrl-C or SIGTERM arrives (at once if it already has).
+pub async fn wait() {
+    let mut rx = REQUESTED.subscribe();
+    // The sender lives in a static: the channel never closes.
+    let _ = rx.wait_for(|set| *set).await;
+}
+
+/// A section whose work watches `requested()` and reports what it did;
+/// while one is held, a first signal does not end the process.
+#[derive(Debug)]
+pub struct Cooperating(());
+
+/// Enters a cooperative section (left when the value is dropped).
+pub fn cooperate() -> Cooperating {
+    COOPERATING.fetch_add(1, Ordering::SeqCst);
+    Cooperating(())
+}
+
+impl Drop for Cooperating {
+    fn drop(&mut self) {
+        COOPERATING.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// How many prompts are waiting for an answer (nothing changed yet).
+static PROMPTING: AtomicUsize = AtomicUsize::new(0);
+
+/// A prompt waiting on stdin: a signal ends the run at once, since the
+/// blocked read would not notice the flag.
+#[derive(Debug)]
+pub struct Prompting(());
+
+/// Marks a prompt (until the value is dropped).
+pub fn at_prompt() -> Prompting {
+    PROMPTING.fetch_add(1, Ordering::SeqCst);
+    Prompting(())
+}
+
+impl Drop for Prompting {
+    fn drop(&mut self) {
+        PROMPTING.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Says the run was interrupted (one line on stderr) and exits 130.
+pub fn exit_now() -> ! {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "error: {MESSAGE}");
+    std::process::exit(EXIT_CODE)
+}
+
+/// Starts the watcher thread; returns once the handlers are in place (a
+/// signal before that has the default effect). Without handlers (no
+/// runtime, no thread), signals keep their default effect: not fatal.
+pub fn install() {
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || watch_signals(ready_tx));
+    if spawned.is_ok() {
+        let _ = ready_rx.recv();
+    }
+}
+
+fn watch_signals(ready: std::sync::mpsc::Sender<()>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+    else {
+        return;
+    };
+    runtime.block_on(async move {
+        let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
+            return;
+        };
+        let _ = ready.send(());
+        loop {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+            let again = REQUESTED.send_replace(true);
+            let cooperating = COOPERATING.load(Ordering::SeqCst) > 0;
+            if again || !cooperating || PROMPTING.load(Ordering::SeqCst) > 0 {
+                exit_now();
+            }
+        }
+    });
+}
