@@ -21,6 +21,8 @@ pub struct VerifySettings {
     pub days: Option<u32>,
     pub grace: u32,
     pub concurrency: usize,
+    /// A progress line on a terminal (false under `--output json`).
+    pub progress: bool,
 }
 
 impl Default for VerifySettings {
@@ -29,6 +31,7 @@ impl Default for VerifySettings {
             days: None,
             grace: DEFAULT_GRACE_DAYS,
             concurrency: DEFAULT_CONCURRENCY,
+            progress: false,
         }
     }
 }
@@ -40,6 +43,8 @@ pub struct PurgeSettings {
     pub days: Option<u32>,
     pub delete: bool,
     pub concurrency: usize,
+    /// A progress line on a terminal (false under `--output json`).
+    pub progress: bool,
 }
 
 /// `cleanup verify` as JSON (product.md contract, plus detail fields).
@@ -109,7 +114,12 @@ pub fn verify(
     let (outcome, lifecycle) = session.block_on(async {
         let store = super::open_store(session, &env.storage, settings.concurrency).await?;
         let outcome = store
-            .scan(&judge, Selection::Expired, false, &Progress::on_terminal())
+            .scan(
+                &judge,
+                Selection::Expired,
+                false,
+                &Progress::when(settings.progress),
+            )
             .await?;
         let lifecycle =
             lifecycle_status(store.as_ref(), env, outcome.sample_expired.as_deref()).await?;
@@ -177,7 +187,7 @@ pub fn purge(session: &Session, env: &Environment, settings: PurgeSettings) -> R
                 &judge,
                 Selection::Expired,
                 settings.delete,
-                &Progress::on_terminal(),
+                &Progress::when(settings.progress),
             )
             .await
     })??;

@@ -152,36 +152,86 @@ impl Outcome {
     }
 }
 
-/// A progress line on stderr, only when stderr is a terminal.
-#[derive(Debug, Default)]
+/// A progress line on stderr (indicatif): objects done and the rate, only
+/// when stderr is a terminal and the command prints text (never under
+/// `--output json`, in a pipe or in a log); otherwise hidden and silent.
+#[derive(Debug)]
 pub struct Progress {
-    enabled: bool,
-    done: std::sync::atomic::AtomicU64,
+    bar: indicatif::ProgressBar,
+}
+
+/// The line: "purged 1,234 objects (56.7/s)".
+const TEMPLATE: &str = "{msg} {human_pos} objects ({per_sec})";
+
+impl Default for Progress {
+    /// No progress line at all.
+    fn default() -> Self {
+        Progress {
+            bar: indicatif::ProgressBar::hidden(),
+        }
+    }
 }
 
 impl Progress {
     /// Shows progress only if stderr is a terminal.
     pub fn on_terminal() -> Progress {
-        Progress {
-            enabled: std::io::IsTerminal::is_terminal(&std::io::stderr()),
-            done: Default::default(),
+        if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            return Progress::default();
+        }
+        let bar =
+            indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+        if let Ok(style) = indicatif::ProgressStyle::with_template(TEMPLATE) {
+            bar.set_style(style);
+        }
+        Progress { bar }
+    }
+
+    /// Progress only when `wanted` (text output) and stderr is a terminal.
+    pub fn when(wanted: bool) -> Progress {
+        if wanted {
+            Progress::on_terminal()
+        } else {
+            Progress::default()
         }
     }
 
-    /// Adds `n` items done and redraws the line.
-    pub fn advance(&self, n: u64, verb: &str) {
-        let total = self.done.fetch_add(n, std::sync::atomic::Ordering::Relaxed) + n;
-        if self.enabled {
-            use std::io::Write;
-            let _ = write!(std::io::stderr().lock(), "\r{verb} {total} objects…");
+    /// Adds `n` items done under `verb` ("purged"); indicatif redraws the
+    /// line at most a few times a second, whatever the pace.
+    pub fn advance(&self, n: u64, verb: &'static str) {
+        if self.bar.position() == 0 {
+            self.bar.set_message(verb);
         }
+        self.bar.inc(n);
     }
 
-    /// Ends the progress line.
+    /// Ends the progress line: kept on screen if anything was done.
     pub fn finish(&self) {
-        if self.enabled && self.done.load(std::sync::atomic::Ordering::Relaxed) > 0 {
-            use std::io::Write;
-            let _ = writeln!(std::io::stderr().lock());
+        if self.bar.position() > 0 {
+            self.bar.finish();
+        } else {
+            self.bar.finish_and_clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_progress_line_template_is_valid() {
+        assert!(indicatif::ProgressStyle::with_template(TEMPLATE).is_ok());
+    }
+
+    #[test]
+    fn hidden_progress_still_counts_and_draws_nothing() {
+        // Under the tests stderr is no terminal: `on_terminal` is hidden.
+        for progress in [Progress::default(), Progress::when(false)] {
+            progress.advance(3, "purged");
+            progress.advance(4, "purged");
+            assert_eq!(progress.bar.position(), 7);
+            assert!(progress.bar.is_hidden());
+            progress.finish();
         }
     }
 }
