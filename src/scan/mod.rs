@@ -248,7 +248,7 @@ mod tests {
 
     #[test]
     fn rates_show_whole_objects_per_second() {
-        assert_eq!(rate(21_811.2974), "21811/s");
+        assert_eq!(rate(21_811.3), "21811/s");
         assert_eq!(rate(12.5), "12/s");
         assert_eq!(rate(2.34), "2.3/s");
         assert_eq!(rate(0.0), "-/s");
