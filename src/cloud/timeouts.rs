@@ -64,6 +64,24 @@ impl Timeouts {
         self.call.mul_f64(0.25)
     }
 
+    /// `check`'s own DNS lookup, TCP connect and the health GET's connect
+    /// (10%: 2 s by default): a dead endpoint is reported in seconds.
+    pub fn probe_connect(&self) -> Duration {
+        self.call.mul_f64(0.1)
+    }
+
+    /// `check`'s TLS handshake probe, connection included: the connect
+    /// limit (15%: 3 s by default).
+    pub fn handshake(&self) -> Duration {
+        self.connect()
+    }
+
+    /// One request to a MinIO health endpoint, connection to status line
+    /// (25%: 5 s by default).
+    pub fn health(&self) -> Duration {
+        self.call.mul_f64(0.25)
+    }
+
     /// Everything `check` signs, together (75%: 15 s by default): its
     /// calls run concurrently, so a silent endpoint costs one deadline.
     pub fn check_deadline(&self) -> Duration {
@@ -103,6 +121,18 @@ mod tests {
         assert_eq!(t.attempt(), Duration::from_secs(8));
         assert_eq!(t.credentials(), Duration::from_secs(5));
         assert_eq!(t.check_deadline(), Duration::from_secs(15));
+        // `check`'s own probes keep their historical limits by default.
+        assert_eq!(t.probe_connect(), Duration::from_secs(2));
+        assert_eq!(t.handshake(), Duration::from_secs(3));
+        assert_eq!(t.health(), Duration::from_secs(5));
+    }
+
+    #[test]
+    fn the_probes_scale_with_the_budget() {
+        let t = Timeouts::from_secs_f64(60.0);
+        assert_eq!(t.probe_connect(), Duration::from_secs(6));
+        assert_eq!(t.handshake(), Duration::from_secs(9));
+        assert_eq!(t.health(), Duration::from_secs(15));
     }
 
     #[test]

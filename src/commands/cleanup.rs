@@ -26,6 +26,7 @@ fn verify(ctx: &Context, args: &VerifyArgs) -> Result<ExitStatus> {
         days: args.days,
         grace: args.grace,
         concurrency: args.concurrency,
+        progress: ctx.output == output::OutputFormat::Text,
     };
     let report = cleanup::verify(&ctx.session, env, settings)?;
     output::emit(ctx.output, &report, |out| print_verify(out, &report))?;
@@ -91,6 +92,7 @@ fn purge(ctx: &Context, args: &PurgeArgs) -> Result<ExitStatus> {
         days: args.days,
         delete: args.yes,
         concurrency: args.concurrency,
+        progress: ctx.output == output::OutputFormat::Text,
     };
     let report = cleanup::purge(&ctx.session, env, settings)?;
     output::emit(ctx.output, &report, |out| print_purge(out, &report))?;

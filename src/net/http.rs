@@ -1,106 +1,87 @@
-//! A minimal HTTP/1.1 GET that returns the status code: all the MinIO
-//! health endpoints need (they answer with a status and no body).
+//! The GET of MinIO's health endpoints (`minio`): hyper-util's client over
+//! the tool's one TLS trust (`cloud::tls::client_config`, the same as the
+//! SDK's and the handshake probe's), returning the answer's status code,
+//! which is the whole answer of a health endpoint.
+//!
+//! Limits come from the run's `Timeouts`: the TCP connect is bounded by the
+//! probes' connect limit, the whole request by the health limit. Redirects
+//! are not followed (hyper follows none): a 3xx is reported as the status
+//! it is, never silently taken for the health of another URL.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use hyper::body::Bytes;
+use hyper_rustls::HttpsConnectorBuilder;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::{Connect, HttpConnector};
+use hyper_util::rt::TokioExecutor;
 use rustls::ClientConfig;
-use rustls::pki_types::ServerName;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 use super::network::Endpoint;
+use crate::cloud::timeouts::Timeouts;
 
-/// One request gives up after this long.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// The request body: a GET sends none.
+type Empty = http_body_util::Empty<Bytes>;
 
 /// GETs `path` on the endpoint and returns the response's status code.
 pub async fn get_status(
     endpoint: &Endpoint,
     path: &str,
     tls: Option<Arc<ClientConfig>>,
+    timeouts: &Timeouts,
 ) -> Result<u16, String> {
-    match tokio::time::timeout(REQUEST_TIMEOUT, request(endpoint, path, tls)).await {
-        Ok(result) => result,
-        Err(_) => Err(format!("no answer within {}s", REQUEST_TIMEOUT.as_secs())),
-    }
-}
-
-async fn request(
-    endpoint: &Endpoint,
-    path: &str,
-    tls: Option<Arc<ClientConfig>>,
-) -> Result<u16, String> {
-    let tcp = TcpStream::connect((endpoint.host.as_str(), endpoint.port))
-        .await
-        .map_err(|e| e.to_string())?;
-    let host_header = host_header(endpoint);
+    let uri = format!("{}{path}", endpoint.url);
+    let mut tcp = HttpConnector::new();
+    tcp.set_connect_timeout(Some(timeouts.probe_connect()));
+    tcp.set_nodelay(true);
+    let limit = timeouts.health();
     match (endpoint.https, tls) {
         (true, Some(config)) => {
-            let name = ServerName::try_from(endpoint.host.clone()).map_err(|e| e.to_string())?;
-            let stream = tokio_rustls::TlsConnector::from(config)
-                .connect(name, tcp)
-                .await
-                .map_err(|e| format!("TLS: {e}"))?;
-            exchange(stream, &host_header, path).await
+            tcp.enforce_http(false);
+            let https = HttpsConnectorBuilder::new()
+                .with_tls_config((*config).clone())
+                .https_only()
+                .enable_http1()
+                .wrap_connector(tcp);
+            status(https, &uri, limit).await
         }
         (true, None) => Err("no TLS configuration for an https endpoint".into()),
-        (false, _) => exchange(tcp, &host_header, path).await,
+        (false, _) => status(tcp, &uri, limit).await,
     }
 }
 
-fn host_header(endpoint: &Endpoint) -> String {
-    let host = if endpoint.host.contains(':') {
-        format!("[{}]", endpoint.host)
-    } else {
-        endpoint.host.clone()
-    };
-    let default_port = if endpoint.https { 443 } else { 80 };
-    if endpoint.port == default_port {
-        host
-    } else {
-        format!("{host}:{}", endpoint.port)
+/// One GET through `connector`, within `limit` from connect to status line.
+async fn status<C>(connector: C, uri: &str, limit: Duration) -> Result<u16, String>
+where
+    C: Connect + Clone + Send + Sync + 'static,
+{
+    let request = hyper::Request::get(uri)
+        .header(hyper::header::USER_AGENT, "chronotrace-ops")
+        .body(Empty::new())
+        .map_err(|e| format!("{uri}: {e}"))?;
+    let client: Client<C, Empty> = Client::builder(TokioExecutor::new())
+        // One request per run: nothing to keep alive for.
+        .pool_max_idle_per_host(0)
+        .build(connector);
+    match tokio::time::timeout(limit, client.request(request)).await {
+        Ok(Ok(response)) => Ok(response.status().as_u16()),
+        Ok(Err(e)) => Err(describe(&e)),
+        Err(_) => Err(format!("no answer within {}", Timeouts::show(limit))),
     }
 }
 
-async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
-    mut stream: S,
-    host: &str,
-    path: &str,
-) -> Result<u16, String> {
-    let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: chronotrace-ops\r\nConnection: close\r\n\r\n"
-    );
-    stream
-        .write_all(request.as_bytes())
-        .await
-        .map_err(|e| e.to_string())?;
-    // The status line fits in the first read of any sane server; read a
-    // little more only if it came in pieces.
-    let mut head = Vec::with_capacity(256);
-    let mut buf = [0u8; 256];
-    while !head.windows(2).any(|w| w == b"\r\n") && head.len() < 4096 {
-        let n = stream.read(&mut buf).await.map_err(|e| e.to_string())?;
-        if n == 0 {
-            break;
-        }
-        head.extend_from_slice(&buf[..n]);
+/// The innermost cause of a failed request, which is what a user can act
+/// on ("Connection refused", a rejected certificate), rather than hyper's
+/// outer "client error (Connect)".
+fn describe(err: &(dyn std::error::Error + 'static)) -> String {
+    if let Some((text, _hint)) = crate::cloud::tls::explain(err, "the endpoint") {
+        return text;
     }
-    parse_status(&head)
-}
-
-/// The status code of an HTTP/1.x response head.
-pub fn parse_status(head: &[u8]) -> Result<u16, String> {
-    let text = String::from_utf8_lossy(head);
-    let line = text.lines().next().unwrap_or_default();
-    let mut parts = line.split_whitespace();
-    match (parts.next(), parts.next().map(str::parse::<u16>)) {
-        (Some(version), Some(Ok(code))) if version.starts_with("HTTP/") => Ok(code),
-        _ => Err(format!(
-            "not an HTTP response: {:?}",
-            line.chars().take(60).collect::<String>()
-        )),
-    }
+    let causes: Vec<String> = crate::cloud::tls::chain(err)
+        .map(ToString::to_string)
+        .collect();
+    causes.last().cloned().unwrap_or_else(|| err.to_string())
 }
 
 #[cfg(test)]
@@ -108,24 +89,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn status_lines_parse() {
-        let cases: [(&[u8], Option<u16>); 5] = [
-            (b"HTTP/1.1 200 OK\r\n", Some(200)),
-            (b"HTTP/1.0 503 Service Unavailable\r\nX: y\r\n", Some(503)),
-            (b"HTTP/1.1 404\r\n", Some(404)),
-            (b"SSH-2.0-OpenSSH\r\n", None),
-            (b"", None),
-        ];
-        for (head, expected) in cases {
-            assert_eq!(parse_status(head).ok(), expected, "{head:?}");
-        }
+    fn the_innermost_cause_is_reported() {
+        let inner = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused here");
+        let outer = std::io::Error::other(inner);
+        assert_eq!(describe(&outer), "refused here");
     }
 
-    #[test]
-    fn host_header_omits_default_ports() {
-        let e = Endpoint::parse("https://minio.example.com").expect("url");
-        assert_eq!(host_header(&e), "minio.example.com");
-        let e = Endpoint::parse("http://127.0.0.1:9000").expect("url");
-        assert_eq!(host_header(&e), "127.0.0.1:9000");
+    #[tokio::test]
+    async fn a_closed_port_fails_at_once() {
+        // Bind then drop: a loopback port nothing listens on.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let endpoint = Endpoint::parse(&format!("http://127.0.0.1:{port}")).expect("url");
+        let err = get_status(&endpoint, "/minio/health/live", None, &Timeouts::default())
+            .await
+            .expect_err("nothing listens");
+        assert!(err.to_lowercase().contains("refused"), "{err}");
     }
 }

@@ -10,6 +10,7 @@ use rustls::ClientConfig;
 use super::http;
 use super::network::Endpoint;
 use crate::check::CheckResult;
+use crate::cloud::timeouts::Timeouts;
 
 /// One MinIO health endpoint and what its failure means.
 struct Probe {
@@ -56,13 +57,18 @@ pub const IDS: [&str; 4] = [
     "minio.cluster-read",
 ];
 
-/// Queries the four health endpoints at once.
-pub async fn check(endpoint: &Endpoint, tls: Option<Arc<ClientConfig>>) -> Vec<CheckResult> {
+/// Queries the four health endpoints at once, each within the run's
+/// `Timeouts::health` (5 s by default).
+pub async fn check(
+    endpoint: &Endpoint,
+    tls: Option<Arc<ClientConfig>>,
+    timeouts: &Timeouts,
+) -> Vec<CheckResult> {
     join_all(PROBES.iter().map(|probe| {
         let tls = tls.clone();
         async move {
             let started = Instant::now();
-            let status = http::get_status(endpoint, probe.path, tls).await;
+            let status = http::get_status(endpoint, probe.path, tls, timeouts).await;
             judge(probe, status).took(started)
         }
     }))

@@ -1,6 +1,7 @@
 //! Network reachability of the endpoint: which host and port it names, DNS
-//! resolution and a TCP connect, each with a short deadline so a dead
-//! endpoint is reported in seconds.
+//! resolution and a TCP connect, each within the run's probe limit
+//! (`Timeouts::probe_connect`, 2 s by default) so a dead endpoint is
+//! reported in seconds, and later on a slow link raised with `--timeout`.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -9,11 +10,7 @@ use tokio::net::TcpStream;
 
 use crate::check::CheckResult;
 use crate::cloud::Target;
-
-/// DNS gives up after this long.
-const DNS_TIMEOUT: Duration = Duration::from_secs(2);
-/// A TCP connect gives up after this long (per address, at most two addresses).
-const TCP_TIMEOUT: Duration = Duration::from_secs(2);
+use crate::cloud::timeouts::Timeouts;
 
 /// Scheme, host and port of the endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,11 +71,12 @@ impl Endpoint {
 }
 
 /// Resolves the endpoint's host; the addresses on success.
-pub async fn dns(endpoint: &Endpoint) -> (CheckResult, Vec<SocketAddr>) {
+pub async fn dns(endpoint: &Endpoint, timeouts: &Timeouts) -> (CheckResult, Vec<SocketAddr>) {
     const ID: &str = "network.dns";
     let started = Instant::now();
+    let limit = timeouts.probe_connect();
     let lookup = tokio::net::lookup_host((endpoint.host.as_str(), endpoint.port));
-    let result = match tokio::time::timeout(DNS_TIMEOUT, lookup).await {
+    let result = match tokio::time::timeout(limit, lookup).await {
         Ok(Ok(addrs)) => {
             let addrs: Vec<SocketAddr> = addrs.collect();
             if addrs.is_empty() {
@@ -98,9 +96,9 @@ pub async fn dns(endpoint: &Endpoint) -> (CheckResult, Vec<SocketAddr>) {
             CheckResult::fail(
                 ID,
                 format!(
-                    "{} did not resolve within {}s",
+                    "{} did not resolve within {}",
                     endpoint.host,
-                    DNS_TIMEOUT.as_secs()
+                    Timeouts::show(limit)
                 ),
             )
             .with_hint("check the resolver (/etc/resolv.conf) and the network"),
@@ -117,21 +115,27 @@ fn no_address(endpoint: &Endpoint) -> CheckResult {
     )
 }
 
-/// Connects to the first addresses in turn; the connected address on success.
-pub async fn tcp(endpoint: &Endpoint, addrs: &[SocketAddr]) -> (CheckResult, Option<SocketAddr>) {
+/// Connects to the first addresses in turn (at most two, each within the
+/// probe limit); the connected address on success.
+pub async fn tcp(
+    endpoint: &Endpoint,
+    addrs: &[SocketAddr],
+    timeouts: &Timeouts,
+) -> (CheckResult, Option<SocketAddr>) {
     const ID: &str = "network.tcp";
     let started = Instant::now();
+    let limit: Duration = timeouts.probe_connect();
     let mut errors = Vec::new();
     for addr in addrs.iter().take(2) {
-        match tokio::time::timeout(TCP_TIMEOUT, TcpStream::connect(addr)).await {
+        match tokio::time::timeout(limit, TcpStream::connect(addr)).await {
             Ok(Ok(_stream)) => {
                 let message = format!("connected to {addr}");
                 return (CheckResult::pass(ID, message).took(started), Some(*addr));
             }
             Ok(Err(e)) => errors.push(format!("{addr}: {e}")),
             Err(_) => errors.push(format!(
-                "{addr}: no answer within {}s",
-                TCP_TIMEOUT.as_secs()
+                "{addr}: no answer within {}",
+                Timeouts::show(limit)
             )),
         }
     }

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
@@ -15,10 +15,9 @@ use tokio::net::TcpStream;
 
 use super::network::Endpoint;
 use crate::check::CheckResult;
+use crate::cloud::timeouts::Timeouts;
 
 const ID: &str = "network.tls";
-/// The handshake gives up after this long.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(3);
 /// Fewer days than this before expiry is a warning.
 pub const EXPIRY_WARN_DAYS: i64 = 30;
 
@@ -120,9 +119,15 @@ pub struct CertFacts {
 /// Handshakes with the endpoint and judges its certificate. `Ok(true)` in
 /// the second place when the SDK's requests can go through (a trusted,
 /// unexpired, matching certificate).
-pub async fn check(endpoint: &Endpoint, ca_bundle: Option<&Path>) -> (CheckResult, bool) {
+/// The handshake, connection included, gives up after the run's
+/// `Timeouts::handshake` (3 s by default).
+pub async fn check(
+    endpoint: &Endpoint,
+    ca_bundle: Option<&Path>,
+    timeouts: &Timeouts,
+) -> (CheckResult, bool) {
     let started = Instant::now();
-    let result = match inspect(endpoint, ca_bundle).await {
+    let result = match inspect(endpoint, ca_bundle, timeouts).await {
         Ok(facts) => {
             let now = crate::clock::now().timestamp();
             judge(&facts, now, &endpoint.host)
@@ -136,7 +141,11 @@ pub async fn check(endpoint: &Endpoint, ca_bundle: Option<&Path>) -> (CheckResul
     (result.took(started), usable)
 }
 
-async fn inspect(endpoint: &Endpoint, ca_bundle: Option<&Path>) -> Result<CertFacts, CheckResult> {
+async fn inspect(
+    endpoint: &Endpoint,
+    ca_bundle: Option<&Path>,
+    timeouts: &Timeouts,
+) -> Result<CertFacts, CheckResult> {
     let setup = |e: String| CheckResult::fail(ID, e).with_hint(CA_HINT);
     let inner = crate::cloud::tls::verifier(ca_bundle).map_err(setup)?;
     let verdict = Arc::new(Mutex::new(None));
@@ -153,10 +162,14 @@ async fn inspect(endpoint: &Endpoint, ca_bundle: Option<&Path>) -> Result<CertFa
             .connect(name, tcp)
             .await
     };
-    let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
+    let limit = timeouts.handshake();
+    let stream = match tokio::time::timeout(limit, handshake).await {
         Ok(Ok(stream)) => stream,
         Ok(Err(e)) => return Err(handshake_failed(endpoint, &e.to_string())),
-        Err(_) => return Err(handshake_failed(endpoint, "no answer within 3s")),
+        Err(_) => {
+            let detail = format!("no answer within {}", Timeouts::show(limit));
+            return Err(handshake_failed(endpoint, &detail));
+        }
     };
     let leaf = stream
         .get_ref()

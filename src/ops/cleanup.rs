@@ -21,6 +21,8 @@ pub struct VerifySettings {
     pub days: Option<u32>,
     pub grace: u32,
     pub concurrency: usize,
+    /// A progress line on a terminal (false under `--output json`).
+    pub progress: bool,
 }
 
 impl Default for VerifySettings {
@@ -29,6 +31,7 @@ impl Default for VerifySettings {
             days: None,
             grace: DEFAULT_GRACE_DAYS,
             concurrency: DEFAULT_CONCURRENCY,
+            progress: false,
         }
     }
 }
@@ -40,6 +43,8 @@ pub struct PurgeSettings {
     pub days: Option<u32>,
     pub delete: bool,
     pub concurrency: usize,
+    /// A progress line on a terminal (false under `--output json`).
+    pub progress: bool,
 }
 
 /// `cleanup verify` as JSON (product.md contract, plus detail fields).
@@ -115,7 +120,13 @@ pub fn verify(
     let judge = Judge::new(rule, retention::today());
     let mut report = session.block_on(async {
         let store = super::open_store(session, &env.storage, settings.concurrency).await?;
-        verify_store(store.as_ref(), env, &judge, &Progress::on_terminal()).await
+        verify_store(
+            store.as_ref(),
+            env,
+            &judge,
+            &Progress::when(settings.progress),
+        )
+        .await
     })??;
     // Local traces one directory away (the other Laravel root) fail it too.
     report.elsewhere = match &env.storage {
@@ -189,7 +200,7 @@ pub fn purge(session: &Session, env: &Environment, settings: PurgeSettings) -> R
         grace_days: 0,
     };
     let judge = Judge::new(rule, retention::today());
-    let progress = Progress::on_terminal();
+    let progress = Progress::when(settings.progress);
     let purged = session.block_on(async {
         let store = super::open_store(session, &env.storage, settings.concurrency).await?;
         purge_store(store.as_ref(), env, &judge, settings.delete, &progress).await

@@ -152,13 +152,14 @@ impl Outcome {
     }
 }
 
-/// A progress line on stderr, only when stderr is a terminal; and the
-/// record of what a purge deleted so far, read when it is interrupted (the
-/// `Outcome` of an interrupted scan is never returned).
-#[derive(Debug, Default)]
+/// A progress line on stderr (indicatif): objects done and the rate, only
+/// when stderr is a terminal and the command prints text (never under
+/// `--output json`, in a pipe or in a log); otherwise hidden and silent.
+/// It also records what a purge deleted so far, read when the purge is
+/// interrupted (the `Outcome` of an interrupted scan is never returned).
+#[derive(Debug)]
 pub struct Progress {
-    enabled: bool,
-    done: std::sync::atomic::AtomicU64,
+    bar: indicatif::ProgressBar,
     purged: std::sync::Mutex<Purged>,
 }
 
@@ -174,22 +175,75 @@ pub struct Purged {
     pub error_count: u64,
 }
 
+/// The line: "purged 1,234 objects (567/s)".
+const TEMPLATE: &str = "{msg} {human_pos} objects ({rate})";
+
+/// A rate for the progress line: whole objects per second, one decimal
+/// below ten (indicatif's own `{per_sec}` shows four).
+fn rate(per_sec: f64) -> String {
+    if per_sec.is_finite() && per_sec >= 10.0 {
+        format!("{per_sec:.0}/s")
+    } else if per_sec.is_finite() && per_sec > 0.0 {
+        format!("{per_sec:.1}/s")
+    } else {
+        "-/s".to_string()
+    }
+}
+
+/// The progress line's style: `TEMPLATE` with its `{rate}` key.
+fn style() -> Result<indicatif::ProgressStyle, indicatif::style::TemplateError> {
+    let style = indicatif::ProgressStyle::with_template(TEMPLATE)?;
+    Ok(style.with_key(
+        "rate",
+        |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = w.write_str(&rate(state.per_sec()));
+        },
+    ))
+}
+
+impl Default for Progress {
+    /// No progress line at all.
+    fn default() -> Self {
+        Progress {
+            bar: indicatif::ProgressBar::hidden(),
+            purged: std::sync::Mutex::default(),
+        }
+    }
+}
+
 impl Progress {
     /// Shows progress only if stderr is a terminal.
     pub fn on_terminal() -> Progress {
+        if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            return Progress::default();
+        }
+        let bar =
+            indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+        if let Ok(style) = style() {
+            bar.set_style(style);
+        }
         Progress {
-            enabled: std::io::IsTerminal::is_terminal(&std::io::stderr()),
-            ..Progress::default()
+            bar,
+            purged: std::sync::Mutex::default(),
         }
     }
 
-    /// Adds `n` items done and redraws the line.
-    pub fn advance(&self, n: u64, verb: &str) {
-        let total = self.done.fetch_add(n, std::sync::atomic::Ordering::Relaxed) + n;
-        if self.enabled {
-            use std::io::Write;
-            let _ = write!(std::io::stderr().lock(), "\r{verb} {total} objects…");
+    /// Progress only when `wanted` (text output) and stderr is a terminal.
+    pub fn when(wanted: bool) -> Progress {
+        if wanted {
+            Progress::on_terminal()
+        } else {
+            Progress::default()
         }
+    }
+
+    /// Adds `n` items done under `verb` ("purged"); indicatif redraws the
+    /// line at most a few times a second, whatever the pace.
+    pub fn advance(&self, n: u64, verb: &'static str) {
+        if self.bar.position() == 0 {
+            self.bar.set_message(verb);
+        }
+        self.bar.inc(n);
     }
 
     /// Records what one delete removed (`day`: its partition, if in one).
@@ -213,11 +267,43 @@ impl Progress {
         self.purged.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Ends the progress line.
+    /// Ends the progress line: kept on screen if anything was done.
     pub fn finish(&self) {
-        if self.enabled && self.done.load(std::sync::atomic::Ordering::Relaxed) > 0 {
-            use std::io::Write;
-            let _ = writeln!(std::io::stderr().lock());
+        if self.bar.position() > 0 {
+            self.bar.finish();
+        } else {
+            self.bar.finish_and_clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_progress_line_template_is_valid() {
+        assert!(style().is_ok());
+    }
+
+    #[test]
+    fn rates_show_whole_objects_per_second() {
+        assert_eq!(rate(21_811.3), "21811/s");
+        assert_eq!(rate(12.5), "12/s");
+        assert_eq!(rate(2.34), "2.3/s");
+        assert_eq!(rate(0.0), "-/s");
+        assert_eq!(rate(f64::NAN), "-/s");
+    }
+
+    #[test]
+    fn hidden_progress_still_counts_and_draws_nothing() {
+        // Under the tests stderr is no terminal: `on_terminal` is hidden.
+        for progress in [Progress::default(), Progress::when(false)] {
+            progress.advance(3, "purged");
+            progress.advance(4, "purged");
+            assert_eq!(progress.bar.position(), 7);
+            assert!(progress.bar.is_hidden());
+            progress.finish();
         }
     }
 }

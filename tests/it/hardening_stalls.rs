@@ -3,6 +3,8 @@
 //! answer and then stalls its body, ends every command that talks to a
 //! server with a one-line error naming the endpoint, within the limits of
 //! `--timeout` (or `CHRONOTRACE_TIMEOUT`), and within 30 s by default.
+//! `check`'s own probes (the TLS handshake, MinIO's health requests) have
+//! limits that scale with `--timeout` too.
 //!
 //! Nothing real can be put in these states on demand, hence the two small
 //! in-process servers below (they answer nothing a real server would
@@ -73,8 +75,13 @@ const COMMANDS: [(&[&str], i32); 8] = [
 
 /// A spec whose environment `e` is the stalled server.
 fn spec(dir: &Path, endpoint: &str) {
+    spec_of(dir, endpoint, "s3-compatible");
+}
+
+/// A spec whose environment `e` is the stalled server of `provider`.
+fn spec_of(dir: &Path, endpoint: &str, provider: &str) {
     let spec = format!(
-        "project: chronotrace\nenvironments:\n  e:\n    storage: s3\n    provider: s3-compatible\n    endpoint: {endpoint}\n    region: garage\n    bucket: stalled\n    prefix: app/traces\n    retention_days: 30\n"
+        "project: chronotrace\nenvironments:\n  e:\n    storage: s3\n    provider: {provider}\n    endpoint: {endpoint}\n    region: garage\n    bucket: stalled\n    prefix: app/traces\n    retention_days: 30\n"
     );
     std::fs::write(dir.join("chronotrace-ops.yaml"), spec).expect("write spec");
 }
@@ -188,4 +195,70 @@ fn the_timeout_comes_from_the_environment_too_and_is_validated() {
         .code(2);
     assert!(out.stderr.contains("--timeout"), "{}", out.stderr);
     assert!(!out.stderr.contains("GKstalledkey"));
+}
+
+/// `check --output json` against the stalled server with `--timeout`;
+/// the report and how long the run took.
+fn check_json(dir: &Path, timeout: &str) -> (serde_json::Value, Duration) {
+    let (out, took) = run(dir, &["check"], &["--output", "json", "--timeout", timeout]);
+    let out = out.code(1).stderr_is_empty();
+    (out.json(), took)
+}
+
+/// The message of check `id` in a JSON report.
+fn message(report: &serde_json::Value, id: &str) -> String {
+    let checks = report["checks"].as_array().cloned().unwrap_or_default();
+    let check = checks.iter().find(|c| c["id"] == id);
+    let check = check.unwrap_or_else(|| panic!("no check {id} in {report:#}"));
+    assert_eq!(check["status"], "fail", "{id}: {check:#}");
+    check["message"].as_str().unwrap_or_default().to_string()
+}
+
+/// `check`'s own TLS probe: a server that takes the connection and never
+/// answers the handshake fails `network.tls` within 15% of `--timeout`
+/// (3 s by default), and a raised `--timeout` waits longer.
+#[test]
+fn checks_tls_handshake_with_a_stalled_server_scales_with_the_timeout() {
+    let endpoint = start(Stall::Silent).replace("http://", "https://");
+    let dir = tempdir();
+    spec(dir.path(), &endpoint);
+
+    let (report, took) = check_json(dir.path(), "2");
+    let says = message(&report, "network.tls");
+    assert!(says.contains("no answer within 0.3s"), "{says}");
+    assert!(took < Duration::from_secs(8), "took {took:?}");
+
+    let (report, took) = check_json(dir.path(), "10");
+    let says = message(&report, "network.tls");
+    assert!(says.contains("no answer within 1.5s"), "{says}");
+    assert!(took >= Duration::from_millis(1500), "took {took:?}");
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+}
+
+/// `check`'s MinIO health requests: a server that never answers them
+/// fails each within 25% of `--timeout` (5 s by default), and a raised
+/// `--timeout` raises their limit.
+#[test]
+fn checks_minio_health_requests_to_a_stalled_server_scale_with_the_timeout() {
+    let endpoint = start(Stall::Silent);
+    let dir = tempdir();
+    spec_of(dir.path(), &endpoint, "minio");
+
+    let (report, took) = check_json(dir.path(), "2");
+    for id in [
+        "minio.live",
+        "minio.ready",
+        "minio.cluster",
+        "minio.cluster-read",
+    ] {
+        let says = message(&report, id);
+        assert!(says.contains("no answer within 0.5s"), "{id}: {says}");
+    }
+    // The health requests run beside the signed checks (1.5 s deadline).
+    assert!(took < Duration::from_secs(8), "took {took:?}");
+
+    let (report, took) = check_json(dir.path(), "4");
+    let says = message(&report, "minio.cluster");
+    assert!(says.contains("no answer within 1s"), "{says}");
+    assert!(took >= Duration::from_secs(1), "took {took:?}");
 }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::check::{CheckResult, Status};
 use crate::cloud::checks::{bucket, iam, identity, probe, retention, security};
+use crate::cloud::timeouts::Timeouts;
 use crate::cloud::{Clients, Target};
 use crate::net::network::{self, Endpoint};
 use crate::net::{minio, tls};
@@ -36,7 +37,7 @@ pub async fn run_s3(
     connect: impl Future<Output = crate::error::Result<Clients>>,
 ) -> Vec<CheckResult> {
     let ca_bundle = target.ca_bundle.as_deref();
-    let (mut results, blocked) = reachability(endpoint, ca_bundle).await;
+    let (mut results, blocked) = reachability(endpoint, ca_bundle, &target.timeouts).await;
     if let Some(reason) = blocked {
         results.extend(crate::check::skip_all(
             &downstream_ids(s3, target.provider),
@@ -46,8 +47,7 @@ pub async fn run_s3(
     }
     // MinIO's health endpoints need no credentials: they run either way.
     let started = Instant::now();
-    let (health, connected) =
-        tokio::join!(minio_health(target.provider, endpoint, ca_bundle), connect,);
+    let (health, connected) = tokio::join!(minio_health(target, endpoint), connect);
     let clients = match connected {
         Ok(clients) => clients,
         Err(e) => {
@@ -98,7 +98,7 @@ fn silent(id: &str, endpoint: &Endpoint, s3: &S3Storage, deadline: Duration) -> 
         format!(
             "no answer from {} within {}",
             endpoint.url,
-            crate::cloud::timeouts::Timeouts::show(deadline)
+            Timeouts::show(deadline)
         ),
     )
     .with_hint(format!(
@@ -109,29 +109,26 @@ fn silent(id: &str, endpoint: &Endpoint, s3: &S3Storage, deadline: Duration) -> 
 }
 
 /// The MinIO health checks (provider `minio` only).
-async fn minio_health(
-    provider: Provider,
-    endpoint: &Endpoint,
-    ca_bundle: Option<&Path>,
-) -> Vec<CheckResult> {
-    if provider != Provider::Minio {
+async fn minio_health(target: &Target, endpoint: &Endpoint) -> Vec<CheckResult> {
+    if target.provider != Provider::Minio {
         return Vec::new();
     }
     let tls_config = if endpoint.https {
-        tls::client_config(ca_bundle).ok()
+        tls::client_config(target.ca_bundle.as_deref()).ok()
     } else {
         None
     };
-    minio::check(endpoint, tls_config).await
+    minio::check(endpoint, tls_config, &target.timeouts).await
 }
 
 /// DNS, TCP and TLS; the reason to skip the rest when the endpoint cannot be used.
 async fn reachability(
     endpoint: &Endpoint,
     ca_bundle: Option<&Path>,
+    timeouts: &Timeouts,
 ) -> (Vec<CheckResult>, Option<&'static str>) {
     const UNREACHABLE: &str = "endpoint unreachable";
-    let (dns, addrs) = network::dns(endpoint).await;
+    let (dns, addrs) = network::dns(endpoint, timeouts).await;
     if dns.status == Status::Fail {
         return (
             vec![
@@ -142,7 +139,7 @@ async fn reachability(
             Some(UNREACHABLE),
         );
     }
-    let (tcp, connected) = network::tcp(endpoint, &addrs).await;
+    let (tcp, connected) = network::tcp(endpoint, &addrs, timeouts).await;
     if connected.is_none() {
         return (
             vec![dns, tcp, CheckResult::skip("network.tls", UNREACHABLE)],
@@ -152,7 +149,7 @@ async fn reachability(
     if !endpoint.https {
         return (vec![dns, tcp, plain_http(endpoint)], None);
     }
-    let (tls, usable) = tls::check(endpoint, ca_bundle).await;
+    let (tls, usable) = tls::check(endpoint, ca_bundle, timeouts).await;
     let blocked = (!usable).then_some("TLS to the endpoint failed (see network.tls)");
     (vec![dns, tcp, tls], blocked)
 }
