@@ -15,8 +15,7 @@ use tokio::sync::watch;
 pub const EXIT_CODE: i32 = 130;
 
 /// The one line said on stderr when a run is interrupted.
-pub const MESSAGE: &str =
-    "interrupted (Ctrl-C or SIGTERM): stopped before the end; what was done so far is above";
+pub const MESSAGE: &str = "interrupted (Ctrl-C or SIGTERM): stopped before the end";
 
 /// Set once a signal arrived; `watch` so that async work can await it.
 static REQUESTED: LazyLock<watch::Sender<bool>> = LazyLock::new(|| watch::Sender::new(false));

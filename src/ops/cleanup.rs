@@ -271,7 +271,11 @@ fn interrupted(
             .collect(),
         outside_partitions: outside(purged.deleted, purged.by_day.values()),
         interrupted: true,
-        finished_partitions: Some(purged.finished.iter().map(|d| d.to_string()).collect()),
+        finished_partitions: Some({
+            let mut finished = purged.finished.clone();
+            finished.sort();
+            finished.iter().map(ToString::to_string).collect()
+        }),
     }
 }
 

@@ -157,11 +157,11 @@ async fn an_interrupted_apply_says_what_it_changed_and_a_rerun_converges() {
     assert!(
         changes
             .iter()
-            .any(|c| c["resource"] == "Bucket" && c["action"] == "create"),
+            .any(|c| c["resource"] == "bucket" && c["action"] == "create"),
         "what it changed: {done}"
     );
     assert!(
-        changes.iter().all(|c| c["resource"] != "Lifecycle"),
+        changes.iter().all(|c| c["resource"] != "bucket.lifecycle"),
         "the stalled write is not claimed: {done}"
     );
     // A rerun converges (the proxy passes everything now).
