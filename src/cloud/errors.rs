@@ -3,6 +3,9 @@
 
 use std::error::Error as StdError;
 use std::fmt::Debug;
+use std::time::{Duration, Instant};
+
+use backon::Retryable;
 
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::http::Response as HttpResponse;
@@ -68,9 +71,6 @@ where
     matches!(err, SdkError::ServiceError(_)) && status(err) == Some(501)
 }
 
-/// Rounds of a call the store keeps throttling, each with the SDK's own attempts.
-const THROTTLE_ROUNDS: u32 = 4;
-
 /// True when the store asks the client to slow down.
 pub fn is_throttling<E, R>(err: &SdkError<E, R>) -> bool
 where
@@ -92,27 +92,22 @@ pub fn is_throttling_code(code: &str) -> bool {
     )
 }
 
-/// Sends again, after growing pauses, while the store answers with
-/// throttling even after the SDK's own retries: a burst of `503 SlowDown`
-/// during a scan is ridden out, while a dead endpoint still fails fast.
-pub async fn throttled<T, E, R, F, Fut>(mut send: F) -> Result<T, SdkError<E, R>>
+/// Sends again, with the pauses of `retry::rounds`, while the store
+/// answers with throttling even after the SDK's own retries: a burst of
+/// `503 SlowDown` during a scan is ridden out, while a dead endpoint still
+/// fails fast. No new round starts once `budget` (one call's) has passed
+/// since the first send, so the whole costs less than two calls' budgets.
+pub async fn throttled<T, E, R, F, Fut>(budget: Duration, send: F) -> Result<T, SdkError<E, R>>
 where
     E: ProvideErrorMetadata,
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, SdkError<E, R>>>,
 {
-    let mut round = 1;
-    loop {
-        match send().await {
-            Err(e) if round < THROTTLE_ROUNDS && is_throttling(&e) => {
-                tracing::debug!(round, "throttled by the store; backing off");
-                let pause = std::time::Duration::from_millis(250 * 2u64.pow(round));
-                tokio::time::sleep(pause).await;
-                round += 1;
-            }
-            other => return other,
-        }
-    }
+    let started = Instant::now();
+    send.retry(super::retry::rounds())
+        .when(|e| is_throttling(e) && started.elapsed() < budget)
+        .notify(|_, pause| tracing::debug!(?pause, "throttled by the store; backing off"))
+        .await
 }
 
 /// Maps an SDK error of `action` on `resource` to a one-line error with a hint.
