@@ -131,7 +131,6 @@ pub async fn delete_objects(
         .bucket(bucket)
         .delete(delete)
         .customize()
-        .config_override(retry::bulk())
         .mutate_request(content_md5)
         .send()
         .await

@@ -2,10 +2,13 @@
 //!
 //! Every call first gets the SDK's own attempts (`sdk`: standard mode,
 //! `AWS_MAX_ATTEMPTS` or 3, all inside the operation timeout of
-//! `Timeouts::call`). The bulk paths that meet `503 SlowDown` storms
-//! (listings, DeleteObjects) use the SDK's adaptive mode instead (`bulk`):
-//! the same attempts plus a client-side rate limiter, shared by the whole
-//! process, that slows sending down after throttling answers.
+//! `Timeouts::call`). Not the SDK's adaptive mode, not even for the bulk
+//! paths that meet `503 SlowDown` storms: its client-side rate limiter
+//! (one per service and region, for the whole process) drops to half a
+//! request per second after a burst of throttling, and the wait for a send
+//! token counts against the operation timeout, so a purge under a storm
+//! that standard mode rides out ended with "did not answer within 20s"
+//! (measured with `hardening_faults::purge_under_a_storm_of_slowdowns_*`).
 //!
 //! Where the tool must add rounds on top (a listing the store keeps
 //! throttling, keys DeleteObjects throttled, an IAM change that has not
@@ -43,14 +46,6 @@ pub fn sdk_attempts() -> u32 {
 /// The SDK's retries for every client: standard mode.
 pub fn sdk() -> RetryConfig {
     RetryConfig::standard().with_max_attempts(sdk_attempts())
-}
-
-/// The SDK's retries for the bulk paths (listings, DeleteObjects):
-/// adaptive mode, so a SlowDown storm slows the whole run down instead
-/// of spending every call's attempts against it.
-pub fn bulk() -> aws_sdk_s3::config::Builder {
-    aws_sdk_s3::config::Builder::default()
-        .retry_config(RetryConfig::adaptive().with_max_attempts(sdk_attempts()))
 }
 
 /// The pauses between the rounds the tool adds: at most `ROUNDS - 1`.

@@ -22,7 +22,7 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(3);
 /// Fewer days than this before expiry is a warning.
 pub const EXPIRY_WARN_DAYS: i64 = 30;
 
-pub use crate::cloud::tls::{CA_HINT, client_config, root_store};
+pub use crate::cloud::tls::{CA_HINT, TrustError, client_config, root_store};
 use crate::cloud::tls::{SELF_SIGNED_HINT, TrustVerifier, config_with, is_self_signed_rejection};
 
 /// Wraps the real verifier and keeps its verdict on the certificate, but
@@ -137,7 +137,7 @@ pub async fn check(endpoint: &Endpoint, ca_bundle: Option<&Path>) -> (CheckResul
 }
 
 async fn inspect(endpoint: &Endpoint, ca_bundle: Option<&Path>) -> Result<CertFacts, CheckResult> {
-    let setup = |e: String| CheckResult::fail(ID, e).with_hint(CA_HINT);
+    let setup = |e: TrustError| CheckResult::fail(ID, e.to_string()).with_hint(CA_HINT);
     let inner = crate::cloud::tls::verifier(ca_bundle).map_err(setup)?;
     let verdict = Arc::new(Mutex::new(None));
     let recording = Recording {

@@ -7,7 +7,6 @@ use chrono::{DateTime, Utc};
 
 use super::Source;
 use crate::cloud::errors::{api_error, throttled};
-use crate::cloud::retry;
 use crate::error::{Error, Result};
 use crate::scan::{Entry, EntryKind};
 
@@ -43,15 +42,9 @@ pub async fn objects(
     if let Some(Token::Continuation(t)) = &token {
         request = request.continuation_token(t);
     }
-    let out = throttled(src.target.timeouts.call, || {
-        request
-            .clone()
-            .customize()
-            .config_override(retry::bulk())
-            .send()
-    })
-    .await
-    .map_err(|e| api_error(e, "ListObjectsV2", &resource(src, prefix), &src.target))?;
+    let out = throttled(src.target.timeouts.call, || request.clone().send())
+        .await
+        .map_err(|e| api_error(e, "ListObjectsV2", &resource(src, prefix), &src.target))?;
     let entries = out
         .contents()
         .iter()
@@ -98,15 +91,9 @@ pub async fn versions(
             .key_marker(key)
             .set_version_id_marker(version_id.clone());
     }
-    let out = throttled(src.target.timeouts.call, || {
-        request
-            .clone()
-            .customize()
-            .config_override(retry::bulk())
-            .send()
-    })
-    .await
-    .map_err(|e| api_error(e, "ListObjectVersions", &resource(src, prefix), &src.target))?;
+    let out = throttled(src.target.timeouts.call, || request.clone().send())
+        .await
+        .map_err(|e| api_error(e, "ListObjectVersions", &resource(src, prefix), &src.target))?;
     let mut entries: Vec<Entry> = out
         .versions()
         .iter()
