@@ -4,7 +4,7 @@
 //! consistency (`iam_write` makes the changes).
 
 use std::future::Future;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use backon::Retryable;
 
@@ -169,14 +169,18 @@ async fn observe_profile(clients: &Clients, name: &str, env: &str) -> Result<Hel
 }
 
 /// Retries `op` while IAM answers one of the errors of a change that has
-/// not propagated yet, with the pauses of `retry::settling` for `SETTLE`.
+/// not propagated yet, with the pauses of `retry::settling`, until `SETTLE`
+/// has passed since the first call.
 pub(super) async fn settle<T, E, F, Fut>(op: F) -> IamResult<T, E>
 where
     E: ProvideErrorMetadata,
     F: FnMut() -> Fut,
     Fut: Future<Output = IamResult<T, E>>,
 {
-    op.retry(retry::settling(SETTLE)).when(propagating).await
+    let started = Instant::now();
+    op.retry(retry::settling(SETTLE))
+        .when(|e| propagating(e) && started.elapsed() < SETTLE)
+        .await
 }
 
 /// The errors IAM gives for an entity created moments ago.
