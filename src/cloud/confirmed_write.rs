@@ -21,12 +21,12 @@
 
 use std::time::Duration;
 
+use backon::BackoffBuilder;
+
 use super::applied::Applied;
+use super::retry;
 use crate::error::{Error, Result};
 
-/// Read-modify-write rounds before giving up on a document that keeps
-/// changing under the tool.
-const ROUNDS: u32 = 6;
 /// The wait between writing and reading back: longer than another
 /// writer's read-to-write window, so its write, if any, is seen.
 const SETTLE: Duration = Duration::from_millis(1000);
@@ -85,7 +85,10 @@ pub fn judge(after: &[String], our_id: &str, wants_ours: bool, carried: &[String
 /// Merges the tool's item into `doc` and confirms it by reading back,
 /// redoing the merge when another writer replaced the document meanwhile.
 pub(crate) async fn write_confirmed<D: SharedDocument>(doc: &D) -> Result<Applied> {
-    for round in 1..=ROUNDS {
+    // Read-modify-write rounds before giving up on a document that keeps
+    // changing under the tool: the pauses of `retry::contended`.
+    let mut pauses = retry::contended().build();
+    loop {
         let current = match doc.read().await? {
             Ok(current) => current,
             Err(reason) => return Ok(Applied::Unsupported(reason)),
@@ -108,27 +111,22 @@ pub(crate) async fn write_confirmed<D: SharedDocument>(doc: &D) -> Result<Applie
                     gone.join(", ")
                 )));
             }
-            ReadBack::Lost if round < ROUNDS => tokio::time::sleep(pause(round)).await,
-            ReadBack::Lost => {}
+            ReadBack::Lost => match pauses.next() {
+                Some(pause) => tokio::time::sleep(pause).await,
+                None => break,
+            },
         }
     }
     Err(Error::cloud_with_hint(
         format!(
-            "{} {}: another writer kept replacing it; {} did not stay after {ROUNDS} attempts",
+            "{} {}: another writer kept replacing it; {} did not stay after {} attempts",
             D::WRITE_ACTION,
             doc.bucket(),
-            doc.our_id()
+            doc.our_id(),
+            retry::CONTENDED_ROUNDS
         ),
         "run apply again once the other writer is done",
     ))
-}
-
-/// A pause growing with the round, jittered so racing writers fall apart.
-fn pause(round: u32) -> Duration {
-    let jitter = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::from(d.subsec_nanos() % 200));
-    Duration::from_millis(100 * u64::from(round) + jitter)
 }
 
 #[cfg(test)]

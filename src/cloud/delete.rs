@@ -3,22 +3,20 @@
 //! SDK's default CRC32 checksums refuse the request without it), retries of
 //! throttled keys, and per-key errors collected rather than fatal.
 
-use std::time::Duration;
-
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::http::HttpRequest;
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+use backon::BackoffBuilder;
 use md5::{Digest, Md5};
 
 use super::Target;
 use super::errors::{api_error, is_throttling_code};
+use super::retry;
 use crate::error::{Error, Result};
 use crate::scan::{KeyError, Volume};
 
 /// DeleteObjects takes at most this many keys.
 pub const BATCH: usize = 1000;
-/// Attempts for keys the server throttled (on top of the SDK's own retries).
-const ATTEMPTS: u32 = 4;
 /// Per-key error codes worth another attempt: throttling (the one list of
 /// `errors::is_throttling_code`) and the server's transient failures.
 fn retryable(code: &str) -> bool {
@@ -65,16 +63,19 @@ impl Deleter {
         Ok(outcome)
     }
 
-    /// One batch, retrying the keys the server throttled.
+    /// One batch, retrying the keys the server throttled, with the pauses
+    /// of `retry::rounds` (at most `retry::ROUNDS` sends of a key).
     async fn delete_batch(&self, mut pending: Vec<Doomed>) -> Result<Deleted> {
         let mut outcome = Deleted::default();
-        for attempt in 1..=ATTEMPTS {
+        let mut pauses = retry::rounds().build().peekable();
+        loop {
             let failed = self.send(&pending).await?;
-            let (retry, fatal): (Vec<KeyError>, Vec<KeyError>) = failed
+            let last = pauses.peek().is_none();
+            let (again, fatal): (Vec<KeyError>, Vec<KeyError>) = failed
                 .into_iter()
-                .partition(|e| attempt < ATTEMPTS && retryable(&e.code));
+                .partition(|e| !last && retryable(&e.code));
             let bad = |d: &Doomed| {
-                retry
+                again
                     .iter()
                     .chain(&fatal)
                     .any(|e| e.key == d.key && e.version_id == d.version_id)
@@ -83,15 +84,15 @@ impl Deleter {
                 outcome.volume.add(item.size);
             }
             outcome.errors.extend(fatal);
-            if retry.is_empty() {
+            let (false, Some(pause)) = (again.is_empty(), pauses.next()) else {
                 break;
-            }
+            };
             pending.retain(|d| {
-                retry
+                again
                     .iter()
                     .any(|e| e.key == d.key && e.version_id == d.version_id)
             });
-            tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
+            tokio::time::sleep(pause).await;
         }
         Ok(outcome)
     }

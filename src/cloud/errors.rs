@@ -3,12 +3,15 @@
 
 use std::error::Error as StdError;
 use std::fmt::Debug;
+use std::time::{Duration, Instant};
+
+use backon::Retryable;
 
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::http::Response as HttpResponse;
 
 use super::{Target, credentials_hint};
-use crate::error::Error;
+use crate::error::{ApiCause, ApiFailure, Error};
 
 /// An error's whole source chain on one line.
 pub fn one_line(err: &dyn StdError) -> String {
@@ -68,9 +71,6 @@ where
     matches!(err, SdkError::ServiceError(_)) && status(err) == Some(501)
 }
 
-/// Rounds of a call the store keeps throttling, each with the SDK's own attempts.
-const THROTTLE_ROUNDS: u32 = 4;
-
 /// True when the store asks the client to slow down.
 pub fn is_throttling<E, R>(err: &SdkError<E, R>) -> bool
 where
@@ -92,137 +92,142 @@ pub fn is_throttling_code(code: &str) -> bool {
     )
 }
 
-/// Sends again, after growing pauses, while the store answers with
-/// throttling even after the SDK's own retries: a burst of `503 SlowDown`
-/// during a scan is ridden out, while a dead endpoint still fails fast.
-pub async fn throttled<T, E, R, F, Fut>(mut send: F) -> Result<T, SdkError<E, R>>
+/// Sends again, with the pauses of `retry::rounds`, while the store
+/// answers with throttling even after the SDK's own retries: a burst of
+/// `503 SlowDown` during a scan is ridden out, while a dead endpoint still
+/// fails fast. No new round starts once `budget` (one call's) has passed
+/// since the first send, so the whole costs less than two calls' budgets.
+pub async fn throttled<T, E, R, F, Fut>(budget: Duration, send: F) -> Result<T, SdkError<E, R>>
 where
     E: ProvideErrorMetadata,
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, SdkError<E, R>>>,
 {
-    let mut round = 1;
-    loop {
-        match send().await {
-            Err(e) if round < THROTTLE_ROUNDS && is_throttling(&e) => {
-                tracing::debug!(round, "throttled by the store; backing off");
-                let pause = std::time::Duration::from_millis(250 * 2u64.pow(round));
-                tokio::time::sleep(pause).await;
-                round += 1;
-            }
-            other => return other,
-        }
-    }
+    let started = Instant::now();
+    send.retry(super::retry::rounds())
+        .when(|e| is_throttling(e) && started.elapsed() < budget)
+        .notify(|_, pause| tracing::debug!(?pause, "throttled by the store; backing off"))
+        .await
 }
 
-/// Maps an SDK error of `action` on `resource` to a one-line error with a hint.
+/// Maps an SDK error of `action` on `resource` to a one-line error with a
+/// hint: the failure's context goes into typed fields (`ApiFailure`),
+/// which the message is built from.
 pub fn api_error<E, R>(err: SdkError<E, R>, action: &str, resource: &str, target: &Target) -> Error
 where
     E: ProvideErrorMetadata + StdError + 'static,
     R: Debug + RawStatus,
 {
     let endpoint = target.endpoint_label();
-    match &err {
+    let code = err.code().filter(|c| !c.is_empty()).map(str::to_string);
+    let (cause, hint) = cause(&err, code.as_deref(), action, resource, target);
+    Error::Api(Box::new(ApiFailure {
+        operation: action.to_string(),
+        resource: resource.to_string(),
+        endpoint,
+        status: status(&err),
+        message: err.message().map(str::to_string),
+        code,
+        cause,
+        hint,
+    }))
+}
+
+/// Why `err` happened, and how to fix it when the tool knows.
+fn cause<E, R>(
+    err: &SdkError<E, R>,
+    code: Option<&str>,
+    action: &str,
+    resource: &str,
+    target: &Target,
+) -> (ApiCause, Option<String>)
+where
+    E: ProvideErrorMetadata + StdError + 'static,
+    R: Debug + RawStatus,
+{
+    let endpoint = target.endpoint_label();
+    let credentials = || Some(credentials_hint(target.provider));
+    match err {
         SdkError::DispatchFailure(failure) => {
             let rejected = failure
                 .as_connector_error()
                 .and_then(|e| super::tls::explain(e, &endpoint));
             if let Some((text, hint)) = rejected {
-                return Error::cloud_with_hint(format!("{action}: {text}"), hint);
+                return (ApiCause::TlsRejected(text), Some(hint));
             }
-            let detail = one_line(&err);
+            let detail = one_line(err);
             if failure.is_timeout() || failure.is_io() {
-                return Error::cloud_with_hint(
-                    format!("{action}: cannot reach {endpoint}: {detail}"),
-                    "check the endpoint (--endpoint-url or the spec's endpoint), the network and the TLS setup",
+                return (
+                    ApiCause::Unreachable(detail),
+                    Some("check the endpoint (--endpoint-url or the spec's endpoint), the network and the TLS setup".into()),
                 );
             }
             if detail.contains("credentials") {
-                return Error::cloud_with_hint(
-                    format!("{action}: no usable credentials for {endpoint}: {detail}"),
-                    credentials_hint(target.provider),
-                );
+                return (ApiCause::NoCredentials(detail), credentials());
             }
-            return Error::cloud(format!("{action} on {resource} at {endpoint}: {detail}"));
+            return (ApiCause::NotSent(detail), None);
         }
-        SdkError::TimeoutError(_) => return silent(action, &endpoint, target),
+        SdkError::TimeoutError(_) => {
+            return (
+                ApiCause::Silent {
+                    limit: super::timeouts::Timeouts::show(target.timeouts.call),
+                },
+                Some("is the endpoint an S3 server, and is it up? (a hung load balancer or a stopped node accepts connections and never answers); on a slow link raise --timeout SECONDS".into()),
+            );
+        }
         _ => {}
     }
-    let code = err.code().unwrap_or("").to_string();
-    let message = err.message().unwrap_or("").to_string();
-    let said = if message.is_empty() {
-        code.clone()
-    } else {
-        format!("{code}: {message}")
-    };
-    let (text, hint): (String, Option<String>) = match code.as_str() {
-        "InvalidAccessKeyId" | "InvalidClientTokenId" | "UnrecognizedClientException" => (
-            format!("{action}: the access key is not known to {endpoint} ({said})"),
-            Some(credentials_hint(target.provider)),
-        ),
+    let message = err.message().unwrap_or("");
+    match code {
+        Some("InvalidAccessKeyId" | "InvalidClientTokenId" | "UnrecognizedClientException") => {
+            (ApiCause::UnknownKey, credentials())
+        }
         // Garage says a wrong secret this way ("Forbidden: Invalid signature").
-        "AccessDenied" if message.to_ascii_lowercase().contains("invalid signature") => (
-            format!(
-                "{action}: {endpoint} rejected the credentials' signature: wrong secret key? ({said})"
-            ),
-            Some(credentials_hint(target.provider)),
+        Some("AccessDenied") if message.to_ascii_lowercase().contains("invalid signature") => (
+            ApiCause::BadSignature {
+                quote_message: true,
+            },
+            credentials(),
         ),
-        "SignatureDoesNotMatch" | "IncompleteSignature" => (
-            format!(
-                "{action}: {endpoint} rejected the credentials' signature: wrong secret key? ({code})"
-            ),
-            Some(credentials_hint(target.provider)),
+        Some("SignatureDoesNotMatch" | "IncompleteSignature") => (
+            ApiCause::BadSignature {
+                quote_message: false,
+            },
+            credentials(),
         ),
-        "ExpiredToken" | "ExpiredTokenException" | "RequestExpired" => (
-            format!("{action}: the credentials have expired ({said})"),
+        Some("ExpiredToken" | "ExpiredTokenException" | "RequestExpired") => (
+            ApiCause::ExpiredCredentials,
             Some("refresh them (aws sso login, or new session credentials)".into()),
         ),
-        "AccessDenied" | "AccessDeniedException" | "AllAccessDisabled" => (
-            format!("{action} on {resource}: access denied ({said})"),
+        Some("AccessDenied" | "AccessDeniedException" | "AllAccessDisabled") => (
+            ApiCause::AccessDenied,
             Some(format!(
                 "the identity needs permission for {action} on {resource}"
             )),
         ),
-        "BucketAlreadyExists" => (
-            format!("{action} {resource}: the name is taken by another account"),
+        Some("BucketAlreadyExists") => (
+            ApiCause::NameTaken,
             Some("bucket names are global on AWS: choose another bucket name in the spec".into()),
         ),
-        "PermanentRedirect"
-        | "AuthorizationHeaderMalformed"
-        | "IllegalLocationConstraintException"
-        | "InvalidLocationConstraint" => (
-            format!(
-                "{action} {resource}: region mismatch with {} ({said})",
-                target.region
-            ),
+        Some(
+            "PermanentRedirect"
+            | "AuthorizationHeaderMalformed"
+            | "IllegalLocationConstraintException"
+            | "InvalidLocationConstraint",
+        ) => (
+            ApiCause::RegionMismatch {
+                region: target.region.clone(),
+            },
             Some("set the environment's region to the bucket's region".into()),
         ),
         // A bare 403 (no body, e.g. a bucket policy's Deny on moto).
-        _ if code.is_empty() && is_forbidden(&err) => (
-            format!("{action} on {resource}: access denied (HTTP 403)"),
+        None if is_forbidden(err) => (
+            ApiCause::Forbidden,
             Some(forbidden_hint(action, resource, target)),
         ),
-        _ if code.is_empty() => (
-            format!("{action} on {resource} at {endpoint}: {}", one_line(&err)),
-            None,
-        ),
-        _ => (format!("{action} on {resource}: {said}"), None),
-    };
-    match hint {
-        Some(hint) => Error::cloud_with_hint(text, hint),
-        None => Error::cloud(text),
+        None => (ApiCause::Unexplained(one_line(err)), None),
+        Some(_) => (ApiCause::Refused, None),
     }
-}
-
-/// The endpoint took the request and did not answer within the limits.
-fn silent(action: &str, endpoint: &str, target: &Target) -> Error {
-    Error::cloud_with_hint(
-        format!(
-            "{action}: {endpoint} did not answer within {}",
-            super::timeouts::Timeouts::show(target.timeouts.call)
-        ),
-        "is the endpoint an S3 server, and is it up? (a hung load balancer or a stopped node accepts connections and never answers); on a slow link raise --timeout SECONDS",
-    )
 }
 
 /// True when the server answered 403 without an error code.

@@ -6,6 +6,8 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
+use backon::Retryable;
+
 use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_iam::types::Tag;
 use aws_smithy_runtime_api::http::Response as HttpResponse;
@@ -13,6 +15,7 @@ use serde_json::Value;
 
 use super::Clients;
 use super::errors::api_error;
+use super::retry;
 use crate::error::Result;
 use crate::plan::desired::DesiredIam;
 use crate::plan::observed::{Held, ObservedIam, ObservedPolicy};
@@ -166,24 +169,18 @@ async fn observe_profile(clients: &Clients, name: &str, env: &str) -> Result<Hel
 }
 
 /// Retries `op` while IAM answers one of the errors of a change that has
-/// not propagated yet, with growing pauses, until `SETTLE` has passed.
-pub(super) async fn settle<T, E, F, Fut>(mut op: F) -> IamResult<T, E>
+/// not propagated yet, with the pauses of `retry::settling`, until `SETTLE`
+/// has passed since the first call.
+pub(super) async fn settle<T, E, F, Fut>(op: F) -> IamResult<T, E>
 where
     E: ProvideErrorMetadata,
     F: FnMut() -> Fut,
     Fut: Future<Output = IamResult<T, E>>,
 {
-    let deadline = Instant::now() + SETTLE;
-    let mut pause = Duration::from_millis(200);
-    loop {
-        match op().await {
-            Err(e) if propagating(&e) && Instant::now() + pause < deadline => {
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(Duration::from_secs(3));
-            }
-            other => return other,
-        }
-    }
+    let started = Instant::now();
+    op.retry(retry::settling(SETTLE))
+        .when(|e| propagating(e) && started.elapsed() < SETTLE)
+        .await
 }
 
 /// The errors IAM gives for an entity created moments ago.

@@ -5,15 +5,15 @@
 //! known errors are retried with a deadline (`iam::settle`) and creations
 //! are confirmed with a harmless read; there is no fixed sleep.
 
-use std::time::{Duration, Instant};
-
 use aws_sdk_iam::error::ProvideErrorMetadata;
 use aws_sdk_iam::types::Tag;
+use backon::BackoffBuilder;
 
 use super::Clients;
 use super::applied::Applied;
 use super::errors::api_error;
 use super::iam::{SETTLE, settle};
+use super::retry;
 use crate::error::{Error, Result};
 use crate::plan::desired::DesiredIam;
 
@@ -189,22 +189,21 @@ pub async fn put_profile(
         .await
         .map_err(|e| api_error(e, "iam:AddRoleToInstanceProfile", name, &clients.target))?;
     }
-    // A harmless read until the profile shows the role (or the deadline passes).
-    let deadline = Instant::now() + SETTLE;
-    let mut pause = Duration::from_millis(200);
+    // A harmless read until the profile shows the role (or the pauses of
+    // `retry::settling` run out).
+    let mut pauses = retry::settling(SETTLE).build();
     while !profile_roles(clients, name)
         .await?
         .contains(&want.role_name)
     {
-        if Instant::now() + pause >= deadline {
+        let Some(pause) = pauses.next() else {
             return Err(Error::cloud(format!(
                 "instance profile {name} does not show role {} after {}s",
                 want.role_name,
                 SETTLE.as_secs()
             )));
-        }
+        };
         tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(Duration::from_secs(3));
     }
     Ok(Applied::Done)
 }

@@ -23,6 +23,7 @@ pub mod lifecycle_write;
 pub mod policy_write;
 pub mod provision;
 pub mod retention_rule;
+pub mod retry;
 pub mod scan;
 pub mod timeouts;
 pub mod tls;
@@ -32,7 +33,6 @@ use std::time::Duration;
 
 use aws_config::BehaviorVersion;
 use aws_config::provider_config::ProviderConfig;
-use aws_config::retry::RetryConfig;
 use aws_credential_types::provider::ProvideCredentials;
 use aws_sdk_s3::config::{RequestChecksumCalculation, ResponseChecksumValidation};
 use aws_types::region::Region;
@@ -124,7 +124,7 @@ impl Clients {
         let http_client = tls::http_client(ca_bundle)?;
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(target.region.clone()))
-            .retry_config(RetryConfig::standard().with_max_attempts(max_attempts()))
+            .retry_config(retry::sdk())
             .timeout_config(target.timeouts.sdk())
             .http_client(http_client.clone());
         if let Some(endpoint) = &target.endpoint {
@@ -219,18 +219,6 @@ async fn check_credentials(shared: &aws_types::SdkConfig, target: &Target) -> Re
             Timeouts::show(limit)
         ))),
     }
-}
-
-/// Attempts per call: `AWS_MAX_ATTEMPTS` as the AWS tools read it (1 to 10),
-/// else 3. The operation timeout (`Timeouts::call`) bounds them all, so a
-/// silent endpoint costs one call's budget however many attempts are set.
-/// Throttling gets more rounds where it matters (see `errors::throttled`).
-fn max_attempts() -> u32 {
-    std::env::var("AWS_MAX_ATTEMPTS")
-        .ok()
-        .and_then(|v| v.trim().parse::<u32>().ok())
-        .filter(|n| (1..=10).contains(n))
-        .unwrap_or(3)
 }
 
 /// How to give the tool credentials, per provider.

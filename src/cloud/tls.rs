@@ -10,7 +10,7 @@
 //! the user's words with a hint (`explain`).
 
 use std::error::Error as StdError;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rustls::client::WebPkiServerVerifier;
@@ -29,28 +29,49 @@ pub const CA_HINT: &str =
 /// How to trust a self-signed certificate.
 pub const SELF_SIGNED_HINT: &str = "add the endpoint's certificate itself to the PEM file given to --ca-bundle FILE (or AWS_CA_BUNDLE)";
 
+/// Why the tool's trust could not be set up (a bad CA bundle, mostly).
+#[derive(Debug, thiserror::Error)]
+pub enum TrustError {
+    #[error("CA bundle {}: {source}", path.display())]
+    Unreadable {
+        path: PathBuf,
+        #[source]
+        source: rustls::pki_types::pem::Error,
+    },
+    #[error("CA bundle {}: no PEM certificate in it", path.display())]
+    Empty { path: PathBuf },
+    #[error("CA bundle {}: {ignored} certificate(s) could not be parsed", path.display())]
+    Unparsable { path: PathBuf, ignored: usize },
+    #[error("TLS roots: {0}")]
+    Roots(#[source] rustls::client::VerifierBuilderError),
+    #[error("TLS setup: {0}")]
+    Setup(#[source] rustls::Error),
+}
+
 /// The PEM certificates of a CA bundle: at least one, all readable.
-pub fn load_bundle(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+pub fn load_bundle(path: &Path) -> Result<Vec<CertificateDer<'static>>, TrustError> {
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
         .and_then(Iterator::collect)
-        .map_err(|e| format!("CA bundle {}: {e}", path.display()))?;
+        .map_err(|source| TrustError::Unreadable {
+            path: path.to_path_buf(),
+            source,
+        })?;
     if certs.is_empty() {
-        return Err(format!(
-            "CA bundle {}: no PEM certificate in it",
-            path.display()
-        ));
+        return Err(TrustError::Empty {
+            path: path.to_path_buf(),
+        });
     }
     Ok(certs)
 }
 
 /// The system's roots plus the certificates of `ca_bundle`.
-pub fn root_store(ca_bundle: Option<&Path>) -> Result<RootCertStore, String> {
+pub fn root_store(ca_bundle: Option<&Path>) -> Result<RootCertStore, TrustError> {
     Ok(roots_and_bundle(ca_bundle)?.0)
 }
 
 fn roots_and_bundle(
     ca_bundle: Option<&Path>,
-) -> Result<(RootCertStore, Vec<CertificateDer<'static>>), String> {
+) -> Result<(RootCertStore, Vec<CertificateDer<'static>>), TrustError> {
     let mut roots = RootCertStore::empty();
     roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
     let Some(path) = ca_bundle else {
@@ -59,10 +80,10 @@ fn roots_and_bundle(
     let bundle = load_bundle(path)?;
     let (_, ignored) = roots.add_parsable_certificates(bundle.clone());
     if ignored > 0 {
-        return Err(format!(
-            "CA bundle {}: {ignored} certificate(s) could not be parsed",
-            path.display()
-        ));
+        return Err(TrustError::Unparsable {
+            path: path.to_path_buf(),
+            ignored,
+        });
     }
     Ok((roots, bundle))
 }
@@ -73,7 +94,7 @@ pub fn provider() -> Arc<CryptoProvider> {
 }
 
 /// The verifier of the tool's trust.
-pub fn verifier(ca_bundle: Option<&Path>) -> Result<Arc<TrustVerifier>, String> {
+pub fn verifier(ca_bundle: Option<&Path>) -> Result<Arc<TrustVerifier>, TrustError> {
     let (roots, pinned) = roots_and_bundle(ca_bundle)?;
     let provider = provider();
     // No root at all (a bare container without a bundle): only pinned
@@ -84,7 +105,7 @@ pub fn verifier(ca_bundle: Option<&Path>) -> Result<Arc<TrustVerifier>, String> 
         Some(
             WebPkiServerVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider))
                 .build()
-                .map_err(|e| format!("TLS roots: {e}"))?,
+                .map_err(TrustError::Roots)?,
         )
     };
     Ok(Arc::new(TrustVerifier {
@@ -95,16 +116,16 @@ pub fn verifier(ca_bundle: Option<&Path>) -> Result<Arc<TrustVerifier>, String> 
 }
 
 /// The verifying client configuration every client uses.
-pub fn client_config(ca_bundle: Option<&Path>) -> Result<Arc<ClientConfig>, String> {
+pub fn client_config(ca_bundle: Option<&Path>) -> Result<Arc<ClientConfig>, TrustError> {
     Ok(Arc::new(config_with(verifier(ca_bundle)?)?))
 }
 
 /// A client configuration around `verifier` (the trust, or `check`'s
 /// recording wrapper of it).
-pub fn config_with(verifier: Arc<dyn ServerCertVerifier>) -> Result<ClientConfig, String> {
+pub fn config_with(verifier: Arc<dyn ServerCertVerifier>) -> Result<ClientConfig, TrustError> {
     Ok(ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS setup: {e}"))?
+        .map_err(TrustError::Setup)?
         .dangerous()
         .with_custom_certificate_verifier(verifier)
         .with_no_client_auth())
@@ -286,7 +307,7 @@ pub fn http_client(
 ) -> crate::error::Result<aws_smithy_runtime_api::client::http::SharedHttpClient> {
     let config = client_config(ca_bundle).map_err(|e| {
         crate::error::Error::usage_with_hint(
-            e,
+            e.to_string(),
             "--ca-bundle (or AWS_CA_BUNDLE) must name a PEM file of CA certificates",
         )
     })?;
@@ -340,7 +361,7 @@ mod tests {
         let empty = dir.join("empty.pem");
         std::fs::write(&empty, "not a certificate\n").expect("write");
         let err = load_bundle(&empty).expect_err("no certificate");
-        assert!(err.contains("no PEM certificate"), "{err}");
+        assert!(err.to_string().contains("no PEM certificate"), "{err}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

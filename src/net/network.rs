@@ -12,6 +12,21 @@ use crate::check::CheckResult;
 use crate::cloud::Target;
 use crate::cloud::timeouts::Timeouts;
 
+/// Why an endpoint URL is not one the probes can use.
+#[derive(Debug, thiserror::Error)]
+pub enum EndpointError {
+    #[error("endpoint {raw}: {source}")]
+    NotAUrl {
+        raw: String,
+        #[source]
+        source: url::ParseError,
+    },
+    #[error("endpoint {raw}: scheme {scheme} is not http or https")]
+    Scheme { raw: String, scheme: String },
+    #[error("endpoint {raw}: no host")]
+    NoHost { raw: String },
+}
+
 /// Scheme, host and port of the endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
@@ -24,7 +39,7 @@ pub struct Endpoint {
 
 impl Endpoint {
     /// The endpoint of `target`: its URL, or AWS's regional S3 endpoint.
-    pub fn of(target: &Target) -> Result<Endpoint, String> {
+    pub fn of(target: &Target) -> Result<Endpoint, EndpointError> {
         let url = target
             .endpoint
             .clone()
@@ -33,21 +48,29 @@ impl Endpoint {
     }
 
     /// Parses an `http(s)://host[:port]` URL.
-    pub fn parse(raw: &str) -> Result<Endpoint, String> {
-        let url = url::Url::parse(raw).map_err(|e| format!("endpoint {raw}: {e}"))?;
+    pub fn parse(raw: &str) -> Result<Endpoint, EndpointError> {
+        let url = url::Url::parse(raw).map_err(|source| EndpointError::NotAUrl {
+            raw: raw.to_string(),
+            source,
+        })?;
         let https = match url.scheme() {
             "https" => true,
             "http" => false,
             other => {
-                return Err(format!(
-                    "endpoint {raw}: scheme {other} is not http or https"
-                ));
+                return Err(EndpointError::Scheme {
+                    raw: raw.to_string(),
+                    scheme: other.to_string(),
+                });
             }
         };
         let host = match url.host() {
             Some(url::Host::Ipv6(ip)) => ip.to_string(),
             Some(host) => host.to_string(),
-            None => return Err(format!("endpoint {raw}: no host")),
+            None => {
+                return Err(EndpointError::NoHost {
+                    raw: raw.to_string(),
+                });
+            }
         };
         let port = url
             .port_or_known_default()

@@ -21,7 +21,7 @@ const ID: &str = "network.tls";
 /// Fewer days than this before expiry is a warning.
 pub const EXPIRY_WARN_DAYS: i64 = 30;
 
-pub use crate::cloud::tls::{CA_HINT, client_config, root_store};
+pub use crate::cloud::tls::{CA_HINT, TrustError, client_config, root_store};
 use crate::cloud::tls::{SELF_SIGNED_HINT, TrustVerifier, config_with, is_self_signed_rejection};
 
 /// Wraps the real verifier and keeps its verdict on the certificate, but
@@ -146,7 +146,7 @@ async fn inspect(
     ca_bundle: Option<&Path>,
     timeouts: &Timeouts,
 ) -> Result<CertFacts, CheckResult> {
-    let setup = |e: String| CheckResult::fail(ID, e).with_hint(CA_HINT);
+    let setup = |e: TrustError| CheckResult::fail(ID, e.to_string()).with_hint(CA_HINT);
     let inner = crate::cloud::tls::verifier(ca_bundle).map_err(setup)?;
     let verdict = Arc::new(Mutex::new(None));
     let recording = Recording {

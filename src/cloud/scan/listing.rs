@@ -42,7 +42,7 @@ pub async fn objects(
     if let Some(Token::Continuation(t)) = &token {
         request = request.continuation_token(t);
     }
-    let out = throttled(|| request.clone().send())
+    let out = throttled(src.target.timeouts.call, || request.clone().send())
         .await
         .map_err(|e| api_error(e, "ListObjectsV2", &resource(src, prefix), &src.target))?;
     let entries = out
@@ -91,7 +91,7 @@ pub async fn versions(
             .key_marker(key)
             .set_version_id_marker(version_id.clone());
     }
-    let out = throttled(|| request.clone().send())
+    let out = throttled(src.target.timeouts.call, || request.clone().send())
         .await
         .map_err(|e| api_error(e, "ListObjectVersions", &resource(src, prefix), &src.target))?;
     let mut entries: Vec<Entry> = out

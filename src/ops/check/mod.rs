@@ -20,7 +20,7 @@ pub fn evaluate(session: &Session, env: &Environment) -> Result<Report> {
             let target = session.target(s3);
             let endpoint = Endpoint::of(&target).map_err(|e| {
                 Error::usage_with_hint(
-                    e,
+                    e.to_string(),
                     "an endpoint looks like https://minio.example.com or http://127.0.0.1:9000",
                 )
             })?;
@@ -28,7 +28,7 @@ pub fn evaluate(session: &Session, env: &Environment) -> Result<Report> {
             if ca_bundle.is_some() {
                 tls::root_store(ca_bundle).map_err(|e| {
                     Error::usage_with_hint(
-                        e,
+                        e.to_string(),
                         "--ca-bundle (or AWS_CA_BUNDLE) must name a PEM file of CA certificates",
                     )
                 })?;
