@@ -113,22 +113,13 @@ pub(crate) fn findings(report: &Report, noncurrent_expiry: bool) -> Vec<Finding>
 
 #[cfg(test)]
 mod tests {
-    use chrono::NaiveDate;
 
     use crate::report::model::{Inputs, Report, StorageSummary};
-    use crate::retention::Rule;
     use crate::retention::RuleStatus;
     use crate::scan::{Judge, Outcome, Volume};
 
     fn report(expired: u64, lifecycle: Option<RuleStatus>, versioned: bool) -> Report {
-        let today = NaiveDate::from_ymd_opt(2026, 11, 26).expect("date");
-        let judge = Judge::new(
-            Rule {
-                retention_days: 15,
-                grace_days: 2,
-            },
-            today,
-        );
+        let judge = Judge::fixture();
         let mut outcome = Outcome::default();
         outcome.tally.current = Volume {
             objects: 10,

@@ -1,12 +1,9 @@
 //! Unit tests of the HTML page: the day filling, and hostile text staying
 //! text (the browser-level proof is `tests/it/report_html.rs`).
 
-use chrono::NaiveDate;
-
 use super::*;
 use crate::check::{CheckResult, Status};
 use crate::report::model::{ClassRow, Finding, Inputs, Severity, StorageSummary};
-use crate::retention::Rule;
 use crate::retention::RuleStatus;
 use crate::scan::{Judge, Outcome, Volume};
 
@@ -38,14 +35,8 @@ const HOSTILE: &str =
     r#"<script>document.title='pwned'</script>"'</svg><img src=x onerror=alert(1)>&amp;"#;
 
 fn hostile_report() -> Report {
-    let today = NaiveDate::from_ymd_opt(2026, 11, 26).expect("date");
-    let judge = Judge::new(
-        Rule {
-            retention_days: 15,
-            grace_days: 2,
-        },
-        today,
-    );
+    let judge = Judge::fixture();
+    let today = judge.today;
     let mut outcome = Outcome::default();
     outcome.tally.current = Volume {
         objects: 3,

@@ -35,6 +35,21 @@ pub struct Judge {
     pub cutoff: NaiveDate,
 }
 
+#[cfg(test)]
+impl Judge {
+    /// The judge the unit tests share: 15 days + 2 grace, on 2026-11-26.
+    pub(crate) fn fixture() -> Judge {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap_or_default();
+        Judge::new(
+            Rule {
+                retention_days: 15,
+                grace_days: 2,
+            },
+            today,
+        )
+    }
+}
+
 impl Judge {
     /// The judge of `rule` at `today` (UTC).
     pub fn new(rule: Rule, today: NaiveDate) -> Judge {

@@ -220,18 +220,10 @@ mod tests {
     use chrono::NaiveDate;
 
     use super::*;
-    use crate::retention::Rule;
 
     #[test]
     fn plan_lists_only_what_the_selection_needs() {
-        let today = NaiveDate::from_ymd_opt(2026, 11, 26).expect("date");
-        let judge = Judge::new(
-            Rule {
-                retention_days: 15,
-                grace_days: 2,
-            },
-            today,
-        );
+        let judge = Judge::fixture();
         let traces = "p/traces/";
         let top = vec!["p/_probe/".to_string(), traces.to_string()];
         let partitions: Vec<String> = [
