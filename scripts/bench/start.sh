@@ -57,6 +57,28 @@ read -r moto_port garage_s3_port garage_rpc_port garage_admin_port < <(
 	EOF
 )
 
+# Free loopback ports for one more server: prints N numbers (all bound at
+# once, so they differ). Usage: read -r a b < <(free_ports 2)
+free_ports() {
+	"$MOTO_PYTHON" - "$1" <<-'EOF'
+		import socket, sys
+		socks = [socket.socket() for _ in range(int(sys.argv[1]))]
+		for s in socks:
+		    s.bind(("127.0.0.1", 0))
+		print(*(s.getsockname()[1] for s in socks))
+	EOF
+}
+
+# The CT_TEST_* variables the servers in servers/ add to the env file.
+# Usage: bench_env NAME VALUE...
+extra_env=()
+bench_env() {
+	while (($# >= 2)); do
+		extra_env+=("$1" "$2")
+		shift 2
+	done
+}
+
 # Start a server in the bench folder (its working directory marks it as
 # ours), with its output in a log file. Usage: launch NAME COMMAND...
 launch() {
@@ -151,6 +173,15 @@ secret="$(garage key info --secret-key ct-test)"
 [[ "$key_id" =~ ^GK[0-9a-f]{24}$ ]] || die "garage: unexpected key id '$key_id'"
 [[ "$secret" =~ ^[0-9a-f]{64}$ ]] || die "garage: unexpected secret key format"
 
+# --- the other servers: one file each in servers/ ---------------------------
+# Each file starts its server with `launch`, waits with `wait_until`, and
+# records what the tests need with `bench_env` (in name order).
+for server in "$here"/servers/*.sh; do
+	[[ -e "$server" ]] || continue
+	# shellcheck source=/dev/null
+	. "$server"
+done
+
 # --- the env file the tests (and scripts/test.sh) read ----------------------
 {
 	echo "# Written by scripts/bench/start.sh; source it to reach this bench."
@@ -165,6 +196,9 @@ secret="$(garage key info --secret-key ct-test)"
 		CT_TEST_GARAGE_SECRET_ACCESS_KEY "$secret" \
 		CT_TEST_GARAGE_ADMIN_ENDPOINT "http://127.0.0.1:$garage_admin_port" \
 		CT_TEST_GARAGE_ADMIN_TOKEN "$admin_token"
+	if ((${#extra_env[@]} > 0)); then
+		printf 'export %s=%q\n' "${extra_env[@]}"
+	fi
 } >"$dir/env.tmp"
 chmod 600 "$dir/env.tmp"
 mv "$dir/env.tmp" "$dir/env"
