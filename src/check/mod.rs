@@ -3,10 +3,12 @@
 //! themselves live with the adapter they exercise — `net` (DNS, TCP, TLS,
 //! MinIO health), `cloud::checks` (identity, bucket, probe, retention,
 //! security, IAM simulation), `local::check` (a directory or NFS mount) —
-//! and `ops::check` orders and runs them.
+//! and `ops::check` orders and runs them. `junit` writes the report as
+//! JUnit XML for CI test panels.
 
 #![warn(unreachable_pub)]
 
+pub(crate) mod junit;
 pub(crate) mod table;
 
 use std::future::Future;

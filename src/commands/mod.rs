@@ -136,6 +136,7 @@ impl From<cli::ReportFormat> for ReportFormat {
             cli::ReportFormat::Json => ReportFormat::Json,
             cli::ReportFormat::Markdown => ReportFormat::Markdown,
             cli::ReportFormat::Html => ReportFormat::Html,
+            cli::ReportFormat::OpenMetrics => ReportFormat::OpenMetrics,
         }
     }
 }

@@ -1,7 +1,8 @@
 //! The health report: one model (`model`), built purely from a scan, the
 //! lifecycle status and (when wired in) the check results, and rendered as
-//! text, JSON, Markdown (fits a CI job summary) or one self-contained HTML
-//! file with inline SVG charts.
+//! text, JSON, Markdown (fits a CI job summary), one self-contained HTML
+//! file with inline SVG charts, or OpenMetrics (for the node exporter's
+//! textfile collector).
 
 #![warn(unreachable_pub)]
 
@@ -10,6 +11,7 @@ pub(crate) mod fmt;
 mod html;
 mod markdown;
 pub(crate) mod model;
+mod openmetrics;
 mod svg;
 mod text;
 
@@ -22,6 +24,7 @@ pub(crate) enum ReportFormat {
     Json,
     Markdown,
     Html,
+    OpenMetrics,
 }
 
 pub(crate) use model::{DayRow, Finding, Report, Severity};
@@ -32,6 +35,7 @@ pub(crate) fn render(report: &Report, format: ReportFormat) -> Result<String> {
         ReportFormat::Text => text::render(report),
         ReportFormat::Markdown => markdown::render(report),
         ReportFormat::Html => html::render(report)?,
+        ReportFormat::OpenMetrics => openmetrics::render(report),
         ReportFormat::Json => {
             let mut json = serde_json::to_string_pretty(report)
                 .map_err(|e| Error::usage(format!("report as JSON: {e}")))?;

@@ -27,6 +27,7 @@ mod interrupts;
 mod missing_server;
 mod onboarding;
 mod output_snapshots;
+mod outputs;
 mod provision;
 mod render;
 mod report;

@@ -215,6 +215,21 @@ pub fn tool(name: &str) -> PathBuf {
         })
 }
 
+/// A file the bench provides (a validator's interpreter, a schema), from
+/// the `CT_TEST_*` variable `var` that scripts/bench/start.sh exports.
+///
+/// # Panics
+///
+/// When the variable is unset or the file is missing, as [`tool`] does.
+pub fn bench_file(var: &str) -> PathBuf {
+    std::env::var_os(var)
+        .map(PathBuf::from)
+        .filter(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!("{var} names no file: run this test through scripts/test.sh, which installs it")
+        })
+}
+
 /// A fresh temporary directory.
 pub fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().expect("a temporary directory")

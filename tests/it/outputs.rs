@@ -1,0 +1,226 @@
+//! Outputs for schedules and dashboards (issue 14): `report --format
+//! openmetrics` parsed by the Prometheus client's two parsers (OpenMetrics,
+//! and the text format the node exporter's textfile collector reads), and
+//! `check --format junit` validated against Jenkins' JUnit schema — the
+//! real validators from the bench, never a hand-written reader.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::cleanup::{garage_fixture, run_with, write_local_fixture};
+use crate::servers::server;
+use crate::support::{Run, bench_file, tempdir};
+
+/// Parses the exposition file with `prometheus_client`'s OpenMetrics parser
+/// and its Prometheus text parser; returns, per parser, the samples as
+/// `[name, labels, value]` (the parsers fail loudly on a malformed file).
+fn parse_metrics(file: &Path) -> Value {
+    let script = r#"
+import json, sys
+from prometheus_client.openmetrics.parser import text_string_to_metric_families as om
+from prometheus_client.parser import text_string_to_metric_families as prom
+text = open(sys.argv[1]).read()
+out = {}
+for name, parse in (("openmetrics", om), ("prometheus", prom)):
+    out[name] = [[s.name, s.labels, s.value] for f in parse(text) for s in f.samples]
+    out[name + "_types"] = {f.name: f.type for f in parse(text)}
+print(json.dumps(out))
+"#;
+    run_python(script, &[file])
+}
+
+/// Validates `file` against junit-10.xsd and returns its test cases as
+/// `[name, outcome]` plus the suite's counters.
+fn validate_junit(file: &Path) -> Value {
+    let script = r#"
+import json, sys, xmlschema
+import xml.etree.ElementTree as ET
+xmlschema.XMLSchema(sys.argv[2]).validate(sys.argv[1])
+suite = ET.parse(sys.argv[1]).getroot().find("testsuite")
+cases = []
+for case in suite.findall("testcase"):
+    outcome = "pass"
+    for child in ("failure", "skipped"):
+        if case.find(child) is not None:
+            outcome = child
+    cases.append([case.get("name"), outcome])
+print(json.dumps({"attrs": suite.attrib, "cases": cases}))
+"#;
+    run_python(script, &[file, &bench_file("CT_TEST_JUNIT_XSD")])
+}
+
+fn run_python(script: &str, args: &[&Path]) -> Value {
+    let out = Command::new(bench_file("CT_TEST_PYTOOLS_PYTHON"))
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("run the validator");
+    assert!(
+        out.status.success(),
+        "the validator rejected the file:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("the validator's JSON")
+}
+
+/// The value of the sample `name` with `labels` (a subset) in `samples`.
+fn sample(samples: &Value, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    samples.as_array()?.iter().find_map(|s| {
+        let matches = s[0] == name && labels.iter().all(|(k, v)| s[1][*k] == *v);
+        matches.then(|| s[2].as_f64()).flatten()
+    })
+}
+
+#[test]
+#[ignore = "needs the bench: run scripts/test.sh"]
+fn openmetrics_report_parses_in_both_prometheus_formats() {
+    let dir = tempdir();
+    write_local_fixture(dir.path());
+    let file = dir.path().join("chronotrace.prom");
+    Run::new(dir.path())
+        .args([
+            "-e",
+            "staging",
+            "report",
+            "--format",
+            "openmetrics",
+            "--out",
+        ])
+        .args([&file])
+        .run()
+        .code(0);
+    let text = std::fs::read_to_string(&file).expect("the metrics file");
+    assert!(text.ends_with("# EOF\n"), "{text}");
+
+    let parsed = parse_metrics(&file);
+    for parser in ["openmetrics", "prometheus"] {
+        let samples = &parsed[parser];
+        let env = [("env", "staging"), ("store", "local")];
+        assert_eq!(
+            sample(samples, "chronotrace_objects", &env),
+            Some(12.0),
+            "{parser}: {text}"
+        );
+        assert_eq!(
+            sample(samples, "chronotrace_bytes", &env),
+            Some(36.0),
+            "{parser}"
+        );
+        assert!(
+            sample(samples, "chronotrace_expired_objects", &env).is_some_and(|n| n > 0.0),
+            "{parser}: the fixture has traces past retention"
+        );
+        assert_eq!(
+            sample(samples, "chronotrace_retention_ok", &env),
+            Some(0.0),
+            "{parser}"
+        );
+        assert!(
+            sample(samples, "chronotrace_oldest_age_seconds", &env)
+                .is_some_and(|s| s > 40.0 * 86400.0),
+            "{parser}: the oldest partition is 40 days old"
+        );
+        let days: f64 = samples
+            .as_array()
+            .expect("samples")
+            .iter()
+            .filter(|s| s[0] == "chronotrace_day_objects")
+            .filter_map(|s| s[2].as_f64())
+            .sum();
+        let outside = sample(samples, "chronotrace_outside_partitions_objects", &env);
+        assert_eq!(outside, Some(1.0), "{parser}: the diagnostic file");
+        assert_eq!(days + 1.0, 12.0, "{parser}: per-day counts add up");
+        // The local checks ran: each has exactly one state at 1.
+        let states: Vec<&Value> = samples
+            .as_array()
+            .expect("samples")
+            .iter()
+            .filter(|s| s[0] == "chronotrace_check_status" && s[2] == 1.0)
+            .collect();
+        assert!(!states.is_empty(), "{parser}: check states");
+    }
+    assert_eq!(parsed["openmetrics_types"]["chronotrace_bytes"], "gauge");
+}
+
+#[test]
+#[ignore = "needs the bench: run scripts/test.sh"]
+fn junit_check_of_a_healthy_local_store_is_valid_and_passes() {
+    let dir = tempdir();
+    write_local_fixture(dir.path());
+    let file = dir.path().join("check.xml");
+    Run::new(dir.path())
+        .args(["-e", "staging", "check", "--format", "junit", "--out"])
+        .args([&file])
+        .run()
+        .code(0)
+        .stdout_is_empty();
+    let junit = validate_junit(&file);
+    assert_eq!(junit["attrs"]["failures"], "0", "{junit}");
+    let cases = junit["cases"].as_array().expect("cases");
+    assert!(cases.iter().any(|c| c[0] == "local.directory"), "{junit}");
+    assert!(cases.iter().all(|c| c[1] != "failure"), "{junit}");
+}
+
+#[tokio::test]
+#[ignore = "needs the bench: run scripts/test.sh"]
+async fn junit_check_reports_a_failing_check_as_a_failure_on_garage() {
+    let garage = server("garage");
+    let (_s3, _bucket, dir) = garage_fixture(&garage, "junit").await;
+    let file = dir.path().join("check.xml");
+    let out = run_with(
+        dir.path(),
+        &garage,
+        &[
+            "check",
+            "--format",
+            "junit",
+            "--out",
+            &file.to_string_lossy(),
+        ],
+    )
+    .code(1);
+    assert!(
+        out.stdout.is_empty(),
+        "the XML went to the file: {}",
+        out.stdout
+    );
+    let junit = validate_junit(&file);
+    let cases = junit["cases"].as_array().expect("cases");
+    let outcome = |id: &str| cases.iter().find(|c| c[0] == id).map(|c| c[1].clone());
+    assert_eq!(
+        outcome("retention.lifecycle"),
+        Some("failure".into()),
+        "{junit}"
+    );
+    assert_eq!(outcome("bucket.exists"), Some("pass".into()), "{junit}");
+    let failures: usize = junit["attrs"]["failures"]
+        .as_str()
+        .and_then(|n| n.parse().ok())
+        .expect("failures");
+    assert!(failures >= 1);
+    let xml = std::fs::read_to_string(&file).expect("xml");
+    assert!(
+        !xml.contains(&garage.secret_access_key),
+        "no secret in the XML"
+    );
+}
+
+#[test]
+fn junit_goes_to_stdout_without_out() {
+    let dir = tempdir();
+    write_local_fixture(dir.path());
+    let out = Run::new(dir.path())
+        .args(["-e", "staging", "check", "--format", "junit"])
+        .run()
+        .code(0);
+    assert!(
+        out.stdout
+            .starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites "),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.ends_with("</testsuites>\n"));
+}
