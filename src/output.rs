@@ -41,6 +41,12 @@ pub(crate) fn note(message: &str) {
     let _ = writeln!(io::stderr().lock(), "note: {message}");
 }
 
+/// An error of one part of a run on stderr (the run goes on; the exit
+/// status says it failed).
+pub(crate) fn error_line(message: &str) {
+    let _ = writeln!(io::stderr().lock(), "error: {message}");
+}
+
 /// A warning on stderr.
 pub(crate) fn warn(message: &str) {
     let _ = writeln!(io::stderr().lock(), "warning: {message}");

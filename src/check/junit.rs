@@ -10,25 +10,40 @@ use std::fmt::Write as _;
 
 use super::{Report, Status};
 
-/// Renders `report` as one JUnit `<testsuites>` document.
-pub(crate) fn render(report: &Report, timestamp: &str) -> String {
-    let tests = report.checks.len();
-    let failures = report.count(Status::Fail);
-    let skipped = report.count(Status::Skip);
-    let seconds: f64 = report
-        .checks
-        .iter()
-        .map(|c| c.duration_ms as f64 / 1000.0)
-        .sum();
-    let suite = format!("chronotrace-ops check {}", report.env);
-    let classname = format!("chronotrace-ops.{}", report.env);
-
+/// Renders `reports` (one per environment) as one JUnit `<testsuites>`
+/// document with a `<testsuite>` each.
+pub(crate) fn render(reports: &[Report], timestamp: &str) -> String {
+    let tests: usize = reports.iter().map(|r| r.checks.len()).sum();
+    let failures: usize = reports.iter().map(|r| r.count(Status::Fail)).sum();
+    let seconds: f64 = reports.iter().map(seconds).sum();
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         xml,
-        "<testsuites name=\"{}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" time=\"{seconds:.3}\">",
-        escape(&suite)
+        "<testsuites name=\"chronotrace-ops check\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" time=\"{seconds:.3}\">"
     );
+    for report in reports {
+        suite(&mut xml, report, timestamp);
+    }
+    xml.push_str("</testsuites>\n");
+    xml
+}
+
+fn seconds(report: &Report) -> f64 {
+    report
+        .checks
+        .iter()
+        .map(|c| c.duration_ms as f64 / 1000.0)
+        .sum()
+}
+
+/// One environment's `<testsuite>`.
+fn suite(xml: &mut String, report: &Report, timestamp: &str) {
+    let tests = report.checks.len();
+    let failures = report.count(Status::Fail);
+    let skipped = report.count(Status::Skip);
+    let seconds = seconds(report);
+    let suite = format!("chronotrace-ops check {}", report.env);
+    let classname = format!("chronotrace-ops.{}", report.env);
     let _ = writeln!(
         xml,
         "  <testsuite name=\"{}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\" time=\"{seconds:.3}\" timestamp=\"{}\">",
@@ -73,8 +88,7 @@ pub(crate) fn render(report: &Report, timestamp: &str) -> String {
             }
         }
     }
-    xml.push_str("  </testsuite>\n</testsuites>\n");
-    xml
+    xml.push_str("  </testsuite>\n");
 }
 
 /// Text for an XML attribute or element: the five markup characters as
@@ -125,7 +139,7 @@ mod tests {
                 result("probe", Status::Skip, "bucket missing"),
             ],
         );
-        let xml = render(&report, "2026-12-01T00:00:00Z");
+        let xml = render(&[report], "2026-12-01T00:00:00Z");
         assert!(xml.contains(
             "<testsuite name=\"chronotrace-ops check prod\" tests=\"4\" failures=\"1\" errors=\"0\" skipped=\"1\" time=\"6.000\""
         ));

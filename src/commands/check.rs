@@ -1,61 +1,64 @@
-//! `check`: runs every check of one environment (`ops::check`) and prints
-//! the report: a table, JSON, or JUnit XML (`--format junit`), to stdout or
-//! `--out FILE`. Exit 0 when nothing failed, 1 when a check failed, 2 when
-//! the checks cannot run at all (bad spec, bad flags, unreadable CA bundle).
+//! `check`: runs every check of one environment, or of every environment at
+//! once (`--env all`), with `ops::check`, and prints the result: a table,
+//! JSON (an array for several environments), or JUnit XML (`--format
+//! junit`, a test suite per environment), to stdout or `--out FILE`. Exit 0
+//! when nothing failed, 1 when a check failed, 2 when the checks cannot run
+//! at all (bad spec, bad flags, unreadable CA bundle) — with several
+//! environments, the worst of them.
 
 use chrono::SecondsFormat;
 
-use super::Context;
-use crate::check::{junit, table};
+use super::{Context, findings_unless, for_each_env, settle};
+use crate::check::{Report, junit, table};
 use crate::cli::{CheckArgs, CheckFormat};
 use crate::error::{Error, ExitStatus, Result};
 use crate::output::OutputFormat;
 use crate::{ops, output};
 
-/// Runs `check` for the selected environment.
+/// Runs `check` for the selected environments.
 pub fn run(ctx: &Context, args: &CheckArgs) -> Result<ExitStatus> {
     let spec = ctx.load_spec()?;
-    let env = spec.environment(ctx.env_name())?;
+    let envs = ctx.environments(&spec)?;
     let format = args.format.unwrap_or(match ctx.output {
         OutputFormat::Json => CheckFormat::Json,
         OutputFormat::Text => CheckFormat::Text,
     });
-    let report = ops::check::evaluate(&ctx.session, env)?;
-    match (format, &args.out) {
-        (CheckFormat::Text, None) => output::emit(OutputFormat::Text, &report, |out| {
-            table::write(out, &report, ctx.color)
-        })?,
-        (CheckFormat::Json, None) => output::emit(OutputFormat::Json, &report, |_| Ok(()))?,
-        (format, out) => {
-            let text = match format {
-                CheckFormat::Junit => {
-                    let now = crate::clock::now().to_rfc3339_opts(SecondsFormat::Secs, true);
-                    junit::render(&report, &now)
-                }
-                CheckFormat::Json => {
-                    let mut json = serde_json::to_string_pretty(&report)
-                        .map_err(|e| Error::usage(format!("check as JSON: {e}")))?;
-                    json.push('\n');
-                    json
-                }
-                CheckFormat::Text => {
-                    let mut table_text = Vec::new();
-                    table::write(&mut table_text, &report, false)
-                        .map_err(|e| Error::io("<check table>", e))?;
-                    String::from_utf8_lossy(&table_text).into_owned()
-                }
-            };
-            match out {
-                Some(path) => crate::render::files::write_atomically(path, &text, false)?,
-                None => output::emit(OutputFormat::Text, &(), |stdout| {
-                    stdout.write_all(text.as_bytes())
-                })?,
-            }
+    let results = for_each_env(&envs, |env| ops::check::evaluate(&ctx.session, env));
+    let (reports, status) = settle(&envs, results, |report| findings_unless(report.ok))?;
+    let color = ctx.color && args.out.is_none();
+    let text = match format {
+        CheckFormat::Junit => {
+            let now = crate::clock::now().to_rfc3339_opts(SecondsFormat::Secs, true);
+            junit::render(&reports, &now)
         }
+        CheckFormat::Json => {
+            let json = match reports.as_slice() {
+                [one] => serde_json::to_string_pretty(one),
+                many => serde_json::to_string_pretty(many),
+            };
+            let mut json = json.map_err(|e| Error::usage(format!("check as JSON: {e}")))?;
+            json.push('\n');
+            json
+        }
+        CheckFormat::Text => tables(&reports, color)?,
+    };
+    match &args.out {
+        Some(path) => crate::render::files::write_atomically(path, &text, false)?,
+        None => output::emit(OutputFormat::Text, &(), |stdout| {
+            stdout.write_all(text.as_bytes())
+        })?,
     }
-    Ok(if report.ok {
-        ExitStatus::Ok
-    } else {
-        ExitStatus::Findings
-    })
+    Ok(status)
+}
+
+/// The table of each report, a blank line between environments.
+fn tables(reports: &[Report], color: bool) -> Result<String> {
+    let mut text = Vec::new();
+    for (i, report) in reports.iter().enumerate() {
+        if i > 0 {
+            text.push(b'\n');
+        }
+        table::write(&mut text, report, color).map_err(|e| Error::io("<check table>", e))?;
+    }
+    Ok(String::from_utf8_lossy(&text).into_owned())
 }

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use super::Context;
+use super::{Context, findings_unless, for_each_env, settle};
 use crate::cli::{CleanupCommand, PurgeArgs, VerifyArgs};
 use crate::error::{Error, ExitStatus, Result};
 use crate::ops::cleanup::{self, PurgeReport, PurgeSettings, VerifyReport, VerifySettings};
@@ -19,22 +19,34 @@ pub fn run(ctx: &Context, command: &CleanupCommand) -> Result<ExitStatus> {
     }
 }
 
+/// `cleanup verify` for one environment, or every one at once (`--env
+/// all`: one section each, a JSON array, the worst exit status).
 fn verify(ctx: &Context, args: &VerifyArgs) -> Result<ExitStatus> {
     let spec = ctx.load_spec()?;
-    let env = spec.environment(ctx.env_name())?;
+    let envs = ctx.environments(&spec)?;
     let settings = VerifySettings {
         days: args.days,
         grace: args.grace,
         concurrency: args.concurrency,
-        progress: ctx.output == output::OutputFormat::Text,
+        // Progress bars of several environments at once would interleave.
+        progress: ctx.output == output::OutputFormat::Text && envs.len() == 1,
     };
-    let report = cleanup::verify(&ctx.session, env, settings)?;
-    output::emit(ctx.output, &report, |out| print_verify(out, &report))?;
-    Ok(if report.ok {
-        ExitStatus::Ok
-    } else {
-        ExitStatus::Findings
-    })
+    let results = for_each_env(&envs, |env| cleanup::verify(&ctx.session, env, settings));
+    let (reports, status) = settle(&envs, results, |report| findings_unless(report.ok))?;
+    let print = |out: &mut dyn Write| {
+        for (i, report) in reports.iter().enumerate() {
+            if i > 0 {
+                writeln!(out)?;
+            }
+            print_verify(out, report)?;
+        }
+        Ok(())
+    };
+    match reports.as_slice() {
+        [one] => output::emit(ctx.output, one, print)?,
+        many => output::emit(ctx.output, &many, print)?,
+    }
+    Ok(status)
 }
 
 fn print_verify(out: &mut dyn Write, r: &VerifyReport) -> std::io::Result<()> {

@@ -20,12 +20,13 @@ use std::sync::Arc;
 
 use crate::cli::{self, GlobalArgs};
 use crate::cloud::Target;
-use crate::error::Error;
-use crate::error::Result;
+use crate::error::{Error, ExitStatus, Result};
 use crate::ops::{Overrides, Session};
 use crate::output::{self, OutputFormat};
 use crate::report::ReportFormat;
-use crate::spec::{DEFAULT_SPEC_FILE, S3Storage, Spec, SpecSource, check_endpoint};
+use crate::spec::{
+    ALL_ENVIRONMENTS, DEFAULT_SPEC_FILE, Environment, S3Storage, Spec, SpecSource, check_endpoint,
+};
 
 /// What every command needs from the global flags, already validated.
 #[derive(Debug, Clone)]
@@ -91,6 +92,16 @@ impl Context {
         self.env.as_deref().unwrap_or(DEFAULT_ENV)
     }
 
+    /// The environments to work on: every one of the spec, in its order,
+    /// for `--env all`; else the one named.
+    pub fn environments<'s>(&self, spec: &'s Spec) -> Result<Vec<&'s Environment>> {
+        if self.env_name() == ALL_ENVIRONMENTS {
+            Ok(spec.environments.values().collect())
+        } else {
+            Ok(vec![spec.environment(self.env_name())?])
+        }
+    }
+
     /// Where an S3 environment connects, with the command-line overrides
     /// and the extra CAs to trust.
     pub fn target(&self, s3: &S3Storage) -> Target {
@@ -118,6 +129,91 @@ impl Context {
         }
         Ok(spec)
     }
+}
+
+/// The stack of each environment's thread (as the main thread's).
+const ENV_THREAD_STACK: usize = 8 << 20;
+
+/// Runs `work` for every environment at once, one thread each (they share
+/// the session: one runtime, clients per endpoint), and returns the results
+/// in the environments' order. One environment's error does not stop the
+/// others: it is its entry.
+pub fn for_each_env<'s, T: Send>(
+    envs: &[&'s Environment],
+    work: impl Fn(&'s Environment) -> Result<T> + Sync,
+) -> Vec<Result<T>> {
+    if let [env] = envs {
+        return vec![work(env)];
+    }
+    std::thread::scope(|scope| {
+        let work = &work;
+        let running: Vec<_> = envs
+            .iter()
+            .map(|env| {
+                // The main thread's stack size: the SDK's futures are deep.
+                std::thread::Builder::new()
+                    .name(format!("env {}", env.name))
+                    .stack_size(ENV_THREAD_STACK)
+                    .spawn_scoped(scope, move || work(env))
+            })
+            .collect();
+        running
+            .into_iter()
+            .map(|thread| match thread {
+                Ok(thread) => thread
+                    .join()
+                    .unwrap_or_else(|_| Err(Error::usage("an environment's run panicked"))),
+                Err(e) => Err(Error::io("<thread>", e)),
+            })
+            .collect()
+    })
+}
+
+/// Exit 0 when `ok`, else 1 (findings).
+pub fn findings_unless(ok: bool) -> ExitStatus {
+    if ok {
+        ExitStatus::Ok
+    } else {
+        ExitStatus::Findings
+    }
+}
+
+/// The exit status of several environments' runs: the worst of them
+/// (an interruption first, then an error, then findings).
+pub fn worst(statuses: impl IntoIterator<Item = ExitStatus>) -> ExitStatus {
+    statuses
+        .into_iter()
+        .max_by_key(|s| *s as u8)
+        .unwrap_or(ExitStatus::Ok)
+}
+
+/// Settles the runs of `envs`: the values of those that ran, and the exit
+/// status, the worst of theirs (`status` of each value) and of the failed
+/// ones (each printed as one `error: env NAME: ...` line on stderr). With
+/// one environment its error is the command's own error, as always; an
+/// interruption anywhere is the run's.
+pub fn settle<T>(
+    envs: &[&Environment],
+    results: Vec<Result<T>>,
+    status: impl Fn(&T) -> ExitStatus,
+) -> Result<(Vec<T>, ExitStatus)> {
+    let mut values = Vec::new();
+    let mut statuses = Vec::new();
+    for (env, result) in envs.iter().zip(results) {
+        match result {
+            Ok(value) => {
+                statuses.push(status(&value));
+                values.push(value);
+            }
+            Err(e) if envs.len() == 1 || matches!(e, Error::Interrupted) => return Err(e),
+            Err(e) => {
+                let line = e.to_string().replace('\n', " ");
+                output::error_line(&format!("env {}: {line}", env.name));
+                statuses.push(ExitStatus::Error);
+            }
+        }
+    }
+    Ok((values, worst(statuses)))
 }
 
 impl From<cli::OutputFormat> for OutputFormat {

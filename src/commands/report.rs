@@ -1,9 +1,10 @@
 //! `report`: build the report (`ops::report`), add the checks, render it
-//! as text, JSON, Markdown or HTML, to stdout or `--out FILE`.
+//! as text, JSON, Markdown, HTML or OpenMetrics, to stdout or `--out FILE`;
+//! with `--env all`, every environment at once in one document.
 
 use std::io::Write;
 
-use super::Context;
+use super::{Context, for_each_env, settle};
 use crate::cli::ReportArgs;
 use crate::error::{Error, ExitStatus, Result};
 use crate::ops::report::{self as build, ReportSettings};
@@ -13,7 +14,7 @@ use crate::report::{self, ReportFormat};
 /// Runs `report`.
 pub fn run(ctx: &Context, args: &ReportArgs) -> Result<ExitStatus> {
     let spec = ctx.load_spec()?;
-    let env = spec.environment(ctx.env_name())?;
+    let envs = ctx.environments(&spec)?;
     let format = args.format.map_or(
         match ctx.output {
             OutputFormat::Json => ReportFormat::Json,
@@ -25,11 +26,16 @@ pub fn run(ctx: &Context, args: &ReportArgs) -> Result<ExitStatus> {
         grace: args.grace,
         concurrency: args.concurrency,
     };
-    let mut report = build::build(&ctx.session, env, settings)?;
-    if !args.no_checks {
-        report = build::with_checks(&ctx.session, env, report);
-    }
-    let text = report::render(&report, format)?;
+    let results = for_each_env(&envs, |env| {
+        let report = build::build(&ctx.session, env, settings)?;
+        Ok(if args.no_checks {
+            report
+        } else {
+            build::with_checks(&ctx.session, env, report)
+        })
+    });
+    let (reports, status) = settle(&envs, results, |_| ExitStatus::Ok)?;
+    let text = report::render_all(&reports, format)?;
     match &args.out {
         Some(path) => crate::render::files::write_atomically(path, &text, false)?,
         None => {
@@ -42,5 +48,5 @@ pub fn run(ctx: &Context, args: &ReportArgs) -> Result<ExitStatus> {
             }
         }
     }
-    Ok(ExitStatus::Ok)
+    Ok(status)
 }

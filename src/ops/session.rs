@@ -30,8 +30,9 @@ pub struct Overrides {
 pub struct Session {
     pub overrides: Overrides,
     runtime: OnceLock<tokio::runtime::Runtime>,
-    /// The clients of the one target this run connected to.
-    clients: tokio::sync::Mutex<Option<Clients>>,
+    /// The clients of each target this run connected to (one, except for
+    /// `--env all`, whose environments run at once).
+    clients: tokio::sync::Mutex<Vec<Clients>>,
 }
 
 impl Session {
@@ -88,12 +89,14 @@ impl Session {
     /// the first call, shared afterwards. A failed connection is not kept.
     pub async fn clients(&self, s3: &S3Storage) -> Result<Clients> {
         let target = self.target(s3);
+        // Held while connecting: two environments on one target resolve
+        // credentials once between them.
         let mut cached = self.clients.lock().await;
-        if let Some(clients) = cached.as_ref().filter(|c| c.target == target) {
+        if let Some(clients) = cached.iter().find(|c| c.target == target) {
             return Ok(clients.clone());
         }
         let clients = Clients::connect(&target).await?;
-        *cached = Some(clients.clone());
+        cached.push(clients.clone());
         Ok(clients)
     }
 }

@@ -20,24 +20,43 @@ use crate::error::Result;
 const TEMPLATE: &str = "report/report.html.tera";
 const TEMPLATE_TEXT: &str = include_str!("../../templates/report/report.html.tera");
 
-/// Renders `report` as HTML.
-pub(crate) fn render(report: &Report) -> Result<String> {
+/// Renders `reports` as one HTML page, a section per environment.
+pub(crate) fn render(reports: &[Report]) -> Result<String> {
     let mut tera = Tera::default();
     // Explicit rather than Tera's default list (.html, .htm, .xml): this
     // template must stay escaped whatever that default becomes.
     tera.autoescape_on(vec![".html.tera"]);
     tera.add_raw_template(TEMPLATE, TEMPLATE_TEXT)
         .map_err(|e| crate::render::template_error(TEMPLATE, &e))?;
-    let context = tera::Context::from_serialize(Page::new(report))
+    let many = reports.len() > 1;
+    let document = Document {
+        title: reports
+            .iter()
+            .map(|r| r.env.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        pages: reports.iter().map(|r| Page::new(r, many)).collect(),
+    };
+    let context = tera::Context::from_serialize(document)
         .map_err(|e| crate::render::template_error(TEMPLATE, &e))?;
     tera.render(TEMPLATE, &context)
         .map_err(|e| crate::render::template_error(TEMPLATE, &e))
 }
 
-/// Everything the page shows, as text and numbers.
+/// The whole page: its title and one section per environment.
+#[derive(Debug, Serialize)]
+struct Document<'a> {
+    title: String,
+    pages: Vec<Page<'a>>,
+}
+
+/// Everything one environment's section shows, as text and numbers.
 #[derive(Debug, Serialize)]
 struct Page<'a> {
     env: &'a str,
+    /// Appended to the section's element ids (`-{env}`) when the page has
+    /// several environments, so every id stays unique.
+    suffix: String,
     location: &'a str,
     traces: String,
     /// `oldest / newest`, when the store holds a trace.
@@ -94,9 +113,14 @@ struct DayLine<'a> {
 }
 
 impl<'a> Page<'a> {
-    fn new(r: &'a Report) -> Page<'a> {
+    fn new(r: &'a Report, many: bool) -> Page<'a> {
         Page {
             env: &r.env,
+            suffix: if many {
+                format!("-{}", r.env)
+            } else {
+                String::new()
+            },
             location: &r.storage.location,
             traces: format!("{} objects, {}", count(r.objects), bytes(r.bytes)),
             span: match (&r.oldest, &r.newest) {

@@ -31,16 +31,32 @@ pub(crate) use model::{DayRow, Finding, Report, Severity};
 
 /// Renders `report` in `format`.
 pub(crate) fn render(report: &Report, format: ReportFormat) -> Result<String> {
+    render_all(std::slice::from_ref(report), format)
+}
+
+/// Renders the reports of several environments (`--env all`) as one
+/// document: text and Markdown sections one after the other, one HTML page
+/// with a section each, one OpenMetrics exposition, and in JSON an array
+/// (one report alone stays the object it always was).
+pub(crate) fn render_all(reports: &[Report], format: ReportFormat) -> Result<String> {
     Ok(match format {
-        ReportFormat::Text => text::render(report),
-        ReportFormat::Markdown => markdown::render(report),
-        ReportFormat::Html => html::render(report)?,
-        ReportFormat::OpenMetrics => openmetrics::render(report),
+        ReportFormat::Text => sections(reports, text::render),
+        ReportFormat::Markdown => sections(reports, markdown::render),
+        ReportFormat::Html => html::render(reports)?,
+        ReportFormat::OpenMetrics => openmetrics::render(reports),
         ReportFormat::Json => {
-            let mut json = serde_json::to_string_pretty(report)
-                .map_err(|e| Error::usage(format!("report as JSON: {e}")))?;
+            let json = match reports {
+                [one] => serde_json::to_string_pretty(one),
+                many => serde_json::to_string_pretty(many),
+            };
+            let mut json = json.map_err(|e| Error::usage(format!("report as JSON: {e}")))?;
             json.push('\n');
             json
         }
     })
+}
+
+/// Each report rendered on its own, a blank line between them.
+fn sections(reports: &[Report], render: fn(&Report) -> String) -> String {
+    reports.iter().map(render).collect::<Vec<_>>().join("\n")
 }

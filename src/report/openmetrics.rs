@@ -18,9 +18,22 @@ use chrono::{DateTime, NaiveDate};
 use super::model::{DayRow, Report, Severity};
 use crate::check::Status;
 
-/// Renders `report` as OpenMetrics text, ending with `# EOF`.
-pub(crate) fn render(report: &Report) -> String {
-    let mut out = Exposition::new(&report.env, &report.storage.kind);
+/// Renders `reports` (one per environment) as one OpenMetrics text, each
+/// family's samples together, ending with `# EOF`.
+pub(crate) fn render(reports: &[Report]) -> String {
+    let mut out = Exposition::default();
+    for report in reports {
+        out.common = vec![
+            ("env", report.env.clone()),
+            ("store", report.storage.kind.clone()),
+        ];
+        add(&mut out, report);
+    }
+    out.finish()
+}
+
+/// Adds one environment's samples.
+fn add(out: &mut Exposition, report: &Report) {
     let retention = &report.retention;
 
     out.gauge(
@@ -138,31 +151,34 @@ pub(crate) fn render(report: &Report) -> String {
             at as f64,
         );
     }
-
-    out.finish()
 }
 
-/// The text being written, with the labels every sample carries.
+/// The families being collected (in the order first seen, each with its
+/// samples), and the labels every sample of the current report carries.
+#[derive(Default)]
 struct Exposition {
-    text: String,
+    families: Vec<Family>,
     common: Vec<(&'static str, String)>,
 }
 
-impl Exposition {
-    fn new(env: &str, store: &str) -> Exposition {
-        Exposition {
-            text: String::new(),
-            common: vec![("env", env.to_string()), ("store", store.to_string())],
-        }
-    }
+struct Family {
+    name: String,
+    help: String,
+    unit: Option<String>,
+    samples: Vec<String>,
+}
 
-    /// The metadata lines that open a metric family.
+impl Exposition {
+    /// Opens (or, for a later environment, reopens) a metric family.
     fn family(&mut self, name: &str, help: &str, unit: Option<&str>) {
-        let _ = writeln!(self.text, "# TYPE {name} gauge");
-        if let Some(unit) = unit {
-            let _ = writeln!(self.text, "# UNIT {name} {unit}");
+        if !self.families.iter().any(|f| f.name == name) {
+            self.families.push(Family {
+                name: name.to_string(),
+                help: help.to_string(),
+                unit: unit.map(str::to_string),
+                samples: Vec::new(),
+            });
         }
-        let _ = writeln!(self.text, "# HELP {name} {}", escape_help(help));
     }
 
     /// A family of one sample with only the common labels.
@@ -171,7 +187,7 @@ impl Exposition {
         self.sample(name, &[], value);
     }
 
-    /// One sample of the family opened last.
+    /// One sample of the family `name` (opened before).
     fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: f64) {
         let pairs = self
             .common
@@ -181,12 +197,26 @@ impl Exposition {
             .map(|(k, v)| format!("{k}=\"{}\"", escape_label(v)))
             .collect::<Vec<_>>()
             .join(",");
-        let _ = writeln!(self.text, "{name}{{{pairs}}} {value}");
+        if let Some(family) = self.families.iter_mut().find(|f| f.name == name) {
+            family.samples.push(format!("{name}{{{pairs}}} {value}"));
+        }
     }
 
-    fn finish(mut self) -> String {
-        self.text.push_str("# EOF\n");
-        self.text
+    fn finish(self) -> String {
+        let mut text = String::new();
+        for f in self.families {
+            let name = &f.name;
+            let _ = writeln!(text, "# TYPE {name} gauge");
+            if let Some(unit) = &f.unit {
+                let _ = writeln!(text, "# UNIT {name} {unit}");
+            }
+            let _ = writeln!(text, "# HELP {name} {}", escape_help(&f.help));
+            for sample in &f.samples {
+                let _ = writeln!(text, "{sample}");
+            }
+        }
+        text.push_str("# EOF\n");
+        text
     }
 }
 
@@ -233,7 +263,10 @@ mod tests {
 
     #[test]
     fn every_sample_carries_env_and_store_and_the_text_ends_with_eof() {
-        let mut out = Exposition::new("prod\"1", "s3");
+        let mut out = Exposition {
+            common: vec![("env", "prod\"1".into()), ("store", "s3".into())],
+            ..Exposition::default()
+        };
         out.family("chronotrace_objects", "Traces", None);
         out.sample("chronotrace_objects", &[("day", "2026-11-30")], 3.0);
         let text = out.finish();
@@ -241,6 +274,27 @@ mod tests {
             text,
             "# TYPE chronotrace_objects gauge\n# HELP chronotrace_objects Traces\n\
              chronotrace_objects{env=\"prod\\\"1\",store=\"s3\",day=\"2026-11-30\"} 3\n# EOF\n"
+        );
+    }
+
+    #[test]
+    fn a_family_seen_again_for_another_environment_keeps_its_samples_together() {
+        let mut out = Exposition::default();
+        for env in ["a", "b"] {
+            out.common = vec![("env", env.into())];
+            out.gauge("chronotrace_objects", "Traces", None, 1.0);
+            out.gauge("chronotrace_bytes", "Bytes", Some("bytes"), 2.0);
+        }
+        let text = out.finish();
+        let names: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+        assert_eq!(
+            names,
+            [
+                "chronotrace_objects{env=\"a\"} 1",
+                "chronotrace_objects{env=\"b\"} 1",
+                "chronotrace_bytes{env=\"a\"} 2",
+                "chronotrace_bytes{env=\"b\"} 2"
+            ]
         );
     }
 }

@@ -213,6 +213,12 @@ impl Spec {
 
     /// The environment named `name`, or a usage error listing the names.
     pub(crate) fn environment(&self, name: &str) -> Result<&Environment> {
+        if name == ALL_ENVIRONMENTS {
+            return Err(Error::usage_with_hint(
+                "--env all: this command works on one environment",
+                "`--env all` runs check, cleanup verify and report; name one environment here",
+            ));
+        }
         self.environments.get(name).ok_or_else(|| {
             let known: Vec<&str> = self.environments.keys().map(String::as_str).collect();
             Error::usage_with_hint(
@@ -222,6 +228,10 @@ impl Spec {
         })
     }
 }
+
+/// The `--env` value that selects every environment of the spec (check,
+/// cleanup verify, report); no environment may have this name.
+pub(crate) const ALL_ENVIRONMENTS: &str = "all";
 
 /// Where the spec comes from, in order of precedence.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -224,3 +224,173 @@ fn junit_goes_to_stdout_without_out() {
     );
     assert!(out.stdout.ends_with("</testsuites>\n"));
 }
+
+// --- every environment at once (`--env all`) ------------------------------
+
+/// The local fixture's spec plus `clean` (an empty traces directory) and
+/// `broken` (its path is a file: `local.directory` fails).
+fn three_local_environments(root: &Path) {
+    write_local_fixture(root);
+    add_clean_environment(root);
+    std::fs::write(root.join("not-a-dir"), b"x").expect("write");
+    add_environment(root, "broken", "not-a-dir");
+}
+
+/// Adds `clean`, a local environment with an empty traces directory, to
+/// the spec in `root`.
+fn add_clean_environment(root: &Path) {
+    std::fs::create_dir_all(root.join("clean/traces")).expect("mkdir");
+    add_environment(root, "clean", "clean");
+}
+
+fn add_environment(root: &Path, name: &str, path: &str) {
+    let spec = root.join("chronotrace-ops.yaml");
+    let mut text = std::fs::read_to_string(&spec).expect("spec");
+    text.push_str(&format!(
+        "  {name}:\n    storage: local\n    path: {path}\n    retention_days: 15\n"
+    ));
+    std::fs::write(&spec, text).expect("write spec");
+}
+
+#[test]
+#[ignore = "needs the bench: run scripts/test.sh"]
+fn env_all_checks_every_environment_with_the_worst_exit_code() {
+    let dir = tempdir();
+    three_local_environments(dir.path());
+    let out = Run::new(dir.path())
+        .args(["--env", "all", "--output", "json", "check"])
+        .run()
+        .code(1);
+    let reports: Value = serde_json::from_str(&out.stdout).expect("JSON");
+    let envs: Vec<&str> = reports
+        .as_array()
+        .expect("an array")
+        .iter()
+        .filter_map(|r| r["env"].as_str())
+        .collect();
+    assert_eq!(envs, ["staging", "clean", "broken"]);
+    let ok: Vec<bool> = reports
+        .as_array()
+        .expect("an array")
+        .iter()
+        .filter_map(|r| r["ok"].as_bool())
+        .collect();
+    assert_eq!(ok, [true, true, false]);
+
+    let file = dir.path().join("all.xml");
+    Run::new(dir.path())
+        .args(["--env", "all", "check", "--format", "junit", "--out"])
+        .args([&file])
+        .run()
+        .code(1);
+    validate_junit(&file);
+    let xml = std::fs::read_to_string(&file).expect("xml");
+    assert_eq!(xml.matches("<testsuite ").count(), 3, "{xml}");
+    assert!(xml.contains("name=\"chronotrace-ops check broken\""));
+}
+
+#[test]
+#[ignore = "needs the bench: run scripts/test.sh"]
+fn env_all_report_is_one_document_in_every_format() {
+    // `broken` cannot be scanned: its error is one line on stderr, the
+    // document holds the others, and the exit code is the worst (2).
+    let dir = tempdir();
+    three_local_environments(dir.path());
+    let report = |format: &str| {
+        Run::new(dir.path())
+            .args(["--env", "all", "report", "--no-checks", "--format", format])
+            .run()
+            .code(2)
+            .stderr_contains("error: env broken: ")
+            .stdout
+    };
+    let file = dir.path().join("all.prom");
+    std::fs::write(&file, report("openmetrics")).expect("write");
+    let parsed = parse_metrics(&file);
+    for parser in ["openmetrics", "prometheus"] {
+        let samples = &parsed[parser];
+        let objects = |env: &str| sample(samples, "chronotrace_objects", &[("env", env)]);
+        assert_eq!(objects("staging"), Some(12.0), "{parser}: {parsed}");
+        assert_eq!(objects("clean"), Some(0.0), "{parser}");
+        assert_eq!(objects("broken"), None, "{parser}");
+    }
+
+    let html = report("html");
+    assert_eq!(html.matches("<section id=\"env-").count(), 2, "{html}");
+    assert!(html.contains("<svg id=\"volume-per-day-clean\""));
+    assert_eq!(html.matches("<html").count(), 1);
+
+    let reports: Value = serde_json::from_str(&report("json")).expect("JSON");
+    assert_eq!(reports.as_array().map(Vec::len), Some(2));
+
+    let markdown = report("markdown");
+    assert_eq!(
+        markdown.matches("## ChronoTrace storage report: ").count(),
+        2
+    );
+}
+
+#[test]
+fn env_all_verify_exits_one_when_any_environment_keeps_expired_traces() {
+    let dir = tempdir();
+    write_local_fixture(dir.path());
+    add_clean_environment(dir.path());
+    let out = Run::new(dir.path())
+        .args(["--env", "all", "--output", "json", "cleanup", "verify"])
+        .run()
+        .code(1);
+    let reports: Value = serde_json::from_str(&out.stdout).expect("JSON");
+    let ok: Vec<(String, bool)> = reports
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|r| (r["env"].as_str().unwrap_or("").to_string(), r["ok"] == true))
+        .collect();
+    assert_eq!(
+        ok,
+        [("staging".to_string(), false), ("clean".to_string(), true)]
+    );
+}
+
+#[test]
+fn env_all_is_refused_by_single_environment_commands_and_reserved_in_the_spec() {
+    let dir = tempdir();
+    write_local_fixture(dir.path());
+    Run::new(dir.path())
+        .args(["--env", "all", "plan"])
+        .run()
+        .code(2)
+        .one_line_error("--env all: this command works on one environment");
+
+    std::fs::write(
+        dir.path().join("chronotrace-ops.yaml"),
+        "project: ct\nenvironments:\n  all:\n    storage: local\n    path: disk\n    retention_days: 15\n",
+    )
+    .expect("write spec");
+    Run::new(dir.path())
+        .args(["--env", "all", "check"])
+        .run()
+        .code(2)
+        .one_line_error("rule: spec.environment-name");
+}
+
+#[tokio::test]
+#[ignore = "needs the bench: run scripts/test.sh"]
+async fn env_all_runs_an_s3_and_a_local_environment_together() {
+    let garage = server("garage");
+    let (_s3, bucket, dir) = garage_fixture(&garage, "envall").await;
+    add_clean_environment(dir.path());
+    let out = Run::new(dir.path())
+        .env("AWS_ACCESS_KEY_ID", &garage.access_key_id)
+        .env("AWS_SECRET_ACCESS_KEY", &garage.secret_access_key)
+        .args(["--env", "all", "--output", "json", "report"])
+        .run()
+        .code(0);
+    let reports: Value = serde_json::from_str(&out.stdout).expect("JSON");
+    let reports = reports.as_array().expect("an array");
+    assert_eq!(reports.len(), 2);
+    assert_eq!(reports[0]["storage"]["bucket"], bucket.as_str());
+    assert!(reports[0]["objects"].as_u64().is_some_and(|n| n > 0));
+    assert_eq!(reports[1]["env"], "clean");
+    assert_eq!(reports[1]["objects"], 0);
+}

@@ -98,6 +98,14 @@ impl Checker<'_> {
                     format!("environment name '{name}' must be lowercase letters, digits, '-' or '_' (it names files)"),
                 );
             }
+            if name == crate::spec::ALL_ENVIRONMENTS {
+                self.problem(
+                    &env.referenced,
+                    "spec.environment-name",
+                    "environment name 'all' is reserved: `--env all` means every environment"
+                        .into(),
+                );
+            }
             if let Some(environment) = self.environment(&name, env) {
                 environments.insert(name, environment);
             }
