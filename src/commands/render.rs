@@ -11,6 +11,8 @@ use crate::error::{ExitStatus, Result};
 use crate::output;
 use crate::render::Renderer;
 use crate::render::files::{self, FileReport, FileStatus};
+use crate::render::selfhosted::{MINIO_ALTERNATIVES, MINIO_FROZEN};
+use crate::spec::{Provider, Spec, Storage};
 
 #[derive(Serialize)]
 struct RenderReport {
@@ -27,6 +29,9 @@ pub fn run(ctx: &Context, args: &RenderArgs) -> Result<ExitStatus> {
     }
     let renderer = Renderer::new(args.templates.as_deref())?;
     let artifacts = renderer.render_spec(&spec, ctx.env.as_deref())?;
+    if uses_minio(&spec, ctx.env.as_deref()) {
+        output::warn(&format!("{MINIO_FROZEN}; {MINIO_ALTERNATIVES}"));
+    }
     let reports = if args.check {
         files::check_all(&args.out, &artifacts)?
     } else {
@@ -64,4 +69,14 @@ pub fn run(ctx: &Context, args: &RenderArgs) -> Result<ExitStatus> {
     } else {
         ExitStatus::Ok
     })
+}
+
+/// True when the files rendered deploy or target MinIO: a `minio:` section,
+/// or an environment (of those rendered) with `provider: minio`.
+fn uses_minio(spec: &Spec, only_env: Option<&str>) -> bool {
+    spec.minio.is_some()
+        || spec.environments.values().any(|env| {
+            only_env.is_none_or(|name| env.name == name)
+                && matches!(&env.storage, Storage::S3(s3) if s3.provider == Provider::Minio)
+        })
 }
