@@ -20,6 +20,10 @@ struct RenderReport {
     check: bool,
     ok: bool,
     files: Vec<FileReport>,
+    /// What the user should know about the rendered files (MinIO's frozen
+    /// images). Part of the report, on stdout: stderr stays for errors.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    notes: Vec<String>,
 }
 
 pub fn run(ctx: &Context, args: &RenderArgs) -> Result<ExitStatus> {
@@ -29,9 +33,6 @@ pub fn run(ctx: &Context, args: &RenderArgs) -> Result<ExitStatus> {
     }
     let renderer = Renderer::new(args.templates.as_deref())?;
     let artifacts = renderer.render_spec(&spec, ctx.env.as_deref())?;
-    if uses_minio(&spec, ctx.env.as_deref()) {
-        output::warn(&format!("{MINIO_FROZEN}; {MINIO_ALTERNATIVES}"));
-    }
     let reports = if args.check {
         files::check_all(&args.out, &artifacts)?
     } else {
@@ -45,6 +46,11 @@ pub fn run(ctx: &Context, args: &RenderArgs) -> Result<ExitStatus> {
         check: args.check,
         ok: !drifted,
         files: reports,
+        notes: if uses_minio(&spec, ctx.env.as_deref()) {
+            vec![format!("{MINIO_FROZEN}; {MINIO_ALTERNATIVES}")]
+        } else {
+            Vec::new()
+        },
     };
     output::emit(ctx.output, &report, |out: &mut dyn Write| {
         for file in &report.files {
@@ -54,6 +60,9 @@ pub fn run(ctx: &Context, args: &RenderArgs) -> Result<ExitStatus> {
                 .unwrap_or_default();
             let mode = if file.sensitive { " (0600)" } else { "" };
             writeln!(out, "{status:>9}  {}{mode}", file.path.display())?;
+        }
+        for note in &report.notes {
+            writeln!(out, "note: {note}")?;
         }
         if report.check && drifted {
             writeln!(

@@ -30,6 +30,7 @@ mod onboarding;
 mod output_snapshots;
 mod provision;
 mod render;
+mod render_selfhosted;
 mod report;
 mod report_html;
 mod servers;
