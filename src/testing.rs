@@ -39,6 +39,11 @@ impl MinioAdminClient {
         self.0.ensure_policy(name, json).await
     }
 
+    /// `MinioAdmin::policy`: the stored policy document.
+    pub async fn policy(&self, name: &str) -> Result<Option<serde_json::Value>> {
+        self.0.policy(name).await
+    }
+
     /// `MinioAdmin::ensure_user`: true when it created the user.
     pub async fn ensure_user(&self, access_key: &str, secret_key: &str) -> Result<bool> {
         let outcome = self

@@ -109,6 +109,10 @@ async fn with_policy() -> (Responder, MinioAdminClient) {
 #[ignore = "needs the bench: run scripts/test.sh"]
 async fn the_app_identity_round_trips_through_minio_s_own_crypto() {
     let (responder, admin) = with_policy().await;
+    let stored = admin.policy(POLICY).await.expect("policy info");
+    let sent: serde_json::Value = serde_json::from_str(&policy_json()).expect("json");
+    assert_eq!(stored, Some(sent));
+    assert_eq!(admin.policy("other").await.expect("no policy"), None);
     assert!(!admin.user_exists(APP).await.expect("lookup"));
     assert!(admin.ensure_user(APP, APP_SECRET).await.expect("user"));
     // Idempotent: an existing user is left alone (its secret unchanged).

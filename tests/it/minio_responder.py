@@ -178,6 +178,12 @@ class Handler(BaseHTTPRequestHandler):
         answer = {"updatedAt": "2026-12-01T00:00:00Z", "policiesAttached": new, "user": request["user"]}
         self.answer(200, encrypt(json.dumps(answer).encode(), ADMIN_SECRET), "application/octet-stream")
 
+    def info_canned_policy(self, query, body):
+        document = policies.get(query.get("name"))
+        if document is None:
+            return self.error("XMinioAdminNoSuchPolicy")
+        self.answer(200, json.dumps(document).encode())
+
     def user_info(self, query, body):
         user = users.get(query.get("accessKey"))
         if user is None:
@@ -209,6 +215,7 @@ ROUTES = {
     ("PUT", "add-canned-policy"): Handler.add_canned_policy,
     ("PUT", "add-user"): Handler.add_user,
     ("POST", "idp/builtin/policy/attach"): Handler.attach,
+    ("GET", "info-canned-policy"): Handler.info_canned_policy,
     ("GET", "user-info"): Handler.user_info,
     ("GET", "list-users"): Handler.list_users,
     ("DELETE", "remove-user"): Handler.remove_user,

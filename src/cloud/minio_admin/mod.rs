@@ -8,6 +8,7 @@
 //! | `ensure_policy` | `PUT add-canned-policy?name=` | the policy JSON, plain |
 //! | `add_user` | `PUT add-user?accessKey=` | `{"secretKey","status"}`, encrypted |
 //! | `attach_policy` | `POST idp/builtin/policy/attach` | `{"policies":[..],"user"}`, encrypted; answer encrypted |
+//! | `policy` | `GET info-canned-policy?name=` | answer: the policy JSON, plain |
 //! | `user_info` | `GET user-info?accessKey=` | answer plain JSON |
 //! | `list_users` | `GET list-users` | answer encrypted |
 //! | `remove_user` | `DELETE remove-user?accessKey=` | none |
@@ -127,6 +128,22 @@ impl MinioAdmin {
         self.expect_ok("add-canned-policy", name, "PUT", &query, body)
             .await
             .map(drop)
+    }
+
+    /// The canned policy `name` as MinIO stores it, or `None` when it does
+    /// not exist (for `plan`: compare it with the desired document).
+    pub(crate) async fn policy(&self, name: &str) -> Result<Option<serde_json::Value>> {
+        let query = [("name", name)];
+        let op = "info-canned-policy";
+        let answer = self
+            .call(op, "GET", &query, Vec::new())
+            .await
+            .map_err(|c| self.fail(op, name, None, c))?;
+        match answer.status {
+            200 => parse(op, name, &answer.body).map(Some),
+            _ if error_code(&answer) == "XMinioAdminNoSuchPolicy" => Ok(None),
+            _ => Err(self.refused(op, name, &answer)),
+        }
     }
 
     /// Creates the user `access_key` with `secret_key`, enabled. On an
