@@ -26,6 +26,7 @@
 )]
 
 pub(crate) mod crypto;
+mod errors;
 mod transport;
 
 use std::collections::BTreeMap;
@@ -36,8 +37,9 @@ use rustls::ClientConfig;
 use serde::Deserialize;
 
 use crate::cloud::timeouts::Timeouts;
-use crate::error::{ApiCause, ApiFailure, Error, Result};
+use crate::error::{ApiCause, Error, Result};
 use crate::secret::Secret;
+use errors::{error_code, parse};
 use transport::{Answer, Signer, Transport};
 
 /// RFC 3986 unreserved characters stay; everything else is escaped, as
@@ -85,15 +87,6 @@ pub(crate) enum Outcome {
     Unchanged,
 }
 
-/// MinIO's error answer: `{"Code": ..., "Message": ...}`.
-#[derive(Debug, Default, Deserialize)]
-struct ErrorAnswer {
-    #[serde(rename = "Code", default)]
-    code: String,
-    #[serde(rename = "Message", default)]
-    message: String,
-}
-
 impl MinioAdmin {
     /// A client of the server at `endpoint` (`http(s)://host[:port]`),
     /// signing with the admin's keys for `region` (MinIO's default is
@@ -134,16 +127,13 @@ impl MinioAdmin {
     /// not exist (for `plan`: compare it with the desired document).
     pub(crate) async fn policy(&self, name: &str) -> Result<Option<serde_json::Value>> {
         let query = [("name", name)];
-        let op = "info-canned-policy";
-        let answer = self
-            .call(op, "GET", &query, Vec::new())
-            .await
-            .map_err(|c| self.fail(op, name, None, c))?;
-        match answer.status {
-            200 => parse(op, name, &answer.body).map(Some),
-            _ if error_code(&answer) == "XMinioAdminNoSuchPolicy" => Ok(None),
-            _ => Err(self.refused(op, name, &answer)),
-        }
+        self.lookup(
+            "info-canned-policy",
+            name,
+            &query,
+            "XMinioAdminNoSuchPolicy",
+        )
+        .await
     }
 
     /// Creates the user `access_key` with `secret_key`, enabled. On an
@@ -196,16 +186,8 @@ impl MinioAdmin {
     /// The user, or `None` when MinIO does not know it.
     pub(crate) async fn user_info(&self, access_key: &str) -> Result<Option<UserInfo>> {
         let query = [("accessKey", access_key)];
-        let op = "user-info";
-        let answer = self
-            .call(op, "GET", &query, Vec::new())
+        self.lookup("user-info", access_key, &query, "XMinioAdminNoSuchUser")
             .await
-            .map_err(|c| self.fail(op, access_key, None, c))?;
-        match answer.status {
-            200 => parse(op, access_key, &answer.body).map(Some),
-            _ if error_code(&answer) == "XMinioAdminNoSuchUser" => Ok(None),
-            _ => Err(self.refused(op, access_key, &answer)),
-        }
     }
 
     /// True when the user exists.
@@ -247,6 +229,25 @@ impl MinioAdmin {
             "XMinioAdminNoSuchPolicy",
         )
         .await
+    }
+
+    /// A GET answering plain JSON, or `None` when MinIO answers `missing`.
+    async fn lookup<T: serde::de::DeserializeOwned>(
+        &self,
+        op: &str,
+        resource: &str,
+        query: &[(&str, &str)],
+        missing: &str,
+    ) -> Result<Option<T>> {
+        let answer = self
+            .call(op, "GET", query, Vec::new())
+            .await
+            .map_err(|c| self.fail(op, resource, None, c))?;
+        match answer.status {
+            200 => parse(op, resource, &answer.body).map(Some),
+            _ if error_code(&answer) == missing => Ok(None),
+            _ => Err(self.refused(op, resource, &answer)),
+        }
     }
 
     async fn remove(
@@ -301,61 +302,18 @@ impl MinioAdmin {
         self.transport.send(&self.signer, method, &uri, body).await
     }
 
+    fn refused(&self, op: &str, resource: &str, answer: &Answer) -> Error {
+        errors::refused(&self.base, op, resource, answer)
+    }
+
+    fn fail(&self, op: &str, resource: &str, status: Option<u16>, cause: ApiCause) -> Error {
+        errors::fail(&self.base, op, resource, status, cause)
+    }
+
     /// Encrypts a body for the server with the admin secret.
     fn seal(&self, op: &str, resource: &str, plain: &[u8]) -> Result<Vec<u8>> {
         crypto::encrypt(self.signer.secret_key.expose(), plain)
             .map_err(|e| self.fail(op, resource, None, ApiCause::NotSent(e.to_string())))
-    }
-
-    /// A non-success answer as an error, with MinIO's code and message.
-    fn refused(&self, op: &str, resource: &str, answer: &Answer) -> Error {
-        let said: ErrorAnswer = serde_json::from_slice(&answer.body).unwrap_or_default();
-        let cause = match (answer.status, said.code.as_str()) {
-            (_, "SignatureDoesNotMatch") => ApiCause::BadSignature {
-                quote_message: false,
-            },
-            (_, "InvalidAccessKeyId") => ApiCause::UnknownKey,
-            (_, "AccessDenied") => ApiCause::AccessDenied,
-            (403, "") => ApiCause::Forbidden,
-            (status, "") => ApiCause::Unexplained(format!("HTTP {status}")),
-            _ => ApiCause::Refused,
-        };
-        let mut error = self.failure(op, resource, Some(answer.status), cause);
-        error.code = Some(said.code).filter(|c| !c.is_empty());
-        error.message = Some(one_line(&said.message)).filter(|m| !m.is_empty());
-        Error::Api(Box::new(error))
-    }
-
-    fn fail(&self, op: &str, resource: &str, status: Option<u16>, cause: ApiCause) -> Error {
-        Error::Api(Box::new(self.failure(op, resource, status, cause)))
-    }
-
-    fn failure(
-        &self,
-        op: &str,
-        resource: &str,
-        status: Option<u16>,
-        cause: ApiCause,
-    ) -> ApiFailure {
-        let hint = match cause {
-            ApiCause::BadSignature { .. } | ApiCause::UnknownKey => Some(
-                "the MinIO admin credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY",
-            ),
-            ApiCause::AccessDenied | ApiCause::Forbidden => {
-                Some("these credentials are not a MinIO admin (they need the admin:* actions)")
-            }
-            _ => None,
-        };
-        ApiFailure {
-            operation: format!("MinIO admin {op}"),
-            resource: resource.to_string(),
-            endpoint: self.base.clone(),
-            status,
-            code: None,
-            message: None,
-            cause,
-            hint: hint.map(str::to_string),
-        }
     }
 }
 
@@ -370,26 +328,6 @@ fn query_string(query: &[(&str, &str)]) -> String {
     } else {
         format!("?{}", pairs.join("&"))
     }
-}
-
-/// The `Code` of an error answer, or "".
-fn error_code(answer: &Answer) -> String {
-    serde_json::from_slice::<ErrorAnswer>(&answer.body)
-        .map(|e| e.code)
-        .unwrap_or_default()
-}
-
-fn parse<T: serde::de::DeserializeOwned>(op: &str, resource: &str, body: &[u8]) -> Result<T> {
-    serde_json::from_slice(body).map_err(|e| {
-        Error::cloud(format!(
-            "MinIO admin {op} {resource}: unexpected answer: {e}"
-        ))
-    })
-}
-
-/// A server's message on one line (it is quoted in a one-line error).
-fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]
