@@ -179,3 +179,56 @@ fn endpoint_host(endpoint: &str) -> Option<String> {
 pub(crate) const MINIO_FROZEN: &str = "MinIO stopped publishing community builds in October 2025: its images are frozen and unpatched";
 /// ...and the way out.
 pub(crate) const MINIO_ALTERNATIVES: &str = "maintained alternatives: Garage (provider: garage) or SeaweedFS (provider: seaweedfs), whose compose files `render` writes";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SPEC: &str = "project: demo
+environments:
+  a:
+    storage: s3
+    provider: garage
+    endpoint: https://s3-a.demo.test
+    region: garage
+    bucket: demo-a
+  b:
+    storage: s3
+    provider: garage
+    endpoint: https://s3-b.demo.test:8443
+    region: other
+    bucket: demo-b
+  local:
+    storage: local
+";
+
+    #[test]
+    fn one_garage_serves_every_garage_environment() {
+        let spec = Spec::parse(SPEC, "spec.yaml").expect("valid spec");
+        let servers = SelfHosted::from_spec(&spec, None);
+        assert_eq!(servers.len(), 1);
+        let garage = &servers[0];
+        assert_eq!(garage.name, "garage");
+        assert_eq!(garage.region, "garage", "the first environment's region");
+        assert_eq!(garage.domain, "s3-a.demo.test s3-b.demo.test");
+        assert_eq!(garage.nginx().api_servers, ["garage:3900"]);
+        let files: Vec<String> = garage.files().into_iter().map(|f| f.1).collect();
+        assert_eq!(
+            files,
+            [
+                "docker-compose.garage.yml",
+                "docker-compose.garage.production.yml",
+                "garage.toml"
+            ]
+        );
+    }
+
+    #[test]
+    fn only_the_selected_environment_counts() {
+        let spec = Spec::parse(SPEC, "spec.yaml").expect("valid spec");
+        assert!(SelfHosted::from_spec(&spec, Some("local")).is_empty());
+        let b = SelfHosted::from_spec(&spec, Some("b"));
+        assert_eq!(b[0].domain, "s3-b.demo.test");
+        assert_eq!(b[0].region, "other");
+    }
+}
