@@ -21,7 +21,9 @@
 //!   read as text), used by `check` and to find the local disk root.
 //!
 //! Visibility: the crate's public surface is `main_entry` (the binary),
-//! `error` and, with the `fuzzing` feature, `fuzzing` (the fuzz crate).
+//! `error` and, with the `fuzzing` feature, `fuzzing` (the fuzz crate);
+//! with the `testing` feature, `testing` (adapters the integration tests
+//! drive directly).
 //! Every module is `pub(crate)`, so the compiler reports dead code; the
 //! modules that carry `#![warn(unreachable_pub)]` write `pub(crate)` too.
 
@@ -48,6 +50,9 @@ pub(crate) mod scan;
 pub(crate) mod secret;
 pub(crate) mod spec;
 pub(crate) mod store;
+#[cfg(feature = "testing")]
+#[doc(hidden)]
+pub mod testing;
 
 use std::ffi::OsString;
 use std::io::Write;

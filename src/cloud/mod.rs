@@ -20,6 +20,7 @@ pub mod https;
 pub mod iam;
 pub mod iam_write;
 pub mod lifecycle_write;
+pub mod minio_admin;
 pub mod policy_write;
 pub mod provision;
 pub mod retention_rule;

@@ -11,6 +11,8 @@ use crate::error::{ExitStatus, Result};
 use crate::output;
 use crate::render::Renderer;
 use crate::render::files::{self, FileReport, FileStatus};
+use crate::render::selfhosted::{MINIO_ALTERNATIVES, MINIO_FROZEN};
+use crate::spec::{Provider, Spec, Storage};
 
 #[derive(Serialize)]
 struct RenderReport {
@@ -18,6 +20,10 @@ struct RenderReport {
     check: bool,
     ok: bool,
     files: Vec<FileReport>,
+    /// What the user should know about the rendered files (MinIO's frozen
+    /// images). Part of the report, on stdout: stderr stays for errors.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    notes: Vec<String>,
 }
 
 pub fn run(ctx: &Context, args: &RenderArgs) -> Result<ExitStatus> {
@@ -40,6 +46,11 @@ pub fn run(ctx: &Context, args: &RenderArgs) -> Result<ExitStatus> {
         check: args.check,
         ok: !drifted,
         files: reports,
+        notes: if uses_minio(&spec, ctx.env.as_deref()) {
+            vec![format!("{MINIO_FROZEN}; {MINIO_ALTERNATIVES}")]
+        } else {
+            Vec::new()
+        },
     };
     output::emit(ctx.output, &report, |out: &mut dyn Write| {
         for file in &report.files {
@@ -49,6 +60,9 @@ pub fn run(ctx: &Context, args: &RenderArgs) -> Result<ExitStatus> {
                 .unwrap_or_default();
             let mode = if file.sensitive { " (0600)" } else { "" };
             writeln!(out, "{status:>9}  {}{mode}", file.path.display())?;
+        }
+        for note in &report.notes {
+            writeln!(out, "note: {note}")?;
         }
         if report.check && drifted {
             writeln!(
@@ -64,4 +78,14 @@ pub fn run(ctx: &Context, args: &RenderArgs) -> Result<ExitStatus> {
     } else {
         ExitStatus::Ok
     })
+}
+
+/// True when the files rendered deploy or target MinIO: a `minio:` section,
+/// or an environment (of those rendered) with `provider: minio`.
+fn uses_minio(spec: &Spec, only_env: Option<&str>) -> bool {
+    spec.minio.is_some()
+        || spec.environments.values().any(|env| {
+            only_env.is_none_or(|name| env.name == name)
+                && matches!(&env.storage, Storage::S3(s3) if s3.provider == Provider::Minio)
+        })
 }

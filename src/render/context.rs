@@ -115,7 +115,7 @@ impl ProductionCompose {
 
 /// A host path for a compose bind mount: compose reads `ssl/x.crt` as a
 /// named volume, so relative paths get an explicit `./`.
-fn host_path(path: &str) -> String {
+pub(crate) fn host_path(path: &str) -> String {
     if path.starts_with('/')
         || path.starts_with("./")
         || path.starts_with("../")
@@ -145,9 +145,14 @@ fn ellipsis(name: &str, count: u32) -> String {
     }
 }
 
-/// `nginx.conf`: TLS termination in front of the MinIO API and console.
+/// `nginx.conf`: TLS termination in front of the MinIO API and console,
+/// or (`render::selfhosted`) of another server's S3 API alone.
 #[derive(Debug, Serialize)]
 pub(crate) struct Nginx {
+    /// The server's name in the header comment.
+    pub(crate) product: &'static str,
+    /// The upstreams' name prefix (`minio` gives `minio_api`).
+    pub(crate) upstream: &'static str,
     pub(crate) domain: String,
     pub(crate) console_domain: String,
     pub(crate) api_servers: Vec<String>,
@@ -166,6 +171,8 @@ impl Nginx {
                 .collect()
         };
         Nginx {
+            product: "MinIO",
+            upstream: "minio",
             domain: compose.domain.clone(),
             console_domain: compose.console_domain.clone(),
             api_servers: servers(compose.api_port),

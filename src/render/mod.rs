@@ -9,6 +9,7 @@
 pub(crate) mod context;
 pub(crate) mod files;
 pub(crate) mod schedule;
+pub(crate) mod selfhosted;
 
 use std::path::Path;
 
@@ -23,7 +24,7 @@ use context::{
 };
 
 /// Template file name and embedded text, for every template.
-pub(crate) const TEMPLATES: [(&str, &str); 11] = [
+pub(crate) const TEMPLATES: [(&str, &str); 17] = [
     (
         "docker-compose.yml.tera",
         include_str!("../../templates/docker-compose.yml.tera"),
@@ -65,6 +66,31 @@ pub(crate) const TEMPLATES: [(&str, &str); 11] = [
     (
         "purge.cron.tera",
         include_str!("../../templates/purge.cron.tera"),
+    ),
+    // The maintained self-hosted servers (`selfhosted`).
+    (
+        "garage/docker-compose.yml.tera",
+        include_str!("../../templates/garage/docker-compose.yml.tera"),
+    ),
+    (
+        "garage/docker-compose.production.yml.tera",
+        include_str!("../../templates/garage/docker-compose.production.yml.tera"),
+    ),
+    (
+        "garage/garage.toml.tera",
+        include_str!("../../templates/garage/garage.toml.tera"),
+    ),
+    (
+        "seaweedfs/docker-compose.yml.tera",
+        include_str!("../../templates/seaweedfs/docker-compose.yml.tera"),
+    ),
+    (
+        "seaweedfs/docker-compose.production.yml.tera",
+        include_str!("../../templates/seaweedfs/docker-compose.production.yml.tera"),
+    ),
+    (
+        "seaweedfs/s3.example.json.tera",
+        include_str!("../../templates/seaweedfs/s3.example.json.tera"),
     ),
 ];
 
@@ -128,6 +154,13 @@ impl Renderer {
                 false,
             )?);
             out.push(self.artifact("nginx.conf.tera", "nginx.conf", &nginx, false)?);
+        }
+        for server in selfhosted::SelfHosted::from_spec(spec, only_env) {
+            for (template, path, sensitive) in server.files() {
+                out.push(self.artifact(&template, &path, &server, sensitive)?);
+            }
+            let nginx = format!("nginx.{}.conf", server.name);
+            out.push(self.artifact("nginx.conf.tera", &nginx, &server.nginx(), false)?);
         }
         let envs = spec
             .environments

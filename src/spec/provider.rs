@@ -12,11 +12,16 @@ pub(crate) enum Provider {
     Minio,
     /// Any other S3 clone; the table assumes the least (Garage is the measured example).
     S3Compatible,
+    /// SeaweedFS's S3 gateway (`render` writes its compose files).
+    Seaweedfs,
+    /// Garage (`render` writes its compose files and `garage.toml`).
+    Garage,
 }
 
 impl Provider {
     /// The spec spellings, for parsing and for messages.
-    pub(crate) const NAMES: [&'static str; 3] = ["aws", "minio", "s3-compatible"];
+    pub(crate) const NAMES: [&'static str; 5] =
+        ["aws", "minio", "s3-compatible", "seaweedfs", "garage"];
 
     /// Parses a spec value; `None` when unknown.
     pub(crate) fn parse(value: &str) -> Option<Provider> {
@@ -24,6 +29,8 @@ impl Provider {
             "aws" => Some(Provider::Aws),
             "minio" => Some(Provider::Minio),
             "s3-compatible" => Some(Provider::S3Compatible),
+            "seaweedfs" => Some(Provider::Seaweedfs),
+            "garage" => Some(Provider::Garage),
             _ => None,
         }
     }
@@ -34,6 +41,8 @@ impl Provider {
             Provider::Aws => "aws",
             Provider::Minio => "minio",
             Provider::S3Compatible => "s3-compatible",
+            Provider::Seaweedfs => "seaweedfs",
+            Provider::Garage => "garage",
         }
     }
 
@@ -60,7 +69,7 @@ impl Provider {
             },
             // Garage: Expiration and AbortIncompleteMultipartUpload only,
             // no versioning, no bucket policies.
-            Provider::S3Compatible => Capabilities {
+            Provider::S3Compatible | Provider::Seaweedfs | Provider::Garage => Capabilities {
                 versioning: false,
                 storage_class_transitions: false,
                 iam_roles: false,

@@ -336,6 +336,12 @@ fn minio_that_lost_write_quorum_fails_the_cluster_check() {
         message(&report, "minio.cluster").contains("quorum"),
         "{report:#}"
     );
+    // Issue 12: MinIO users learn of the frozen images, as a warning only.
+    assert_status(&report, "minio.community-builds", "warn");
+    assert!(
+        message(&report, "minio.community-builds").contains("October 2025"),
+        "{report:#}"
+    );
 }
 
 #[test]

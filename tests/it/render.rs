@@ -74,11 +74,17 @@ fn files_that_may_hold_secrets_are_0600() {
 #[test]
 #[ignore = "needs the bench: run scripts/test.sh"]
 fn nginx_accepts_the_rendered_config() {
-    let nginx = tool("nginx");
-    let openssl = tool("openssl");
     let dir = tempdir();
     render_starter(dir.path());
-    let work = dir.path();
+    assert_nginx_accepts(dir.path(), &dir.path().join("deploy/nginx.conf"));
+}
+
+/// Runs `nginx -t` on a copy of the rendered `conf` made testable in
+/// `work`: nginx -t resolves upstream names, so the copy points them at
+/// loopback, and the certificate paths at a fresh self-signed pair.
+pub fn assert_nginx_accepts(work: &Path, conf: &Path) {
+    let nginx = tool("nginx");
+    let openssl = tool("openssl");
     let status = Command::new(openssl)
         .args([
             "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
@@ -99,25 +105,27 @@ fn nginx_accepts_the_rendered_config() {
         "{}",
         String::from_utf8_lossy(&status.stderr)
     );
-    // nginx -t resolves upstream names: a copy points them at loopback, and
-    // the certificate paths at the test's own pair.
-    let conf = read(&work.join("deploy/nginx.conf"));
+    let conf = read(conf);
     let mut copy = String::new();
     for line in conf.lines() {
-        let line = match line.trim().strip_prefix("server minio") {
-            Some(rest) => format!(
+        let trimmed = line.trim();
+        let upstream = trimmed
+            .strip_prefix("server ")
+            .filter(|rest| rest.ends_with(';') && rest.contains(':'));
+        let line = match (upstream, trimmed.split_once(' ')) {
+            (Some(rest), _) => format!(
                 "        server 127.0.0.1:{}",
                 rest.split_once(':').map_or("9000;", |(_, p)| p)
             ),
-            None => line
-                .replace(
-                    "/etc/nginx/ssl/minio.crt",
-                    &work.join("cert.pem").display().to_string(),
-                )
-                .replace(
-                    "/etc/nginx/ssl/minio.key",
-                    &work.join("key.pem").display().to_string(),
-                ),
+            (None, Some(("ssl_certificate", _))) => format!(
+                "        ssl_certificate {};",
+                work.join("cert.pem").display()
+            ),
+            (None, Some(("ssl_certificate_key", _))) => format!(
+                "        ssl_certificate_key {};",
+                work.join("key.pem").display()
+            ),
+            _ => line.to_string(),
         };
         copy.push_str(&line);
         copy.push('\n');
@@ -145,13 +153,21 @@ fn nginx_accepts_the_rendered_config() {
 #[test]
 #[ignore = "needs the bench: run scripts/test.sh"]
 fn docker_compose_accepts_both_compose_files() {
-    let compose = tool("docker-compose");
     let dir = tempdir();
     render_starter(dir.path());
-    for file in ["docker-compose.yml", "docker-compose.production.yml"] {
+    assert_compose_accepts(
+        &dir.path().join("deploy"),
+        &["docker-compose.yml", "docker-compose.production.yml"],
+    );
+}
+
+/// `docker-compose config` accepts each of `files` in `deploy`.
+pub fn assert_compose_accepts(deploy: &Path, files: &[&str]) {
+    let compose = tool("docker-compose");
+    for file in files {
         let out = Command::new(&compose)
             .args(["-f", file, "config", "-q"])
-            .current_dir(dir.path().join("deploy"))
+            .current_dir(deploy)
             .output()
             .expect("docker-compose runs");
         assert!(
@@ -162,21 +178,26 @@ fn docker_compose_accepts_both_compose_files() {
     }
 }
 
+/// Every `image:` of a compose file is pinned (a tag, never `latest`).
+pub fn assert_images_pinned(file: &str, text: &str) {
+    for image in text
+        .lines()
+        .filter(|l| l.trim_start().starts_with("image:"))
+    {
+        assert!(
+            !image.ends_with(":latest") && image.contains(':'),
+            "{file}: unpinned {image}"
+        );
+    }
+}
+
 #[test]
 fn compose_files_keep_the_rules_the_seed_broke() {
     let dir = tempdir();
     render_starter(dir.path());
     for file in ["docker-compose.yml", "docker-compose.production.yml"] {
         let text = read(&dir.path().join("deploy").join(file));
-        for image in text
-            .lines()
-            .filter(|l| l.trim_start().starts_with("image:"))
-        {
-            assert!(
-                !image.ends_with(":latest") && image.contains(':'),
-                "{file}: unpinned {image}"
-            );
-        }
+        assert_images_pinned(file, &text);
         assert!(!text.contains("\"curl\""), "{file} healthcheck needs curl");
         assert!(
             text.contains("[\"CMD\", \"mc\", \"ready\", \"local\"]"),

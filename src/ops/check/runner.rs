@@ -13,6 +13,7 @@ use crate::cloud::timeouts::Timeouts;
 use crate::cloud::{Clients, Target};
 use crate::net::network::{self, Endpoint};
 use crate::net::{minio, tls};
+use crate::render::selfhosted::{MINIO_ALTERNATIVES, MINIO_FROZEN};
 use crate::spec::{Environment, Provider, S3Storage};
 
 /// The ids that need the bucket, skipped together when it is not there.
@@ -118,7 +119,11 @@ async fn minio_health(target: &Target, endpoint: &Endpoint) -> Vec<CheckResult> 
     } else {
         None
     };
-    minio::check(endpoint, tls_config, &target.timeouts).await
+    let mut results = minio::check(endpoint, tls_config, &target.timeouts).await;
+    results.push(
+        CheckResult::warn("minio.community-builds", MINIO_FROZEN).with_hint(MINIO_ALTERNATIVES),
+    );
+    results
 }
 
 /// DNS, TCP and TLS; the reason to skip the rest when the endpoint cannot be used.

@@ -1,0 +1,13 @@
+# shellcheck shell=bash disable=SC2154 # sourced by start.sh: bench_env, die...
+# Not a server: the bench's own binaries that some tests start themselves
+# on ports of their choosing (the rendered garage.toml and SeaweedFS command
+# line boot them; MinIO's Python SDK decrypts the admin-API bodies in the
+# MinIO responder), announced like the servers.
+[[ -x "$GARAGE" ]] || die "garage is not installed: run scripts/bench/install.sh"
+[[ -x "$WEED" ]] || die "seaweedfs is not installed: run scripts/bench/install.sh"
+[[ -x "$PYTOOLS_PYTHON" ]] || die "the Python tools are not installed: run scripts/bench/install.sh"
+
+bench_env \
+	CT_TEST_GARAGE_BIN "$GARAGE" \
+	CT_TEST_WEED_BIN "$WEED" \
+	CT_TEST_PYTOOLS_PYTHON "$PYTOOLS_PYTHON"
