@@ -173,10 +173,6 @@ secret="$(garage key info --secret-key ct-test)"
 [[ "$key_id" =~ ^GK[0-9a-f]{24}$ ]] || die "garage: unexpected key id '$key_id'"
 [[ "$secret" =~ ^[0-9a-f]{64}$ ]] || die "garage: unexpected secret key format"
 
-# The output validators the tests run (scripts/bench/install.sh puts them
-# in the python tools' virtualenv).
-bench_env CT_TEST_PYTOOLS_PYTHON "$PYTOOLS_PYTHON" CT_TEST_JUNIT_XSD "$JUNIT_XSD"
-
 # --- the other servers: one file each in servers/ ---------------------------
 # Each file starts its server with `launch`, waits with `wait_until`, and
 # records what the tests need with `bench_env` (in name order).

@@ -23,10 +23,7 @@ const POLICY: &str = "chronotrace-traces";
 
 /// MinIO's Python SDK's interpreter (the bench's pytools venv).
 fn python() -> PathBuf {
-    std::env::var_os("CT_TEST_PYTOOLS_PYTHON")
-        .map(PathBuf::from)
-        .filter(|p| p.is_file())
-        .expect("CT_TEST_PYTOOLS_PYTHON is not set: run this test through scripts/test.sh")
+    crate::support::bench_file("CT_TEST_PYTOOLS_PYTHON")
 }
 
 /// The responder, on a free loopback port, killed when dropped.

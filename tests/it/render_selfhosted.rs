@@ -182,13 +182,6 @@ fn free_port() -> u16 {
 }
 
 /// A bench binary announced by `scripts/bench/servers/tools.sh`.
-fn bench_binary(var: &str) -> PathBuf {
-    std::env::var_os(var)
-        .map(PathBuf::from)
-        .filter(|p| p.is_file())
-        .unwrap_or_else(|| panic!("{var} is not set: run this test through scripts/test.sh"))
-}
-
 /// A server process of this test, killed when dropped.
 struct Server(Child);
 
@@ -240,7 +233,7 @@ async fn serves_s3(endpoint: &Endpoint, bucket: &str) {
 #[tokio::test]
 #[ignore = "needs the bench: run scripts/test.sh"]
 async fn the_rendered_garage_toml_boots_garage_and_serves_s3() {
-    let garage = bench_binary("CT_TEST_GARAGE_BIN");
+    let garage = crate::support::bench_file("CT_TEST_GARAGE_BIN");
     let dir = tempdir();
     let deploy = render(dir.path());
     let work = dir.path();
@@ -321,7 +314,7 @@ async fn the_rendered_garage_toml_boots_garage_and_serves_s3() {
 #[tokio::test]
 #[ignore = "needs the bench: run scripts/test.sh"]
 async fn the_rendered_seaweedfs_command_line_boots_weed_and_serves_s3() {
-    let weed = bench_binary("CT_TEST_WEED_BIN");
+    let weed = crate::support::bench_file("CT_TEST_WEED_BIN");
     let dir = tempdir();
     let deploy = render(dir.path());
     let work = dir.path();
