@@ -32,6 +32,7 @@ mod provision;
 mod render;
 mod report;
 mod report_html;
+mod scale;
 mod servers;
 mod spec_errors;
 mod support;
