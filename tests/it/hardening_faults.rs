@@ -366,6 +366,15 @@ async fn the_server_killed_mid_purge_is_a_clear_error_within_seconds_and_nothing
     assert_eq!(verify["expired_objects"], 6, "{verify}");
 }
 
+/// The query of the listing of the partition `day` (and not of the seeks
+/// that find the partitions, whose `start-after` names the day too).
+fn partition_listing(day: &str) -> String {
+    format!(
+        "prefix={}%2Ftraces%2F{day}%2F",
+        crate::cleanup::PREFIX.replace('/', "%2F")
+    )
+}
+
 #[tokio::test]
 #[ignore = "needs the bench: run scripts/test.sh"]
 async fn a_huge_listing_page_is_counted_exactly() {
@@ -377,7 +386,7 @@ async fn a_huge_listing_page_is_counted_exactly() {
     const HUGE: u64 = 100_000;
     proxy.on(
         "GET",
-        day(40),
+        partition_listing(&day(40)),
         Fault::Listing(Listing::Huge(HUGE as usize)),
         1,
     );
@@ -403,7 +412,7 @@ async fn a_listing_that_says_more_follows_but_cannot_go_on_is_an_error_never_par
         (Listing::RepeatedToken, "never end"),
     ] {
         proxy.clear_rules();
-        proxy.on("GET", day(40), Fault::Listing(kind), 10);
+        proxy.on("GET", partition_listing(&day(40)), Fault::Listing(kind), 10);
         let started = Instant::now();
         let out = tool(dir.path(), &proxied, &["cleanup", "verify"])
             .await

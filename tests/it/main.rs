@@ -34,6 +34,7 @@ mod render;
 mod render_selfhosted;
 mod report;
 mod report_html;
+mod scale;
 mod servers;
 mod spec_errors;
 mod support;

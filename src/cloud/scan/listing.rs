@@ -18,7 +18,14 @@ pub enum Token {
         key: String,
         version_id: Option<String>,
     },
+    /// The first key after this one (a seek: `StartAfter`, or the key
+    /// marker of a version listing), `SEEK_KEYS` keys at most.
+    After(String),
 }
+
+/// Keys one seek asks for: the first is all a seek needs when it lands in
+/// a folder; a run of loose files is taken this many at a time.
+const SEEK_KEYS: i32 = 50;
 
 /// One page: entries, sub-folders (delimited listings only), the next token.
 #[derive(Debug, Default)]
@@ -39,8 +46,15 @@ pub async fn objects(
     if delimited {
         request = request.delimiter("/");
     }
-    if let Some(Token::Continuation(t)) = &token {
-        request = request.continuation_token(t);
+    match &token {
+        Some(Token::Continuation(t)) => request = request.continuation_token(t),
+        Some(Token::After(key)) => {
+            // From the start of the prefix when empty (no empty StartAfter).
+            request = request
+                .set_start_after(Some(key.clone()).filter(|k| !k.is_empty()))
+                .max_keys(SEEK_KEYS);
+        }
+        _ => {}
     }
     let out = throttled(src.target.timeouts.call, || request.clone().send())
         .await
@@ -86,10 +100,18 @@ pub async fn versions(
     if delimited {
         request = request.delimiter("/");
     }
-    if let Some(Token::Versions { key, version_id }) = &token {
-        request = request
-            .key_marker(key)
-            .set_version_id_marker(version_id.clone());
+    match &token {
+        Some(Token::Versions { key, version_id }) => {
+            request = request
+                .key_marker(key)
+                .set_version_id_marker(version_id.clone());
+        }
+        Some(Token::After(key)) => {
+            request = request
+                .set_key_marker(Some(key.clone()).filter(|k| !k.is_empty()))
+                .max_keys(SEEK_KEYS);
+        }
+        _ => {}
     }
     let out = throttled(src.target.timeouts.call, || request.clone().send())
         .await

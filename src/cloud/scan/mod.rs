@@ -1,9 +1,13 @@
 //! The scan over a bucket: finds the date partitions under
-//! `{prefix}/traces/` with one delimited listing, then lists the selected
+//! `{prefix}/traces/` by seeking (`seek.rs`: one small listing per folder,
+//! never a walk over the objects in them), then lists the selected
 //! partitions concurrently (bounded), page by page, folding each page into
 //! a tally and, when purging, deleting the expired entries of the page
 //! before the next one is read. Versioned buckets are listed by version, so
 //! noncurrent versions and delete markers are seen (and deleted by id).
+//!
+//! A healthy `cleanup verify` therefore costs one request per partition
+//! folder (and per other folder), whatever the number of objects.
 
 use aws_sdk_s3::Client;
 use futures::stream::{self, StreamExt, TryStreamExt};
@@ -16,6 +20,7 @@ use crate::scan::{Entry, Judge, Outcome, Place, Progress, Selection};
 use crate::spec::Prefix;
 
 mod listing;
+mod seek;
 
 use listing::Page;
 
@@ -61,8 +66,8 @@ struct Plan {
 impl Source {
     /// Scans the prefix; with `deleter`, deletes what is past retention.
     ///
-    /// Two delimited listings (the prefix and its `traces/`, at once) find
-    /// the partitions and hold the entries outside them; then the selected
+    /// Two seek walks (the prefix and its `traces/`, at once) find the
+    /// folders and take the files directly in them; then the selected
     /// partitions and other folders are listed, `concurrency` at a time.
     pub async fn scan(
         &self,
@@ -77,8 +82,8 @@ impl Source {
             Unit::Shallow(traces.clone()),
         );
         let ((mut total, top), (inner, partitions)) = futures::try_join!(
-            self.run_unit(&root_unit, judge, deleter, progress),
-            self.run_unit(&traces_unit, judge, deleter, progress),
+            self.seek_walk(&root_unit, judge, deleter, progress),
+            self.seek_walk(&traces_unit, judge, deleter, progress),
         )?;
         total.merge(inner);
         let plan = plan(&traces, top, partitions, judge, selection);
@@ -111,35 +116,8 @@ impl Source {
             let page = self
                 .page(unit.prefix(), matches!(unit, Unit::Shallow(_)), token)
                 .await?;
-            let mut doomed = Vec::new();
-            for entry in &page.entries {
-                let place = place_of(unit, entry, judge);
-                let expired = judge.expired(place.day());
-                outcome.tally.record(entry, place, expired);
-                if expired && outcome.sample_expired.is_none() {
-                    outcome.sample_expired = Some(entry.key.clone());
-                }
-                if expired && deleter.is_some() {
-                    doomed.push(Doomed {
-                        key: entry.key.clone(),
-                        version_id: entry.version_id.clone(),
-                        size: entry.size,
-                    });
-                }
-            }
-            if let Some(deleter) = deleter {
-                let count = doomed.len() as u64;
-                let deleted = deleter.delete(doomed).await?;
-                outcome.deleted.merge(deleted.volume);
-                outcome.error_count += deleted.errors.len() as u64;
-                let day = match unit {
-                    Unit::Partition(day, _) => Some(*day),
-                    _ => None,
-                };
-                progress.deleted(day, deleted.volume, deleted.errors.len() as u64);
-                outcome.keep_errors(deleted.errors);
-                progress.advance(count, "purged");
-            }
+            self.fold(unit, &page.entries, judge, deleter, progress, &mut outcome)
+                .await?;
             folders.extend(page.folders);
             match page.next {
                 Some(next) => token = Some(next),
@@ -151,6 +129,49 @@ impl Source {
                 }
             }
         }
+    }
+
+    /// Tallies `entries` of `unit` into `outcome`; with `deleter`, deletes
+    /// the expired ones (one batch per call).
+    async fn fold(
+        &self,
+        unit: &Unit,
+        entries: &[Entry],
+        judge: &Judge,
+        deleter: Option<&Deleter>,
+        progress: &Progress,
+        outcome: &mut Outcome,
+    ) -> Result<()> {
+        let mut doomed = Vec::new();
+        for entry in entries {
+            let place = place_of(unit, entry, judge);
+            let expired = judge.expired(place.day());
+            outcome.tally.record(entry, place, expired);
+            if expired && outcome.sample_expired.is_none() {
+                outcome.sample_expired = Some(entry.key.clone());
+            }
+            if expired && deleter.is_some() {
+                doomed.push(Doomed {
+                    key: entry.key.clone(),
+                    version_id: entry.version_id.clone(),
+                    size: entry.size,
+                });
+            }
+        }
+        if let Some(deleter) = deleter {
+            let count = doomed.len() as u64;
+            let deleted = deleter.delete(doomed).await?;
+            outcome.deleted.merge(deleted.volume);
+            outcome.error_count += deleted.errors.len() as u64;
+            let day = match unit {
+                Unit::Partition(day, _) => Some(*day),
+                _ => None,
+            };
+            progress.deleted(day, deleted.volume, deleted.errors.len() as u64);
+            outcome.keep_errors(deleted.errors);
+            progress.advance(count, "purged");
+        }
+        Ok(())
     }
 
     /// One listing page of `prefix`, by version when the bucket is versioned.
