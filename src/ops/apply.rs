@@ -1,7 +1,8 @@
 //! The plan executor: observe an environment, diff it with the spec, and
 //! execute exactly the plan's pending changes, saying on stderr what each
 //! one did (and, on a failure, what had already been changed). `apply`,
-//! `destroy` and `bootstrap` all run it.
+//! `destroy` and `bootstrap` all run it; `apply` ends with the proof that
+//! the bucket still takes writes (`proof`).
 
 use std::io::Write;
 
@@ -98,6 +99,10 @@ pub fn apply(
             return Ok(None);
         }
         let done = execute_all(&provisioner, &plan, false, &log).await?;
+        if let Storage::S3(s3) = &env.storage {
+            let tls_only = want.tls_skipped.is_none();
+            super::proof::writes_still_work(&clients, s3, &done, tls_only).await?;
+        }
         Ok(Some(ApplyOutcome {
             done,
             had_changes: plan.has_changes(),

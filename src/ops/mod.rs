@@ -9,6 +9,7 @@
 pub mod apply;
 pub mod check;
 pub mod cleanup;
+mod proof;
 pub mod report;
 pub mod session;
 

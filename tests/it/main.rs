@@ -31,6 +31,7 @@ mod provision;
 mod render;
 mod report;
 mod report_html;
+mod seaweedfs;
 mod servers;
 mod spec_errors;
 mod support;

@@ -1,6 +1,9 @@
 //! The bucket: it exists, lives in the expected region, and listing under
 //! `{prefix}/` is allowed. GetBucketLocation comes first because, unlike
 //! HeadBucket, its errors carry a code (wrong key, wrong secret, no bucket).
+//! An answer the SDK cannot parse (SeaweedFS 4.48 sends no
+//! LocationConstraint tag) falls back to HeadBucket: the bucket check never
+//! fails on a server's XML dialect.
 
 use std::time::Instant;
 
@@ -8,7 +11,7 @@ use aws_sdk_s3::error::ProvideErrorMetadata;
 
 use crate::check::CheckResult;
 use crate::cloud::Clients;
-use crate::cloud::errors::api_error;
+use crate::cloud::errors::{api_error, status};
 use crate::spec::S3Storage;
 
 /// The ids of the bucket checks.
@@ -29,14 +32,22 @@ pub async fn check(clients: &Clients, s3: &S3Storage) -> (Vec<CheckResult>, bool
         }
     };
     let exists = CheckResult::pass(IDS[0], format!("bucket {} exists", s3.bucket)).took(started);
-    let region = judge_region(&location, &clients.target.region, &s3.bucket).took(started);
+    let region = match location {
+        Some(location) => judge_region(&location, &clients.target.region, &s3.bucket),
+        None => CheckResult::skip(
+            IDS[1],
+            "the server's GetBucketLocation answer is unreadable and HeadBucket names no region",
+        ),
+    }
+    .took(started);
     let started = Instant::now();
     let list = list(clients, s3).await.took(started);
     (vec![exists, region, list], true)
 }
 
-/// The bucket's region as GetBucketLocation says it (normalised).
-async fn location(clients: &Clients, s3: &S3Storage) -> Result<String, CheckResult> {
+/// The bucket's region as GetBucketLocation says it (normalised); `None`
+/// when only HeadBucket could prove the bucket and it named no region.
+async fn location(clients: &Clients, s3: &S3Storage) -> Result<Option<String>, CheckResult> {
     let answer = clients
         .s3
         .get_bucket_location()
@@ -44,21 +55,39 @@ async fn location(clients: &Clients, s3: &S3Storage) -> Result<String, CheckResu
         .send()
         .await;
     match answer {
-        Ok(out) => Ok(normalise_region(
+        Ok(out) => Ok(Some(normalise_region(
             out.location_constraint().map(|c| c.as_str()),
-        )),
-        Err(e) if e.code() == Some("NoSuchBucket") => Err(CheckResult::fail(
-            IDS[0],
-            format!(
-                "bucket {} does not exist at {}",
-                s3.bucket,
-                clients.target.endpoint_label()
-            ),
-        )
-        .with_hint(APPLY_HINT)),
+        ))),
+        // A 2xx the SDK could not parse: the bucket answered, in a dialect.
+        Err(e) if status(&e).is_some_and(|s| (200..300).contains(&s)) => head(clients, s3).await,
+        Err(e) if e.code() == Some("NoSuchBucket") => Err(missing(clients, s3)),
         Err(e) => Err(CheckResult::from_error(
             IDS[0],
             &api_error(e, "GetBucketLocation", &s3.bucket, &clients.target),
+        )),
+    }
+}
+
+fn missing(clients: &Clients, s3: &S3Storage) -> CheckResult {
+    CheckResult::fail(
+        IDS[0],
+        format!(
+            "bucket {} does not exist at {}",
+            s3.bucket,
+            clients.target.endpoint_label()
+        ),
+    )
+    .with_hint(APPLY_HINT)
+}
+
+/// HeadBucket, for servers whose GetBucketLocation the SDK cannot read.
+async fn head(clients: &Clients, s3: &S3Storage) -> Result<Option<String>, CheckResult> {
+    match clients.s3.head_bucket().bucket(&s3.bucket).send().await {
+        Ok(out) => Ok(out.bucket_region().map(|r| normalise_region(Some(r)))),
+        Err(e) if status(&e) == Some(404) => Err(missing(clients, s3)),
+        Err(e) => Err(CheckResult::from_error(
+            IDS[0],
+            &api_error(e, "HeadBucket", &s3.bucket, &clients.target),
         )),
     }
 }
