@@ -54,6 +54,8 @@ pub(crate) struct DesiredBucket {
     pub(crate) tls_statement: Value,
     /// Why the TLS-only statement is not applied, when it is not.
     pub(crate) tls_skipped: Option<String>,
+    /// Why default encryption is not planned (the provider's capability row).
+    pub(crate) encryption_skipped: Option<String>,
     pub(crate) iam: Option<DesiredIam>,
 }
 
@@ -113,6 +115,11 @@ fn bucket(env: &Environment, s3: &S3Storage) -> Result<DesiredBucket> {
         public_access_block: public_access_block(),
         tls_statement: tls_statement(&s3.region, &s3.bucket),
         tls_skipped: tls_skipped(s3),
+        encryption_skipped: s3
+            .provider
+            .capabilities()
+            .default_encryption
+            .map(|why| format!("not planned: {why}")),
         iam,
     })
 }

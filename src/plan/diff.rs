@@ -94,7 +94,10 @@ fn bucket_changes(want: &DesiredBucket, seen: &ObservedBucket) -> Vec<Change> {
         json!({"ObjectOwnership": OWNERSHIP}),
         &ownership,
     )));
-    changes.push(owned(encryption(&seen.encryption)));
+    changes.push(match &want.encryption_skipped {
+        Some(reason) => Change::noted(Resource::Encryption, reason.clone()),
+        None => owned(encryption(&seen.encryption)),
+    });
     changes.push(match &want.tls_skipped {
         Some(reason) => Change::noted(Resource::Policy, reason.clone()),
         None => setting(

@@ -27,6 +27,7 @@ fn want(versioning: bool, tls_skipped: bool) -> DesiredBucket {
         public_access_block: public_access_block(),
         tls_statement: tls_statement("us-east-1", "b"),
         tls_skipped: tls_skipped.then(|| "no policy support".to_string()),
+        encryption_skipped: None,
         iam: None,
     }
 }

@@ -33,6 +33,7 @@ fn want(versioning: bool, iam: bool) -> Desired {
             public_access_block: public_access_block(),
             tls_statement: tls_statement("us-east-1", "b"),
             tls_skipped: None,
+            encryption_skipped: None,
             iam,
         })),
     }

@@ -45,7 +45,7 @@ pub(crate) struct RawEnvironment {
     /// storage: s3 only.
     #[schemars(
         with = "Option<String>",
-        extend("enum" = ["aws", "minio", "s3-compatible"], "default" = "aws")
+        extend("enum" = ["aws", "minio", "seaweedfs", "garage", "s3-compatible"], "default" = "aws")
     )]
     pub(crate) provider: Option<Spanned<String>>,
     /// http(s)://host[:port], no path, no credentials. Required for minio and s3-compatible.
