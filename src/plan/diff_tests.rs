@@ -34,6 +34,7 @@ fn want(versioning: bool, iam: bool) -> Desired {
             tls_statement: tls_statement("us-east-1", "b"),
             tls_skipped: None,
             encryption_skipped: None,
+            app: None,
             iam,
         })),
     }
@@ -69,6 +70,7 @@ fn observed(bucket: ObservedBucket, iam: Option<ObservedIam>) -> Observed {
     Observed::Bucket {
         bucket: Box::new(bucket),
         iam,
+        app: None,
     }
 }
 

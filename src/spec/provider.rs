@@ -103,7 +103,7 @@ impl Provider {
                 versioning: true,
                 bucket_policy: true,
                 default_encryption: Some(
-                    "SeaweedFS accepts default encryption, then fails every write (500 InternalError, measured on 4.48)",
+                    "SeaweedFS accepts default encryption, then fails every write (500 InternalError) unless s3.sse.kek is set in its security.toml (measured on 4.48)",
                 ),
                 app_identity: AppIdentity::IamUser,
                 ..none

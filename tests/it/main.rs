@@ -32,6 +32,7 @@ mod render;
 mod report;
 mod report_html;
 mod seaweedfs;
+mod selfhosted_identity;
 mod servers;
 mod spec_errors;
 mod support;
