@@ -122,48 +122,69 @@ impl GarageKeys {
         })
     }
 
-    /// The id of the tool's key for `user`, if it exists.
-    async fn find(&self, user: &str) -> Result<Option<String>> {
+    /// The ids of the tool's keys for `user` (one, but for a rotation cut short).
+    async fn find(&self, user: &str) -> Result<Vec<String>> {
         let name = self.key_name(user);
         let keys = self.call("ListKeys", "", None).await?;
         Ok(keys
             .as_array()
             .into_iter()
             .flatten()
-            .find(|k| k["name"] == name.as_str())
-            .and_then(|k| k["id"].as_str().map(str::to_string)))
+            .filter(|k| k["name"] == name.as_str())
+            .filter_map(|k| k["id"].as_str().map(str::to_string))
+            .collect())
     }
 
-    async fn bucket_id(&self) -> Result<String> {
-        let info = self
-            .call(
-                "GetBucketInfo",
-                &format!("?globalAlias={}", self.bucket),
-                None,
-            )
-            .await?;
-        info["id"].as_str().map(str::to_string).ok_or_else(|| {
-            Error::cloud(format!(
-                "Garage admin GetBucketInfo: no id for bucket {}",
+    /// The bucket's id, and whether its name is a global alias. A bucket
+    /// made through S3 by a key may only have that key's local alias: the
+    /// app's key then gets a local alias of the same name to address it.
+    async fn bucket_id(&self) -> Result<(String, bool)> {
+        let buckets = self.call("ListBuckets", "", None).await?;
+        let all: Vec<&Value> = buckets.as_array().into_iter().flatten().collect();
+        if let Some(b) = all.iter().find(|b| self.aliased(b, "globalAliases")) {
+            return Ok((b["id"].as_str().unwrap_or_default().to_string(), true));
+        }
+        let local: Vec<&&Value> = all
+            .iter()
+            .filter(|b| self.aliased(b, "localAliases"))
+            .collect();
+        match local.as_slice() {
+            [b] => Ok((b["id"].as_str().unwrap_or_default().to_string(), false)),
+            [] => Err(Error::cloud(format!(
+                "Garage: no bucket named {}",
                 self.bucket
-            ))
+            ))),
+            _ => Err(Error::cloud(format!(
+                "Garage: several buckets have a local alias {}: give it a global alias",
+                self.bucket
+            ))),
+        }
+    }
+
+    /// True when `field` (global aliases: names; local: `{alias}`) names the bucket.
+    fn aliased(&self, value: &Value, field: &str) -> bool {
+        value[field].as_array().is_some_and(|aliases| {
+            aliases
+                .iter()
+                .any(|a| a == self.bucket.as_str() || a["alias"] == self.bucket.as_str())
         })
     }
 
     async fn observe_key(&self, want: &DesiredApp) -> Result<ObservedApp> {
-        let Some(id) = self.find(&want.user).await? else {
+        let keys = self.find(&want.user).await?;
+        let Some(id) = keys.first() else {
             return Ok(ObservedApp {
                 user: Held::Absent,
                 policy: None,
-                keys: Vec::new(),
+                keys,
             });
         };
         let info = self.call("GetKeyInfo", &format!("?id={id}"), None).await?;
-        let grant = info["buckets"].as_array().into_iter().flatten().find(|b| {
-            b["globalAliases"]
-                .as_array()
-                .is_some_and(|a| a.iter().any(|n| n == self.bucket.as_str()))
-        });
+        let grant = info["buckets"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|b| self.aliased(b, "globalAliases") || self.aliased(b, "localAliases"));
         let policy = grant.map(|b| {
             let p = &b["permissions"];
             json!({"bucket": self.bucket, "read": p["read"] == true, "write": p["write"] == true, "owner": p["owner"] == true})
@@ -171,34 +192,47 @@ impl GarageKeys {
         Ok(ObservedApp {
             user: Held::Ours(()),
             policy,
-            keys: vec![id],
+            keys,
         })
     }
 
-    /// Read and write on the bucket, never owner (owner may change bucket settings).
+    /// Read and write on the bucket, never owner (owner may change bucket
+    /// settings), and the bucket's name as a local alias when it has no
+    /// global one.
     async fn allow(&self, key_id: &str) -> Result<()> {
-        let bucket_id = self.bucket_id().await?;
-        let perms = |on: bool| json!({"read": on, "write": on, "owner": false});
-        self.call(
-            "AllowBucketKey",
-            "",
-            Some(json!({"bucketId": bucket_id, "accessKeyId": key_id, "permissions": perms(true)})),
-        )
-        .await?;
-        // A key the tool once made owner (by hand) loses it: DenyBucketKey on owner only.
-        self.call("DenyBucketKey", "", Some(json!({"bucketId": bucket_id, "accessKeyId": key_id, "permissions": {"read": false, "write": false, "owner": true}})))
+        let (bucket_id, global) = self.bucket_id().await?;
+        let grant = |read: bool, owner: bool| {
+            json!({"bucketId": bucket_id, "accessKeyId": key_id,
+                   "permissions": {"read": read, "write": read, "owner": owner}})
+        };
+        self.call("AllowBucketKey", "", Some(grant(true, false)))
             .await?;
+        // A key made owner by hand loses it: DenyBucketKey on owner only.
+        self.call("DenyBucketKey", "", Some(grant(false, true)))
+            .await?;
+        if !global && !self.has_alias(key_id).await? {
+            let alias =
+                json!({"bucketId": bucket_id, "accessKeyId": key_id, "localAlias": self.bucket});
+            self.call("AddBucketAlias", "", Some(alias)).await?;
+        }
         Ok(())
     }
 
-    async fn create(&self, want: &DesiredApp) -> Result<NewKey> {
-        let made = self
-            .call(
-                "CreateKey",
-                "",
-                Some(json!({"name": self.key_name(&want.user)})),
-            )
+    /// True when the key already addresses the bucket by its name.
+    async fn has_alias(&self, key_id: &str) -> Result<bool> {
+        let info = self
+            .call("GetKeyInfo", &format!("?id={key_id}"), None)
             .await?;
+        Ok(info["buckets"].as_array().into_iter().flatten().any(|b| {
+            b["localAliases"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|n| n == self.bucket.as_str()))
+        }))
+    }
+
+    async fn create(&self, want: &DesiredApp) -> Result<NewKey> {
+        let name = json!({"name": self.key_name(&want.user)});
+        let made = self.call("CreateKey", "", Some(name)).await?;
         let (Some(id), Some(secret)) = (
             made["accessKeyId"].as_str(),
             made["secretAccessKey"].as_str(),
@@ -209,8 +243,18 @@ impl GarageKeys {
             id: id.to_string(),
             secret: Secret::new(secret),
         };
-        self.allow(&key.id).await?;
+        if let Err(e) = self.allow(&key.id).await {
+            // No key the app cannot use is left behind.
+            let _ = self.delete(&key.id).await;
+            return Err(e);
+        }
         Ok(key)
+    }
+
+    async fn delete(&self, id: &str) -> Result<()> {
+        self.call("DeleteKey", &format!("?id={id}"), Some(json!({})))
+            .await
+            .map(|_| ())
     }
 }
 
@@ -226,13 +270,12 @@ impl AppAdmin for GarageKeys {
 
     fn put_policy<'a>(&'a self, want: &'a DesiredApp) -> LocalBoxFuture<'a, Result<()>> {
         async move {
-            let id = self.find(&want.user).await?.ok_or_else(|| {
-                Error::cloud(format!(
-                    "Garage: no key {} to allow",
-                    self.key_name(&want.user)
-                ))
-            })?;
-            self.allow(&id).await
+            let keys = self.find(&want.user).await?;
+            let Some(id) = keys.first() else {
+                let name = self.key_name(&want.user);
+                return Err(Error::cloud(format!("Garage: no key {name} to allow")));
+            };
+            self.allow(id).await
         }
         .boxed_local()
     }
@@ -246,12 +289,7 @@ impl AppAdmin for GarageKeys {
         _want: &'a DesiredApp,
         id: &'a str,
     ) -> LocalBoxFuture<'a, Result<()>> {
-        async move {
-            self.call("DeleteKey", &format!("?id={id}"), Some(json!({})))
-                .await?;
-            Ok(())
-        }
-        .boxed_local()
+        self.delete(id).boxed_local()
     }
 
     /// The permission goes with the key.

@@ -186,3 +186,53 @@ async fn seaweedfs_foreign_user_is_left_alone() {
         .expect("the foreign user survives");
     let _ = iam.delete_user().user_name(&user).send().await;
 }
+
+/// A spec for Garage, whose admin API is not on the default port here.
+fn write_garage_spec(dir: &Path, garage: &Endpoint, bucket: &str, user: &str) {
+    write_identity_spec(dir, garage, "garage", bucket, user);
+    let admin = std::env::var("CT_TEST_GARAGE_ADMIN_ENDPOINT").expect("Garage's admin endpoint");
+    let path = dir.join("chronotrace-ops.yaml");
+    let spec = std::fs::read_to_string(&path).expect("spec");
+    std::fs::write(path, format!("{spec}    admin_endpoint: {admin}\n")).expect("spec");
+}
+
+#[tokio::test]
+#[ignore = "needs the bench: run scripts/test.sh"]
+async fn garage_app_key_is_applied_scoped_to_the_bucket_rotated_and_destroyed() {
+    let garage = server("garage");
+    let dir = tempdir();
+    let (bucket, user) = (unique_bucket("ga-app"), unique_user("ga"));
+    write_garage_spec(dir.path(), &garage, &bucket, &user);
+    let other = unique_bucket("ga-other");
+    create_bucket(&s3_client(&garage), &garage, &other).await;
+
+    let applied = admin_run(dir.path(), &garage, &["apply", "--yes"]).code(0);
+    let file = dir.path().join("deploy/app-credentials.staging.env");
+    let key = app_key(&file);
+    no_secret(&applied, &key.1);
+    admin_run(dir.path(), &garage, &["plan", "--exit-code"]).code(0);
+    let app = as_app(&garage, &key);
+    assert!(can_put(&app, &bucket, &format!("{PREFIX}/traces/x.zip")).await);
+    assert!(!can_put(&app, &other, &format!("{PREFIX}/x.zip")).await);
+
+    let rotated = admin_run(dir.path(), &garage, &["apply", "--yes", "--rotate-app-key"]).code(0);
+    let new_key = app_key(&file);
+    assert_ne!(new_key.0, key.0);
+    no_secret(&rotated, &new_key.1);
+    assert!(
+        !can_put(&app, &bucket, &format!("{PREFIX}/y.zip")).await,
+        "the old key is deleted"
+    );
+
+    // Without the admin token, the one-line error says which variable.
+    Run::new(dir.path())
+        .env("AWS_ACCESS_KEY_ID", &garage.access_key_id)
+        .env("AWS_SECRET_ACCESS_KEY", &garage.secret_access_key)
+        .args(["-e", "staging", "plan"])
+        .run()
+        .code(2)
+        .one_line_error("GARAGE_ADMIN_TOKEN is not set");
+
+    admin_run(dir.path(), &garage, &["destroy", "--yes", "--empty"]).code(0);
+    assert!(!can_put(&as_app(&garage, &new_key), &bucket, "x").await);
+}
