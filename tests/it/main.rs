@@ -33,6 +33,7 @@ mod report;
 mod report_html;
 mod seaweedfs;
 mod selfhosted_identity;
+mod selfhosted_privilege;
 mod servers;
 mod spec_errors;
 mod support;
