@@ -24,7 +24,7 @@ fn status(report: &Value, id: &str) -> String {
 }
 
 /// `check` signed with `(id, secret)` only (no admin key, no Garage token).
-fn check_as(dir: &Path, endpoint: &Endpoint, (id, secret): &(String, String)) -> Outcome {
+fn check_as(dir: &Path, (id, secret): &(String, String)) -> Outcome {
     Run::new(dir)
         .env("AWS_ACCESS_KEY_ID", id)
         .env("AWS_SECRET_ACCESS_KEY", secret)
@@ -73,7 +73,7 @@ async fn least_privilege_is_proven(endpoint: &Endpoint, provider: &str, scope: &
         alone.path().join("chronotrace-ops.yaml"),
     )
     .expect("spec copy");
-    let report = check_as(alone.path(), endpoint, &key).code(0).json();
+    let report = check_as(alone.path(), &key).code(0).json();
     for id in ["retention.lifecycle", "security.ownership"] {
         assert_eq!(status(&report, id), "skip", "{id}: {report:#}");
     }
