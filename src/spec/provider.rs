@@ -140,3 +140,30 @@ pub(crate) struct Capabilities {
     /// How the app's own identity is provisioned.
     pub(crate) app_identity: AppIdentity,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The rows measured on the real servers (README's capability table).
+    #[test]
+    fn measured_rows_of_the_self_hosted_providers() {
+        let weed = Provider::Seaweedfs.capabilities();
+        assert!(weed.versioning && weed.bucket_policy);
+        assert!(!weed.storage_class_transitions && !weed.public_access_block && !weed.sts);
+        assert!(
+            weed.default_encryption.is_some(),
+            "breaks writes: never planned"
+        );
+        assert_eq!(weed.app_identity, AppIdentity::IamUser);
+        let garage = Provider::Garage.capabilities();
+        assert!(!garage.versioning && !garage.bucket_policy);
+        assert!(garage.default_encryption.is_some());
+        assert_eq!(garage.app_identity, AppIdentity::GarageKey);
+        assert_eq!(Provider::Aws.capabilities().default_encryption, None);
+        for name in Provider::NAMES {
+            let provider = Provider::parse(name).expect("a known name");
+            assert_eq!(provider.name(), name);
+        }
+    }
+}

@@ -142,3 +142,73 @@ impl Checker<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::error::Error;
+    use crate::spec::{AppUser, Spec, Storage};
+
+    fn env(provider: &str, extra: &str) -> String {
+        format!(
+            "project: p\nenvironments:\n  e:\n    storage: s3\n    provider: {provider}\n    endpoint: http://127.0.0.1:3900\n    bucket: b-e\n{extra}"
+        )
+    }
+
+    /// The rule ids of a spec that fails.
+    fn rules(text: &str) -> Vec<&'static str> {
+        match Spec::parse(text, "t.yaml") {
+            Err(Error::Spec(problems)) => problems.iter().map(|p| p.rule).collect(),
+            other => panic!("expected spec problems, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn self_hosted_providers_name_the_apps_user() {
+        for provider in ["seaweedfs", "garage"] {
+            let spec = Spec::parse(
+                &env(
+                    provider,
+                    "    iam: {user: chronotrace-app, policy: chronotrace-traces}\n",
+                ),
+                "t.yaml",
+            )
+            .expect("valid");
+            let Storage::S3(s3) = &spec.environment("e").expect("env").storage else {
+                panic!("s3");
+            };
+            assert!(s3.iam.is_none());
+            assert_eq!(
+                s3.app_user,
+                Some(AppUser {
+                    user: "chronotrace-app".into(),
+                    policy: "chronotrace-traces".into()
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn each_provider_refuses_the_other_shape() {
+        assert_eq!(
+            rules(&env("seaweedfs", "    iam: {policy: p}\n")),
+            ["iam.user-required"]
+        );
+        assert_eq!(
+            rules(&env("garage", "    iam: {user: u, policy: p, role: r}\n")),
+            ["spec.key-not-applicable"]
+        );
+        assert_eq!(
+            rules(&env("s3-compatible", "    iam: {user: u, policy: p}\n")),
+            ["provider.iam"]
+        );
+        assert_eq!(
+            rules(&env(
+                "seaweedfs",
+                "    admin_endpoint: http://127.0.0.1:3903\n"
+            )),
+            ["spec.key-not-applicable"]
+        );
+        let aws = "project: p\nenvironments:\n  e:\n    storage: s3\n    region: us-east-1\n    bucket: b-e\n    iam: {user: u, policy: p}\n";
+        assert_eq!(rules(aws), ["spec.key-not-applicable", "iam.role-required"]);
+    }
+}
