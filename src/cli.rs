@@ -165,6 +165,12 @@ pub struct ApplyArgs {
     /// Apply without asking (required without a terminal)
     #[arg(long)]
     pub yes: bool,
+    /// Where a new app key is written (app-credentials.<env>.env, mode 0600, never overwritten)
+    #[arg(long, value_name = "DIR", default_value = "deploy")]
+    pub out: PathBuf,
+    /// Replace the app's key on a self-hosted store: a new key, proven, written, then the old one deleted
+    #[arg(long)]
+    pub rotate_app_key: bool,
 }
 
 /// `destroy` flags.

@@ -42,13 +42,13 @@ pub async fn policy_arn(clients: &Clients, name: &str) -> Result<String> {
     ))
 }
 
-fn is_ours(tags: &[Tag], env: &str) -> bool {
+pub(super) fn is_ours(tags: &[Tag], env: &str) -> bool {
     let has = |k: &str, v: &str| tags.iter().any(|t| t.key() == k && t.value() == v);
     has(MANAGED_BY_KEY, MANAGED_BY_VALUE) && has(ENV_TAG_KEY, env)
 }
 
 /// `Ok(None)` for NoSuchEntity, the value otherwise.
-fn found<T, E>(
+pub(super) fn found<T, E>(
     result: IamResult<T, E>,
     action: &str,
     name: &str,
@@ -65,7 +65,7 @@ where
 }
 
 /// IAM returns documents URL-encoded.
-fn document(encoded: Option<&str>) -> Value {
+pub(super) fn document(encoded: Option<&str>) -> Value {
     let text =
         percent_encoding::percent_decode_str(encoded.unwrap_or_default()).decode_utf8_lossy();
     serde_json::from_str(&text).unwrap_or(Value::Null)

@@ -7,6 +7,7 @@
 //! `net` (raw DNS/TCP/TLS/HTTP probes), the only code that talks to the
 //! network; `store::s3` plugs it into the seam.
 
+pub mod app_identity;
 pub mod applied;
 pub mod bucket;
 pub mod bucket_write;
@@ -138,7 +139,12 @@ impl Clients {
         let shared = loader.load().await;
         check_credentials(&shared, target).await?;
 
-        let s3_config = aws_sdk_s3::config::Builder::from(&shared)
+        Ok(Clients::from_shared(&shared, target))
+    }
+
+    /// The clients of a loaded configuration (credentials already chosen).
+    pub fn from_shared(shared: &aws_types::SdkConfig, target: &Target) -> Clients {
+        let s3_config = aws_sdk_s3::config::Builder::from(shared)
             .force_path_style(target.path_style())
             // S3 clones reject the SDK's newer default checksums; send them
             // only where the API requires one.
@@ -147,12 +153,12 @@ impl Clients {
             // A cut XML answer is an error, never a shorter listing.
             .interceptor(complete_xml::CompleteXml)
             .build();
-        Ok(Clients {
+        Clients {
             target: target.clone(),
             s3: aws_sdk_s3::Client::from_conf(s3_config),
-            iam: aws_sdk_iam::Client::new(&shared),
-            sts: aws_sdk_sts::Client::new(&shared),
-        })
+            iam: aws_sdk_iam::Client::new(shared),
+            sts: aws_sdk_sts::Client::new(shared),
+        }
     }
 }
 

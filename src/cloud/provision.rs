@@ -1,6 +1,7 @@
 //! The provisioning adapter: observes everything a desired bucket names and
 //! executes one plan change at a time against S3 and IAM.
 
+use super::app_identity::execute::AppSetup;
 pub use super::applied::Applied;
 use super::{Clients, bucket, bucket_write, empty, iam, iam_write};
 use crate::error::{Error, Result};
@@ -16,6 +17,8 @@ pub struct Provisioner<'a> {
     pub env: &'a str,
     /// The managed policy's ARN, when the spec has `iam`.
     pub policy_arn: Option<String>,
+    /// The app's identity on a self-hosted store (`iam.user`).
+    pub app: Option<AppSetup<'a>>,
 }
 
 impl<'a> Provisioner<'a> {
@@ -34,7 +37,14 @@ impl<'a> Provisioner<'a> {
             want,
             env,
             policy_arn,
+            app: None,
         })
+    }
+
+    /// Adds the app's identity on a self-hosted store.
+    pub fn with_app(mut self, app: Option<AppSetup<'a>>) -> Provisioner<'a> {
+        self.app = app;
+        self
     }
 
     /// Reads the bucket and, with `iam`, the IAM identity.
@@ -44,9 +54,14 @@ impl<'a> Provisioner<'a> {
             (Some(want), Some(arn)) => Some(iam::observe(self.clients, want, arn, self.env).await?),
             _ => None,
         };
+        let app = match (&self.want.app, &self.app) {
+            (Some(want), Some(setup)) => Some(Box::new(setup.admin.observe(want).await?)),
+            _ => None,
+        };
         Ok(Observed::Bucket {
             bucket: Box::new(bucket),
             iam,
+            app,
         })
     }
 
@@ -73,6 +88,15 @@ impl<'a> Provisioner<'a> {
             (Resource::Policy, Action::Delete) => bucket_write::policy(c, b, None).await,
             (Resource::Policy, _) => {
                 bucket_write::policy(c, b, Some(&self.want.tls_statement)).await
+            }
+            (Resource::IamUser | Resource::IamUserPolicy | Resource::IamAccessKey, _) => {
+                match (&self.want.app, &self.app) {
+                    (Some(want), Some(setup)) => setup.execute(c, want, change).await,
+                    _ => Err(Error::usage(format!(
+                        "{}: the spec names no app user",
+                        change.resource.id()
+                    ))),
+                }
             }
             (resource, action) => self.execute_iam(resource, action).await,
         }

@@ -13,7 +13,11 @@ pub fn run(ctx: &Context, args: &ApplyArgs) -> Result<ExitStatus> {
     let env = spec.environment(ctx.env_name())?;
     let heading = title(ctx, "Plan", env);
     let confirm = |plan: &_| proceed(ctx, plan, &heading, args.yes);
-    match ops::apply::apply(&ctx.session, env, &confirm)? {
+    let keys = ops::app_key::AppKeyOptions {
+        out: args.out.clone(),
+        rotate: args.rotate_app_key,
+    };
+    match ops::apply::apply_with(&ctx.session, env, &confirm, &keys)? {
         None => Ok(ExitStatus::Findings),
         Some(outcome) => {
             let nothing = format!(

@@ -4,6 +4,7 @@
 //! (`minio`). The only code besides the SDK clients of `cloud` that opens
 //! a socket; every limit comes from the run's `cloud::timeouts::Timeouts`.
 
+pub mod garage;
 pub mod http;
 pub mod minio;
 pub mod network;

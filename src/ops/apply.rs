@@ -1,17 +1,22 @@
 //! The plan executor: observe an environment, diff it with the spec, and
 //! execute exactly the plan's pending changes, saying on stderr what each
 //! one did (and, on a failure, what had already been changed). `apply`,
-//! `destroy` and `bootstrap` all run it.
+//! `destroy` and `bootstrap` all run it; `apply` ends with the proof that
+//! the bucket still takes writes (`proof`).
 
 use std::io::Write;
 
 use futures::executor::block_on;
 
 use super::Session;
+use super::app_key::{AppKeyOptions, CredentialsFile, credentials_path};
+use crate::cloud::app_identity::KeySink;
+use crate::cloud::app_identity::execute::AppSetup;
 use crate::cloud::provision::Provisioner;
 use crate::error::{Error, Result};
 use crate::output;
 use crate::plan::desired::{Desired, DesiredBucket, DesiredTarget};
+use crate::plan::observed::Observed;
 use crate::plan::{Action, Change, Plan, Resource, destroy_plan, diff};
 use crate::spec::{Environment, Storage};
 use crate::store::local::LocalDir;
@@ -68,6 +73,16 @@ pub fn apply(
     env: &Environment,
     confirm: &dyn Fn(&Plan) -> Result<bool>,
 ) -> Result<Option<ApplyOutcome>> {
+    apply_with(session, env, confirm, &AppKeyOptions::default())
+}
+
+/// `apply`, with where a new app key goes and whether to rotate it.
+pub fn apply_with(
+    session: &Session,
+    env: &Environment,
+    confirm: &dyn Fn(&Plan) -> Result<bool>,
+    keys: &AppKeyOptions,
+) -> Result<Option<ApplyOutcome>> {
     let desired = Desired::from_env(env)?;
     if let DesiredTarget::Local { traces_dir } = &desired.target {
         // No network, no runtime: the local provisioner's futures are ready.
@@ -92,12 +107,24 @@ pub fn apply(
     let log = Log::default();
     let ran = session.block_on(async {
         let clients = connect(session, env).await?;
-        let provisioner = Provisioner::new(&clients, want, &env.name).await?;
-        let plan = diff(&desired, &provisioner.observe().await?);
+        let sink = credentials_file(env, keys);
+        let sink = sink.as_ref().map(|s| s as &dyn KeySink);
+        let provisioner = Provisioner::new(&clients, want, &env.name)
+            .await?
+            .with_app(app_setup(&clients, env, sink)?);
+        let observed = provisioner.observe().await?;
+        let mut plan = diff(&desired, &observed);
+        if keys.rotate {
+            rotate_key(&mut plan, &observed)?;
+        }
         if !confirm(&plan)? {
             return Ok(None);
         }
         let done = execute_all(&provisioner, &plan, false, &log).await?;
+        if let Storage::S3(s3) = &env.storage {
+            let tls_only = want.tls_skipped.is_none();
+            super::proof::writes_still_work(&clients, s3, &done, tls_only).await?;
+        }
         Ok(Some(ApplyOutcome {
             done,
             had_changes: plan.has_changes(),
@@ -122,7 +149,9 @@ pub fn plan(session: &Session, env: &Environment) -> Result<Plan> {
         }
         DesiredTarget::Bucket(want) => session.block_on(async {
             let clients = connect(session, env).await?;
-            let provisioner = Provisioner::new(&clients, want, &env.name).await?;
+            let provisioner = Provisioner::new(&clients, want, &env.name)
+                .await?
+                .with_app(app_setup(&clients, env, None)?);
             Ok::<_, Error>(diff(&desired, &provisioner.observe().await?))
         })?,
     }
@@ -137,6 +166,61 @@ pub(crate) async fn connect(session: &Session, env: &Environment) -> Result<crat
         )));
     };
     session.clients(s3).await
+}
+
+/// The app identity's adapter and key sink, when the spec names an app user.
+fn app_setup<'a>(
+    clients: &crate::cloud::Clients,
+    env: &Environment,
+    keys: Option<&'a dyn KeySink>,
+) -> Result<Option<AppSetup<'a>>> {
+    let Storage::S3(s3) = &env.storage else {
+        return Ok(None);
+    };
+    Ok(
+        crate::store::app_identity::admin(clients, s3, &env.name)?.map(|admin| AppSetup {
+            admin,
+            keys,
+            s3: s3.clone(),
+        }),
+    )
+}
+
+/// The credentials file a new app key goes to (an app user in the spec).
+fn credentials_file(env: &Environment, keys: &AppKeyOptions) -> Option<CredentialsFile> {
+    let Storage::S3(s3) = &env.storage else {
+        return None;
+    };
+    s3.app_user.as_ref().map(|app| CredentialsFile {
+        path: credentials_path(&keys.out, &env.name),
+        env: env.name.clone(),
+        user: app.user.clone(),
+    })
+}
+
+/// `--rotate-app-key`: the key change becomes a rotation; refused when
+/// there is no key of the tool's to rotate.
+fn rotate_key(plan: &mut Plan, observed: &Observed) -> Result<()> {
+    let Observed::Bucket {
+        app: Some(seen), ..
+    } = observed
+    else {
+        return Err(Error::usage(
+            "--rotate-app-key: the spec names no app user (iam: {user, policy}) for this environment",
+        ));
+    };
+    for change in &mut plan.changes {
+        if change.resource == Resource::IamAccessKey && change.action == Action::Create {
+            return Ok(());
+        }
+        if let Some(rotation) = crate::plan::app::rotation(change, seen) {
+            *change = rotation;
+            return Ok(());
+        }
+    }
+    Err(Error::usage(
+        "--rotate-app-key: the app user is not chronotrace-ops's, or has no key to rotate",
+    ))
 }
 
 /// The bucket of an S3 environment's desired state.
@@ -249,7 +333,9 @@ pub fn destroy(
     let log = Log::default();
     let ran = session.block_on(async {
         let clients = connect(session, env).await?;
-        let provisioner = Provisioner::new(&clients, want, &env.name).await?;
+        let provisioner = Provisioner::new(&clients, want, &env.name)
+            .await?
+            .with_app(app_setup(&clients, env, None)?);
         let plan = destroy_plan(&desired, &provisioner.observe().await?);
         confirm(&plan)?;
         if !plan.has_changes() {

@@ -6,9 +6,11 @@
 //! `apply` executes plans, `check` evaluates the checks, `cleanup`
 //! verifies and purges, `report` builds the health report.
 
+pub mod app_key;
 pub mod apply;
 pub mod check;
 pub mod cleanup;
+mod proof;
 pub mod report;
 pub mod session;
 

@@ -12,7 +12,7 @@ use super::{ENV_TAG_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE};
 use crate::error::{Error, Result};
 use crate::render::TEMPLATES;
 use crate::render::context::{IamPolicy, Lifecycle, TrustPolicy, partition};
-use crate::spec::{Environment, Iam, Provider, S3Storage, Storage};
+use crate::spec::{AppIdentity, Environment, Iam, Provider, S3Storage, Storage};
 
 /// The Sid of the one bucket-policy statement the tool owns.
 pub(crate) const TLS_ONLY_SID: &str = "chronotrace-ops-tls-only";
@@ -54,7 +54,23 @@ pub(crate) struct DesiredBucket {
     pub(crate) tls_statement: Value,
     /// Why the TLS-only statement is not applied, when it is not.
     pub(crate) tls_skipped: Option<String>,
+    /// Why default encryption is not planned (the provider's capability row).
+    pub(crate) encryption_skipped: Option<String>,
     pub(crate) iam: Option<DesiredIam>,
+    /// The app's identity on a self-hosted store (`iam: {user, policy}`).
+    pub(crate) app: Option<DesiredApp>,
+}
+
+/// The app's identity on a self-hosted store.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct DesiredApp {
+    pub(crate) kind: AppIdentity,
+    pub(crate) user: String,
+    pub(crate) policy_name: String,
+    /// SeaweedFS: the same prefix-scoped document the AWS role gets;
+    /// Garage: the bucket permission (read and write, never owner).
+    pub(crate) policy: Value,
+    pub(crate) tags: Vec<(String, String)>,
 }
 
 /// The IAM identity of the app.
@@ -112,7 +128,13 @@ fn bucket(env: &Environment, s3: &S3Storage) -> Result<DesiredBucket> {
         lifecycle_rule,
         public_access_block: public_access_block(),
         tls_statement: tls_statement(&s3.region, &s3.bucket),
+        app: app_state(env, s3)?,
         tls_skipped: tls_skipped(s3),
+        encryption_skipped: s3
+            .provider
+            .capabilities()
+            .default_encryption
+            .map(|why| format!("not planned: {why}")),
         iam,
     })
 }
@@ -126,6 +148,26 @@ fn iam_state(env: &Environment, s3: &S3Storage, iam: &Iam) -> Result<DesiredIam>
         instance_profile: iam.instance_profile.clone(),
         tags: ownership_tags(&env.name),
     })
+}
+
+fn app_state(env: &Environment, s3: &S3Storage) -> Result<Option<DesiredApp>> {
+    let Some(app) = &s3.app_user else {
+        return Ok(None);
+    };
+    let kind = s3.provider.capabilities().app_identity;
+    let policy = match kind {
+        AppIdentity::GarageKey => {
+            json!({"bucket": s3.bucket, "read": true, "write": true, "owner": false})
+        }
+        _ => render_json("iam-policy.json.tera", &IamPolicy::new(s3))?,
+    };
+    Ok(Some(DesiredApp {
+        kind,
+        user: app.user.clone(),
+        policy_name: app.policy.clone(),
+        policy,
+        tags: ownership_tags(&env.name),
+    }))
 }
 
 /// All four flags on (Security Hub S3.8).

@@ -11,7 +11,7 @@ use super::observed::{Held, Observed, ObservedBucket, ObservedDir, ObservedIam, 
 use super::{Action, Change, Plan, Resource};
 
 /// Said of a named resource that exists without the tool's tags.
-const FOREIGN: &str = "exists but was not created by chronotrace-ops: left alone";
+pub(crate) const FOREIGN: &str = "exists but was not created by chronotrace-ops: left alone";
 
 /// What `apply` must do to turn `observed` into `desired`.
 pub(crate) fn diff(desired: &Desired, observed: &Observed) -> Plan {
@@ -19,10 +19,13 @@ pub(crate) fn diff(desired: &Desired, observed: &Observed) -> Plan {
         (DesiredTarget::Local { traces_dir }, Observed::Local(dir)) => {
             vec![local_dir(traces_dir, *dir)]
         }
-        (DesiredTarget::Bucket(want), Observed::Bucket { bucket, iam }) => {
+        (DesiredTarget::Bucket(want), Observed::Bucket { bucket, iam, app }) => {
             let mut changes = bucket_changes(want, bucket);
             if let (Some(want), Some(seen)) = (&want.iam, iam) {
                 changes.extend(iam_changes(want, seen));
+            }
+            if let (Some(want), Some(seen)) = (&want.app, app) {
+                changes.extend(super::app::changes(want, seen));
             }
             changes
         }
@@ -94,7 +97,10 @@ fn bucket_changes(want: &DesiredBucket, seen: &ObservedBucket) -> Vec<Change> {
         json!({"ObjectOwnership": OWNERSHIP}),
         &ownership,
     )));
-    changes.push(owned(encryption(&seen.encryption)));
+    changes.push(match &want.encryption_skipped {
+        Some(reason) => Change::noted(Resource::Encryption, reason.clone()),
+        None => owned(encryption(&seen.encryption)),
+    });
     changes.push(match &want.tls_skipped {
         Some(reason) => Change::noted(Resource::Policy, reason.clone()),
         None => setting(
@@ -259,9 +265,12 @@ fn instance_profile(name: &str, role: &str, seen: &Held<Vec<String>>) -> Change 
 /// own, only the tool's lifecycle rule and policy statement.
 pub(crate) fn destroy_plan(desired: &Desired, observed: &Observed) -> Plan {
     let mut changes = Vec::new();
-    if let (DesiredTarget::Bucket(want), Observed::Bucket { bucket, iam }) =
+    if let (DesiredTarget::Bucket(want), Observed::Bucket { bucket, iam, app }) =
         (&desired.target, observed)
     {
+        if let (Some(want), Some(seen)) = (&want.app, app) {
+            changes.extend(super::app::removals(want, seen));
+        }
         if let (Some(want), Some(seen)) = (&want.iam, iam) {
             changes.extend(iam_removals(want, seen));
         }

@@ -27,6 +27,8 @@ fn want(versioning: bool, tls_skipped: bool) -> DesiredBucket {
         public_access_block: public_access_block(),
         tls_statement: tls_statement("us-east-1", "b"),
         tls_skipped: tls_skipped.then(|| "no policy support".to_string()),
+        encryption_skipped: None,
+        app: None,
         iam: None,
     }
 }
@@ -111,6 +113,7 @@ fn plan(want: &DesiredBucket, o: &ObservedBucket) -> Vec<Change> {
     let observed = Observed::Bucket {
         bucket: Box::new(o.clone()),
         iam: None,
+        app: None,
     };
     diff(&desired, &observed).changes
 }

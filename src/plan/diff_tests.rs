@@ -33,6 +33,8 @@ fn want(versioning: bool, iam: bool) -> Desired {
             public_access_block: public_access_block(),
             tls_statement: tls_statement("us-east-1", "b"),
             tls_skipped: None,
+            encryption_skipped: None,
+            app: None,
             iam,
         })),
     }
@@ -68,6 +70,7 @@ fn observed(bucket: ObservedBucket, iam: Option<ObservedIam>) -> Observed {
     Observed::Bucket {
         bucket: Box::new(bucket),
         iam,
+        app: None,
     }
 }
 

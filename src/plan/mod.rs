@@ -8,6 +8,7 @@
 
 #![warn(unreachable_pub)]
 
+pub(crate) mod app;
 pub(crate) mod desired;
 pub(crate) mod diff;
 pub(crate) mod merge;
@@ -58,6 +59,16 @@ pub(crate) enum Resource {
     IamAttachment,
     #[serde(rename = "iam.instance-profile")]
     IamInstanceProfile,
+    /// The app's user on a self-hosted store (SeaweedFS IAM).
+    #[serde(rename = "iam.user")]
+    IamUser,
+    /// What the app's user may do: its inline policy (SeaweedFS), its
+    /// bucket permission (Garage).
+    #[serde(rename = "iam.user-policy")]
+    IamUserPolicy,
+    /// The app's access key (its secret goes to the credentials file only).
+    #[serde(rename = "iam.access-key")]
+    IamAccessKey,
 }
 
 impl Resource {
@@ -76,6 +87,9 @@ impl Resource {
             Resource::IamRole => "iam.role",
             Resource::IamAttachment => "iam.role-policy-attachment",
             Resource::IamInstanceProfile => "iam.instance-profile",
+            Resource::IamUser => "iam.user",
+            Resource::IamUserPolicy => "iam.user-policy",
+            Resource::IamAccessKey => "iam.access-key",
         }
     }
 }

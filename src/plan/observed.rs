@@ -129,6 +129,18 @@ impl ObservedIam {
     }
 }
 
+/// The app's identity on a self-hosted store as read.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ObservedApp {
+    /// The user (SeaweedFS: tagged as the tool's); on Garage, the key.
+    pub(crate) user: Held<()>,
+    /// Its policy (SeaweedFS inline policy, Garage bucket permission), as
+    /// the desired state's JSON; `None` when absent.
+    pub(crate) policy: Option<Value>,
+    /// The ids of its access keys.
+    pub(crate) keys: Vec<String>,
+}
+
 /// A local traces directory as found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ObservedDir {
@@ -143,10 +155,14 @@ pub(crate) enum ObservedDir {
 
 /// Everything observed for one environment.
 #[derive(Debug, Clone, PartialEq)]
+// One value per run: boxing the IAM half too would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Observed {
     Local(ObservedDir),
     Bucket {
         bucket: Box<ObservedBucket>,
         iam: Option<ObservedIam>,
+        /// The app's identity on a self-hosted store (spec with `iam.user`).
+        app: Option<Box<ObservedApp>>,
     },
 }

@@ -26,7 +26,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 
 pub(crate) use lifecycle::Transition;
-pub(crate) use provider::Provider;
+pub(crate) use provider::{AppIdentity, Provider};
 pub(crate) use schema::schema_json;
 pub(crate) use validate::check_endpoint;
 
@@ -121,6 +121,19 @@ pub(crate) struct S3Storage {
     pub(crate) noncurrent_days: Option<u32>,
     pub(crate) transitions: Vec<Transition>,
     pub(crate) iam: Option<Iam>,
+    /// The app's own user on a self-hosted store (`iam: {user, policy}`).
+    pub(crate) app_user: Option<AppUser>,
+    /// Garage's admin API (`admin_endpoint:`, normalised), when written.
+    pub(crate) admin_endpoint: Option<String>,
+}
+
+/// The app's identity on a self-hosted store: a user (a key name on
+/// Garage) and its policy, provisioned the way the provider allows
+/// (`Provider::capabilities().app_identity`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct AppUser {
+    pub(crate) user: String,
+    pub(crate) policy: String,
 }
 
 /// The app's disk root in the bucket (`CHRONOTRACE_S3_PREFIX`), normalised:

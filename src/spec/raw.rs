@@ -45,7 +45,7 @@ pub(crate) struct RawEnvironment {
     /// storage: s3 only.
     #[schemars(
         with = "Option<String>",
-        extend("enum" = ["aws", "minio", "s3-compatible", "seaweedfs", "garage"], "default" = "aws")
+        extend("enum" = ["aws", "minio", "seaweedfs", "garage", "s3-compatible"], "default" = "aws")
     )]
     pub(crate) provider: Option<Spanned<String>>,
     /// http(s)://host[:port], no path, no credentials. Required for minio and s3-compatible.
@@ -86,6 +86,9 @@ pub(crate) struct RawEnvironment {
     /// AWS only: the app's managed policy, role, trust and instance profile.
     #[schemars(with = "Option<RawIam>")]
     pub(crate) iam: Option<Spanned<RawIam>>,
+    /// garage only: its admin API (http(s)://host:port). Default: the S3 endpoint's host, port 3903. The token comes from GARAGE_ADMIN_TOKEN.
+    #[schemars(with = "Option<String>", extend("format" = "uri"))]
+    pub(crate) admin_endpoint: Option<Spanned<String>>,
     /// The Laravel app's directory (--app overrides it; default: the current directory when it is a Laravel app). `check` reads its .env, composer.lock and config.
     #[schemars(with = "Option<String>")]
     pub(crate) app: Option<Spanned<String>>,
@@ -137,17 +140,21 @@ pub(crate) struct RawTransition {
     pub(crate) storage_class: Spanned<String>,
 }
 
-/// The IAM identity the app runs as (AWS only).
+/// The identity the app runs as: on AWS a role (`policy`, `role`); on
+/// seaweedfs and garage a user of the store (`user`, `policy`).
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(inline)]
 pub(crate) struct RawIam {
-    /// The managed policy's name.
+    /// The policy's name: AWS managed policy, or the user's inline policy (seaweedfs).
     #[schemars(with = "String", regex(pattern = r"^[\w+=,.@-]{1,64}$"))]
     pub(crate) policy: Spanned<String>,
-    /// The role's name.
-    #[schemars(with = "String", regex(pattern = r"^[\w+=,.@-]{1,64}$"))]
-    pub(crate) role: Spanned<String>,
+    /// The role's name (aws only, required there).
+    #[schemars(with = "Option<String>", regex(pattern = r"^[\w+=,.@-]{1,64}$"))]
+    pub(crate) role: Option<Spanned<String>>,
+    /// The app's user on a self-hosted store (seaweedfs, garage: required there).
+    #[schemars(with = "Option<String>", regex(pattern = r"^[\w+=,.@-]{1,64}$"))]
+    pub(crate) user: Option<Spanned<String>>,
     /// The one AWS service principal trusted to assume the role.
     #[schemars(with = "Option<String>", extend("default" = "ec2.amazonaws.com"))]
     pub(crate) trusted_service: Option<Spanned<String>>,

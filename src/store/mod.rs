@@ -58,6 +58,7 @@
 
 #![warn(unreachable_pub)]
 
+pub(crate) mod app_identity;
 #[cfg(test)]
 pub(crate) mod fake;
 pub(crate) mod local;

@@ -104,7 +104,7 @@ async fn our_expiration(s3: &aws_sdk_s3::Client, bucket: &str) -> Option<i32> {
         .and_then(|e| e.days())
 }
 
-fn iam_client(endpoint: &Endpoint) -> aws_sdk_iam::Client {
+pub fn iam_client(endpoint: &Endpoint) -> aws_sdk_iam::Client {
     let credentials = aws_sdk_iam::config::Credentials::new(
         &endpoint.access_key_id,
         &endpoint.secret_access_key,

@@ -4,7 +4,10 @@
 # chosen free (gRPC ports too, so several benches can run at once), no
 # telemetry, and the S3 port's IAM API writable (`-s3.iam.readOnly=false`)
 # so `apply` can create the app's user. The admin identity's keys are the
-# test's AWS credentials for this server.
+# test's AWS credentials for this server. Every bucket is a collection
+# that grows 7 volumes on its first write: `-volume.max` leaves room for
+# many test buckets (16 ran out after two, and every PutObject then
+# answered 500 InternalError). Volume files are sparse: little disk used.
 [[ -x "$WEED" ]] || die "seaweedfs is not installed: run scripts/bench/install.sh"
 
 read -r weed_master weed_master_grpc weed_volume weed_volume_grpc \
@@ -30,7 +33,7 @@ chmod 600 "$dir/seaweedfs/s3.json" # it holds secrets
 launch seaweedfs "$WEED" server -dir="$dir/seaweedfs" \
 	-ip=127.0.0.1 -ip.bind=127.0.0.1 -master.telemetry=false \
 	-master.port="$weed_master" -master.port.grpc="$weed_master_grpc" \
-	-master.volumeSizeLimitMB=64 -volume.max=16 \
+	-master.volumeSizeLimitMB=64 -volume.max=512 \
 	-volume.port="$weed_volume" -volume.port.grpc="$weed_volume_grpc" \
 	-filer -filer.port="$weed_filer" -filer.port.grpc="$weed_filer_grpc" \
 	-s3 -s3.port="$weed_s3" -s3.port.grpc="$weed_s3_grpc" \

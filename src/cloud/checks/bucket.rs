@@ -1,6 +1,12 @@
 //! The bucket: it exists, lives in the expected region, and listing under
 //! `{prefix}/` is allowed. GetBucketLocation comes first because, unlike
 //! HeadBucket, its errors carry a code (wrong key, wrong secret, no bucket).
+//! An answer the SDK cannot parse (SeaweedFS 4.48 sends no
+//! LocationConstraint tag) falls back to HeadBucket: the bucket check never
+//! fails on a server's XML dialect. A least-privilege key (the app's own)
+//! may not read the bucket's location but may list its prefix: the bucket
+//! is then proven by that listing, and the checks that need admin rights
+//! are skipped by the runner, never failed (`Reach::least`).
 
 use std::time::Instant;
 
@@ -8,7 +14,7 @@ use aws_sdk_s3::error::ProvideErrorMetadata;
 
 use crate::check::CheckResult;
 use crate::cloud::Clients;
-use crate::cloud::errors::api_error;
+use crate::cloud::errors::{api_error, status};
 use crate::spec::S3Storage;
 
 /// The ids of the bucket checks.
@@ -16,27 +22,89 @@ pub const IDS: [&str; 3] = ["bucket.exists", "bucket.region", "bucket.list"];
 
 const APPLY_HINT: &str = "create it with `chronotrace-ops apply`";
 
-/// Runs the bucket checks in order; the second value says whether the
-/// bucket is there and reachable with these credentials.
-pub async fn check(clients: &Clients, s3: &S3Storage) -> (Vec<CheckResult>, bool) {
+/// What the bucket checks found out about these credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reach {
+    /// The bucket is there and usable with these credentials.
+    pub usable: bool,
+    /// They may list the prefix but not read the bucket's configuration.
+    pub least: bool,
+}
+
+/// Why the admin-only checks are skipped with a least-privilege key.
+pub const LEAST: &str =
+    "needs admin rights: these credentials are least-privilege (the app's own key?)";
+
+/// Runs the bucket checks in order, and says what the credentials reach.
+pub async fn check(clients: &Clients, s3: &S3Storage) -> (Vec<CheckResult>, Reach) {
     let started = Instant::now();
     let location = match location(clients, s3).await {
         Ok(location) => location,
-        Err(result) => {
+        Err((result, true)) => {
+            let list = list(clients, s3).await.took(started);
+            if list.status != crate::check::Status::Pass {
+                let mut results = vec![result.took(started)];
+                results.extend(crate::check::skip_all(&IDS[1..], "the bucket check failed"));
+                return (
+                    results,
+                    Reach {
+                        usable: false,
+                        least: false,
+                    },
+                );
+            }
+            let exists = CheckResult::pass(
+                IDS[0],
+                format!("bucket {} exists (proven by listing {}: these credentials may not read its configuration)", s3.bucket, s3.prefix.dir()),
+            )
+            .took(started);
+            let region = CheckResult::skip(IDS[1], LEAST);
+            return (
+                vec![exists, region, list],
+                Reach {
+                    usable: true,
+                    least: true,
+                },
+            );
+        }
+        Err((result, false)) => {
             let mut results = vec![result.took(started)];
             results.extend(crate::check::skip_all(&IDS[1..], "the bucket check failed"));
-            return (results, false);
+            return (
+                results,
+                Reach {
+                    usable: false,
+                    least: false,
+                },
+            );
         }
     };
     let exists = CheckResult::pass(IDS[0], format!("bucket {} exists", s3.bucket)).took(started);
-    let region = judge_region(&location, &clients.target.region, &s3.bucket).took(started);
+    let region = match location {
+        Some(location) => judge_region(&location, &clients.target.region, &s3.bucket),
+        None => CheckResult::skip(
+            IDS[1],
+            "the server's GetBucketLocation answer is unreadable and HeadBucket names no region",
+        ),
+    }
+    .took(started);
     let started = Instant::now();
     let list = list(clients, s3).await.took(started);
-    (vec![exists, region, list], true)
+    (
+        vec![exists, region, list],
+        Reach {
+            usable: true,
+            least: false,
+        },
+    )
 }
 
-/// The bucket's region as GetBucketLocation says it (normalised).
-async fn location(clients: &Clients, s3: &S3Storage) -> Result<String, CheckResult> {
+/// The bucket's region as GetBucketLocation says it (normalised); `None`
+/// when only HeadBucket could prove the bucket and it named no region.
+async fn location(
+    clients: &Clients,
+    s3: &S3Storage,
+) -> Result<Option<String>, (CheckResult, bool)> {
     let answer = clients
         .s3
         .get_bucket_location()
@@ -44,21 +112,50 @@ async fn location(clients: &Clients, s3: &S3Storage) -> Result<String, CheckResu
         .send()
         .await;
     match answer {
-        Ok(out) => Ok(normalise_region(
+        Ok(out) => Ok(Some(normalise_region(
             out.location_constraint().map(|c| c.as_str()),
-        )),
-        Err(e) if e.code() == Some("NoSuchBucket") => Err(CheckResult::fail(
-            IDS[0],
-            format!(
-                "bucket {} does not exist at {}",
-                s3.bucket,
-                clients.target.endpoint_label()
+        ))),
+        // A 2xx the SDK could not parse: the bucket answered, in a dialect.
+        Err(e) if status(&e).is_some_and(|s| (200..300).contains(&s)) => head(clients, s3).await,
+        Err(e) if e.code() == Some("NoSuchBucket") => Err((missing(clients, s3), false)),
+        // Marked so `check` can try the least-privilege path.
+        Err(e) if e.code() == Some("AccessDenied") || status(&e) == Some(403) => {
+            let error = api_error(e, "GetBucketLocation", &s3.bucket, &clients.target);
+            Err((CheckResult::from_error(IDS[0], &error), true))
+        }
+        Err(e) => Err((
+            CheckResult::from_error(
+                IDS[0],
+                &api_error(e, "GetBucketLocation", &s3.bucket, &clients.target),
             ),
-        )
-        .with_hint(APPLY_HINT)),
-        Err(e) => Err(CheckResult::from_error(
-            IDS[0],
-            &api_error(e, "GetBucketLocation", &s3.bucket, &clients.target),
+            false,
+        )),
+    }
+}
+
+fn missing(clients: &Clients, s3: &S3Storage) -> CheckResult {
+    CheckResult::fail(
+        IDS[0],
+        format!(
+            "bucket {} does not exist at {}",
+            s3.bucket,
+            clients.target.endpoint_label()
+        ),
+    )
+    .with_hint(APPLY_HINT)
+}
+
+/// HeadBucket, for servers whose GetBucketLocation the SDK cannot read.
+async fn head(clients: &Clients, s3: &S3Storage) -> Result<Option<String>, (CheckResult, bool)> {
+    match clients.s3.head_bucket().bucket(&s3.bucket).send().await {
+        Ok(out) => Ok(out.bucket_region().map(|r| normalise_region(Some(r)))),
+        Err(e) if status(&e) == Some(404) => Err((missing(clients, s3), false)),
+        Err(e) => Err((
+            CheckResult::from_error(
+                IDS[0],
+                &api_error(e, "HeadBucket", &s3.bucket, &clients.target),
+            ),
+            false,
         )),
     }
 }

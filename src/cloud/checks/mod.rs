@@ -7,6 +7,7 @@ pub mod bucket;
 pub mod iam;
 pub mod identity;
 pub mod policy;
+pub mod privilege;
 pub mod probe;
 pub mod retention;
 pub mod security;

@@ -105,8 +105,16 @@ async fn remove(clients: &Clients, s3: &S3Storage, key: &str) -> Result<(), Erro
         .send()
         .await
         .map_err(|e| api_error(e, "DeleteObject", &object, &clients.target))?;
-    if crate::cloud::versioning::is_versioned(clients, &s3.bucket).await? {
-        remove_versions(clients, s3, key).await?;
+    match crate::cloud::versioning::is_versioned(clients, &s3.bucket).await {
+        Ok(true) => remove_versions(clients, s3, key).await?,
+        Ok(false) => {}
+        // The app's own least-privilege key may not read the bucket's
+        // versioning: its probe's noncurrent version is left to the
+        // lifecycle rule (noncurrent_days) under the prefix.
+        Err(e) if matches!(&e, Error::Api(f) if f.status == Some(403)) => {
+            tracing::debug!(error = %e, "versioning unreadable: probe versions left to the lifecycle");
+        }
+        Err(e) => return Err(e),
     }
     Ok(())
 }

@@ -246,7 +246,24 @@ fn judge_tls(facts: &PolicyFacts) -> CheckResult {
     }
 }
 
+/// Default encryption where the provider honours it; where its capability
+/// row says it breaks the store, a rule in place is a failure.
 async fn encryption(clients: &Clients, s3: &S3Storage) -> CheckResult {
+    let judged = default_encryption(clients, s3).await;
+    let Some(why) = clients.target.provider.capabilities().default_encryption else {
+        return judged;
+    };
+    if judged.status == crate::check::Status::Pass {
+        CheckResult::fail(ENCRYPTION, format!("{}: {why}", judged.message)).with_hint(format!(
+            "remove it: aws s3api delete-bucket-encryption --bucket {} (with --endpoint-url)",
+            s3.bucket
+        ))
+    } else {
+        CheckResult::skip(ENCRYPTION, why)
+    }
+}
+
+async fn default_encryption(clients: &Clients, s3: &S3Storage) -> CheckResult {
     let answer = clients
         .s3
         .get_bucket_encryption()

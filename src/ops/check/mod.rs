@@ -1,6 +1,7 @@
 //! The check evaluation: runs every check of one environment (`check`,
 //! and the check step of `report` and `bootstrap`) and gathers the report.
 
+mod app;
 mod runner;
 
 use crate::check::Report;
@@ -33,12 +34,14 @@ pub fn evaluate(session: &Session, env: &Environment) -> Result<Report> {
                     )
                 })?;
             }
+            let app_key = s3.app_user.as_ref().and_then(|_| app::read_key(&env.name));
             session.block_on(runner::run_s3(
                 env,
                 s3,
                 &target,
                 &endpoint,
                 session.clients(s3),
+                app_key.as_ref(),
             ))?
         }
     };

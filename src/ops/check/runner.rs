@@ -7,6 +7,7 @@ use std::future::Future;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use super::app::{self, AppKey};
 use crate::check::{CheckResult, Status};
 use crate::cloud::checks::{bucket, iam, identity, probe, retention, security};
 use crate::cloud::timeouts::Timeouts;
@@ -36,6 +37,7 @@ pub async fn run_s3(
     target: &Target,
     endpoint: &Endpoint,
     connect: impl Future<Output = crate::error::Result<Clients>>,
+    app_key: Option<&AppKey>,
 ) -> Vec<CheckResult> {
     let ca_bundle = target.ca_bundle.as_deref();
     let (mut results, blocked) = reachability(endpoint, ca_bundle, &target.timeouts).await;
@@ -68,7 +70,7 @@ pub async fn run_s3(
     let signed = async {
         tokio::join!(
             crate::check::timed(identity::check(&clients)),
-            bucket_chain(&clients, env, s3),
+            bucket_chain(&clients, env, s3, app_key),
             simulation,
         )
     };
@@ -177,16 +179,46 @@ fn plain_http(endpoint: &Endpoint) -> CheckResult {
     }
 }
 
-/// The bucket checks, then everything that needs the bucket, concurrently.
-async fn bucket_chain(clients: &Clients, env: &Environment, s3: &S3Storage) -> Vec<CheckResult> {
-    let (mut results, reachable) = bucket::check(clients, s3).await;
-    if !reachable {
+/// The bucket checks, then everything that needs the bucket, concurrently;
+/// with a least-privilege key, the admin-only checks are skipped with the
+/// reason. Then the app's privilege checks (spec with `iam.user`).
+async fn bucket_chain(
+    clients: &Clients,
+    env: &Environment,
+    s3: &S3Storage,
+    app_key: Option<&AppKey>,
+) -> Vec<CheckResult> {
+    let (mut results, reach) = bucket::check(clients, s3).await;
+    if !reach.usable {
+        let mut ids = BUCKET_DEPENDENT.to_vec();
+        ids.extend(app::ids(s3));
         results.extend(crate::check::skip_all(
-            &BUCKET_DEPENDENT,
+            &ids,
             "the bucket is not usable (see bucket.exists)",
         ));
         return results;
     }
+    // A key allowed on the bucket but not its settings (Garage's
+    // read+write key) is least-privilege too.
+    let least = reach.least || (s3.app_user.is_some() && app::settings_denied(clients, s3).await);
+    if least {
+        results.push(crate::check::timed(probe::check(clients, s3)).await);
+        results.extend(crate::check::skip_all(
+            &BUCKET_DEPENDENT[1..],
+            bucket::LEAST,
+        ));
+    } else {
+        results.extend(admin_chain(clients, env, s3).await);
+    }
+    let started = Instant::now();
+    let privilege = app::privilege(clients, s3, app_key, least).await;
+    results.extend(privilege.into_iter().map(|r| r.took(started)));
+    results
+}
+
+/// Probe, retention and security, concurrently (admin credentials).
+async fn admin_chain(clients: &Clients, env: &Environment, s3: &S3Storage) -> Vec<CheckResult> {
+    let mut results = Vec::new();
     let (probe, retention, security) = tokio::join!(
         crate::check::timed(probe::check(clients, s3)),
         timed_group(retention::check(clients, env, s3)),
@@ -218,6 +250,7 @@ fn downstream_ids(s3: &S3Storage, provider: Provider) -> Vec<&'static str> {
 fn signed_ids(s3: &S3Storage) -> Vec<&'static str> {
     let mut ids = bucket::IDS.to_vec();
     ids.extend(BUCKET_DEPENDENT);
+    ids.extend(app::ids(s3));
     if s3.iam.is_some() {
         ids.push("iam.simulate");
     }

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use indexmap::IndexMap;
 use serde_saphyr::{Location, Spanned};
 
+mod identity;
 mod minio;
 mod s3;
 mod schedule;

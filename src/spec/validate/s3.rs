@@ -7,8 +7,8 @@ use super::values::check_endpoint;
 use super::{Checker, DEFAULT_PREFIX};
 use crate::spec::lifecycle::{self, Culprit, StorageClass, Transition};
 use crate::spec::names;
-use crate::spec::raw::{RawEnvironment, RawIam, RawTransition};
-use crate::spec::{Iam, Prefix, Provider, S3Storage};
+use crate::spec::raw::{RawEnvironment, RawTransition};
+use crate::spec::{Prefix, Provider, S3Storage};
 
 impl Checker<'_> {
     pub(super) fn s3(&mut self, env: RawEnvironment, retention_days: u32) -> Option<S3Storage> {
@@ -70,7 +70,11 @@ impl Checker<'_> {
         }
         let transitions =
             self.transitions(env.transitions.as_ref(), provider, retention_days, &env);
-        let iam = env.iam.as_ref().and_then(|raw| self.iam(raw, provider));
+        let (iam, app_user) = match env.iam.as_ref() {
+            Some(raw) => self.identity(raw, provider),
+            None => (None, None),
+        };
+        let admin_endpoint = self.admin_endpoint(env.admin_endpoint.as_ref(), provider);
         Some(S3Storage {
             provider,
             endpoint,
@@ -81,6 +85,8 @@ impl Checker<'_> {
             noncurrent_days,
             transitions: transitions?,
             iam,
+            app_user,
+            admin_endpoint,
         })
     }
 
@@ -273,40 +279,5 @@ impl Checker<'_> {
             self.warn(&raw.referenced, warning);
         }
         problems.is_empty().then_some(transitions)
-    }
-
-    fn iam(&mut self, raw: &Spanned<RawIam>, provider: Provider) -> Option<Iam> {
-        if !provider.capabilities().iam_roles {
-            self.problem(
-                &raw.referenced,
-                "provider.iam",
-                format!(
-                    "provider {} has no AWS IAM roles or instance profiles; remove 'iam' (MinIO users and policies come from its admin API)",
-                    provider.name()
-                ),
-            );
-            return None;
-        }
-        let iam = &raw.value;
-        let before = self.problems.len();
-        self.name_check(&iam.policy, |n| names::check_iam_name("policy", n, 64));
-        self.name_check(&iam.role, |n| names::check_iam_name("role", n, 64));
-        if let Some(profile) = &iam.instance_profile {
-            self.name_check(profile, |n| {
-                names::check_iam_name("instance profile", n, 128)
-            });
-        }
-        if let Some(service) = &iam.trusted_service {
-            self.name_check(service, names::check_service_principal);
-        }
-        (self.problems.len() == before).then(|| Iam {
-            policy: iam.policy.value.clone(),
-            role: iam.role.value.clone(),
-            trusted_service: iam
-                .trusted_service
-                .as_ref()
-                .map_or_else(|| "ec2.amazonaws.com".to_string(), |s| s.value.clone()),
-            instance_profile: iam.instance_profile.as_ref().map(|p| p.value.clone()),
-        })
     }
 }
