@@ -6,15 +6,92 @@
 //! - `MinioAdminClient`: `cloud::minio_admin::MinioAdmin` against the
 //!   decrypting responder (`tests/it/minio_admin.rs`), since no MinIO server
 //!   can run on the bench.
+//! - `MinioAppIdentity`: the app's identity on MinIO (`cloud::app_identity::
+//!   minio`, what `apply`/`destroy` drive) against the same responder.
 //! - `minio_encrypt` / `minio_decrypt`: the admin-API body encryption, to
 //!   cross-check it with MinIO's own Python implementation.
 
 use std::collections::BTreeMap;
 
+use crate::cloud::app_identity::AppAdmin;
 use crate::cloud::minio_admin::{MinioAdmin, Outcome, crypto};
 use crate::cloud::timeouts::Timeouts;
 use crate::error::Result;
 use crate::secret::Secret;
+
+/// The app's identity on MinIO (`AppAdmin` over the admin client), for
+/// the user `user` with the canned policy `policy_name` = `policy`.
+pub struct MinioAppIdentity {
+    users: crate::cloud::app_identity::minio::MinioUsers,
+    want: crate::plan::desired::DesiredApp,
+}
+
+impl MinioAppIdentity {
+    /// Against `endpoint` (plain HTTP), signing as the admin.
+    pub fn new(
+        endpoint: &str,
+        admin_key: &str,
+        admin_secret: &str,
+        user: &str,
+        policy_name: &str,
+        policy: serde_json::Value,
+    ) -> Self {
+        let admin = MinioAdmin::new(
+            endpoint,
+            "us-east-1",
+            admin_key,
+            Secret::new(admin_secret),
+            None,
+            &Timeouts::from_secs_f64(20.0),
+        );
+        MinioAppIdentity {
+            users: crate::cloud::app_identity::minio::MinioUsers::with_admin(admin),
+            want: crate::plan::desired::DesiredApp {
+                kind: crate::spec::AppIdentity::MinioUser,
+                user: user.to_string(),
+                policy_name: policy_name.to_string(),
+                policy,
+                tags: Vec::new(),
+            },
+        }
+    }
+
+    /// `observe`: `absent`, `foreign` or `ours`, the stored policy, the key ids.
+    pub async fn observe(&self) -> Result<(&'static str, Option<serde_json::Value>, Vec<String>)> {
+        use crate::plan::observed::Held;
+        let seen = self.users.observe(&self.want).await?;
+        let state = match seen.user {
+            Held::Absent => "absent",
+            Held::Foreign => "foreign",
+            Held::Ours(()) => "ours",
+        };
+        Ok((state, seen.policy, seen.keys))
+    }
+
+    /// `create_user` (with its policy attached).
+    pub async fn create_user(&self) -> Result<()> {
+        self.users.create_user(&self.want).await
+    }
+
+    /// `put_policy`.
+    pub async fn put_policy(&self) -> Result<()> {
+        self.users.put_policy(&self.want).await
+    }
+
+    /// `create_key`: the key id and its secret (tests only see it).
+    pub async fn create_key(&self) -> Result<(String, String)> {
+        let key = self.users.create_key(&self.want).await?;
+        Ok((key.id, key.secret.expose().to_string()))
+    }
+
+    /// `delete_key`, `delete_policy`, `delete_user`, in destroy's order.
+    pub async fn destroy(&self) -> Result<()> {
+        let id = self.want.user.clone();
+        self.users.delete_key(&self.want, &id).await?;
+        self.users.delete_policy(&self.want).await?;
+        self.users.delete_user(&self.want).await
+    }
+}
 
 /// The MinIO admin client, signing as the admin `access_key`/`secret_key`,
 /// each call within `timeout_secs`. Plain-HTTP endpoints only (the test

@@ -97,6 +97,9 @@ pub struct Clients {
     pub s3: aws_sdk_s3::Client,
     pub iam: aws_sdk_iam::Client,
     pub sts: aws_sdk_sts::Client,
+    /// The run's credentials, for the admin APIs that sign their own
+    /// requests (MinIO's); never logged.
+    pub credentials: Option<aws_credential_types::provider::SharedCredentialsProvider>,
 }
 
 impl Clients {
@@ -158,6 +161,7 @@ impl Clients {
             s3: aws_sdk_s3::Client::from_conf(s3_config),
             iam: aws_sdk_iam::Client::new(shared),
             sts: aws_sdk_sts::Client::new(shared),
+            credentials: shared.credentials_provider(),
         }
     }
 }

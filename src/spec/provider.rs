@@ -29,8 +29,10 @@ pub(crate) enum AppIdentity {
     IamUser,
     /// Garage's admin API: a key allowed read+write on the bucket (`iam: {user}`).
     GarageKey,
-    /// None the tool can provision (yet): `iam` is refused in the spec.
-    /// (MinIO's admin API plugs in here: see `cloud::app_identity`.)
+    /// MinIO's admin API: a built-in user (its own access key) with a
+    /// canned policy scoped to the prefix (`iam: {user, policy}`).
+    MinioUser,
+    /// None the tool can provision: `iam` is refused in the spec.
     None,
 }
 
@@ -91,6 +93,7 @@ impl Provider {
                 versioning: true,
                 bucket_policy: true,
                 sts: true,
+                app_identity: AppIdentity::MinioUser,
                 ..none
             },
             // Measured on SeaweedFS 4.48: versioning, lifecycle expiration

@@ -1,10 +1,10 @@
 //! Which adapter provisions the app's identity on a self-hosted store:
 //! SeaweedFS's IAM API through the run's clients (`cloud`), Garage's admin
-//! API (`net::garage`). MinIO's admin client plugs in here (see
-//! `cloud::app_identity`).
+//! API (`net::garage`), MinIO's admin API (`cloud::minio_admin`).
 
 use crate::cloud::Clients;
 use crate::cloud::app_identity::AppAdmin;
+use crate::cloud::app_identity::minio::MinioUsers;
 use crate::cloud::app_identity::seaweed::IamUsers;
 use crate::error::Result;
 use crate::net::garage::GarageKeys;
@@ -36,6 +36,7 @@ pub(crate) fn admin(
                 &clients.target.timeouts,
             )?))
         }
+        AppIdentity::MinioUser => Some(Box::new(MinioUsers::new(clients))),
         AppIdentity::AwsRole | AppIdentity::None => None,
     })
 }

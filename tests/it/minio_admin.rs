@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use chronotrace_ops::testing::{MinioAdminClient, minio_decrypt, minio_encrypt};
+use chronotrace_ops::testing::{MinioAdminClient, MinioAppIdentity, minio_decrypt, minio_encrypt};
 
 use crate::support::tempdir;
 
@@ -269,4 +269,71 @@ fn bodies_cross_between_this_tool_and_minio_s_python_crypto() {
     }
     let from_python = python_crypto("encrypt", b"{}");
     assert!(minio_decrypt("another-secret", &from_python).is_err());
+}
+
+/// What `apply`, `apply --rotate-app-key` and `destroy` do on MinIO
+/// (`cloud::app_identity::minio`), step by step against the responder:
+/// the user is made with the tool's canned policy attached (that is how the
+/// tool knows it as its own), its key is its own secret, set anew on
+/// rotation; destroy removes it and the policy; a user of that name without
+/// the tool's policy is someone else's.
+#[tokio::test]
+#[ignore = "needs the bench: run scripts/test.sh"]
+async fn the_app_identity_steps_on_minio_create_rotate_and_destroy_only_the_tools_user() {
+    let responder = Responder::start();
+    let policy: serde_json::Value = serde_json::from_str(&policy_json()).expect("json");
+    let identity = MinioAppIdentity::new(
+        &responder.url,
+        ADMIN,
+        ADMIN_SECRET,
+        APP,
+        POLICY,
+        policy.clone(),
+    );
+    assert_eq!(identity.observe().await.expect("observe").0, "absent");
+    identity.create_user().await.expect("create the user");
+    identity.put_policy().await.expect("put the policy");
+    let (id, first) = identity.create_key().await.expect("a key");
+    assert_eq!(id, APP, "a MinIO user is its own access key");
+    let (state, stored, keys) = identity.observe().await.expect("observe");
+    assert_eq!(
+        (state, stored, keys),
+        ("ours", Some(policy), vec![APP.to_string()])
+    );
+
+    let (_, second) = identity.create_key().await.expect("rotated");
+    assert_ne!(first, second);
+    let secrets: Vec<String> = responder
+        .recorded()
+        .iter()
+        .filter(|r| r["call"] == "add-user")
+        .filter_map(|r| r["body"]["secretKey"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(
+        secrets.last(),
+        Some(&second),
+        "MinIO got the new secret, decrypted with its own crypto: {secrets:?}"
+    );
+
+    identity.destroy().await.expect("destroy");
+    assert_eq!(identity.observe().await.expect("observe").0, "absent");
+    assert_eq!(
+        responder
+            .client(ADMIN_SECRET)
+            .policy(POLICY)
+            .await
+            .expect("policy lookup"),
+        None,
+        "the canned policy went with it"
+    );
+
+    // Someone else's user of the same name: never the tool's.
+    let admin = responder.client(ADMIN_SECRET);
+    assert!(
+        admin
+            .ensure_user(APP, "their-secret-1")
+            .await
+            .expect("user")
+    );
+    assert_eq!(identity.observe().await.expect("observe").0, "foreign");
 }

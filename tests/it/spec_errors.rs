@@ -285,7 +285,23 @@ environments:
         "provider.transitions",
     ),
     (
-        "IAM roles on MinIO",
+        "an app identity on a generic S3-compatible store",
+        "project: p
+environments:
+  staging:
+    storage: s3
+    provider: s3-compatible
+    endpoint: https://s3.example.com
+    bucket: chronotrace-staging
+    iam:
+      policy: P
+      role: R
+",
+        9,
+        "provider.iam",
+    ),
+    (
+        "an IAM role on MinIO (its app identity is a user)",
         "project: p
 environments:
   staging:
@@ -297,8 +313,8 @@ environments:
       policy: P
       role: R
 ",
-        9,
-        "provider.iam",
+        10,
+        "spec.key-not-applicable",
     ),
     (
         "an s3 key on a local environment",

@@ -1,23 +1,25 @@
 //! The app's own identity on a self-hosted store: one `AppAdmin` per way a
 //! provider provisions it (`spec::AppIdentity`), behind one small trait so
-//! the provisioner does not care which. Today: SeaweedFS's IAM API on the
-//! S3 port (`seaweed`) and Garage's admin API v2 (`net::garage`: plain
-//! HTTP, so it lives with the other raw HTTP clients). `store::app_identity`
-//! picks one per provider.
+//! the provisioner does not care which: SeaweedFS's IAM API on the S3 port
+//! (`seaweed`), MinIO's admin API (`minio`, over `cloud::minio_admin`) and
+//! Garage's admin API v2 (`net::garage`: plain HTTP, so it lives with the
+//! other raw HTTP clients). `store::app_identity` picks one per provider.
 //!
-//! # Adding a provider (MinIO's admin API)
+//! # Adding a provider
 //!
 //! Implement `AppAdmin` in a new file (observe the user, its policy and
 //! keys; create the user; put the policy; create a key; delete each), add an
-//! `AppIdentity` variant in `spec::provider` and return it from MinIO's
-//! capability row, and add its arm to `store::app_identity::admin`. Planning, the
-//! credentials file, rotation and the privilege probe need no change.
+//! `AppIdentity` variant in `spec::provider` and return it from the
+//! provider's capability row, and add its arm to `store::app_identity::admin`.
+//! Planning, the credentials file, rotation and the privilege probe need no
+//! change.
 //!
 //! A new key's secret lives in a `Secret` (it prints `[redacted]`) from the
 //! answer that carries it to the credentials file (`KeySink`, written by
 //! `ops`), and nowhere else.
 
 pub mod execute;
+pub mod minio;
 pub mod prove;
 pub mod seaweed;
 

@@ -20,11 +20,6 @@
 //! `Timeouts` (`transport`). Nothing here prints or returns a secret: the
 //! errors quote the server's code and message, never a request body.
 
-#![allow(
-    dead_code,
-    reason = "the MinIO implementation of the app-identity step (issue 12), wired by the lead; until then the tests are its users"
-)]
-
 pub(crate) mod crypto;
 mod errors;
 mod transport;

@@ -19,13 +19,15 @@ impl Checker<'_> {
     ) -> (Option<Iam>, Option<AppUser>) {
         match provider.capabilities().app_identity {
             AppIdentity::AwsRole => (self.role(raw), None),
-            AppIdentity::IamUser | AppIdentity::GarageKey => (None, self.app_user(raw, provider)),
+            AppIdentity::IamUser | AppIdentity::GarageKey | AppIdentity::MinioUser => {
+                (None, self.app_user(raw, provider))
+            }
             AppIdentity::None => {
                 self.problem(
                     &raw.referenced,
                     "provider.iam",
                     format!(
-                        "provider {} has no identity the tool can provision; remove 'iam' (MinIO users and policies come from its admin API)",
+                        "provider {} has no identity the tool can provision; remove 'iam'",
                         provider.name()
                     ),
                 );
