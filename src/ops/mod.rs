@@ -31,7 +31,7 @@ async fn open_store(
 ) -> Result<Box<dyn TraceStore>> {
     let clients = match storage {
         Storage::S3(s3) => Some(session.clients(s3).await?),
-        Storage::Local(_) => None,
+        Storage::Local(_) | Storage::Redis(_) => None,
     };
     store::open(storage, clients, concurrency).await
 }

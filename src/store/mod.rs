@@ -169,5 +169,6 @@ pub(crate) async fn open(
             Ok(Box::new(s3::S3Store::open(clients, s3, concurrency).await?))
         }
         (Storage::S3(_), None) => Err(Error::usage("an S3 store needs its clients")),
+        (Storage::Redis(_), _) => Err(Error::usage("the Redis store is not wired yet")),
     }
 }
