@@ -36,6 +36,7 @@ pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub(crate) mod interrupt;
+pub(crate) mod kv;
 pub(crate) mod local;
 pub(crate) mod net;
 pub(crate) mod ops;

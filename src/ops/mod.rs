@@ -33,5 +33,5 @@ async fn open_store(
         Storage::S3(s3) => Some(session.clients(s3).await?),
         Storage::Local(_) | Storage::Redis(_) => None,
     };
-    store::open(storage, clients, concurrency).await
+    store::open(storage, clients, concurrency, session.overrides.timeouts).await
 }

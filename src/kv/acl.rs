@@ -1,0 +1,1 @@
+//! The app's ACL user (filled in below).
