@@ -127,8 +127,12 @@ fn timed_out(label: &str, what: &str, timeouts: Timeouts) -> Error {
 fn failure(label: &str, what: &str, e: &redis::RedisError) -> Error {
     let message = format!("redis {label}: {what}: {e}");
     let code = e.code().unwrap_or_default();
+    let auth = e.kind() == redis::ErrorKind::AuthenticationFailed;
     let hint = match code {
         "NOAUTH" | "WRONGPASS" => Some(
+            "set the password in REDIS_PASSWORD (or the variable the spec's password_env names)",
+        ),
+        _ if auth => Some(
             "set the password in REDIS_PASSWORD (or the variable the spec's password_env names)",
         ),
         "NOPERM" => Some("the connecting user's ACL does not allow this: see `ACL GETUSER`"),

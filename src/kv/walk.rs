@@ -221,7 +221,14 @@ impl Walk<'_> {
         if plan.is_empty() {
             return Ok(0);
         }
-        let answers: Vec<i64> = self.redis.pipeline("UNLINK/ZREM/EXPIREAT", &pipe).await?;
+        // Not cancellable once sent: Ctrl-C drops the scan's future, and a
+        // pipeline the server ran but the count missed would make an
+        // interrupted purge's report inexact. So the batch is awaited to its
+        // answer and counted in the same poll (the signal waits for it).
+        let answers: Vec<i64> = tokio::task::block_in_place(|| {
+            tokio::runtime::Handle::current()
+                .block_on(self.redis.pipeline("UNLINK/ZREM/EXPIREAT", &pipe))
+        })?;
         let mut answers = answers.into_iter();
         let mut removed = 0usize;
         for step in plan {

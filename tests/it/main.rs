@@ -28,6 +28,7 @@ mod missing_server;
 mod onboarding;
 mod output_snapshots;
 mod provision;
+mod redis;
 mod render;
 mod report;
 mod report_html;
