@@ -163,6 +163,9 @@ pub struct ApplyArgs {
     /// Apply without asking (required without a terminal)
     #[arg(long)]
     pub yes: bool,
+    /// Where a new app secret is written, once, as app-credentials.<env>.env (0600)
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub out: std::path::PathBuf,
 }
 
 /// `destroy` flags.

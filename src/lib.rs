@@ -31,6 +31,7 @@ pub(crate) mod cli;
 pub(crate) mod clock;
 pub(crate) mod cloud;
 pub(crate) mod commands;
+pub(crate) mod credentials_file;
 pub mod error;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]

@@ -3,19 +3,13 @@
 //! line, an error message or a `{:?}` dump shows nothing; the value is read
 //! only through the explicit `expose`.
 //!
-//! Today the tool holds no secret of its own: credentials stay inside the
-//! AWS SDK (which redacts them too) and the rendered files refer to secret
-//! files instead of holding values. Anything that ever carries one (a token
-//! from the environment, a password for a templated file) uses this type.
+//! AWS credentials stay inside the AWS SDK (which redacts them too) and the
+//! rendered files refer to secret files instead of holding values. The
+//! Redis password (read from `REDIS_PASSWORD`) and the app's generated ACL
+//! password are held in this type; anything else that ever carries one (a
+//! token from the environment, a password for a templated file) uses it.
 
 #![warn(unreachable_pub)]
-#![cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        reason = "no secret is held yet: the Redis and SQL stores (passwords) are its first users"
-    )
-)]
 
 use std::fmt;
 

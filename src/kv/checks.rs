@@ -205,12 +205,13 @@ async fn acl(redis: &Redis, spec: &RedisStorage) -> CheckResult {
             format!("user '{user}' may not read its own ACL (so it is limited)"),
         );
     };
-    let keys = acl_keys(&fields);
+    let keys = acl_field(&fields, "keys");
     judge_acl(&user, &keys, spec)
 }
 
-/// The `keys` field of an `ACL GETUSER` answer (RESP2 flat array or map).
-fn acl_keys(value: &redis::Value) -> String {
+/// One field of an `ACL GETUSER` answer (RESP2 flat array or map), as
+/// text (`keys`, `commands`).
+pub(crate) fn acl_field(value: &redis::Value, name: &str) -> String {
     use redis::Value;
     let pairs: Vec<(&Value, &Value)> = match value {
         Value::Array(items) => items
@@ -222,7 +223,7 @@ fn acl_keys(value: &redis::Value) -> String {
     };
     pairs
         .into_iter()
-        .find(|(k, _)| redis::from_redis_value_ref::<String>(k).is_ok_and(|k| k == "keys"))
+        .find(|(k, _)| redis::from_redis_value_ref::<String>(k).is_ok_and(|k| k == name))
         .and_then(|(_, v)| redis::from_redis_value_ref::<String>(v).ok())
         .unwrap_or_default()
 }
@@ -273,12 +274,7 @@ mod tests {
     }
 
     fn spec() -> RedisStorage {
-        RedisStorage {
-            url: "redis://127.0.0.1:6379".into(),
-            key_prefix: "chronotrace:traces:".into(),
-            index_key: "chronotrace:index".into(),
-            password_env: "REDIS_PASSWORD".into(),
-        }
+        crate::kv::seed_layout()
     }
 
     #[test]

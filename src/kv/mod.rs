@@ -14,6 +14,7 @@ use redis::{AsyncConnectionConfig, Cmd, FromRedisValue, IntoConnectionInfo, Pipe
 
 use crate::cloud::timeouts::Timeouts;
 use crate::error::{Error, Result};
+use crate::secret::Secret;
 use crate::spec::RedisStorage;
 
 /// An authenticated connection to the environment's Redis server.
@@ -33,9 +34,10 @@ impl std::fmt::Debug for Redis {
 
 /// The password of `spec`, from its variable (`REDIS_PASSWORD`); none when
 /// unset or empty (a server without `requirepass`).
-fn password(spec: &RedisStorage) -> Option<String> {
+fn password(spec: &RedisStorage) -> Option<Secret> {
     std::env::var(&spec.password_env)
         .ok()
+        .map(Secret::new)
         .filter(|p| !p.is_empty())
 }
 
@@ -63,7 +65,7 @@ impl Redis {
             Some((name, secret)) => settings = settings.set_username(name).set_password(secret),
             None => {
                 if let Some(secret) = password(spec) {
-                    settings = settings.set_password(secret);
+                    settings = settings.set_password(secret.expose());
                 }
             }
         }
@@ -108,6 +110,17 @@ impl Redis {
             .await
             .map_err(|_| timed_out(&self.label, what, self.timeouts))?
             .map_err(|e| failure(&self.label, what, &e))
+    }
+}
+
+/// The seed's layout on a local server (unit tests).
+#[cfg(test)]
+pub(crate) fn seed_layout() -> RedisStorage {
+    RedisStorage {
+        url: "redis://127.0.0.1:6379".into(),
+        key_prefix: "chronotrace:traces:".into(),
+        index_key: "chronotrace:index".into(),
+        password_env: "REDIS_PASSWORD".into(),
     }
 }
 

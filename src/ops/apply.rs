@@ -68,6 +68,20 @@ pub fn apply(
     env: &Environment,
     confirm: &dyn Fn(&Plan) -> Result<bool>,
 ) -> Result<Option<ApplyOutcome>> {
+    apply_to(session, env, std::path::Path::new("."), confirm)
+}
+
+/// `apply`, writing a new app secret (Redis: the ACL user's password)
+/// under `out`.
+pub fn apply_to(
+    session: &Session,
+    env: &Environment,
+    out: &std::path::Path,
+    confirm: &dyn Fn(&Plan) -> Result<bool>,
+) -> Result<Option<ApplyOutcome>> {
+    if let Storage::Redis(redis) = &env.storage {
+        return super::redis_apply::apply(session, env, redis, out, confirm);
+    }
     let desired = Desired::from_env(env)?;
     if let DesiredTarget::Local { traces_dir } = &desired.target {
         // No network, no runtime: the local provisioner's futures are ready.
@@ -112,6 +126,9 @@ pub fn apply(
 
 /// What `apply` would change in `env` (reads the live state only).
 pub fn plan(session: &Session, env: &Environment) -> Result<Plan> {
+    if let Storage::Redis(redis) = &env.storage {
+        return super::redis_apply::plan(session, env, redis);
+    }
     let desired = Desired::from_env(env)?;
     match &desired.target {
         DesiredTarget::Local { traces_dir } => {
@@ -234,6 +251,9 @@ pub fn destroy(
     empty: bool,
     confirm: &dyn Fn(&Plan) -> Result<()>,
 ) -> Result<ApplyOutcome> {
+    if let Storage::Redis(redis) = &env.storage {
+        return super::redis_apply::destroy(session, env, redis, confirm);
+    }
     if let Storage::Local(local) = &env.storage {
         return Err(Error::usage_with_hint(
             format!(

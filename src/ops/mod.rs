@@ -9,6 +9,7 @@
 pub mod apply;
 pub mod check;
 pub mod cleanup;
+pub mod redis_apply;
 pub mod report;
 pub mod session;
 

@@ -58,6 +58,8 @@ pub(crate) enum Resource {
     IamAttachment,
     #[serde(rename = "iam.instance-profile")]
     IamInstanceProfile,
+    #[serde(rename = "redis.acl-user")]
+    RedisAclUser,
 }
 
 impl Resource {
@@ -76,6 +78,7 @@ impl Resource {
             Resource::IamRole => "iam.role",
             Resource::IamAttachment => "iam.role-policy-attachment",
             Resource::IamInstanceProfile => "iam.instance-profile",
+            Resource::RedisAclUser => "redis.acl-user",
         }
     }
 }

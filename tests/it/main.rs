@@ -29,6 +29,7 @@ mod onboarding;
 mod output_snapshots;
 mod provision;
 mod redis;
+mod redis_provision;
 mod render;
 mod report;
 mod report_html;

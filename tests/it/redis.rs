@@ -338,64 +338,6 @@ fn the_report_counts_bytes_and_days_in_every_format() {
 }
 
 #[test]
-#[ignore = "needs the bench: run scripts/test.sh"]
-fn check_probes_under_the_prefix_and_leaves_nothing() {
-    let dir = tempdir();
-    let ns = namespace("check");
-    write_spec(dir.path(), &ns);
-    let out = run(dir.path(), &["--output", "json", "check"]).code(0);
-    let checks = out.json()["checks"].clone();
-    let status = |id: &str| {
-        checks
-            .as_array()
-            .and_then(|a| a.iter().find(|c| c["id"] == id))
-            .map(|c| c["status"].as_str().unwrap_or("").to_string())
-            .unwrap_or_default()
-    };
-    assert_eq!(status("redis.connect"), "pass");
-    assert_eq!(status("redis.probe"), "pass");
-    assert_eq!(status("redis.eviction"), "pass");
-    assert_eq!(
-        status("redis.acl"),
-        "warn",
-        "the bench's default user reaches ~*"
-    );
-    let mut c = connect();
-    let (_, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-        .arg(0)
-        .arg("MATCH")
-        .arg(format!("{ns}*"))
-        .arg("COUNT")
-        .arg(100_000)
-        .query(&mut c)
-        .expect("scan");
-    assert!(keys.is_empty(), "the probe left {keys:?}");
-}
-
-#[test]
-#[ignore = "needs the bench: run scripts/test.sh"]
-fn a_wrong_password_is_one_failed_check_and_one_error_line() {
-    let dir = tempdir();
-    let ns = namespace("auth");
-    write_spec(dir.path(), &ns);
-    let canary = "CANARYredisPw7Xq2Zr9";
-    let check = Run::new(dir.path())
-        .env("REDIS_PASSWORD", canary)
-        .args(["-e", "cache", "check"])
-        .run()
-        .code(1)
-        .stdout_contains("redis.connect");
-    assert!(!check.stdout.contains(canary) && !check.stderr.contains(canary));
-    let verify = Run::new(dir.path())
-        .env("REDIS_PASSWORD", canary)
-        .args(["-e", "cache", "cleanup", "verify"])
-        .run()
-        .code(2)
-        .one_line_error("authentication failed");
-    assert!(!verify.stderr.contains(canary));
-}
-
-#[test]
 fn a_password_in_the_url_is_refused_before_any_connection() {
     let dir = tempdir();
     let one = "project: p\nenvironments:\n  cache:\n    storage: redis\n    url: redis://:hunter2secret@127.0.0.1:1\n";
