@@ -47,7 +47,8 @@ pub(crate) struct Walk<'a> {
 
 /// One index member and what its key answered.
 struct Member {
-    id: String,
+    /// Bytes: Redis members and keys need not be UTF-8.
+    id: Vec<u8>,
     score: f64,
     day: NaiveDate,
     /// `PTTL`: -2 no key, -1 no TTL, else milliseconds left.
@@ -67,8 +68,14 @@ impl Walk<'_> {
         Ok(out)
     }
 
-    fn key(&self, id: &str) -> String {
-        format!("{}{id}", self.prefix)
+    /// `{prefix}{id}`: the only keys the walk ever deletes.
+    fn key(&self, id: &[u8]) -> Vec<u8> {
+        [self.prefix.as_bytes(), id].concat()
+    }
+
+    /// A key as text, for the outcome (lossy where not UTF-8).
+    fn key_text(&self, id: &[u8]) -> String {
+        String::from_utf8_lossy(&self.key(id)).into_owned()
     }
 
     /// The day of an index score (Unix seconds); a score that is no time
@@ -92,7 +99,7 @@ impl Walk<'_> {
                 .arg(stop)
                 .arg("WITHSCORES")
                 .to_owned();
-            let page: Vec<(String, f64)> = self.redis.query("ZRANGE index", &cmd).await?;
+            let page: Vec<(Vec<u8>, f64)> = self.redis.query("ZRANGE index", &cmd).await?;
             if page.is_empty() {
                 break;
             }
@@ -105,7 +112,7 @@ impl Walk<'_> {
                     }
                 }
                 // Ranks come in score order: a new day finishes the last.
-                if self.purge && current_day.is_some_and(|d| d < m.day) {
+                if self.purge && current_day.is_some_and(|d| d < m.day && self.judge.expired(d)) {
                     current_day
                         .into_iter()
                         .for_each(|d| self.progress.finished(d));
@@ -124,7 +131,7 @@ impl Walk<'_> {
             );
             start = start + members.len() - removed;
         }
-        if let (true, Some(day)) = (self.purge, current_day) {
+        if let (true, Some(day)) = (self.purge, current_day.filter(|d| self.judge.expired(*d))) {
             self.progress.finished(day);
         }
         Ok(())
@@ -132,7 +139,7 @@ impl Walk<'_> {
 
     /// `PTTL` and `STRLEN` of each member's key, pipelined. A key that is
     /// not a string has no length (0 bytes), not an error.
-    async fn read_keys(&self, page: Vec<(String, f64)>) -> Result<Vec<Member>> {
+    async fn read_keys(&self, page: Vec<(Vec<u8>, f64)>) -> Result<Vec<Member>> {
         let mut pipe = redis::pipe();
         for (id, _) in &page {
             let key = self.key(id);
@@ -170,12 +177,12 @@ impl Walk<'_> {
         if expired {
             audit.expired_without_ttl += u64::from(m.pttl == -1);
             if out.sample_expired.is_none() {
-                out.sample_expired = Some(self.key(&m.id));
+                out.sample_expired = Some(self.key_text(&m.id));
             }
         }
         if self.judge.selects(self.selection, m.day) {
             let entry = Entry {
-                key: self.key(&m.id),
+                key: self.key_text(&m.id),
                 size: m.size,
                 modified: DateTime::from_timestamp(m.score as i64, 0),
                 class: None,
@@ -276,11 +283,11 @@ impl Walk<'_> {
                 .arg("COUNT")
                 .arg(BATCH)
                 .to_owned();
-            let (next, keys): (u64, Vec<String>) = self.redis.query("SCAN keys", &cmd).await?;
+            let (next, keys): (u64, Vec<Vec<u8>>) = self.redis.query("SCAN keys", &cmd).await?;
             if !keys.is_empty() {
                 let mut pipe = redis::pipe();
                 for key in &keys {
-                    let id = &key[self.prefix.len()..];
+                    let id = key.get(self.prefix.len()..).unwrap_or_default();
                     pipe.cmd("PTTL")
                         .arg(key)
                         .cmd("ZSCORE")
