@@ -33,11 +33,13 @@ pub(crate) mod cli;
 pub(crate) mod clock;
 pub(crate) mod cloud;
 pub(crate) mod commands;
+pub(crate) mod credentials_file;
 pub mod error;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
 pub(crate) mod interrupt;
+pub(crate) mod kv;
 pub(crate) mod local;
 pub(crate) mod net;
 pub(crate) mod ops;

@@ -6,7 +6,9 @@
 //! Credentials stay inside the AWS SDK (which redacts them too) and the
 //! rendered files refer to secret files instead of holding values. What the
 //! tool holds itself uses this type: the secret of an app key it just made
-//! (written only to the app's credentials file), Garage's admin token.
+//! (written only to the app's credentials file), Garage's admin token, the
+//! Redis password (read from `REDIS_PASSWORD`) and the app's generated ACL
+//! password.
 
 #![warn(unreachable_pub)]
 

@@ -137,15 +137,19 @@ fn storage_driver(tree: &Tree, env: &Environment) -> CheckResult {
     const ID: &str = "app.storage_driver";
     let (value, origin) = tree.setting("CHRONOTRACE_STORAGE", Some("local"));
     let value = value.unwrap_or_else(|| "local".into());
-    let expected = match env.storage {
-        Storage::S3(_) => "s3",
-        Storage::Local(_) => "local",
-    };
-    let fix = match env.storage {
-        Storage::S3(_) => {
-            "set CHRONOTRACE_STORAGE=s3 (with CHRONOTRACE_S3_ENDPOINT for MinIO and other S3-compatible stores)"
+    let (expected, fix) = match env.storage {
+        Storage::S3(_) => (
+            "s3",
+            "set CHRONOTRACE_STORAGE=s3 (with CHRONOTRACE_S3_ENDPOINT for MinIO and other S3-compatible stores)",
+        ),
+        Storage::Local(_) => ("local", "set CHRONOTRACE_STORAGE=local"),
+        // The seed's RedisTraceStorage is a class the app binds itself.
+        Storage::Redis(_) => {
+            return CheckResult::skip(
+                ID,
+                "storage: redis is the app's own RedisTraceStorage class, bound in its service provider",
+            );
         }
-        Storage::Local(_) => "set CHRONOTRACE_STORAGE=local",
     };
     if value == expected {
         return CheckResult::pass(ID, format!("CHRONOTRACE_STORAGE={value} ({origin})"));

@@ -10,6 +10,7 @@ use crate::ops::cleanup::{self, PurgeReport, PurgeSettings, VerifyReport, Verify
 use crate::output;
 use crate::report::DayRow;
 use crate::report::fmt::{bytes, count};
+use crate::scan::StoreFinding;
 
 /// Runs `cleanup verify` or `cleanup purge`.
 pub fn run(ctx: &Context, command: &CleanupCommand) -> Result<ExitStatus> {
@@ -65,6 +66,7 @@ fn print_verify(out: &mut dyn Write, r: &VerifyReport) -> std::io::Result<()> {
     if let Some(stray) = &r.elsewhere {
         writeln!(out, "  FAIL: {}", stray.message())?;
     }
+    print_store_findings(out, &r.store_findings, false)?;
     if r.ok {
         writeln!(out, "  ok: nothing past retention")?;
     } else if r.expired_objects > 0 {
@@ -126,6 +128,30 @@ fn print_rows(out: &mut dyn Write, indent: &str, rows: &[DayRow]) -> std::io::Re
     Ok(())
 }
 
+/// The store's layout defects (Redis): failing ones as FAIL, the others
+/// as notes; after a purge with --yes, what it repaired.
+fn print_store_findings(
+    out: &mut dyn Write,
+    findings: &[StoreFinding],
+    repaired: bool,
+) -> std::io::Result<()> {
+    for f in findings.iter().filter(|f| f.count > 0) {
+        let level = if f.failing() { "FAIL" } else { "note" };
+        if repaired {
+            writeln!(
+                out,
+                "  {}: {} (repaired {})",
+                f.id,
+                f.message,
+                count(f.repaired)
+            )?;
+        } else {
+            writeln!(out, "  {level}: {}", f.message)?;
+        }
+    }
+    Ok(())
+}
+
 fn print_purge(out: &mut dyn Write, r: &PurgeReport) -> std::io::Result<()> {
     let verb = match (r.dry_run, r.interrupted) {
         (true, false) => "would delete",
@@ -161,6 +187,7 @@ fn print_purge(out: &mut dyn Write, r: &PurgeReport) -> std::io::Result<()> {
             r.error_count - r.errors.len() as u64
         )?;
     }
+    print_store_findings(out, &r.store_findings, !r.dry_run)?;
     if let Some(finished) = &r.finished_partitions {
         let finished = if finished.is_empty() {
             "none".to_string()

@@ -21,6 +21,10 @@ pub(crate) fn title(ctx: &Context, what: &str, env: &Environment) -> String {
             env.name,
             local.path.display()
         ),
+        Storage::Redis(redis) => format!(
+            "{what} for environment '{}' (redis {} keys {}*):",
+            env.name, redis.url, redis.key_prefix
+        ),
         Storage::S3(s3) => {
             // With the command-line overrides: where the requests really go.
             let target = ctx.target(s3);

@@ -6,7 +6,6 @@
 //! old key is deleted right after. The secret goes nowhere else.
 
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::cloud::app_identity::{KeySink, NewKey};
@@ -30,9 +29,9 @@ impl Default for AppKeyOptions {
     }
 }
 
-/// The file of `env`'s app key under `out`.
+/// The file of `env`'s app key under `out` (`credentials_file::path`).
 pub(crate) fn credentials_path(out: &Path, env: &str) -> PathBuf {
-    out.join(format!("app-credentials.{env}.env"))
+    crate::credentials_file::path(out, env)
 }
 
 /// Writes keys to the credentials file of one environment.
@@ -55,12 +54,7 @@ impl CredentialsFile {
     }
 
     fn open_new(path: &Path) -> Result<std::fs::File> {
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(path)
-            .map_err(|e| Error::io(path, e))
+        crate::credentials_file::create_new_0600(path).map_err(|e| Error::io(path, e))
     }
 }
 

@@ -76,13 +76,17 @@ pub fn apply(
     apply_with(session, env, confirm, &AppKeyOptions::default())
 }
 
-/// `apply`, with where a new app key goes and whether to rotate it.
+/// `apply`, with where a new app secret goes (an S3 app key, the Redis ACL
+/// user's password) and whether to rotate an app key.
 pub fn apply_with(
     session: &Session,
     env: &Environment,
     confirm: &dyn Fn(&Plan) -> Result<bool>,
     keys: &AppKeyOptions,
 ) -> Result<Option<ApplyOutcome>> {
+    if let Storage::Redis(redis) = &env.storage {
+        return super::redis_apply::apply(session, env, redis, &keys.out, confirm);
+    }
     let desired = Desired::from_env(env)?;
     if let DesiredTarget::Local { traces_dir } = &desired.target {
         // No network, no runtime: the local provisioner's futures are ready.
@@ -139,6 +143,9 @@ pub fn apply_with(
 
 /// What `apply` would change in `env` (reads the live state only).
 pub fn plan(session: &Session, env: &Environment) -> Result<Plan> {
+    if let Storage::Redis(redis) = &env.storage {
+        return super::redis_apply::plan(session, env, redis);
+    }
     let desired = Desired::from_env(env)?;
     match &desired.target {
         DesiredTarget::Local { traces_dir } => {
@@ -318,6 +325,9 @@ pub fn destroy(
     empty: bool,
     confirm: &dyn Fn(&Plan) -> Result<()>,
 ) -> Result<ApplyOutcome> {
+    if let Storage::Redis(redis) = &env.storage {
+        return super::redis_apply::destroy(session, env, redis, confirm);
+    }
     if let Storage::Local(local) = &env.storage {
         return Err(Error::usage_with_hint(
             format!(

@@ -9,7 +9,7 @@ use super::{DEFAULT_CONCURRENCY, DEFAULT_GRACE_DAYS, Session};
 use crate::error::{Error, Result};
 use crate::report::DayRow;
 use crate::retention::{self, Rule, RuleStatus};
-use crate::scan::{Judge, KeyError, Outcome, Progress, Purged, Selection, Volume};
+use crate::scan::{Judge, KeyError, Outcome, Progress, Purged, Selection, StoreFinding, Volume};
 use crate::spec::ids::lifecycle_rule_id;
 use crate::spec::{Environment, Storage};
 use crate::store::{RetentionWant, TraceStore};
@@ -68,6 +68,10 @@ pub struct VerifyReport {
     /// `storage/app/private`): the verdict above does not cover them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub elsewhere: Option<crate::app::stray::Stray>,
+    /// Defects of the store's own layout (Redis: orphaned index members,
+    /// keys without a TTL); a failing one fails the verification.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub store_findings: Vec<StoreFinding>,
 }
 
 /// `cleanup purge` as JSON (product.md contract, plus detail fields).
@@ -92,6 +96,9 @@ pub struct PurgeReport {
     pub interrupted: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub finished_partitions: Option<Vec<String>>,
+    /// The store's layout defects found, and what the purge repaired.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub store_findings: Vec<StoreFinding>,
 }
 
 /// The retention of this run: `--days`, else the spec's.
@@ -131,7 +138,7 @@ pub fn verify(
     // Local traces one directory away (the other Laravel root) fail it too.
     report.elsewhere = match &env.storage {
         Storage::Local(local) => crate::app::stray::find(local),
-        Storage::S3(_) => None,
+        Storage::S3(_) | Storage::Redis(_) => None,
     };
     report.ok &= report.elsewhere.is_none();
     Ok(report)
@@ -153,7 +160,7 @@ pub(crate) async fn verify_store(
     let tally = &outcome.tally;
     Ok(VerifyReport {
         env: env.name.clone(),
-        ok: tally.expired.objects == 0,
+        ok: tally.expired.objects == 0 && crate::scan::all_pass(&outcome.findings),
         retention_days: judge.rule.retention_days,
         grace_days: judge.rule.grace_days,
         cutoff: judge.cutoff_text(),
@@ -166,6 +173,7 @@ pub(crate) async fn verify_store(
         partitions_listed: outcome.partitions_listed,
         expired_partitions: expired_rows(&outcome),
         elsewhere: None,
+        store_findings: outcome.findings.clone(),
     })
 }
 
@@ -245,6 +253,7 @@ pub(crate) async fn purge_store(
         outside_partitions: outside(tally.expired, tally.expired_partitions.values()),
         interrupted: false,
         finished_partitions: None,
+        store_findings: outcome.findings.clone(),
     })
 }
 
@@ -276,6 +285,7 @@ fn interrupted(
             finished.sort();
             finished.iter().map(ToString::to_string).collect()
         }),
+        store_findings: Vec::new(),
     }
 }
 

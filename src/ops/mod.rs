@@ -11,6 +11,7 @@ pub mod apply;
 pub mod check;
 pub mod cleanup;
 mod proof;
+pub mod redis_apply;
 pub mod report;
 pub mod session;
 
@@ -33,7 +34,7 @@ async fn open_store(
 ) -> Result<Box<dyn TraceStore>> {
     let clients = match storage {
         Storage::S3(s3) => Some(session.clients(s3).await?),
-        Storage::Local(_) => None,
+        Storage::Local(_) | Storage::Redis(_) => None,
     };
-    store::open(storage, clients, concurrency).await
+    store::open(storage, clients, concurrency, session.overrides.timeouts).await
 }

@@ -59,7 +59,7 @@ pub(crate) async fn build_store(
         .scan(judge, Selection::All, false, &Progress::default())
         .await?;
     let lifecycle = super::cleanup::lifecycle_status(store, env, None).await?;
-    Ok(Report::build(Inputs {
+    let mut report = Report::build(Inputs {
         env: &env.name,
         generated_at,
         storage: summary(store),
@@ -67,7 +67,9 @@ pub(crate) async fn build_store(
         outcome: &outcome,
         lifecycle,
         noncurrent_expiry: matches!(&env.storage, Storage::S3(s) if s.noncurrent_days.is_some()),
-    }))
+    });
+    report.add_store_findings(&outcome.findings);
+    Ok(report)
 }
 
 /// Adds the `check` results; when the checks cannot run at all, the

@@ -92,6 +92,12 @@ impl Desired {
                 traces_dir: local.traces_dir(),
             },
             Storage::S3(s3) => DesiredTarget::Bucket(Box::new(bucket(env, s3)?)),
+            Storage::Redis(_) => {
+                return Err(Error::usage(format!(
+                    "environment '{}': plan and apply do not provision a Redis store yet",
+                    env.name
+                )));
+            }
         };
         Ok(Desired {
             env: env.name.clone(),

@@ -69,6 +69,8 @@ pub(crate) enum Resource {
     /// The app's access key (its secret goes to the credentials file only).
     #[serde(rename = "iam.access-key")]
     IamAccessKey,
+    #[serde(rename = "redis.acl-user")]
+    RedisAclUser,
 }
 
 impl Resource {
@@ -90,6 +92,7 @@ impl Resource {
             Resource::IamUser => "iam.user",
             Resource::IamUserPolicy => "iam.user-policy",
             Resource::IamAccessKey => "iam.access-key",
+            Resource::RedisAclUser => "redis.acl-user",
         }
     }
 }

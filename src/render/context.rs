@@ -275,6 +275,10 @@ impl DotEnv {
                 settings.push(("AWS_DEFAULT_REGION", s3.region.clone()));
                 credentials = if s3.iam.is_some() { "role" } else { "keys" };
             }
+            Storage::Redis(redis) => {
+                settings.push(("CHRONOTRACE_STORAGE", "redis".into()));
+                settings.push(("REDIS_URL", redis.url.clone()));
+            }
         }
         // The package reads neither retention_days nor auto_purge, and its
         // purge deletes nothing: say what really expires the traces.
@@ -283,7 +287,7 @@ impl DotEnv {
                 "the bucket's lifecycle rule {} (chronotrace-ops apply)",
                 lifecycle_rule_id(&env.name)
             ),
-            Storage::Local(_) => format!(
+            Storage::Local(_) | Storage::Redis(_) => format!(
                 "chronotrace-ops --env {} cleanup purge --yes, scheduled (schedule: in the spec)",
                 env.name
             ),

@@ -215,6 +215,24 @@ impl Report {
         report
     }
 
+    /// The store's layout defects (Redis: orphaned index members...): a
+    /// failing one is an error, another a warning; none found, nothing.
+    pub(crate) fn add_store_findings(&mut self, findings: &[crate::scan::StoreFinding]) {
+        for f in findings.iter().filter(|f| f.count > 0) {
+            self.findings.push(Finding {
+                severity: if f.fails {
+                    Severity::Error
+                } else {
+                    Severity::Warning
+                },
+                id: f.id.to_string(),
+                message: f.message.clone(),
+            });
+            self.retention.ok &= !f.failing();
+        }
+        self.findings.sort_by_key(|f| f.severity);
+    }
+
     /// Plugs in the results of `check`; a failed check becomes a finding.
     pub(crate) fn with_checks(mut self, checks: Vec<CheckResult>) -> Report {
         for check in checks.iter().filter(|c| c.status == Status::Fail) {

@@ -8,6 +8,7 @@
 //! read. Pure: the walks themselves are the stores' (`cloud::scan` for a
 //! bucket, `local::scan` for a directory, behind `store::TraceStore`).
 
+mod store_findings;
 mod tally;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -15,6 +16,7 @@ use serde::Serialize;
 
 use crate::retention::{self, Rule};
 
+pub use store_findings::{StoreFinding, all_pass};
 pub use tally::{Tally, Volume};
 
 /// Which parts of the tree a scan reads.
@@ -144,6 +146,8 @@ pub struct Outcome {
     pub errors: Vec<KeyError>,
     /// One key found past retention (to ask the store which rule applies).
     pub sample_expired: Option<String>,
+    /// Defects of the store's own layout (Redis: orphaned index members).
+    pub findings: Vec<StoreFinding>,
 }
 
 impl Outcome {
@@ -158,6 +162,7 @@ impl Outcome {
         if self.sample_expired.is_none() {
             self.sample_expired = other.sample_expired;
         }
+        self.findings.extend(other.findings);
     }
 
     /// Records per-key errors, keeping the first `MAX_KEPT_ERRORS`.

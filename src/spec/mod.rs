@@ -86,6 +86,21 @@ pub(crate) struct Schedule {
 pub(crate) enum Storage {
     Local(LocalStorage),
     S3(S3Storage),
+    Redis(RedisStorage),
+}
+
+/// The seed's `RedisTraceStorage`: a string key `{key_prefix}{traceId}` per
+/// trace with a TTL, and a sorted set `index_key` of trace ids scored by
+/// the Unix time they were stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct RedisStorage {
+    /// `redis://` or `rediss://` (TLS), host, port, database: never a
+    /// password (that comes from `password_env`).
+    pub(crate) url: String,
+    pub(crate) key_prefix: String,
+    pub(crate) index_key: String,
+    /// The environment variable holding the password (`REDIS_PASSWORD`).
+    pub(crate) password_env: String,
 }
 
 /// The Laravel local disk (or an NFS mount): traces under `{path}/traces/`.

@@ -62,6 +62,7 @@ pub(crate) mod app_identity;
 #[cfg(test)]
 pub(crate) mod fake;
 pub(crate) mod local;
+pub(crate) mod redis;
 pub(crate) mod s3;
 
 use futures::future::LocalBoxFuture;
@@ -132,6 +133,8 @@ pub(crate) enum Retention {
     LifecycleRule(RuleStatus),
     /// Nothing expires by itself: `cleanup purge` is the mechanism.
     None,
+    /// A TTL on each key (Redis), sampled and judged against the days.
+    Ttl(crate::kv::ttl::TtlStatus),
 }
 
 impl Retention {
@@ -139,7 +142,7 @@ impl Retention {
     pub(crate) fn rule_status(self) -> Option<RuleStatus> {
         match self {
             Retention::LifecycleRule(status) => Some(status),
-            Retention::None => None,
+            Retention::None | Retention::Ttl(_) => None,
         }
     }
 }
@@ -163,6 +166,7 @@ pub(crate) async fn open(
     storage: &Storage,
     clients: Option<Clients>,
     concurrency: usize,
+    timeouts: crate::cloud::timeouts::Timeouts,
 ) -> Result<Box<dyn TraceStore>> {
     match (storage, clients) {
         (Storage::Local(local), _) => Ok(Box::new(local::LocalStore::new(local))),
@@ -170,5 +174,6 @@ pub(crate) async fn open(
             Ok(Box::new(s3::S3Store::open(clients, s3, concurrency).await?))
         }
         (Storage::S3(_), None) => Err(Error::usage("an S3 store needs its clients")),
+        (Storage::Redis(spec), _) => Ok(Box::new(redis::RedisStore::open(spec, timeouts).await?)),
     }
 }

@@ -249,3 +249,75 @@ fn the_app_key_secret_is_only_in_its_credentials_file() {
         }
     }
 }
+
+/// Every command on a Redis environment (after `-e cache` and a variant).
+const REDIS_COMMANDS: [&[&str]; 13] = [
+    &["render", "--out", "deploy"],
+    &["plan"],
+    &["apply", "--yes", "--out", "creds"],
+    &["check"],
+    &["cleanup", "verify"],
+    &["cleanup", "purge"],
+    &["cleanup", "purge", "--yes"],
+    &["report"],
+    &["report", "--format", "json", "--out", "r.json"],
+    &["report", "--format", "markdown", "--out", "r.md"],
+    &["report", "--format", "html", "--out", "r.html"],
+    &["plan", "--exit-code"],
+    &["destroy", "--yes"],
+];
+
+#[test]
+#[ignore = "needs the bench: run scripts/test.sh"]
+fn no_redis_command_shows_the_password() {
+    let (_, real) = crate::redis::redis_server();
+    let secrets = [real.as_str(), CANARY_SECRET];
+    let dir = tempdir();
+    let ns = crate::redis::namespace("secret");
+    crate::redis::write_spec(dir.path(), &ns);
+    // A user left by an earlier run would make apply a no-op.
+    let _: i64 = ::redis::cmd("ACL")
+        .arg("DELUSER")
+        .arg("chronotrace-cache")
+        .query(&mut crate::redis::connect())
+        .expect("deluser");
+    let mut outputs = Vec::new();
+    // The wrong password, the real one, the wrong one again.
+    for (pass, password) in [CANARY_SECRET, real.as_str(), CANARY_SECRET]
+        .into_iter()
+        .enumerate()
+    {
+        for command in REDIS_COMMANDS {
+            for variant in VARIANTS {
+                let mut args = vec!["-e", "cache"];
+                args.extend_from_slice(variant);
+                args.extend_from_slice(command);
+                let out = Run::new(dir.path())
+                    .env("REDIS_PASSWORD", password)
+                    .args(&args)
+                    .run();
+                let line = format!("pass {pass}: {}", args.join(" "));
+                assert_clean(&line, &out, &secrets);
+                let talks = !command.contains(&"render");
+                assert!(
+                    !(pass != 1 && talks && out.code == 0),
+                    "{line}: the wrong password succeeded"
+                );
+                assert!(!(pass == 1 && out.code == 2), "{line}: {}", out.stderr);
+                outputs.push(out);
+            }
+        }
+    }
+    // The app's own password, written to its file, is never printed either.
+    let creds = std::fs::read_to_string(dir.path().join("creds/app-credentials.cache.env"))
+        .expect("apply wrote the app's credentials");
+    let app = creds
+        .lines()
+        .find_map(|l| l.strip_prefix("REDIS_PASSWORD="))
+        .expect("app password");
+    for out in &outputs {
+        assert_clean("the app's password", out, &[app]);
+    }
+    let read = assert_files_clean(dir.path(), &secrets);
+    assert!(read >= 5, "only {read} files were written");
+}

@@ -30,6 +30,8 @@ mod onboarding;
 mod output_snapshots;
 mod outputs;
 mod provision;
+mod redis;
+mod redis_provision;
 mod render;
 mod render_selfhosted;
 mod report;

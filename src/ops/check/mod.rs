@@ -17,6 +17,11 @@ use crate::spec::{Environment, Storage};
 pub fn evaluate(session: &Session, env: &Environment) -> Result<Report> {
     let mut checks = match &env.storage {
         Storage::Local(storage) => local::check::check(storage),
+        Storage::Redis(redis) => session.block_on(crate::kv::checks::check(
+            redis,
+            env.retention_days,
+            session.overrides.timeouts,
+        ))?,
         Storage::S3(s3) => {
             let target = session.target(s3);
             let endpoint = Endpoint::of(&target).map_err(|e| {

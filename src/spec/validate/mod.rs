@@ -9,6 +9,7 @@ use serde_saphyr::{Location, Spanned};
 
 mod identity;
 mod minio;
+mod redis;
 mod s3;
 mod schedule;
 mod values;
@@ -136,6 +137,7 @@ impl Checker<'_> {
         let storage = match env.storage.value.as_str() {
             "local" => self.local(env).map(Storage::Local),
             "s3" => self.s3(env, retention_days).map(Storage::S3),
+            "redis" => self.redis(env).map(Storage::Redis),
             other => {
                 let hint = if other == "minio" {
                     " (for MinIO write storage: s3 and provider: minio)"
@@ -145,7 +147,7 @@ impl Checker<'_> {
                 self.problem(
                     &env.storage.referenced,
                     "spec.storage",
-                    format!("storage '{other}' is not one of: local, s3{hint}"),
+                    format!("storage '{other}' is not one of: local, s3, redis{hint}"),
                 );
                 None
             }
@@ -187,32 +189,10 @@ impl Checker<'_> {
     }
 
     fn local(&mut self, env: RawEnvironment) -> Option<LocalStorage> {
-        let s3_only: [(&str, Option<Location>); 9] = [
-            ("provider", env.provider.as_ref().map(|v| v.referenced)),
-            ("endpoint", env.endpoint.as_ref().map(|v| v.referenced)),
-            ("region", env.region.as_ref().map(|v| v.referenced)),
-            ("bucket", env.bucket.as_ref().map(|v| v.referenced)),
-            ("prefix", env.prefix.as_ref().map(|v| v.referenced)),
-            ("versioning", env.versioning.as_ref().map(|v| v.referenced)),
-            (
-                "noncurrent_days",
-                env.noncurrent_days.as_ref().map(|v| v.referenced),
-            ),
-            (
-                "transitions",
-                env.transitions.as_ref().map(|v| v.referenced),
-            ),
-            ("iam", env.iam.as_ref().map(|v| v.referenced)),
-        ];
-        for (key, loc) in s3_only {
-            if let Some(loc) = loc {
-                self.problem(
-                    &loc,
-                    "spec.key-not-applicable",
-                    format!("'{key}' applies only to storage: s3"),
-                );
-            }
-        }
+        self.redis_keys_elsewhere(&env);
+        self.not_applicable(s3_keys(&env), |key| {
+            format!("'{key}' applies only to storage: s3")
+        });
         let explicit = env.path.is_some();
         let path = env
             .path
@@ -230,6 +210,19 @@ impl Checker<'_> {
         })
     }
 
+    /// One problem per key written where it does not apply.
+    fn not_applicable<'k>(
+        &mut self,
+        keys: impl IntoIterator<Item = (&'k str, Option<Location>)>,
+        message: impl Fn(&str) -> String,
+    ) {
+        for (key, loc) in keys {
+            if let Some(loc) = loc {
+                self.problem(&loc, "spec.key-not-applicable", message(key));
+            }
+        }
+    }
+
     fn name_check(
         &mut self,
         raw: &Spanned<String>,
@@ -239,4 +232,25 @@ impl Checker<'_> {
             self.problem(&raw.referenced, rule, message);
         }
     }
+}
+
+/// The keys only a bucket has, with where each was written.
+fn s3_keys(env: &RawEnvironment) -> [(&'static str, Option<Location>); 9] {
+    [
+        ("provider", env.provider.as_ref().map(|v| v.referenced)),
+        ("endpoint", env.endpoint.as_ref().map(|v| v.referenced)),
+        ("region", env.region.as_ref().map(|v| v.referenced)),
+        ("bucket", env.bucket.as_ref().map(|v| v.referenced)),
+        ("prefix", env.prefix.as_ref().map(|v| v.referenced)),
+        ("versioning", env.versioning.as_ref().map(|v| v.referenced)),
+        (
+            "noncurrent_days",
+            env.noncurrent_days.as_ref().map(|v| v.referenced),
+        ),
+        (
+            "transitions",
+            env.transitions.as_ref().map(|v| v.referenced),
+        ),
+        ("iam", env.iam.as_ref().map(|v| v.referenced)),
+    ]
 }
