@@ -163,6 +163,9 @@ pub struct ApplyArgs {
     /// Apply without asking (required without a terminal)
     #[arg(long)]
     pub yes: bool,
+    /// Where a new app credentials file goes (app-credentials.<env>.env, mode 0600)
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub out: std::path::PathBuf,
 }
 
 /// `destroy` flags.

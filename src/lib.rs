@@ -46,7 +46,9 @@ pub(crate) mod report;
 pub(crate) mod retention;
 pub(crate) mod scan;
 pub(crate) mod secret;
+pub(crate) mod secret_file;
 pub(crate) mod spec;
+pub(crate) mod sql;
 pub(crate) mod store;
 
 use std::ffi::OsString;

@@ -140,12 +140,16 @@ fn storage_driver(tree: &Tree, env: &Environment) -> CheckResult {
     let expected = match env.storage {
         Storage::S3(_) => "s3",
         Storage::Local(_) => "local",
+        Storage::Database(_) => "database",
     };
     let fix = match env.storage {
         Storage::S3(_) => {
             "set CHRONOTRACE_STORAGE=s3 (with CHRONOTRACE_S3_ENDPOINT for MinIO and other S3-compatible stores)"
         }
         Storage::Local(_) => "set CHRONOTRACE_STORAGE=local",
+        Storage::Database(_) => {
+            "set CHRONOTRACE_STORAGE=database (the seed's AppServiceProvider registers DatabaseTraceStorage on it)"
+        }
     };
     if value == expected {
         return CheckResult::pass(ID, format!("CHRONOTRACE_STORAGE={value} ({origin})"));

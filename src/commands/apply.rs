@@ -13,7 +13,7 @@ pub fn run(ctx: &Context, args: &ApplyArgs) -> Result<ExitStatus> {
     let env = spec.environment(ctx.env_name())?;
     let heading = title(ctx, "Plan", env);
     let confirm = |plan: &_| proceed(ctx, plan, &heading, args.yes);
-    match ops::apply::apply(&ctx.session, env, &confirm)? {
+    match ops::apply::apply(&ctx.session, env, &args.out, &confirm)? {
         None => Ok(ExitStatus::Findings),
         Some(outcome) => {
             let nothing = format!(

@@ -42,7 +42,11 @@ impl Log {
     }
 
     /// The outcome of a run stopped by Ctrl-C or SIGTERM, or the error.
-    fn interrupted<T>(&self, env: &str, ran: Result<T>) -> Result<T, Result<ApplyOutcome>> {
+    pub(crate) fn interrupted<T>(
+        &self,
+        env: &str,
+        ran: Result<T>,
+    ) -> Result<T, Result<ApplyOutcome>> {
         match ran {
             Ok(value) => Ok(value),
             Err(Error::Interrupted) => {
@@ -63,11 +67,16 @@ impl Log {
 
 /// Plans the changes of `env`, asks `confirm` (which shows the plan), and
 /// executes them; `None` when `confirm` declined.
+/// `out`: where an app's new credentials file goes (database stores).
 pub fn apply(
     session: &Session,
     env: &Environment,
+    out: &std::path::Path,
     confirm: &dyn Fn(&Plan) -> Result<bool>,
 ) -> Result<Option<ApplyOutcome>> {
+    if let Storage::Database(db) = &env.storage {
+        return super::apply_sql::apply(session, env, db, out, confirm);
+    }
     let desired = Desired::from_env(env)?;
     if let DesiredTarget::Local { traces_dir } = &desired.target {
         // No network, no runtime: the local provisioner's futures are ready.
@@ -112,6 +121,9 @@ pub fn apply(
 
 /// What `apply` would change in `env` (reads the live state only).
 pub fn plan(session: &Session, env: &Environment) -> Result<Plan> {
+    if let Storage::Database(db) = &env.storage {
+        return super::apply_sql::plan(session, env, db);
+    }
     let desired = Desired::from_env(env)?;
     match &desired.target {
         DesiredTarget::Local { traces_dir } => {
@@ -120,6 +132,7 @@ pub fn plan(session: &Session, env: &Environment) -> Result<Plan> {
             };
             Ok(diff(&desired, &block_on(dir.observe())?))
         }
+        DesiredTarget::Database(_) => Err(Error::usage("a database is planned by apply_sql")),
         DesiredTarget::Bucket(want) => session.block_on(async {
             let clients = connect(session, env).await?;
             let provisioner = Provisioner::new(&clients, want, &env.name).await?;
@@ -143,7 +156,9 @@ pub(crate) async fn connect(session: &Session, env: &Environment) -> Result<crat
 pub(crate) fn bucket_of(desired: &Desired) -> Result<&DesiredBucket> {
     match &desired.target {
         DesiredTarget::Bucket(b) => Ok(b),
-        DesiredTarget::Local { .. } => Err(Error::usage("no bucket in the spec")),
+        DesiredTarget::Local { .. } | DesiredTarget::Database(_) => {
+            Err(Error::usage("no bucket in the spec"))
+        }
     }
 }
 
@@ -234,6 +249,9 @@ pub fn destroy(
     empty: bool,
     confirm: &dyn Fn(&Plan) -> Result<()>,
 ) -> Result<ApplyOutcome> {
+    if let Storage::Database(db) = &env.storage {
+        return super::apply_sql::destroy(session, env, db, empty, confirm);
+    }
     if let Storage::Local(local) = &env.storage {
         return Err(Error::usage_with_hint(
             format!(

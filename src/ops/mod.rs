@@ -7,6 +7,7 @@
 //! verifies and purges, `report` builds the health report.
 
 pub mod apply;
+mod apply_sql;
 pub mod check;
 pub mod cleanup;
 pub mod report;
@@ -31,7 +32,7 @@ async fn open_store(
 ) -> Result<Box<dyn TraceStore>> {
     let clients = match storage {
         Storage::S3(s3) => Some(session.clients(s3).await?),
-        Storage::Local(_) => None,
+        Storage::Local(_) | Storage::Database(_) => None,
     };
-    store::open(storage, clients, concurrency).await
+    store::open(storage, clients, concurrency, session.overrides.timeouts).await
 }

@@ -35,6 +35,7 @@ pub(crate) struct Desired {
 pub(crate) enum DesiredTarget {
     Local { traces_dir: PathBuf },
     Bucket(Box<DesiredBucket>),
+    Database(super::database::DesiredDatabase),
 }
 
 /// A bucket and everything the tool sets on it.
@@ -76,6 +77,9 @@ impl Desired {
                 traces_dir: local.traces_dir(),
             },
             Storage::S3(s3) => DesiredTarget::Bucket(Box::new(bucket(env, s3)?)),
+            Storage::Database(db) => {
+                DesiredTarget::Database(super::database::DesiredDatabase::new(db, &env.name))
+            }
         };
         Ok(Desired {
             env: env.name.clone(),
@@ -197,7 +201,7 @@ mod tests {
         let env = spec.environment(name).expect("env");
         match Desired::from_env(env).expect("desired").target {
             DesiredTarget::Bucket(b) => *b,
-            DesiredTarget::Local { .. } => panic!("a bucket"),
+            DesiredTarget::Local { .. } | DesiredTarget::Database(_) => panic!("a bucket"),
         }
     }
 
@@ -244,7 +248,7 @@ mod tests {
             .target
         {
             DesiredTarget::Bucket(b) => b.tls_skipped.is_some(),
-            DesiredTarget::Local { .. } => panic!("a bucket"),
+            DesiredTarget::Local { .. } | DesiredTarget::Database(_) => panic!("a bucket"),
         };
         assert!(skipped("m"));
         assert!(!skipped("a"));

@@ -8,6 +8,7 @@
 
 #![warn(unreachable_pub)]
 
+pub(crate) mod database;
 pub(crate) mod desired;
 pub(crate) mod diff;
 pub(crate) mod merge;
@@ -58,6 +59,12 @@ pub(crate) enum Resource {
     IamAttachment,
     #[serde(rename = "iam.instance-profile")]
     IamInstanceProfile,
+    #[serde(rename = "sql.table")]
+    SqlTable,
+    #[serde(rename = "sql.index.created_at")]
+    SqlCreatedAtIndex,
+    #[serde(rename = "sql.app-user")]
+    SqlAppUser,
 }
 
 impl Resource {
@@ -76,6 +83,9 @@ impl Resource {
             Resource::IamRole => "iam.role",
             Resource::IamAttachment => "iam.role-policy-attachment",
             Resource::IamInstanceProfile => "iam.instance-profile",
+            Resource::SqlTable => "sql.table",
+            Resource::SqlCreatedAtIndex => "sql.index.created_at",
+            Resource::SqlAppUser => "sql.app-user",
         }
     }
 }

@@ -149,4 +149,5 @@ pub(crate) enum Observed {
         bucket: Box<ObservedBucket>,
         iam: Option<ObservedIam>,
     },
+    Database(super::database::ObservedDatabase),
 }

@@ -268,6 +268,11 @@ impl DotEnv {
                 settings.push(("AWS_DEFAULT_REGION", s3.region.clone()));
                 credentials = if s3.iam.is_some() { "role" } else { "keys" };
             }
+            Storage::Database(db) => {
+                // The seed registers its DatabaseTraceStorage on this value.
+                settings.push(("CHRONOTRACE_STORAGE", "database".into()));
+                settings.push(("DB_CONNECTION", laravel_connection(db.dialect).into()));
+            }
         }
         // The package reads neither retention_days nor auto_purge, and its
         // purge deletes nothing: say what really expires the traces.
@@ -276,7 +281,7 @@ impl DotEnv {
                 "the bucket's lifecycle rule {} (chronotrace-ops apply)",
                 lifecycle_rule_id(&env.name)
             ),
-            Storage::Local(_) => format!(
+            Storage::Local(_) | Storage::Database(_) => format!(
                 "chronotrace-ops --env {} cleanup purge --yes, scheduled (schedule: in the spec)",
                 env.name
             ),
@@ -330,4 +335,14 @@ pub(crate) struct MinioApp {
     pub(crate) env_var: String,
     pub(crate) bucket: String,
     pub(crate) prefix: String,
+}
+
+/// Laravel's `DB_CONNECTION` name for a server.
+fn laravel_connection(dialect: crate::spec::database::Dialect) -> &'static str {
+    use crate::spec::database::Dialect;
+    match dialect {
+        Dialect::Postgres => "pgsql",
+        Dialect::Mysql => "mysql",
+        Dialect::Sqlite => "sqlite",
+    }
 }

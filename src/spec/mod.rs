@@ -6,6 +6,7 @@
 
 #![warn(unreachable_pub)]
 
+pub(crate) mod database;
 pub(crate) mod ids;
 mod lifecycle;
 mod names;
@@ -25,6 +26,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 
+pub(crate) use database::DatabaseStorage;
 pub(crate) use lifecycle::Transition;
 pub(crate) use provider::Provider;
 pub(crate) use schema::schema_json;
@@ -86,6 +88,7 @@ pub(crate) struct Schedule {
 pub(crate) enum Storage {
     Local(LocalStorage),
     S3(S3Storage),
+    Database(DatabaseStorage),
 }
 
 /// The Laravel local disk (or an NFS mount): traces under `{path}/traces/`.

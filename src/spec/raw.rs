@@ -39,8 +39,8 @@ pub(crate) struct RawSpec {
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "environment")]
 pub(crate) struct RawEnvironment {
-    /// local: the Laravel local disk (or NFS); s3: a bucket.
-    #[schemars(with = "String", extend("enum" = ["local", "s3"]))]
+    /// local: the Laravel local disk (or NFS); s3: a bucket; database: a SQL table (PostgreSQL, MySQL/MariaDB, SQLite).
+    #[schemars(with = "String", extend("enum" = ["local", "s3", "database"]))]
     pub(crate) storage: Spanned<String>,
     /// storage: s3 only.
     #[schemars(
@@ -89,6 +89,23 @@ pub(crate) struct RawEnvironment {
     /// The Laravel app's directory (--app overrides it; default: the current directory when it is a Laravel app). `check` reads its .env, composer.lock and config.
     #[schemars(with = "Option<String>")]
     pub(crate) app: Option<Spanned<String>>,
+    /// storage: database only. postgres://, mysql:// (or mariadb://) or sqlite:// URL, never with a password (it comes from the environment); TLS as the URL asks (e.g. ?sslmode=require).
+    #[schemars(with = "Option<String>")]
+    pub(crate) url: Option<Spanned<String>>,
+    /// storage: database only. The traces table (the seed's migration creates chronotrace_traces).
+    #[schemars(
+        with = "Option<String>",
+        regex(pattern = r"^[A-Za-z_][A-Za-z0-9_]{0,62}$"),
+        extend("default" = "chronotrace_traces")
+    )]
+    pub(crate) table: Option<Spanned<String>>,
+    /// storage: database only. The environment variable holding the database password (default: Laravel's DB_PASSWORD).
+    #[schemars(
+        with = "Option<String>",
+        regex(pattern = r"^[A-Z_][A-Z0-9_]*$"),
+        extend("default" = "DB_PASSWORD")
+    )]
+    pub(crate) password_env: Option<Spanned<String>>,
     /// A daily `cleanup purge --yes`: `render` writes a systemd timer and service and a cron file.
     #[schemars(with = "Option<RawSchedule>")]
     pub(crate) schedule: Option<Spanned<RawSchedule>>,

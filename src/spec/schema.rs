@@ -102,7 +102,12 @@ mod tests {
     fn the_rules_an_editor_can_check_are_kept() {
         let schema = schema();
         let env = &schema["$defs"]["environment"]["properties"];
-        assert_eq!(env["storage"]["enum"], serde_json::json!(["local", "s3"]));
+        assert_eq!(
+            env["storage"]["enum"],
+            serde_json::json!(["local", "s3", "database"])
+        );
+        assert_eq!(env["table"]["default"], "chronotrace_traces");
+        assert_eq!(env["password_env"]["default"], "DB_PASSWORD");
         assert_eq!(env["bucket"]["maxLength"], 63);
         assert_eq!(env["retention_days"]["minimum"], 1);
         assert_eq!(env["endpoint"]["format"], "uri");

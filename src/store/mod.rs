@@ -62,6 +62,8 @@
 pub(crate) mod fake;
 pub(crate) mod local;
 pub(crate) mod s3;
+pub(crate) mod sql;
+pub(crate) mod sql_provision;
 
 use futures::future::LocalBoxFuture;
 
@@ -162,6 +164,7 @@ pub(crate) async fn open(
     storage: &Storage,
     clients: Option<Clients>,
     concurrency: usize,
+    timeouts: crate::cloud::timeouts::Timeouts,
 ) -> Result<Box<dyn TraceStore>> {
     match (storage, clients) {
         (Storage::Local(local), _) => Ok(Box::new(local::LocalStore::new(local))),
@@ -169,5 +172,8 @@ pub(crate) async fn open(
             Ok(Box::new(s3::S3Store::open(clients, s3, concurrency).await?))
         }
         (Storage::S3(_), None) => Err(Error::usage("an S3 store needs its clients")),
+        (Storage::Database(db), _) => Ok(Box::new(sql::SqlStore::new(
+            crate::sql::Db::connect(db, timeouts, false).await?,
+        ))),
     }
 }

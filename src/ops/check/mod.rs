@@ -16,6 +16,9 @@ use crate::spec::{Environment, Storage};
 pub fn evaluate(session: &Session, env: &Environment) -> Result<Report> {
     let mut checks = match &env.storage {
         Storage::Local(storage) => local::check::check(storage),
+        Storage::Database(db) => {
+            session.block_on(crate::sql::check::run(db, session.overrides.timeouts))?
+        }
         Storage::S3(s3) => {
             let target = session.target(s3);
             let endpoint = Endpoint::of(&target).map_err(|e| {

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use indexmap::IndexMap;
 use serde_saphyr::{Location, Spanned};
 
+mod database;
 mod minio;
 mod s3;
 mod schedule;
@@ -127,6 +128,7 @@ impl Checker<'_> {
         let storage = match env.storage.value.as_str() {
             "local" => self.local(env).map(Storage::Local),
             "s3" => self.s3(env, retention_days).map(Storage::S3),
+            "database" => self.database(env).map(Storage::Database),
             other => {
                 let hint = if other == "minio" {
                     " (for MinIO write storage: s3 and provider: minio)"
@@ -136,7 +138,7 @@ impl Checker<'_> {
                 self.problem(
                     &env.storage.referenced,
                     "spec.storage",
-                    format!("storage '{other}' is not one of: local, s3{hint}"),
+                    format!("storage '{other}' is not one of: local, s3, database{hint}"),
                 );
                 None
             }
@@ -178,23 +180,8 @@ impl Checker<'_> {
     }
 
     fn local(&mut self, env: RawEnvironment) -> Option<LocalStorage> {
-        let s3_only: [(&str, Option<Location>); 9] = [
-            ("provider", env.provider.as_ref().map(|v| v.referenced)),
-            ("endpoint", env.endpoint.as_ref().map(|v| v.referenced)),
-            ("region", env.region.as_ref().map(|v| v.referenced)),
-            ("bucket", env.bucket.as_ref().map(|v| v.referenced)),
-            ("prefix", env.prefix.as_ref().map(|v| v.referenced)),
-            ("versioning", env.versioning.as_ref().map(|v| v.referenced)),
-            (
-                "noncurrent_days",
-                env.noncurrent_days.as_ref().map(|v| v.referenced),
-            ),
-            (
-                "transitions",
-                env.transitions.as_ref().map(|v| v.referenced),
-            ),
-            ("iam", env.iam.as_ref().map(|v| v.referenced)),
-        ];
+        self.database_keys(&env, "local");
+        let s3_only = s3_keys(&env);
         for (key, loc) in s3_only {
             if let Some(loc) = loc {
                 self.problem(
@@ -230,4 +217,25 @@ impl Checker<'_> {
             self.problem(&raw.referenced, rule, message);
         }
     }
+}
+
+/// The keys only `storage: s3` takes, with where each was written.
+fn s3_keys(env: &RawEnvironment) -> [(&'static str, Option<Location>); 9] {
+    [
+        ("provider", env.provider.as_ref().map(|v| v.referenced)),
+        ("endpoint", env.endpoint.as_ref().map(|v| v.referenced)),
+        ("region", env.region.as_ref().map(|v| v.referenced)),
+        ("bucket", env.bucket.as_ref().map(|v| v.referenced)),
+        ("prefix", env.prefix.as_ref().map(|v| v.referenced)),
+        ("versioning", env.versioning.as_ref().map(|v| v.referenced)),
+        (
+            "noncurrent_days",
+            env.noncurrent_days.as_ref().map(|v| v.referenced),
+        ),
+        (
+            "transitions",
+            env.transitions.as_ref().map(|v| v.referenced),
+        ),
+        ("iam", env.iam.as_ref().map(|v| v.referenced)),
+    ]
 }

@@ -12,6 +12,7 @@ use crate::spec::{Iam, Prefix, Provider, S3Storage};
 
 impl Checker<'_> {
     pub(super) fn s3(&mut self, env: RawEnvironment, retention_days: u32) -> Option<S3Storage> {
+        self.database_keys(&env, "s3");
         if let Some(path) = &env.path {
             self.problem(
                 &path.referenced,
