@@ -7,11 +7,11 @@ use std::path::Path;
 
 use super::Session;
 use super::apply::{ApplyOutcome, Log, execute_all};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::plan::database::{DesiredDatabase, ObservedDatabase};
 use crate::plan::desired::Desired;
 use crate::plan::observed::{Held, Observed};
-use crate::plan::{Plan, destroy_plan, diff};
+use crate::plan::{Action, Plan, Resource, destroy_plan, diff};
 use crate::spec::{DatabaseStorage, Environment};
 use crate::sql::Db;
 use crate::store::Provision;
@@ -96,6 +96,7 @@ pub(crate) fn destroy(
         let p = provisioner(session, env, db, Path::new("."), false).await?;
         let plan = destroy_plan(&desired, &p.observe().await?);
         confirm(&plan)?;
+        refuse_traces(&plan, &db.table, empty)?;
         let had_changes = plan.has_changes();
         let done = execute_all(&p, &plan, empty, &log).await?;
         p.db.close().await;
@@ -107,4 +108,23 @@ pub(crate) fn destroy(
     });
     log.interrupted(&env.name, ran.and_then(|r| r))
         .or_else(|stopped| stopped)
+}
+
+/// A table with traces goes only with `--empty`: refused before anything
+/// (the app's user included) is removed.
+fn refuse_traces(plan: &Plan, table: &str, empty: bool) -> Result<()> {
+    let rows = plan
+        .changes
+        .iter()
+        .filter(|c| c.resource == Resource::SqlTable && c.action == Action::Delete)
+        .filter_map(|c| c.before.as_ref()?.get("rows")?.as_u64())
+        .next()
+        .unwrap_or(0);
+    if rows > 0 && !empty {
+        return Err(Error::usage_with_hint(
+            format!("table {table} holds {rows} traces: nothing was removed"),
+            "destroy --empty drops it with its traces",
+        ));
+    }
+    Ok(())
 }

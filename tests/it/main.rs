@@ -33,4 +33,5 @@ mod report;
 mod report_html;
 mod servers;
 mod spec_errors;
+mod sql;
 mod support;
