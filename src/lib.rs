@@ -10,8 +10,10 @@
 //!   `Session` of one run: runtime, clients built once);
 //! - `store` (the seam every trace store implements: `TraceStore`,
 //!   `Provision`) over the adapters: `cloud` (S3-compatible: S3, IAM, STS),
-//!   `local` (a directory), `net` (DNS, TCP, TLS, HTTP probes) — the only
-//!   code that does I/O against a store or the network;
+//!   `local` (a directory), `sql` (PostgreSQL, MySQL/MariaDB, SQLite
+//!   through `sqlx`), `net` (DNS, TCP, TLS, HTTP probes) — the only code
+//!   that does I/O against a store or the network; `secret_file` writes
+//!   the app's credentials file once, mode 0600;
 //! - pure: `spec` (parse and validate), `plan` (desired vs observed),
 //!   `render` (Tera), `scan` (judge and tally), `report` (model and
 //!   renderings), `check` (result model), `retention` (the age rule),

@@ -26,6 +26,17 @@ pub struct ApplyOutcome {
     pub interrupted: bool,
 }
 
+impl ApplyOutcome {
+    /// A plan executed to its end.
+    pub(crate) fn finished(done: Plan, planned: &Plan) -> ApplyOutcome {
+        ApplyOutcome {
+            done,
+            had_changes: planned.has_changes(),
+            interrupted: false,
+        }
+    }
+}
+
 /// The changes handled so far, kept outside the work's future: when an
 /// interruption drops the future mid-request, this still says what was
 /// changed.
@@ -39,6 +50,19 @@ impl Log {
 
     fn changes(&self) -> std::sync::MutexGuard<'_, Vec<Change>> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// An apply's outcome: as it ran, or as far as it got when Ctrl-C or
+    /// SIGTERM stopped it.
+    pub(crate) fn apply_outcome(
+        &self,
+        env: &str,
+        ran: Result<Result<Option<ApplyOutcome>>>,
+    ) -> Result<Option<ApplyOutcome>> {
+        match self.interrupted(env, ran.and_then(|r| r)) {
+            Ok(outcome) => Ok(outcome),
+            Err(stopped) => stopped.map(Some),
+        }
     }
 
     /// The outcome of a run stopped by Ctrl-C or SIGTERM, or the error.
@@ -107,16 +131,9 @@ pub fn apply(
             return Ok(None);
         }
         let done = execute_all(&provisioner, &plan, false, &log).await?;
-        Ok(Some(ApplyOutcome {
-            done,
-            had_changes: plan.has_changes(),
-            interrupted: false,
-        }))
+        Ok(Some(ApplyOutcome::finished(done, &plan)))
     });
-    match log.interrupted(&env.name, ran.and_then(|r| r)) {
-        Ok(outcome) => Ok(outcome),
-        Err(stopped) => stopped.map(Some),
-    }
+    log.apply_outcome(&env.name, ran)
 }
 
 /// What `apply` would change in `env` (reads the live state only).

@@ -69,16 +69,9 @@ pub(crate) fn apply(
         }
         let done = execute_all(&p, &plan, false, &log).await?;
         p.db.close().await;
-        Ok(Some(ApplyOutcome {
-            done,
-            had_changes: plan.has_changes(),
-            interrupted: false,
-        }))
+        Ok(Some(ApplyOutcome::finished(done, &plan)))
     });
-    match log.interrupted(&env.name, ran.and_then(|r| r)) {
-        Ok(outcome) => Ok(outcome),
-        Err(stopped) => stopped.map(Some),
-    }
+    log.apply_outcome(&env.name, ran)
 }
 
 /// Removes the app's user and the table, when the tool made them; a table

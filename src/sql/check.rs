@@ -190,15 +190,36 @@ async fn privileges(db: &Db) -> CheckResult {
         Ok(None) => CheckResult::skip(PRIVILEGES, "SQLite has no users: the file's permissions decide"),
         Ok(Some(p)) if p.superuser => CheckResult::warn(
             PRIVILEGES,
-            format!("the connecting user is a superuser or has global privileges ({})", p.extra.join(", ")),
+            format!(
+                "the connecting user is a superuser or has global privileges ({})",
+                listed(&p.extra)
+            ),
         )
         .with_hint("the app needs SELECT, INSERT and DELETE on the table only: `apply` creates such a user"),
         Ok(Some(p)) if !p.extra.is_empty() => CheckResult::warn(
             PRIVILEGES,
-            format!("the connecting user may do more than SELECT, INSERT, DELETE: {}", p.extra.join(", ")),
+            format!(
+                "the connecting user may do more than SELECT, INSERT, DELETE: {}",
+                listed(&p.extra)
+            ),
         )
         .with_hint("the app needs SELECT, INSERT and DELETE on the table only: `apply` creates such a user"),
         Ok(Some(_)) => CheckResult::pass(PRIVILEGES, "SELECT, INSERT, DELETE only"),
         Err(e) => CheckResult::from_error(PRIVILEGES, &e),
     }
+}
+
+/// The first few privileges, and how many more (a superuser has dozens).
+fn listed(privileges: &[String]) -> String {
+    const SHOWN: usize = 5;
+    let mut text = privileges
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if privileges.len() > SHOWN {
+        text.push_str(&format!(" and {} more", privileges.len() - SHOWN));
+    }
+    text
 }

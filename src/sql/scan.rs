@@ -2,7 +2,9 @@
 //! grouped query (only the days past the cutoff for verify and purge: a
 //! range on the `created_at` index), and the purge in short batches: each
 //! a transaction that locks a few thousand rows past the cutoff, oldest
-//! first, deletes them by primary key and commits. No lock outlives a
+//! first, deletes them by primary key and commits (PostgreSQL: one
+//! statement that also counts what went per day; MySQL and SQLite: select,
+//! delete, commit). No lock outlives a
 //! batch; an interrupted purge leaves whole batches done, and a rerun
 //! carries on from there.
 
@@ -12,6 +14,7 @@ use sqlx::Row;
 use super::Db;
 use crate::error::Result;
 use crate::scan::Volume;
+use crate::spec::database::Dialect;
 
 /// Rows deleted per transaction: short locks, few round trips.
 pub(crate) const BATCH_ROWS: usize = 5000;
@@ -47,14 +50,19 @@ impl Db {
             query = query.bind(before);
         }
         let rows = self.timed(WHAT, query.fetch_all(self.pool())).await?;
+        self.day_counts(WHAT, &rows)
+    }
+
+    /// Rows of (day, count, bytes) as day counts.
+    fn day_counts(&self, what: &str, rows: &[sqlx::any::AnyRow]) -> Result<Vec<DayCount>> {
         let mut days = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let day: Option<String> = row.try_get(0).map_err(|e| self.error(WHAT, &e))?;
+        for row in rows {
+            let day: Option<String> = row.try_get(0).map_err(|e| self.error(what, &e))?;
             days.push(DayCount {
                 day: parse_day(day),
                 volume: Volume {
-                    objects: unsigned(self.get(WHAT, row, 1)?),
-                    bytes: unsigned(self.get(WHAT, row, 2)?),
+                    objects: unsigned(self.get(what, row, 1)?),
+                    bytes: unsigned(self.get(what, row, 2)?),
                 },
             });
         }
@@ -63,8 +71,35 @@ impl Db {
 
     /// Deletes one batch of at most `size` rows created before `before`,
     /// in its own transaction; returns what went, per day (empty: done).
-    pub(crate) async fn purge_batch(&self, before: &str, size: usize) -> Result<Vec<DayCount>> {
+    /// `resume` carries where the previous batch ended (PostgreSQL).
+    pub(crate) async fn purge_batch(
+        &self,
+        before: &str,
+        size: usize,
+        resume: &mut Option<String>,
+    ) -> Result<Vec<DayCount>> {
         const WHAT: &str = "purging a batch of traces";
+        if self.sql.dialect == Dialect::Postgres {
+            // One statement: the counts come back per day. In an explicit
+            // transaction all the same: a batch the server is still running
+            // when the tool is interrupted then rolls back (no COMMIT comes)
+            // instead of deleting rows the interrupted run did not count.
+            let statement = self.sql.delete_batch(size, resume.is_some());
+            let mut query = sqlx::query(&statement).bind(before);
+            if let Some(after) = resume.as_deref() {
+                query = query.bind(after);
+            }
+            let mut tx = self.timed(WHAT, self.pool().begin()).await?;
+            let rows = self.timed(WHAT, query.fetch_all(&mut *tx)).await?;
+            self.timed(WHAT, tx.commit()).await?;
+            for row in &rows {
+                let newest: Option<String> = row.try_get(3).map_err(|e| self.error(WHAT, &e))?;
+                if newest > *resume {
+                    *resume = newest;
+                }
+            }
+            return self.day_counts(WHAT, &rows);
+        }
         let mut tx = self.timed(WHAT, self.pool().begin()).await?;
         let statement = self.sql.batch(size);
         let rows = self

@@ -69,8 +69,20 @@ impl SqlStore {
     /// Deletes every row before `cutoff`, batch after batch, recording
     /// each batch as it commits (what an interruption reports).
     async fn purge(&self, before: &str, out: &mut Outcome, progress: &Progress) -> Result<()> {
+        let mut resume = None;
         loop {
-            let batch = self.db.purge_batch(before, self.batch_rows).await?;
+            let started = std::time::Instant::now();
+            let batch = self
+                .db
+                .purge_batch(before, self.batch_rows, &mut resume)
+                .await?;
+            // The batch's transaction is the longest any lock is held.
+            let rows: u64 = batch.iter().map(|d| d.volume.objects).sum();
+            tracing::debug!(
+                rows,
+                ms = started.elapsed().as_millis() as u64,
+                "purge batch committed"
+            );
             if batch.is_empty() {
                 return Ok(());
             }
@@ -97,6 +109,13 @@ impl TraceStore for SqlStore {
         if let Some(Some(sizes)) = self.sizes.get() {
             summary.table_bytes = Some(sizes.table_bytes);
             summary.index_bytes = Some(sizes.index_bytes);
+            // Every rendering shows the location: the sizes go with it.
+            summary.location = format!(
+                "{} (table {}, indexes {}, from the server's catalog)",
+                summary.location,
+                crate::report::fmt::bytes(sizes.table_bytes),
+                crate::report::fmt::bytes(sizes.index_bytes)
+            );
         }
     }
 
