@@ -286,6 +286,12 @@ fn every_command(name: &'static str) {
     assert_eq!(report["objects"], total as u64 - expired_purge);
     assert_eq!(report["by_day"].as_array().map(Vec::len), Some(16));
     assert_eq!(report["storage"]["table"], table.as_str());
+    assert!(
+        report["findings"]
+            .to_string()
+            .contains("retention.database"),
+        "the purge is the retention: {report}"
+    );
     for format in ["text", "markdown", "html"] {
         run(&["report", "--format", format])
             .code(0)
