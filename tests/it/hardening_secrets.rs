@@ -189,9 +189,9 @@ fn no_command_shows_the_secret_on_success_or_failure() {
 fn no_database_command_shows_a_password() {
     const CANARY: &str = "CANARYdbPasswordQ7w2Zr9Lp4";
     let dir = tempdir();
-    let db = crate::sql::database("postgres", dir.path());
+    let db = crate::sql_support::database("postgres", dir.path());
     let real = db.password.clone();
-    let table = crate::sql::unique_table("secret");
+    let table = crate::sql_support::unique_table("secret");
     db.write_spec(dir.path(), &table);
     let mut app_password = String::new();
     for (pass, password) in [CANARY, real.as_str(), CANARY].into_iter().enumerate() {

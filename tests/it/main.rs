@@ -34,4 +34,5 @@ mod report_html;
 mod servers;
 mod spec_errors;
 mod sql;
+mod sql_support;
 mod support;
