@@ -10,8 +10,10 @@
 //!   `Session` of one run: runtime, clients built once);
 //! - `store` (the seam every trace store implements: `TraceStore`,
 //!   `Provision`) over the adapters: `cloud` (S3-compatible: S3, IAM, STS),
-//!   `local` (a directory), `net` (DNS, TCP, TLS, HTTP probes) — the only
-//!   code that does I/O against a store or the network;
+//!   `local` (a directory), `kv` (Redis), `sql` (PostgreSQL, MySQL/MariaDB,
+//!   SQLite through `sqlx`), `net` (DNS, TCP, TLS, HTTP probes) — the only
+//!   code that does I/O against a store or the network; `credentials_file`
+//!   writes an app's generated secrets once, mode 0600;
 //! - pure: `spec` (parse and validate), `plan` (desired vs observed),
 //!   `render` (Tera), `scan` (judge and tally), `report` (model and
 //!   renderings), `check` (result model), `retention` (the age rule),
@@ -51,6 +53,7 @@ pub(crate) mod retention;
 pub(crate) mod scan;
 pub(crate) mod secret;
 pub(crate) mod spec;
+pub(crate) mod sql;
 pub(crate) mod store;
 #[cfg(feature = "testing")]
 #[doc(hidden)]

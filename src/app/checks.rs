@@ -143,6 +143,10 @@ fn storage_driver(tree: &Tree, env: &Environment) -> CheckResult {
             "set CHRONOTRACE_STORAGE=s3 (with CHRONOTRACE_S3_ENDPOINT for MinIO and other S3-compatible stores)",
         ),
         Storage::Local(_) => ("local", "set CHRONOTRACE_STORAGE=local"),
+        Storage::Database(_) => (
+            "database",
+            "set CHRONOTRACE_STORAGE=database (the seed's AppServiceProvider registers DatabaseTraceStorage on it)",
+        ),
         // The seed's RedisTraceStorage is a class the app binds itself.
         Storage::Redis(_) => {
             return CheckResult::skip(

@@ -86,7 +86,7 @@ pub(crate) fn package(tree: &Tree, env: &Environment) -> CheckResult {
     }
     let defect = "its chronotrace:purge deletes nothing (delete() rebuilds the key with today's date) and CHRONOTRACE_RETENTION_DAYS / CHRONOTRACE_AUTO_PURGE are read nowhere";
     match env.storage {
-        Storage::Local(_) => CheckResult::warn(ID, format!("{what}: {defect}"))
+        Storage::Local(_) | Storage::Database(_) => CheckResult::warn(ID, format!("{what}: {defect}"))
             .with_hint(format!(
                 "schedule `chronotrace-ops --env {} cleanup purge --yes` (see `schedule:` in the spec; `render` writes a systemd timer and a cron file)",
                 env.name

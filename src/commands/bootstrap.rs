@@ -74,7 +74,7 @@ pub fn run(ctx: &Context, args: &BootstrapArgs) -> Result<ExitStatus> {
             render(ctx, spec, env, &args.out)
         }),
         ("apply", &|ctx, _, env, args, _| {
-            apply_step(ctx, env, args.yes)
+            apply_step(ctx, env, args.yes, &args.out)
         }),
         ("check", &|ctx, _, env, _, checks| {
             check_step(ctx, env, checks)
@@ -253,10 +253,10 @@ fn render(_ctx: &Context, spec: &Spec, env: &Environment, out: &Path) -> Result<
     Ok((true, summary, to_json(&reports)))
 }
 
-fn apply_step(ctx: &Context, env: &Environment, yes: bool) -> Result<Ran> {
+fn apply_step(ctx: &Context, env: &Environment, yes: bool, out: &std::path::Path) -> Result<Ran> {
     let heading = title(ctx, "Plan", env);
     let confirm = |plan: &_| proceed(ctx, plan, &heading, yes);
-    let Some(outcome) = ops::apply::apply(&ctx.session, env, &confirm)? else {
+    let Some(outcome) = ops::apply::apply(&ctx.session, env, out, &confirm)? else {
         return Ok((
             false,
             "not applied: the changes were declined".into(),

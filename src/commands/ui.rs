@@ -25,6 +25,12 @@ pub(crate) fn title(ctx: &Context, what: &str, env: &Environment) -> String {
             "{what} for environment '{}' (redis {} keys {}*):",
             env.name, redis.url, redis.key_prefix
         ),
+        Storage::Database(db) => format!(
+            "{what} for environment '{}' ({} {}):",
+            env.name,
+            db.dialect.name(),
+            db.location()
+        ),
         Storage::S3(s3) => {
             // With the command-line overrides: where the requests really go.
             let target = ctx.target(s3);

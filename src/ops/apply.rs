@@ -31,6 +31,17 @@ pub struct ApplyOutcome {
     pub interrupted: bool,
 }
 
+impl ApplyOutcome {
+    /// A plan executed to its end.
+    pub(crate) fn finished(done: Plan, planned: &Plan) -> ApplyOutcome {
+        ApplyOutcome {
+            done,
+            had_changes: planned.has_changes(),
+            interrupted: false,
+        }
+    }
+}
+
 /// The changes handled so far, kept outside the work's future: when an
 /// interruption drops the future mid-request, this still says what was
 /// changed.
@@ -46,8 +57,25 @@ impl Log {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// An apply's outcome: as it ran, or as far as it got when Ctrl-C or
+    /// SIGTERM stopped it.
+    pub(crate) fn apply_outcome(
+        &self,
+        env: &str,
+        ran: Result<Result<Option<ApplyOutcome>>>,
+    ) -> Result<Option<ApplyOutcome>> {
+        match self.interrupted(env, ran.and_then(|r| r)) {
+            Ok(outcome) => Ok(outcome),
+            Err(stopped) => stopped.map(Some),
+        }
+    }
+
     /// The outcome of a run stopped by Ctrl-C or SIGTERM, or the error.
-    fn interrupted<T>(&self, env: &str, ran: Result<T>) -> Result<T, Result<ApplyOutcome>> {
+    pub(crate) fn interrupted<T>(
+        &self,
+        env: &str,
+        ran: Result<T>,
+    ) -> Result<T, Result<ApplyOutcome>> {
         match ran {
             Ok(value) => Ok(value),
             Err(Error::Interrupted) => {
@@ -68,12 +96,18 @@ impl Log {
 
 /// Plans the changes of `env`, asks `confirm` (which shows the plan), and
 /// executes them; `None` when `confirm` declined.
+/// `out`: where an app's new credentials file goes.
 pub fn apply(
     session: &Session,
     env: &Environment,
+    out: &std::path::Path,
     confirm: &dyn Fn(&Plan) -> Result<bool>,
 ) -> Result<Option<ApplyOutcome>> {
-    apply_with(session, env, confirm, &AppKeyOptions::default())
+    let keys = AppKeyOptions {
+        out: out.to_path_buf(),
+        ..AppKeyOptions::default()
+    };
+    apply_with(session, env, confirm, &keys)
 }
 
 /// `apply`, with where a new app secret goes (an S3 app key, the Redis ACL
@@ -86,6 +120,9 @@ pub fn apply_with(
 ) -> Result<Option<ApplyOutcome>> {
     if let Storage::Redis(redis) = &env.storage {
         return super::redis_apply::apply(session, env, redis, &keys.out, confirm);
+    }
+    if let Storage::Database(db) = &env.storage {
+        return super::apply_sql::apply(session, env, db, &keys.out, confirm);
     }
     let desired = Desired::from_env(env)?;
     if let DesiredTarget::Local { traces_dir } = &desired.target {
@@ -129,22 +166,18 @@ pub fn apply_with(
             let tls_only = want.tls_skipped.is_none();
             super::proof::writes_still_work(&clients, s3, &done, tls_only).await?;
         }
-        Ok(Some(ApplyOutcome {
-            done,
-            had_changes: plan.has_changes(),
-            interrupted: false,
-        }))
+        Ok(Some(ApplyOutcome::finished(done, &plan)))
     });
-    match log.interrupted(&env.name, ran.and_then(|r| r)) {
-        Ok(outcome) => Ok(outcome),
-        Err(stopped) => stopped.map(Some),
-    }
+    log.apply_outcome(&env.name, ran)
 }
 
 /// What `apply` would change in `env` (reads the live state only).
 pub fn plan(session: &Session, env: &Environment) -> Result<Plan> {
     if let Storage::Redis(redis) = &env.storage {
         return super::redis_apply::plan(session, env, redis);
+    }
+    if let Storage::Database(db) = &env.storage {
+        return super::apply_sql::plan(session, env, db);
     }
     let desired = Desired::from_env(env)?;
     match &desired.target {
@@ -154,6 +187,7 @@ pub fn plan(session: &Session, env: &Environment) -> Result<Plan> {
             };
             Ok(diff(&desired, &block_on(dir.observe())?))
         }
+        DesiredTarget::Database(_) => Err(Error::usage("a database is planned by apply_sql")),
         DesiredTarget::Bucket(want) => session.block_on(async {
             let clients = connect(session, env).await?;
             let provisioner = Provisioner::new(&clients, want, &env.name)
@@ -234,7 +268,9 @@ fn rotate_key(plan: &mut Plan, observed: &Observed) -> Result<()> {
 pub(crate) fn bucket_of(desired: &Desired) -> Result<&DesiredBucket> {
     match &desired.target {
         DesiredTarget::Bucket(b) => Ok(b),
-        DesiredTarget::Local { .. } => Err(Error::usage("no bucket in the spec")),
+        DesiredTarget::Local { .. } | DesiredTarget::Database(_) => {
+            Err(Error::usage("no bucket in the spec"))
+        }
     }
 }
 
@@ -327,6 +363,9 @@ pub fn destroy(
 ) -> Result<ApplyOutcome> {
     if let Storage::Redis(redis) = &env.storage {
         return super::redis_apply::destroy(session, env, redis, confirm);
+    }
+    if let Storage::Database(db) = &env.storage {
+        return super::apply_sql::destroy(session, env, db, empty, confirm);
     }
     if let Storage::Local(local) = &env.storage {
         return Err(Error::usage_with_hint(

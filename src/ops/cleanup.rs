@@ -138,7 +138,7 @@ pub fn verify(
     // Local traces one directory away (the other Laravel root) fail it too.
     report.elsewhere = match &env.storage {
         Storage::Local(local) => crate::app::stray::find(local),
-        Storage::S3(_) | Storage::Redis(_) => None,
+        Storage::S3(_) | Storage::Redis(_) | Storage::Database(_) => None,
     };
     report.ok &= report.elsewhere.is_none();
     Ok(report)

@@ -8,6 +8,7 @@
 
 pub mod app_key;
 pub mod apply;
+mod apply_sql;
 pub mod check;
 pub mod cleanup;
 mod proof;
@@ -34,7 +35,7 @@ async fn open_store(
 ) -> Result<Box<dyn TraceStore>> {
     let clients = match storage {
         Storage::S3(s3) => Some(session.clients(s3).await?),
-        Storage::Local(_) | Storage::Redis(_) => None,
+        Storage::Local(_) | Storage::Redis(_) | Storage::Database(_) => None,
     };
     store::open(storage, clients, concurrency, session.overrides.timeouts).await
 }

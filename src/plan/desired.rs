@@ -35,6 +35,7 @@ pub(crate) struct Desired {
 pub(crate) enum DesiredTarget {
     Local { traces_dir: PathBuf },
     Bucket(Box<DesiredBucket>),
+    Database(super::database::DesiredDatabase),
 }
 
 /// A bucket and everything the tool sets on it.
@@ -97,6 +98,9 @@ impl Desired {
                     "environment '{}': plan and apply do not provision a Redis store yet",
                     env.name
                 )));
+            }
+            Storage::Database(db) => {
+                DesiredTarget::Database(super::database::DesiredDatabase::new(db, &env.name))
             }
         };
         Ok(Desired {
@@ -245,7 +249,7 @@ mod tests {
         let env = spec.environment(name).expect("env");
         match Desired::from_env(env).expect("desired").target {
             DesiredTarget::Bucket(b) => *b,
-            DesiredTarget::Local { .. } => panic!("a bucket"),
+            DesiredTarget::Local { .. } | DesiredTarget::Database(_) => panic!("a bucket"),
         }
     }
 
@@ -292,7 +296,7 @@ mod tests {
             .target
         {
             DesiredTarget::Bucket(b) => b.tls_skipped.is_some(),
-            DesiredTarget::Local { .. } => panic!("a bucket"),
+            DesiredTarget::Local { .. } | DesiredTarget::Database(_) => panic!("a bucket"),
         };
         assert!(skipped("m"));
         assert!(!skipped("a"));

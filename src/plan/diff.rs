@@ -19,6 +19,9 @@ pub(crate) fn diff(desired: &Desired, observed: &Observed) -> Plan {
         (DesiredTarget::Local { traces_dir }, Observed::Local(dir)) => {
             vec![local_dir(traces_dir, *dir)]
         }
+        (DesiredTarget::Database(want), Observed::Database(seen)) => {
+            super::database::changes(want, seen)
+        }
         (DesiredTarget::Bucket(want), Observed::Bucket { bucket, iam, app }) => {
             let mut changes = bucket_changes(want, bucket);
             if let (Some(want), Some(seen)) = (&want.iam, iam) {
@@ -265,6 +268,9 @@ fn instance_profile(name: &str, role: &str, seen: &Held<Vec<String>>) -> Change 
 /// own, only the tool's lifecycle rule and policy statement.
 pub(crate) fn destroy_plan(desired: &Desired, observed: &Observed) -> Plan {
     let mut changes = Vec::new();
+    if let (DesiredTarget::Database(want), Observed::Database(seen)) = (&desired.target, observed) {
+        changes.extend(super::database::removals(want, seen));
+    }
     if let (DesiredTarget::Bucket(want), Observed::Bucket { bucket, iam, app }) =
         (&desired.target, observed)
     {

@@ -9,6 +9,7 @@
 #![warn(unreachable_pub)]
 
 pub(crate) mod app;
+pub(crate) mod database;
 pub(crate) mod desired;
 pub(crate) mod diff;
 pub(crate) mod merge;
@@ -71,6 +72,12 @@ pub(crate) enum Resource {
     IamAccessKey,
     #[serde(rename = "redis.acl-user")]
     RedisAclUser,
+    #[serde(rename = "sql.table")]
+    SqlTable,
+    #[serde(rename = "sql.index.created_at")]
+    SqlCreatedAtIndex,
+    #[serde(rename = "sql.app-user")]
+    SqlAppUser,
 }
 
 impl Resource {
@@ -93,6 +100,9 @@ impl Resource {
             Resource::IamUserPolicy => "iam.user-policy",
             Resource::IamAccessKey => "iam.access-key",
             Resource::RedisAclUser => "redis.acl-user",
+            Resource::SqlTable => "sql.table",
+            Resource::SqlCreatedAtIndex => "sql.index.created_at",
+            Resource::SqlAppUser => "sql.app-user",
         }
     }
 }

@@ -165,4 +165,5 @@ pub(crate) enum Observed {
         /// The app's identity on a self-hosted store (spec with `iam.user`).
         app: Option<Box<ObservedApp>>,
     },
+    Database(super::database::ObservedDatabase),
 }

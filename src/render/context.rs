@@ -279,6 +279,11 @@ impl DotEnv {
                 settings.push(("CHRONOTRACE_STORAGE", "redis".into()));
                 settings.push(("REDIS_URL", redis.url.clone()));
             }
+            Storage::Database(db) => {
+                // The seed registers its DatabaseTraceStorage on this value.
+                settings.push(("CHRONOTRACE_STORAGE", "database".into()));
+                settings.push(("DB_CONNECTION", laravel_connection(db.dialect).into()));
+            }
         }
         // The package reads neither retention_days nor auto_purge, and its
         // purge deletes nothing: say what really expires the traces.
@@ -287,7 +292,7 @@ impl DotEnv {
                 "the bucket's lifecycle rule {} (chronotrace-ops apply)",
                 lifecycle_rule_id(&env.name)
             ),
-            Storage::Local(_) | Storage::Redis(_) => format!(
+            Storage::Local(_) | Storage::Redis(_) | Storage::Database(_) => format!(
                 "chronotrace-ops --env {} cleanup purge --yes, scheduled (schedule: in the spec)",
                 env.name
             ),
@@ -341,4 +346,14 @@ pub(crate) struct MinioApp {
     pub(crate) env_var: String,
     pub(crate) bucket: String,
     pub(crate) prefix: String,
+}
+
+/// Laravel's `DB_CONNECTION` name for a server.
+fn laravel_connection(dialect: crate::spec::database::Dialect) -> &'static str {
+    use crate::spec::database::Dialect;
+    match dialect {
+        Dialect::Postgres => "pgsql",
+        Dialect::Mysql => "mysql",
+        Dialect::Sqlite => "sqlite",
+    }
 }

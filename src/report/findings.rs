@@ -44,6 +44,14 @@ pub(crate) fn findings(report: &Report, noncurrent_expiry: bool) -> Vec<Finding>
         );
     }
     match &report.lifecycle {
+        None if report.storage.kind == "database" => add(
+            Severity::Info,
+            "retention.database",
+            format!(
+                "retention depends on chronotrace-ops: nothing expires rows of a table by itself (the seed's purgeOldTraces is one unbounded DELETE that locks every expired row until it ends); schedule the batched purge: {}",
+                Forms::new(&report.env, None).summary()
+            ),
+        ),
         None => add(
             Severity::Info,
             "retention.local",

@@ -43,7 +43,7 @@ pub(crate) struct Report {
 /// Where the traces live; never a credential.
 #[derive(Debug, Clone, Default, Serialize)]
 pub(crate) struct StorageSummary {
-    /// `s3` or `local`.
+    /// `s3`, `local` or `database`.
     pub(crate) kind: String,
     /// `s3://bucket/prefix/ at endpoint`, or the traces directory.
     pub(crate) location: String,
@@ -61,6 +61,13 @@ pub(crate) struct StorageSummary {
     pub(crate) path: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) versioned: Option<bool>,
+    /// A database store's table, and its sizes from the server's catalog.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) table: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) table_bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) index_bytes: Option<u64>,
 }
 
 /// One partition day.

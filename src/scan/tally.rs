@@ -77,6 +77,29 @@ impl Tally {
         }
     }
 
+    /// Folds in a whole group of current traces at once: a store that
+    /// counts on its server (SQL's grouped query per day) rather than
+    /// listing entries. No storage class is recorded.
+    pub fn record_volume(&mut self, place: Place, volume: Volume, expired: bool) {
+        if volume.objects == 0 {
+            return;
+        }
+        self.current.merge(volume);
+        match place {
+            Place::Partition(d) => self.by_day.entry(d).or_default().merge(volume),
+            Place::Loose(_) => self.unpartitioned.merge(volume),
+        }
+        self.oldest = min_day(self.oldest, Some(place.day()));
+        self.newest = max_day(self.newest, Some(place.day()));
+        if expired {
+            self.expired.merge(volume);
+            if let Place::Partition(d) = place {
+                self.expired_partitions.entry(d).or_default().merge(volume);
+            }
+            self.oldest_expired = min_day(self.oldest_expired, Some(place.day()));
+        }
+    }
+
     fn record_current(&mut self, entry: &Entry, place: Place) {
         self.current.add(entry.size);
         match place {
@@ -223,5 +246,28 @@ mod tests {
         assert_eq!(a.oldest, Some(d("2026-01-01")));
         assert_eq!(a.newest, Some(d("2026-02-05")));
         assert_eq!(a.oldest_expired, Some(d("2026-01-01")));
+    }
+
+    #[test]
+    fn a_whole_day_folds_in_like_its_entries() {
+        let mut one_by_one = Tally::default();
+        for size in [4, 6] {
+            let mut e = entry(size, EntryKind::Current);
+            e.class = Some("STANDARD".into());
+            one_by_one.record(&e, Place::Partition(d("2026-01-01")), true);
+        }
+        let mut grouped = Tally::default();
+        let volume = Volume {
+            objects: 2,
+            bytes: 10,
+        };
+        grouped.record_volume(Place::Partition(d("2026-01-01")), volume, true);
+        grouped.record_volume(Place::Partition(d("2026-01-02")), Volume::default(), true);
+        assert_eq!(grouped.current, one_by_one.current);
+        assert_eq!(grouped.by_day, one_by_one.by_day);
+        assert_eq!(grouped.expired, one_by_one.expired);
+        assert_eq!(grouped.expired_partitions, one_by_one.expired_partitions);
+        assert_eq!(grouped.oldest_expired, one_by_one.oldest_expired);
+        assert!(grouped.by_class.is_empty());
     }
 }

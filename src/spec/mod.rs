@@ -6,6 +6,7 @@
 
 #![warn(unreachable_pub)]
 
+pub(crate) mod database;
 pub(crate) mod ids;
 mod lifecycle;
 mod names;
@@ -25,6 +26,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 
+pub(crate) use database::DatabaseStorage;
 pub(crate) use lifecycle::Transition;
 pub(crate) use provider::{AppIdentity, Provider};
 pub(crate) use schema::schema_json;
@@ -87,6 +89,7 @@ pub(crate) enum Storage {
     Local(LocalStorage),
     S3(S3Storage),
     Redis(RedisStorage),
+    Database(DatabaseStorage),
 }
 
 /// The seed's `RedisTraceStorage`: a string key `{key_prefix}{traceId}` per

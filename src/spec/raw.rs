@@ -39,8 +39,8 @@ pub(crate) struct RawSpec {
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "environment")]
 pub(crate) struct RawEnvironment {
-    /// local: the Laravel local disk (or NFS); s3: a bucket; redis: the seed's RedisTraceStorage.
-    #[schemars(with = "String", extend("enum" = ["local", "s3", "redis"]))]
+    /// local: the Laravel local disk (or NFS); s3: a bucket; redis: the seed's RedisTraceStorage; database: a SQL table (PostgreSQL, MySQL/MariaDB, SQLite).
+    #[schemars(with = "String", extend("enum" = ["local", "s3", "redis", "database"]))]
     pub(crate) storage: Spanned<String>,
     /// storage: s3 only.
     #[schemars(
@@ -89,7 +89,7 @@ pub(crate) struct RawEnvironment {
     /// garage only: its admin API (http(s)://host:port). Default: the S3 endpoint's host, port 3903. The token comes from GARAGE_ADMIN_TOKEN.
     #[schemars(with = "Option<String>", extend("format" = "uri"))]
     pub(crate) admin_endpoint: Option<Spanned<String>>,
-    /// storage: redis only. redis://host[:port][/db] or rediss:// (TLS); a username may be in it, never a password.
+    /// storage: redis and database only, never with a password (it comes from the environment). redis: redis://host[:port][/db] or rediss:// (TLS), a username may be in it. database: postgres://, mysql:// (or mariadb://) or sqlite://, TLS as the URL asks (e.g. ?sslmode=require).
     #[schemars(with = "Option<String>", extend("format" = "uri"))]
     pub(crate) url: Option<Spanned<String>>,
     /// storage: redis only. The trace keys' prefix (the seed's `chronotrace:traces:`); no glob characters.
@@ -98,16 +98,19 @@ pub(crate) struct RawEnvironment {
     /// storage: redis only. The sorted set indexing trace ids by the Unix time they were stored.
     #[schemars(with = "Option<String>", extend("default" = "chronotrace:index"))]
     pub(crate) index_key: Option<Spanned<String>>,
-    /// storage: redis only. The environment variable holding the password (Laravel's own by default).
-    #[schemars(
-        with = "Option<String>",
-        regex(pattern = r"^[A-Za-z_][A-Za-z0-9_]*$"),
-        extend("default" = "REDIS_PASSWORD")
-    )]
+    /// storage: redis and database only. The environment variable holding the password: Laravel's own by default (REDIS_PASSWORD, DB_PASSWORD).
+    #[schemars(with = "Option<String>", regex(pattern = r"^[A-Za-z_][A-Za-z0-9_]*$"))]
     pub(crate) password_env: Option<Spanned<String>>,
     /// The Laravel app's directory (--app overrides it; default: the current directory when it is a Laravel app). `check` reads its .env, composer.lock and config.
     #[schemars(with = "Option<String>")]
     pub(crate) app: Option<Spanned<String>>,
+    /// storage: database only. The traces table (the seed's migration creates chronotrace_traces).
+    #[schemars(
+        with = "Option<String>",
+        regex(pattern = r"^[A-Za-z_][A-Za-z0-9_]{0,62}$"),
+        extend("default" = "chronotrace_traces")
+    )]
+    pub(crate) table: Option<Spanned<String>>,
     /// A daily `cleanup purge --yes`: `render` writes a systemd timer and service and a cron file.
     #[schemars(with = "Option<RawSchedule>")]
     pub(crate) schedule: Option<Spanned<RawSchedule>>,

@@ -104,7 +104,13 @@ mod tests {
         let env = &schema["$defs"]["environment"]["properties"];
         assert_eq!(
             env["storage"]["enum"],
-            serde_json::json!(["local", "s3", "redis"])
+            serde_json::json!(["local", "s3", "redis", "database"])
+        );
+        assert_eq!(env["table"]["default"], "chronotrace_traces");
+        assert!(
+            env["password_env"]["description"]
+                .as_str()
+                .is_some_and(|d| d.contains("REDIS_PASSWORD") && d.contains("DB_PASSWORD"))
         );
         assert_eq!(env["bucket"]["maxLength"], 63);
         assert_eq!(env["retention_days"]["minimum"], 1);

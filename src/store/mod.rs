@@ -1,6 +1,7 @@
 //! The seam every trace store plugs into, and the stores that implement it
-//! today: an S3-compatible bucket (`s3`, through the `cloud` adapter) and a
-//! local directory (`local`). A new family of stores (Redis, SQL, GCS)
+//! today: an S3-compatible bucket (`s3`, through the `cloud` adapter), a
+//! local directory (`local`) and a SQL table (`sql` and `sql_provision`,
+//! through the `sql` adapter). A new family of stores (Redis, SQL, GCS)
 //! implements these traits in a new file here, on top of its own adapter;
 //! `ops` (and so every command) works through them. `fake` (tests only) is
 //! an in-memory store for unit tests of `ops` without a server.
@@ -64,6 +65,8 @@ pub(crate) mod fake;
 pub(crate) mod local;
 pub(crate) mod redis;
 pub(crate) mod s3;
+pub(crate) mod sql;
+pub(crate) mod sql_provision;
 
 use futures::future::LocalBoxFuture;
 
@@ -175,5 +178,8 @@ pub(crate) async fn open(
         }
         (Storage::S3(_), None) => Err(Error::usage("an S3 store needs its clients")),
         (Storage::Redis(spec), _) => Ok(Box::new(redis::RedisStore::open(spec, timeouts).await?)),
+        (Storage::Database(db), _) => Ok(Box::new(sql::SqlStore::new(
+            crate::sql::Db::connect(db, timeouts, false).await?,
+        ))),
     }
 }

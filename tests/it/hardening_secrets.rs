@@ -321,3 +321,76 @@ fn no_redis_command_shows_the_password() {
     let read = assert_files_clean(dir.path(), &secrets);
     assert!(read >= 5, "only {read} files were written");
 }
+
+/// The database store (issue 13): no command shows the admin's password
+/// (right or wrong) nor the app's generated one, in any output or file
+/// (the app's own credentials file aside), against the bench's PostgreSQL.
+#[test]
+#[ignore = "needs the bench: run scripts/test.sh"]
+fn no_database_command_shows_a_password() {
+    const CANARY: &str = "CANARYdbPasswordQ7w2Zr9Lp4";
+    let dir = tempdir();
+    let db = crate::sql_support::database("postgres", dir.path());
+    let real = db.password.clone();
+    let table = crate::sql_support::unique_table("secret");
+    db.write_spec(dir.path(), &table);
+    let mut app_password = String::new();
+    for (pass, password) in [CANARY, real.as_str(), CANARY].into_iter().enumerate() {
+        for command in commands() {
+            for variant in VARIANTS {
+                let mut args = vec!["-e", "ci"];
+                args.extend_from_slice(variant);
+                args.extend_from_slice(&command);
+                let out = Run::new(dir.path())
+                    .env("DB_PASSWORD", password)
+                    .args(&args)
+                    .run();
+                let mut secrets = vec![real.as_str(), CANARY];
+                if !app_password.is_empty() {
+                    secrets.push(&app_password);
+                }
+                assert_clean(&format!("pass {pass}: {}", args.join(" ")), &out, &secrets);
+                if pass != 1 && !args.contains(&"render") {
+                    assert_ne!(out.code, 0, "the wrong password succeeded: {args:?}");
+                }
+            }
+            if app_password.is_empty() {
+                app_password = credentials_password(dir.path());
+            }
+        }
+    }
+    assert!(
+        !app_password.is_empty(),
+        "apply wrote the app's credentials"
+    );
+    for (path, text) in files(dir.path()) {
+        assert!(
+            !text.contains(&real) && !text.contains(CANARY),
+            "{path} holds a password"
+        );
+        if !path.contains("app-credentials.") {
+            assert!(
+                !text.contains(&app_password),
+                "{path} holds the app's password"
+            );
+        }
+    }
+    let _ = Run::new(dir.path())
+        .env("DB_PASSWORD", &real)
+        .args(["-e", "ci", "destroy", "--yes", "--empty"])
+        .run();
+}
+
+/// The app's password from any credentials file under `dir` (empty: none yet).
+fn credentials_password(dir: &Path) -> String {
+    files(dir)
+        .into_iter()
+        .filter(|(path, _)| path.contains("app-credentials."))
+        .flat_map(|(_, text)| {
+            text.lines()
+                .filter_map(|l| l.strip_prefix("DB_PASSWORD=").map(str::to_string))
+                .collect::<Vec<_>>()
+        })
+        .next()
+        .unwrap_or_default()
+}

@@ -42,4 +42,6 @@ mod selfhosted_identity;
 mod selfhosted_privilege;
 mod servers;
 mod spec_errors;
+mod sql;
+mod sql_support;
 mod support;

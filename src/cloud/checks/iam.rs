@@ -246,7 +246,7 @@ mod tests {
             .values()
             .find_map(|e| match &e.storage {
                 crate::spec::Storage::S3(s3) => Some(s3.clone()),
-                crate::spec::Storage::Local(_) | crate::spec::Storage::Redis(_) => None,
+                _ => None,
             })
             .expect("an s3 environment");
         let cases = cases("aws", &s3);

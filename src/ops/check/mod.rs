@@ -22,6 +22,9 @@ pub fn evaluate(session: &Session, env: &Environment) -> Result<Report> {
             env.retention_days,
             session.overrides.timeouts,
         ))?,
+        Storage::Database(db) => {
+            session.block_on(crate::sql::check::run(db, session.overrides.timeouts))?
+        }
         Storage::S3(s3) => {
             let target = session.target(s3);
             let endpoint = Endpoint::of(&target).map_err(|e| {

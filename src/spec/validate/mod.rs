@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use indexmap::IndexMap;
 use serde_saphyr::{Location, Spanned};
 
+mod database;
 mod identity;
 mod minio;
 mod redis;
@@ -138,6 +139,7 @@ impl Checker<'_> {
             "local" => self.local(env).map(Storage::Local),
             "s3" => self.s3(env, retention_days).map(Storage::S3),
             "redis" => self.redis(env).map(Storage::Redis),
+            "database" => self.database(env).map(Storage::Database),
             other => {
                 let hint = if other == "minio" {
                     " (for MinIO write storage: s3 and provider: minio)"
@@ -147,7 +149,7 @@ impl Checker<'_> {
                 self.problem(
                     &env.storage.referenced,
                     "spec.storage",
-                    format!("storage '{other}' is not one of: local, s3, redis{hint}"),
+                    format!("storage '{other}' is not one of: local, s3, redis, database{hint}"),
                 );
                 None
             }
@@ -189,7 +191,7 @@ impl Checker<'_> {
     }
 
     fn local(&mut self, env: RawEnvironment) -> Option<LocalStorage> {
-        self.redis_keys_elsewhere(&env);
+        self.store_keys_elsewhere(&env, "local");
         self.not_applicable(s3_keys(&env), |key| {
             format!("'{key}' applies only to storage: s3")
         });
@@ -211,6 +213,28 @@ impl Checker<'_> {
     }
 
     /// One problem per key written where it does not apply.
+    /// The Redis and SQL stores' keys written in an environment of another
+    /// `storage` kind (each store's own keys are checked by its validator).
+    pub(super) fn store_keys_elsewhere(&mut self, env: &RawEnvironment, storage: &str) {
+        let at = |v: &Option<Spanned<String>>| v.as_ref().map(|v| v.referenced);
+        let keys = [
+            ("url", at(&env.url), "redis or database"),
+            ("password_env", at(&env.password_env), "redis or database"),
+            ("key_prefix", at(&env.key_prefix), "redis"),
+            ("index_key", at(&env.index_key), "redis"),
+            ("table", at(&env.table), "database"),
+        ];
+        for (key, loc, owners) in keys {
+            if let Some(loc) = loc.filter(|_| !owners.split(" or ").any(|o| o == storage)) {
+                self.problem(
+                    &loc,
+                    "spec.key-not-applicable",
+                    format!("'{key}' applies only to storage: {owners}, not {storage}"),
+                );
+            }
+        }
+    }
+
     fn not_applicable<'k>(
         &mut self,
         keys: impl IntoIterator<Item = (&'k str, Option<Location>)>,

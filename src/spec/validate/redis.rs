@@ -122,8 +122,9 @@ impl Checker<'_> {
         Some(value.clone())
     }
 
-    /// The bucket and directory keys mean nothing to a Redis store.
+    /// The bucket, directory and table keys mean nothing to a Redis store.
     fn keys_of_other_stores(&mut self, env: &RawEnvironment) {
+        self.store_keys_elsewhere(env, "redis");
         let path = ("path", env.path.as_ref().map(|v| v.referenced));
         let keys = s3_keys(env).into_iter().chain([path]);
         self.not_applicable(keys, |key| {
@@ -133,22 +134,6 @@ impl Checker<'_> {
                 ""
             };
             format!("'{key}' does not apply to storage: redis{hint}")
-        });
-    }
-
-    /// The Redis keys on a `local` or `s3` environment.
-    pub(super) fn redis_keys_elsewhere(&mut self, env: &RawEnvironment) {
-        let keys = [
-            ("url", env.url.as_ref().map(|v| v.referenced)),
-            ("key_prefix", env.key_prefix.as_ref().map(|v| v.referenced)),
-            ("index_key", env.index_key.as_ref().map(|v| v.referenced)),
-            (
-                "password_env",
-                env.password_env.as_ref().map(|v| v.referenced),
-            ),
-        ];
-        self.not_applicable(keys, |key| {
-            format!("'{key}' applies only to storage: redis")
         });
     }
 }

@@ -12,7 +12,7 @@ use crate::spec::{Prefix, Provider, S3Storage};
 
 impl Checker<'_> {
     pub(super) fn s3(&mut self, env: RawEnvironment, retention_days: u32) -> Option<S3Storage> {
-        self.redis_keys_elsewhere(&env);
+        self.store_keys_elsewhere(&env, "s3");
         if let Some(path) = &env.path {
             self.problem(
                 &path.referenced,

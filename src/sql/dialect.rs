@@ -1,0 +1,224 @@
+//! The SQL text of every statement the tool runs, per server. The table
+//! name is a checked identifier (`spec::database::is_identifier`), quoted
+//! here; values are bound, or are integers the tool itself read (primary
+//! keys in a purge batch). Dates come back as `YYYY-MM-DD` text and counts
+//! as signed 64-bit integers on every server, so one decoder reads all.
+
+use crate::spec::database::Dialect;
+
+/// The statements for one table on one server.
+#[derive(Debug, Clone)]
+pub(crate) struct Sql {
+    pub(crate) dialect: Dialect,
+    /// The table name as written in the spec (for the catalog's queries).
+    pub(crate) name: String,
+    /// The table name quoted for statements.
+    pub(crate) table: String,
+}
+
+impl Sql {
+    pub(crate) fn new(dialect: Dialect, name: &str) -> Sql {
+        Sql {
+            dialect,
+            name: name.to_string(),
+            table: quote(dialect, name),
+        }
+    }
+
+    /// The `?`/`$n` placeholder of bound parameter `n` (1-based).
+    pub(crate) fn param(&self, n: usize) -> String {
+        match self.dialect {
+            Dialect::Postgres => format!("${n}"),
+            Dialect::Mysql | Dialect::Sqlite => "?".to_string(),
+        }
+    }
+
+    /// `created_at` compared with a bound `YYYY-MM-DD HH:MM:SS` text.
+    fn before(&self, n: usize) -> String {
+        match self.dialect {
+            Dialect::Postgres => format!("created_at < CAST(${n} AS timestamp)"),
+            Dialect::Mysql | Dialect::Sqlite => "created_at < ?".to_string(),
+        }
+    }
+
+    /// The day of `created_at` as `YYYY-MM-DD` text.
+    fn day(&self) -> &'static str {
+        match self.dialect {
+            Dialect::Postgres => "to_char(created_at, 'YYYY-MM-DD')",
+            Dialect::Mysql => "DATE_FORMAT(created_at, '%Y-%m-%d')",
+            Dialect::Sqlite => "strftime('%Y-%m-%d', created_at)",
+        }
+    }
+
+    /// The stored bytes of `data` (bytes, not characters).
+    fn bytes(&self) -> &'static str {
+        match self.dialect {
+            Dialect::Postgres => "octet_length(data)",
+            Dialect::Mysql => "LENGTH(data)",
+            Dialect::Sqlite => "length(CAST(data AS BLOB))",
+        }
+    }
+
+    /// An integer expression as a signed 64-bit integer.
+    fn int(&self, expr: &str) -> String {
+        match self.dialect {
+            Dialect::Postgres => format!("CAST({expr} AS bigint)"),
+            Dialect::Mysql => format!("CAST({expr} AS SIGNED)"),
+            Dialect::Sqlite => expr.to_string(),
+        }
+    }
+
+    /// Rows, bytes per day (NULL: rows without `created_at`); with
+    /// `expired_only`, only rows before the bound cutoff (a range scan on
+    /// the `created_at` index). One grouped query.
+    pub(crate) fn days(&self, expired_only: bool) -> String {
+        let filter = if expired_only {
+            format!(" WHERE {}", self.before(1))
+        } else {
+            String::new()
+        };
+        format!(
+            "SELECT {day} AS day, {count}, {sum} FROM {t}{filter} GROUP BY {day} ORDER BY 1",
+            day = self.day(),
+            count = self.int("COUNT(*)"),
+            sum = self.int(&format!("COALESCE(SUM({}), 0)", self.bytes())),
+            t = self.table,
+        )
+    }
+
+    /// The next batch past the cutoff: primary key, day and bytes, oldest
+    /// first, locked until the batch's transaction ends.
+    pub(crate) fn batch(&self, size: usize) -> String {
+        let lock = match self.dialect {
+            Dialect::Postgres | Dialect::Mysql => " FOR UPDATE",
+            Dialect::Sqlite => "",
+        };
+        format!(
+            "SELECT {id}, {day}, {bytes} FROM {t} WHERE {before} ORDER BY created_at LIMIT {size}{lock}",
+            id = self.int("id"),
+            day = self.day(),
+            bytes = self.int(&format!("COALESCE({}, 0)", self.bytes())),
+            t = self.table,
+            before = self.before(1),
+        )
+    }
+
+    /// PostgreSQL's whole batch in one statement (its own short
+    /// transaction): delete the oldest rows past the cutoff by primary key
+    /// and count what went per day, on the server. No `FOR UPDATE`: the
+    /// counts come from `RETURNING`, so a row someone else deleted first
+    /// is simply not counted (and locking first would write every row twice).
+    /// With `resume`, only rows at or after the bound `$2` (the newest
+    /// `created_at` the previous batch deleted): the index scan starts
+    /// there instead of walking the dead entries of every batch before.
+    pub(crate) fn delete_batch(&self, size: usize, resume: bool) -> String {
+        let resume = if resume {
+            " AND created_at >= CAST($2 AS timestamp)"
+        } else {
+            ""
+        };
+        format!(
+            "WITH gone AS (DELETE FROM {t} WHERE id = ANY(ARRAY(SELECT id FROM {t} WHERE {before}{resume} ORDER BY created_at LIMIT {size})) \
+             RETURNING created_at, {bytes} AS bytes) \
+             SELECT {day} AS day, {count}, {sum}, to_char(MAX(created_at), 'YYYY-MM-DD HH24:MI:SS.US') FROM gone GROUP BY 1",
+            t = self.table,
+            before = self.before(1),
+            bytes = self.bytes(),
+            day = self.day(),
+            count = self.int("COUNT(*)"),
+            sum = self.int("COALESCE(SUM(bytes), 0)"),
+        )
+    }
+
+    /// Deletes the rows of one batch, by primary key.
+    pub(crate) fn delete_ids(&self, ids: &[i64]) -> String {
+        let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+        format!(
+            "DELETE FROM {} WHERE id IN ({})",
+            self.table,
+            list.join(",")
+        )
+    }
+
+    /// The server's version string.
+    pub(crate) fn version(&self) -> &'static str {
+        match self.dialect {
+            Dialect::Postgres => "SELECT version()",
+            Dialect::Mysql => "SELECT CAST(version() AS CHAR)",
+            Dialect::Sqlite => "SELECT 'SQLite ' || sqlite_version()",
+        }
+    }
+
+    /// The probe's insert (trace id bound as 1), as the seed's store writes.
+    pub(crate) fn probe_insert(&self) -> String {
+        let now = match self.dialect {
+            Dialect::Postgres => "LOCALTIMESTAMP(0)",
+            Dialect::Mysql => "NOW()",
+            Dialect::Sqlite => "datetime('now')",
+        };
+        format!(
+            "INSERT INTO {} (trace_id, data, created_at, updated_at) VALUES ({}, '{{}}', {now}, {now})",
+            self.table,
+            self.param(1)
+        )
+    }
+
+    /// Reads the probe back (its bytes).
+    pub(crate) fn probe_read(&self) -> String {
+        format!(
+            "SELECT {} FROM {} WHERE trace_id = {}",
+            self.int(self.bytes()),
+            self.table,
+            self.param(1)
+        )
+    }
+
+    /// Deletes the probe.
+    pub(crate) fn probe_delete(&self) -> String {
+        format!(
+            "DELETE FROM {} WHERE trace_id = {}",
+            self.table,
+            self.param(1)
+        )
+    }
+}
+
+/// `name` quoted as an identifier (it holds no quote: it was checked).
+pub(crate) fn quote(dialect: Dialect, name: &str) -> String {
+    match dialect {
+        Dialect::Mysql => format!("`{name}`"),
+        Dialect::Postgres | Dialect::Sqlite => format!("\"{name}\""),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_day_query_filters_on_created_at_only_when_asked() {
+        let pg = Sql::new(Dialect::Postgres, "chronotrace_traces");
+        assert!(
+            pg.days(true)
+                .contains("WHERE created_at < CAST($1 AS timestamp)")
+        );
+        assert!(!pg.days(false).contains("WHERE"));
+        let my = Sql::new(Dialect::Mysql, "t");
+        assert!(my.days(true).contains("FROM `t` WHERE created_at < ?"));
+    }
+
+    #[test]
+    fn purge_batches_are_fenced_to_the_table_by_primary_key() {
+        let lite = Sql::new(Dialect::Sqlite, "traces");
+        assert_eq!(
+            lite.delete_ids(&[3, 1, 2]),
+            "DELETE FROM \"traces\" WHERE id IN (3,1,2)"
+        );
+        assert!(lite.batch(5000).ends_with("LIMIT 5000"));
+        assert!(
+            Sql::new(Dialect::Postgres, "t")
+                .batch(10)
+                .ends_with("LIMIT 10 FOR UPDATE")
+        );
+    }
+}

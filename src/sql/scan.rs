@@ -1,0 +1,150 @@
+//! Counting and purging the traces table: rows and bytes per day in one
+//! grouped query (only the days past the cutoff for verify and purge: a
+//! range on the `created_at` index), and the purge in short batches: each
+//! a transaction that locks a few thousand rows past the cutoff, oldest
+//! first, deletes them by primary key and commits (PostgreSQL: one
+//! statement that also counts what went per day; MySQL and SQLite: select,
+//! delete, commit). No lock outlives a
+//! batch; an interrupted purge leaves whole batches done, and a rerun
+//! carries on from there.
+
+use chrono::NaiveDate;
+use sqlx::Row;
+
+use super::Db;
+use crate::error::Result;
+use crate::scan::Volume;
+use crate::spec::database::Dialect;
+
+/// Rows deleted per transaction: short locks, few round trips.
+pub(crate) const BATCH_ROWS: usize = 5000;
+
+/// The traces of one day (`None`: rows without `created_at`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DayCount {
+    pub(crate) day: Option<NaiveDate>,
+    pub(crate) volume: Volume,
+}
+
+/// The cutoff as the timestamp text `created_at` is compared with.
+pub(crate) fn cutoff_text(cutoff: NaiveDate) -> String {
+    format!("{} 00:00:00", cutoff.format("%Y-%m-%d"))
+}
+
+fn parse_day(text: Option<String>) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(text?.as_str(), "%Y-%m-%d").ok()
+}
+
+fn unsigned(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+impl Db {
+    /// Rows and bytes per day: every day, or (with `before`) only the rows
+    /// created before that timestamp text.
+    pub(crate) async fn days(&self, before: Option<&str>) -> Result<Vec<DayCount>> {
+        const WHAT: &str = "counting the traces per day";
+        let statement = self.sql.days(before.is_some());
+        let mut query = sqlx::query(&statement);
+        if let Some(before) = before {
+            query = query.bind(before);
+        }
+        let rows = self.timed(WHAT, query.fetch_all(self.pool())).await?;
+        self.day_counts(WHAT, &rows)
+    }
+
+    /// Rows of (day, count, bytes) as day counts.
+    fn day_counts(&self, what: &str, rows: &[sqlx::any::AnyRow]) -> Result<Vec<DayCount>> {
+        let mut days = Vec::with_capacity(rows.len());
+        for row in rows {
+            let day: Option<String> = row.try_get(0).map_err(|e| self.error(what, &e))?;
+            days.push(DayCount {
+                day: parse_day(day),
+                volume: Volume {
+                    objects: unsigned(self.get(what, row, 1)?),
+                    bytes: unsigned(self.get(what, row, 2)?),
+                },
+            });
+        }
+        Ok(days)
+    }
+
+    /// Deletes one batch of at most `size` rows created before `before`,
+    /// in its own transaction; returns what went, per day (empty: done).
+    /// `resume` carries where the previous batch ended (PostgreSQL).
+    pub(crate) async fn purge_batch(
+        &self,
+        before: &str,
+        size: usize,
+        resume: &mut Option<String>,
+    ) -> Result<Vec<DayCount>> {
+        const WHAT: &str = "purging a batch of traces";
+        if self.sql.dialect == Dialect::Postgres {
+            // One statement: the counts come back per day. In an explicit
+            // transaction all the same: a batch the server is still running
+            // when the tool is interrupted then rolls back (no COMMIT comes)
+            // instead of deleting rows the interrupted run did not count.
+            let statement = self.sql.delete_batch(size, resume.is_some());
+            let mut query = sqlx::query(&statement).bind(before);
+            if let Some(after) = resume.as_deref() {
+                query = query.bind(after);
+            }
+            let mut tx = self.timed(WHAT, self.pool().begin()).await?;
+            let rows = self.timed(WHAT, query.fetch_all(&mut *tx)).await?;
+            self.timed(WHAT, tx.commit()).await?;
+            for row in &rows {
+                let newest: Option<String> = row.try_get(3).map_err(|e| self.error(WHAT, &e))?;
+                if newest > *resume {
+                    *resume = newest;
+                }
+            }
+            return self.day_counts(WHAT, &rows);
+        }
+        let mut tx = self.timed(WHAT, self.pool().begin()).await?;
+        let statement = self.sql.batch(size);
+        let rows = self
+            .timed(
+                WHAT,
+                sqlx::query(&statement).bind(before).fetch_all(&mut *tx),
+            )
+            .await?;
+        let mut ids = Vec::with_capacity(rows.len());
+        let mut by_day: Vec<DayCount> = Vec::new();
+        for row in &rows {
+            ids.push(self.get::<i64>(WHAT, row, 0)?);
+            let day = parse_day(row.try_get(1).map_err(|e| self.error(WHAT, &e))?);
+            let bytes = unsigned(self.get(WHAT, row, 2)?);
+            match by_day.iter_mut().find(|d| d.day == day) {
+                Some(d) => d.volume.add(bytes),
+                None => {
+                    let mut volume = Volume::default();
+                    volume.add(bytes);
+                    by_day.push(DayCount { day, volume });
+                }
+            }
+        }
+        if ids.is_empty() {
+            self.timed(WHAT, tx.rollback()).await?;
+            return Ok(by_day);
+        }
+        let done = self
+            .timed(
+                WHAT,
+                sqlx::query(&self.sql.delete_ids(&ids)).execute(&mut *tx),
+            )
+            .await?
+            .rows_affected();
+        if done != ids.len() as u64 {
+            // The rows were locked: a different count means something else
+            // deleted them; give up this batch rather than miscount.
+            self.timed(WHAT, tx.rollback()).await?;
+            return Err(crate::error::Error::cloud(format!(
+                "{WHAT} on {}: {done} rows deleted of {} locked; rolled back",
+                self.storage.location(),
+                ids.len()
+            )));
+        }
+        self.timed(WHAT, tx.commit()).await?;
+        Ok(by_day)
+    }
+}
