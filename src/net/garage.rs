@@ -7,19 +7,16 @@
 //! Requests go through hyper-util's client, each within the run's call
 //! limit; the token is sent as a bearer header and never shown.
 
-use std::time::Duration;
-
 use futures::FutureExt;
 use futures::future::LocalBoxFuture;
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::body::Bytes;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 
 use crate::cloud::app_identity::{AppAdmin, NewKey};
+use crate::cloud::minio_admin::transport::Transport;
 use crate::cloud::timeouts::Timeouts;
+use crate::error::ApiCause;
 use crate::error::{Error, Result};
 use crate::plan::desired::DesiredApp;
 use crate::plan::observed::{Held, ObservedApp};
@@ -35,7 +32,9 @@ pub struct GarageKeys {
     pub token: Secret,
     pub bucket: String,
     pub env: String,
-    pub limit: Duration,
+    /// One HTTP client for every call of the run (the MinIO admin
+    /// client's transport: connect and call limits, a bounded answer).
+    transport: Transport,
 }
 
 impl GarageKeys {
@@ -60,7 +59,7 @@ impl GarageKeys {
             token: Secret::new(token),
             bucket: bucket.to_string(),
             env: env.to_string(),
-            limit: timeouts.call,
+            transport: Transport::new(false, None, timeouts),
         })
     }
 
@@ -83,28 +82,14 @@ impl GarageKeys {
         let request = builder
             .body(Full::new(payload))
             .map_err(|e| fail(e.to_string()))?;
-        let mut tcp = HttpConnector::new();
-        tcp.set_connect_timeout(Some(self.limit));
-        let client: Client<HttpConnector, Full<Bytes>> = Client::builder(TokioExecutor::new())
-            .pool_max_idle_per_host(0)
-            .build(tcp);
-        let exchange = async {
-            let response = client
-                .request(request)
-                .await
-                .map_err(|e| fail(e.to_string()))?;
-            let status = response.status().as_u16();
-            let bytes = response
-                .into_body()
-                .collect()
-                .await
-                .map_err(|e| fail(e.to_string()))?
-                .to_bytes();
-            Ok::<_, Error>((status, bytes))
-        };
-        let (status, bytes) = tokio::time::timeout(self.limit, exchange)
-            .await
-            .map_err(|_| fail(format!("no answer within {}", Timeouts::show(self.limit))))??;
+        let answer = self.transport.exchange(request).await.map_err(|cause| {
+            fail(match cause {
+                ApiCause::Unreachable(detail) => format!("cannot reach it: {detail}"),
+                ApiCause::Silent { limit } => format!("no answer within {limit}"),
+                other => format!("{other:?}"),
+            })
+        })?;
+        let (status, bytes) = (answer.status, answer.body);
         let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         if (200..300).contains(&status) {
             return Ok(value);

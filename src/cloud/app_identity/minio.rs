@@ -193,17 +193,10 @@ impl AppAdmin for MinioUsers {
     }
 }
 
-/// 40 random letters and digits (what `mc admin user add` users get).
+/// A fresh secret: 40 hex characters (160 bits), `credentials_file`'s
+/// one generator (MinIO takes 8 to 40 characters).
 fn fresh_secret() -> Result<String> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let mut bytes = [0u8; 40];
-    getrandom::fill(&mut bytes).map_err(|e| Error::cloud(format!("no random bytes: {e}")))?;
-    // 256 is not a multiple of 62: the first letters are a little more
-    // likely, which costs well under a bit of the secret's 238.
-    Ok(bytes
-        .iter()
-        .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
-        .collect())
+    crate::credentials_file::random_hex(20)
 }
 
 #[cfg(test)]
@@ -211,7 +204,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fresh_secrets_are_forty_letters_or_digits_and_differ() {
+    fn fresh_secrets_are_forty_characters_and_differ() {
         let (a, b) = (fresh_secret().expect("a"), fresh_secret().expect("b"));
         assert_eq!(a.len(), 40);
         assert!(a.chars().all(|c| c.is_ascii_alphanumeric()));

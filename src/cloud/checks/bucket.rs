@@ -43,15 +43,7 @@ pub async fn check(clients: &Clients, s3: &S3Storage) -> (Vec<CheckResult>, Reac
         Err((result, true)) => {
             let list = list(clients, s3).await.took(started);
             if list.status != crate::check::Status::Pass {
-                let mut results = vec![result.took(started)];
-                results.extend(crate::check::skip_all(&IDS[1..], "the bucket check failed"));
-                return (
-                    results,
-                    Reach {
-                        usable: false,
-                        least: false,
-                    },
-                );
+                return unusable(result.took(started));
             }
             let exists = CheckResult::pass(
                 IDS[0],
@@ -67,17 +59,7 @@ pub async fn check(clients: &Clients, s3: &S3Storage) -> (Vec<CheckResult>, Reac
                 },
             );
         }
-        Err((result, false)) => {
-            let mut results = vec![result.took(started)];
-            results.extend(crate::check::skip_all(&IDS[1..], "the bucket check failed"));
-            return (
-                results,
-                Reach {
-                    usable: false,
-                    least: false,
-                },
-            );
-        }
+        Err((result, false)) => return unusable(result.took(started)),
     };
     let exists = CheckResult::pass(IDS[0], format!("bucket {} exists", s3.bucket)).took(started);
     let region = match location {
@@ -101,6 +83,18 @@ pub async fn check(clients: &Clients, s3: &S3Storage) -> (Vec<CheckResult>, Reac
 
 /// The bucket's region as GetBucketLocation says it (normalised); `None`
 /// when only HeadBucket could prove the bucket and it named no region.
+/// The bucket check failed: the other bucket checks are skipped, and
+/// nothing after them can use the bucket.
+fn unusable(failed: CheckResult) -> (Vec<CheckResult>, Reach) {
+    let mut results = vec![failed];
+    results.extend(crate::check::skip_all(&IDS[1..], "the bucket check failed"));
+    let reach = Reach {
+        usable: false,
+        least: false,
+    };
+    (results, reach)
+}
+
 async fn location(
     clients: &Clients,
     s3: &S3Storage,

@@ -22,7 +22,7 @@
 
 pub(crate) mod crypto;
 mod errors;
-mod transport;
+pub(crate) mod transport;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -86,7 +86,15 @@ impl Transport {
         uri: &str,
         body: Vec<u8>,
     ) -> Result<Answer, ApiCause> {
-        let request = signed(signer, method, uri, body)?;
+        self.exchange(signed(signer, method, uri, body)?).await
+    }
+
+    /// Sends one prepared request (Garage's admin API uses this too): the
+    /// whole exchange, the answer's body bounded, within the call limit.
+    pub(crate) async fn exchange(
+        &self,
+        request: hyper::Request<Full<Bytes>>,
+    ) -> Result<Answer, ApiCause> {
         let exchange = async {
             let response = match &self.send {
                 Sender::Plain(c) => c.request(request).await,
