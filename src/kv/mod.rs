@@ -111,6 +111,12 @@ impl Redis {
             .map_err(|_| timed_out(&self.label, what, self.timeouts))?
             .map_err(|e| failure(&self.label, what, &e))
     }
+
+    /// One command's error out of a pipeline run with `ignore_errors`, as
+    /// the one-line error `query` would give.
+    pub(crate) fn refused(&self, what: &str, e: &redis::RedisError) -> Error {
+        failure(&self.label, what, e)
+    }
 }
 
 /// The seed's layout on a local server (unit tests).

@@ -2,16 +2,25 @@
 //! time, tallies bounded by days):
 //!
 //! 1. the index, by rank (`ZRANGE idx a b WITHSCORES`, batches of
-//!    `BATCH`): each member's day is its score's; `PTTL` + `STRLEN` of its
-//!    key are pipelined. A member whose key is gone is orphaned (the seed's
-//!    purge leaves every trace that expired by TTL in the index). Purging
-//!    pipelines `UNLINK key` + `ZREM idx member` past the cutoff and `ZREM`
-//!    for orphans; ranks below the batch never move (the app adds members
-//!    with today's score, at the end), so the next batch starts at the old
-//!    rank plus the batch minus what was removed from it.
-//! 2. the keys, by `SCAN MATCH {prefix}* COUNT`, never `KEYS`: `PTTL` +
-//!    `ZSCORE` pipelined find keys without an index entry and TTLs longer
-//!    than retention.
+//!    `BATCH`): each member's day is its score's; one pipeline asks its
+//!    key's `PTTL`, and `STRLEN` only where the tally wants the bytes (every
+//!    key for a report, past the cutoff for verify and purge). A member
+//!    whose key is gone is orphaned (the seed's purge leaves every trace
+//!    that expired by TTL in the index). Purging, the same pipeline goes on
+//!    with `UNLINK key` + `ZREM idx member` for members past the cutoff
+//!    (commands run in order, so the `PTTL`/`STRLEN` answers describe the
+//!    key just before it went: one round trip a batch, not two); a second,
+//!    usually empty, pipeline `ZREM`s orphans within retention and sets
+//!    TTLs. Ranks below the batch never move (the app adds members with
+//!    today's score, at the end), so the next batch starts at the old rank
+//!    plus the batch minus what was removed from it.
+//! 2. the keys, by `SCAN MATCH {prefix}* COUNT`, never `KEYS`: one
+//!    `ZMSCORE` a batch finds keys without an index entry, and only those
+//!    have their `PTTL` read (the index pass read the others'). Skipped
+//!    when `DBSIZE` proves the database holds nothing but the index and
+//!    the keys the index pass found: nothing could lack an entry.
+//!
+//! TTLs longer than retention are counted where each key's `PTTL` is read.
 //!
 //! Every key touched is `{prefix}{member}` or a key SCAN matched under the
 //! prefix: nothing outside it is ever deleted. Counts of deletions are
@@ -53,7 +62,24 @@ struct Member {
     day: NaiveDate,
     /// `PTTL`: -2 no key, -1 no TTL, else milliseconds left.
     pttl: i64,
+    /// `STRLEN` where the tally wants bytes, else 0.
     size: u64,
+    /// Purging past the cutoff: what the batch's `UNLINK` and `ZREM`
+    /// answered (`None`: not deleted in the batch).
+    deleted: Option<Removal>,
+}
+
+/// The answers of one member's `UNLINK key` + `ZREM idx member`.
+#[derive(Clone, Copy)]
+struct Removal {
+    unlinked: bool,
+    unindexed: bool,
+}
+
+/// What the batch's pipeline asks of one member.
+struct Ask {
+    sized: bool,
+    deletes: bool,
 }
 
 impl Walk<'_> {
@@ -62,7 +88,9 @@ impl Walk<'_> {
         let mut out = Outcome::default();
         let mut audit = Audit::default();
         self.index_pass(&mut out, &mut audit).await?;
-        self.key_pass(&mut audit).await?;
+        if !self.nothing_but_indexed_keys(&audit).await {
+            self.key_pass(&mut audit).await?;
+        }
         out.deleted = audit.deleted;
         out.findings = audit.findings(self.purge);
         Ok(out)
@@ -103,7 +131,7 @@ impl Walk<'_> {
             if page.is_empty() {
                 break;
             }
-            let members = self.read_keys(page).await?;
+            let members = self.read_batch(page).await?;
             for m in &members {
                 if days.insert(m.day) {
                     out.partitions_found += 1;
@@ -121,7 +149,7 @@ impl Walk<'_> {
                 self.record(out, audit, m);
             }
             let removed = if self.purge {
-                self.repair(audit, &members).await?
+                self.count_removals(audit, &members) + self.repair(audit, &members).await?
             } else {
                 0
             };
@@ -137,27 +165,76 @@ impl Walk<'_> {
         Ok(())
     }
 
-    /// `PTTL` and `STRLEN` of each member's key, pipelined. A key that is
-    /// not a string has no length (0 bytes), not an error.
-    async fn read_keys(&self, page: Vec<(Vec<u8>, f64)>) -> Result<Vec<Member>> {
+    /// One pipeline for a batch of index members: `PTTL` of each key,
+    /// `STRLEN` where the tally wants bytes (a key that is not a string has
+    /// 0 bytes, not an error), and, purging, `UNLINK` + `ZREM` past the
+    /// cutoff. Any other refused command (an ACL without `PTTL`, say) is
+    /// an error: a key whose TTL could not be read is never taken for gone.
+    async fn read_batch(&self, page: Vec<(Vec<u8>, f64)>) -> Result<Vec<Member>> {
         let mut pipe = redis::pipe();
-        for (id, _) in &page {
+        let mut asks = Vec::with_capacity(page.len());
+        for (id, score) in &page {
+            let day = self.day_of(*score);
             let key = self.key(id);
-            pipe.cmd("PTTL").arg(&key).cmd("STRLEN").arg(&key);
+            let ask = Ask {
+                sized: self.judge.selects(self.selection, day),
+                deletes: self.purge && self.judge.expired(day),
+            };
+            pipe.cmd("PTTL").arg(&key);
+            if ask.sized {
+                pipe.cmd("STRLEN").arg(&key);
+            }
+            if ask.deletes {
+                pipe.cmd("UNLINK")
+                    .arg(&key)
+                    .cmd("ZREM")
+                    .arg(self.index)
+                    .arg(id);
+            }
+            asks.push(ask);
         }
         pipe.ignore_errors();
-        let answers: Vec<RedisResult<i64>> = self.redis.pipeline("PTTL/STRLEN keys", &pipe).await?;
+        let what = "PTTL/STRLEN/UNLINK/ZREM index members";
+        let answers: Vec<RedisResult<i64>> = if asks.iter().any(|a| a.deletes) {
+            // Not cancellable once sent: Ctrl-C drops the scan's future, and
+            // a pipeline the server ran but the count missed would make an
+            // interrupted purge's report inexact. So a batch that deletes is
+            // awaited to its answer and counted in the same poll (the signal
+            // waits for it).
+            tokio::task::block_in_place(|| {
+                tokio::runtime::Handle::current().block_on(self.redis.pipeline(what, &pipe))
+            })?
+        } else {
+            self.redis.pipeline(what, &pipe).await?
+        };
         let mut answers = answers.into_iter();
+        let mut next = |tolerant: bool| -> Result<i64> {
+            match answers.next() {
+                Some(Ok(n)) => Ok(n),
+                Some(Err(_)) if tolerant => Ok(0),
+                Some(Err(e)) => Err(self.redis.refused(what, &e)),
+                None => Ok(0),
+            }
+        };
         let mut members = Vec::with_capacity(page.len());
-        for (id, score) in page {
-            let pttl = answers.next().and_then(|r| r.ok()).unwrap_or(-2);
-            let size = answers.next().and_then(|r| r.ok()).unwrap_or(0);
+        for ((id, score), ask) in page.into_iter().zip(asks) {
+            let pttl = next(false)?;
+            let size = if ask.sized { next(true)? } else { 0 };
+            let deleted = if ask.deletes {
+                Some(Removal {
+                    unlinked: next(false)? > 0,
+                    unindexed: next(false)? > 0,
+                })
+            } else {
+                None
+            };
             members.push(Member {
                 day: self.day_of(score),
                 id,
                 score,
                 pttl,
                 size: u64::try_from(size).unwrap_or(0),
+                deleted,
             });
         }
         Ok(members)
@@ -173,6 +250,10 @@ impl Walk<'_> {
         }
         if m.pttl == -1 && !expired {
             audit.indexed_without_ttl += 1;
+        }
+        if !m.deleted.is_some_and(|d| d.unlinked) {
+            audit.indexed_keys_left += 1;
+            audit.ttl_beyond_retention += u64::from(m.pttl > self.retention_ms());
         }
         if expired {
             audit.expired_without_ttl += u64::from(m.pttl == -1);
@@ -193,7 +274,39 @@ impl Walk<'_> {
         }
     }
 
-    /// One pipeline for the batch: `UNLINK` + `ZREM` past the cutoff,
+    /// Counts what the batch's `UNLINK`/`ZREM` did: a member whose key was
+    /// already gone is an orphan removed; otherwise the key's bytes (read
+    /// just before) were deleted. Returns how many members left the index.
+    fn count_removals(&self, audit: &mut Audit, members: &[Member]) -> usize {
+        let mut removed = 0usize;
+        for m in members {
+            let Some(Removal {
+                unlinked,
+                unindexed,
+            }) = m.deleted
+            else {
+                continue;
+            };
+            removed += usize::from(unindexed);
+            audit.index_past_removed += u64::from(unindexed);
+            if m.pttl == -2 {
+                audit.orphans_removed += u64::from(unindexed);
+                continue;
+            }
+            audit.expired_without_ttl_deleted += u64::from(unlinked && m.pttl == -1);
+            if unlinked {
+                let volume = Volume {
+                    objects: 1,
+                    bytes: m.size,
+                };
+                audit.deleted.merge(volume);
+                self.progress.deleted(Some(m.day), volume, 0);
+            }
+        }
+        removed
+    }
+
+    /// The repairs within retention, in one pipeline when there are any:
     /// `ZREM` of orphans, `EXPIREAT score + retention` on keys without a
     /// TTL (so they leave when the app meant them to). Returns how many
     /// members left the index (to keep the ranks right).
@@ -201,26 +314,15 @@ impl Walk<'_> {
         let retention = i64::from(self.judge.rule.retention_days) * 86_400;
         let mut pipe = redis::pipe();
         let mut plan = Vec::new();
-        for m in members {
-            let expired = self.judge.expired(m.day);
-            let key = self.key(&m.id);
+        for m in members.iter().filter(|m| m.deleted.is_none()) {
             if m.pttl == -2 {
                 pipe.cmd("ZREM").arg(self.index).arg(&m.id);
-                plan.push(Step::Orphan { expired });
-            } else if expired {
-                pipe.cmd("UNLINK")
-                    .arg(&key)
-                    .cmd("ZREM")
-                    .arg(self.index)
-                    .arg(&m.id);
-                plan.push(Step::Delete {
-                    day: m.day,
-                    size: m.size,
-                    no_ttl: m.pttl == -1,
+                plan.push(Step::Orphan {
+                    expired: self.judge.expired(m.day),
                 });
-            } else if m.pttl == -1 {
+            } else if m.pttl == -1 && !self.judge.expired(m.day) {
                 pipe.cmd("EXPIREAT")
-                    .arg(&key)
+                    .arg(self.key(&m.id))
                     .arg(m.score as i64 + retention);
                 plan.push(Step::Expire);
             }
@@ -228,53 +330,62 @@ impl Walk<'_> {
         if plan.is_empty() {
             return Ok(0);
         }
-        // Not cancellable once sent: Ctrl-C drops the scan's future, and a
-        // pipeline the server ran but the count missed would make an
-        // interrupted purge's report inexact. So the batch is awaited to its
-        // answer and counted in the same poll (the signal waits for it).
+        // Awaited to its answer for the same reason as a deleting batch.
         let answers: Vec<i64> = tokio::task::block_in_place(|| {
-            tokio::runtime::Handle::current()
-                .block_on(self.redis.pipeline("UNLINK/ZREM/EXPIREAT", &pipe))
+            tokio::runtime::Handle::current().block_on(self.redis.pipeline("ZREM/EXPIREAT", &pipe))
         })?;
         let mut answers = answers.into_iter();
         let mut removed = 0usize;
         for step in plan {
+            let done = answers.next().unwrap_or(0) > 0;
             match step {
                 Step::Orphan { expired } => {
-                    let gone = answers.next().unwrap_or(0) > 0;
-                    removed += usize::from(gone);
-                    audit.orphans_removed += u64::from(gone);
-                    audit.index_past_removed += u64::from(gone && expired);
+                    removed += usize::from(done);
+                    audit.orphans_removed += u64::from(done);
+                    audit.index_past_removed += u64::from(done && expired);
                 }
-                Step::Delete { day, size, no_ttl } => {
-                    let unlinked = answers.next().unwrap_or(0) > 0;
-                    let gone = answers.next().unwrap_or(0) > 0;
-                    removed += usize::from(gone);
-                    audit.index_past_removed += u64::from(gone);
-                    audit.expired_without_ttl_deleted += u64::from(unlinked && no_ttl);
-                    if unlinked {
-                        let volume = Volume {
-                            objects: 1,
-                            bytes: size,
-                        };
-                        audit.deleted.merge(volume);
-                        self.progress.deleted(Some(day), volume, 0);
-                    }
-                }
-                Step::Expire => audit.ttl_set += u64::from(answers.next().unwrap_or(0) > 0),
+                Step::Expire => audit.ttl_set += u64::from(done),
             }
         }
         Ok(removed)
     }
 
-    /// `SCAN MATCH {prefix}*`: keys without an index entry, and TTLs past
-    /// retention. A key without TTL nor index entry gets the full
-    /// retention from now on a purge (its age is unknown: never deleted
-    /// on a guess, but no longer kept forever).
+    fn retention_ms(&self) -> i64 {
+        i64::from(self.judge.rule.retention_days) * 86_400_000
+    }
+
+    /// Whether the database holds nothing but the index and the keys the
+    /// index pass found (`DBSIZE` = those keys + the index): then no key
+    /// can lack an index entry, and the keys pass has nothing to find —
+    /// the common case of a database of its own, where that pass would
+    /// cost as much as the index's. A count that differs (a shared
+    /// database, a trace written or expired meanwhile) or a server that
+    /// refuses `DBSIZE` means the pass runs.
+    async fn nothing_but_indexed_keys(&self, audit: &Audit) -> bool {
+        let mut pipe = redis::pipe();
+        pipe.cmd("DBSIZE").cmd("EXISTS").arg(self.index);
+        match self
+            .redis
+            .pipeline::<(u64, u64)>("DBSIZE/EXISTS index", &pipe)
+            .await
+        {
+            Ok((keys, index)) => keys == audit.indexed_keys_left + index,
+            Err(_) => false,
+        }
+    }
+
+    /// `SCAN MATCH {prefix}*`: keys without an index entry (their TTLs;
+    /// indexed keys had theirs read by the index pass). A key without TTL
+    /// nor index entry gets the full retention from now on a purge (its
+    /// age is unknown: never deleted on a guess, but no longer kept
+    /// forever).
     async fn key_pass(&self, audit: &mut Audit) -> Result<()> {
         let pattern = format!("{}*", self.prefix);
-        let retention_ms = i64::from(self.judge.rule.retention_days) * 86_400_000;
+        let retention_ms = self.retention_ms();
         let mut cursor = 0u64;
+        // `ZMSCORE` (Redis 6.2+) answers a whole batch in one command; an
+        // older server gets one `ZSCORE` a key.
+        let mut one_command = true;
         loop {
             let cmd = redis::cmd("SCAN")
                 .arg(cursor)
@@ -284,29 +395,34 @@ impl Walk<'_> {
                 .arg(BATCH)
                 .to_owned();
             let (next, keys): (u64, Vec<Vec<u8>>) = self.redis.query("SCAN keys", &cmd).await?;
-            if !keys.is_empty() {
+            let scores = if keys.is_empty() {
+                Vec::new()
+            } else {
+                self.scores(&keys, &mut one_command).await?
+            };
+            let unindexed: Vec<&Vec<u8>> = keys
+                .iter()
+                .zip(scores)
+                .filter_map(|(key, score)| score.is_none().then_some(key))
+                .collect();
+            if !unindexed.is_empty() {
                 let mut pipe = redis::pipe();
-                for key in &keys {
-                    let id = key.get(self.prefix.len()..).unwrap_or_default();
-                    pipe.cmd("PTTL")
-                        .arg(key)
-                        .cmd("ZSCORE")
-                        .arg(self.index)
-                        .arg(id);
+                for key in &unindexed {
+                    pipe.cmd("PTTL").arg(*key);
                 }
-                let answers: Vec<(i64, Option<f64>)> =
-                    self.redis.pipeline("PTTL/ZSCORE keys", &pipe).await?;
+                let pttls: Vec<i64> = self.redis.pipeline("PTTL unindexed keys", &pipe).await?;
                 let mut expire = redis::pipe();
                 let mut to_expire = 0usize;
-                for (key, (pttl, score)) in keys.iter().zip(answers) {
+                for (key, pttl) in unindexed.iter().zip(pttls) {
+                    if pttl == -2 {
+                        continue; // gone since SCAN saw it
+                    }
                     audit.ttl_beyond_retention += u64::from(pttl > retention_ms);
-                    if score.is_none() && pttl != -2 {
-                        audit.unindexed += 1;
-                        if pttl == -1 {
-                            audit.unindexed_without_ttl += 1;
-                            expire.cmd("EXPIRE").arg(key).arg(retention_ms / 1000);
-                            to_expire += 1;
-                        }
+                    audit.unindexed += 1;
+                    if pttl == -1 {
+                        audit.unindexed_without_ttl += 1;
+                        expire.cmd("EXPIRE").arg(*key).arg(retention_ms / 1000);
+                        to_expire += 1;
                     }
                 }
                 if self.purge && to_expire > 0 {
@@ -323,17 +439,38 @@ impl Walk<'_> {
             cursor = next;
         }
     }
+
+    /// The index score of each key's member, in one command (`ZMSCORE`),
+    /// or (`one_command` cleared when the server does not know it) a
+    /// pipelined `ZSCORE` a key.
+    async fn scores(&self, keys: &[Vec<u8>], one_command: &mut bool) -> Result<Vec<Option<f64>>> {
+        let id = |key: &[u8]| key.get(self.prefix.len()..).unwrap_or_default().to_vec();
+        if *one_command {
+            let mut cmd = redis::cmd("ZMSCORE");
+            cmd.arg(self.index);
+            for key in keys {
+                cmd.arg(id(key));
+            }
+            match self
+                .redis
+                .query::<Vec<Option<f64>>>("ZMSCORE keys", &cmd)
+                .await
+            {
+                Ok(scores) => return Ok(scores),
+                Err(e) if e.to_string().contains("unknown command") => *one_command = false,
+                Err(e) => return Err(e),
+            }
+        }
+        let mut pipe = redis::pipe();
+        for key in keys {
+            pipe.cmd("ZSCORE").arg(self.index).arg(id(key));
+        }
+        self.redis.pipeline("ZSCORE keys", &pipe).await
+    }
 }
 
 /// What the repair pipeline does to one member, to read its answers.
 enum Step {
-    Orphan {
-        expired: bool,
-    },
-    Delete {
-        day: NaiveDate,
-        size: u64,
-        no_ttl: bool,
-    },
+    Orphan { expired: bool },
     Expire,
 }

@@ -2,12 +2,14 @@
 //! version), a write/read/delete probe inside a transaction that is rolled
 //! back (nothing is left behind, whatever happens), the table and the
 //! seed's columns, the unique `trace_id` and the `created_at` indexes
-//! (without the latter every purge and count reads the whole table), and
-//! what the connecting user may do beyond SELECT, INSERT and DELETE.
+//! (without the latter every purge and count reads the whole table),
+//! whether `data` is compressed at rest (`compression`), and what the
+//! connecting user may do beyond SELECT, INSERT and DELETE.
 
 use std::time::Instant;
 
 use super::Db;
+use super::compression::{self, COMPRESSION};
 use super::inspect::Index;
 use crate::check::{CheckResult, skip_all, timed};
 use crate::cloud::timeouts::Timeouts;
@@ -32,7 +34,7 @@ pub(crate) async fn run(storage: &DatabaseStorage, timeouts: Timeouts) -> Vec<Ch
         Err(e) => {
             let mut out = vec![CheckResult::from_error(CONNECT, &e).took(started)];
             out.extend(skip_all(
-                &[TABLE, UNIQUE, CREATED_AT, PROBE, PRIVILEGES],
+                &[TABLE, UNIQUE, CREATED_AT, PROBE, COMPRESSION, PRIVILEGES],
                 "no connection",
             ));
             return out;
@@ -67,8 +69,12 @@ pub(crate) async fn run(storage: &DatabaseStorage, timeouts: Timeouts) -> Vec<Ch
             }
         }
         out.push(timed(probe(&db)).await);
+        out.push(timed(data_at_rest(&db)).await);
     } else {
-        out.extend(skip_all(&[UNIQUE, CREATED_AT, PROBE], "no table"));
+        out.extend(skip_all(
+            &[UNIQUE, CREATED_AT, PROBE, COMPRESSION],
+            "no table",
+        ));
     }
     out.push(timed(privileges(&db)).await);
     db.close().await;
@@ -183,6 +189,13 @@ async fn probe_steps(db: &Db) -> Result<i64> {
         .await?;
     db.timed(WHAT, tx.rollback()).await?;
     Ok(bytes)
+}
+
+async fn data_at_rest(db: &Db) -> CheckResult {
+    match db.data_at_rest().await {
+        Ok(at_rest) => compression::judge(&db.sql.table, &at_rest),
+        Err(e) => CheckResult::from_error(COMPRESSION, &e),
+    }
 }
 
 async fn privileges(db: &Db) -> CheckResult {

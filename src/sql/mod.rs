@@ -6,10 +6,12 @@
 //! environment at connect time and scrubbed from every error message.
 //!
 //! `scan` counts and purges, `inspect` reads the catalog (columns,
-//! indexes, privileges, sizes), `check` judges them, `provision` creates
+//! indexes, privileges, sizes), `check` judges them (`compression`: how
+//! `data` is kept at rest), `provision` creates
 //! the table, its indexes and the app's role.
 
 pub(crate) mod check;
+pub(crate) mod compression;
 pub(crate) mod dialect;
 pub(crate) mod inspect;
 pub(crate) mod provision;

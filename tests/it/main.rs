@@ -32,6 +32,7 @@ mod outputs;
 mod provision;
 mod redis;
 mod redis_provision;
+mod redis_tls;
 mod render;
 mod render_selfhosted;
 mod report;

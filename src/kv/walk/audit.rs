@@ -26,6 +26,9 @@ pub(crate) struct Audit {
     pub(crate) ttl_beyond_retention: u64,
     /// TTLs a purge set on keys that had none.
     pub(crate) ttl_set: u64,
+    /// Keys of index members still there after the index pass (to tell
+    /// whether the database holds anything else).
+    pub(crate) indexed_keys_left: u64,
     /// What a purge deleted (keys `UNLINK` removed, bytes read before).
     pub(crate) deleted: Volume,
 }
