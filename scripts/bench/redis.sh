@@ -80,13 +80,23 @@ load "$N"
 read -r t m < <(seed); row "$N" "seed purgeOldTraces (ZRANGEBYSCORE + DEL/ZREM loop)" "$t" "$m" "$(cat "$dir/last.out") deleted"
 seed_purge="$t"
 
+# The same purge in a database shared with other keys (Laravel's cache, say):
+# DBSIZE no longer proves that every key is indexed, so the keys pass runs.
+load "$N"
+cli set laravel:cache:shared 1 >/dev/null
+read -r t m < <(ours cleanup purge --yes)
+row "$N" "chronotrace-ops cleanup purge --yes, database shared (keys pass runs)" "$t" "$m" "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["deleted_objects"])' "$dir/last.out") deleted"
+shared_purge="$t"
+
 small=$((N / 10))
 load "$small"
 read -r t m < <(ours cleanup purge --yes); row "$small" "chronotrace-ops cleanup purge --yes" "$t" "$m" "memory vs N"
 load "$small"
 read -r t m < <(seed); row "$small" "seed purgeOldTraces" "$t" "$m" "memory vs N"
 
-ratio="$(python3 -c "import sys; print(f'{float(sys.argv[1]) / max(float(sys.argv[2]), 0.01):.1f}')" "$seed_purge" "$ours_purge")"
+ratio_of() { python3 -c "import sys; print(f'{float(sys.argv[1]) / max(float(sys.argv[2]), 0.01):.1f}')" "$1" "$2"; }
+ratio="$(ratio_of "$seed_purge" "$ours_purge")"
+shared_ratio="$(ratio_of "$seed_purge" "$shared_purge")"
 {
 	echo "Redis store, $(redis-server --version | cut -d' ' -f3), binary $(basename "$(dirname "$BIN")"), $(nproc) cores"
 	echo
@@ -94,5 +104,5 @@ ratio="$(python3 -c "import sys; print(f'{float(sys.argv[1]) / max(float(sys.arg
 	echo "|---:|---|---:|---:|---|"
 	printf '%s\n' "${rows[@]}"
 	echo
-	echo "purge: chronotrace-ops ${ratio}x faster than the seed's loop"
+	echo "purge: chronotrace-ops ${ratio}x faster than the seed's loop (${shared_ratio}x in a shared database)"
 } | tee "${CT_PERF_OUT:-/dev/null}"
