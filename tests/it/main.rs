@@ -25,6 +25,7 @@ mod hardening_stalls;
 mod init;
 mod interrupts;
 mod inventory;
+mod inventory_provision;
 mod minio_admin;
 mod missing_server;
 mod onboarding;

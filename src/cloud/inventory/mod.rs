@@ -8,6 +8,7 @@
 //! read line by line or row group by row group (`rows`), so memory stays
 //! bounded whatever the inventory's size. `config` sets the inventory up.
 
+pub mod config;
 mod manifest;
 mod rows;
 
