@@ -10,7 +10,9 @@ use std::fs::File;
 use std::io::{BufRead, BufReader};
 
 use chrono::{DateTime, Utc};
+#[cfg(feature = "parquet")]
 use parquet::file::reader::{FileReader, SerializedFileReader};
+#[cfg(feature = "parquet")]
 use parquet::record::{Field, Row};
 
 use crate::error::{Error, Result};
@@ -168,6 +170,7 @@ fn url_decode(raw: &str) -> Option<String> {
 }
 
 /// Reads a Parquet data file row group by row group.
+#[cfg(feature = "parquet")]
 pub(crate) fn parquet(
     file: File,
     bucket: &str,
@@ -201,7 +204,21 @@ pub(crate) fn parquet(
     Ok(())
 }
 
+/// A build without the `parquet` feature (the fuzz build) reads CSV only.
+#[cfg(not(feature = "parquet"))]
+pub(crate) fn parquet(
+    _file: File,
+    _bucket: &str,
+    place: &str,
+    _sink: &mut dyn FnMut(Entry),
+) -> Result<()> {
+    Err(Error::usage(format!(
+        "inventory {place}: this build reads CSV inventories only (built without the `parquet` feature)"
+    )))
+}
+
 /// One Parquet row as an entry.
+#[cfg(feature = "parquet")]
 fn parquet_entry(row: &Row, cols: &Columns, bucket: &str) -> std::result::Result<Entry, String> {
     let field = |i: Option<usize>| {
         i.and_then(|i| row.get_column_iter().nth(i))
