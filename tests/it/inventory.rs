@@ -274,6 +274,47 @@ async fn a_corrupt_or_foreign_manifest_is_a_one_line_error() {
     .one_line_error("lists bucket 'someone-elses-bucket'");
 }
 
+/// Versions and delete markers (`IncludedObjectVersions: All`) on moto's
+/// versioned bucket: the inventory's version fields give the listing's
+/// counts of noncurrent versions and markers.
+#[tokio::test]
+#[ignore = "needs the bench: run scripts/test.sh"]
+async fn a_versioned_inventory_counts_versions_and_markers_as_the_listing() {
+    let moto = server("moto");
+    let (s3, bucket, _) = crate::cleanup::versioned_fixture(&moto).await;
+    let dest = unique_bucket("inv-versions");
+    create_bucket(&s3, &moto, &dest).await;
+    let dir = tempdir();
+    crate::cleanup::write_s3_spec(dir.path(), &moto, "aws", &bucket, true);
+    let spec_file = dir.path().join("chronotrace-ops.yaml");
+    let mut spec = std::fs::read_to_string(&spec_file).expect("the spec");
+    spec.push_str(&format!(
+        "    inventory: {{ destination: s3://{dest}/inventories }}\n"
+    ));
+    std::fs::write(&spec_file, spec).expect("write the spec");
+    for format in ["parquet", "csv"] {
+        write_inventory(&moto, &bucket, &dest, format, &["--versions"]);
+        let listed = report(dir.path(), &moto, "listing");
+        let read = report(dir.path(), &moto, "inventory");
+        let fields = ["objects", "bytes", "by_day", "versions", "retention"];
+        assert_eq!(
+            pick(&read, &fields),
+            pick(&listed, &fields),
+            "{format}: {read:#}"
+        );
+        assert_eq!(read["versions"]["noncurrent_versions"], 4, "{read:#}");
+        assert_eq!(read["versions"]["delete_markers"], 2, "{read:#}");
+        let listed = verify(dir.path(), &moto, "listing");
+        let read = verify(dir.path(), &moto, "inventory");
+        assert_eq!(
+            pick(&read, VERIFY_FIGURES),
+            pick(&listed, VERIFY_FIGURES),
+            "{format}"
+        );
+        assert_eq!(read["expired_objects"], 4, "{read:#}");
+    }
+}
+
 #[test]
 fn inventory_source_needs_an_inventory_in_the_spec() {
     let dir = tempdir();
