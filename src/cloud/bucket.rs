@@ -78,6 +78,11 @@ pub async fn observe(clients: &Clients, want: &DesiredBucket, env: &str) -> Resu
         s3.get_bucket_policy().bucket(b).send(),
     );
     let rule_id = lifecycle_rule_id(env);
+    // Only when the spec asks for one: other specs send no extra request.
+    let inventory = match want.inventory.as_ref().and_then(|w| w["Id"].as_str()) {
+        Some(id) => super::inventory::config::read(clients, b, id).await?,
+        None => Seen::Absent,
+    };
     let read = |action: &'static str| (action, clients, b);
     let lifecycle = seen_at(
         lifecycle,
@@ -143,6 +148,7 @@ pub async fn observe(clients: &Clients, want: &DesiredBucket, env: &str) -> Resu
                 doc.and_then(|p| statement_with_sid(&p, TLS_ONLY_SID))
             })
             .flatten_option(),
+        inventory,
     })
 }
 
@@ -181,7 +187,7 @@ fn versioning_status(
 
 impl<T> Seen<Option<T>> {
     /// `Present(None)` is `Absent`.
-    fn flatten_option(self) -> Seen<T> {
+    pub(crate) fn flatten_option(self) -> Seen<T> {
         match self {
             Seen::Present(Some(v)) => Seen::Present(v),
             Seen::Present(None) | Seen::Absent => Seen::Absent,

@@ -20,6 +20,7 @@ pub mod errors;
 pub mod https;
 pub mod iam;
 pub mod iam_write;
+pub mod inventory;
 pub mod lifecycle_write;
 pub mod minio_admin;
 pub mod policy_write;

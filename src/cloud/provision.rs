@@ -86,6 +86,16 @@ impl<'a> Provisioner<'a> {
             (Resource::OwnershipControls, _) => bucket_write::ownership_controls(c, b).await,
             (Resource::Encryption, _) => bucket_write::encryption(c, b).await,
             (Resource::Policy, Action::Delete) => bucket_write::policy(c, b, None).await,
+            (Resource::Inventory, Action::Delete) => {
+                let id = crate::spec::ids::inventory_id(self.env);
+                super::inventory::config::delete(c, b, &id).await
+            }
+            (Resource::Inventory, _) => match &self.want.inventory {
+                Some(want) => super::inventory::config::put(c, b, want).await,
+                None => Err(Error::usage(
+                    "bucket.inventory: the spec asks for no inventory",
+                )),
+            },
             (Resource::Policy, _) => {
                 bucket_write::policy(c, b, Some(&self.want.tls_statement)).await
             }

@@ -31,6 +31,7 @@ fn verify(ctx: &Context, args: &VerifyArgs) -> Result<ExitStatus> {
         concurrency: args.concurrency,
         // Progress bars of several environments at once would interleave.
         progress: ctx.output == output::OutputFormat::Text && envs.len() == 1,
+        source: args.source.into(),
     };
     let results = for_each_env(&envs, |env| cleanup::verify(&ctx.session, env, settings));
     let (reports, status) = settle(&envs, results, |report| findings_unless(report.ok))?;
@@ -63,6 +64,9 @@ fn print_verify(out: &mut dyn Write, r: &VerifyReport) -> std::io::Result<()> {
         r.partitions_found,
         count(r.scanned_objects)
     )?;
+    if let Some(source) = &r.source {
+        writeln!(out, "  source: {}", source.line())?;
+    }
     if let Some(stray) = &r.elsewhere {
         writeln!(out, "  FAIL: {}", stray.message())?;
     }

@@ -25,6 +25,7 @@ pub fn run(ctx: &Context, args: &ReportArgs) -> Result<ExitStatus> {
     let settings = ReportSettings {
         grace: args.grace,
         concurrency: args.concurrency,
+        source: args.source.into(),
     };
     let results = for_each_env(&envs, |env| {
         let report = build::build(&ctx.session, env, settings)?;

@@ -23,6 +23,8 @@ pub struct VerifySettings {
     pub concurrency: usize,
     /// A progress line on a terminal (false under `--output json`).
     pub progress: bool,
+    /// The listing, or the S3 Inventory (`--source`).
+    pub source: super::source::ScanSource,
 }
 
 impl Default for VerifySettings {
@@ -32,6 +34,7 @@ impl Default for VerifySettings {
             grace: DEFAULT_GRACE_DAYS,
             concurrency: DEFAULT_CONCURRENCY,
             progress: false,
+            source: super::source::ScanSource::Listing,
         }
     }
 }
@@ -72,6 +75,10 @@ pub struct VerifyReport {
     /// keys without a TTL); a failing one fails the verification.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub store_findings: Vec<StoreFinding>,
+    /// Where the figures come from when not a listing: the S3 Inventory
+    /// and how old it is (`--source inventory|auto`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<crate::scan::DataSource>,
 }
 
 /// `cleanup purge` as JSON (product.md contract, plus detail fields).
@@ -126,7 +133,9 @@ pub fn verify(
     };
     let judge = Judge::new(rule, retention::today());
     let mut report = session.block_on(async {
-        let store = super::open_store(session, &env.storage, settings.concurrency).await?;
+        let store =
+            super::source::open_for_reading(session, env, settings.concurrency, settings.source)
+                .await?;
         verify_store(
             store.as_ref(),
             env,
@@ -174,6 +183,7 @@ pub(crate) async fn verify_store(
         expired_partitions: expired_rows(&outcome),
         elsewhere: None,
         store_findings: outcome.findings.clone(),
+        source: store.data_source(),
     })
 }
 

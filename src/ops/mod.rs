@@ -15,6 +15,7 @@ mod proof;
 pub mod redis_apply;
 pub mod report;
 pub mod session;
+pub mod source;
 
 pub use session::{Overrides, Session};
 

@@ -4,7 +4,7 @@
 
 use chrono::SecondsFormat;
 
-use super::{DEFAULT_CONCURRENCY, DEFAULT_GRACE_DAYS, Session, open_store};
+use super::{DEFAULT_CONCURRENCY, DEFAULT_GRACE_DAYS, Session};
 use crate::error::Result;
 use crate::report::Report;
 use crate::report::model::{Inputs, StorageSummary};
@@ -19,6 +19,8 @@ use crate::store::TraceStore;
 pub struct ReportSettings {
     pub grace: u32,
     pub concurrency: usize,
+    /// The listing, or the S3 Inventory (`--source`).
+    pub source: super::source::ScanSource,
 }
 
 impl Default for ReportSettings {
@@ -26,6 +28,7 @@ impl Default for ReportSettings {
         ReportSettings {
             grace: DEFAULT_GRACE_DAYS,
             concurrency: DEFAULT_CONCURRENCY,
+            source: super::source::ScanSource::Listing,
         }
     }
 }
@@ -38,7 +41,9 @@ pub fn build(session: &Session, env: &Environment, settings: ReportSettings) -> 
     };
     let judge = Judge::new(rule, retention::today());
     let mut report = session.block_on(async {
-        let store = open_store(session, &env.storage, settings.concurrency).await?;
+        let store =
+            super::source::open_for_reading(session, env, settings.concurrency, settings.source)
+                .await?;
         let generated_at = crate::clock::now().to_rfc3339_opts(SecondsFormat::Secs, true);
         build_store(store.as_ref(), env, &judge, generated_at).await
     })??;

@@ -60,6 +60,8 @@ pub(crate) struct DesiredBucket {
     pub(crate) iam: Option<DesiredIam>,
     /// The app's identity on a self-hosted store (`iam: {user, policy}`).
     pub(crate) app: Option<DesiredApp>,
+    /// The S3 Inventory configuration (`plan::inventory`), when asked for.
+    pub(crate) inventory: Option<Value>,
 }
 
 /// The app's identity on a self-hosted store.
@@ -146,6 +148,7 @@ fn bucket(env: &Environment, s3: &S3Storage) -> Result<DesiredBucket> {
             .default_encryption
             .map(|why| format!("not planned: {why}")),
         iam,
+        inventory: super::inventory::desired(s3),
     })
 }
 

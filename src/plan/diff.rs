@@ -104,6 +104,9 @@ fn bucket_changes(want: &DesiredBucket, seen: &ObservedBucket) -> Vec<Change> {
         Some(reason) => Change::noted(Resource::Encryption, reason.clone()),
         None => owned(encryption(&seen.encryption)),
     });
+    if let Some(inventory) = &want.inventory {
+        changes.push(super::inventory::change(inventory, &seen.inventory));
+    }
     changes.push(match &want.tls_skipped {
         Some(reason) => Change::noted(Resource::Policy, reason.clone()),
         None => setting(
@@ -346,6 +349,7 @@ fn bucket_removals(name: &str, seen: &ObservedBucket) -> Vec<Change> {
                     Change::new(Resource::Lifecycle, Action::Delete).with_before(rule.clone()),
                 );
             }
+            changes.extend(super::inventory::removal(&seen.inventory));
             // The TLS-only statement is bucket-wide: other environments on the bucket rely on it.
             match (&seen.tls_statement, shared) {
                 (Seen::Present(_), true) => changes.push(Change::noted(

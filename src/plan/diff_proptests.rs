@@ -30,6 +30,7 @@ fn want(versioning: bool, tls_skipped: bool) -> DesiredBucket {
         encryption_skipped: None,
         app: None,
         iam: None,
+        inventory: Some(json!({"Id": "chronotrace-ops-ci", "Format": "Parquet"})),
     }
 }
 
@@ -65,9 +66,13 @@ fn observed(want: DesiredBucket) -> impl Strategy<Value = ObservedBucket> {
         seen(OWNERSHIP.to_string(), "ObjectWriter".to_string()),
         seen(ENCRYPTION.to_string(), "aws:kms".to_string()),
         seen(want.tls_statement.clone(), json!({"Sid": "other"})),
+        seen(
+            want.inventory.clone().unwrap_or_default(),
+            json!({"Id": "chronotrace-ops-ci", "Format": "CSV"}),
+        ),
     )
         .prop_map(
-            |(bucket, versioning, rule, pab, ownership, encryption, tls)| {
+            |(bucket, versioning, rule, pab, ownership, encryption, tls, inventory)| {
                 let mut o = ObservedBucket {
                     bucket,
                     versioning,
@@ -77,6 +82,7 @@ fn observed(want: DesiredBucket) -> impl Strategy<Value = ObservedBucket> {
                     ownership,
                     encryption,
                     tls_statement: tls,
+                    inventory,
                 };
                 if o.bucket == Held::Absent {
                     o = ObservedBucket::absent();
@@ -99,6 +105,9 @@ fn apply(want: &DesiredBucket, mut o: ObservedBucket, changes: &[Change]) -> Obs
             Resource::OwnershipControls => o.ownership = Seen::Present(OWNERSHIP.into()),
             Resource::Encryption => o.encryption = Seen::Present(ENCRYPTION.into()),
             Resource::Policy => o.tls_statement = Seen::Present(want.tls_statement.clone()),
+            Resource::Inventory => {
+                o.inventory = Seen::Present(want.inventory.clone().unwrap_or_default())
+            }
             _ => {}
         }
     }
@@ -137,9 +146,11 @@ proptest! {
     #[test]
     fn a_foreign_bucket_only_gets_the_shared_items((want, mut seen) in case()) {
         seen.bucket = Held::Foreign;
+        // The items the tool owns by ID inside a bucket: its lifecycle rule,
+        // its policy statement, its inventory configuration.
         for change in plan(&want, &seen).iter().filter(|c| c.pending()) {
             prop_assert!(
-                matches!(change.resource, Resource::Lifecycle | Resource::Policy),
+                matches!(change.resource, Resource::Lifecycle | Resource::Policy | Resource::Inventory),
                 "{change:?}"
             );
         }

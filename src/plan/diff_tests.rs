@@ -36,6 +36,7 @@ fn want(versioning: bool, iam: bool) -> Desired {
             encryption_skipped: None,
             app: None,
             iam,
+            inventory: None,
         })),
     }
 }
@@ -51,6 +52,7 @@ fn converged() -> ObservedBucket {
         ownership: Seen::Present(OWNERSHIP.into()),
         encryption: Seen::Present(ENCRYPTION.into()),
         tls_statement: Seen::Present(tls_statement("us-east-1", "b")),
+        inventory: Seen::Absent,
     }
 }
 

@@ -12,6 +12,7 @@ pub(crate) mod app;
 pub(crate) mod database;
 pub(crate) mod desired;
 pub(crate) mod diff;
+pub(crate) mod inventory;
 pub(crate) mod merge;
 pub(crate) mod observed;
 pub(crate) mod text;
@@ -52,6 +53,9 @@ pub(crate) enum Resource {
     Encryption,
     #[serde(rename = "bucket.policy")]
     Policy,
+    /// The daily S3 Inventory configuration with the tool's ID.
+    #[serde(rename = "bucket.inventory")]
+    Inventory,
     #[serde(rename = "iam.policy")]
     IamPolicy,
     #[serde(rename = "iam.role")]
@@ -92,6 +96,7 @@ impl Resource {
             Resource::OwnershipControls => "bucket.ownership-controls",
             Resource::Encryption => "bucket.encryption",
             Resource::Policy => "bucket.policy",
+            Resource::Inventory => "bucket.inventory",
             Resource::IamPolicy => "iam.policy",
             Resource::IamRole => "iam.role",
             Resource::IamAttachment => "iam.role-policy-attachment",

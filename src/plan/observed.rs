@@ -79,6 +79,9 @@ pub(crate) struct ObservedBucket {
     pub(crate) encryption: Seen<String>,
     /// The statement with the tool's Sid.
     pub(crate) tls_statement: Seen<Value>,
+    /// The inventory configuration with the tool's ID (read only when the
+    /// spec asks for one: `Absent` otherwise).
+    pub(crate) inventory: Seen<Value>,
 }
 
 impl ObservedBucket {
@@ -93,6 +96,7 @@ impl ObservedBucket {
             ownership: Seen::Absent,
             encryption: Seen::Absent,
             tls_statement: Seen::Absent,
+            inventory: Seen::Absent,
         }
     }
 }

@@ -58,6 +58,8 @@ struct Page<'a> {
     /// several environments, so every id stays unique.
     suffix: String,
     location: &'a str,
+    /// Where the figures come from and how old they are (an S3 Inventory).
+    source: Option<String>,
     traces: String,
     /// `oldest / newest`, when the store holds a trace.
     span: Option<String>,
@@ -122,6 +124,7 @@ impl<'a> Page<'a> {
                 String::new()
             },
             location: &r.storage.location,
+            source: r.storage.source.as_ref().map(crate::scan::DataSource::line),
             traces: format!("{} objects, {}", count(r.objects), bytes(r.bytes)),
             span: match (&r.oldest, &r.newest) {
                 (Some(oldest), Some(newest)) => Some(format!("{oldest} / {newest}")),

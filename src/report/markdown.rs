@@ -26,6 +26,9 @@ fn write_all(s: &mut String, r: &Report) -> std::fmt::Result {
     writeln!(s, "## ChronoTrace storage report: `{}`\n", cell(&r.env))?;
     writeln!(s, "| | |\n|---|---|")?;
     writeln!(s, "| Storage | `{}` |", cell(&r.storage.location))?;
+    if let Some(source) = &r.storage.source {
+        writeln!(s, "| Source | {} |", cell(&source.line()))?;
+    }
     writeln!(
         s,
         "| Traces | {} objects, {} |",

@@ -68,6 +68,10 @@ pub(crate) struct StorageSummary {
     pub(crate) table_bytes: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) index_bytes: Option<u64>,
+    /// Where the figures come from when not a listing (an S3 Inventory,
+    /// with its age), or why `--source auto` listed instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) source: Option<crate::scan::DataSource>,
 }
 
 /// One partition day.

@@ -83,6 +83,15 @@ fn add(out: &mut Exposition, report: &Report) {
             age,
         );
     }
+    // Figures read from an S3 Inventory are as old as it is.
+    if let Some(hours) = report.storage.source.as_ref().and_then(|s| s.age_hours) {
+        out.gauge(
+            "chronotrace_data_age_seconds",
+            "Age of the figures: the S3 Inventory they were read from",
+            Some("seconds"),
+            (hours * 3600.0).round(),
+        );
+    }
     out.gauge(
         "chronotrace_retention_days",
         "The retention the spec asks for",

@@ -20,6 +20,9 @@ fn write_all(s: &mut String, r: &Report) -> std::fmt::Result {
         r.env, r.generated_at
     )?;
     writeln!(s, "storage     {}", r.storage.location)?;
+    if let Some(source) = &r.storage.source {
+        writeln!(s, "source      {}", source.line())?;
+    }
     writeln!(
         s,
         "traces      {} objects, {}",

@@ -8,6 +8,7 @@
 //! read. Pure: the walks themselves are the stores' (`cloud::scan` for a
 //! bucket, `local::scan` for a directory, behind `store::TraceStore`).
 
+mod keyed;
 mod store_findings;
 mod tally;
 
@@ -16,6 +17,7 @@ use serde::Serialize;
 
 use crate::retention::{self, Rule};
 
+pub use keyed::{DataSource, KeyedFold};
 pub use store_findings::{StoreFinding, all_pass};
 pub use tally::{Tally, Volume};
 

@@ -17,3 +17,10 @@ pub(crate) fn partition(region: &str) -> &'static str {
         "aws"
     }
 }
+
+/// The ID of the S3 Inventory configuration the tool owns on the bucket
+/// (letters, digits, '-', '_' only: AWS refuses ':' in inventory IDs); the
+/// inventory's files land under `{destination}/{bucket}/{this id}/`.
+pub(crate) fn inventory_id(env: &str) -> String {
+    format!("chronotrace-ops-{env}")
+}

@@ -8,6 +8,7 @@
 
 pub(crate) mod database;
 pub(crate) mod ids;
+pub(crate) mod inventory;
 mod lifecycle;
 mod names;
 mod parse_error;
@@ -143,6 +144,8 @@ pub(crate) struct S3Storage {
     pub(crate) app_user: Option<AppUser>,
     /// Garage's admin API (`admin_endpoint:`, normalised), when written.
     pub(crate) admin_endpoint: Option<String>,
+    /// The daily S3 Inventory of the prefix (`inventory:`), when asked for.
+    pub(crate) inventory: Option<inventory::Inventory>,
 }
 
 /// The app's identity on a self-hosted store: a user (a key name on

@@ -114,6 +114,34 @@ pub(crate) struct RawEnvironment {
     /// A daily `cleanup purge --yes`: `render` writes a systemd timer and service and a cron file.
     #[schemars(with = "Option<RawSchedule>")]
     pub(crate) schedule: Option<Spanned<RawSchedule>>,
+    /// storage: s3 only. A daily S3 Inventory of the prefix that `apply` sets up; `report` and `cleanup verify` read it with `--source inventory` (or `auto`) instead of listing.
+    #[schemars(with = "Option<RawInventory>")]
+    pub(crate) inventory: Option<Spanned<RawInventory>>,
+}
+
+/// A daily S3 Inventory of the environment's prefix (`inventory:`).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub(crate) struct RawInventory {
+    /// Where the inventory files go: s3://bucket[/prefix], outside the traces prefix.
+    #[schemars(
+        with = "String",
+        regex(pattern = r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$")
+    )]
+    pub(crate) destination: Spanned<String>,
+    /// The files' format: Parquet (smaller, typed) or gzipped CSV.
+    #[schemars(
+        with = "Option<String>",
+        extend("enum" = ["parquet", "csv"], "default" = "parquet")
+    )]
+    pub(crate) format: Option<Spanned<String>>,
+    /// How often S3 writes it: daily (`--source auto` trusts an inventory up to 48 hours old).
+    #[schemars(
+        with = "Option<String>",
+        extend("enum" = ["daily"], "default" = "daily")
+    )]
+    pub(crate) schedule: Option<Spanned<String>>,
 }
 
 /// A daily purge of traces past retention (`schedule:`).

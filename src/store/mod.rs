@@ -62,6 +62,7 @@
 pub(crate) mod app_identity;
 #[cfg(test)]
 pub(crate) mod fake;
+pub(crate) mod inventory;
 pub(crate) mod local;
 pub(crate) mod redis;
 pub(crate) mod s3;
@@ -77,7 +78,7 @@ use crate::plan::Change;
 use crate::plan::observed::Observed;
 use crate::report::model::StorageSummary;
 use crate::retention::RuleStatus;
-use crate::scan::{Judge, Outcome, Progress, Selection};
+use crate::scan::{DataSource, Judge, Outcome, Progress, Selection};
 use crate::spec::Storage;
 
 pub(crate) use crate::cloud::provision::Applied;
@@ -118,6 +119,12 @@ pub(crate) trait TraceStore: Send + Sync + std::fmt::Debug {
         want: &'a RetentionWant,
         sample: Option<&'a str>,
     ) -> LocalBoxFuture<'a, Result<Retention>>;
+
+    /// Where `scan`'s figures come from when not from the store's own
+    /// listing (an S3 Inventory, and how old it is); `None`: the listing.
+    fn data_source(&self) -> Option<DataSource> {
+        None
+    }
 }
 
 /// The retention the spec asks of a store's own mechanism.

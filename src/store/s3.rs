@@ -51,6 +51,13 @@ impl S3Store {
     }
 }
 
+impl S3Store {
+    /// The environment's prefix in the bucket.
+    pub(crate) fn prefix(&self) -> crate::spec::Prefix {
+        self.source.prefix.clone()
+    }
+}
+
 impl TraceStore for S3Store {
     fn location(&self) -> String {
         let s = &self.source;

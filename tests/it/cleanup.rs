@@ -273,7 +273,10 @@ async fn seaweedfs_versioned_purge_removes_every_version_and_marker() {
     versioned_purge_removes_every_version_and_marker(&server("seaweedfs"), "seaweedfs").await;
 }
 
-async fn versioned_purge_removes_every_version_and_marker(store: &Endpoint, provider: &str) {
+/// A versioned bucket on `store`: in a partition 40 days old and one 3 days
+/// old, two versions of `a.zip` and a deleted `b.zip` (its version under a
+/// delete marker). Returns the client, the bucket and the two days.
+pub async fn versioned_fixture(store: &Endpoint) -> (Client, String, (String, String)) {
     let s3 = s3_client(store);
     let bucket = unique_bucket("versions");
     create_bucket(&s3, store, &bucket).await;
@@ -302,6 +305,11 @@ async fn versioned_purge_removes_every_version_and_marker(store: &Endpoint, prov
             .await
             .expect("delete b");
     }
+    (s3, bucket, (old, young))
+}
+
+async fn versioned_purge_removes_every_version_and_marker(store: &Endpoint, provider: &str) {
+    let (s3, bucket, (old, young)) = versioned_fixture(store).await;
     let dir = tempdir();
     write_s3_spec(dir.path(), store, provider, &bucket, true);
 

@@ -24,6 +24,8 @@ mod hardening_secrets;
 mod hardening_stalls;
 mod init;
 mod interrupts;
+mod inventory;
+mod inventory_provision;
 mod minio_admin;
 mod missing_server;
 mod onboarding;

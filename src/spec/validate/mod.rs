@@ -9,6 +9,7 @@ use serde_saphyr::{Location, Spanned};
 
 mod database;
 mod identity;
+mod inventory;
 mod minio;
 mod redis;
 mod s3;
@@ -137,7 +138,7 @@ impl Checker<'_> {
         );
         let storage = match env.storage.value.as_str() {
             "local" => self.local(env).map(Storage::Local),
-            "s3" => self.s3(env, retention_days).map(Storage::S3),
+            "s3" => self.s3(name, env, retention_days).map(Storage::S3),
             "redis" => self.redis(env).map(Storage::Redis),
             "database" => self.database(env).map(Storage::Database),
             other => {
@@ -259,7 +260,7 @@ impl Checker<'_> {
 }
 
 /// The keys only a bucket has, with where each was written.
-fn s3_keys(env: &RawEnvironment) -> [(&'static str, Option<Location>); 9] {
+fn s3_keys(env: &RawEnvironment) -> [(&'static str, Option<Location>); 10] {
     [
         ("provider", env.provider.as_ref().map(|v| v.referenced)),
         ("endpoint", env.endpoint.as_ref().map(|v| v.referenced)),
@@ -276,5 +277,6 @@ fn s3_keys(env: &RawEnvironment) -> [(&'static str, Option<Location>); 9] {
             env.transitions.as_ref().map(|v| v.referenced),
         ),
         ("iam", env.iam.as_ref().map(|v| v.referenced)),
+        ("inventory", env.inventory.as_ref().map(|v| v.referenced)),
     ]
 }

@@ -1,5 +1,5 @@
 //! An `s3` environment: provider, endpoint, region, bucket, prefix,
-//! lifecycle transitions and IAM names.
+//! lifecycle transitions, IAM names and the inventory (`inventory.rs`).
 
 use serde_saphyr::{Location, Spanned};
 
@@ -11,7 +11,12 @@ use crate::spec::raw::{RawEnvironment, RawTransition};
 use crate::spec::{Prefix, Provider, S3Storage};
 
 impl Checker<'_> {
-    pub(super) fn s3(&mut self, env: RawEnvironment, retention_days: u32) -> Option<S3Storage> {
+    pub(super) fn s3(
+        &mut self,
+        name: &str,
+        env: RawEnvironment,
+        retention_days: u32,
+    ) -> Option<S3Storage> {
         self.store_keys_elsewhere(&env, "s3");
         if let Some(path) = &env.path {
             self.problem(
@@ -76,6 +81,17 @@ impl Checker<'_> {
             None => (None, None),
         };
         let admin_endpoint = self.admin_endpoint(env.admin_endpoint.as_ref(), provider);
+        let inventory = match &env.inventory {
+            Some(raw) => {
+                let listed = super::inventory::Listed {
+                    env: name,
+                    bucket: bucket.as_deref(),
+                    prefix_dir: prefix.as_ref().map(Prefix::dir),
+                };
+                Some(self.inventory(raw, &listed)?)
+            }
+            None => None,
+        };
         Some(S3Storage {
             provider,
             endpoint,
@@ -88,6 +104,7 @@ impl Checker<'_> {
             iam,
             app_user,
             admin_endpoint,
+            inventory,
         })
     }
 
