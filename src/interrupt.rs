@@ -113,8 +113,11 @@ fn watch_signals(ready: std::sync::mpsc::Sender<()>) {
                 _ = int.recv() => {}
                 _ = term.recv() => {}
             }
-            let again = REQUESTED.send_replace(true);
+            // Read before the flag is raised: once it is, the work may stop,
+            // leave its section and start printing what it did, and an exit
+            // decided after that would cut its output short.
             let cooperating = COOPERATING.load(Ordering::SeqCst) > 0;
+            let again = REQUESTED.send_replace(true);
             if again || !cooperating || PROMPTING.load(Ordering::SeqCst) > 0 {
                 exit_now();
             }

@@ -22,6 +22,9 @@ pub(crate) fn emit<T: Serialize>(
     value: &T,
     human: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> Result<()> {
+    // A first Ctrl-C while the result is printed waits for the end of it:
+    // half a JSON document is worse than none.
+    let _printing = crate::interrupt::cooperate();
     let mut stdout = io::stdout().lock();
     let result = match format {
         OutputFormat::Json => serde_json::to_writer_pretty(&mut stdout, value)

@@ -43,6 +43,8 @@ impl MinioUsers {
         }
     }
 
+    // Only the tests reach this (the `testing` feature): the tool itself does not.
+    #[cfg(any(test, feature = "testing"))]
     /// With an admin client made elsewhere (the tests' responder).
     pub fn with_admin(admin: MinioAdmin) -> MinioUsers {
         MinioUsers {

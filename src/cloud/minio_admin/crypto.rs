@@ -43,6 +43,8 @@ const ARGON2_LANES: u32 = 4;
 pub(crate) enum CryptoError {
     #[error("encrypted body too short ({0} bytes)")]
     TooShort(usize),
+    // Only the tests reach this (the `testing` feature): the tool itself does not.
+    #[cfg(any(test, feature = "testing"))]
     #[error("encrypted with AEAD id {0}, which this tool does not read (only 0: AES-256-GCM)")]
     UnknownAead(u8),
     #[error("cannot decrypt the body: wrong admin secret key, or a damaged answer")]
@@ -84,6 +86,8 @@ fn encrypt_with(
     Ok(out)
 }
 
+// Only the tests reach this (the `testing` feature): the tool itself does not.
+#[cfg(any(test, feature = "testing"))]
 /// Decrypts a body MinIO (or `encrypt`) encrypted with `password`.
 pub(crate) fn decrypt(password: &str, data: &[u8]) -> Result<Vec<u8>, CryptoError> {
     let header: &[u8; HEADER_LEN] = data
@@ -154,6 +158,8 @@ impl Stream {
             .map_err(|_| CryptoError::Authentication)
     }
 
+    // Only the tests reach this (the `testing` feature): the tool itself does not.
+    #[cfg(any(test, feature = "testing"))]
     fn open(
         &self,
         index: usize,

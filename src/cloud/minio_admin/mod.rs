@@ -24,7 +24,6 @@ pub(crate) mod crypto;
 mod errors;
 pub(crate) mod transport;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -143,6 +142,8 @@ impl MinioAdmin {
             .map(drop)
     }
 
+    // Only the tests reach this (the `testing` feature): the tool itself does not.
+    #[cfg(any(test, feature = "testing"))]
     /// Creates the user unless it exists; an existing user's secret and
     /// status are not touched.
     pub(crate) async fn ensure_user(
@@ -185,14 +186,18 @@ impl MinioAdmin {
             .await
     }
 
+    // Only the tests reach this (the `testing` feature): the tool itself does not.
+    #[cfg(any(test, feature = "testing"))]
     /// True when the user exists.
     pub(crate) async fn user_exists(&self, access_key: &str) -> Result<bool> {
         Ok(self.user_info(access_key).await?.is_some())
     }
 
+    // Only the tests reach this (the `testing` feature): the tool itself does not.
+    #[cfg(any(test, feature = "testing"))]
     /// Every user of the built-in identity provider, by access key (the
     /// answer is encrypted with the admin secret).
-    pub(crate) async fn list_users(&self) -> Result<BTreeMap<String, UserInfo>> {
+    pub(crate) async fn list_users(&self) -> Result<std::collections::BTreeMap<String, UserInfo>> {
         let op = "list-users";
         let answer = self.expect_ok(op, "users", "GET", &[], Vec::new()).await?;
         let plain =
