@@ -24,6 +24,7 @@ mod hardening_secrets;
 mod hardening_stalls;
 mod init;
 mod interrupts;
+mod listing_parse;
 mod minio_admin;
 mod missing_server;
 mod onboarding;
