@@ -26,6 +26,7 @@ mod init;
 mod interrupts;
 mod inventory;
 mod inventory_provision;
+mod listing_parse;
 mod minio_admin;
 mod missing_server;
 mod onboarding;

@@ -1,11 +1,17 @@
 //! One page of a bucket listing, as plain entries: ListObjectsV2 for
 //! unversioned buckets, ListObjectVersions (versions and delete markers)
-//! for versioned ones.
+//! for versioned ones. The SDK sends the request (signing, retries, time
+//! limits); the page's body is read by the streaming parse (`fast_path`,
+//! `page_xml`), or by the SDK when that declines it.
 
+use aws_sdk_s3::operation::list_object_versions::ListObjectVersionsOutput;
+use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output;
 use aws_sdk_s3::primitives::DateTime as SmithyTime;
 use chrono::{DateTime, Utc};
 
 use super::Source;
+use super::fast_path::{FastListing, Listing, Slot};
+use super::page_xml::RawPage;
 use crate::cloud::errors::{api_error, throttled};
 use crate::error::{Error, Result};
 use crate::scan::{Entry, EntryKind};
@@ -56,9 +62,31 @@ pub async fn objects(
         }
         _ => {}
     }
-    let out = throttled(src.target.timeouts.call, || request.clone().send())
-        .await
-        .map_err(|e| api_error(e, "ListObjectsV2", &resource(src, prefix), &src.target))?;
+    // The page's body goes to the streaming parse (`fast_path`); the SDK's
+    // output is read only when that declined the page.
+    let slot = Slot::default();
+    let out = throttled(src.target.timeouts.call, || {
+        request
+            .clone()
+            .customize()
+            .interceptor(FastListing::new(Listing::ObjectsV2, &slot))
+            .send()
+    })
+    .await
+    .map_err(|e| api_error(e, "ListObjectsV2", &resource(src, prefix), &src.target))?;
+    let raw = slot.take().unwrap_or_else(|| sdk_page(&out));
+    let offered = raw.next_token.map(Token::Continuation);
+    let next = next_page(raw.truncated, offered, token.as_ref())
+        .map_err(|why| broken_listing("ListObjectsV2", src, prefix, why))?;
+    Ok(Page {
+        entries: raw.entries,
+        folders: raw.folders,
+        next,
+    })
+}
+
+/// A ListObjectsV2 page as the SDK deserialised it (the fast path declined).
+fn sdk_page(out: &ListObjectsV2Output) -> RawPage {
     let entries = out
         .contents()
         .iter()
@@ -73,16 +101,13 @@ pub async fn objects(
             })
         })
         .collect();
-    let offered = out
-        .next_continuation_token()
-        .map(|t| Token::Continuation(t.to_string()));
-    let next = next_page(out.is_truncated(), offered, token.as_ref())
-        .map_err(|why| broken_listing("ListObjectsV2", src, prefix, why))?;
-    Ok(Page {
+    RawPage {
         entries,
         folders: folders(out.common_prefixes().iter().filter_map(|p| p.prefix())),
-        next,
-    })
+        truncated: out.is_truncated(),
+        next_token: out.next_continuation_token().map(str::to_string),
+        next_version_id: None,
+    }
 }
 
 /// A page of ListObjectVersions: versions and delete markers.
@@ -113,9 +138,33 @@ pub async fn versions(
         }
         _ => {}
     }
-    let out = throttled(src.target.timeouts.call, || request.clone().send())
-        .await
-        .map_err(|e| api_error(e, "ListObjectVersions", &resource(src, prefix), &src.target))?;
+    let slot = Slot::default();
+    let out = throttled(src.target.timeouts.call, || {
+        request
+            .clone()
+            .customize()
+            .interceptor(FastListing::new(Listing::Versions, &slot))
+            .send()
+    })
+    .await
+    .map_err(|e| api_error(e, "ListObjectVersions", &resource(src, prefix), &src.target))?;
+    let raw = slot.take().unwrap_or_else(|| sdk_versions_page(&out));
+    let offered = raw.next_token.map(|key| Token::Versions {
+        key,
+        version_id: raw.next_version_id,
+    });
+    let next = next_page(raw.truncated, offered, token.as_ref())
+        .map_err(|why| broken_listing("ListObjectVersions", src, prefix, why))?;
+    Ok(Page {
+        entries: raw.entries,
+        folders: raw.folders,
+        next,
+    })
+}
+
+/// A ListObjectVersions page as the SDK deserialised it (the fast path
+/// declined): versions, then delete markers.
+fn sdk_versions_page(out: &ListObjectVersionsOutput) -> RawPage {
     let mut entries: Vec<Entry> = out
         .versions()
         .iter()
@@ -144,17 +193,13 @@ pub async fn versions(
             kind: EntryKind::DeleteMarker,
         })
     }));
-    let offered = out.next_key_marker().map(|key| Token::Versions {
-        key: key.to_string(),
-        version_id: out.next_version_id_marker().map(str::to_string),
-    });
-    let next = next_page(out.is_truncated(), offered, token.as_ref())
-        .map_err(|why| broken_listing("ListObjectVersions", src, prefix, why))?;
-    Ok(Page {
+    RawPage {
         entries,
         folders: folders(out.common_prefixes().iter().filter_map(|p| p.prefix())),
-        next,
-    })
+        truncated: out.is_truncated(),
+        next_token: out.next_key_marker().map(str::to_string),
+        next_version_id: out.next_version_id_marker().map(str::to_string),
+    }
 }
 
 /// Where the listing goes on, from a page's truncation flag and the token it

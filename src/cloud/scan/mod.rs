@@ -19,7 +19,9 @@ use crate::retention::parse_partition;
 use crate::scan::{Entry, Judge, Outcome, Place, Progress, Selection};
 use crate::spec::Prefix;
 
+mod fast_path;
 mod listing;
+mod page_xml;
 mod seek;
 
 use listing::Page;
