@@ -60,13 +60,17 @@ async fn a_page_the_fast_path_cannot_read_goes_to_the_sdk_and_fails_as_before() 
     let (_, _bucket, dir) = garage_fixture_at(&garage, &proxied, "parse-cut").await;
     let args = ["-v", "report", "--no-checks"];
     json(&run_with(dir.path(), &proxied, &args).code(0));
-    // One listing answered with its body cut short (valid HTTP, XML that
-    // stops mid-way): the fast path declines it and the SDK's deserialiser
-    // fails on it, as it did before the fast path: one error naming the
-    // listing, nothing claimed.
-    proxy.on("GET", "list-type=2", Fault::Truncate(600), 1);
+    // Listings answered with their body cut short (valid HTTP, XML that
+    // stops mid-way), every attempt: the fast path declines them and the
+    // SDK's path refuses them (its deserialiser, or `CompleteXml`, whose
+    // error is retried — so every attempt is cut), as before the fast
+    // path: one error naming the listing, nothing claimed. 120 bytes end
+    // inside `<Name>` whatever the page: the XML declaration and the
+    // root's opening tag alone take 104 (a cut further on missed the small
+    // pages of a seek, which then came through whole).
+    proxy.on("GET", "list-type=2", Fault::Truncate(120), 100);
     let out = run_with(dir.path(), &proxied, &args).code(2);
-    assert_eq!(proxy.injected(), 1);
+    assert!(proxy.injected() >= 1);
     assert!(out.stderr.contains(DECLINED), "{}", out.stderr);
     assert!(
         out.stderr.contains("error: ListObjectsV2"),
