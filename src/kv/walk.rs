@@ -369,7 +369,21 @@ impl Walk<'_> {
             .pipeline::<(u64, u64)>("DBSIZE/EXISTS index", &pipe)
             .await
         {
-            Ok((keys, index)) => keys == audit.indexed_keys_left + index,
+            Ok((keys, index)) if keys == audit.indexed_keys_left + index => {
+                tracing::debug!(
+                    keys,
+                    "keys pass skipped: the database holds the index and its keys only"
+                );
+                true
+            }
+            Ok((keys, _)) => {
+                tracing::debug!(
+                    keys,
+                    indexed = audit.indexed_keys_left,
+                    "keys pass: the database holds other keys"
+                );
+                false
+            }
             Err(_) => false,
         }
     }

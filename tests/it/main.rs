@@ -34,6 +34,7 @@ mod output_snapshots;
 mod outputs;
 mod provision;
 mod redis;
+mod redis_dedicated;
 mod redis_provision;
 mod redis_tls;
 mod render;

@@ -86,7 +86,7 @@ pub fn run(dir: &Path, args: &[&str]) -> Outcome {
 }
 
 /// Stores a trace as the seed does: SET, EXPIRE (when `ttl`), ZADD.
-fn store(c: &mut redis::Connection, ns: &str, id: &str, stored_at: i64, ttl: bool) {
+pub fn store(c: &mut redis::Connection, ns: &str, id: &str, stored_at: i64, ttl: bool) {
     let key = format!("{ns}traces:{id}");
     let mut pipe = redis::pipe();
     pipe.cmd("SET").arg(&key).arg(r#"{"trace":"x"}"#).ignore();
@@ -130,7 +130,7 @@ fn seed_defects(ns: &str) {
         .expect("set");
 }
 
-fn finding(json: &serde_json::Value, id: &str) -> (u64, u64) {
+pub fn finding(json: &serde_json::Value, id: &str) -> (u64, u64) {
     let f = json["store_findings"]
         .as_array()
         .and_then(|a| a.iter().find(|f| f["id"] == id))
