@@ -76,8 +76,9 @@ struct Removal {
     unindexed: bool,
 }
 
-/// What the batch's pipeline asks of one member.
+/// What the batch's pipeline asks of one member (and its score's day).
 struct Ask {
+    day: NaiveDate,
     sized: bool,
     deletes: bool,
 }
@@ -177,6 +178,7 @@ impl Walk<'_> {
             let day = self.day_of(*score);
             let key = self.key(id);
             let ask = Ask {
+                day,
                 sized: self.judge.selects(self.selection, day),
                 deletes: self.purge && self.judge.expired(day),
             };
@@ -229,7 +231,7 @@ impl Walk<'_> {
                 None
             };
             members.push(Member {
-                day: self.day_of(score),
+                day: ask.day,
                 id,
                 score,
                 pttl,

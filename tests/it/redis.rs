@@ -61,6 +61,11 @@ pub fn namespace(name: &str) -> String {
 /// under `{ns}traces:` and its index `{ns}index`.
 pub fn write_spec(dir: &Path, ns: &str) {
     let (url, _) = redis_server();
+    write_spec_at(dir, ns, &url);
+}
+
+/// The same spec on another URL (the TLS port, another database).
+pub fn write_spec_at(dir: &Path, ns: &str, url: &str) {
     let spec = format!(
         "project: p
 environments:

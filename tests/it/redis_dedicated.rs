@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::redis::{connect, finding, namespace, now, redis_server, store};
+use crate::redis::{connect, finding, namespace, now, redis_server, store, write_spec_at};
 use crate::support::{Outcome, Run, tempdir};
 
 const DAY: i64 = 86_400;
@@ -13,18 +13,7 @@ const DATABASE: i64 = 7;
 
 fn write_spec(dir: &Path, ns: &str) {
     let (url, _) = redis_server();
-    let spec = format!(
-        "project: p
-environments:
-  cache:
-    storage: redis
-    url: {url}/{DATABASE}
-    key_prefix: '{ns}traces:'
-    index_key: '{ns}index'
-    retention_days: 15
-"
-    );
-    std::fs::write(dir.join("chronotrace-ops.yaml"), spec).expect("write spec");
+    write_spec_at(dir, ns, &format!("{url}/{DATABASE}"));
 }
 
 fn run(dir: &Path, args: &[&str]) -> Outcome {

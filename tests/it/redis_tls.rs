@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use crate::redis::{namespace, redis_server};
+use crate::redis::{namespace, redis_server, write_spec_at};
 use crate::support::{Outcome, Run, bench_file, tempdir};
 
 /// The bench's TLS URL (loopback only).
@@ -26,19 +26,7 @@ fn tls_url() -> String {
 }
 
 fn write_spec(dir: &Path, ns: &str) {
-    let spec = format!(
-        "project: p
-environments:
-  cache:
-    storage: redis
-    url: {}
-    key_prefix: '{ns}traces:'
-    index_key: '{ns}index'
-    retention_days: 15
-",
-        tls_url()
-    );
-    std::fs::write(dir.join("chronotrace-ops.yaml"), spec).expect("write spec");
+    write_spec_at(dir, ns, &tls_url());
 }
 
 fn run(dir: &Path, trust: &Path, args: &[&str]) -> Outcome {
