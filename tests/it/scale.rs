@@ -8,10 +8,15 @@ use std::time::Duration;
 
 use futures::stream::{self, StreamExt};
 
-use crate::cleanup::{PREFIX, day, garage_fixture_at, json, run_with};
+use std::collections::BTreeSet;
+
+use crate::cleanup::{
+    PREFIX, all_keys, day, garage_fixture_at, json, put, run_with, write_s3_spec,
+};
 use crate::fault_proxy::{Fault, FaultProxy};
 use crate::hardening::through_proxy;
-use crate::servers::{Endpoint, server};
+use crate::servers::{Endpoint, create_bucket, s3_client, server, unique_bucket};
+use crate::support::tempdir;
 
 /// The ListObjectsV2 requests one `cleanup verify` sends (each passes the
 /// proxy as a zero delay, which the proxy counts).
@@ -65,4 +70,59 @@ async fn a_healthy_verify_sends_the_same_requests_whatever_the_partitions_hold()
     // The prefix (its folders: traces/) and traces/ (2 partitions and the
     // diagnostic file): one seek per folder, one to find the end.
     assert!(many <= 6, "{many} listings");
+}
+
+/// A month of daily partitions: once two days in a row are found, the seeks
+/// past the next days go out together (BENCHMARKS.md). What the walk finds
+/// must still be exactly what seeking one folder at a time finds, including
+/// what sits between two partitions: a file named like a day (it sorts just
+/// before that day's folder) and a folder that is not a date.
+#[tokio::test]
+#[ignore = "needs the bench: run scripts/test.sh"]
+async fn a_run_of_daily_partitions_is_sought_ahead_and_nothing_between_them_is_missed() {
+    let garage = server("garage");
+    let (proxy, proxied) = through_proxy(&garage);
+    let s3 = s3_client(&garage);
+    let bucket = unique_bucket("ahead");
+    create_bucket(&s3, &garage, &bucket).await;
+    let traces = format!("{PREFIX}/traces");
+    let mut keys: Vec<String> = (0..26)
+        .map(|d| format!("{traces}/{}/t.zip", day(d)))
+        .collect();
+    let between = [
+        format!("{traces}/{}.zip", day(10)),
+        format!("{traces}/{}-old/x.zip", day(5)),
+    ];
+    keys.extend(between.iter().cloned());
+    for key in &keys {
+        put(&s3, &bucket, key).await;
+    }
+    let dir = tempdir();
+    write_s3_spec(dir.path(), &proxied, "s3-compatible", &bucket, false);
+
+    let report = json(&run_with(dir.path(), &proxied, &["report", "--no-checks"]).code(0));
+    assert_eq!(
+        report["objects"], 28,
+        "every key, the two between partitions too"
+    );
+    // 15 days + 2 grace: the partitions 18 to 25 days old are past it.
+    let verify = json(&run_with(dir.path(), &proxied, &["cleanup", "verify"]).code(1));
+    assert_eq!(verify["partitions_found"], 26, "{verify}");
+    assert_eq!(verify["partitions_listed"], 8, "{verify}");
+    assert_eq!(verify["expired_objects"], 8, "{verify}");
+
+    // The purge has no grace: 16 to 25 days old go, nothing else.
+    let purge = json(&run_with(dir.path(), &proxied, &["cleanup", "purge", "--yes"]).code(0));
+    assert_eq!(purge["deleted_objects"], 10, "{purge}");
+    let expected: BTreeSet<String> = (0..16)
+        .map(|d| format!("{traces}/{}/t.zip", day(d)))
+        .chain(between.iter().cloned())
+        .collect();
+    assert_eq!(all_keys(&s3, &bucket).await, expected);
+
+    // Healthy: one seek per folder (16 days, the folder between them), one
+    // to find the end, the file between them, and the prefix's own walk;
+    // never a page of any partition.
+    let listings = verify_listings(&proxy, dir.path(), &proxied);
+    assert!(listings <= 16 + 6, "{listings} listings");
 }

@@ -24,17 +24,17 @@ pub enum Token {
         key: String,
         version_id: Option<String>,
     },
-    /// The first key after this one (a seek: `StartAfter`, or the key
-    /// marker of a version listing), `SEEK_KEYS` keys at most.
-    After(String),
+    /// The first `keys` keys after `key` (a seek: `StartAfter`, or the key
+    /// marker of a version listing; from the prefix's start when `key` is
+    /// empty).
+    After {
+        key: String,
+        keys: i32,
+    },
 }
 
-/// Keys one seek asks for: the first is all a seek needs when it lands in
-/// a folder; a run of loose files is taken this many at a time.
-const SEEK_KEYS: i32 = 50;
-
 /// One page: entries, sub-folders (delimited listings only), the next token.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Page {
     pub entries: Vec<Entry>,
     pub folders: Vec<String>,
@@ -54,11 +54,11 @@ pub async fn objects(
     }
     match &token {
         Some(Token::Continuation(t)) => request = request.continuation_token(t),
-        Some(Token::After(key)) => {
+        Some(Token::After { key, keys }) => {
             // From the start of the prefix when empty (no empty StartAfter).
             request = request
                 .set_start_after(Some(key.clone()).filter(|k| !k.is_empty()))
-                .max_keys(SEEK_KEYS);
+                .max_keys(*keys);
         }
         _ => {}
     }
@@ -131,10 +131,10 @@ pub async fn versions(
                 .key_marker(key)
                 .set_version_id_marker(version_id.clone());
         }
-        Some(Token::After(key)) => {
+        Some(Token::After { key, keys }) => {
             request = request
                 .set_key_marker(Some(key.clone()).filter(|k| !k.is_empty()))
-                .max_keys(SEEK_KEYS);
+                .max_keys(*keys);
         }
         _ => {}
     }

@@ -68,8 +68,8 @@ struct Plan {
 impl Source {
     /// Scans the prefix; with `deleter`, deletes what is past retention.
     ///
-    /// Two seek walks (the prefix and its `traces/`, at once) find the
-    /// folders and take the files directly in them; then the selected
+    /// Two seek walks (the prefix and its `traces/`, at once, from one
+    /// first seek) find the folders and take the files directly in them; then the selected
     /// partitions and other folders are listed, `concurrency` at a time.
     pub async fn scan(
         &self,
@@ -83,9 +83,19 @@ impl Source {
             Unit::Shallow(self.prefix.dir()),
             Unit::Shallow(traces.clone()),
         );
+        // The prefix's first key, asked once for both walks: when it is
+        // under `traces/` it is also the first key there. Garage keeps
+        // deleted keys for a day and a listing from the start walks them
+        // (after a purge, tens of thousands), so two first seeks would
+        // make it walk them twice.
+        let first = self.first_seek(root_unit.prefix()).await?;
+        let shared = match first.entries.as_slice() {
+            [only] if only.key.starts_with(&traces) => Some(first.clone()),
+            _ => None,
+        };
         let ((mut total, top), (inner, partitions)) = futures::try_join!(
-            self.seek_walk(&root_unit, judge, deleter, progress),
-            self.seek_walk(&traces_unit, judge, deleter, progress),
+            self.seek_walk(&root_unit, Some(first), judge, deleter, progress),
+            self.seek_walk(&traces_unit, shared, judge, deleter, progress),
         )?;
         total.merge(inner);
         let plan = plan(&traces, top, partitions, judge, selection);
