@@ -77,11 +77,15 @@ small=ct-perf-small
 # Keys `bench/traces/traces/{day}/{uuid}.zip`, N spread over PARTS days,
 # plus OTHER objects of another tenant and the app's diagnostic file: files
 # written locally in that layout, then uploaded by s5cmd (many workers).
+# The keys of each partition are also written to $work/keys-BUCKET/DAY.txt,
+# for the bare client that deletes keys it already knows.
 load() { # bucket n partitions other
 	local bucket="$1" n="$2" parts="$3" other="$4" tree="$work/tree-$1"
-	"$PY" - "$tree" "$n" "$parts" "$other" "$SIZE" <<-'EOF'
+	"$PY" - "$tree" "$n" "$parts" "$other" "$SIZE" "$work/keys-$1" <<-'EOF'
 		import sys, os, uuid, datetime
-		tree, n, parts, other, size = sys.argv[1], *map(int, sys.argv[2:])
+		tree, n, parts, other, size = sys.argv[1], *map(int, sys.argv[2:6])
+		keys_dir = sys.argv[6]
+		os.makedirs(keys_dir, exist_ok=True)
 		today = datetime.datetime.now(datetime.timezone.utc).date()
 		body = b"z" * size
 		def write(rel):
@@ -89,8 +93,15 @@ load() { # bucket n partitions other
 		    os.makedirs(os.path.dirname(path), exist_ok=True)
 		    with open(path, "wb") as f:
 		        f.write(body)
+		keys = {}
 		for i in range(n):
-		    write(f"bench/traces/traces/{today - datetime.timedelta(days=i % parts)}/{uuid.uuid4()}.zip")
+		    day = today - datetime.timedelta(days=i % parts)
+		    key = f"bench/traces/traces/{day}/{uuid.uuid4()}.zip"
+		    write(key)
+		    keys.setdefault(day, []).append(key)
+		for day, listed in keys.items():
+		    with open(os.path.join(keys_dir, f"{day}.txt"), "w") as f:
+		        f.write("\n".join(listed) + "\n")
 		for _ in range(other):
 		    write(f"tenant-b/traces/traces/{today}/{uuid.uuid4()}.zip")
 		write("bench/traces/traces/diagnostic-test-6750a1b2c3d4e.txt")
@@ -155,6 +166,20 @@ measure() {
 have() { [[ -x "$1" ]] || command -v "$1" >/dev/null; }
 day() { date -u -d "-$1 day" +%F; }
 prefix_url="s3://$bucket/bench/traces/"
+# first_key_ms: milliseconds of one ListObjectsV2 for the first key under
+# `traces/` (best of five), the request a healthy verify cannot avoid.
+first_key_ms() {
+	"$PEERS_HOME/bin/python" - "$endpoint" "$bucket" <<-'EOF'
+		import sys, time, boto3
+		s3 = boto3.client("s3", endpoint_url=sys.argv[1])
+		times = []
+		for _ in range(5):
+		    start = time.perf_counter()
+		    s3.list_objects_v2(Bucket=sys.argv[2], Prefix="bench/traces/traces/", MaxKeys=1)
+		    times.append(time.perf_counter() - start)
+		print(f"{min(times) * 1000:.1f}")
+	EOF
+}
 
 # 1. full scan of the prefix: count + total size
 measure ours_report "$ours" --config "$spec" -e bench report --format json --no-checks
@@ -166,20 +191,67 @@ measure ours_report_small "$ours" --config "$spec" -e small report --format json
 # 2. verify with traces past retention (lists the expired partitions)
 measure ours_verify_stale "$ours" --config "$spec" -e bench cleanup verify --output json
 
-# 3. delete: one partition each for the peers, the rest of the expired ones for us
-p1="$(day $((PARTS - 1)))" p2="$(day $((PARTS - 2)))"
-have "$S5CMD" && measure s5cmd_rm_partition "$S5CMD" --endpoint-url "$endpoint" rm "${prefix_url}traces/$p1/*"
-have "$AWS" && measure aws_rm_partition "$AWS" --endpoint-url "$endpoint" s3 rm --recursive --quiet "${prefix_url}traces/$p2/"
-measure ours_purge "$ours" --config "$spec" -e bench cleanup purge --yes --output json
+# 3. verify on healthy buckets: the same buckets judged with a retention
+# longer than their oldest partition, so nothing is past it (and, nothing
+# having been deleted yet, Garage holds no tombstones: see 6).
+measure ours_verify_healthy "$ours" --config "$spec" -e bench cleanup verify --days $((PARTS + 10)) --output json
+measure ours_verify_healthy_small "$ours" --config "$spec" -e small cleanup verify --days $((PARTS + 10)) --output json
+first_key_before="$(first_key_ms 2>/dev/null || echo "")"
+have "$S5CMD" && measure s5cmd_du_small "$S5CMD" --endpoint-url "$endpoint" du "s3://$small/bench/traces/*"
 
-# 4. verify on a healthy bucket (nothing past retention left)
-measure ours_verify_healthy "$ours" --config "$spec" -e bench cleanup verify --output json
+# 4. purge, like with like: the partitions past retention (the purge's
+# cutoff has no grace: RETENTION+1 .. PARTS-1 days old) are shared out in
+# runs of PURGE_RUN partitions, oldest first: s5cmd gets one `rm` per
+# partition through `s5cmd run` (in parallel, as ours lists partitions in
+# parallel), then ours deletes the next run (`--days` stops it there), then
+# a bare client deletes the next one by its known keys (no listing: the
+# server's own delete rate), then `aws s3 rm` one partition, and our plain
+# purge the rest.
+PURGE_RUN="${CT_PERF_PURGE_RUN:-4}"
+oldest=$((PARTS - 1))                    # age in days of the oldest partition
+s5cmd_until=$((oldest - PURGE_RUN))      # s5cmd: ages oldest .. this + 1
+ours_until=$((s5cmd_until - PURGE_RUN))  # ours (--days): down to this + 1
+bare_until=$((ours_until - PURGE_RUN))   # the bare client: down to this + 1
+((bare_until > RETENTION)) || die "CT_PERF_PURGE_RUN=$PURGE_RUN needs more partitions past retention"
+s5cmd_run="$work/s5cmd-run.txt"
+for ((d = oldest; d > s5cmd_until; d--)); do
+	echo "rm ${prefix_url}traces/$(day "$d")/*"
+done >"$s5cmd_run"
+bare_keys=()
+for ((d = ours_until; d > bare_until; d--)); do
+	bare_keys+=("$work/keys-$bucket/$(day "$d").txt")
+done
+have "$S5CMD" && measure s5cmd_run_rm "$S5CMD" --endpoint-url "$endpoint" run "$s5cmd_run"
+measure ours_purge "$ours" --config "$spec" -e bench cleanup purge --days "$ours_until" --yes --output json
+if [[ -x "$PEERS_HOME/bin/python" ]] && "$PEERS_HOME/bin/python" -c 'import boto3' 2>/dev/null; then
+	measure bare_delete "$PEERS_HOME/bin/python" "$here/bare_delete.py" "$endpoint" "$bucket" 16 "${bare_keys[@]}"
+fi
+have "$AWS" && measure aws_rm_partition "$AWS" --endpoint-url "$endpoint" s3 rm --recursive --quiet "${prefix_url}traces/$(day "$bare_until")/"
+measure ours_purge_rest "$ours" --config "$spec" -e bench cleanup purge --yes --output json
+
+# 5. the bucket as a purge leaves it; see 6 for what it costs.
+measure ours_verify_purged "$ours" --config "$spec" -e bench cleanup verify --output json
 have "$S5CMD" && measure s5cmd_du_after "$S5CMD" --endpoint-url "$endpoint" du "${prefix_url}*"
+# 6. Garage keeps a deleted key as a tombstone for a day (its table GC
+# delay), and any listing from the start of `traces/` walks the purge's
+# tombstones before the first live key: one request, timed alone.
+first_key_after_purge="$(first_key_ms 2>/dev/null || echo "")"
+
+# Objects each peer was given (the loader's key lists).
+count_keys() { # ages...
+	local d total=0
+	for d in "$@"; do total=$((total + $(wc -l <"$work/keys-$bucket/$(day "$d").txt"))); done
+	echo "$total"
+}
+s5cmd_objects="$(count_keys $(seq $((s5cmd_until + 1)) "$oldest"))"
+aws_objects="$(count_keys "$bare_until")"
 
 # --- results -------------------------------------------------------------------
-"$PY" - "$results" "$work" "$N" "$PARTS" "$OTHER" "$SMALL" "$load_seconds" <<-'EOF' | tee "${CT_PERF_OUT:-/dev/null}"
+"$PY" - "$results" "$work" "$N" "$PARTS" "$OTHER" "$SMALL" "$load_seconds" \
+	"$first_key_before" "$first_key_after_purge" "$PURGE_RUN" "$s5cmd_objects" "$aws_objects" <<-'EOF' | tee "${CT_PERF_OUT:-/dev/null}"
 	import sys, json, os
-	path, work, n, parts, other, small, load = sys.argv[1], sys.argv[2], *sys.argv[3:]
+	path, work, n, parts, other, small, load = sys.argv[1:8]
+	first_before, first_after, purge_run, s5cmd_objects, aws_objects = sys.argv[8:13]
 	rows = {}
 	for line in open(path):
 	    name, secs, kib, rc = line.split("\t")
@@ -203,20 +275,41 @@ have "$S5CMD" && measure s5cmd_du_after "$S5CMD" --endpoint-url "$endpoint" du "
 	        print(f"| {label} | {t(name):.2f} | {mib(name)} | {seen} | {ratio('ours_report', name)} |")
 	small_rep = out("ours_report_small")
 	print(f"\nMemory flat in the object count: report over {small_rep.get('objects')} objects peaks at {mib('ours_report_small')} MiB, over {rep.get('objects')} objects at {mib('ours_report')} MiB.\n")
-	stale, healthy, purge = out("ours_verify_stale"), out("ours_verify_healthy"), out("ours_purge")
+	stale = out("ours_verify_stale")
 	print("### Retention verification\n")
-	print(f"s5cmd du: {t('s5cmd_du') or 0:.2f} s before the purge, {t('s5cmd_du_after') or 0:.2f} s after.\n")
-	print("| run | time (s) | peak RSS (MiB) | partitions listed | expired found | verify / s5cmd du |\n|---|---:|---:|---:|---:|---:|")
-	# Each verify against s5cmd du on the bucket as it was then.
-	for name, label, o, peer in [("ours_verify_stale", "verify, traces past retention", stale, "s5cmd_du"), ("ours_verify_healthy", "verify, healthy bucket (after purge)", healthy, "s5cmd_du_after")]:
+	print("Each verify beside `s5cmd du` on the same bucket as it was then.\n")
+	print("| run | objects in the bucket | time (s) | peak RSS (MiB) | partitions listed | expired found | `s5cmd du` (s) | verify / s5cmd du |\n|---|---:|---:|---:|---:|---:|---:|---:|")
+	for name, label, peer, objects in [
+	    ("ours_verify_stale", "verify, traces past retention", "s5cmd_du", rep.get("objects")),
+	    ("ours_verify_healthy", f"verify, healthy (`--days {int(parts) + 10}`: nothing past it)", "s5cmd_du", rep.get("objects")),
+	    ("ours_verify_healthy_small", f"verify, healthy (`--days {int(parts) + 10}`), the small bucket", "s5cmd_du_small", small_rep.get("objects")),
+	    ("ours_verify_purged", "verify right after the purge (Garage's tombstones)", "s5cmd_du_after", None),
+	]:
 	    if name in rows:
-	        print(f"| {label} | {t(name):.2f} | {mib(name)} | {o.get('partitions_listed')} of {o.get('partitions_found')} | {o.get('expired_objects')} | {ratio(name, peer)} |")
-	print("\n### Purge\n")
-	print("| tool | objects deleted | time (s) | objects/s | peak RSS (MiB) |\n|---|---:|---:|---:|---:|")
-	per_part = int(n) // int(parts)
-	for name, label, count in [("ours_purge", "chronotrace-ops cleanup purge --yes", purge.get("deleted_objects", 0)), ("s5cmd_rm_partition", "s5cmd rm (one partition)", per_part), ("aws_rm_partition", "aws s3 rm --recursive (one partition)", per_part)]:
-	    if name in rows and t(name):
-	        print(f"| {label} | {count} | {t(name):.2f} | {count / t(name):.0f} | {mib(name)} |")
-	errors = purge.get("errors")
-	print(f"\nPurge errors: {len(errors) if errors is not None else 'n/a'}. Exit codes: " + ", ".join(f"{k} {v[2]}" for k, v in rows.items()))
+	        o = out(name)
+	        print(f"| {label} | {objects if objects is not None else '—'} | {t(name):.2f} | {mib(name)} | {o.get('partitions_listed')} of {o.get('partitions_found')} | {o.get('expired_objects')} | {t(peer) or 0:.2f} | {ratio(name, peer)} |")
+	print(f"\nThe one request a healthy verify cannot avoid, the first key under `traces/` (ListObjectsV2, MaxKeys=1, best of 5): {first_before or '—'} ms before any delete, {first_after or '—'} ms right after the purge.\n")
+	print("### Purge, like with like\n")
+	print(f"The partitions past retention shared out {purge_run} at a time, oldest first; each tool deletes whole partitions in parallel.\n")
+	print("| tool | partitions | objects deleted | time (s) | objects/s | peak RSS (MiB) | ours / tool |\n|---|---:|---:|---:|---:|---:|---:|")
+	purge, bare, rest = out("ours_purge"), out("bare_delete"), out("ours_purge_rest")
+	rate = {}
+	lines = [
+	    ("s5cmd_run_rm", f"s5cmd run (one `rm` per partition)", purge_run, int(s5cmd_objects), None),
+	    ("ours_purge", "chronotrace-ops cleanup purge --yes --days", purge_run, purge.get("deleted_objects", 0), None),
+	    ("bare_delete", "bare client: DeleteObjects of known keys, 16 at once (time: its own clock)", purge_run, bare.get("deleted_objects", 0), bare.get("seconds")),
+	    ("aws_rm_partition", "aws s3 rm --recursive", 1, int(aws_objects), None),
+	    ("ours_purge_rest", "chronotrace-ops cleanup purge --yes (the rest)", None, rest.get("deleted_objects", 0), None),
+	]
+	for name, label, parts_given, count, secs in lines:
+	    if name in rows:
+	        secs = secs or t(name)
+	        rate[name] = count / secs if secs else 0
+	for name, label, parts_given, count, secs in lines:
+	    if name in rows:
+	        secs = secs or t(name)
+	        vs = f"{rate['ours_purge'] / rate[name]:.2f}" if rate.get(name) and rate.get("ours_purge") else "—"
+	        print(f"| {label} | {parts_given or '—'} | {count} | {secs:.2f} | {rate[name]:.0f} | {mib(name)} | {vs} |")
+	errors = (purge.get("errors") or []) + (rest.get("errors") or [])
+	print(f"\nPurge errors: ours {len(errors)}, bare client {bare.get('errors', 'n/a')}. Exit codes: " + ", ".join(f"{k} {v[2]}" for k, v in rows.items()))
 EOF
