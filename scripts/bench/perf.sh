@@ -149,17 +149,25 @@ if [[ -z "$ours" ]]; then
 fi
 
 # --- measuring -----------------------------------------------------------------
-results="$work/results.tsv" # name, seconds, peak KiB, exit code
+results="$work/results.tsv" # name, seconds, peak KiB, exit code, Garage CPU seconds
 : >"$results"
+# Garage's CPU time so far (user + system, in clock ticks): what the server
+# itself spent on each run, to tell a tool's limit from the server's.
+garage_pid="$(cat "$CT_BENCH_DIR/garage.pid")"
+ticks="$(getconf CLK_TCK)"
+server_ticks() { awk '{ print $14 + $15 }' "/proc/$garage_pid/stat"; }
 # measure NAME COMMAND...: wall time and peak RSS of one run (stdout kept in $work/NAME.out).
 measure() {
 	local name="$1"
 	shift
-	local rc=0
+	local rc=0 before
+	before="$(server_ticks)"
 	/usr/bin/time -f '%e %M' -o "$work/$name.time" "$@" >"$work/$name.out" 2>"$work/$name.err" || rc=$?
+	local server_cpu
+	server_cpu="$(awk -v a="$before" -v b="$(server_ticks)" -v hz="$ticks" 'BEGIN { printf "%.2f", (b - a) / hz }')"
 	# time(1) writes "Command exited with non-zero status N" first on failure.
 	read -r secs kib < <(tail -n 1 "$work/$name.time")
-	printf '%s\t%s\t%s\t%s\n' "$name" "$secs" "$kib" "$rc" >>"$results"
+	printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$secs" "$kib" "$rc" "$server_cpu" >>"$results"
 	say "$name: ${secs}s, peak $((kib / 1024)) MiB, exit $rc"
 	if ((rc != 0)); then tail -n 2 "$work/$name.err" >&2; fi
 }
@@ -254,8 +262,8 @@ aws_objects="$(count_keys "$bare_until")"
 	first_before, first_after, purge_run, s5cmd_objects, aws_objects = sys.argv[8:13]
 	rows = {}
 	for line in open(path):
-	    name, secs, kib, rc = line.split("\t")
-	    rows[name] = (float(secs), int(kib), int(rc))
+	    name, secs, kib, rc, server_cpu = line.split("\t")
+	    rows[name] = (float(secs), int(kib), int(rc), float(server_cpu))
 	def out(name):
 	    try:
 	        return json.load(open(os.path.join(work, name + ".out")))
@@ -263,8 +271,8 @@ aws_objects="$(count_keys "$bare_until")"
 	        return {}
 	def t(name): return rows[name][0] if name in rows else None
 	def mib(name): return f"{rows[name][1] / 1024:.0f}" if name in rows else "—"
-	def ratio(a, b):
-	    return f"{t(a) / t(b):.2f}" if t(a) and t(b) else "—"
+	def ratio(a, b, places=2):
+	    return f"{t(a) / t(b):.{places}f}" if t(a) and t(b) else "—"
 	print(f"Setup: {n} objects of 3 KiB over {parts} partitions + {other} of another tenant, one Garage node on loopback, {os.cpu_count()} cores; load took {load} s.\n")
 	rep = out("ours_report")
 	print("### Full scan of the prefix (count + total size)\n")
@@ -287,11 +295,11 @@ aws_objects="$(count_keys "$bare_until")"
 	]:
 	    if name in rows:
 	        o = out(name)
-	        print(f"| {label} | {objects if objects is not None else '—'} | {t(name):.2f} | {mib(name)} | {o.get('partitions_listed')} of {o.get('partitions_found')} | {o.get('expired_objects')} | {t(peer) or 0:.2f} | {ratio(name, peer)} |")
+	        print(f"| {label} | {objects if objects is not None else '—'} | {t(name):.2f} | {mib(name)} | {o.get('partitions_listed')} of {o.get('partitions_found')} | {o.get('expired_objects')} | {t(peer) or 0:.2f} | {ratio(name, peer, 3)} |")
 	print(f"\nThe one request a healthy verify cannot avoid, the first key under `traces/` (ListObjectsV2, MaxKeys=1, best of 5): {first_before or '—'} ms before any delete, {first_after or '—'} ms right after the purge.\n")
 	print("### Purge, like with like\n")
 	print(f"The partitions past retention shared out {purge_run} at a time, oldest first; each tool deletes whole partitions in parallel.\n")
-	print("| tool | partitions | objects deleted | time (s) | objects/s | peak RSS (MiB) | ours / tool |\n|---|---:|---:|---:|---:|---:|---:|")
+	print("| tool | partitions | objects deleted | time (s) | objects/s | peak RSS (MiB) | Garage CPU (s) | Garage cores busy | ours / tool |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 	purge, bare, rest = out("ours_purge"), out("bare_delete"), out("ours_purge_rest")
 	rate = {}
 	lines = [
@@ -309,7 +317,8 @@ aws_objects="$(count_keys "$bare_until")"
 	    if name in rows:
 	        secs = secs or t(name)
 	        vs = f"{rate['ours_purge'] / rate[name]:.2f}" if rate.get(name) and rate.get("ours_purge") else "—"
-	        print(f"| {label} | {parts_given or '—'} | {count} | {secs:.2f} | {rate[name]:.0f} | {mib(name)} | {vs} |")
+	        server = rows[name][3]
+	        print(f"| {label} | {parts_given or '—'} | {count} | {secs:.2f} | {rate[name]:.0f} | {mib(name)} | {server:.2f} | {server / t(name):.2f} | {vs} |")
 	errors = (purge.get("errors") or []) + (rest.get("errors") or [])
 	print(f"\nPurge errors: ours {len(errors)}, bare client {bare.get('errors', 'n/a')}. Exit codes: " + ", ".join(f"{k} {v[2]}" for k, v in rows.items()))
 EOF
