@@ -12,10 +12,13 @@
 //! deserialise the page as before, errors included. So on any page it
 //! accepts, it gives what the SDK path gives.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use quick_xml::Reader;
 use quick_xml::events::Event;
 
+use crate::cloud::storage_class;
 use crate::scan::{Entry, EntryKind};
 
 /// What the scan needs from one listing page.
@@ -36,7 +39,7 @@ pub fn objects_v2(body: &[u8]) -> Option<RawPage> {
     parse(body, b"ListBucketResult", |reader, name, page| {
         match name {
             b"Contents" => page.entries.push(entry(reader, Element::Object)?),
-            b"NextContinuationToken" => page.next_token = Some(text(reader)?),
+            b"NextContinuationToken" => page.next_token = Some(text(reader)?.into_owned()),
             _ => return Some(false),
         }
         Some(true)
@@ -51,8 +54,8 @@ pub fn versions(body: &[u8]) -> Option<RawPage> {
         match name {
             b"Version" => page.entries.push(entry(reader, Element::Version)?),
             b"DeleteMarker" => markers.push(entry(reader, Element::DeleteMarker)?),
-            b"NextKeyMarker" => page.next_token = Some(text(reader)?),
-            b"NextVersionIdMarker" => page.next_version_id = Some(text(reader)?),
+            b"NextKeyMarker" => page.next_token = Some(text(reader)?.into_owned()),
+            b"NextVersionIdMarker" => page.next_version_id = Some(text(reader)?.into_owned()),
             _ => return Some(false),
         }
         Some(true)
@@ -164,13 +167,13 @@ fn entry(reader: &mut Reader<&[u8]>, element: Element) -> Option<Entry> {
     loop {
         match reader.read_event().ok()? {
             Event::Start(e) if plain(&e) => match e.name().as_ref() {
-                b"Key" => key = Some(text(reader)?),
+                b"Key" => key = Some(text(reader)?.into_owned()),
                 // Sizes are never negative; a server that says so is
                 // treated as 0 (as `listing::size` does).
                 b"Size" => size = u64::try_from(text(reader)?.parse::<i64>().ok()?).unwrap_or(0),
                 b"LastModified" => modified = Some(timestamp(&text(reader)?)?),
-                b"StorageClass" => class = Some(text(reader)?),
-                b"VersionId" if versioned => version_id = Some(text(reader)?),
+                b"StorageClass" => class = Some(storage_class(&text(reader)?)),
+                b"VersionId" if versioned => version_id = Some(text(reader)?.into_owned()),
                 b"IsLatest" if versioned => latest = Some(boolean(&text(reader)?)?),
                 _ => skip(reader)?,
             },
@@ -204,7 +207,9 @@ fn common_prefix(reader: &mut Reader<&[u8]>) -> Option<Option<String>> {
     let mut prefix = None;
     loop {
         match reader.read_event().ok()? {
-            Event::Start(e) if e.name().as_ref() == b"Prefix" => prefix = Some(text(reader)?),
+            Event::Start(e) if e.name().as_ref() == b"Prefix" => {
+                prefix = Some(text(reader)?.into_owned());
+            }
             Event::Start(e) if plain(&e) => skip(reader)?,
             Event::Empty(e) if plain(&e) && e.name().as_ref() != b"Prefix" => {}
             Event::End(_) => return Some(prefix),
@@ -216,18 +221,27 @@ fn common_prefix(reader: &mut Reader<&[u8]>) -> Option<Option<String>> {
 
 /// The text of a leaf element (its start tag read) up to its end tag,
 /// entities resolved. Empty, nested, CDATA or carriage returns: `None`.
-fn text(reader: &mut Reader<&[u8]>) -> Option<String> {
-    let mut out = String::new();
+/// Borrowed from the body when it is one plain run of text (nearly always):
+/// only what an `Entry` keeps is copied, not every size and date.
+fn text<'a>(reader: &mut Reader<&'a [u8]>) -> Option<Cow<'a, str>> {
+    let mut out = Cow::Borrowed("");
     loop {
         match reader.read_event().ok()? {
             Event::Text(t) => {
-                let chunk = std::str::from_utf8(&t).ok()?;
-                if chunk.contains('\r') {
+                let chunk = match t.into_inner() {
+                    Cow::Borrowed(b) => Cow::Borrowed(std::str::from_utf8(b).ok()?),
+                    Cow::Owned(b) => Cow::Owned(String::from_utf8(b).ok()?),
+                };
+                if chunk.as_bytes().contains(&b'\r') {
                     return None;
                 }
-                out.push_str(chunk);
+                if out.is_empty() {
+                    out = chunk;
+                } else {
+                    out.to_mut().push_str(&chunk);
+                }
             }
-            Event::GeneralRef(r) => out.push(entity(&r)?),
+            Event::GeneralRef(r) => out.to_mut().push(entity(&r)?),
             Event::End(_) if !out.is_empty() => return Some(out),
             _ => return None,
         }

@@ -208,7 +208,7 @@ proptest! {
         prop_assert_eq!(parsed.next_token, token.clone());
         prop_assert_eq!(parsed.truncated, token.map(|_| true));
         prop_assert_eq!(&parsed.folders, &folders);
-        let read: Vec<(String, u64, Option<String>)> = parsed.entries.into_iter().map(|e| (e.key, e.size, e.class)).collect();
+        let read: Vec<(String, u64, Option<String>)> = parsed.entries.into_iter().map(|e| (e.key, e.size, e.class.map(Cow::into_owned))).collect();
         prop_assert_eq!(read, objects);
     }
 }
