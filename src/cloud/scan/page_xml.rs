@@ -91,7 +91,12 @@ fn parse<'a>(
     mut child: impl FnMut(&mut Tokens<'a>, &str, &mut RawPage) -> Option<bool>,
 ) -> Option<RawPage> {
     let mut reader = Tokens::new(body)?;
-    let mut page = RawPage::default();
+    // Room for the page's entries at once (an entry takes 200 bytes or
+    // more of XML), rather than growing and copying the vector as it fills.
+    let mut page = RawPage {
+        entries: Vec::with_capacity(body.len() / 200),
+        ..RawPage::default()
+    };
     // The prologue, then the root element.
     loop {
         match reader.next_token()? {

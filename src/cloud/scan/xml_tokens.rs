@@ -83,11 +83,19 @@ impl<'a> Tokens<'a> {
         Some(token)
     }
 
-    /// `</name>` (optional white space before `>`) at the start of `rest`.
+    /// `</name>` (optional white space before `>`) at the start of `rest`,
+    /// `name` the innermost open element's.
     fn end_tag(&mut self, rest: &'a str) -> Option<(Token<'a>, usize)> {
-        let close = memchr::memchr(b'>', rest.as_bytes())?;
+        let open = self.open.pop()?;
+        let bytes = rest.as_bytes();
+        // Nearly always `</name>` exactly: no search for the `>`.
+        let close = 2 + open.len();
+        if bytes.get(2..close) == Some(open.as_bytes()) && bytes.get(close) == Some(&b'>') {
+            return Some((Token::End(open), close + 1));
+        }
+        let close = memchr::memchr(b'>', bytes)?;
         let name = rest.get(2..close)?.trim_end_matches(is_space);
-        (self.open.pop()? == name).then_some((Token::End(name), close + 1))
+        (open == name).then_some((Token::End(name), close + 1))
     }
 
     /// `<name>`, `<name/>`, or either with attributes after white space, at
@@ -195,9 +203,9 @@ fn entities_known(text: &str) -> bool {
 /// after the last; `None` for an unknown or unterminated reference.
 fn references<'t>(text: &'t str, mut each: impl FnMut(&'t str, char)) -> Option<&'t str> {
     let mut rest = text;
-    while let Some(amp) = rest.find('&') {
+    while let Some(amp) = memchr::memchr(b'&', rest.as_bytes()) {
         let after = rest.get(amp + 1..)?;
-        let semi = after.find(';')?;
+        let semi = memchr::memchr(b';', after.as_bytes())?;
         each(rest.get(..amp)?, entity(after.get(..semi)?.as_bytes())?);
         rest = after.get(semi + 1..)?;
     }
@@ -207,7 +215,7 @@ fn references<'t>(text: &'t str, mut each: impl FnMut(&'t str, char)) -> Option<
 /// `text` with its entities resolved: borrowed when it has none (nearly
 /// always), `None` for an unknown or unterminated one.
 pub fn unescape(text: &str) -> Option<Cow<'_, str>> {
-    if !text.contains('&') {
+    if memchr::memchr(b'&', text.as_bytes()).is_none() {
         return Some(Cow::Borrowed(text));
     }
     let mut out = String::with_capacity(text.len());
