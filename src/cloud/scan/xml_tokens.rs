@@ -247,6 +247,8 @@ fn entity(r: &[u8]) -> Option<char> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     fn text(raw: &str, plain: bool) -> Token<'_> {
@@ -324,6 +326,33 @@ mod tests {
         assert_eq!(unescape("a&amp;x;y&amp;z").as_deref(), Some("a&x;y&z"));
         for bad in ["&#0;", "&#xZZ;", "&bogus;", "a&", "&#;", "&#x110000;"] {
             assert_eq!(unescape(bad), None, "{bad}");
+        }
+    }
+
+    /// Drains the tokens of any input: it ends (every token moves on) and
+    /// never panics.
+    fn drain(body: &[u8]) {
+        let Some(mut tokens) = Tokens::new(body) else {
+            return;
+        };
+        for _ in 0..=body.len() {
+            match tokens.next_token() {
+                None | Some(Token::Eof) => return,
+                Some(_) => {}
+            }
+        }
+        panic!("more tokens than bytes: {}", String::from_utf8_lossy(body));
+    }
+
+    proptest! {
+        #[test]
+        fn any_bytes_tokenize_without_panicking(body in proptest::collection::vec(any::<u8>(), 0..64)) {
+            drain(&body);
+        }
+
+        #[test]
+        fn markup_like_text_tokenizes_without_panicking(body in "[<>/!?a-zA-Z \t\r\n\"'&;#x0-9=:-]{0,80}") {
+            drain(body.as_bytes());
         }
     }
 }
