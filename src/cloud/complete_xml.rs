@@ -11,10 +11,38 @@
 //! (read-modify-write would drop rules) and a cut DeleteObjects result
 //! (per-key errors would vanish).
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextMut;
 use aws_smithy_runtime_api::client::orchestrator::OrchestratorError;
+use aws_smithy_types::config_bag::{Storable, StoreReplace};
+
+/// Set by a response deserialiser that has itself read the current
+/// attempt's body to the close of its root element (the listings' streaming
+/// parse), so the check below need not scan the same bytes again: on a
+/// listing of millions of keys that second scan cost as much CPU as the
+/// parse. Put it in the request's configuration; whoever sets it clears it
+/// at the start of every attempt.
+#[derive(Debug, Clone, Default)]
+pub struct ReadWhole(Arc<AtomicBool>);
+
+impl ReadWhole {
+    /// Records whether this attempt's body was read whole.
+    pub fn set(&self, whole: bool) {
+        self.0.store(whole, Ordering::Release);
+    }
+
+    fn get(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+impl Storable for ReadWhole {
+    type Storer = StoreReplace<Self>;
+}
 
 /// The interceptor; add it to every S3 client.
 #[derive(Debug, Clone, Copy, Default)]
@@ -29,12 +57,12 @@ impl Intercept for CompleteXml {
         &self,
         context: &mut FinalizerInterceptorContextMut<'_>,
         _runtime_components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
+        cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let Some(response) = context.response() else {
             return Ok(());
         };
-        if !response.status().is_success() {
+        if !response.status().is_success() || cfg.load::<ReadWhole>().is_some_and(ReadWhole::get) {
             return Ok(());
         }
         // Streaming bodies (GetObject) are not in memory and not parsed here.

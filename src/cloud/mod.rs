@@ -32,6 +32,7 @@ pub mod timeouts;
 pub mod tls;
 pub mod versioning;
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use aws_config::BehaviorVersion;
@@ -238,5 +239,34 @@ pub fn credentials_hint(provider: Provider) -> String {
     match provider {
         Provider::Aws => "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or pass --profile (SSO and instance roles work too)".into(),
         _ => "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY to an access key of the store (for MinIO, a user with admin rights on the bucket)".into(),
+    }
+}
+
+/// A storage class as an entry keeps it: one of the classes the SDK knows
+/// as a shared static, anything else copied.
+pub fn storage_class(name: &str) -> Cow<'static, str> {
+    aws_sdk_s3::types::ObjectStorageClass::values()
+        .iter()
+        .find(|known| **known == name)
+        .map_or_else(
+            || Cow::Owned(name.to_string()),
+            |known| Cow::Borrowed(*known),
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+
+    use super::storage_class;
+
+    #[test]
+    fn storage_classes_s3_names_are_shared_and_others_copied() {
+        for name in ["STANDARD", "GLACIER_IR", "DEEP_ARCHIVE"] {
+            assert!(matches!(storage_class(name), Cow::Borrowed(n) if n == name));
+        }
+        for name in ["standard", "WARM", ""] {
+            assert!(matches!(storage_class(name), Cow::Owned(n) if n == name));
+        }
     }
 }

@@ -12,6 +12,8 @@ mod keyed;
 mod store_findings;
 mod tally;
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
@@ -117,7 +119,9 @@ pub struct Entry {
     pub key: String,
     pub size: u64,
     pub modified: Option<DateTime<Utc>>,
-    pub class: Option<String>,
+    /// Borrowed for the classes S3 names (`cloud::storage_class`): a
+    /// listing of millions of keys allocates none for them.
+    pub class: Option<Cow<'static, str>>,
     pub version_id: Option<String>,
     pub kind: EntryKind,
 }

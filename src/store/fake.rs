@@ -7,6 +7,7 @@
 //! purging, per-key errors counted. The server tests stay the proof that
 //! the real stores behave so; this fake only lets `ops` be tested alone.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
@@ -134,7 +135,7 @@ impl FakeStore {
             key: object.key.clone(),
             size: object.size,
             modified: object.modified,
-            class: object.class.clone(),
+            class: object.class.clone().map(Cow::Owned),
             version_id: None,
             kind: EntryKind::Current,
         };

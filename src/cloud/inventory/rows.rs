@@ -15,6 +15,7 @@ use parquet::file::reader::{FileReader, SerializedFileReader};
 #[cfg(feature = "parquet")]
 use parquet::record::{Field, Row};
 
+use crate::cloud::storage_class;
 use crate::error::{Error, Result};
 use crate::scan::{Entry, EntryKind};
 
@@ -132,7 +133,7 @@ fn csv_entry(
         key,
         size,
         modified,
-        class: get(cols.class).cloned(),
+        class: get(cols.class).map(|c| storage_class(c)),
         version_id: None,
         kind: kind(flag(cols.is_latest), flag(cols.delete_marker)),
     })
@@ -252,7 +253,7 @@ fn parquet_entry(row: &Row, cols: &Columns, bucket: &str) -> std::result::Result
         key,
         size,
         modified,
-        class: text(cols.class),
+        class: text(cols.class).map(|c| storage_class(&c)),
         version_id: None,
         kind: kind(flag(cols.is_latest), flag(cols.delete_marker)),
     })

@@ -21,14 +21,17 @@ use aws_sdk_s3::operation::list_objects_v2::{ListObjectsV2, ListObjectsV2Output}
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::{
-    BeforeSerializationInterceptorContextRef, Output, OutputOrError,
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef, Output,
+    OutputOrError,
 };
 use aws_smithy_runtime_api::client::orchestrator::{HttpResponse, OrchestratorError};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_runtime_api::client::runtime_plugin::RuntimePlugin;
 use aws_smithy_runtime_api::client::ser_de::{DeserializeResponse, SharedResponseDeserializer};
 use aws_smithy_types::config_bag::{ConfigBag, FrozenLayer};
 
 use super::page_xml::{self, RawPage};
+use crate::cloud::complete_xml::ReadWhole;
 
 /// Where the fast path leaves the page of one request (empty when the SDK
 /// deserialised it).
@@ -94,6 +97,10 @@ impl Listing {
 pub struct FastListing {
     listing: Listing,
     slot: Slot,
+    /// Tells the truncation check (`CompleteXml`) that the page parsed:
+    /// the parse reads to the root's end tag and then to the end of the
+    /// body, so a cut page never parses.
+    whole: ReadWhole,
 }
 
 impl FastListing {
@@ -101,6 +108,7 @@ impl FastListing {
         FastListing {
             listing,
             slot: slot.clone(),
+            whole: ReadWhole::default(),
         }
     }
 }
@@ -124,8 +132,21 @@ impl Intercept for FastListing {
                     listing: self.listing,
                     sdk,
                     slot: self.slot.clone(),
-                }));
+                    whole: self.whole.clone(),
+                }))
+                .store_put(self.whole.clone());
         }
+        Ok(())
+    }
+
+    /// A retried attempt starts unproven, whatever the last one read.
+    fn read_before_attempt(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.whole.set(false);
         Ok(())
     }
 }
@@ -137,6 +158,7 @@ struct Deserializer {
     /// The SDK's configuration of the operation (its deserialiser in it).
     sdk: FrozenLayer,
     slot: Slot,
+    whole: ReadWhole,
 }
 
 impl Deserializer {
@@ -167,6 +189,7 @@ impl DeserializeResponse for Deserializer {
             .and_then(|body| self.listing.parse(body));
         let parsed = page.is_some();
         self.slot.set(page);
+        self.whole.set(parsed);
         if parsed {
             tracing::debug!("listing page: streaming parse");
             return Ok(self.listing.empty_output());

@@ -13,6 +13,7 @@ use super::Source;
 use super::fast_path::{FastListing, Listing, Slot};
 use super::page_xml::RawPage;
 use crate::cloud::errors::{api_error, throttled};
+use crate::cloud::storage_class;
 use crate::error::{Error, Result};
 use crate::scan::{Entry, EntryKind};
 
@@ -95,7 +96,7 @@ fn sdk_page(out: &ListObjectsV2Output) -> RawPage {
                 key: o.key()?.to_string(),
                 size: size(o.size()),
                 modified: time(o.last_modified()),
-                class: o.storage_class().map(|c| c.as_str().to_string()),
+                class: o.storage_class().map(|c| storage_class(c.as_str())),
                 version_id: None,
                 kind: EntryKind::Current,
             })
@@ -173,7 +174,7 @@ fn sdk_versions_page(out: &ListObjectVersionsOutput) -> RawPage {
                 key: v.key()?.to_string(),
                 size: size(v.size()),
                 modified: time(v.last_modified()),
-                class: v.storage_class().map(|c| c.as_str().to_string()),
+                class: v.storage_class().map(|c| storage_class(c.as_str())),
                 version_id: v.version_id().map(str::to_string),
                 kind: if v.is_latest().unwrap_or(true) {
                     EntryKind::Current

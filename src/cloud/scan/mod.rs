@@ -23,6 +23,7 @@ mod fast_path;
 mod listing;
 mod page_xml;
 mod seek;
+mod xml_tokens;
 
 use listing::Page;
 

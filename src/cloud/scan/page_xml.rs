@@ -2,8 +2,8 @@
 //! ListObjectVersions) straight into the scan's entries (pure). The SDK's own deserialiser builds a full
 //! `Object` per key (owner, checksums, an owned string per field, a parsed
 //! timestamp) that the scan then copies again; on millions of keys that is
-//! most of the tool's CPU. This reads the body once with a pull parser
-//! borrowing from it, allocating only what an `Entry` keeps.
+//! most of the tool's CPU. This reads the body once (`xml_tokens`, a strict
+//! subset of XML) borrowing from it, allocating only what an `Entry` keeps.
 //!
 //! It is a fast path, never a second opinion: whatever it does not fully
 //! understand (another root element, an unknown entity, CDATA, a carriage
@@ -12,10 +12,12 @@
 //! deserialise the page as before, errors included. So on any page it
 //! accepts, it gives what the SDK path gives.
 
-use chrono::{DateTime, NaiveDate, Utc};
-use quick_xml::Reader;
-use quick_xml::events::Event;
+use std::borrow::Cow;
 
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::xml_tokens::{Token, Tokens, unescape};
+use crate::cloud::storage_class;
 use crate::scan::{Entry, EntryKind};
 
 /// What the scan needs from one listing page.
@@ -33,10 +35,10 @@ pub struct RawPage {
 
 /// A ListObjectsV2 page, or `None` when the fast path does not understand it.
 pub fn objects_v2(body: &[u8]) -> Option<RawPage> {
-    parse(body, b"ListBucketResult", |reader, name, page| {
+    parse(body, "ListBucketResult", |reader, name, page| {
         match name {
-            b"Contents" => page.entries.push(entry(reader, Element::Object)?),
-            b"NextContinuationToken" => page.next_token = Some(text(reader)?),
+            "Contents" => page.entries.push(entry(reader, Element::Object)?),
+            "NextContinuationToken" => page.next_token = Some(text(reader)?.into_owned()),
             _ => return Some(false),
         }
         Some(true)
@@ -47,12 +49,12 @@ pub fn objects_v2(body: &[u8]) -> Option<RawPage> {
 /// path lists them), or `None` when the fast path does not understand it.
 pub fn versions(body: &[u8]) -> Option<RawPage> {
     let mut markers = Vec::new();
-    let mut page = parse(body, b"ListVersionsResult", |reader, name, page| {
+    let mut page = parse(body, "ListVersionsResult", |reader, name, page| {
         match name {
-            b"Version" => page.entries.push(entry(reader, Element::Version)?),
-            b"DeleteMarker" => markers.push(entry(reader, Element::DeleteMarker)?),
-            b"NextKeyMarker" => page.next_token = Some(text(reader)?),
-            b"NextVersionIdMarker" => page.next_version_id = Some(text(reader)?),
+            "Version" => page.entries.push(entry(reader, Element::Version)?),
+            "DeleteMarker" => markers.push(entry(reader, Element::DeleteMarker)?),
+            "NextKeyMarker" => page.next_token = Some(text(reader)?.into_owned()),
+            "NextVersionIdMarker" => page.next_version_id = Some(text(reader)?.into_owned()),
             _ => return Some(false),
         }
         Some(true)
@@ -63,83 +65,82 @@ pub fn versions(body: &[u8]) -> Option<RawPage> {
 
 /// Elements the fast path reads, in a page or in an entry: present but
 /// empty (`<Key/>`), they make the page fall back.
-const READ: [&[u8]; 14] = [
-    b"Contents",
-    b"Version",
-    b"DeleteMarker",
-    b"CommonPrefixes",
-    b"IsTruncated",
-    b"NextContinuationToken",
-    b"NextKeyMarker",
-    b"NextVersionIdMarker",
-    b"Key",
-    b"Size",
-    b"LastModified",
-    b"StorageClass",
-    b"VersionId",
-    b"IsLatest",
+const READ: [&str; 14] = [
+    "Contents",
+    "Version",
+    "DeleteMarker",
+    "CommonPrefixes",
+    "IsTruncated",
+    "NextContinuationToken",
+    "NextKeyMarker",
+    "NextVersionIdMarker",
+    "Key",
+    "Size",
+    "LastModified",
+    "StorageClass",
+    "VersionId",
+    "IsLatest",
 ];
 
 /// Reads the document around a root named `root`: `child` takes the
 /// page's own elements (their start tag read; `Some(false)`: not its), the
 /// rest is common to both listings.
-fn parse(
-    body: &[u8],
-    root: &[u8],
-    mut child: impl FnMut(&mut Reader<&[u8]>, &[u8], &mut RawPage) -> Option<bool>,
+fn parse<'a>(
+    body: &'a [u8],
+    root: &str,
+    mut child: impl FnMut(&mut Tokens<'a>, &str, &mut RawPage) -> Option<bool>,
 ) -> Option<RawPage> {
-    let mut reader = Reader::from_reader(body);
-    let mut page = RawPage::default();
+    let mut reader = Tokens::new(body)?;
+    // Room for the page's entries at once (an entry takes 200 bytes or
+    // more of XML), rather than growing and copying the vector as it fills.
+    let mut page = RawPage {
+        entries: Vec::with_capacity(body.len() / 200),
+        ..RawPage::default()
+    };
     // The prologue, then the root element.
     loop {
-        match reader.read_event().ok()? {
-            Event::Decl(_) | Event::Comment(_) | Event::PI(_) => {}
-            Event::Text(t) if blank(&t) => {}
-            Event::Start(e) if e.name().as_ref() == root => break,
+        match reader.next_token()? {
+            Token::Pi | Token::Comment => {}
+            Token::Text(t) if blank(t.raw) => {}
+            Token::Start(name) if name == root => break,
             _ => return None,
         }
     }
     loop {
-        match reader.read_event().ok()? {
-            Event::Start(e) if plain(&e) => match e.name().as_ref() {
-                b"CommonPrefixes" => {
+        match reader.next_token()? {
+            Token::Start(name) => match name {
+                "CommonPrefixes" => {
                     if let Some(folder) = common_prefix(&mut reader)? {
                         page.folders.push(folder);
                     }
                 }
-                b"IsTruncated" => page.truncated = Some(boolean(&text(&mut reader)?)?),
+                "IsTruncated" => page.truncated = Some(boolean(&text(&mut reader)?)?),
                 name => {
                     if !child(&mut reader, name, &mut page)? {
                         skip(&mut reader)?;
                     }
                 }
             },
-            Event::Empty(e) if plain(&e) && !READ.contains(&e.name().as_ref()) => {}
-            Event::End(_) => break, // the root's (quick-xml checks end names)
-            Event::Text(t) if blank(&t) => {}
-            Event::Comment(_) => {}
+            Token::Empty(name) if !READ.contains(&name) => {}
+            Token::End(_) => break, // the root's (the tokens check end names)
+            Token::Text(t) if blank(t.raw) => {}
+            Token::Comment => {}
             _ => return None,
         }
     }
     // Nothing but white space and comments after the root.
     loop {
-        match reader.read_event().ok()? {
-            Event::Eof => return Some(page),
-            Event::Comment(_) => {}
-            Event::Text(t) if blank(&t) => {}
+        match reader.next_token()? {
+            Token::Eof => return Some(page),
+            Token::Comment => {}
+            Token::Text(t) if blank(t.raw) => {}
             _ => return None,
         }
     }
 }
 
-fn blank(text: &[u8]) -> bool {
-    text.iter().all(u8::is_ascii_whitespace)
-}
-
-/// An element name without a namespace prefix: a prefixed one (which the
-/// SDK may read differently) makes the whole page fall back.
-fn plain(e: &quick_xml::events::BytesStart<'_>) -> bool {
-    !e.name().as_ref().contains(&b':')
+fn blank(text: &str) -> bool {
+    text.bytes().all(|b| b.is_ascii_whitespace())
 }
 
 /// Which listing element an entry comes from.
@@ -157,26 +158,26 @@ enum Element {
 /// an object has no version; a version is current unless `IsLatest` says
 /// otherwise; a delete marker has no size or class. One without a key is
 /// odd enough to leave to the SDK path (`None`).
-fn entry(reader: &mut Reader<&[u8]>, element: Element) -> Option<Entry> {
+fn entry(reader: &mut Tokens<'_>, element: Element) -> Option<Entry> {
     let (mut key, mut size, mut modified, mut class) = (None, 0, None, None);
     let (mut version_id, mut latest) = (None, None);
     let versioned = element != Element::Object;
     loop {
-        match reader.read_event().ok()? {
-            Event::Start(e) if plain(&e) => match e.name().as_ref() {
-                b"Key" => key = Some(text(reader)?),
+        match reader.next_token()? {
+            Token::Start(name) => match name {
+                "Key" => key = Some(text(reader)?.into_owned()),
                 // Sizes are never negative; a server that says so is
                 // treated as 0 (as `listing::size` does).
-                b"Size" => size = u64::try_from(text(reader)?.parse::<i64>().ok()?).unwrap_or(0),
-                b"LastModified" => modified = Some(timestamp(&text(reader)?)?),
-                b"StorageClass" => class = Some(text(reader)?),
-                b"VersionId" if versioned => version_id = Some(text(reader)?),
-                b"IsLatest" if versioned => latest = Some(boolean(&text(reader)?)?),
+                "Size" => size = u64::try_from(text(reader)?.parse::<i64>().ok()?).unwrap_or(0),
+                "LastModified" => modified = Some(timestamp(&text(reader)?)?),
+                "StorageClass" => class = Some(storage_class(&text(reader)?)),
+                "VersionId" if versioned => version_id = Some(text(reader)?.into_owned()),
+                "IsLatest" if versioned => latest = Some(boolean(&text(reader)?)?),
                 _ => skip(reader)?,
             },
-            Event::Empty(e) if plain(&e) && !READ.contains(&e.name().as_ref()) => {}
-            Event::End(_) => break,
-            Event::Text(t) if blank(&t) => {}
+            Token::Empty(name) if !READ.contains(&name) => {}
+            Token::End(_) => break,
+            Token::Text(t) if blank(t.raw) => {}
             _ => return None,
         }
     }
@@ -200,67 +201,49 @@ fn entry(reader: &mut Reader<&[u8]>, element: Element) -> Option<Entry> {
 }
 
 /// One `<CommonPrefixes>`: its `<Prefix>` (`Ok(None)` without one).
-fn common_prefix(reader: &mut Reader<&[u8]>) -> Option<Option<String>> {
+fn common_prefix(reader: &mut Tokens<'_>) -> Option<Option<String>> {
     let mut prefix = None;
     loop {
-        match reader.read_event().ok()? {
-            Event::Start(e) if e.name().as_ref() == b"Prefix" => prefix = Some(text(reader)?),
-            Event::Start(e) if plain(&e) => skip(reader)?,
-            Event::Empty(e) if plain(&e) && e.name().as_ref() != b"Prefix" => {}
-            Event::End(_) => return Some(prefix),
-            Event::Text(t) if blank(&t) => {}
+        match reader.next_token()? {
+            Token::Start("Prefix") => prefix = Some(text(reader)?.into_owned()),
+            Token::Start(_) => skip(reader)?,
+            Token::Empty(name) if name != "Prefix" => {}
+            Token::End(_) => return Some(prefix),
+            Token::Text(t) if blank(t.raw) => {}
             _ => return None,
         }
     }
 }
 
 /// The text of a leaf element (its start tag read) up to its end tag,
-/// entities resolved. Empty, nested, CDATA or carriage returns: `None`.
-fn text(reader: &mut Reader<&[u8]>) -> Option<String> {
-    let mut out = String::new();
-    loop {
-        match reader.read_event().ok()? {
-            Event::Text(t) => {
-                let chunk = std::str::from_utf8(&t).ok()?;
-                if chunk.contains('\r') {
-                    return None;
-                }
-                out.push_str(chunk);
-            }
-            Event::GeneralRef(r) => out.push(entity(&r)?),
-            Event::End(_) if !out.is_empty() => return Some(out),
-            _ => return None,
-        }
+/// entities resolved. Empty, nested, commented or with carriage returns:
+/// `None`. Borrowed from the body unless it holds an entity (nearly
+/// never): only what an `Entry` keeps is copied, not every size and date.
+fn text<'a>(reader: &mut Tokens<'a>) -> Option<Cow<'a, str>> {
+    let Token::Text(text) = reader.next_token()? else {
+        return None;
+    };
+    let Token::End(_) = reader.next_token()? else {
+        return None;
+    };
+    if text.plain {
+        return Some(Cow::Borrowed(text.raw));
     }
-}
-
-/// `&name;` or `&#n;` as one character: the five XML entities and
-/// character references; anything else falls back.
-fn entity(r: &[u8]) -> Option<char> {
-    Some(match r {
-        b"amp" => '&',
-        b"lt" => '<',
-        b"gt" => '>',
-        b"quot" => '"',
-        b"apos" => '\'',
-        [b'#', b'x', hex @ ..] => {
-            char::from_u32(u32::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?)?
-        }
-        [b'#', dec @ ..] => char::from_u32(std::str::from_utf8(dec).ok()?.parse().ok()?)?,
-        _ => return None,
-    })
-    .filter(|c| *c != '\0')
+    if text.raw.contains('\r') {
+        return None;
+    }
+    unescape(text.raw)
 }
 
 /// Skips an element we do not read (its start tag read) to its end.
-fn skip(reader: &mut Reader<&[u8]>) -> Option<()> {
+fn skip(reader: &mut Tokens<'_>) -> Option<()> {
     let mut depth = 0usize;
     loop {
-        match reader.read_event().ok()? {
-            Event::Start(_) => depth += 1,
-            Event::End(_) if depth == 0 => return Some(()),
-            Event::End(_) => depth -= 1,
-            Event::Eof => return None,
+        match reader.next_token()? {
+            Token::Start(_) => depth += 1,
+            Token::End(_) if depth == 0 => return Some(()),
+            Token::End(_) => depth -= 1,
+            Token::Eof => return None,
             _ => {}
         }
     }
