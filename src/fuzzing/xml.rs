@@ -1,7 +1,8 @@
 //! `xml_answers`: what the S3 client does with answers the SDK does not
-//! expect. Any bytes: the truncation check and the versioning reader never
-//! panic, and an answer is read as a versioning status only when it is a
-//! complete versioning document (an HTML page never is). A well-formed
+//! expect. Any bytes: the truncation check, the listings' streaming parse
+//! and the versioning reader never panic, and an answer is read as a
+//! versioning status only when it is a complete versioning document (an
+//! HTML page never is). A well-formed
 //! document built from the fuzzer's bytes passes the truncation check,
 //! and every cut of it that loses more than whitespace is refused.
 
@@ -13,6 +14,9 @@ use crate::cloud::versioning::read_answer;
 /// The check of the `xml_answers` target.
 pub fn xml_answers(data: &[u8]) {
     let _ = incomplete(data);
+    // The listings' streaming parse never panics (that it refuses every
+    // cut of a page is `page_xml_tests::no_cut_of_a_page_parses`).
+    let _ = crate::cloud::scan::fuzz_page_parse(data);
     let text = String::from_utf8_lossy(data);
     if read_answer(&text).is_some() {
         assert!(

@@ -27,6 +27,17 @@ mod xml_tokens;
 
 use listing::Page;
 
+/// The streaming parse of one listing page (ListObjectsV2, then
+/// ListObjectVersions), for the fuzz target (any bytes, never a panic):
+/// whether each read it.
+#[cfg(feature = "fuzzing")]
+pub fn fuzz_page_parse(body: &[u8]) -> [bool; 2] {
+    [
+        page_xml::objects_v2(body).is_some(),
+        page_xml::versions(body).is_some(),
+    ]
+}
+
 /// A bucket and the environment's prefix in it.
 #[derive(Debug, Clone)]
 pub struct Source {
