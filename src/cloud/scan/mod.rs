@@ -9,12 +9,16 @@
 //! A healthy `cleanup verify` therefore costs one request per partition
 //! folder (and per other folder), whatever the number of objects.
 
+use std::future::Future;
+
 use aws_sdk_s3::Client;
-use futures::stream::{self, StreamExt, TryStreamExt};
+use futures::future::BoxFuture;
+use futures::stream::{self, FuturesUnordered, StreamExt, TryStreamExt};
+use tokio::sync::Semaphore;
 
 use crate::cloud::Target;
-use crate::cloud::delete::{Deleter, Doomed};
-use crate::error::Result;
+use crate::cloud::delete::{Deleted, Deleter, Doomed};
+use crate::error::{Error, Result};
 use crate::retention::parse_partition;
 use crate::scan::{Entry, Judge, Outcome, Place, Progress, Selection};
 use crate::spec::Prefix;
@@ -113,8 +117,10 @@ impl Source {
         let plan = plan(&traces, top, partitions, judge, selection);
         total.partitions_found = plan.partitions_found;
         total.partitions_listed = plan.partitions_listed;
+        // As many deletes in flight as partitions listed at once.
+        let slots = Semaphore::new(self.concurrency.max(1));
         let results = stream::iter(plan.units.iter())
-            .map(|unit| self.run_unit(unit, judge, deleter, progress))
+            .map(|unit| self.run_unit(unit, judge, deleter, &slots, progress))
             .buffer_unordered(self.concurrency.max(1));
         let mut results = std::pin::pin!(results);
         while let Some((outcome, _)) = results.try_next().await? {
@@ -126,26 +132,47 @@ impl Source {
 
     /// Lists one unit page by page: tally, and delete what is expired.
     /// Returns the sub-folders too (shallow units only).
+    ///
+    /// A page's delete runs while the next page is listed: a partition of
+    /// 33,000 traces is a chain of 34 pages, and listing only after each
+    /// delete came back kept a handful of deletes in flight, well under
+    /// what the server takes (BENCHMARKS.md, "Purge at the limit"). Deletes
+    /// in flight are bounded across units by `slots`.
     async fn run_unit(
         &self,
         unit: &Unit,
         judge: &Judge,
         deleter: Option<&Deleter>,
+        slots: &Semaphore,
         progress: &Progress,
     ) -> Result<(Outcome, Vec<String>)> {
         let mut outcome = Outcome::default();
         let mut folders = Vec::new();
         let mut token = None;
+        let mut deleting: Deleting<'_> = FuturesUnordered::new();
         loop {
-            let page = self
-                .page(unit.prefix(), matches!(unit, Unit::Shallow(_)), token)
-                .await?;
-            self.fold(unit, &page.entries, judge, deleter, progress, &mut outcome)
-                .await?;
+            let listing = self.page(unit.prefix(), matches!(unit, Unit::Shallow(_)), token);
+            let page =
+                while_deleting(listing, &mut deleting, unit, progress, &mut outcome).await??;
+            let doomed = tally_page(unit, &page.entries, judge, deleter.is_some(), &mut outcome);
+            if let Some(deleter) = deleter {
+                let slot =
+                    while_deleting(slots.acquire(), &mut deleting, unit, progress, &mut outcome)
+                        .await?
+                        .map_err(|_| Error::cloud("the purge's delete slots were closed"))?;
+                let count = doomed.len() as u64;
+                deleting.push(Box::pin(async move {
+                    let _slot = slot;
+                    deleter.delete(doomed).await.map(|done| (done, count))
+                }));
+            }
             folders.extend(page.folders);
             match page.next {
                 Some(next) => token = Some(next),
                 None => {
+                    while let Some(done) = deleting.next().await {
+                        record_deleted(unit, done?, progress, &mut outcome);
+                    }
                     if let (Unit::Partition(day, _), Some(_)) = (unit, deleter) {
                         progress.finished(*day);
                     }
@@ -166,34 +193,11 @@ impl Source {
         progress: &Progress,
         outcome: &mut Outcome,
     ) -> Result<()> {
-        let mut doomed = Vec::new();
-        for entry in entries {
-            let place = place_of(unit, entry, judge);
-            let expired = judge.expired(place.day());
-            outcome.tally.record(entry, place, expired);
-            if expired && outcome.sample_expired.is_none() {
-                outcome.sample_expired = Some(entry.key.clone());
-            }
-            if expired && deleter.is_some() {
-                doomed.push(Doomed {
-                    key: entry.key.clone(),
-                    version_id: entry.version_id.clone(),
-                    size: entry.size,
-                });
-            }
-        }
+        let doomed = tally_page(unit, entries, judge, deleter.is_some(), outcome);
         if let Some(deleter) = deleter {
             let count = doomed.len() as u64;
             let deleted = deleter.delete(doomed).await?;
-            outcome.deleted.merge(deleted.volume);
-            outcome.error_count += deleted.errors.len() as u64;
-            let day = match unit {
-                Unit::Partition(day, _) => Some(*day),
-                _ => None,
-            };
-            progress.deleted(day, deleted.volume, deleted.errors.len() as u64);
-            outcome.keep_errors(deleted.errors);
-            progress.advance(count, "purged");
+            record_deleted(unit, (deleted, count), progress, outcome);
         }
         Ok(())
     }
@@ -211,6 +215,77 @@ impl Source {
             listing::objects(self, prefix, delimited, token).await
         }
     }
+}
+
+/// The deletes of one unit in flight: what each deleted, and how many
+/// keys it was given.
+type Deleting<'a> = FuturesUnordered<BoxFuture<'a, Result<(Deleted, u64)>>>;
+
+/// Runs `work` to its end while the unit's deletes in flight go on (a
+/// future only makes progress while polled), recording each as it ends.
+async fn while_deleting<T>(
+    work: impl Future<Output = T>,
+    deleting: &mut Deleting<'_>,
+    unit: &Unit,
+    progress: &Progress,
+    outcome: &mut Outcome,
+) -> Result<T> {
+    let mut work = std::pin::pin!(work);
+    loop {
+        tokio::select! {
+            biased;
+            Some(done) = deleting.next(), if !deleting.is_empty() => {
+                record_deleted(unit, done?, progress, outcome);
+            }
+            out = &mut work => return Ok(out),
+        }
+    }
+}
+
+/// Tallies `entries` of `unit` into `outcome` (pure); returns the expired
+/// ones to delete when `purging`.
+fn tally_page(
+    unit: &Unit,
+    entries: &[Entry],
+    judge: &Judge,
+    purging: bool,
+    outcome: &mut Outcome,
+) -> Vec<Doomed> {
+    let mut doomed = Vec::new();
+    for entry in entries {
+        let place = place_of(unit, entry, judge);
+        let expired = judge.expired(place.day());
+        outcome.tally.record(entry, place, expired);
+        if expired && outcome.sample_expired.is_none() {
+            outcome.sample_expired = Some(entry.key.clone());
+        }
+        if expired && purging {
+            doomed.push(Doomed {
+                key: entry.key.clone(),
+                version_id: entry.version_id.clone(),
+                size: entry.size,
+            });
+        }
+    }
+    doomed
+}
+
+/// Records one finished delete of `unit` (`count` keys given to it).
+fn record_deleted(
+    unit: &Unit,
+    (deleted, count): (Deleted, u64),
+    progress: &Progress,
+    outcome: &mut Outcome,
+) {
+    outcome.deleted.merge(deleted.volume);
+    outcome.error_count += deleted.errors.len() as u64;
+    let day = match unit {
+        Unit::Partition(day, _) => Some(*day),
+        _ => None,
+    };
+    progress.deleted(day, deleted.volume, deleted.errors.len() as u64);
+    outcome.keep_errors(deleted.errors);
+    progress.advance(count, "purged");
 }
 
 /// The listing jobs after the two delimited listings (pure): the folders
