@@ -179,7 +179,9 @@ prefix_url="s3://$bucket/bench/traces/"
 first_key_ms() {
 	"$PEERS_HOME/bin/python" - "$endpoint" "$bucket" <<-'EOF'
 		import sys, time, boto3
-		s3 = boto3.client("s3", endpoint_url=sys.argv[1])
+		from botocore.config import Config
+		# A time limit on every call: a stalled server ends the probe, not the run.
+		s3 = boto3.client("s3", endpoint_url=sys.argv[1], config=Config(connect_timeout=5, read_timeout=30, retries={"max_attempts": 1}))
 		times = []
 		for _ in range(5):
 		    start = time.perf_counter()

@@ -8,6 +8,7 @@ use std::net::TcpStream;
 use std::sync::Mutex;
 use std::time::Instant;
 
+#[derive(Default)]
 pub struct Walked {
     pub pages: u64,
     pub keys: u64,
@@ -125,12 +126,7 @@ fn list(
 /// folders of `{prefix}traces/` listed `threads` at a time.
 pub fn walk(endpoint: &str, bucket: &str, prefix: &str, threads: usize) -> std::io::Result<Walked> {
     let started = Instant::now();
-    let mut total = Walked {
-        pages: 0,
-        keys: 0,
-        bytes: 0,
-        seconds: 0.0,
-    };
+    let mut total = Walked::default();
     let mut conn = Conn::open(endpoint)?;
     if threads <= 1 {
         list(&mut conn, bucket, prefix, false, &mut total)?;
@@ -142,12 +138,7 @@ pub fn walk(endpoint: &str, bucket: &str, prefix: &str, threads: usize) -> std::
             let workers: Vec<_> = (0..threads)
                 .map(|_| {
                     s.spawn(|| {
-                        let mut mine = Walked {
-                            pages: 0,
-                            keys: 0,
-                            bytes: 0,
-                            seconds: 0.0,
-                        };
+                        let mut mine = Walked::default();
                         let mut conn = Conn::open(endpoint)?;
                         loop {
                             let next = queue.lock().ok().and_then(|mut q| q.pop());
