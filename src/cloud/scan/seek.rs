@@ -49,7 +49,7 @@ impl Source {
     pub(super) async fn seek_walk(
         &self,
         unit: &Unit,
-        first: Option<Page>,
+        mut first: Option<Page>,
         judge: &Judge,
         deleter: Option<&Deleter>,
         progress: &Progress,
@@ -64,7 +64,6 @@ impl Source {
         // Seeks already answered, by the point they start after.
         let mut ahead: HashMap<String, Page> = HashMap::new();
         let mut last_day: Option<NaiveDate> = None;
-        let mut first = first;
         loop {
             let sent = match &after {
                 None => first.take(),
