@@ -26,6 +26,9 @@ use rustls::{
 /// How to make the endpoint trusted when it is not.
 pub const CA_HINT: &str =
     "pass the CA that signed the endpoint's certificate with --ca-bundle FILE (or AWS_CA_BUNDLE)";
+/// What a usable `--ca-bundle` is, when the one given is not.
+pub const BUNDLE_HINT: &str =
+    "--ca-bundle (or AWS_CA_BUNDLE) must name a PEM file of CA certificates";
 /// How to trust a self-signed certificate.
 pub const SELF_SIGNED_HINT: &str = "add the endpoint's certificate itself to the PEM file given to --ca-bundle FILE (or AWS_CA_BUNDLE)";
 
@@ -86,6 +89,35 @@ fn roots_and_bundle(
         });
     }
     Ok((roots, bundle))
+}
+
+/// The tool's trust as PEM text, for a client that takes its roots that
+/// way and then trusts nothing else (the Redis client): the system's roots
+/// that rustls can use as trust anchors (the rest would fail that client's
+/// set-up, and `root_store` leaves them out too), then the bundle's
+/// certificates. A server certificate that is itself in the bundle is not
+/// pinned here: that client verifies by Web PKI alone.
+pub fn pem_roots(ca_bundle: &Path) -> Result<Vec<u8>, TrustError> {
+    let (_, bundle) = roots_and_bundle(Some(ca_bundle))?;
+    let usable = |cert: &CertificateDer<'static>| RootCertStore::empty().add(cert.clone()).is_ok();
+    let system = rustls_native_certs::load_native_certs().certs;
+    let mut pem = Vec::new();
+    for cert in system.iter().filter(|c| usable(c)).chain(&bundle) {
+        pem.extend_from_slice(&pem_certificate(cert));
+    }
+    Ok(pem)
+}
+
+/// One certificate as a PEM block (base64 in lines of 64, RFC 7468).
+fn pem_certificate(cert: &CertificateDer<'_>) -> Vec<u8> {
+    let encoded = aws_smithy_types::base64::encode(cert);
+    let mut pem = b"-----BEGIN CERTIFICATE-----\n".to_vec();
+    for line in encoded.as_bytes().chunks(64) {
+        pem.extend_from_slice(line);
+        pem.push(b'\n');
+    }
+    pem.extend_from_slice(b"-----END CERTIFICATE-----\n");
+    pem
 }
 
 /// The cryptography of every TLS connection.
@@ -305,12 +337,8 @@ pub fn chain<'a>(
 pub fn http_client(
     ca_bundle: Option<&Path>,
 ) -> crate::error::Result<aws_smithy_runtime_api::client::http::SharedHttpClient> {
-    let config = client_config(ca_bundle).map_err(|e| {
-        crate::error::Error::usage_with_hint(
-            e.to_string(),
-            "--ca-bundle (or AWS_CA_BUNDLE) must name a PEM file of CA certificates",
-        )
-    })?;
+    let config = client_config(ca_bundle)
+        .map_err(|e| crate::error::Error::usage_with_hint(e.to_string(), BUNDLE_HINT))?;
     Ok(super::https::client(config))
 }
 
@@ -363,5 +391,21 @@ mod tests {
         let err = load_bundle(&empty).expect_err("no certificate");
         assert!(err.to_string().contains("no PEM certificate"), "{err}");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn pem_blocks_read_back_as_the_same_certificates() {
+        // Lengths around the 48 bytes of one 64-character line.
+        let ders: Vec<CertificateDer<'static>> = [1usize, 47, 48, 49, 200, 1500]
+            .iter()
+            .map(|&n| CertificateDer::from((0..n).map(|i| (i * 7 % 256) as u8).collect::<Vec<_>>()))
+            .collect();
+        let pem: Vec<u8> = ders.iter().flat_map(|d| pem_certificate(d)).collect();
+        let text = String::from_utf8(pem.clone()).expect("ascii");
+        assert!(text.lines().all(|l| l.len() <= 64), "{text}");
+        let back: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&pem)
+            .collect::<Result<_, _>>()
+            .expect("parses");
+        assert_eq!(back, ders);
     }
 }

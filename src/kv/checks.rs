@@ -4,6 +4,7 @@
 //! evicted keys, the TTLs of the trace keys, and whether the connecting
 //! user's ACL is limited to the prefix. `judge_*` are pure (tested below).
 
+use std::path::Path;
 use std::time::Instant;
 
 use super::Redis;
@@ -29,9 +30,10 @@ pub(crate) async fn check(
     spec: &RedisStorage,
     retention_days: u32,
     timeouts: Timeouts,
+    ca_bundle: Option<&Path>,
 ) -> Vec<CheckResult> {
     let started = Instant::now();
-    let redis = match Redis::connect(spec, timeouts).await {
+    let redis = match Redis::connect(spec, timeouts, ca_bundle).await {
         Ok(redis) => redis,
         Err(e) => {
             let mut results = vec![CheckResult::from_error(IDS[0], &e).took(started)];

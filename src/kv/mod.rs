@@ -9,6 +9,8 @@ pub(crate) mod checks;
 pub(crate) mod ttl;
 pub(crate) mod walk;
 
+use std::path::Path;
+
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, Cmd, FromRedisValue, IntoConnectionInfo, Pipeline};
 
@@ -43,8 +45,15 @@ fn password(spec: &RedisStorage) -> Option<Secret> {
 
 impl Redis {
     /// Connects and authenticates (AUTH runs as part of the handshake).
-    pub(crate) async fn connect(spec: &RedisStorage, timeouts: Timeouts) -> Result<Redis> {
-        Redis::connect_as(spec, None, timeouts).await
+    /// Over `rediss://`, the server's certificate is checked against the
+    /// system's roots, plus `ca_bundle`'s certificates when one is given
+    /// (`--ca-bundle` / `AWS_CA_BUNDLE`: the tool's one trust).
+    pub(crate) async fn connect(
+        spec: &RedisStorage,
+        timeouts: Timeouts,
+        ca_bundle: Option<&Path>,
+    ) -> Result<Redis> {
+        Redis::connect_as(spec, None, timeouts, ca_bundle).await
     }
 
     /// Connects as `user` (username and password) instead of the spec's
@@ -53,6 +62,7 @@ impl Redis {
         spec: &RedisStorage,
         user: Option<(&str, &str)>,
         timeouts: Timeouts,
+        ca_bundle: Option<&Path>,
     ) -> Result<Redis> {
         let label = spec.url.clone();
         let info = spec
@@ -70,11 +80,26 @@ impl Redis {
             }
         }
         let info = info.set_redis_settings(settings);
-        if spec.url.starts_with("rediss://") {
+        let tls = spec.url.starts_with("rediss://");
+        if tls {
             // The crate's rustls needs a process-wide provider: the tool's.
             let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         }
-        let client = redis::Client::open(info).map_err(|e| failure(&label, "connect", &e))?;
+        let client = match ca_bundle.filter(|_| tls) {
+            // Without a bundle the crate reads the system's roots itself.
+            None => redis::Client::open(info),
+            Some(bundle) => {
+                let roots = crate::cloud::tls::pem_roots(bundle).map_err(|e| {
+                    Error::usage_with_hint(e.to_string(), crate::cloud::tls::BUNDLE_HINT)
+                })?;
+                let certificates = redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(roots),
+                };
+                redis::Client::build_with_tls(info, certificates)
+            }
+        }
+        .map_err(|e| failure(&label, "connect", &e))?;
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(timeouts.connect()))
             .set_response_timeout(Some(timeouts.attempt()));

@@ -38,5 +38,12 @@ async fn open_store(
         Storage::S3(s3) => Some(session.clients(s3).await?),
         Storage::Local(_) | Storage::Redis(_) | Storage::Database(_) => None,
     };
-    store::open(storage, clients, concurrency, session.overrides.timeouts).await
+    store::open(
+        storage,
+        clients,
+        concurrency,
+        session.overrides.timeouts,
+        session.overrides.ca_bundle.as_deref(),
+    )
+    .await
 }

@@ -46,7 +46,12 @@ fn plan_of(env: &Environment, change: Change) -> Plan {
 /// What `apply` would change.
 pub fn plan(session: &Session, env: &Environment, spec: &RedisStorage) -> Result<Plan> {
     session.block_on(async {
-        let redis = Redis::connect(spec, session.overrides.timeouts).await?;
+        let redis = Redis::connect(
+            spec,
+            session.overrides.timeouts,
+            session.overrides.ca_bundle.as_deref(),
+        )
+        .await?;
         Ok::<_, crate::error::Error>(plan_of(env, diff(&redis, spec, &env.name).await?))
     })?
 }
@@ -61,7 +66,12 @@ pub fn apply(
     confirm: &dyn Fn(&Plan) -> Result<bool>,
 ) -> Result<Option<ApplyOutcome>> {
     session.block_on(async {
-        let redis = Redis::connect(spec, session.overrides.timeouts).await?;
+        let redis = Redis::connect(
+            spec,
+            session.overrides.timeouts,
+            session.overrides.ca_bundle.as_deref(),
+        )
+        .await?;
         let change = diff(&redis, spec, &env.name).await?;
         let plan = plan_of(env, change.clone());
         if !confirm(&plan)? {
@@ -105,7 +115,12 @@ pub fn destroy(
     confirm: &dyn Fn(&Plan) -> Result<()>,
 ) -> Result<ApplyOutcome> {
     session.block_on(async {
-        let redis = Redis::connect(spec, session.overrides.timeouts).await?;
+        let redis = Redis::connect(
+            spec,
+            session.overrides.timeouts,
+            session.overrides.ca_bundle.as_deref(),
+        )
+        .await?;
         let user = acl::user_name(&env.name);
         let change = match acl::observe(&redis, &user).await? {
             Some(seen) => Change {

@@ -171,12 +171,14 @@ pub(crate) trait Provision: Send + Sync {
 }
 
 /// Opens an environment's storage: the local directory, or the bucket
-/// through `clients` (connected by the caller: one connection per run).
+/// through `clients` (connected by the caller: one connection per run),
+/// or the Redis server (over TLS, trusting `ca_bundle` too) or database.
 pub(crate) async fn open(
     storage: &Storage,
     clients: Option<Clients>,
     concurrency: usize,
     timeouts: crate::cloud::timeouts::Timeouts,
+    ca_bundle: Option<&std::path::Path>,
 ) -> Result<Box<dyn TraceStore>> {
     match (storage, clients) {
         (Storage::Local(local), _) => Ok(Box::new(local::LocalStore::new(local))),
@@ -184,7 +186,9 @@ pub(crate) async fn open(
             Ok(Box::new(s3::S3Store::open(clients, s3, concurrency).await?))
         }
         (Storage::S3(_), None) => Err(Error::usage("an S3 store needs its clients")),
-        (Storage::Redis(spec), _) => Ok(Box::new(redis::RedisStore::open(spec, timeouts).await?)),
+        (Storage::Redis(spec), _) => Ok(Box::new(
+            redis::RedisStore::open(spec, timeouts, ca_bundle).await?,
+        )),
         (Storage::Database(db), _) => Ok(Box::new(sql::SqlStore::new(
             crate::sql::Db::connect(db, timeouts, false).await?,
         ))),

@@ -3,6 +3,8 @@
 //! store's retention mechanism, a probe key under the prefix with a short
 //! TTL. Glue only: the work is in the `kv` adapter.
 
+use std::path::Path;
+
 use futures::FutureExt;
 use futures::future::LocalBoxFuture;
 
@@ -25,9 +27,13 @@ pub(crate) struct RedisStore {
 
 impl RedisStore {
     /// Connects and authenticates (one connection for the run).
-    pub(crate) async fn open(spec: &RedisStorage, timeouts: Timeouts) -> Result<RedisStore> {
+    pub(crate) async fn open(
+        spec: &RedisStorage,
+        timeouts: Timeouts,
+        ca_bundle: Option<&Path>,
+    ) -> Result<RedisStore> {
         Ok(RedisStore {
-            redis: Redis::connect(spec, timeouts).await?,
+            redis: Redis::connect(spec, timeouts, ca_bundle).await?,
             spec: spec.clone(),
         })
     }

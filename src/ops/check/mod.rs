@@ -17,11 +17,17 @@ use crate::spec::{Environment, Storage};
 pub fn evaluate(session: &Session, env: &Environment) -> Result<Report> {
     let mut checks = match &env.storage {
         Storage::Local(storage) => local::check::check(storage),
-        Storage::Redis(redis) => session.block_on(crate::kv::checks::check(
-            redis,
-            env.retention_days,
-            session.overrides.timeouts,
-        ))?,
+        Storage::Redis(redis) => {
+            if redis.url.starts_with("rediss://") {
+                usable_bundle(session)?;
+            }
+            session.block_on(crate::kv::checks::check(
+                redis,
+                env.retention_days,
+                session.overrides.timeouts,
+                session.overrides.ca_bundle.as_deref(),
+            ))?
+        }
         Storage::Database(db) => {
             session.block_on(crate::sql::check::run(db, session.overrides.timeouts))?
         }
@@ -33,15 +39,7 @@ pub fn evaluate(session: &Session, env: &Environment) -> Result<Report> {
                     "an endpoint looks like https://minio.example.com or http://127.0.0.1:9000",
                 )
             })?;
-            let ca_bundle = session.overrides.ca_bundle.as_deref();
-            if ca_bundle.is_some() {
-                tls::root_store(ca_bundle).map_err(|e| {
-                    Error::usage_with_hint(
-                        e.to_string(),
-                        "--ca-bundle (or AWS_CA_BUNDLE) must name a PEM file of CA certificates",
-                    )
-                })?;
-            }
+            usable_bundle(session)?;
             let app_key = s3.app_user.as_ref().and_then(|_| app::read_key(&env.name));
             session.block_on(runner::run_s3(
                 env,
@@ -56,4 +54,15 @@ pub fn evaluate(session: &Session, env: &Environment) -> Result<Report> {
     // The app's side: traces in the other local root, the app's settings.
     checks.extend(crate::app::env_checks(env));
     Ok(Report::new(&env.name, checks))
+}
+
+/// A CA bundle that cannot be read is a usage error (exit 2) before any
+/// check runs, not a failed connection check.
+fn usable_bundle(session: &Session) -> Result<()> {
+    let ca_bundle = session.overrides.ca_bundle.as_deref();
+    if ca_bundle.is_some() {
+        tls::root_store(ca_bundle)
+            .map_err(|e| Error::usage_with_hint(e.to_string(), tls::BUNDLE_HINT))?;
+    }
+    Ok(())
 }
