@@ -101,7 +101,7 @@ load() { # bucket n partitions other
 		    keys.setdefault(day, []).append(key)
 		for day, listed in keys.items():
 		    with open(os.path.join(keys_dir, f"{day}.txt"), "w") as f:
-		        f.write("\n".join(listed) + "\n")
+		        f.write("\n".join(sorted(listed)) + "\n")  # as a listing gives them
 		for _ in range(other):
 		    write(f"tenant-b/traces/traces/{today}/{uuid.uuid4()}.zip")
 		write("bench/traces/traces/diagnostic-test-6750a1b2c3d4e.txt")
@@ -149,8 +149,10 @@ if [[ -z "$ours" ]]; then
 fi
 
 # --- measuring -----------------------------------------------------------------
-results="$work/results.tsv" # name, seconds, peak KiB, exit code, Garage CPU seconds
+results="$work/results.tsv" # name, seconds, peak KiB, exit code, Garage CPU s, tool CPU s
+background="$work/background.tsv" # name, Garage CPU seconds after the run, until idle
 : >"$results"
+: >"$background"
 # Garage's CPU time so far (user + system, in clock ticks): what the server
 # itself spent on each run, to tell a tool's limit from the server's.
 garage_pid="$(cat "$CT_BENCH_DIR/garage.pid")"
@@ -162,14 +164,43 @@ measure() {
 	shift
 	local rc=0 before
 	before="$(server_ticks)"
-	/usr/bin/time -f '%e %M' -o "$work/$name.time" "$@" >"$work/$name.out" 2>"$work/$name.err" || rc=$?
+	/usr/bin/time -f '%e %M %U %S' -o "$work/$name.time" "$@" >"$work/$name.out" 2>"$work/$name.err" || rc=$?
 	local server_cpu
 	server_cpu="$(awk -v a="$before" -v b="$(server_ticks)" -v hz="$ticks" 'BEGIN { printf "%.2f", (b - a) / hz }')"
 	# time(1) writes "Command exited with non-zero status N" first on failure.
-	read -r secs kib < <(tail -n 1 "$work/$name.time")
-	printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$secs" "$kib" "$rc" "$server_cpu" >>"$results"
+	read -r secs kib user sys < <(tail -n 1 "$work/$name.time")
+	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$secs" "$kib" "$rc" "$server_cpu" \
+		"$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')" >>"$results"
 	say "$name: ${secs}s, peak $((kib / 1024)) MiB, exit $rc"
 	if ((rc != 0)); then tail -n 2 "$work/$name.err" >&2; fi
+}
+# settle: waits until Garage is idle (under 5% of a core in each of 3
+# seconds in a row; at most 300 s) and prints the CPU seconds it spent
+# meanwhile. A delete leaves Garage background work (its tables' Merkle
+# trees, the object and version tables' follow-ups) that would otherwise
+# land on whichever run comes next: each purge run starts on an idle
+# server, and the work its deletes left is counted as its own.
+settle() {
+	local start last now idle=0 waited=0
+	start="$(server_ticks)"
+	last="$start"
+	now="$start"
+	while ((idle < 3 && waited < 300)); do
+		sleep 1
+		waited=$((waited + 1))
+		now="$(server_ticks)"
+		if (((now - last) * 20 < ticks)); then idle=$((idle + 1)); else idle=0; fi
+		last="$now"
+	done
+	awk -v a="$start" -v b="$now" -v hz="$ticks" 'BEGIN { printf "%.2f", (b - a) / hz }'
+}
+# measure_purge NAME COMMAND...: measure, then the background work it left.
+measure_purge() {
+	local name="$1" after
+	measure "$@"
+	after="$(settle)"
+	printf '%s\t%s\n' "$name" "$after" >>"$background"
+	say "$name: Garage spent ${after}s of CPU after it, until idle"
 }
 have() { [[ -x "$1" ]] || command -v "$1" >/dev/null; }
 day() { date -u -d "-$1 day" +%F; }
@@ -211,33 +242,57 @@ have "$S5CMD" && measure s5cmd_du_small "$S5CMD" --endpoint-url "$endpoint" du "
 
 # 4. purge, like with like: the partitions past retention (the purge's
 # cutoff has no grace: RETENTION+1 .. PARTS-1 days old) are shared out in
-# runs of PURGE_RUN partitions, oldest first: s5cmd gets one `rm` per
+# runs of PURGE_RUN partitions, oldest first, in two rounds whose order
+# rotates (s5cmd, ours, the bare client; then ours, the bare client,
+# s5cmd), each run on an idle Garage (settle): s5cmd gets one `rm` per
 # partition through `s5cmd run` (in parallel, as ours lists partitions in
-# parallel), then ours deletes the next run (`--days` stops it there), then
-# a bare client deletes the next one by its known keys (no listing: the
-# server's own delete rate), then `aws s3 rm` one partition, and our plain
-# purge the rest.
-PURGE_RUN="${CT_PERF_PURGE_RUN:-4}"
-oldest=$((PARTS - 1))                    # age in days of the oldest partition
-s5cmd_until=$((oldest - PURGE_RUN))      # s5cmd: ages oldest .. this + 1
-ours_until=$((s5cmd_until - PURGE_RUN))  # ours (--days): down to this + 1
-bare_until=$((ours_until - PURGE_RUN))   # the bare client: down to this + 1
-((bare_until > RETENTION)) || die "CT_PERF_PURGE_RUN=$PURGE_RUN needs more partitions past retention"
-s5cmd_run="$work/s5cmd-run.txt"
-for ((d = oldest; d > s5cmd_until; d--)); do
-	echo "rm ${prefix_url}traces/$(day "$d")/*"
-done >"$s5cmd_run"
-bare_keys=()
-for ((d = ours_until; d > bare_until; d--)); do
-	bare_keys+=("$work/keys-$bucket/$(day "$d").txt")
+# parallel), ours `cleanup purge --days` (which stops it at its run), the
+# bare client deletes its run by known keys (no listing: the server's own
+# delete rate). Then `aws s3 rm` one partition, and our plain purge the rest.
+PURGE_RUN="${CT_PERF_PURGE_RUN:-2}"
+order=(s5cmd ours bare ours bare s5cmd)
+age=$((PARTS - 1)) # age in days of the oldest partition left
+((age - ${#order[@]} * PURGE_RUN - 1 > RETENTION)) ||
+	die "CT_PERF_PURGE_RUN=$PURGE_RUN needs more partitions past retention"
+purge_runs="$work/purge-runs.tsv" # run name, tool, partitions, objects given
+: >"$purge_runs"
+# Objects of the partitions aged $1 down to $2 + 1 (the loader's key lists).
+count_keys() {
+	local d total=0
+	for ((d = $1; d > $2; d--)); do total=$((total + $(wc -l <"$work/keys-$bucket/$(day "$d").txt"))); done
+	echo "$total"
+}
+python_ok=false
+[[ -x "$PEERS_HOME/bin/python" ]] && "$PEERS_HOME/bin/python" -c 'import boto3' 2>/dev/null && python_ok=true
+say "waiting for Garage to be idle before the purges ($(settle)s of CPU meanwhile)"
+for i in "${!order[@]}"; do
+	tool="${order[$i]}"
+	name="${tool}_purge_$((i / 3 + 1))"
+	until=$((age - PURGE_RUN))
+	case "$tool" in
+	s5cmd)
+		have "$S5CMD" || continue
+		for ((d = age; d > until; d--)); do echo "rm ${prefix_url}traces/$(day "$d")/*"; done >"$work/$name.txt"
+		measure_purge "$name" "$S5CMD" --endpoint-url "$endpoint" run "$work/$name.txt"
+		;;
+	ours)
+		measure_purge "$name" "$ours" --config "$spec" -e bench cleanup purge --days "$until" --yes --output json
+		;;
+	bare)
+		$python_ok || continue
+		keys=()
+		for ((d = age; d > until; d--)); do keys+=("$work/keys-$bucket/$(day "$d").txt"); done
+		measure_purge "$name" "$PEERS_HOME/bin/python" "$here/bare_delete.py" "$endpoint" "$bucket" 16 "${keys[@]}"
+		;;
+	esac
+	printf '%s\t%s\t%s\t%s\n' "$name" "$tool" "$PURGE_RUN" "$(count_keys "$age" "$until")" >>"$purge_runs"
+	age="$until"
 done
-have "$S5CMD" && measure s5cmd_run_rm "$S5CMD" --endpoint-url "$endpoint" run "$s5cmd_run"
-measure ours_purge "$ours" --config "$spec" -e bench cleanup purge --days "$ours_until" --yes --output json
-if [[ -x "$PEERS_HOME/bin/python" ]] && "$PEERS_HOME/bin/python" -c 'import boto3' 2>/dev/null; then
-	measure bare_delete "$PEERS_HOME/bin/python" "$here/bare_delete.py" "$endpoint" "$bucket" 16 "${bare_keys[@]}"
+if have "$AWS"; then
+	measure_purge aws_rm_partition "$AWS" --endpoint-url "$endpoint" s3 rm --recursive --quiet "${prefix_url}traces/$(day "$age")/"
+	printf '%s\t%s\t%s\t%s\n' aws_rm_partition aws 1 "$(count_keys "$age" $((age - 1)))" >>"$purge_runs"
 fi
-have "$AWS" && measure aws_rm_partition "$AWS" --endpoint-url "$endpoint" s3 rm --recursive --quiet "${prefix_url}traces/$(day "$bare_until")/"
-measure ours_purge_rest "$ours" --config "$spec" -e bench cleanup purge --yes --output json
+measure_purge ours_purge_rest "$ours" --config "$spec" -e bench cleanup purge --yes --output json
 
 # 5. the bucket as a purge leaves it; see 6 for what it costs.
 measure ours_verify_purged "$ours" --config "$spec" -e bench cleanup verify --output json
@@ -247,25 +302,20 @@ have "$S5CMD" && measure s5cmd_du_after "$S5CMD" --endpoint-url "$endpoint" du "
 # tombstones before the first live key: one request, timed alone.
 first_key_after_purge="$(first_key_ms 2>/dev/null || echo "")"
 
-# Objects each peer was given (the loader's key lists).
-count_keys() { # ages...
-	local d total=0
-	for d in "$@"; do total=$((total + $(wc -l <"$work/keys-$bucket/$(day "$d").txt"))); done
-	echo "$total"
-}
-s5cmd_objects="$(count_keys $(seq $((s5cmd_until + 1)) "$oldest"))"
-aws_objects="$(count_keys "$bare_until")"
-
 # --- results -------------------------------------------------------------------
 "$PY" - "$results" "$work" "$N" "$PARTS" "$OTHER" "$SMALL" "$load_seconds" \
-	"$first_key_before" "$first_key_after_purge" "$PURGE_RUN" "$s5cmd_objects" "$aws_objects" <<-'EOF' | tee "${CT_PERF_OUT:-/dev/null}"
+	"$first_key_before" "$first_key_after_purge" "$PURGE_RUN" "$purge_runs" "$background" <<-'EOF' | tee "${CT_PERF_OUT:-/dev/null}"
 	import sys, json, os
 	path, work, n, parts, other, small, load = sys.argv[1:8]
-	first_before, first_after, purge_run, s5cmd_objects, aws_objects = sys.argv[8:13]
+	first_before, first_after, purge_run, purge_runs, background = sys.argv[8:13]
 	rows = {}
 	for line in open(path):
-	    name, secs, kib, rc, server_cpu = line.split("\t")
-	    rows[name] = (float(secs), int(kib), int(rc), float(server_cpu))
+	    name, secs, kib, rc, server_cpu, tool_cpu = line.split("\t")
+	    rows[name] = (float(secs), int(kib), int(rc), float(server_cpu), float(tool_cpu))
+	after = {}
+	for line in open(background):
+	    name, secs = line.split("\t")
+	    after[name] = float(secs)
 	def out(name):
 	    try:
 	        return json.load(open(os.path.join(work, name + ".out")))
@@ -300,27 +350,42 @@ aws_objects="$(count_keys "$bare_until")"
 	        print(f"| {label} | {objects if objects is not None else '—'} | {t(name):.2f} | {mib(name)} | {o.get('partitions_listed')} of {o.get('partitions_found')} | {o.get('expired_objects')} | {t(peer) or 0:.2f} | {ratio(name, peer, 3)} |")
 	print(f"\nThe one request a healthy verify cannot avoid, the first key under `traces/` (ListObjectsV2, MaxKeys=1, best of 5): {first_before or '—'} ms before any delete, {first_after or '—'} ms right after the purge.\n")
 	print("### Purge, like with like\n")
-	print(f"The partitions past retention shared out {purge_run} at a time, oldest first; each tool deletes whole partitions in parallel.\n")
-	print("| tool | partitions | objects deleted | time (s) | objects/s | peak RSS (MiB) | Garage CPU (s) | Garage cores busy | ours / tool |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-	purge, bare, rest = out("ours_purge"), out("bare_delete"), out("ours_purge_rest")
-	rate = {}
-	lines = [
-	    ("s5cmd_run_rm", f"s5cmd run (one `rm` per partition)", purge_run, int(s5cmd_objects), None),
-	    ("ours_purge", "chronotrace-ops cleanup purge --yes --days", purge_run, purge.get("deleted_objects", 0), None),
-	    ("bare_delete", "bare client: DeleteObjects of known keys, 16 at once (time: its own clock)", purge_run, bare.get("deleted_objects", 0), bare.get("seconds")),
-	    ("aws_rm_partition", "aws s3 rm --recursive", 1, int(aws_objects), None),
-	    ("ours_purge_rest", "chronotrace-ops cleanup purge --yes (the rest)", None, rest.get("deleted_objects", 0), None),
-	]
-	for name, label, parts_given, count, secs in lines:
-	    if name in rows:
-	        secs = secs or t(name)
-	        rate[name] = count / secs if secs else 0
-	for name, label, parts_given, count, secs in lines:
-	    if name in rows:
-	        secs = secs or t(name)
-	        vs = f"{rate['ours_purge'] / rate[name]:.2f}" if rate.get(name) and rate.get("ours_purge") else "—"
-	        server = rows[name][3]
-	        print(f"| {label} | {parts_given or '—'} | {count} | {secs:.2f} | {rate[name]:.0f} | {mib(name)} | {server:.2f} | {server / t(name):.2f} | {vs} |")
-	errors = (purge.get("errors") or []) + (rest.get("errors") or [])
-	print(f"\nPurge errors: ours {len(errors)}, bare client {bare.get('errors', 'n/a')}. Exit codes: " + ", ".join(f"{k} {v[2]}" for k, v in rows.items()))
+	print(f"The partitions past retention shared out {purge_run} at a time, oldest first, in two rounds whose order rotates; each tool deletes whole partitions in parallel. Each run starts on an idle Garage; the CPU Garage spends after a run, until idle again, is that run's background work. The bare client's time is its own clock (after start-up).\n")
+	print("| run | partitions | objects deleted | time (s) | objects/s | peak RSS (MiB) | tool CPU (s) | Garage CPU during (s) | Garage cores busy | Garage CPU after (s) | Garage ms / object (during + after) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	labels = {"s5cmd": "s5cmd run (one `rm` per partition)", "ours": "chronotrace-ops cleanup purge --yes --days",
+	          "bare": "bare client: DeleteObjects of known keys, 16 at once", "aws": "aws s3 rm --recursive"}
+	runs = [line.rstrip("\n").split("\t") for line in open(purge_runs)]
+	runs.append(["ours_purge_rest", "rest", "", ""])
+	totals = {}
+	errors = []
+	for name, tool, parts_given, given in runs:
+	    if name not in rows:
+	        continue
+	    o = out(name)
+	    err = o.get("errors")  # ours: a list; the bare client: a count
+	    if isinstance(err, list):
+	        errors += err
+	    elif err:
+	        errors.append(f"{name}: {err}")
+	    count = o.get("deleted_objects") if tool in ("ours", "bare", "rest") else int(given)
+	    secs = o.get("seconds") if tool == "bare" else t(name)
+	    if not count or not secs:
+	        continue
+	    server, tool_cpu, later = rows[name][3], rows[name][4], after.get(name)
+	    per = (server + (later or 0)) * 1000 / count
+	    label = labels.get(tool, "chronotrace-ops cleanup purge --yes (the rest)")
+	    round_ = f", round {name[-1]}" if tool in ("s5cmd", "ours", "bare") else ""
+	    print(f"| {label}{round_} | {parts_given or '—'} | {count} | {secs:.2f} | {count / secs:.0f} | {mib(name)} | {tool_cpu:.2f} | {server:.2f} | {server / t(name):.2f} | {'—' if later is None else f'{later:.2f}'} | {per:.2f} |")
+	    if tool in ("s5cmd", "ours", "bare"):
+	        c, s_, g = totals.get(tool, (0, 0.0, 0.0))
+	        totals[tool] = (c + count, s_ + secs, g + server + (later or 0))
+	print("\nBoth rounds together:\n")
+	print("| tool | objects deleted | time (s) | objects/s | Garage ms / object | ours / tool |\n|---|---:|---:|---:|---:|---:|")
+	rate = {k: c / s_ for k, (c, s_, g) in totals.items() if s_}
+	for tool in ("s5cmd", "ours", "bare"):
+	    if tool in totals:
+	        c, s_, g = totals[tool]
+	        vs = f"{rate['ours'] / rate[tool]:.2f}" if "ours" in rate else "—"
+	        print(f"| {labels[tool]} | {c} | {s_:.2f} | {rate[tool]:.0f} | {g * 1000 / c:.2f} | {vs} |")
+	print(f"\nPurge errors: {len(errors)}. Exit codes: " + ", ".join(f"{k} {v[2]}" for k, v in rows.items()))
 EOF
