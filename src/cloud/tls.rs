@@ -67,38 +67,42 @@ pub fn load_bundle(path: &Path) -> Result<Vec<CertificateDer<'static>>, TrustErr
     Ok(certs)
 }
 
-/// The system's roots plus the certificates of `ca_bundle`.
-pub fn root_store(ca_bundle: Option<&Path>) -> Result<RootCertStore, TrustError> {
-    Ok(roots_and_bundle(ca_bundle)?.0)
-}
-
-fn roots_and_bundle(
-    ca_bundle: Option<&Path>,
-) -> Result<(RootCertStore, Vec<CertificateDer<'static>>), TrustError> {
-    let mut roots = RootCertStore::empty();
-    roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
-    let Some(path) = ca_bundle else {
-        return Ok((roots, Vec::new()));
-    };
+/// The certificates of a CA bundle, every one usable as a trust anchor:
+/// what makes a `--ca-bundle` valid, whichever client takes it.
+pub fn checked_bundle(path: &Path) -> Result<Vec<CertificateDer<'static>>, TrustError> {
     let bundle = load_bundle(path)?;
-    let (_, ignored) = roots.add_parsable_certificates(bundle.clone());
+    let (_, ignored) = RootCertStore::empty().add_parsable_certificates(bundle.clone());
     if ignored > 0 {
         return Err(TrustError::Unparsable {
             path: path.to_path_buf(),
             ignored,
         });
     }
+    Ok(bundle)
+}
+
+/// The system's roots plus the certificates of `ca_bundle` (checked).
+fn roots_and_bundle(
+    ca_bundle: Option<&Path>,
+) -> Result<(RootCertStore, Vec<CertificateDer<'static>>), TrustError> {
+    let bundle = ca_bundle
+        .map(checked_bundle)
+        .transpose()?
+        .unwrap_or_default();
+    let mut roots = RootCertStore::empty();
+    roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+    roots.add_parsable_certificates(bundle.clone());
     Ok((roots, bundle))
 }
 
 /// The tool's trust as PEM text, for a client that takes its roots that
 /// way and then trusts nothing else (the Redis client): the system's roots
 /// that rustls can use as trust anchors (the rest would fail that client's
-/// set-up, and `root_store` leaves them out too), then the bundle's
+/// set-up, and `roots_and_bundle` leaves them out too), then the bundle's
 /// certificates. A server certificate that is itself in the bundle is not
 /// pinned here: that client verifies by Web PKI alone.
 pub fn pem_roots(ca_bundle: &Path) -> Result<Vec<u8>, TrustError> {
-    let (_, bundle) = roots_and_bundle(Some(ca_bundle))?;
+    let bundle = checked_bundle(ca_bundle)?;
     let usable = |cert: &CertificateDer<'static>| RootCertStore::empty().add(cert.clone()).is_ok();
     let system = rustls_native_certs::load_native_certs().certs;
     let mut pem = Vec::new();

@@ -80,7 +80,7 @@ impl Redis {
             }
         }
         let info = info.set_redis_settings(settings);
-        let tls = spec.url.starts_with("rediss://");
+        let tls = spec.is_tls();
         if tls {
             // The crate's rustls needs a process-wide provider: the tool's.
             let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();

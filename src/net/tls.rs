@@ -21,7 +21,7 @@ const ID: &str = "network.tls";
 /// Fewer days than this before expiry is a warning.
 pub const EXPIRY_WARN_DAYS: i64 = 30;
 
-pub use crate::cloud::tls::{BUNDLE_HINT, CA_HINT, TrustError, client_config, root_store};
+pub use crate::cloud::tls::{BUNDLE_HINT, CA_HINT, TrustError, checked_bundle, client_config};
 use crate::cloud::tls::{SELF_SIGNED_HINT, TrustVerifier, config_with, is_self_signed_rejection};
 
 /// Wraps the real verifier and keeps its verdict on the certificate, but

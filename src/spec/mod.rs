@@ -107,6 +107,13 @@ pub(crate) struct RedisStorage {
     pub(crate) password_env: String,
 }
 
+impl RedisStorage {
+    /// Over TLS (`rediss://`).
+    pub(crate) fn is_tls(&self) -> bool {
+        self.url.starts_with("rediss://")
+    }
+}
+
 /// The Laravel local disk (or an NFS mount): traces under `{path}/traces/`.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct LocalStorage {

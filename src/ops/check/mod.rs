@@ -18,7 +18,7 @@ pub fn evaluate(session: &Session, env: &Environment) -> Result<Report> {
     let mut checks = match &env.storage {
         Storage::Local(storage) => local::check::check(storage),
         Storage::Redis(redis) => {
-            if redis.url.starts_with("rediss://") {
+            if redis.is_tls() {
                 usable_bundle(session)?;
             }
             session.block_on(crate::kv::checks::check(
@@ -59,9 +59,8 @@ pub fn evaluate(session: &Session, env: &Environment) -> Result<Report> {
 /// A CA bundle that cannot be read is a usage error (exit 2) before any
 /// check runs, not a failed connection check.
 fn usable_bundle(session: &Session) -> Result<()> {
-    let ca_bundle = session.overrides.ca_bundle.as_deref();
-    if ca_bundle.is_some() {
-        tls::root_store(ca_bundle)
+    if let Some(path) = session.overrides.ca_bundle.as_deref() {
+        tls::checked_bundle(path)
             .map_err(|e| Error::usage_with_hint(e.to_string(), tls::BUNDLE_HINT))?;
     }
     Ok(())
