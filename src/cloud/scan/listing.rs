@@ -65,17 +65,21 @@ pub async fn objects(
     }
     // The page's body goes to the streaming parse (`fast_path`); the SDK's
     // output is read only when that declined the page.
-    let slot = Slot::default();
-    let out = throttled(src.target.timeouts.call, || {
-        request
-            .clone()
-            .customize()
-            .interceptor(FastListing::new(Listing::ObjectsV2, &slot))
-            .send()
+    let budget = src.target.timeouts.call;
+    let raw = on_a_worker(async move {
+        let slot = Slot::default();
+        let out = throttled(budget, || {
+            request
+                .clone()
+                .customize()
+                .interceptor(FastListing::new(Listing::ObjectsV2, &slot))
+                .send()
+        })
+        .await?;
+        Ok(slot.take().unwrap_or_else(|| sdk_page(&out)))
     })
-    .await
+    .await?
     .map_err(|e| api_error(e, "ListObjectsV2", &resource(src, prefix), &src.target))?;
-    let raw = slot.take().unwrap_or_else(|| sdk_page(&out));
     let offered = raw.next_token.map(Token::Continuation);
     let next = next_page(raw.truncated, offered, token.as_ref())
         .map_err(|why| broken_listing("ListObjectsV2", src, prefix, why))?;
@@ -84,6 +88,28 @@ pub async fn objects(
         folders: raw.folders,
         next,
     })
+}
+
+/// Runs one page's request, and with it the parse of the page's body (the
+/// parse runs where the request is polled), as a task of its own. The
+/// scan's future runs on the one thread that waits for it, so its pages
+/// would all be parsed there; as tasks, the runtime's workers parse them
+/// side by side (BENCHMARKS.md, "The tool's own cost"). A scan dropped
+/// midway (an error elsewhere, Ctrl-C) aborts its requests in flight.
+async fn on_a_worker<T: Send + 'static>(
+    work: impl std::future::Future<Output = T> + Send + 'static,
+) -> Result<T> {
+    /// Aborts the task when dropped before it ended.
+    struct Running<T>(tokio::task::JoinHandle<T>);
+    impl<T> Drop for Running<T> {
+        fn drop(&mut self) {
+            self.0.abort();
+        }
+    }
+    let mut running = Running(tokio::spawn(work));
+    (&mut running.0)
+        .await
+        .map_err(|e| Error::cloud(format!("a listing request ended without an answer: {e}")))
 }
 
 /// A ListObjectsV2 page as the SDK deserialised it (the fast path declined).
@@ -139,17 +165,21 @@ pub async fn versions(
         }
         _ => {}
     }
-    let slot = Slot::default();
-    let out = throttled(src.target.timeouts.call, || {
-        request
-            .clone()
-            .customize()
-            .interceptor(FastListing::new(Listing::Versions, &slot))
-            .send()
+    let budget = src.target.timeouts.call;
+    let raw = on_a_worker(async move {
+        let slot = Slot::default();
+        let out = throttled(budget, || {
+            request
+                .clone()
+                .customize()
+                .interceptor(FastListing::new(Listing::Versions, &slot))
+                .send()
+        })
+        .await?;
+        Ok(slot.take().unwrap_or_else(|| sdk_versions_page(&out)))
     })
-    .await
+    .await?
     .map_err(|e| api_error(e, "ListObjectVersions", &resource(src, prefix), &src.target))?;
-    let raw = slot.take().unwrap_or_else(|| sdk_versions_page(&out));
     let offered = raw.next_token.map(|key| Token::Versions {
         key,
         version_id: raw.next_version_id,
