@@ -4,9 +4,13 @@
 //! limits); the page's body is read by the streaming parse (`fast_path`,
 //! `page_xml`), or by the SDK when that declines it.
 
+use std::future::Future;
+
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::operation::list_object_versions::ListObjectVersionsOutput;
 use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output;
 use aws_sdk_s3::primitives::DateTime as SmithyTime;
+use aws_smithy_runtime_api::http::Response as HttpResponse;
 use chrono::{DateTime, Utc};
 
 use super::Source;
@@ -65,21 +69,10 @@ pub async fn objects(
     }
     // The page's body goes to the streaming parse (`fast_path`); the SDK's
     // output is read only when that declined the page.
-    let budget = src.target.timeouts.call;
-    let raw = on_a_worker(async move {
-        let slot = Slot::default();
-        let out = throttled(budget, || {
-            request
-                .clone()
-                .customize()
-                .interceptor(FastListing::new(Listing::ObjectsV2, &slot))
-                .send()
-        })
-        .await?;
-        Ok(slot.take().unwrap_or_else(|| sdk_page(&out)))
-    })
-    .await?
-    .map_err(|e| api_error(e, "ListObjectsV2", &resource(src, prefix), &src.target))?;
+    let send = move |fast| request.clone().customize().interceptor(fast).send();
+    let raw = fetch(src, Listing::ObjectsV2, send, sdk_page)
+        .await?
+        .map_err(|e| api_error(e, "ListObjectsV2", &resource(src, prefix), &src.target))?;
     let offered = raw.next_token.map(Token::Continuation);
     let next = next_page(raw.truncated, offered, token.as_ref())
         .map_err(|why| broken_listing("ListObjectsV2", src, prefix, why))?;
@@ -90,6 +83,31 @@ pub async fn objects(
     })
 }
 
+/// One listing request (`send`, given the fast path's interceptor), sent
+/// with retries of throttling on a task of its own (`on_a_worker`): the
+/// page the streaming parse read, or the SDK's output (`sdk`) when that
+/// declined it. The outer error is the task's, the inner the request's.
+async fn fetch<O, E, F, Fut>(
+    src: &Source,
+    listing: Listing,
+    send: F,
+    sdk: fn(&O) -> RawPage,
+) -> Result<std::result::Result<RawPage, SdkError<E, HttpResponse>>>
+where
+    F: Fn(FastListing) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = std::result::Result<O, SdkError<E, HttpResponse>>> + Send,
+    O: Send + 'static,
+    E: ProvideErrorMetadata + Send + 'static,
+{
+    let budget = src.target.timeouts.call;
+    on_a_worker(async move {
+        let slot = Slot::default();
+        let out = throttled(budget, || send(FastListing::new(listing, &slot))).await?;
+        Ok(slot.take().unwrap_or_else(|| sdk(&out)))
+    })
+    .await
+}
+
 /// Runs one page's request, and with it the parse of the page's body (the
 /// parse runs where the request is polled), as a task of its own. The
 /// scan's future runs on the one thread that waits for it, so its pages
@@ -97,7 +115,7 @@ pub async fn objects(
 /// side by side (BENCHMARKS.md, "The tool's own cost"). A scan dropped
 /// midway (an error elsewhere, Ctrl-C) aborts its requests in flight.
 async fn on_a_worker<T: Send + 'static>(
-    work: impl std::future::Future<Output = T> + Send + 'static,
+    work: impl Future<Output = T> + Send + 'static,
 ) -> Result<T> {
     /// Aborts the task when dropped before it ended.
     struct Running<T>(tokio::task::JoinHandle<T>);
@@ -165,21 +183,10 @@ pub async fn versions(
         }
         _ => {}
     }
-    let budget = src.target.timeouts.call;
-    let raw = on_a_worker(async move {
-        let slot = Slot::default();
-        let out = throttled(budget, || {
-            request
-                .clone()
-                .customize()
-                .interceptor(FastListing::new(Listing::Versions, &slot))
-                .send()
-        })
-        .await?;
-        Ok(slot.take().unwrap_or_else(|| sdk_versions_page(&out)))
-    })
-    .await?
-    .map_err(|e| api_error(e, "ListObjectVersions", &resource(src, prefix), &src.target))?;
+    let send = move |fast| request.clone().customize().interceptor(fast).send();
+    let raw = fetch(src, Listing::Versions, send, sdk_versions_page)
+        .await?
+        .map_err(|e| api_error(e, "ListObjectVersions", &resource(src, prefix), &src.target))?;
     let offered = raw.next_token.map(|key| Token::Versions {
         key,
         version_id: raw.next_version_id,
