@@ -67,7 +67,7 @@ impl Session {
             Some(runtime) => runtime,
             None => {
                 let built = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
+                    .worker_threads(worker_threads())
                     .enable_all()
                     .build()
                     .map_err(|e| Error::io("<tokio runtime>", e))?;
@@ -99,4 +99,12 @@ impl Session {
         cached.push(clients.clone());
         Ok(clients)
     }
+}
+
+/// The runtime's workers: one a core (as the cgroup allows), from 2 to 8.
+/// Listing pages are parsed on the workers (`cloud/scan/listing.rs`), so a
+/// scan's CPU spreads over them; the cap keeps a tool that shares its
+/// machine (a CI runner, an ops host) from claiming every core.
+fn worker_threads() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8))
 }

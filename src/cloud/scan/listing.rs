@@ -291,7 +291,48 @@ fn time(value: Option<&SmithyTime>) -> Option<DateTime<Utc>> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Duration;
+
     use super::*;
+
+    #[tokio::test]
+    async fn a_listing_task_that_panics_is_a_one_line_error_not_a_crash() {
+        let answer = on_a_worker(async {
+            if Duration::ZERO.is_zero() {
+                panic!("a parse bug");
+            }
+            0
+        })
+        .await;
+        let message = answer
+            .expect_err("a panicked task has no answer")
+            .to_string();
+        assert!(
+            message.contains("a listing request ended without an answer"),
+            "{message}"
+        );
+        assert!(!message.contains('\n'), "{message}");
+    }
+
+    #[tokio::test]
+    async fn a_dropped_listing_aborts_its_task() {
+        let finished = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&finished);
+        let slow = on_a_worker(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            flag.store(true, Ordering::SeqCst);
+        });
+        // Given up on (as when another unit fails or Ctrl-C ends the scan).
+        let gave_up = tokio::time::timeout(Duration::from_millis(20), slow).await;
+        assert!(gave_up.is_err(), "the task cannot have ended yet");
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert!(
+            !finished.load(Ordering::SeqCst),
+            "the task ran on after its scan dropped it"
+        );
+    }
 
     fn token(t: &str) -> Token {
         Token::Continuation(t.to_string())
