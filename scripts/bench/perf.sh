@@ -261,11 +261,12 @@ have "$S5CMD" && measure s5cmd_du_small "$S5CMD" --endpoint-url "$endpoint" du "
 # cutoff has no grace: RETENTION+1 .. PARTS-1 days old) are shared out in
 # runs of PURGE_RUN partitions, oldest first, in PURGE_ROUNDS rounds whose
 # order rotates (s5cmd, ours, the bare client; then ours, the bare client,
-# s5cmd; then the bare client, s5cmd, ours; ...), each run on an idle Garage (settle): s5cmd gets one `rm` per
-# partition through `s5cmd run` (in parallel, as ours lists partitions in
-# parallel), ours `cleanup purge --days` (which stops it at its run), the
-# bare client deletes its run by known keys (no listing: the server's own
-# delete rate). Then `aws s3 rm` one partition, and our plain purge the rest.
+# s5cmd; then the bare client, s5cmd, ours; ...), each run on an idle
+# Garage (settle). s5cmd gets one `rm` per partition through `s5cmd run`
+# (in parallel, as ours lists partitions in parallel), ours `cleanup purge
+# --days` (which stops it at its run), the bare client deletes its run by
+# known keys (no listing: the server's own delete rate). Then `aws s3 rm`
+# one partition, and our plain purge the rest.
 PURGE_RUN="${CT_PERF_PURGE_RUN:-2}"
 PURGE_ROUNDS="${CT_PERF_PURGE_ROUNDS:-2}" # each round rotates the one before
 order=()
