@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::cloud::timeouts::Timeouts;
+use crate::transport::timeouts::Timeouts;
 
 /// Provision, validate and audit the object storage behind ChronoTrace.
 #[derive(Debug, Parser)]

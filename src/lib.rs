@@ -8,10 +8,10 @@
 //!   flags to settings, print, exit status);
 //! - `ops` (what the commands do: apply, check, cleanup, report; the
 //!   `Session` of one run: runtime, clients built once);
-//! - `store` (the seam every trace store implements: `TraceStore`,
-//!   `Provision`) over the adapters: `cloud` (S3-compatible: S3, IAM, STS),
-//!   `local` (a directory), `kv` (Redis), `sql` (PostgreSQL, MySQL/MariaDB,
-//!   SQLite through `sqlx`), `net` (DNS, TCP, TLS, HTTP probes) — the only
+//! - `stores` (the seam every trace store implements: `TraceStore`,
+//!   `Provision`) over the adapters: `stores::s3` (S3-compatible: S3, IAM, STS),
+//!   `local` (a directory), `stores::redis` (Redis), `sql` (PostgreSQL, MySQL/MariaDB,
+//!   SQLite through `sqlx`), `transport` (DNS, TCP, TLS, HTTP probes) — the only
 //!   code that does I/O against a store or the network; `credentials_file`
 //!   writes an app's generated secrets once, mode 0600;
 //! - pure: `spec` (parse and validate), `plan` (desired vs observed),
@@ -33,7 +33,6 @@ pub(crate) mod app;
 pub(crate) mod check;
 pub(crate) mod cli;
 pub(crate) mod clock;
-pub(crate) mod cloud;
 pub(crate) mod commands;
 pub(crate) mod credentials_file;
 pub mod error;
@@ -41,9 +40,6 @@ pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub(crate) mod interrupt;
-pub(crate) mod kv;
-pub(crate) mod local;
-pub(crate) mod net;
 pub(crate) mod ops;
 pub(crate) mod output;
 pub(crate) mod plan;
@@ -53,11 +49,11 @@ pub(crate) mod retention;
 pub(crate) mod scan;
 pub(crate) mod secret;
 pub(crate) mod spec;
-pub(crate) mod sql;
-pub(crate) mod store;
+pub(crate) mod stores;
 #[cfg(feature = "testing")]
 #[doc(hidden)]
 pub mod testing;
+pub(crate) mod transport;
 
 use std::ffi::OsString;
 use std::io::Write;

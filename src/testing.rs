@@ -3,26 +3,26 @@
 //! crate itself; never in the release binary). Thin wrappers: the logic
 //! stays in the adapters, this only makes it reachable from `tests/it/`.
 //!
-//! - `MinioAdminClient`: `cloud::minio_admin::MinioAdmin` against the
+//! - `MinioAdminClient`: `stores::s3::admin::minio::MinioAdmin` against the
 //!   decrypting responder (`tests/it/minio_admin.rs`), since no MinIO server
 //!   can run on the bench.
-//! - `MinioAppIdentity`: the app's identity on MinIO (`cloud::app_identity::
+//! - `MinioAppIdentity`: the app's identity on MinIO (`stores::s3::app_identity::
 //!   minio`, what `apply`/`destroy` drive) against the same responder.
 //! - `minio_encrypt` / `minio_decrypt`: the admin-API body encryption, to
 //!   cross-check it with MinIO's own Python implementation.
 
 use std::collections::BTreeMap;
 
-use crate::cloud::app_identity::AppAdmin;
-use crate::cloud::minio_admin::{MinioAdmin, Outcome, crypto};
-use crate::cloud::timeouts::Timeouts;
 use crate::error::Result;
 use crate::secret::Secret;
+use crate::stores::s3::admin::minio::{MinioAdmin, Outcome, crypto};
+use crate::stores::s3::app_identity::AppAdmin;
+use crate::transport::timeouts::Timeouts;
 
 /// The app's identity on MinIO (`AppAdmin` over the admin client), for
 /// the user `user` with the canned policy `policy_name` = `policy`.
 pub struct MinioAppIdentity {
-    users: crate::cloud::app_identity::minio::MinioUsers,
+    users: crate::stores::s3::app_identity::minio::MinioUsers,
     want: crate::plan::desired::DesiredApp,
 }
 
@@ -45,7 +45,7 @@ impl MinioAppIdentity {
             &Timeouts::from_secs_f64(20.0),
         );
         MinioAppIdentity {
-            users: crate::cloud::app_identity::minio::MinioUsers::with_admin(admin),
+            users: crate::stores::s3::app_identity::minio::MinioUsers::with_admin(admin),
             want: crate::plan::desired::DesiredApp {
                 kind: crate::spec::AppIdentity::MinioUser,
                 user: user.to_string(),

@@ -10,11 +10,11 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::check::CheckResult;
-use crate::local;
 use crate::report::{Finding, Severity};
 use crate::retention::{self, Rule};
 use crate::scan::{Judge, Progress, Selection};
 use crate::spec::LocalStorage;
+use crate::stores::local;
 
 /// The check's id.
 pub(crate) const ID: &str = "local.other-root";

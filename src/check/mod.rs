@@ -1,8 +1,8 @@
 //! The check result model (`CheckResult`, `Status`, `Report`), the helpers
 //! every group of checks uses, and the table (`table`). Pure: the checks
-//! themselves live with the adapter they exercise — `net` (DNS, TCP, TLS,
-//! MinIO health), `cloud::checks` (identity, bucket, probe, retention,
-//! security, IAM simulation), `local::check` (a directory or NFS mount) —
+//! themselves live with the adapter they exercise — `transport` (DNS, TCP, TLS,
+//! MinIO health), `stores::s3::checks` (identity, bucket, probe, retention,
+//! security, IAM simulation), `stores::local::check` (a directory or NFS mount) —
 //! and `ops::check` orders and runs them. `junit` writes the report as
 //! JUnit XML for CI test panels.
 

@@ -19,7 +19,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::cli::{self, GlobalArgs};
-use crate::cloud::Target;
 use crate::error::{Error, ExitStatus, Result};
 use crate::ops::{Overrides, Session};
 use crate::output::{self, OutputFormat};
@@ -27,6 +26,7 @@ use crate::report::ReportFormat;
 use crate::spec::{
     ALL_ENVIRONMENTS, DEFAULT_SPEC_FILE, Environment, S3Storage, Spec, SpecSource, check_endpoint,
 };
+use crate::stores::s3::Target;
 
 /// What every command needs from the global flags, already validated.
 #[derive(Debug, Clone)]

@@ -13,11 +13,11 @@ use aws_sdk_s3::types::{
 };
 use serde_json::{Map, Value, json};
 
-use crate::cloud::bucket_write::rule_from_json;
-use crate::cloud::confirmed_write::{ReadBack, judge};
 use crate::plan::desired::TLS_ONLY_SID;
 use crate::plan::merge::{merge_by_id, merge_policy, statement_with_sid, statements};
 use crate::spec::ids::lifecycle_rule_id;
+use crate::stores::s3::bucket_write::rule_from_json;
+use crate::stores::s3::confirmed_write::{ReadBack, judge};
 
 /// An ID or Sid: the tool's, a near miss, or anything.
 #[derive(Debug, Arbitrary)]

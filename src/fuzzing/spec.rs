@@ -5,12 +5,12 @@
 
 use std::sync::OnceLock;
 
-use crate::cloud::bucket_write::rule_from_json;
 use crate::error::Error;
 use crate::plan::desired::{Desired, DesiredTarget};
 use crate::render::Renderer;
 use crate::spec::ids::lifecycle_rule_id;
 use crate::spec::{Spec, Storage};
+use crate::stores::s3::bucket_write::rule_from_json;
 
 /// The file name the fuzzed text is parsed under.
 const FILE: &str = "fuzz.yaml";

@@ -8,15 +8,15 @@
 
 use arbitrary::{Arbitrary, Unstructured};
 
-use crate::cloud::complete_xml::{incomplete, root_element};
-use crate::cloud::versioning::read_answer;
+use crate::stores::s3::complete_xml::{incomplete, root_element};
+use crate::stores::s3::versioning::read_answer;
 
 /// The check of the `xml_answers` target.
 pub fn xml_answers(data: &[u8]) {
     let _ = incomplete(data);
     // The listings' streaming parse never panics (that it refuses every
     // cut of a page is `page_xml_tests::no_cut_of_a_page_parses`).
-    let _ = crate::cloud::scan::fuzz_page_parse(data);
+    let _ = crate::stores::s3::scan::fuzz_page_parse(data);
     let text = String::from_utf8_lossy(data);
     if read_answer(&text).is_some() {
         assert!(

@@ -8,8 +8,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::cloud::app_identity::{KeySink, NewKey};
 use crate::error::{Error, Result};
+use crate::stores::s3::app_identity::{KeySink, NewKey};
 
 /// Where `apply` writes a new key, and whether it rotates the key.
 #[derive(Debug, Clone)]

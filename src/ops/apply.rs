@@ -10,17 +10,17 @@ use futures::executor::block_on;
 
 use super::Session;
 use super::app_key::{AppKeyOptions, CredentialsFile, credentials_path};
-use crate::cloud::app_identity::KeySink;
-use crate::cloud::app_identity::execute::AppSetup;
-use crate::cloud::provision::Provisioner;
 use crate::error::{Error, Result};
 use crate::output;
 use crate::plan::desired::{Desired, DesiredBucket, DesiredTarget};
 use crate::plan::observed::Observed;
 use crate::plan::{Action, Change, Plan, Resource, destroy_plan, diff};
 use crate::spec::{Environment, Storage};
-use crate::store::local::LocalDir;
-use crate::store::{Applied, Provision};
+use crate::stores::local::store::LocalDir;
+use crate::stores::s3::app_identity::KeySink;
+use crate::stores::s3::app_identity::execute::AppSetup;
+use crate::stores::s3::provision::Provisioner;
+use crate::stores::{Applied, Provision};
 
 /// What `apply` did: the plan as executed (up to the interruption, when
 /// Ctrl-C or SIGTERM stopped it).
@@ -199,7 +199,10 @@ pub fn plan(session: &Session, env: &Environment) -> Result<Plan> {
 }
 
 /// Connects to the environment's endpoint (S3 environments only).
-pub(crate) async fn connect(session: &Session, env: &Environment) -> Result<crate::cloud::Clients> {
+pub(crate) async fn connect(
+    session: &Session,
+    env: &Environment,
+) -> Result<crate::stores::s3::Clients> {
     let Storage::S3(s3) = &env.storage else {
         return Err(Error::usage(format!(
             "environment '{}' is not an S3 environment",
@@ -211,7 +214,7 @@ pub(crate) async fn connect(session: &Session, env: &Environment) -> Result<crat
 
 /// The app identity's adapter and key sink, when the spec names an app user.
 fn app_setup<'a>(
-    clients: &crate::cloud::Clients,
+    clients: &crate::stores::s3::Clients,
     env: &Environment,
     keys: Option<&'a dyn KeySink>,
 ) -> Result<Option<AppSetup<'a>>> {
@@ -219,10 +222,12 @@ fn app_setup<'a>(
         return Ok(None);
     };
     Ok(
-        crate::store::app_identity::admin(clients, s3, &env.name)?.map(|admin| AppSetup {
-            admin,
-            keys,
-            s3: s3.clone(),
+        crate::stores::s3::app_identity::adapters::admin(clients, s3, &env.name)?.map(|admin| {
+            AppSetup {
+                admin,
+                keys,
+                s3: s3.clone(),
+            }
         }),
     )
 }

@@ -13,9 +13,9 @@ use crate::plan::desired::Desired;
 use crate::plan::observed::{Held, Observed};
 use crate::plan::{Action, Plan, Resource, destroy_plan, diff};
 use crate::spec::{DatabaseStorage, Environment};
-use crate::sql::Db;
-use crate::store::Provision;
-use crate::store::sql_provision::SqlProvisioner;
+use crate::stores::Provision;
+use crate::stores::sql::Db;
+use crate::stores::sql::provisioner::SqlProvisioner;
 
 async fn provisioner(
     session: &Session,

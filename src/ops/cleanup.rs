@@ -1,7 +1,7 @@
 //! The verification and the purge: is what lies past retention gone (and
 //! does the lifecycle rule say so), and delete it. The age rule is
 //! `retention`, listing and deleting are `scan`, the lifecycle judgement is
-//! `cloud::retention_rule`; this module puts them together.
+//! `stores::s3::retention_rule`; this module puts them together.
 
 use serde::Serialize;
 
@@ -12,7 +12,7 @@ use crate::retention::{self, Rule, RuleStatus};
 use crate::scan::{Judge, KeyError, Outcome, Progress, Purged, Selection, StoreFinding, Volume};
 use crate::spec::ids::lifecycle_rule_id;
 use crate::spec::{Environment, Storage};
-use crate::store::{RetentionWant, TraceStore};
+use crate::stores::{RetentionWant, TraceStore};
 
 /// What `cleanup verify` is asked: the retention (`None`: the spec's), the
 /// days of lifecycle lag allowed, the partitions listed at once.

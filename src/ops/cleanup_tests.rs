@@ -1,4 +1,4 @@
-//! `cleanup verify` and `purge` through an in-memory store (`store::fake`):
+//! `cleanup verify` and `purge` through an in-memory store (`stores::fake`):
 //! the verdict, the grace, the lifecycle judgement, dry runs and per-key
 //! delete errors, without a server (the server tests in `tests/it` are the
 //! proof that the real stores walk the same way).
@@ -10,8 +10,8 @@ use super::{purge_store, verify_store};
 use crate::retention::{Rule, RuleStatus};
 use crate::scan::{Judge, MAX_KEPT_ERRORS, Progress, Volume};
 use crate::spec::{Environment, STARTER_SPEC, Spec};
-use crate::store::fake::FakeStore;
-use crate::store::{Retention, TraceStore};
+use crate::stores::fake::FakeStore;
+use crate::stores::{Retention, TraceStore};
 
 /// The starter spec's `staging`: S3, 30 days of retention.
 pub(crate) fn staging() -> Environment {

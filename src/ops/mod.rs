@@ -21,7 +21,7 @@ pub use session::{Overrides, Session};
 
 use crate::error::Result;
 use crate::spec::Storage;
-use crate::store::{self, TraceStore};
+use crate::stores::{self, TraceStore};
 
 /// Days of lifecycle lag allowed when judging retention (verify, report).
 pub const DEFAULT_GRACE_DAYS: u32 = 2;
@@ -38,7 +38,7 @@ async fn open_store(
         Storage::S3(s3) => Some(session.clients(s3).await?),
         Storage::Local(_) | Storage::Redis(_) | Storage::Database(_) => None,
     };
-    store::open(
+    stores::open(
         storage,
         clients,
         concurrency,

@@ -8,11 +8,11 @@
 use std::io::Write;
 
 use crate::check::Status;
-use crate::cloud::Clients;
-use crate::cloud::checks::probe;
 use crate::error::{Error, Result};
 use crate::plan::Plan;
 use crate::spec::S3Storage;
+use crate::stores::s3::Clients;
+use crate::stores::s3::checks::probe;
 
 /// Runs the write/read/delete probe after `done` was executed. With the
 /// TLS-only statement in force (`tls_only`), a plain-http endpoint (an AWS

@@ -1,5 +1,5 @@
 //! `plan`, `apply` and `destroy` on a Redis store: one resource, the app's
-//! ACL user (`kv::acl`). `apply` creates it with a generated password
+//! ACL user (`stores::redis::acl`). `apply` creates it with a generated password
 //! written once to `{out}/app-credentials.<env>.env` (0600, never printed,
 //! never overwritten: the file is created before the user, and removed if
 //! the user cannot be), or rewrites its keys and commands when they
@@ -11,10 +11,10 @@ use super::Session;
 use super::apply::ApplyOutcome;
 use crate::credentials_file;
 use crate::error::Result;
-use crate::kv::{Redis, acl};
 use crate::plan::{Action, Change, Plan, Resource};
 use crate::secret::Secret;
 use crate::spec::{Environment, RedisStorage};
+use crate::stores::redis::{Redis, acl};
 
 /// The change `apply` would make to the ACL user.
 async fn diff(redis: &Redis, spec: &RedisStorage, env: &str) -> Result<Change> {

@@ -11,7 +11,7 @@ use crate::report::model::{Inputs, StorageSummary};
 use crate::retention::{self, Rule};
 use crate::scan::{Judge, Progress, Selection};
 use crate::spec::{Environment, Storage};
-use crate::store::TraceStore;
+use crate::stores::TraceStore;
 
 /// What a report is asked: days of lifecycle lag allowed, partitions
 /// listed at once.

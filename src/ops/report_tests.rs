@@ -1,4 +1,4 @@
-//! The report builder through an in-memory store (`store::fake`): rows per
+//! The report builder through an in-memory store (`stores::fake`): rows per
 //! day, oldest and newest, the findings for a missing lifecycle rule and a
 //! store with no expiry of its own, and where check failures rank.
 
@@ -10,8 +10,8 @@ use crate::ops::cleanup::tests::{judge, staging};
 use crate::report::Report;
 use crate::report::model::Severity;
 use crate::retention::RuleStatus;
-use crate::store::fake::FakeStore;
-use crate::store::{Retention, TraceStore};
+use crate::stores::fake::FakeStore;
+use crate::stores::{Retention, TraceStore};
 
 fn build(store: &dyn TraceStore) -> Report {
     block_on(build_store(

@@ -8,10 +8,10 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use crate::cloud::timeouts::Timeouts;
-use crate::cloud::{Clients, Target};
 use crate::error::{Error, Result};
 use crate::spec::S3Storage;
+use crate::stores::s3::{Clients, Target};
+use crate::transport::timeouts::Timeouts;
 
 /// `--endpoint-url`, `--region`, `--profile` and the extra CAs
 /// (`--ca-bundle` / `AWS_CA_BUNDLE`), already validated.

@@ -7,8 +7,8 @@
 use super::{Session, open_store};
 use crate::error::{Error, Result};
 use crate::spec::{Environment, Storage};
-use crate::store::TraceStore;
-use crate::store::inventory::{InventoryStore, Want};
+use crate::stores::TraceStore;
+use crate::stores::s3::inventory::store::{InventoryStore, Want};
 
 /// `--source`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

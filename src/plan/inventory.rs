@@ -1,7 +1,7 @@
 //! The S3 Inventory configuration the tool owns on a bucket (its ID is
 //! `ids::inventory_id`; configurations with other IDs are others'): the
 //! desired one from the spec's `inventory:`, and its changes. Pure. The
-//! JSON shape is the one `cloud::inventory::config` reads back, so equal
+//! JSON shape is the one `stores::s3::inventory::config` reads back, so equal
 //! means "in place" (`apply` is idempotent).
 
 use serde_json::{Value, json};

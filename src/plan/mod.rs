@@ -3,7 +3,7 @@
 //! prints and `apply` executes. Nothing here talks to the network.
 //!
 //! `desired` (spec → what should exist) · `observed` (what the adapters in
-//! `cloud` read) · `diff` (desired × observed → `Plan`) · `merge` (lifecycle
+//! `stores::s3` read) · `diff` (desired × observed → `Plan`) · `merge` (lifecycle
 //! rules by ID, policy statements by Sid) · `text` (the human rendering).
 
 #![warn(unreachable_pub)]

@@ -1,4 +1,4 @@
-//! What the adapters in `cloud` read from the endpoint, as plain data that
+//! What the adapters in `stores::s3` read from the endpoint, as plain data that
 //! the pure `diff` compares with the desired state. Values use the same JSON
 //! shapes as the desired state, so equal means "in place".
 

@@ -1,5 +1,5 @@
 //! Judging a flat list of keys (an S3 Inventory's rows) exactly as the
-//! listing judges its units (`cloud::scan`): a key under
+//! listing judges its units (`stores::s3::scan`): a key under
 //! `{prefix}/traces/{YYYY-MM-DD}/` is in that partition, anything else
 //! under `{prefix}/` is judged by its modification day, keys outside the
 //! prefix are not the environment's. Under `Selection::Expired` only the

@@ -5,8 +5,8 @@
 //! its modification time (`retention`). Listing is streaming: each page is
 //! folded into a `Tally` (sizes bounded by the number of days, never by the
 //! number of objects) and, when purging, deleted before the next page is
-//! read. Pure: the walks themselves are the stores' (`cloud::scan` for a
-//! bucket, `local::scan` for a directory, behind `store::TraceStore`).
+//! read. Pure: the walks themselves are the stores' (`stores::s3::scan` for a
+//! bucket, `stores::local::scan` for a directory, behind `stores::TraceStore`).
 
 mod keyed;
 mod store_findings;
@@ -119,7 +119,7 @@ pub struct Entry {
     pub key: String,
     pub size: u64,
     pub modified: Option<DateTime<Utc>>,
-    /// Borrowed for the classes S3 names (`cloud::storage_class`): a
+    /// Borrowed for the classes S3 names (`stores::s3::storage_class`): a
     /// listing of millions of keys allocates none for them.
     pub class: Option<Cow<'static, str>>,
     pub version_id: Option<String>,

@@ -1,7 +1,7 @@
 //! The `inventory:` setting of an S3 environment, validated: where S3
 //! Inventory writes the daily list of the prefix's objects, and in which
 //! format. `apply` configures it; `report` and `cleanup verify` read it
-//! with `--source inventory|auto` (see `cloud::inventory`).
+//! with `--source inventory|auto` (see `stores::s3::inventory`).
 
 use serde::Serialize;
 

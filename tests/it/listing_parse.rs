@@ -1,5 +1,5 @@
 //! The streaming parse of listing pages (issue 14, item 1;
-//! `src/cloud/scan/page_xml.rs`) against the bench's real servers: Garage's
+//! `src/stores/s3/scan/page_xml.rs`) against the bench's real servers: Garage's
 //! and moto's ListObjectsV2 pages take the fast path, with keys that need
 //! XML escaping, and the counts agree with the SDK's own listing; a page
 //! the fast path cannot read (a truncated body) goes to the SDK's
@@ -12,7 +12,7 @@ use crate::fault_proxy::Fault;
 use crate::hardening::through_proxy;
 use crate::servers::server;
 
-/// What `-v` logs for each page (`src/cloud/scan/fast_path.rs`).
+/// What `-v` logs for each page (`src/stores/s3/scan/fast_path.rs`).
 const FAST: &str = "listing page: streaming parse";
 const DECLINED: &str = "listing page: left to the SDK's deserialiser";
 

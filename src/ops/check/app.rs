@@ -6,12 +6,12 @@
 use std::path::Path;
 
 use crate::check::CheckResult;
-use crate::cloud::Clients;
-use crate::cloud::app_identity::prove::clients_for;
-use crate::cloud::checks::privilege;
 use crate::ops::app_key::credentials_path;
 use crate::secret::Secret;
 use crate::spec::S3Storage;
+use crate::stores::s3::Clients;
+use crate::stores::s3::app_identity::prove::clients_for;
+use crate::stores::s3::checks::privilege;
 
 /// The app's key as read from its credentials file.
 #[derive(Debug, Clone)]
@@ -53,7 +53,7 @@ pub async fn settings_denied(clients: &Clients, s3: &S3Storage) -> bool {
         .bucket(&s3.bucket)
         .send()
         .await;
-    matches!(read, Err(e) if crate::cloud::errors::status(&e) == Some(403))
+    matches!(read, Err(e) if crate::stores::s3::errors::status(&e) == Some(403))
 }
 
 /// The privilege checks with the app's key; `least` says the run's own

@@ -6,11 +6,10 @@ mod runner;
 
 use crate::check::Report;
 use crate::error::{Error, Result};
-use crate::local;
-use crate::net::network::Endpoint;
-use crate::net::tls;
 use crate::ops::Session;
 use crate::spec::{Environment, Storage};
+use crate::stores::local;
+use crate::transport::certificate as tls;
 
 /// Runs every check of `env`; an error only when the checks cannot run
 /// (an endpoint that is no URL, an unreadable CA bundle).
@@ -21,19 +20,20 @@ pub fn evaluate(session: &Session, env: &Environment) -> Result<Report> {
             if redis.is_tls() {
                 usable_bundle(session)?;
             }
-            session.block_on(crate::kv::checks::check(
+            session.block_on(crate::stores::redis::checks::check(
                 redis,
                 env.retention_days,
                 session.overrides.timeouts,
                 session.overrides.ca_bundle.as_deref(),
             ))?
         }
-        Storage::Database(db) => {
-            session.block_on(crate::sql::check::run(db, session.overrides.timeouts))?
-        }
+        Storage::Database(db) => session.block_on(crate::stores::sql::check::run(
+            db,
+            session.overrides.timeouts,
+        ))?,
         Storage::S3(s3) => {
             let target = session.target(s3);
-            let endpoint = Endpoint::of(&target).map_err(|e| {
+            let endpoint = target.probe_endpoint().map_err(|e| {
                 Error::usage_with_hint(
                     e.to_string(),
                     "an endpoint looks like https://minio.example.com or http://127.0.0.1:9000",

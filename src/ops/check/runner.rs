@@ -9,13 +9,14 @@ use std::time::{Duration, Instant};
 
 use super::app::{self, AppKey};
 use crate::check::{CheckResult, Status};
-use crate::cloud::checks::{bucket, iam, identity, probe, retention, security};
-use crate::cloud::timeouts::Timeouts;
-use crate::cloud::{Clients, Target};
-use crate::net::network::{self, Endpoint};
-use crate::net::{minio, tls};
 use crate::render::selfhosted::{MINIO_ALTERNATIVES, MINIO_FROZEN};
 use crate::spec::{Environment, Provider, S3Storage};
+use crate::stores::s3::admin::minio_health as minio;
+use crate::stores::s3::checks::{bucket, iam, identity, probe, retention, security};
+use crate::stores::s3::{Clients, Target};
+use crate::transport::certificate as tls;
+use crate::transport::network::{self, Endpoint};
+use crate::transport::timeouts::Timeouts;
 
 /// The ids that need the bucket, skipped together when it is not there.
 const BUCKET_DEPENDENT: [&str; 8] = [

@@ -1,0 +1,163 @@
+//! The app's ACL user (`ACL SETUSER`): its keys limited to the trace
+//! prefix and the index, its commands to those the seed's
+//! `RedisTraceStorage` sends (and Laravel's connection: PING, SELECT).
+//! The password is set only when the user is created; an update rewrites
+//! the keys and commands and keeps the password the app uses.
+
+use serde_json::{Value, json};
+
+use super::Redis;
+use crate::error::Result;
+use crate::secret::Secret;
+use crate::spec::RedisStorage;
+
+/// What the store sends: `stores` (SET, EXPIRE, ZADD), `retrieve` (GET),
+/// `list` (ZREVRANGE, ZSCORE, STRLEN), `purgeOldTraces` (ZRANGEBYSCORE,
+/// DEL, ZREM), plus UNLINK, EXISTS and TTL, and the connection's own.
+pub(crate) const COMMANDS: [&str; 16] = [
+    "ping",
+    "select",
+    "get",
+    "set",
+    "expire",
+    "exists",
+    "ttl",
+    "strlen",
+    "del",
+    "unlink",
+    "zadd",
+    "zrem",
+    "zscore",
+    "zrange",
+    "zrevrange",
+    "zrangebyscore",
+];
+
+/// The app's user name for `env`.
+pub(crate) fn user_name(env: &str) -> String {
+    format!("chronotrace-{env}")
+}
+
+/// The key patterns the user gets: the traces and the index.
+pub(crate) fn key_patterns(spec: &RedisStorage) -> Vec<String> {
+    vec![
+        format!("~{}*", spec.key_prefix),
+        format!("~{}", spec.index_key),
+    ]
+}
+
+/// The user as the plan shows it (never a password).
+pub(crate) fn desired(spec: &RedisStorage, env: &str) -> Value {
+    json!({
+        "user": user_name(env),
+        "keys": key_patterns(spec).join(" "),
+        "commands": commands_rule(),
+    })
+}
+
+fn commands_rule() -> String {
+    let allowed: Vec<String> = COMMANDS.iter().map(|c| format!("+{c}")).collect();
+    format!("-@all {}", allowed.join(" "))
+}
+
+/// The user as it is (`None`: no such user), in the shape of `desired`.
+pub(crate) async fn observe(redis: &Redis, name: &str) -> Result<Option<Value>> {
+    let cmd = redis::cmd("ACL").arg("GETUSER").arg(name).to_owned();
+    let answer: redis::Value = redis.query("ACL GETUSER", &cmd).await?;
+    if matches!(answer, redis::Value::Nil) {
+        return Ok(None);
+    }
+    let keys = super::checks::acl_field(&answer, "keys");
+    let commands = super::checks::acl_field(&answer, "commands");
+    Ok(Some(
+        json!({ "user": name, "keys": keys, "commands": commands }),
+    ))
+}
+
+/// Whether an observed user matches the desired one: the same key
+/// patterns and the same commands, in any order.
+pub(crate) fn matches(observed: &Value, desired: &Value) -> bool {
+    let words = |v: &Value, field: &str| {
+        let mut w: Vec<String> = v[field]
+            .as_str()
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_lowercase)
+            .collect();
+        w.sort();
+        w
+    };
+    words(observed, "keys") == words(desired, "keys")
+        && words(observed, "commands") == words(desired, "commands")
+}
+
+/// `ACL SETUSER` with the rules; `password` only on creation.
+pub(crate) async fn set_user(
+    redis: &Redis,
+    spec: &RedisStorage,
+    env: &str,
+    password: Option<&Secret>,
+) -> Result<()> {
+    let mut cmd = redis::cmd("ACL");
+    cmd.arg("SETUSER")
+        .arg(user_name(env))
+        .arg("on")
+        .arg("resetkeys")
+        .arg("resetchannels")
+        .arg("-@all");
+    for pattern in key_patterns(spec) {
+        cmd.arg(pattern);
+    }
+    for command in COMMANDS {
+        cmd.arg(format!("+{command}"));
+    }
+    if let Some(password) = password {
+        cmd.arg("resetpass").arg(format!(">{}", password.expose()));
+    }
+    redis.query::<()>("ACL SETUSER", &cmd).await
+}
+
+/// `ACL DELUSER` of the app's user (only that one).
+pub(crate) async fn delete_user(redis: &Redis, env: &str) -> Result<bool> {
+    let cmd = redis::cmd("ACL")
+        .arg("DELUSER")
+        .arg(user_name(env))
+        .to_owned();
+    Ok(redis.query::<i64>("ACL DELUSER", &cmd).await? > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> RedisStorage {
+        crate::stores::redis::seed_layout()
+    }
+
+    #[test]
+    fn the_user_reaches_the_prefix_and_the_index_only() {
+        let want = desired(&spec(), "prod");
+        assert_eq!(want["user"], "chronotrace-prod");
+        assert_eq!(want["keys"], "~chronotrace:traces:* ~chronotrace:index");
+        assert!(
+            want["commands"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("-@all +ping")
+        );
+        assert!(!want.to_string().contains('>'), "no password in the plan");
+    }
+
+    #[test]
+    fn a_user_matches_whatever_the_order_of_its_rules() {
+        let want = desired(&spec(), "prod");
+        let mut seen = want.clone();
+        let mut commands: Vec<&str> = COMMANDS.to_vec();
+        commands.reverse();
+        seen["commands"] = json!(format!("-@all +{}", commands.join(" +")));
+        seen["keys"] = json!("~chronotrace:index ~chronotrace:traces:*");
+        assert!(matches(&seen, &want));
+        seen["keys"] = json!("~*");
+        assert!(!matches(&seen, &want));
+    }
+}
