@@ -244,9 +244,9 @@ pub enum ScanSourceArg {
     Auto,
 }
 
-impl From<ScanSourceArg> for crate::ops::source::ScanSource {
+impl From<ScanSourceArg> for crate::ops::ScanSource {
     fn from(arg: ScanSourceArg) -> Self {
-        use crate::ops::source::ScanSource;
+        use crate::ops::ScanSource;
         match arg {
             ScanSourceArg::Listing => ScanSource::Listing,
             ScanSourceArg::Inventory => ScanSource::Inventory,

@@ -18,7 +18,6 @@ pub(crate) mod dotenv;
 pub(crate) mod laravel;
 pub(crate) mod packages;
 pub(crate) mod php;
-pub(crate) mod stray;
 
 use std::path::{Path, PathBuf};
 
@@ -73,11 +72,9 @@ pub(crate) fn locate(flag: Option<&Path>, key: Option<&Path>) -> Option<PathBuf>
     laravel::looks_like_laravel(Path::new(".")).then(|| PathBuf::from("."))
 }
 
-/// What this module adds to an environment's report: traces under the
-/// other local root, and the spec's own purge schedule in the findings
-/// that ask for one.
+/// What this module adds to an environment's report: the spec's own purge
+/// schedule in the findings that ask for one.
 pub(crate) fn amend_report(report: &mut crate::report::Report, env: &Environment) {
-    stray::amend(report, env);
     let Some(plan) = &env.schedule else {
         return;
     };
@@ -95,15 +92,11 @@ pub(crate) fn amend_report(report: &mut crate::report::Report, env: &Environment
     }
 }
 
-/// The checks this module adds to an environment's `check`: traces in the
-/// other local root, then the app's settings when an app is known.
+/// The checks this module adds to an environment's `check`: the app's
+/// settings when an app is known.
 pub(crate) fn env_checks(env: &Environment) -> Vec<CheckResult> {
-    let mut out = Vec::new();
-    if let Storage::Local(local) = &env.storage {
-        out.push(stray::check(local));
+    match &env.app {
+        Some(app) => checks::check(app, env),
+        None => Vec::new(),
     }
-    if let Some(app) = &env.app {
-        out.extend(checks::check(app, env));
-    }
-    out
 }

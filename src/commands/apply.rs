@@ -13,7 +13,7 @@ pub fn run(ctx: &Context, args: &ApplyArgs) -> Result<ExitStatus> {
     let env = spec.environment(ctx.env_name())?;
     let heading = title(ctx, "Plan", env);
     let confirm = |plan: &_| proceed(ctx, plan, &heading, args.yes);
-    let keys = ops::app_key::AppKeyOptions {
+    let keys = ops::KeyOptions {
         out: args.out.clone(),
         rotate: args.rotate_app_key,
     };

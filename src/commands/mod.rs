@@ -24,9 +24,8 @@ use crate::ops::{Overrides, Session};
 use crate::output::{self, OutputFormat};
 use crate::report::ReportFormat;
 use crate::spec::{
-    ALL_ENVIRONMENTS, DEFAULT_SPEC_FILE, Environment, S3Storage, Spec, SpecSource, check_endpoint,
+    ALL_ENVIRONMENTS, DEFAULT_SPEC_FILE, Environment, Spec, SpecSource, check_endpoint,
 };
-use crate::stores::s3::Target;
 
 /// What every command needs from the global flags, already validated.
 #[derive(Debug, Clone)]
@@ -100,12 +99,6 @@ impl Context {
         } else {
             Ok(vec![spec.environment(self.env_name())?])
         }
-    }
-
-    /// Where an S3 environment connects, with the command-line overrides
-    /// and the extra CAs to trust.
-    pub fn target(&self, s3: &S3Storage) -> Target {
-        self.session.target(s3)
     }
 
     /// Loads and validates the spec, printing its warnings on stderr.

@@ -11,38 +11,12 @@ use crate::error::{Error, ExitStatus, Result};
 use crate::ops::apply::ApplyOutcome;
 use crate::output::{self, OutputFormat};
 use crate::plan::{Plan, text};
-use crate::spec::{Environment, Storage};
+use crate::spec::Environment;
 
 /// The heading of a plan: what it is, for which environment and where.
 pub(crate) fn title(ctx: &Context, what: &str, env: &Environment) -> String {
-    match &env.storage {
-        Storage::Local(local) => format!(
-            "{what} for environment '{}' (local disk {}):",
-            env.name,
-            local.path.display()
-        ),
-        Storage::Redis(redis) => format!(
-            "{what} for environment '{}' (redis {} keys {}*):",
-            env.name, redis.url, redis.key_prefix
-        ),
-        Storage::Database(db) => format!(
-            "{what} for environment '{}' ({} {}):",
-            env.name,
-            db.dialect.name(),
-            db.location()
-        ),
-        Storage::S3(s3) => {
-            // With the command-line overrides: where the requests really go.
-            let target = ctx.target(s3);
-            format!(
-                "{what} for environment '{}' (bucket {} in {} at {}):",
-                env.name,
-                s3.bucket,
-                target.region,
-                target.endpoint_label()
-            )
-        }
-    }
+    let location = crate::ops::location(&ctx.session, env);
+    format!("{what} for environment '{}' ({location}):", env.name)
 }
 
 /// A plan on stdout: text for people, JSON for scripts.

@@ -10,9 +10,9 @@ use crate::error::{Error, Result};
 use crate::report::DayRow;
 use crate::retention::{self, Rule, RuleStatus};
 use crate::scan::{Judge, KeyError, Outcome, Progress, Purged, Selection, StoreFinding, Volume};
+use crate::spec::Environment;
 use crate::spec::ids::lifecycle_rule_id;
-use crate::spec::{Environment, Storage};
-use crate::stores::{RetentionWant, TraceStore};
+use crate::stores::{self, RetentionWant, ScanSource, TraceStore};
 
 /// What `cleanup verify` is asked: the retention (`None`: the spec's), the
 /// days of lifecycle lag allowed, the partitions listed at once.
@@ -24,7 +24,7 @@ pub struct VerifySettings {
     /// A progress line on a terminal (false under `--output json`).
     pub progress: bool,
     /// The listing, or the S3 Inventory (`--source`).
-    pub source: super::source::ScanSource,
+    pub source: super::ScanSource,
 }
 
 impl Default for VerifySettings {
@@ -34,7 +34,7 @@ impl Default for VerifySettings {
             grace: DEFAULT_GRACE_DAYS,
             concurrency: DEFAULT_CONCURRENCY,
             progress: false,
-            source: super::source::ScanSource::Listing,
+            source: super::ScanSource::Listing,
         }
     }
 }
@@ -70,7 +70,7 @@ pub struct VerifyReport {
     /// Local traces under the other Laravel root (`storage/app` vs
     /// `storage/app/private`): the verdict above does not cover them.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub elsewhere: Option<crate::app::stray::Stray>,
+    pub elsewhere: Option<crate::stores::local::stray::Stray>,
     /// Defects of the store's own layout (Redis: orphaned index members,
     /// keys without a TTL); a failing one fails the verification.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -133,9 +133,9 @@ pub fn verify(
     };
     let judge = Judge::new(rule, retention::today());
     let mut report = session.block_on(async {
-        let store =
-            super::source::open_for_reading(session, env, settings.concurrency, settings.source)
-                .await?;
+        let store = stores::open(env, &session.connections)
+            .traces(settings.concurrency, settings.source)
+            .await?;
         verify_store(
             store.as_ref(),
             env,
@@ -145,10 +145,7 @@ pub fn verify(
         .await
     })??;
     // Local traces one directory away (the other Laravel root) fail it too.
-    report.elsewhere = match &env.storage {
-        Storage::Local(local) => crate::app::stray::find(local),
-        Storage::S3(_) | Storage::Redis(_) | Storage::Database(_) => None,
-    };
+    report.elsewhere = stores::open(env, &session.connections).elsewhere();
     report.ok &= report.elsewhere.is_none();
     Ok(report)
 }
@@ -220,7 +217,9 @@ pub fn purge(session: &Session, env: &Environment, settings: PurgeSettings) -> R
     let judge = Judge::new(rule, retention::today());
     let progress = Progress::when(settings.progress);
     let purged = session.block_on(async {
-        let store = super::open_store(session, &env.storage, settings.concurrency).await?;
+        let store = stores::open(env, &session.connections)
+            .traces(settings.concurrency, ScanSource::Listing)
+            .await?;
         purge_store(store.as_ref(), env, &judge, settings.delete, &progress).await
     });
     match purged.and_then(|purged| purged) {

@@ -10,7 +10,7 @@ use crate::report::Report;
 use crate::report::model::{Inputs, StorageSummary};
 use crate::retention::{self, Rule};
 use crate::scan::{Judge, Progress, Selection};
-use crate::spec::{Environment, Storage};
+use crate::spec::Environment;
 use crate::stores::TraceStore;
 
 /// What a report is asked: days of lifecycle lag allowed, partitions
@@ -20,7 +20,7 @@ pub struct ReportSettings {
     pub grace: u32,
     pub concurrency: usize,
     /// The listing, or the S3 Inventory (`--source`).
-    pub source: super::source::ScanSource,
+    pub source: super::ScanSource,
 }
 
 impl Default for ReportSettings {
@@ -28,7 +28,7 @@ impl Default for ReportSettings {
         ReportSettings {
             grace: DEFAULT_GRACE_DAYS,
             concurrency: DEFAULT_CONCURRENCY,
-            source: super::source::ScanSource::Listing,
+            source: super::ScanSource::Listing,
         }
     }
 }
@@ -40,13 +40,13 @@ pub fn build(session: &Session, env: &Environment, settings: ReportSettings) -> 
         grace_days: settings.grace,
     };
     let judge = Judge::new(rule, retention::today());
+    let store = crate::stores::open(env, &session.connections);
     let mut report = session.block_on(async {
-        let store =
-            super::source::open_for_reading(session, env, settings.concurrency, settings.source)
-                .await?;
+        let store = store.traces(settings.concurrency, settings.source).await?;
         let generated_at = crate::clock::now().to_rfc3339_opts(SecondsFormat::Secs, true);
         build_store(store.as_ref(), env, &judge, generated_at).await
     })??;
+    store.amend_report(&mut report);
     crate::app::amend_report(&mut report, env);
     Ok(report)
 }
@@ -71,7 +71,7 @@ pub(crate) async fn build_store(
         judge,
         outcome: &outcome,
         lifecycle,
-        noncurrent_expiry: matches!(&env.storage, Storage::S3(s) if s.noncurrent_days.is_some()),
+        noncurrent_expiry: env.storage.noncurrent_days().is_some(),
     });
     report.add_store_findings(&outcome.findings);
     Ok(report)

@@ -1,60 +1,26 @@
-//! One run's connection to the world: the command-line overrides of where
-//! S3 environments connect, one async runtime, and the clients of the
-//! environment's target, built (credentials resolved) once and shared by
-//! every step of the run (`report` scans, verifies and checks; `bootstrap`
-//! applies, checks, verifies and reports: one connection each).
+//! One run: its async runtime, and its connections (`stores::connections`:
+//! the command line's overrides and the clients built once and shared by
+//! every step of the run).
 
 use std::future::Future;
-use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use crate::error::{Error, Result};
-use crate::spec::S3Storage;
-use crate::stores::s3::{Clients, Target};
-use crate::transport::timeouts::Timeouts;
-
-/// `--endpoint-url`, `--region`, `--profile` and the extra CAs
-/// (`--ca-bundle` / `AWS_CA_BUNDLE`), already validated.
-#[derive(Debug, Clone, Default)]
-pub struct Overrides {
-    pub endpoint_url: Option<String>,
-    pub region: Option<String>,
-    pub profile: Option<String>,
-    pub ca_bundle: Option<PathBuf>,
-    /// `--timeout` / `CHRONOTRACE_TIMEOUT`: the limits of every request.
-    pub timeouts: Timeouts,
-}
+pub(crate) use crate::stores::connections::{Connections, Overrides};
 
 /// The run's runtime and clients (see the module doc).
 #[derive(Debug, Default)]
 pub struct Session {
-    pub overrides: Overrides,
+    /// The overrides and the clients connected so far (the stores').
+    pub connections: Connections,
     runtime: OnceLock<tokio::runtime::Runtime>,
-    /// The clients of each target this run connected to (one, except for
-    /// `--env all`, whose environments run at once).
-    clients: tokio::sync::Mutex<Vec<Clients>>,
 }
 
 impl Session {
     pub fn new(overrides: Overrides) -> Session {
         Session {
-            overrides,
-            ..Session::default()
-        }
-    }
-
-    /// Where an S3 environment connects, with the overrides and extra CAs.
-    pub fn target(&self, s3: &S3Storage) -> Target {
-        let o = &self.overrides;
-        Target {
-            ca_bundle: o.ca_bundle.clone(),
-            timeouts: o.timeouts,
-            ..Target::new(
-                s3,
-                o.endpoint_url.as_deref(),
-                o.region.as_deref(),
-                o.profile.as_deref(),
-            )
+            connections: Connections::new(overrides),
+            runtime: OnceLock::new(),
         }
     }
 
@@ -83,21 +49,6 @@ impl Session {
                 () = crate::interrupt::wait() => Err(Error::Interrupted),
             }
         })
-    }
-
-    /// The clients of `s3`'s target: connected (credentials resolved) on
-    /// the first call, shared afterwards. A failed connection is not kept.
-    pub async fn clients(&self, s3: &S3Storage) -> Result<Clients> {
-        let target = self.target(s3);
-        // Held while connecting: two environments on one target resolve
-        // credentials once between them.
-        let mut cached = self.clients.lock().await;
-        if let Some(clients) = cached.iter().find(|c| c.target == target) {
-            return Ok(clients.clone());
-        }
-        let clients = Clients::connect(&target).await?;
-        cached.push(clients.clone());
-        Ok(clients)
     }
 }
 

@@ -93,6 +93,17 @@ pub(crate) enum Storage {
     Database(DatabaseStorage),
 }
 
+impl Storage {
+    /// Days a noncurrent version is kept, where the store keeps versions
+    /// and the spec expires them.
+    pub(crate) fn noncurrent_days(&self) -> Option<u32> {
+        match self {
+            Storage::S3(s3) => s3.noncurrent_days,
+            Storage::Local(_) | Storage::Redis(_) | Storage::Database(_) => None,
+        }
+    }
+}
+
 /// The seed's `RedisTraceStorage`: a string key `{key_prefix}{traceId}` per
 /// trace with a TTL, and a sorted set `index_key` of trace ids scored by
 /// the Unix time they were stored.

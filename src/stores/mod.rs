@@ -59,6 +59,7 @@
 
 #![warn(unreachable_pub)]
 
+pub(crate) mod connections;
 #[cfg(test)]
 pub(crate) mod fake;
 // Adapter modules that predate the lint; their seam files carry it.
@@ -75,13 +76,12 @@ use futures::future::LocalBoxFuture;
 
 use crate::check::CheckResult;
 use crate::error::{Error, Result};
-use crate::plan::Change;
-use crate::plan::observed::Observed;
+use crate::plan::{Change, Plan};
 use crate::report::model::StorageSummary;
 use crate::retention::RuleStatus;
 use crate::scan::{DataSource, Judge, Outcome, Progress, Selection};
-use crate::spec::Storage;
-use crate::stores::s3::Clients;
+use crate::spec::{Environment, Storage};
+use connections::Connections;
 
 pub(crate) use crate::stores::s3::provision::Applied;
 
@@ -159,11 +159,10 @@ impl Retention {
     }
 }
 
-/// What provisioning does on every store: observe, then execute a plan
-/// one change at a time (`ops::apply` decides the order and reports).
+/// What provisioning does on every store: execute one planned change
+/// (`ops::apply`'s executor runs a plan's changes in order through it,
+/// reports each and keeps the log an interruption reports from).
 pub(crate) trait Provision: Send + Sync {
-    /// What exists now of what the spec names.
-    fn observe(&self) -> LocalBoxFuture<'_, Result<Observed>>;
     /// Executes one planned change; `empty` allows deleting a bucket's content.
     fn execute<'a>(
         &'a self,
@@ -172,27 +171,141 @@ pub(crate) trait Provision: Send + Sync {
     ) -> LocalBoxFuture<'a, Result<Applied>>;
 }
 
-/// Opens an environment's storage: the local directory, or the bucket
-/// through `clients` (connected by the caller: one connection per run),
-/// or the Redis server (over TLS, trusting `ca_bundle` too) or database.
-pub(crate) async fn open(
-    storage: &Storage,
-    clients: Option<Clients>,
-    concurrency: usize,
-    timeouts: crate::transport::timeouts::Timeouts,
-    ca_bundle: Option<&std::path::Path>,
-) -> Result<Box<dyn TraceStore>> {
-    match (storage, clients) {
-        (Storage::Local(local), _) => Ok(Box::new(local::store::LocalStore::new(local))),
-        (Storage::S3(s3), Some(clients)) => Ok(Box::new(
-            s3::store::S3Store::open(clients, s3, concurrency).await?,
-        )),
-        (Storage::S3(_), None) => Err(Error::usage("an S3 store needs its clients")),
-        (Storage::Redis(spec), _) => Ok(Box::new(
-            redis::store::RedisStore::open(spec, timeouts, ca_bundle).await?,
-        )),
-        (Storage::Database(db), _) => Ok(Box::new(sql::store::SqlStore::new(
-            crate::stores::sql::Db::connect(db, timeouts, false).await?,
-        ))),
+/// An environment's store as `ops` sees it, whatever its kind: its traces,
+/// its checks, its provisioning and where it is. `open` makes one; nothing
+/// outside `stores` (and `spec`) tells the kinds apart.
+pub(crate) trait Store {
+    /// Where the store is, as a plan's heading names it ("bucket B in R at
+    /// E", "local disk P", ...), with the command line's overrides applied.
+    fn location(&self) -> String;
+
+    /// Opens the traces for `cleanup` and `report`: from the store's own
+    /// listing, or (`--source`) from an inventory where the store has one.
+    fn traces(
+        &self,
+        concurrency: usize,
+        source: ScanSource,
+    ) -> LocalBoxFuture<'_, Result<Box<dyn TraceStore>>>;
+
+    /// Every check of the store itself (the app's side is `app`'s); an
+    /// error only when the checks cannot run at all (an endpoint that is
+    /// no URL, an unreadable CA bundle).
+    fn checks(&self) -> LocalBoxFuture<'_, Result<Vec<CheckResult>>>;
+
+    /// Plans what `intent` asks and, unless it is `Intent::Plan`, has
+    /// `steps` confirm and execute it; `None` when `steps` declined.
+    fn provision<'a>(
+        &'a self,
+        intent: &'a Intent,
+        steps: &'a dyn Steps,
+    ) -> LocalBoxFuture<'a, Result<Option<Provisioned>>>;
+
+    /// Traces the store's verdict does not cover but should count: the
+    /// local disk's other Laravel root.
+    fn elsewhere(&self) -> Option<crate::stores::local::stray::Stray> {
+        None
+    }
+
+    /// What the store adds to its report beyond the scan's figures.
+    fn amend_report(&self, _report: &mut crate::report::Report) {}
+}
+
+/// What `plan`, `apply` and `destroy` ask of a store's provisioning.
+#[derive(Debug, Clone)]
+pub(crate) enum Intent {
+    /// Read the live state and say what `apply` would change.
+    Plan,
+    /// Bring the store to the spec; a new secret goes where `keys` says.
+    Apply(KeyOptions),
+    /// Remove what `apply` created; `empty` allows content to go with it.
+    Destroy { empty: bool },
+}
+
+/// Where `apply` writes a new secret (an app key, a database or Redis
+/// user's password), and whether it rotates the app's key.
+#[derive(Debug, Clone)]
+pub(crate) struct KeyOptions {
+    /// `--out` (default `deploy/`).
+    pub(crate) out: std::path::PathBuf,
+    /// `--rotate-app-key`.
+    pub(crate) rotate: bool,
+}
+
+impl Default for KeyOptions {
+    fn default() -> Self {
+        KeyOptions {
+            out: std::path::PathBuf::from("deploy"),
+            rotate: false,
+        }
+    }
+}
+
+/// The executor's side of provisioning, which `ops` implements: a store
+/// plans, then hands the plan over to be confirmed and executed.
+pub(crate) trait Steps {
+    /// Shows the plan and asks for consent; `false`: declined.
+    fn confirm(&self, plan: &Plan) -> Result<bool>;
+
+    /// Executes the plan's pending changes in order through `provision`,
+    /// recording each; the plan as done.
+    fn execute<'a>(
+        &'a self,
+        provision: &'a dyn Provision,
+        plan: &'a Plan,
+        empty: bool,
+    ) -> LocalBoxFuture<'a, Result<Plan>>;
+}
+
+/// A plan and the same plan as executed (equal for `Intent::Plan`).
+#[derive(Debug)]
+pub(crate) struct Provisioned {
+    pub(crate) planned: Plan,
+    pub(crate) done: Plan,
+}
+
+impl Provisioned {
+    /// A plan nothing was executed for.
+    pub(crate) fn planned_only(plan: Plan) -> Provisioned {
+        Provisioned {
+            done: plan.clone(),
+            planned: plan,
+        }
+    }
+}
+
+/// `--source`: where a read-only scan (`report`, `cleanup verify`) reads
+/// the traces. `cleanup purge` always lists: an inventory lags by a day.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum ScanSource {
+    /// The store's own listing.
+    #[default]
+    Listing,
+    /// The store's inventory (an S3 Inventory), refused where there is none.
+    Inventory,
+    /// The inventory when it is fresh, else the listing.
+    Auto,
+}
+
+impl ScanSource {
+    /// For a store without inventories: `--source inventory` is refused,
+    /// `auto` is the listing.
+    pub(crate) fn listing_only(self, env: &str, store: &str) -> Result<()> {
+        match self {
+            ScanSource::Listing | ScanSource::Auto => Ok(()),
+            ScanSource::Inventory => Err(Error::usage(format!(
+                "--source inventory: environment '{env}' is {store}, not an S3 bucket (S3 Inventory is a bucket's)"
+            ))),
+        }
+    }
+}
+
+/// Opens `env`'s store: the one place that tells the storage kinds apart.
+/// Nothing connects yet; each step connects (once per run) when it runs.
+pub(crate) fn open<'a>(env: &'a Environment, connections: &'a Connections) -> Box<dyn Store + 'a> {
+    match &env.storage {
+        Storage::Local(local) => Box::new(local::plugin::LocalDisk::new(env, local)),
+        Storage::S3(s3) => Box::new(s3::plugin::Bucket::new(env, s3, connections)),
+        Storage::Redis(redis) => Box::new(redis::plugin::RedisKeys::new(env, redis, connections)),
+        Storage::Database(db) => Box::new(sql::plugin::SqlTable::new(env, db, connections)),
     }
 }

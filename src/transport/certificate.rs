@@ -21,9 +21,7 @@ const ID: &str = "network.tls";
 /// Fewer days than this before expiry is a warning.
 pub const EXPIRY_WARN_DAYS: i64 = 30;
 
-pub use crate::transport::trust::{
-    BUNDLE_HINT, CA_HINT, TrustError, checked_bundle, client_config,
-};
+pub use crate::transport::trust::{CA_HINT, TrustError, client_config};
 use crate::transport::trust::{
     SELF_SIGNED_HINT, TrustVerifier, config_with, is_self_signed_rejection,
 };

@@ -23,6 +23,16 @@ use rustls::{
     SignatureScheme,
 };
 
+/// A CA bundle that cannot be read is a usage error (exit 2) before any
+/// request or check runs, not a failed connection.
+pub fn usable_bundle(path: Option<&Path>) -> crate::error::Result<()> {
+    if let Some(path) = path {
+        checked_bundle(path)
+            .map_err(|e| crate::error::Error::usage_with_hint(e.to_string(), BUNDLE_HINT))?;
+    }
+    Ok(())
+}
+
 /// How to make the endpoint trusted when it is not.
 pub const CA_HINT: &str =
     "pass the CA that signed the endpoint's certificate with --ca-bundle FILE (or AWS_CA_BUNDLE)";

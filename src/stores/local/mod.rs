@@ -3,5 +3,7 @@
 //! No network.
 
 pub mod check;
+pub(crate) mod plugin;
 pub mod scan;
 pub(crate) mod store;
+pub(crate) mod stray;

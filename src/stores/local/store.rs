@@ -76,11 +76,14 @@ pub(crate) struct LocalDir {
     pub(crate) traces_dir: PathBuf,
 }
 
-impl Provision for LocalDir {
-    fn observe(&self) -> LocalBoxFuture<'_, Result<Observed>> {
-        futures::future::ready(Ok(Observed::Local(observe_dir(&self.traces_dir)))).boxed_local()
+impl LocalDir {
+    /// What is at the traces directory now.
+    pub(crate) fn observe(&self) -> Observed {
+        Observed::Local(observe_dir(&self.traces_dir))
     }
+}
 
+impl Provision for LocalDir {
     fn execute<'a>(
         &'a self,
         change: &'a Change,

@@ -6,6 +6,7 @@
 
 pub(crate) mod acl;
 pub(crate) mod checks;
+pub(crate) mod plugin;
 pub(crate) mod store;
 pub(crate) mod ttl;
 pub(crate) mod walk;

@@ -11,7 +11,6 @@ use futures::future::LocalBoxFuture;
 use crate::check::CheckResult;
 use crate::error::Result;
 use crate::plan::Change;
-use crate::plan::observed::Observed;
 use crate::report::model::StorageSummary;
 use crate::scan::{Judge, Outcome, Progress, Selection};
 use crate::spec::S3Storage;
@@ -132,10 +131,6 @@ impl TraceStore for S3Store {
 }
 
 impl Provision for Provisioner<'_> {
-    fn observe(&self) -> LocalBoxFuture<'_, Result<Observed>> {
-        Provisioner::observe(self).boxed_local()
-    }
-
     fn execute<'a>(
         &'a self,
         change: &'a Change,

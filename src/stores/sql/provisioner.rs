@@ -29,6 +29,11 @@ pub(crate) struct SqlProvisioner {
 }
 
 impl SqlProvisioner {
+    /// What exists now of what the spec names.
+    pub(crate) async fn observe(&self) -> Result<Observed> {
+        self.observe_all().await.map(Observed::Database)
+    }
+
     async fn observe_all(&self) -> Result<ObservedDatabase> {
         let mark = self.want.mark();
         let (table, foreign_table) = self.db.observe_table(&mark).await?;
@@ -113,10 +118,6 @@ impl SqlProvisioner {
 }
 
 impl Provision for SqlProvisioner {
-    fn observe(&self) -> LocalBoxFuture<'_, Result<Observed>> {
-        async move { self.observe_all().await.map(Observed::Database) }.boxed_local()
-    }
-
     fn execute<'a>(
         &'a self,
         change: &'a Change,

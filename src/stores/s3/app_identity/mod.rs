@@ -20,6 +20,7 @@
 
 pub(crate) mod adapters;
 pub mod execute;
+pub(crate) mod key_file;
 pub mod minio;
 pub mod prove;
 pub mod seaweed;

@@ -6,10 +6,10 @@
 use std::path::Path;
 
 use crate::check::CheckResult;
-use crate::ops::app_key::credentials_path;
 use crate::secret::Secret;
 use crate::spec::S3Storage;
 use crate::stores::s3::Clients;
+use crate::stores::s3::app_identity::key_file::credentials_path;
 use crate::stores::s3::app_identity::prove::clients_for;
 use crate::stores::s3::checks::privilege;
 

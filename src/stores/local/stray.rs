@@ -119,10 +119,7 @@ pub(crate) fn check(local: &LocalStorage) -> CheckResult {
 
 /// Adds to a local environment's report the traces under the other root:
 /// an error finding instead of "no traces stored yet".
-pub(crate) fn amend(report: &mut crate::report::Report, env: &crate::spec::Environment) {
-    let crate::spec::Storage::Local(local) = &env.storage else {
-        return;
-    };
+pub(crate) fn amend(report: &mut crate::report::Report, local: &LocalStorage) {
     if let Some(stray) = find(local) {
         report.findings.retain(|f| f.id != "storage.empty");
         report.findings.push(finding(&stray));

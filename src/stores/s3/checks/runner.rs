@@ -7,7 +7,7 @@ use std::future::Future;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use super::app::{self, AppKey};
+use super::app_key::{self as app, AppKey};
 use crate::check::{CheckResult, Status};
 use crate::render::selfhosted::{MINIO_ALTERNATIVES, MINIO_FROZEN};
 use crate::spec::{Environment, Provider, S3Storage};

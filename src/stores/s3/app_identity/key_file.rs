@@ -11,24 +11,6 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 use crate::stores::s3::app_identity::{KeySink, NewKey};
 
-/// Where `apply` writes a new key, and whether it rotates the key.
-#[derive(Debug, Clone)]
-pub struct AppKeyOptions {
-    /// `--out` (default `deploy/`).
-    pub out: PathBuf,
-    /// `--rotate-app-key`.
-    pub rotate: bool,
-}
-
-impl Default for AppKeyOptions {
-    fn default() -> Self {
-        AppKeyOptions {
-            out: PathBuf::from("deploy"),
-            rotate: false,
-        }
-    }
-}
-
 /// The file of `env`'s app key under `out` (`credentials_file::path`).
 pub(crate) fn credentials_path(out: &Path, env: &str) -> PathBuf {
     crate::credentials_file::path(out, env)

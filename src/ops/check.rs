@@ -1,0 +1,18 @@
+//! The check evaluation: runs every check of one environment (`check`,
+//! and the check step of `report` and `bootstrap`) and gathers the report:
+//! the store's own checks, then the app's side.
+
+use crate::check::Report;
+use crate::error::Result;
+use crate::ops::Session;
+use crate::spec::Environment;
+
+/// Runs every check of `env`; an error only when the checks cannot run
+/// (an endpoint that is no URL, an unreadable CA bundle).
+pub fn evaluate(session: &Session, env: &Environment) -> Result<Report> {
+    let store = crate::stores::open(env, &session.connections);
+    let mut checks = session.block_on(store.checks())??;
+    // The app's side: the app's settings against the spec.
+    checks.extend(crate::app::env_checks(env));
+    Ok(Report::new(&env.name, checks))
+}

@@ -1,0 +1,105 @@
+//! The local disk as a store plugin: its traces (`store::LocalStore`), its
+//! checks (`check`, and the other Laravel root of `stray`), and the one
+//! thing provisioning does there: `{path}/traces/` with mode 0750
+//! (`store::LocalDir`). Nothing to destroy: the tool never deletes a
+//! directory it did not make, and traces go through `cleanup purge`.
+
+#![warn(unreachable_pub)]
+
+use futures::FutureExt;
+use futures::future::LocalBoxFuture;
+
+use super::store::{LocalDir, LocalStore};
+use crate::check::CheckResult;
+use crate::error::{Error, Result};
+use crate::plan::desired::Desired;
+use crate::plan::diff;
+use crate::report::Report;
+use crate::spec::{Environment, LocalStorage};
+use crate::stores::{Intent, Provisioned, ScanSource, Steps, Store, TraceStore};
+
+/// An environment whose traces live on the local disk (or a mounted share).
+#[derive(Debug)]
+pub(crate) struct LocalDisk<'a> {
+    env: &'a Environment,
+    local: &'a LocalStorage,
+}
+
+impl<'a> LocalDisk<'a> {
+    pub(crate) fn new(env: &'a Environment, local: &'a LocalStorage) -> LocalDisk<'a> {
+        LocalDisk { env, local }
+    }
+
+    async fn provision_dir(
+        &self,
+        intent: &Intent,
+        steps: &dyn Steps,
+    ) -> Result<Option<Provisioned>> {
+        if let Intent::Destroy { .. } = intent {
+            return Err(Error::usage_with_hint(
+                format!(
+                    "environment '{}' keeps traces on local disk ({}): destroy removes only cloud resources",
+                    self.env.name,
+                    self.local.path.display()
+                ),
+                "delete the directory yourself if you mean to; `cleanup purge` removes old traces",
+            ));
+        }
+        let desired = Desired::from_env(self.env)?;
+        let dir = LocalDir {
+            traces_dir: self.local.traces_dir(),
+        };
+        let plan = diff(&desired, &dir.observe());
+        if let Intent::Plan = intent {
+            return Ok(Some(Provisioned::planned_only(plan)));
+        }
+        if !steps.confirm(&plan)? {
+            return Ok(None);
+        }
+        let done = steps.execute(&dir, &plan, false).await?;
+        Ok(Some(Provisioned {
+            planned: plan,
+            done,
+        }))
+    }
+}
+
+impl Store for LocalDisk<'_> {
+    fn location(&self) -> String {
+        format!("local disk {}", self.local.path.display())
+    }
+
+    fn traces(
+        &self,
+        _concurrency: usize,
+        source: ScanSource,
+    ) -> LocalBoxFuture<'_, Result<Box<dyn TraceStore>>> {
+        let opened = source
+            .listing_only(&self.env.name, "a local disk")
+            .map(|()| Box::new(LocalStore::new(self.local)) as Box<dyn TraceStore>);
+        futures::future::ready(opened).boxed_local()
+    }
+
+    fn checks(&self) -> LocalBoxFuture<'_, Result<Vec<CheckResult>>> {
+        let mut checks = super::check::check(self.local);
+        // Traces under the other Laravel root fail the store's check too.
+        checks.push(super::stray::check(self.local));
+        futures::future::ready(Ok(checks)).boxed_local()
+    }
+
+    fn provision<'a>(
+        &'a self,
+        intent: &'a Intent,
+        steps: &'a dyn Steps,
+    ) -> LocalBoxFuture<'a, Result<Option<Provisioned>>> {
+        self.provision_dir(intent, steps).boxed_local()
+    }
+
+    fn elsewhere(&self) -> Option<super::stray::Stray> {
+        super::stray::find(self.local)
+    }
+
+    fn amend_report(&self, report: &mut Report) {
+        super::stray::amend(report, self.local);
+    }
+}

@@ -1,0 +1,154 @@
+//! A SQL table (the seed's `DatabaseTraceStorage`, on PostgreSQL,
+//! MySQL/MariaDB or SQLite) as a store plugin: its traces
+//! (`store::SqlStore`), its checks (`check`), and its provisioning: the
+//! table, its index and the app's user (`provisioner`), connected for
+//! each step (SQLite may create its file on apply), observed, diffed with
+//! the spec and executed through the shared executor, so the output and
+//! the interruption handling are the buckets'.
+
+#![warn(unreachable_pub)]
+
+use std::path::Path;
+
+use futures::FutureExt;
+use futures::future::LocalBoxFuture;
+
+use super::Db;
+use super::provisioner::SqlProvisioner;
+use super::store::SqlStore;
+use crate::check::CheckResult;
+use crate::error::{Error, Result};
+use crate::plan::database::{DesiredDatabase, ObservedDatabase};
+use crate::plan::desired::Desired;
+use crate::plan::observed::{Held, Observed};
+use crate::plan::{Action, Plan, Resource, destroy_plan, diff};
+use crate::spec::{DatabaseStorage, Environment};
+use crate::stores::connections::Connections;
+use crate::stores::{Intent, Provisioned, ScanSource, Steps, Store, TraceStore};
+
+/// An environment whose traces are rows of a SQL table.
+pub(crate) struct SqlTable<'a> {
+    env: &'a Environment,
+    db: &'a DatabaseStorage,
+    connections: &'a Connections,
+}
+
+impl<'a> SqlTable<'a> {
+    pub(crate) fn new(
+        env: &'a Environment,
+        db: &'a DatabaseStorage,
+        connections: &'a Connections,
+    ) -> SqlTable<'a> {
+        SqlTable {
+            env,
+            db,
+            connections,
+        }
+    }
+
+    async fn provisioner(&self, out: &Path, create: bool) -> Result<SqlProvisioner> {
+        Ok(SqlProvisioner {
+            db: Db::connect(self.db, self.connections.timeouts(), create).await?,
+            want: DesiredDatabase::new(self.db, &self.env.name),
+            out: out.to_path_buf(),
+        })
+    }
+
+    async fn provision_table(
+        &self,
+        intent: &Intent,
+        steps: &dyn Steps,
+    ) -> Result<Option<Provisioned>> {
+        let desired = Desired::from_env(self.env)?;
+        let (out, create, empty) = match intent {
+            Intent::Plan => {
+                if self.db.sqlite_file().is_some_and(|f| !f.exists()) {
+                    // Nothing to connect to yet (apply creates the file): all absent.
+                    let nothing = ObservedDatabase {
+                        table: Held::Absent,
+                        foreign_table: None,
+                        app_user: Held::Absent,
+                    };
+                    let plan = diff(&desired, &Observed::Database(nothing));
+                    return Ok(Some(Provisioned::planned_only(plan)));
+                }
+                (Path::new("."), false, false)
+            }
+            Intent::Apply(keys) => (keys.out.as_path(), true, false),
+            Intent::Destroy { empty } => (Path::new("."), false, *empty),
+        };
+        let p = self.provisioner(out, create).await?;
+        let observed = p.observe().await?;
+        let plan = match intent {
+            Intent::Destroy { .. } => destroy_plan(&desired, &observed),
+            Intent::Plan | Intent::Apply(_) => diff(&desired, &observed),
+        };
+        if let Intent::Plan = intent {
+            p.db.close().await;
+            return Ok(Some(Provisioned::planned_only(plan)));
+        }
+        if !steps.confirm(&plan)? {
+            return Ok(None);
+        }
+        if let Intent::Destroy { .. } = intent {
+            refuse_traces(&plan, &self.db.table, empty)?;
+        }
+        let done = steps.execute(&p, &plan, empty).await?;
+        p.db.close().await;
+        Ok(Some(Provisioned {
+            planned: plan,
+            done,
+        }))
+    }
+}
+
+impl Store for SqlTable<'_> {
+    fn location(&self) -> String {
+        format!("{} {}", self.db.dialect.name(), self.db.location())
+    }
+
+    fn traces(
+        &self,
+        _concurrency: usize,
+        source: ScanSource,
+    ) -> LocalBoxFuture<'_, Result<Box<dyn TraceStore>>> {
+        async move {
+            source.listing_only(&self.env.name, "a SQL table")?;
+            let db = Db::connect(self.db, self.connections.timeouts(), false).await?;
+            Ok(Box::new(SqlStore::new(db)) as Box<dyn TraceStore>)
+        }
+        .boxed_local()
+    }
+
+    fn checks(&self) -> LocalBoxFuture<'_, Result<Vec<CheckResult>>> {
+        async move { Ok(super::check::run(self.db, self.connections.timeouts()).await) }
+            .boxed_local()
+    }
+
+    fn provision<'a>(
+        &'a self,
+        intent: &'a Intent,
+        steps: &'a dyn Steps,
+    ) -> LocalBoxFuture<'a, Result<Option<Provisioned>>> {
+        self.provision_table(intent, steps).boxed_local()
+    }
+}
+
+/// A table with traces goes only with `--empty`: refused before anything
+/// (the app's user included) is removed.
+fn refuse_traces(plan: &Plan, table: &str, empty: bool) -> Result<()> {
+    let rows = plan
+        .changes
+        .iter()
+        .filter(|c| c.resource == Resource::SqlTable && c.action == Action::Delete)
+        .filter_map(|c| c.before.as_ref()?.get("rows")?.as_u64())
+        .next()
+        .unwrap_or(0);
+    if rows > 0 && !empty {
+        return Err(Error::usage_with_hint(
+            format!("table {table} holds {rows} traces: nothing was removed"),
+            "destroy --empty drops it with its traces",
+        ));
+    }
+    Ok(())
+}
