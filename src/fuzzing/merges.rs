@@ -16,8 +16,8 @@ use serde_json::{Map, Value, json};
 use crate::plan::desired::TLS_ONLY_SID;
 use crate::plan::merge::{merge_by_id, merge_policy, statement_with_sid, statements};
 use crate::spec::ids::lifecycle_rule_id;
-use crate::stores::s3::bucket_write::rule_from_json;
 use crate::stores::s3::confirmed_write::{ReadBack, judge};
+use crate::stores::s3::lifecycle_write::rule_from_json;
 
 /// An ID or Sid: the tool's, a near miss, or anything.
 #[derive(Debug, Arbitrary)]

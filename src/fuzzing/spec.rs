@@ -10,7 +10,7 @@ use crate::plan::desired::{Desired, DesiredTarget};
 use crate::render::Renderer;
 use crate::spec::ids::lifecycle_rule_id;
 use crate::spec::{Spec, Storage};
-use crate::stores::s3::bucket_write::rule_from_json;
+use crate::stores::s3::lifecycle_write::rule_from_json;
 
 /// The file name the fuzzed text is parsed under.
 const FILE: &str = "fuzz.yaml";

@@ -304,8 +304,19 @@ impl ScanSource {
 pub(crate) fn open<'a>(env: &'a Environment, connections: &'a Connections) -> Box<dyn Store + 'a> {
     match &env.storage {
         Storage::Local(local) => Box::new(local::plugin::LocalDisk::new(env, local)),
-        Storage::S3(s3) => Box::new(s3::plugin::Bucket::new(env, s3, connections)),
-        Storage::Redis(redis) => Box::new(redis::plugin::RedisKeys::new(env, redis, connections)),
-        Storage::Database(db) => Box::new(sql::plugin::SqlTable::new(env, db, connections)),
+        Storage::S3(s3) => Box::new(s3::plugin::Bucket::new(
+            env,
+            s3,
+            &connections.overrides,
+            &connections.s3_clients,
+        )),
+        Storage::Redis(redis) => Box::new(redis::plugin::RedisKeys::new(
+            env,
+            redis,
+            &connections.overrides,
+        )),
+        Storage::Database(db) => {
+            Box::new(sql::plugin::SqlTable::new(env, db, &connections.overrides))
+        }
     }
 }

@@ -21,7 +21,7 @@ const ID: &str = "network.tls";
 /// Fewer days than this before expiry is a warning.
 pub const EXPIRY_WARN_DAYS: i64 = 30;
 
-pub use crate::transport::trust::{CA_HINT, TrustError, client_config};
+pub use crate::transport::trust::{CA_HINT, TrustError};
 use crate::transport::trust::{
     SELF_SIGNED_HINT, TrustVerifier, config_with, is_self_signed_rejection,
 };

@@ -170,3 +170,12 @@ fn is_connect(err: &(dyn StdError + Send + Sync + 'static)) -> bool {
         .is_some_and(hyper_util::client::legacy::Error::is_connect);
     connect || super::trust::chain(err).any(|e| e.is::<std::io::Error>())
 }
+
+/// The HTTPS client of the SDK clients, over the tool's one trust (the
+/// system's roots plus `ca_bundle`).
+pub fn http_client(ca_bundle: Option<&std::path::Path>) -> crate::error::Result<SharedHttpClient> {
+    let config = super::trust::client_config(ca_bundle).map_err(|e| {
+        crate::error::Error::usage_with_hint(e.to_string(), super::trust::BUNDLE_HINT)
+    })?;
+    Ok(client(config))
+}

@@ -1,5 +1,5 @@
-//! What every store's client shares and no store owns: the time limits of
-//! a call (`timeouts`), the tool's one TLS trust (`trust`: the system roots
+//! What every store's client shares and no store owns: the command line's
+//! overrides (`overrides`), the time limits of a call (`timeouts`), the tool's one TLS trust (`trust`: the system roots
 //! plus `--ca-bundle`), the HTTP client the AWS SDK clients run on
 //! (`https`), the retry policy (`retry`), and `check`'s raw probes of an
 //! endpoint: DNS and TCP (`network`), the TLS handshake and certificate
@@ -11,6 +11,7 @@ pub mod certificate;
 pub mod http;
 pub mod https;
 pub mod network;
+pub mod overrides;
 pub mod retry;
 pub mod timeouts;
 pub mod trust;

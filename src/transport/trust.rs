@@ -347,15 +347,6 @@ pub fn chain<'a>(
     })
 }
 
-/// The HTTPS client of the SDK clients, over this trust.
-pub fn http_client(
-    ca_bundle: Option<&Path>,
-) -> crate::error::Result<aws_smithy_runtime_api::client::http::SharedHttpClient> {
-    let config = client_config(ca_bundle)
-        .map_err(|e| crate::error::Error::usage_with_hint(e.to_string(), BUNDLE_HINT))?;
-    Ok(super::https::client(config))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,7 +16,7 @@ use crate::plan::desired::Desired;
 use crate::plan::diff;
 use crate::report::Report;
 use crate::spec::{Environment, LocalStorage};
-use crate::stores::{Intent, Provisioned, ScanSource, Steps, Store, TraceStore};
+use crate::stores::{Intent, Provision, Provisioned, ScanSource, Steps, Store, TraceStore};
 
 /// An environment whose traces live on the local disk (or a mounted share).
 #[derive(Debug)]
@@ -56,11 +56,12 @@ impl<'a> LocalDisk<'a> {
         if !steps.confirm(&plan)? {
             return Ok(None);
         }
-        let done = steps.execute(&dir, &plan, false).await?;
-        Ok(Some(Provisioned {
-            planned: plan,
-            done,
-        }))
+        // One directory, made at once and silently (the plan on stdout says
+        // it all): no progress lines, nothing an interruption could split.
+        for change in plan.changes.iter().filter(|c| c.pending()) {
+            dir.execute(change, false).await?;
+        }
+        Ok(Some(Provisioned::planned_only(plan)))
     }
 }
 

@@ -23,36 +23,36 @@ use crate::error::Result;
 use crate::plan::{Action, Change, Plan, Resource};
 use crate::secret::Secret;
 use crate::spec::{Environment, RedisStorage};
-use crate::stores::connections::Connections;
 use crate::stores::{
     Applied, Intent, Provision, Provisioned, ScanSource, Steps, Store, TraceStore,
 };
+use crate::transport::overrides::Overrides;
 
 /// An environment whose traces live in Redis keys.
 pub(crate) struct RedisKeys<'a> {
     env: &'a Environment,
     spec: &'a RedisStorage,
-    connections: &'a Connections,
+    overrides: &'a Overrides,
 }
 
 impl<'a> RedisKeys<'a> {
     pub(crate) fn new(
         env: &'a Environment,
         spec: &'a RedisStorage,
-        connections: &'a Connections,
+        overrides: &'a Overrides,
     ) -> RedisKeys<'a> {
         RedisKeys {
             env,
             spec,
-            connections,
+            overrides,
         }
     }
 
     async fn connect(&self) -> Result<Redis> {
         Redis::connect(
             self.spec,
-            self.connections.timeouts(),
-            self.connections.ca_bundle(),
+            self.overrides.timeouts(),
+            self.overrides.ca_bundle(),
         )
         .await
     }
@@ -108,8 +108,8 @@ impl Store for RedisKeys<'_> {
             source.listing_only(&self.env.name, "a Redis store")?;
             let store = RedisStore::open(
                 self.spec,
-                self.connections.timeouts(),
-                self.connections.ca_bundle(),
+                self.overrides.timeouts(),
+                self.overrides.ca_bundle(),
             )
             .await?;
             Ok(Box::new(store) as Box<dyn TraceStore>)
@@ -120,13 +120,13 @@ impl Store for RedisKeys<'_> {
     fn checks(&self) -> LocalBoxFuture<'_, Result<Vec<CheckResult>>> {
         async move {
             if self.spec.is_tls() {
-                crate::transport::trust::usable_bundle(self.connections.ca_bundle())?;
+                crate::transport::trust::usable_bundle(self.overrides.ca_bundle())?;
             }
             Ok(super::checks::check(
                 self.spec,
                 self.env.retention_days,
-                self.connections.timeouts(),
-                self.connections.ca_bundle(),
+                self.overrides.timeouts(),
+                self.overrides.ca_bundle(),
             )
             .await)
         }

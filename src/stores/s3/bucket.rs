@@ -8,7 +8,8 @@ use aws_smithy_runtime_api::http::Response as HttpResponse;
 use serde_json::{Map, Value, json};
 
 use super::Clients;
-use super::errors::{api_error, is_not_implemented};
+use super::applied::{seen, status};
+use super::errors::api_error;
 use crate::error::{Error, Result};
 use crate::plan::desired::{DesiredBucket, TLS_ONLY_SID};
 use crate::plan::merge::statement_with_sid;
@@ -23,42 +24,6 @@ pub const MARKER_KEY: &str = ".chronotrace-ops/managed-by.json";
 /// The marker's content for `env`.
 pub fn marker_body(env: &str) -> String {
     json!({MANAGED_BY_KEY: MANAGED_BY_VALUE, "env": env}).to_string()
-}
-
-/// The HTTP status of a service error, if the server answered.
-pub fn status<E>(err: &SdkError<E, HttpResponse>) -> Option<u16> {
-    err.raw_response().map(|r| r.status().as_u16())
-}
-
-/// Turns a read into `Seen`: the `absent` codes mean "not configured",
-/// NotImplemented means unsupported, anything else is an error.
-pub fn seen<T, E>(
-    result: std::result::Result<T, SdkError<E, HttpResponse>>,
-    absent: &[&str],
-    action: &str,
-    clients: &Clients,
-    bucket: &str,
-) -> Result<Seen<T>>
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-{
-    match result {
-        Ok(value) => Ok(Seen::Present(value)),
-        Err(e) if e.code().is_some_and(|c| absent.contains(&c)) => Ok(Seen::Absent),
-        Err(e) if is_not_implemented(&e) => Ok(Seen::Unsupported(unsupported_reason(&e, action))),
-        Err(e) => Err(api_error(e, action, bucket, &clients.target)),
-    }
-}
-
-/// Why a server does not do `action`, in its own words when it gave some.
-pub fn unsupported_reason<E: ProvideErrorMetadata, R>(
-    err: &SdkError<E, R>,
-    action: &str,
-) -> String {
-    format!(
-        "the server answers {} to {action}",
-        err.code().unwrap_or("NotImplemented")
-    )
 }
 
 /// Reads everything the tool manages on the bucket of `want`.

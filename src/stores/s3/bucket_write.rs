@@ -7,24 +7,23 @@
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
-    AbortIncompleteMultipartUpload, BucketLocationConstraint, BucketVersioningStatus,
-    CreateBucketConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule,
-    LifecycleRuleFilter, NoncurrentVersionExpiration, ObjectOwnership, OwnershipControls,
-    OwnershipControlsRule, PublicAccessBlockConfiguration, ServerSideEncryption,
+    BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration, ObjectOwnership,
+    OwnershipControls, OwnershipControlsRule, PublicAccessBlockConfiguration, ServerSideEncryption,
     ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
-    Tag, Tagging, Transition, TransitionStorageClass, VersioningConfiguration,
+    Tag, Tagging, VersioningConfiguration,
 };
 use serde_json::Value;
 
 use super::Clients;
 use super::applied::{Applied, done};
-use super::bucket::{MARKER_KEY, marker_body, seen, status};
+use super::applied::{seen, status};
+use super::bucket::{MARKER_KEY, marker_body};
 use super::errors::api_error;
 use crate::error::{Error, Result};
 use crate::plan::desired::{DesiredBucket, TLS_ONLY_SID};
 use crate::plan::observed::Seen;
 
-fn build_error(what: &str, e: impl std::fmt::Display) -> Error {
+pub(crate) fn build_error(what: &str, e: impl std::fmt::Display) -> Error {
     Error::cloud(format!("building the {what} request: {e}"))
 }
 
@@ -164,52 +163,10 @@ pub async fn encryption(clients: &Clients, bucket: &str) -> Result<Applied> {
     done(result, "PutBucketEncryption", clients, bucket)
 }
 
-/// The lifecycle read-modify-write (with read-back against racing writers).
-pub use super::lifecycle_write::lifecycle;
-
 /// Swaps (or removes) the tool's TLS-only statement in the bucket policy,
 /// keeping every other statement, confirmed by reading back.
 pub async fn policy(clients: &Clients, bucket: &str, ours: Option<&Value>) -> Result<Applied> {
     super::policy_write::policy(clients, bucket, TLS_ONLY_SID, ours).await
-}
-
-/// The tool's rule (template JSON shape) as an SDK rule.
-pub fn rule_from_json(rule: &Value) -> Result<LifecycleRule> {
-    let days = |v: &Value| v.as_i64().and_then(|d| i32::try_from(d).ok());
-    let mut b = LifecycleRule::builder()
-        .set_id(rule["ID"].as_str().map(str::to_string))
-        .status(ExpirationStatus::Enabled)
-        .filter(
-            LifecycleRuleFilter::builder()
-                .set_prefix(rule["Filter"]["Prefix"].as_str().map(str::to_string))
-                .build(),
-        );
-    for t in rule["Transitions"].as_array().into_iter().flatten() {
-        b = b.transitions(
-            Transition::builder()
-                .set_days(days(&t["Days"]))
-                .set_storage_class(t["StorageClass"].as_str().map(TransitionStorageClass::from))
-                .build(),
-        );
-    }
-    if let Some(d) = days(&rule["Expiration"]["Days"]) {
-        b = b.expiration(LifecycleExpiration::builder().days(d).build());
-    }
-    if let Some(d) = days(&rule["NoncurrentVersionExpiration"]["NoncurrentDays"]) {
-        b = b.noncurrent_version_expiration(
-            NoncurrentVersionExpiration::builder()
-                .noncurrent_days(d)
-                .build(),
-        );
-    }
-    if let Some(d) = days(&rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"]) {
-        b = b.abort_incomplete_multipart_upload(
-            AbortIncompleteMultipartUpload::builder()
-                .days_after_initiation(d)
-                .build(),
-        );
-    }
-    b.build().map_err(|e| build_error("lifecycle rule", e))
 }
 
 /// True when the bucket holds nothing but the tool's marker (every version
@@ -280,8 +237,8 @@ pub async fn delete(clients: &Clients, bucket: &str) -> Result<Applied> {
 mod tests {
     use serde_json::json;
 
-    use super::rule_from_json;
     use crate::stores::s3::bucket::rule_json;
+    use crate::stores::s3::lifecycle_write::rule_from_json;
 
     /// What `apply` writes must read back equal, or `plan` would never converge.
     #[test]

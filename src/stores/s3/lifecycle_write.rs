@@ -2,13 +2,17 @@
 //! `confirmed_write` for why and how): the tool's rule, by ID, in a
 //! configuration other environments and teams share.
 
-use aws_sdk_s3::types::{BucketLifecycleConfiguration, LifecycleRule};
+use aws_sdk_s3::types::{
+    AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, ExpirationStatus,
+    LifecycleExpiration, LifecycleRule, LifecycleRuleFilter, NoncurrentVersionExpiration,
+    Transition, TransitionStorageClass,
+};
 use serde_json::Value;
 
 use super::Clients;
+use super::applied::seen;
 use super::applied::{Applied, done};
-use super::bucket::seen;
-use super::bucket_write::rule_from_json;
+use super::bucket_write::build_error;
 use super::confirmed_write::{SharedDocument, write_confirmed};
 use crate::error::{Error, Result};
 use crate::plan::merge::merge_by_id;
@@ -129,4 +133,43 @@ async fn write(
         .send()
         .await;
     done(result, "PutBucketLifecycleConfiguration", clients, bucket)
+}
+
+/// The tool's rule (template JSON shape) as an SDK rule.
+pub fn rule_from_json(rule: &Value) -> Result<LifecycleRule> {
+    let days = |v: &Value| v.as_i64().and_then(|d| i32::try_from(d).ok());
+    let mut b = LifecycleRule::builder()
+        .set_id(rule["ID"].as_str().map(str::to_string))
+        .status(ExpirationStatus::Enabled)
+        .filter(
+            LifecycleRuleFilter::builder()
+                .set_prefix(rule["Filter"]["Prefix"].as_str().map(str::to_string))
+                .build(),
+        );
+    for t in rule["Transitions"].as_array().into_iter().flatten() {
+        b = b.transitions(
+            Transition::builder()
+                .set_days(days(&t["Days"]))
+                .set_storage_class(t["StorageClass"].as_str().map(TransitionStorageClass::from))
+                .build(),
+        );
+    }
+    if let Some(d) = days(&rule["Expiration"]["Days"]) {
+        b = b.expiration(LifecycleExpiration::builder().days(d).build());
+    }
+    if let Some(d) = days(&rule["NoncurrentVersionExpiration"]["NoncurrentDays"]) {
+        b = b.noncurrent_version_expiration(
+            NoncurrentVersionExpiration::builder()
+                .noncurrent_days(d)
+                .build(),
+        );
+    }
+    if let Some(d) = days(&rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"]) {
+        b = b.abort_incomplete_multipart_upload(
+            AbortIncompleteMultipartUpload::builder()
+                .days_after_initiation(d)
+                .build(),
+        );
+    }
+    b.build().map_err(|e| build_error("lifecycle rule", e))
 }

@@ -12,6 +12,7 @@ pub mod app_identity;
 pub mod applied;
 pub mod bucket;
 pub mod bucket_write;
+pub(crate) mod check_order;
 pub mod checks;
 pub mod complete_xml;
 pub mod confirmed_write;
@@ -42,8 +43,8 @@ use aws_types::region::Region;
 
 use crate::error::{Error, Result};
 use crate::spec::{Provider, S3Storage};
+use crate::transport::retry;
 use crate::transport::timeouts::Timeouts;
-use crate::transport::{retry, trust as tls};
 
 /// Where to connect: the spec's environment with the command-line overrides applied.
 #[derive(Debug, Clone, PartialEq)]
@@ -128,7 +129,7 @@ impl Clients {
         );
         // One TLS trust and one set of time limits for every client,
         // the credential providers' own (STS, SSO) included.
-        let http_client = tls::http_client(ca_bundle)?;
+        let http_client = crate::transport::https::http_client(ca_bundle)?;
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(target.region.clone()))
             .retry_config(retry::sdk())
@@ -268,6 +269,44 @@ impl Target {
             .clone()
             .unwrap_or_else(|| format!("https://s3.{}.amazonaws.com", self.region));
         crate::transport::network::Endpoint::parse(&url)
+    }
+}
+
+impl Target {
+    /// Where an S3 environment connects: the spec's values with the
+    /// command line's overrides and extra CAs.
+    pub fn with_overrides(s3: &S3Storage, o: &crate::transport::overrides::Overrides) -> Target {
+        Target {
+            ca_bundle: o.ca_bundle.clone(),
+            timeouts: o.timeouts,
+            ..Target::new(
+                s3,
+                o.endpoint_url.as_deref(),
+                o.region.as_deref(),
+                o.profile.as_deref(),
+            )
+        }
+    }
+}
+
+/// The clients of each target a run connected to (one, except for `--env
+/// all`, whose environments run at once), built on first use.
+#[derive(Debug, Default)]
+pub(crate) struct ClientCache(tokio::sync::Mutex<Vec<Clients>>);
+
+impl ClientCache {
+    /// The clients of `target`: connected (credentials resolved) on the
+    /// first call, shared afterwards. A failed connection is not kept.
+    pub(crate) async fn get(&self, target: Target) -> Result<Clients> {
+        // Held while connecting: two environments on one target resolve
+        // credentials once between them.
+        let mut cached = self.0.lock().await;
+        if let Some(clients) = cached.iter().find(|c| c.target == target) {
+            return Ok(clients.clone());
+        }
+        let clients = Clients::connect(&target).await?;
+        cached.push(clients.clone());
+        Ok(clients)
     }
 }
 

@@ -1,6 +1,6 @@
 //! An S3-compatible bucket as a store plugin: its traces (the listing,
 //! `store::S3Store`, or the bucket's S3 Inventory, `inventory::store`), its
-//! checks (`checks::runner`), and its provisioning: the bucket and its
+//! checks (`check_order`, over `checks`), and its provisioning: the bucket and its
 //! settings (`provision::Provisioner`), the app's own identity on the
 //! self-hosted stores (`app_identity`) with its new key written once
 //! (`app_identity::key_file`), and `apply`'s closing proof that the bucket
@@ -16,44 +16,53 @@
 use futures::FutureExt;
 use futures::future::LocalBoxFuture;
 
-use super::Clients;
 use super::app_identity::KeySink;
 use super::app_identity::execute::AppSetup;
 use super::app_identity::key_file::{CredentialsFile, credentials_path};
 use super::inventory::store::{InventoryStore, Want};
 use super::provision::Provisioner;
 use super::store::S3Store;
+use super::{ClientCache, Clients, Target};
 use crate::check::CheckResult;
 use crate::error::{Error, Result};
 use crate::plan::desired::{Desired, DesiredBucket, DesiredTarget};
 use crate::plan::observed::Observed;
 use crate::plan::{Action, Plan, Resource, destroy_plan, diff};
 use crate::spec::{Environment, S3Storage};
-use crate::stores::connections::Connections;
 use crate::stores::{Intent, KeyOptions, Provisioned, ScanSource, Steps, Store, TraceStore};
+use crate::transport::overrides::Overrides;
 
 /// An environment whose traces live in an S3-compatible bucket.
 pub(crate) struct Bucket<'a> {
     env: &'a Environment,
     s3: &'a S3Storage,
-    connections: &'a Connections,
+    overrides: &'a Overrides,
+    clients: &'a ClientCache,
 }
 
 impl<'a> Bucket<'a> {
     pub(crate) fn new(
         env: &'a Environment,
         s3: &'a S3Storage,
-        connections: &'a Connections,
+        overrides: &'a Overrides,
+        clients: &'a ClientCache,
     ) -> Bucket<'a> {
         Bucket {
             env,
             s3,
-            connections,
+            overrides,
+            clients,
         }
     }
 
+    /// Where the bucket's requests go.
+    fn target(&self) -> Target {
+        Target::with_overrides(self.s3, self.overrides)
+    }
+
+    /// The run's clients of that target (connected once per run).
     async fn clients(&self) -> Result<Clients> {
-        self.connections.s3_clients(self.s3).await
+        self.clients.get(self.target()).await
     }
 
     async fn open_traces(
@@ -92,20 +101,20 @@ impl<'a> Bucket<'a> {
     }
 
     async fn run_checks(&self) -> Result<Vec<CheckResult>> {
-        let target = self.connections.target(self.s3);
+        let target = self.target();
         let endpoint = target.probe_endpoint().map_err(|e| {
             Error::usage_with_hint(
                 e.to_string(),
                 "an endpoint looks like https://minio.example.com or http://127.0.0.1:9000",
             )
         })?;
-        crate::transport::trust::usable_bundle(self.connections.ca_bundle())?;
+        crate::transport::trust::usable_bundle(self.overrides.ca_bundle())?;
         let app_key = self
             .s3
             .app_user
             .as_ref()
-            .and_then(|_| super::checks::app_key::read_key(&self.env.name));
-        Ok(super::checks::runner::run_s3(
+            .and_then(|_| super::app_identity::key_check::read_key(&self.env.name));
+        Ok(super::check_order::run_s3(
             self.env,
             self.s3,
             &target,
@@ -206,7 +215,7 @@ impl<'a> Bucket<'a> {
 impl Store for Bucket<'_> {
     fn location(&self) -> String {
         // With the command-line overrides: where the requests really go.
-        let target = self.connections.target(self.s3);
+        let target = self.target();
         format!(
             "bucket {} in {} at {}",
             self.s3.bucket,

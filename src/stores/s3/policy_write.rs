@@ -5,8 +5,8 @@
 use serde_json::Value;
 
 use super::Clients;
+use super::applied::seen;
 use super::applied::{Applied, done};
-use super::bucket::seen;
 use super::confirmed_write::{SharedDocument, write_confirmed};
 use crate::error::{Error, Result};
 use crate::plan::merge::{merge_policy, statements};

@@ -1,14 +1,18 @@
 //! The provisioning adapter: observes everything a desired bucket names and
 //! executes one plan change at a time against S3 and IAM.
 
+use futures::FutureExt;
+use futures::future::LocalBoxFuture;
+
 use super::app_identity::execute::AppSetup;
 pub use super::applied::Applied;
-use super::{Clients, bucket, bucket_write, empty, iam, iam_write};
+use super::{Clients, bucket, bucket_write, empty, iam, iam_write, lifecycle_write};
 use crate::error::{Error, Result};
 use crate::plan::desired::DesiredBucket;
 use crate::plan::observed::Observed;
 use crate::plan::{Action, Change, Resource};
 use crate::spec::ids::lifecycle_rule_id;
+use crate::stores::Provision;
 
 /// Executes the changes of one environment's bucket and IAM identity.
 pub struct Provisioner<'a> {
@@ -77,10 +81,10 @@ impl<'a> Provisioner<'a> {
             (Resource::Bucket, Action::Delete) => self.delete_bucket(empty).await,
             (Resource::Versioning, _) => bucket_write::versioning(c, b).await,
             (Resource::Lifecycle, Action::Delete) => {
-                bucket_write::lifecycle(c, b, None, &rule_id).await
+                lifecycle_write::lifecycle(c, b, None, &rule_id).await
             }
             (Resource::Lifecycle, _) => {
-                bucket_write::lifecycle(c, b, Some(&self.want.lifecycle_rule), &rule_id).await
+                lifecycle_write::lifecycle(c, b, Some(&self.want.lifecycle_rule), &rule_id).await
             }
             (Resource::PublicAccessBlock, _) => bucket_write::public_access_block(c, b).await,
             (Resource::OwnershipControls, _) => bucket_write::ownership_controls(c, b).await,
@@ -174,5 +178,15 @@ impl<'a> Provisioner<'a> {
         }
         bucket_write::delete(c, b).await?;
         Ok(note.map_or(Applied::Done, Applied::Noted))
+    }
+}
+
+impl Provision for Provisioner<'_> {
+    fn execute<'a>(
+        &'a self,
+        change: &'a Change,
+        empty: bool,
+    ) -> LocalBoxFuture<'a, Result<Applied>> {
+        Provisioner::execute(self, change, empty).boxed_local()
     }
 }

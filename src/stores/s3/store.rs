@@ -10,15 +10,13 @@ use futures::future::LocalBoxFuture;
 
 use crate::check::CheckResult;
 use crate::error::Result;
-use crate::plan::Change;
 use crate::report::model::StorageSummary;
 use crate::scan::{Judge, Outcome, Progress, Selection};
 use crate::spec::S3Storage;
 use crate::stores::s3::delete::Deleter;
-use crate::stores::s3::provision::{Applied, Provisioner};
 use crate::stores::s3::scan::Source;
 use crate::stores::s3::{Clients, checks, retention_rule};
-use crate::stores::{Provision, Retention, RetentionWant, TraceStore};
+use crate::stores::{Retention, RetentionWant, TraceStore};
 
 /// A bucket and the environment's prefix in it, ready to scan.
 #[derive(Debug)]
@@ -127,15 +125,5 @@ impl TraceStore for S3Store {
             Ok(Retention::LifecycleRule(status))
         }
         .boxed_local()
-    }
-}
-
-impl Provision for Provisioner<'_> {
-    fn execute<'a>(
-        &'a self,
-        change: &'a Change,
-        empty: bool,
-    ) -> LocalBoxFuture<'a, Result<Applied>> {
-        Provisioner::execute(self, change, empty).boxed_local()
     }
 }

@@ -23,32 +23,28 @@ use crate::plan::desired::Desired;
 use crate::plan::observed::{Held, Observed};
 use crate::plan::{Action, Plan, Resource, destroy_plan, diff};
 use crate::spec::{DatabaseStorage, Environment};
-use crate::stores::connections::Connections;
 use crate::stores::{Intent, Provisioned, ScanSource, Steps, Store, TraceStore};
+use crate::transport::overrides::Overrides;
 
 /// An environment whose traces are rows of a SQL table.
 pub(crate) struct SqlTable<'a> {
     env: &'a Environment,
     db: &'a DatabaseStorage,
-    connections: &'a Connections,
+    overrides: &'a Overrides,
 }
 
 impl<'a> SqlTable<'a> {
     pub(crate) fn new(
         env: &'a Environment,
         db: &'a DatabaseStorage,
-        connections: &'a Connections,
+        overrides: &'a Overrides,
     ) -> SqlTable<'a> {
-        SqlTable {
-            env,
-            db,
-            connections,
-        }
+        SqlTable { env, db, overrides }
     }
 
     async fn provisioner(&self, out: &Path, create: bool) -> Result<SqlProvisioner> {
         Ok(SqlProvisioner {
-            db: Db::connect(self.db, self.connections.timeouts(), create).await?,
+            db: Db::connect(self.db, self.overrides.timeouts(), create).await?,
             want: DesiredDatabase::new(self.db, &self.env.name),
             out: out.to_path_buf(),
         })
@@ -114,15 +110,14 @@ impl Store for SqlTable<'_> {
     ) -> LocalBoxFuture<'_, Result<Box<dyn TraceStore>>> {
         async move {
             source.listing_only(&self.env.name, "a SQL table")?;
-            let db = Db::connect(self.db, self.connections.timeouts(), false).await?;
+            let db = Db::connect(self.db, self.overrides.timeouts(), false).await?;
             Ok(Box::new(SqlStore::new(db)) as Box<dyn TraceStore>)
         }
         .boxed_local()
     }
 
     fn checks(&self) -> LocalBoxFuture<'_, Result<Vec<CheckResult>>> {
-        async move { Ok(super::check::run(self.db, self.connections.timeouts()).await) }
-            .boxed_local()
+        async move { Ok(super::check::run(self.db, self.overrides.timeouts()).await) }.boxed_local()
     }
 
     fn provision<'a>(

@@ -1,14 +1,14 @@
 //! Which adapter provisions the app's identity on a self-hosted store:
 //! SeaweedFS's IAM API through the run's clients (`stores::s3`), Garage's admin
-//! API (`stores::s3::admin::garage`), MinIO's admin API (`stores::s3::admin::minio`).
+//! API (`app_identity::garage`), MinIO's admin API (`stores::s3::admin::minio`).
 
 #![warn(unreachable_pub)]
 
 use crate::error::Result;
 use crate::spec::{AppIdentity, S3Storage};
 use crate::stores::s3::Clients;
-use crate::stores::s3::admin::garage::GarageKeys;
 use crate::stores::s3::app_identity::AppAdmin;
+use crate::stores::s3::app_identity::garage::GarageKeys;
 use crate::stores::s3::app_identity::minio::MinioUsers;
 use crate::stores::s3::app_identity::seaweed::IamUsers;
 

@@ -2,7 +2,7 @@
 //! provider provisions it (`spec::AppIdentity`), behind one small trait so
 //! the provisioner does not care which: SeaweedFS's IAM API on the S3 port
 //! (`seaweed`), MinIO's admin API (`minio`, over `stores::s3::admin::minio`) and
-//! Garage's admin API v2 (`stores::s3::admin::garage`: plain HTTP, so it lives with the
+//! Garage's admin API v2 (`garage`: plain HTTP, so it lives with the
 //! other raw HTTP clients). `stores::s3::app_identity::adapters` picks one per provider.
 //!
 //! # Adding a provider
@@ -20,6 +20,8 @@
 
 pub(crate) mod adapters;
 pub mod execute;
+pub mod garage;
+pub(crate) mod key_check;
 pub(crate) mod key_file;
 pub mod minio;
 pub mod prove;

@@ -17,7 +17,7 @@ use crate::secret::Secret;
 use crate::spec::S3Storage;
 use crate::stores::s3::checks::probe;
 use crate::stores::s3::{Clients, Target};
-use crate::transport::{retry, trust as tls};
+use crate::transport::retry;
 
 /// How long a new key may take before the store honours it.
 const SETTLE: Duration = Duration::from_secs(20);
@@ -30,7 +30,9 @@ pub fn clients_for(target: &Target, id: &str, secret: &Secret) -> Result<Clients
         .region(Region::new(target.region.clone()))
         .retry_config(retry::sdk())
         .timeout_config(target.timeouts.sdk())
-        .http_client(tls::http_client(target.ca_bundle.as_deref())?)
+        .http_client(crate::transport::https::http_client(
+            target.ca_bundle.as_deref(),
+        )?)
         .credentials_provider(
             aws_credential_types::provider::SharedCredentialsProvider::new(credentials),
         );

@@ -3,7 +3,6 @@
 //! (the lifecycle rule), `security` (public access, ACLs, policy: judged by
 //! `policy`), `iam` (policy simulation). Each returns `check` results.
 
-pub(crate) mod app_key;
 pub mod bucket;
 pub mod iam;
 pub mod identity;
@@ -11,5 +10,4 @@ pub mod policy;
 pub mod privilege;
 pub mod probe;
 pub mod retention;
-pub(crate) mod runner;
 pub mod security;

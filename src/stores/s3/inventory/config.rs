@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 use crate::error::{Error, Result};
 use crate::plan::observed::Seen;
 use crate::stores::s3::Clients;
+use crate::stores::s3::applied::seen;
 use crate::stores::s3::applied::{Applied, done};
-use crate::stores::s3::bucket::seen;
 
 /// The configuration `id` of `bucket`, in `plan::inventory`'s JSON shape.
 pub async fn read(clients: &Clients, bucket: &str, id: &str) -> Result<Seen<Value>> {
@@ -99,7 +99,7 @@ pub async fn delete(clients: &Clients, bucket: &str, id: &str) -> Result<Applied
     if head
         .as_ref()
         .err()
-        .and_then(crate::stores::s3::bucket::status)
+        .and_then(crate::stores::s3::applied::status)
         == Some(404)
     {
         return Err(Error::cloud_with_hint(

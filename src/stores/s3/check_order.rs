@@ -7,7 +7,7 @@ use std::future::Future;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use super::app_key::{self as app, AppKey};
+use super::app_identity::key_check::{self as app, AppKey};
 use crate::check::{CheckResult, Status};
 use crate::render::selfhosted::{MINIO_ALTERNATIVES, MINIO_FROZEN};
 use crate::spec::{Environment, Provider, S3Storage};
@@ -118,7 +118,7 @@ async fn minio_health(target: &Target, endpoint: &Endpoint) -> Vec<CheckResult> 
         return Vec::new();
     }
     let tls_config = if endpoint.https {
-        tls::client_config(target.ca_bundle.as_deref()).ok()
+        crate::transport::trust::client_config(target.ca_bundle.as_deref()).ok()
     } else {
         None
     };
