@@ -114,14 +114,16 @@ impl StoreUnderTest for RedisStore {
                     .ignore();
                 traces.push((key, TRACE.len() as u64));
                 queued += 1;
-                if queued % 5_000 == 0 {
+                if queued == 5_000 {
                     pipe.exec(&mut c).expect("seed");
-                    pipe = redis::pipe();
+                    (pipe, queued) = (redis::pipe(), 0);
                 }
             }
             seeded.push(age, traces);
         }
-        pipe.exec(&mut c).expect("seed");
+        if queued > 0 {
+            pipe.exec(&mut c).expect("seed");
+        }
         seeded
     }
 

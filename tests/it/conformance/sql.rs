@@ -112,13 +112,10 @@ impl StoreUnderTest for SqlStore {
     }
 
     fn interrupt_load(&self) -> (u64, u64) {
-        // Purges delete in batches of 5,000 rows: three batches past
-        // retention on a server, nine on SQLite (whose batches are quicker).
-        if self.db.name == "sqlite" {
-            (30, 3000)
-        } else {
-            (30, 1000)
-        }
+        // Purges delete in batches of 5,000 rows: nine batches past
+        // retention (three were done on PostgreSQL before the first could
+        // be seen).
+        (30, 3000)
     }
 
     fn hold_purge(&mut self, total: u64, young: u64) -> Box<dyn PurgeHold> {
@@ -145,6 +142,15 @@ impl StoreUnderTest for SqlStore {
             total,
             young,
         })
+    }
+
+    fn known_bug(&self, behaviour: &str) -> Option<&'static str> {
+        (self.db.name == "postgres" && behaviour == "an_interrupted_purge_is_finished_by_a_rerun")
+            .then_some(
+                "a SIGINT while a batch's COMMIT is on its way makes the run report N×5,000 rows \
+                 deleted while the table lost (N+1)×5,000: the batch the server committed is not \
+                 counted (purge_batch's future is dropped by the interrupt after it sent COMMIT)",
+            )
     }
 
     fn drift(&mut self) -> &'static str {
