@@ -227,7 +227,7 @@ async fn verify_purge_verify_exact_counts(store: &Endpoint) {
 }
 
 /// Writes the tool's lifecycle rule (as `apply` would) expiring after `days`.
-async fn put_retention_rule(s3: &Client, bucket: &str, days: u32) {
+pub async fn put_retention_rule(s3: &Client, bucket: &str, days: u32) {
     use aws_sdk_s3::types::{
         BucketLifecycleConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule,
         LifecycleRuleFilter,

@@ -57,7 +57,7 @@ fn interrupt_after(proxy: &FaultProxy, n: usize, child: Child) -> Outcome {
 
 /// Exit 130 and exactly one error line on stderr, saying "interrupted".
 #[track_caller]
-fn interrupted(out: Outcome) -> Outcome {
+pub fn interrupted(out: Outcome) -> Outcome {
     let out = out.code(130);
     let errors: Vec<&str> = out
         .stderr

@@ -66,10 +66,16 @@ pub fn write_spec(dir: &Path, ns: &str) {
 
 /// The same spec on another URL (the TLS port, another database).
 pub fn write_spec_at(dir: &Path, ns: &str, url: &str) {
+    write_spec_named(dir, ns, url, "cache");
+}
+
+/// The same spec with the environment named `env` (the app's ACL user,
+/// `chronotrace-{env}`, is server-wide: a test that provisions names its own).
+pub fn write_spec_named(dir: &Path, ns: &str, url: &str, env: &str) {
     let spec = format!(
         "project: p
 environments:
-  cache:
+  {env}:
     storage: redis
     url: {url}
     key_prefix: '{ns}traces:'

@@ -92,6 +92,22 @@ impl Db {
         })
     }
 
+    /// The first column of every row, as text; `None` when the statement
+    /// fails (a table not there).
+    pub fn strings(&self, statement: &str) -> Option<Vec<String>> {
+        let url = self.connect_url();
+        block_on(async move {
+            let pool = sqlx::AnyPool::connect(&url).await.expect("connect");
+            let rows = sqlx::query(statement).fetch_all(&pool).await.ok();
+            pool.close().await;
+            rows.map(|rows| {
+                rows.iter()
+                    .map(|row| row.try_get::<String, _>(0).expect("a text column"))
+                    .collect()
+            })
+        })
+    }
+
     pub fn quote(&self, name: &str) -> String {
         if self.name == "mariadb" {
             format!("`{name}`")
@@ -135,22 +151,41 @@ impl Db {
     /// 100 to 106 bytes; returns (rows, bytes) created before `cutoff_back`
     /// days ago.
     pub fn seed_rows(&self, table: &str, cutoff_back: u64) -> (u64, u64) {
-        let today = Utc::now().date_naive();
         let (mut rows, mut bytes) = (0, 0);
+        for (back, day) in self.seed_days(table, DAYS, PER_DAY) {
+            if back >= cutoff_back {
+                rows += day.len() as u64;
+                bytes += day.iter().map(|(_, size)| size).sum::<u64>();
+            }
+        }
+        (rows, bytes)
+    }
+
+    /// `per_day` rows on each of the last `days` days (at noon UTC), data
+    /// of 100 to 106 bytes; returns each day's age and its rows'
+    /// (`trace_id`, bytes).
+    pub fn seed_days(
+        &self,
+        table: &str,
+        days: u64,
+        per_day: u64,
+    ) -> Vec<(u64, Vec<(String, u64)>)> {
+        let today = Utc::now().date_naive();
+        let mut seeded = Vec::new();
         let mut values = Vec::new();
-        for back in 0..DAYS {
+        for back in 0..days {
             let day = today.checked_sub_days(Days::new(back)).expect("a day");
-            for i in 0..PER_DAY {
+            let mut rows = Vec::new();
+            for i in 0..per_day {
                 let size = 100 + (i % 7);
+                let trace_id = format!("{table}-{back}-{i}");
                 values.push(format!(
-                    "('{table}-{back}-{i}', '{}', '{day} 12:00:00', '{day} 12:00:00')",
+                    "('{trace_id}', '{}', '{day} 12:00:00', '{day} 12:00:00')",
                     "x".repeat(size as usize)
                 ));
-                if back >= cutoff_back {
-                    rows += 1;
-                    bytes += size;
-                }
+                rows.push((trace_id, size));
             }
+            seeded.push((back, rows));
         }
         let statements: Vec<String> = values
             .chunks(200)
@@ -163,7 +198,7 @@ impl Db {
             })
             .collect();
         self.exec(&statements);
-        (rows, bytes)
+        seeded
     }
 
     pub fn rows(&self, table: &str) -> i64 {
