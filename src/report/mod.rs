@@ -29,6 +29,17 @@ pub(crate) enum ReportFormat {
 
 pub(crate) use model::{DayRow, Finding, Report, Severity};
 
+impl Report {
+    /// The report of one scan (pure): its figures, then the findings they
+    /// call for; `checks` starts empty, see `with_checks`.
+    pub(crate) fn build(inputs: model::Inputs<'_>) -> Report {
+        let noncurrent_expiry = inputs.noncurrent_expiry;
+        let mut report = Report::figures(inputs);
+        report.findings = findings::findings(&report, noncurrent_expiry);
+        report
+    }
+}
+
 /// Renders `report` in `format`.
 pub(crate) fn render(report: &Report, format: ReportFormat) -> Result<String> {
     render_all(std::slice::from_ref(report), format)

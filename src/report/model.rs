@@ -175,12 +175,14 @@ pub(crate) struct Inputs<'a> {
 }
 
 impl Report {
-    /// Builds the report (pure); `checks` starts empty, see `with_checks`.
-    pub(crate) fn build(inputs: Inputs<'_>) -> Report {
+    /// The figures of one scan (pure); the findings they call for are
+    /// added by `Report::build` (`report/mod.rs`), the checks by
+    /// `with_checks`.
+    pub(crate) fn figures(inputs: Inputs<'_>) -> Report {
         let tally = &inputs.outcome.tally;
         let judge = inputs.judge;
         let versioned = inputs.storage.versioned == Some(true);
-        let mut report = Report {
+        Report {
             env: inputs.env.to_string(),
             generated_at: inputs.generated_at,
             storage: inputs.storage,
@@ -221,9 +223,7 @@ impl Report {
             lifecycle: inputs.lifecycle,
             checks: Vec::new(),
             findings: Vec::new(),
-        };
-        report.findings = super::findings::findings(&report, inputs.noncurrent_expiry);
-        report
+        }
     }
 
     /// The store's layout defects (Redis: orphaned index members...): a
