@@ -16,7 +16,7 @@ use crate::error::Result;
 use crate::plan::Change;
 use crate::plan::observed::Observed;
 use crate::report::model::StorageSummary;
-use crate::scan::{Judge, Outcome, Progress, Selection};
+use crate::scan::{DeletedCount, Judge, Outcome, Progress, Selection};
 use crate::spec::S3Storage;
 
 /// A bucket and the environment's prefix in it, ready to scan.
@@ -98,6 +98,13 @@ impl TraceStore for S3Store {
             s.scan(judge, selection, deleter.as_ref(), progress).await
         }
         .boxed_local()
+    }
+
+    /// DeleteObjects answers "deleted" for a key already gone (S3 deletes
+    /// are idempotent), and only AWS has conditional deletes: what another
+    /// purge took first cannot be told from what this one removed.
+    fn deleted_count(&self) -> DeletedCount {
+        DeletedCount::Requested
     }
 
     fn probe(&self) -> LocalBoxFuture<'_, CheckResult> {
