@@ -280,6 +280,12 @@ impl Walk<'_> {
 
     /// Folds one member into the tally and the audit.
     fn record(&self, out: &mut Outcome, audit: &mut Audit, m: &Member) {
+        // Key and member both gone when this batch's `UNLINK`/`ZREM` came:
+        // another purge took the trace after the page was read. Not there
+        // for this walk: neither a trace nor a defect of the store.
+        if m.deleted.is_some_and(|d| !d.unlinked && !d.unindexed) {
+            return;
+        }
         let expired = self.judge.expired(m.day);
         audit.index_past_retention += u64::from(expired);
         if m.pttl == -2 {

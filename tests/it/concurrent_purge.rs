@@ -20,6 +20,7 @@ use std::time::Instant;
 
 use chrono::{Days, Utc};
 use futures::stream::{self, StreamExt};
+use serde_json::Value;
 
 use crate::cleanup::{PREFIX, all_keys, day, write_s3_spec};
 use crate::servers::{Endpoint, create_bucket, s3_client, server, unique_bucket};
@@ -38,15 +39,20 @@ fn at_once(start: impl Fn() -> Run) -> [Outcome; 2] {
     runs
 }
 
-/// What both runs must show: exit 0, no per-key error, a real purge
-/// counted as `counted`. Returns each run's `deleted_objects` and
-/// `deleted_bytes`.
-fn both_succeed(runs: [Outcome; 2], counted: &str) -> [(u64, u64); 2] {
+/// What both runs must show first: exit 0, no per-key error. Returns
+/// their JSON.
+fn both_succeed(runs: [Outcome; 2]) -> [Value; 2] {
     runs.map(|run| {
-        let run = run.code(0);
-        let json = run.json();
+        let json = run.code(0).json();
         assert_eq!(json["dry_run"], false, "{json}");
         assert_eq!(json["error_count"], 0, "{json}");
+        json
+    })
+}
+
+/// Each run's `deleted_objects` and `deleted_bytes`, counted as `counted`.
+fn counts_of(runs: &[Value; 2], counted: &str) -> [(u64, u64); 2] {
+    runs.clone().map(|json| {
         assert_eq!(json["deleted_objects_counted"], counted, "{json}");
         let field = |name: &str| {
             json[name]
@@ -141,7 +147,7 @@ pub fn redis_store() {
             "-e", "cache", "--output", "json", "cleanup", "purge", "--yes",
         ])
     });
-    let counts = both_succeed(runs, "removed");
+    let runs = both_succeed(runs);
 
     assert_eq!(existing(&mut c, &ns, &expired), 0, "expired keys left");
     assert_eq!(existing(&mut c, &ns, &kept), REDIS_KEPT, "kept keys lost");
@@ -158,6 +164,7 @@ pub fn redis_store() {
         .query(&mut c)
         .expect("zcard");
     assert_eq!(members, REDIS_KEPT, "index members within retention");
+    let counts = counts_of(&runs, "removed");
     counts_add_up(counts, REDIS_EXPIRED, REDIS_VALUE.len() as u64, true);
 }
 
@@ -205,7 +212,7 @@ pub fn local_store() {
             "-e", "staging", "--output", "json", "cleanup", "purge", "--yes",
         ])
     });
-    let counts = both_succeed(runs, "removed");
+    let runs = both_succeed(runs);
 
     for age in LOCAL_EXPIRED_DAYS {
         assert!(!traces.join(day(age)).exists(), "partition {age} left");
@@ -218,7 +225,7 @@ pub fn local_store() {
         );
     }
     let expired = LOCAL_PER_EXPIRED_DAY * LOCAL_EXPIRED_DAYS.count() as u64;
-    counts_add_up(counts, expired, 3, true);
+    counts_add_up(counts_of(&runs, "removed"), expired, 3, true);
 }
 
 #[test]
@@ -276,7 +283,14 @@ pub async fn s3_store(endpoint: &Endpoint) {
     write_s3_spec(dir.path(), endpoint, "s3-compatible", &bucket, false);
 
     let runs = tokio::task::block_in_place(|| at_once(|| s3_run(dir.path(), endpoint, "json")));
-    let counts = both_succeed(runs, "requested");
+    let runs = both_succeed(runs);
+    let kept: BTreeSet<String> = kept.into_iter().collect();
+    assert_eq!(
+        all_keys(&s3, &bucket).await,
+        kept,
+        "exactly the expired keys are gone"
+    );
+    let counts = counts_of(&runs, "requested");
     let total = expired.len() as u64;
     eprintln!("requested {} + {} of {total}", counts[0].0, counts[1].0);
     for (objects, bytes) in counts {
@@ -286,12 +300,6 @@ pub async fn s3_store(endpoint: &Endpoint) {
     assert!(
         counts[0].0 + counts[1].0 >= total,
         "every expired key was sent by one run at least: {counts:?}"
-    );
-    let kept: BTreeSet<String> = kept.into_iter().collect();
-    assert_eq!(
-        all_keys(&s3, &bucket).await,
-        kept,
-        "exactly the expired keys are gone"
     );
 
     // The text says what the count is.
@@ -362,7 +370,7 @@ pub fn sql_store(name: &'static str) {
             &["--output", "json", "cleanup", "purge", "--yes"],
         )
     });
-    let counts = both_succeed(runs, "removed");
+    let runs = both_succeed(runs);
 
     let kept = SQL_PER_KEPT_DAY * SQL_KEPT_DAYS.count() as u64;
     assert_eq!(db.rows(&table), kept as i64, "rows left");
@@ -373,7 +381,7 @@ pub fn sql_store(name: &'static str) {
     // PostgreSQL's batch that finds its rows taken by the other run ends
     // that run (the other goes on to the end): one count may be 0.
     let expired = SQL_PER_EXPIRED_DAY * SQL_EXPIRED_DAYS.count() as u64;
-    counts_add_up(counts, expired, 3, false);
+    counts_add_up(counts_of(&runs, "removed"), expired, 3, false);
     db.exec(&[format!("DROP TABLE {q}")]);
 }
 
