@@ -91,11 +91,20 @@ const REDIS_VALUE: &str = r#"{"trace":"x"}"#;
 /// Seeds `ns` as the seed's store writes (SET with a TTL, ZADD), in
 /// pipelines of 10,000: expired traces 16 to 20 days old, kept ones 0 to
 /// 4 days old, a dozen sharing each score (a page often ends inside a
-/// group of equal scores). Returns the ids of both.
+/// group of equal scores), and a burst of 5,000 expired ones written in
+/// one second (more members at one score than a page holds). Returns the
+/// ids of both.
 fn seed_redis(c: &mut redis::Connection, ns: &str) -> (Vec<String>, Vec<String>) {
     let now = crate::redis::now();
     let expired: Vec<(String, i64)> = (0..REDIS_EXPIRED)
-        .map(|i| (format!("old{i}"), now - 16 * DAY - (i % 5_000) as i64 * 60))
+        .map(|i| {
+            let back = if i < 5_000 {
+                0
+            } else {
+                (i % 5_000) as i64 * 60
+            };
+            (format!("old{i}"), now - 16 * DAY - back)
+        })
         .collect();
     let kept: Vec<(String, i64)> = (0..REDIS_KEPT)
         .map(|i| (format!("new{i}"), now - (i % 5_000) as i64 * 60))
@@ -142,6 +151,9 @@ pub fn redis_store() {
     let mut c = crate::redis::connect();
     let (expired, kept) = seed_redis(&mut c, &ns);
     let (_, password) = crate::redis::redis_server();
+    // Alone, the walk finds every member, equal scores included.
+    let verify = crate::redis::run(dir.path(), &["--output", "json", "cleanup", "verify"]).code(1);
+    assert_eq!(verify.json()["expired_objects"], REDIS_EXPIRED);
     let runs = at_once(|| {
         Run::new(dir.path()).env("REDIS_PASSWORD", &password).args([
             "-e", "cache", "--output", "json", "cleanup", "purge", "--yes",
