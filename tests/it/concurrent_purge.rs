@@ -152,7 +152,11 @@ pub fn redis_store() {
     let (expired, kept) = seed_redis(&mut c, &ns);
     let (_, password) = crate::redis::redis_server();
     // Alone, the walk finds every member, equal scores included.
-    let verify = crate::redis::run(dir.path(), &["--output", "json", "cleanup", "verify"]).code(1);
+    let verify = crate::redis::run(
+        dir.path(),
+        &["--output", "json", "cleanup", "verify", "--grace", "0"],
+    )
+    .code(1);
     assert_eq!(verify.json()["expired_objects"], REDIS_EXPIRED);
     let runs = at_once(|| {
         Run::new(dir.path()).env("REDIS_PASSWORD", &password).args([
