@@ -10,7 +10,7 @@ use crate::ops::cleanup::{self, PurgeReport, PurgeSettings, VerifyReport, Verify
 use crate::output;
 use crate::report::DayRow;
 use crate::report::fmt::{bytes, count};
-use crate::scan::StoreFinding;
+use crate::scan::{DeletedCount, StoreFinding};
 
 /// Runs `cleanup verify` or `cleanup purge`.
 pub fn run(ctx: &Context, command: &CleanupCommand) -> Result<ExitStatus> {
@@ -157,11 +157,14 @@ fn print_store_findings(
 }
 
 fn print_purge(out: &mut dyn Write, r: &PurgeReport) -> std::io::Result<()> {
-    let verb = match (r.dry_run, r.interrupted) {
-        (true, false) => "would delete",
-        (true, true) => "interrupted dry run: deleted",
-        (false, false) => "deleted",
-        (false, true) => "interrupted: deleted only",
+    let requested = r.deleted_objects_counted == Some(DeletedCount::Requested);
+    let verb = match (r.dry_run, r.interrupted, requested) {
+        (true, false, _) => "would delete",
+        (true, true, _) => "interrupted dry run: deleted",
+        (false, false, false) => "deleted",
+        (false, true, false) => "interrupted: deleted only",
+        (false, false, true) => "requested the deletion of",
+        (false, true, true) => "interrupted: requested the deletion of only",
     };
     writeln!(
         out,
@@ -172,6 +175,12 @@ fn print_purge(out: &mut dyn Write, r: &PurgeReport) -> std::io::Result<()> {
         r.retention_days,
         r.cutoff
     )?;
+    if requested {
+        writeln!(
+            out,
+            "  the count is of keys sent: the store answers deleted for a key already gone, so a purge running at the same time may count some of them too"
+        )?;
+    }
     print_rows(out, "  ", &r.partitions)?;
     if r.outside_partitions.objects > 0 {
         writeln!(

@@ -9,7 +9,9 @@ use super::{DEFAULT_CONCURRENCY, DEFAULT_GRACE_DAYS, Session};
 use crate::error::{Error, Result};
 use crate::report::DayRow;
 use crate::retention::{self, Rule, RuleStatus};
-use crate::scan::{Judge, KeyError, Outcome, Progress, Purged, Selection, StoreFinding, Volume};
+use crate::scan::{
+    DeletedCount, Judge, KeyError, Outcome, Progress, Purged, Selection, StoreFinding, Volume,
+};
 use crate::spec::Environment;
 use crate::spec::ids::lifecycle_rule_id;
 use crate::stores::{self, RetentionWant, ScanSource, TraceStore};
@@ -88,6 +90,12 @@ pub struct PurgeReport {
     pub dry_run: bool,
     pub deleted_objects: u64,
     pub deleted_bytes: u64,
+    /// What `deleted_objects` counts when the purge deleted (absent on a
+    /// dry run): `removed`, what the store confirmed this run removed (two
+    /// purges at once add up to what went); `requested`, keys sent to a
+    /// store that answers "deleted" for a key already gone (S3).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted_objects_counted: Option<DeletedCount>,
     pub errors: Vec<KeyError>,
     pub error_count: u64,
     pub retention_days: u32,
@@ -216,16 +224,19 @@ pub fn purge(session: &Session, env: &Environment, settings: PurgeSettings) -> R
     };
     let judge = Judge::new(rule, retention::today());
     let progress = Progress::when(settings.progress);
+    let mut counted = DeletedCount::Removed;
     let purged = session.block_on(async {
         let store = stores::open(env, &session.connections)
             .traces(settings.concurrency, ScanSource::Listing)
             .await?;
+        counted = store.deleted_count();
         purge_store(store.as_ref(), env, &judge, settings.delete, &progress).await
     });
     match purged.and_then(|purged| purged) {
         Err(Error::Interrupted) => {
             progress.finish();
-            Ok(interrupted(env, &judge, settings, &progress.purged()))
+            let purged = progress.purged();
+            Ok(interrupted(env, &judge, settings, &purged, counted))
         }
         other => other,
     }
@@ -254,6 +265,7 @@ pub(crate) async fn purge_store(
         dry_run: !delete,
         deleted_objects: done.objects,
         deleted_bytes: done.bytes,
+        deleted_objects_counted: delete.then(|| store.deleted_count()),
         errors: outcome.errors.clone(),
         error_count: outcome.error_count,
         retention_days: judge.rule.retention_days,
@@ -266,18 +278,21 @@ pub(crate) async fn purge_store(
     })
 }
 
-/// What an interrupted purge had deleted (a dry run deleted nothing).
+/// What an interrupted purge had deleted (a dry run deleted nothing), as
+/// the store counts (`counted`).
 fn interrupted(
     env: &Environment,
     judge: &Judge,
     settings: PurgeSettings,
     purged: &Purged,
+    counted: DeletedCount,
 ) -> PurgeReport {
     PurgeReport {
         env: env.name.clone(),
         dry_run: !settings.delete,
         deleted_objects: purged.deleted.objects,
         deleted_bytes: purged.deleted.bytes,
+        deleted_objects_counted: settings.delete.then_some(counted),
         errors: Vec::new(),
         error_count: purged.error_count,
         retention_days: judge.rule.retention_days,

@@ -136,6 +136,21 @@ pub struct KeyError {
     pub message: String,
 }
 
+/// What a purge's count of deleted objects counts, by what the store
+/// answers a delete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeletedCount {
+    /// Objects the store confirmed this run removed (Redis `UNLINK`, SQL
+    /// rows affected, a local file removed): another purge running at the
+    /// same time counts its own, and the counts of both add up.
+    Removed,
+    /// Keys this run asked the store to delete: S3's DeleteObjects answers
+    /// "deleted" for a key that was already gone, so two purges at once
+    /// may both count a key.
+    Requested,
+}
+
 /// At most this many per-key errors are kept (the count is always exact).
 pub const MAX_KEPT_ERRORS: usize = 1000;
 

@@ -79,7 +79,7 @@ use crate::error::{Error, Result};
 use crate::plan::{Change, Plan};
 use crate::report::model::StorageSummary;
 use crate::retention::RuleStatus;
-use crate::scan::{DataSource, Judge, Outcome, Progress, Selection};
+use crate::scan::{DataSource, DeletedCount, Judge, Outcome, Progress, Selection};
 use crate::spec::{Environment, Storage};
 use connections::Connections;
 
@@ -121,6 +121,12 @@ pub(crate) trait TraceStore: Send + Sync + std::fmt::Debug {
         want: &'a RetentionWant,
         sample: Option<&'a str>,
     ) -> LocalBoxFuture<'a, Result<Retention>>;
+
+    /// What a purge's count of deleted objects counts: what the store
+    /// confirmed removed, unless its deletes cannot tell (S3).
+    fn deleted_count(&self) -> DeletedCount {
+        DeletedCount::Removed
+    }
 
     /// Where `scan`'s figures come from when not from the store's own
     /// listing (an S3 Inventory, and how old it is); `None`: the listing.

@@ -15,6 +15,7 @@ mod bootstrap;
 mod check;
 mod cleanup;
 mod cli;
+mod concurrent_purge;
 mod conformance;
 mod fault_proxy;
 mod fuzz_corpus;

@@ -4,6 +4,11 @@
 //! removes expired files, then partition folders left empty. Nothing
 //! outside `{path}/traces/` is read or touched; symbolic links are neither
 //! followed nor removed.
+//!
+//! Another purge may run at the same time (the Laravel scheduler on every
+//! web node): a file or folder that vanishes between the listing and its
+//! turn was taken by that run. It is done, not an error, and counted by
+//! the run that removed it, never by this one.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -32,7 +37,12 @@ pub fn scan(
     for child in children {
         let child = child.map_err(|e| Error::io(traces_dir, e))?;
         let path = child.path();
-        let kind = child.file_type().map_err(|e| Error::io(&path, e))?;
+        let kind = match child.file_type() {
+            Ok(kind) => kind,
+            // (A filesystem without entry types asks the inode itself.)
+            Err(e) if gone(&e) => continue,
+            Err(e) => return Err(Error::io(&path, e)),
+        };
         let name = child.file_name().to_string_lossy().into_owned();
         let walk = Walk {
             root: traces_dir,
@@ -74,10 +84,20 @@ impl Walk<'_> {
     fn tree(&self, dir: &Path, day: Option<chrono::NaiveDate>, out: &mut Outcome) -> Result<()> {
         let mut stack = vec![dir.to_path_buf()];
         while let Some(dir) = stack.pop() {
-            for child in fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))? {
+            let children = match fs::read_dir(&dir) {
+                Ok(children) => children,
+                // Emptied and removed by another purge meanwhile.
+                Err(e) if gone(&e) => continue,
+                Err(e) => return Err(Error::io(&dir, e)),
+            };
+            for child in children {
                 let child = child.map_err(|e| Error::io(&dir, e))?;
                 let path = child.path();
-                let kind = child.file_type().map_err(|e| Error::io(&path, e))?;
+                let kind = match child.file_type() {
+                    Ok(kind) => kind,
+                    Err(e) if gone(&e) => continue,
+                    Err(e) => return Err(Error::io(&path, e)),
+                };
                 if kind.is_dir() {
                     stack.push(path);
                 } else if kind.is_file() {
@@ -90,7 +110,12 @@ impl Walk<'_> {
 
     /// Counts one file and removes it when purging and expired.
     fn file(&self, path: &Path, day: Option<chrono::NaiveDate>, out: &mut Outcome) -> Result<()> {
-        let meta = fs::symlink_metadata(path).map_err(|e| Error::io(path, e))?;
+        let meta = match fs::symlink_metadata(path) {
+            Ok(meta) => meta,
+            // Removed by another purge since the folder was listed.
+            Err(e) if gone(&e) => return Ok(()),
+            Err(e) => return Err(Error::io(path, e)),
+        };
         let modified = meta.modified().ok().map(DateTime::<Utc>::from);
         let place = match day {
             Some(day) => Place::Partition(day),
@@ -126,6 +151,8 @@ impl Walk<'_> {
                     one.add(entry.size);
                     self.progress.deleted(day, one, 0);
                 }
+                // Another purge removed it first: done, and its count.
+                Err(e) if gone(&e) => {}
                 Err(e) => {
                     self.progress
                         .deleted(day, crate::scan::Volume::default(), 1);
@@ -149,7 +176,13 @@ fn remove_if_empty(dir: &Path) -> Result<()> {
     let mut dirs: Vec<PathBuf> = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        for child in fs::read_dir(&d).map_err(|e| Error::io(&d, e))?.flatten() {
+        let children = match fs::read_dir(&d) {
+            Ok(children) => children,
+            // Another purge removed it already.
+            Err(e) if gone(&e) => continue,
+            Err(e) => return Err(Error::io(&d, e)),
+        };
+        for child in children.flatten() {
             if child.file_type().is_ok_and(|t| t.is_dir()) {
                 stack.push(child.path());
             }
@@ -161,6 +194,11 @@ fn remove_if_empty(dir: &Path) -> Result<()> {
         let _ = fs::remove_dir(d);
     }
     Ok(())
+}
+
+/// Whether an I/O error says the path is no longer there.
+fn gone(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::NotFound
 }
 
 /// `path` relative to the traces folder, with `/` separators, for messages.

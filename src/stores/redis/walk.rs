@@ -1,8 +1,10 @@
 //! The scan of a Redis store, in two passes with flat memory (a batch at a
 //! time, tallies bounded by days):
 //!
-//! 1. the index, by rank (`ZRANGE idx a b WITHSCORES`, batches of
-//!    `BATCH`): each member's day is its score's; one pipeline asks its
+//! 1. the index, in its own order (score, then member bytes), a page of
+//!    `BATCH` at a time from where the last page ended (`ZRANGEBYSCORE idx
+//!    last-score +inf WITHSCORES LIMIT`, the members at or before the last
+//!    one dropped): each member's day is its score's; one pipeline asks its
 //!    key's `PTTL`, and `STRLEN` only where the tally wants the bytes (every
 //!    key for a report, past the cutoff for verify and purge). A member
 //!    whose key is gone is orphaned (the seed's purge leaves every trace
@@ -11,9 +13,10 @@
 //!    (commands run in order, so the `PTTL`/`STRLEN` answers describe the
 //!    key just before it went: one round trip a batch, not two); a second,
 //!    usually empty, pipeline `ZREM`s orphans within retention and sets
-//!    TTLs. Ranks below the batch never move (the app adds members with
-//!    today's score, at the end), so the next batch starts at the old rank
-//!    plus the batch minus what was removed from it.
+//!    TTLs. Pages start after the last member handled, never at a rank:
+//!    another purge running at the same time (the scheduler on every web
+//!    node) removes members before it, and a rank would then skip as many
+//!    members as it removed.
 //! 2. the keys, by `SCAN MATCH {prefix}* COUNT`, never `KEYS`: one
 //!    `ZMSCORE` a batch finds keys without an index entry, and only those
 //!    have their `PTTL` read (the index pass read the others'). Skipped
@@ -36,8 +39,10 @@ use crate::error::Result;
 use crate::scan::{Entry, EntryKind, Judge, Outcome, Place, Progress, Selection, Volume};
 
 mod audit;
+mod cursor;
 
 pub(crate) use audit::Audit;
+use cursor::{Cursor, score_arg};
 
 /// Members (or keys) read and handled per round trip.
 pub(crate) const BATCH: usize = 2000;
@@ -67,6 +72,9 @@ struct Member {
     /// Purging past the cutoff: what the batch's `UNLINK` and `ZREM`
     /// answered (`None`: not deleted in the batch).
     deleted: Option<Removal>,
+    /// This walk removed the member from the index (a later page cannot
+    /// meet it again).
+    left: bool,
 }
 
 /// The answers of one member's `UNLINK key` + `ZREM idx member`.
@@ -118,21 +126,14 @@ impl Walk<'_> {
 
     async fn index_pass(&self, out: &mut Outcome, audit: &mut Audit) -> Result<()> {
         let mut days = std::collections::BTreeSet::new();
-        let mut start = 0usize;
+        let mut cursor: Option<Cursor> = None;
         let mut current_day: Option<NaiveDate> = None;
         loop {
-            let stop = start + BATCH - 1;
-            let cmd = redis::cmd("ZRANGE")
-                .arg(self.index)
-                .arg(start)
-                .arg(stop)
-                .arg("WITHSCORES")
-                .to_owned();
-            let page: Vec<(Vec<u8>, f64)> = self.redis.query("ZRANGE index", &cmd).await?;
+            let page = self.next_page(cursor.as_ref()).await?;
             if page.is_empty() {
                 break;
             }
-            let members = self.read_batch(page).await?;
+            let mut members = self.read_batch(page).await?;
             for m in &members {
                 if days.insert(m.day) {
                     out.partitions_found += 1;
@@ -140,7 +141,7 @@ impl Walk<'_> {
                         out.partitions_listed += 1;
                     }
                 }
-                // Ranks come in score order: a new day finishes the last.
+                // Pages come in score order: a new day finishes the last.
                 if self.purge && current_day.is_some_and(|d| d < m.day && self.judge.expired(d)) {
                     current_day
                         .into_iter()
@@ -149,21 +150,57 @@ impl Walk<'_> {
                 current_day = Some(m.day);
                 self.record(out, audit, m);
             }
-            let removed = if self.purge {
-                self.count_removals(audit, &members) + self.repair(audit, &members).await?
-            } else {
-                0
-            };
+            if self.purge {
+                self.count_removals(audit, &members);
+                self.repair(audit, &mut members).await?;
+            }
             self.progress.advance(
                 members.len() as u64,
                 if self.purge { "purged" } else { "scanned" },
             );
-            start = start + members.len() - removed;
+            cursor = Cursor::after(cursor, &members);
         }
         if let (true, Some(day)) = (self.purge, current_day.filter(|d| self.judge.expired(*d))) {
             self.progress.finished(day);
         }
         Ok(())
+    }
+
+    /// The next page of the index after `cursor` (from its start without
+    /// one): at most `BATCH` members, in the index's order. Members sharing
+    /// the cursor's score come back with the page (a score range cannot
+    /// start after a member), so the page asks for as many more as the
+    /// cursor may still find there, and drops those at or before it;
+    /// should every member read be such a one, it reads further. The
+    /// filter is the walk's own: a page always moves past its cursor, and
+    /// the walk ends, whatever the server answers.
+    async fn next_page(&self, cursor: Option<&Cursor>) -> Result<Vec<(Vec<u8>, f64)>> {
+        let (min, mut count) = match cursor {
+            None => ("-inf".to_string(), BATCH),
+            Some(c) => (score_arg(c.score), BATCH.saturating_add(c.ties)),
+        };
+        loop {
+            let cmd = redis::cmd("ZRANGEBYSCORE")
+                .arg(self.index)
+                .arg(&min)
+                .arg("+inf")
+                .arg("WITHSCORES")
+                .arg("LIMIT")
+                .arg(0)
+                .arg(count)
+                .to_owned();
+            let read: Vec<(Vec<u8>, f64)> = self.redis.query("ZRANGEBYSCORE index", &cmd).await?;
+            let full = read.len() >= count;
+            let mut page: Vec<(Vec<u8>, f64)> = read
+                .into_iter()
+                .filter(|(id, score)| cursor.is_none_or(|c| c.before(id, *score)))
+                .collect();
+            if !page.is_empty() || !full {
+                page.truncate(BATCH);
+                return Ok(page);
+            }
+            count = count.saturating_mul(2);
+        }
     }
 
     /// One pipeline for a batch of index members: `PTTL` of each key,
@@ -236,6 +273,7 @@ impl Walk<'_> {
                 score,
                 pttl,
                 size: u64::try_from(size).unwrap_or(0),
+                left: deleted.is_some_and(|d| d.unindexed),
                 deleted,
             });
         }
@@ -244,6 +282,12 @@ impl Walk<'_> {
 
     /// Folds one member into the tally and the audit.
     fn record(&self, out: &mut Outcome, audit: &mut Audit, m: &Member) {
+        // Key and member both gone when this batch's `UNLINK`/`ZREM` came:
+        // another purge took the trace after the page was read. Not there
+        // for this walk: neither a trace nor a defect of the store.
+        if m.deleted.is_some_and(|d| !d.unlinked && !d.unindexed) {
+            return;
+        }
         let expired = self.judge.expired(m.day);
         audit.index_past_retention += u64::from(expired);
         if m.pttl == -2 {
@@ -278,9 +322,9 @@ impl Walk<'_> {
 
     /// Counts what the batch's `UNLINK`/`ZREM` did: a member whose key was
     /// already gone is an orphan removed; otherwise the key's bytes (read
-    /// just before) were deleted. Returns how many members left the index.
-    fn count_removals(&self, audit: &mut Audit, members: &[Member]) -> usize {
-        let mut removed = 0usize;
+    /// just before) were deleted. Only what this walk's own commands
+    /// answered counts: a key another purge took first is its count.
+    fn count_removals(&self, audit: &mut Audit, members: &[Member]) {
         for m in members {
             let Some(Removal {
                 unlinked,
@@ -289,7 +333,6 @@ impl Walk<'_> {
             else {
                 continue;
             };
-            removed += usize::from(unindexed);
             audit.index_past_removed += u64::from(unindexed);
             if m.pttl == -2 {
                 audit.orphans_removed += u64::from(unindexed);
@@ -305,51 +348,57 @@ impl Walk<'_> {
                 self.progress.deleted(Some(m.day), volume, 0);
             }
         }
-        removed
     }
 
     /// The repairs within retention, in one pipeline when there are any:
     /// `ZREM` of orphans, `EXPIREAT score + retention` on keys without a
-    /// TTL (so they leave when the app meant them to). Returns how many
-    /// members left the index (to keep the ranks right).
-    async fn repair(&self, audit: &mut Audit, members: &[Member]) -> Result<usize> {
+    /// TTL (so they leave when the app meant them to). Marks the members
+    /// that left the index.
+    async fn repair(&self, audit: &mut Audit, members: &mut [Member]) -> Result<()> {
         let retention = i64::from(self.judge.rule.retention_days) * 86_400;
         let mut pipe = redis::pipe();
         let mut plan = Vec::new();
-        for m in members.iter().filter(|m| m.deleted.is_none()) {
+        for (i, m) in members.iter().enumerate() {
+            if m.deleted.is_some() {
+                continue;
+            }
             if m.pttl == -2 {
                 pipe.cmd("ZREM").arg(self.index).arg(&m.id);
-                plan.push(Step::Orphan {
-                    expired: self.judge.expired(m.day),
-                });
+                plan.push((
+                    i,
+                    Step::Orphan {
+                        expired: self.judge.expired(m.day),
+                    },
+                ));
             } else if m.pttl == -1 && !self.judge.expired(m.day) {
                 pipe.cmd("EXPIREAT")
                     .arg(self.key(&m.id))
                     .arg(m.score as i64 + retention);
-                plan.push(Step::Expire);
+                plan.push((i, Step::Expire));
             }
         }
         if plan.is_empty() {
-            return Ok(0);
+            return Ok(());
         }
         // Awaited to its answer for the same reason as a deleting batch.
         let answers: Vec<i64> = tokio::task::block_in_place(|| {
             tokio::runtime::Handle::current().block_on(self.redis.pipeline("ZREM/EXPIREAT", &pipe))
         })?;
         let mut answers = answers.into_iter();
-        let mut removed = 0usize;
-        for step in plan {
+        for (i, step) in plan {
             let done = answers.next().unwrap_or(0) > 0;
             match step {
                 Step::Orphan { expired } => {
-                    removed += usize::from(done);
+                    if let Some(m) = members.get_mut(i) {
+                        m.left |= done;
+                    }
                     audit.orphans_removed += u64::from(done);
                     audit.index_past_removed += u64::from(done && expired);
                 }
                 Step::Expire => audit.ttl_set += u64::from(done),
             }
         }
-        Ok(removed)
+        Ok(())
     }
 
     fn retention_ms(&self) -> i64 {

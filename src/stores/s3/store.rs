@@ -11,7 +11,7 @@ use futures::future::LocalBoxFuture;
 use crate::check::CheckResult;
 use crate::error::Result;
 use crate::report::model::StorageSummary;
-use crate::scan::{Judge, Outcome, Progress, Selection};
+use crate::scan::{DeletedCount, Judge, Outcome, Progress, Selection};
 use crate::spec::S3Storage;
 use crate::stores::s3::delete::Deleter;
 use crate::stores::s3::scan::Source;
@@ -97,6 +97,13 @@ impl TraceStore for S3Store {
             s.scan(judge, selection, deleter.as_ref(), progress).await
         }
         .boxed_local()
+    }
+
+    /// DeleteObjects answers "deleted" for a key already gone (S3 deletes
+    /// are idempotent), and only AWS has conditional deletes: what another
+    /// purge took first cannot be told from what this one removed.
+    fn deleted_count(&self) -> DeletedCount {
+        DeletedCount::Requested
     }
 
     fn probe(&self) -> LocalBoxFuture<'_, CheckResult> {

@@ -130,6 +130,21 @@ impl Sql {
         )
     }
 
+    /// SQLite's whole batch in one statement: delete the oldest rows past
+    /// the cutoff by primary key, returning each one's day and bytes
+    /// (SQLite 3.35+; its `RETURNING` cannot feed an aggregate, so the
+    /// tool adds them up).
+    pub(crate) fn delete_returning(&self, size: usize) -> String {
+        format!(
+            "DELETE FROM {t} WHERE id IN (SELECT id FROM {t} WHERE {before} ORDER BY created_at LIMIT {size}) \
+             RETURNING {day}, {bytes}",
+            t = self.table,
+            before = self.before(1),
+            day = self.day(),
+            bytes = self.int(&format!("COALESCE({}, 0)", self.bytes())),
+        )
+    }
+
     /// Deletes the rows of one batch, by primary key.
     pub(crate) fn delete_ids(&self, ids: &[i64]) -> String {
         let list: Vec<String> = ids.iter().map(i64::to_string).collect();

@@ -3,8 +3,10 @@
 //! range on the `created_at` index), and the purge in short batches: each
 //! a transaction that locks a few thousand rows past the cutoff, oldest
 //! first, deletes them by primary key and commits (PostgreSQL: one
-//! statement that also counts what went per day; MySQL and SQLite: select,
-//! delete, commit). No lock outlives a
+//! statement that also counts what went per day; SQLite: one statement
+//! that returns each row's day and bytes; MySQL: select, delete, commit).
+//! Two purges at once each count only the rows they deleted. No lock
+//! outlives a
 //! batch; an interrupted purge leaves whole batches done, and a rerun
 //! carries on from there.
 
@@ -15,6 +17,9 @@ use super::Db;
 use crate::error::Result;
 use crate::scan::Volume;
 use crate::spec::database::Dialect;
+
+/// What a failed purge batch was doing, for its error.
+const PURGING: &str = "purging a batch of traces";
 
 /// Rows deleted per transaction: short locks, few round trips.
 pub(crate) const BATCH_ROWS: usize = 5000;
@@ -33,6 +38,18 @@ pub(crate) fn cutoff_text(cutoff: NaiveDate) -> String {
 
 fn parse_day(text: Option<String>) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(text?.as_str(), "%Y-%m-%d").ok()
+}
+
+/// Counts one deleted row of `bytes` into its day.
+fn add_row(by_day: &mut Vec<DayCount>, day: Option<NaiveDate>, bytes: u64) {
+    match by_day.iter_mut().find(|d| d.day == day) {
+        Some(d) => d.volume.add(bytes),
+        None => {
+            let mut volume = Volume::default();
+            volume.add(bytes);
+            by_day.push(DayCount { day, volume });
+        }
+    }
 }
 
 fn unsigned(n: i64) -> u64 {
@@ -78,28 +95,69 @@ impl Db {
         size: usize,
         resume: &mut Option<String>,
     ) -> Result<Vec<DayCount>> {
-        const WHAT: &str = "purging a batch of traces";
-        if self.sql.dialect == Dialect::Postgres {
-            // One statement: the counts come back per day. In an explicit
-            // transaction all the same: a batch the server is still running
-            // when the tool is interrupted then rolls back (no COMMIT comes)
-            // instead of deleting rows the interrupted run did not count.
-            let statement = self.sql.delete_batch(size, resume.is_some());
-            let mut query = sqlx::query(&statement).bind(before);
-            if let Some(after) = resume.as_deref() {
-                query = query.bind(after);
-            }
-            let mut tx = self.timed(WHAT, self.pool().begin()).await?;
-            let rows = self.timed(WHAT, query.fetch_all(&mut *tx)).await?;
-            self.timed(WHAT, tx.commit()).await?;
-            for row in &rows {
-                let newest: Option<String> = row.try_get(3).map_err(|e| self.error(WHAT, &e))?;
-                if newest > *resume {
-                    *resume = newest;
-                }
-            }
-            return self.day_counts(WHAT, &rows);
+        match self.sql.dialect {
+            Dialect::Postgres => self.batch_postgres(before, size, resume).await,
+            Dialect::Sqlite => self.batch_sqlite(before, size).await,
+            Dialect::Mysql => self.batch_locked(before, size).await,
         }
+    }
+
+    /// One statement: the counts come back per day. In an explicit
+    /// transaction all the same: a batch the server is still running when
+    /// the tool is interrupted then rolls back (no COMMIT comes) instead of
+    /// deleting rows the interrupted run did not count.
+    async fn batch_postgres(
+        &self,
+        before: &str,
+        size: usize,
+        resume: &mut Option<String>,
+    ) -> Result<Vec<DayCount>> {
+        let statement = self.sql.delete_batch(size, resume.is_some());
+        let mut query = sqlx::query(&statement).bind(before);
+        if let Some(after) = resume.as_deref() {
+            query = query.bind(after);
+        }
+        let mut tx = self.timed(PURGING, self.pool().begin()).await?;
+        let rows = self.timed(PURGING, query.fetch_all(&mut *tx)).await?;
+        self.timed(PURGING, tx.commit()).await?;
+        for row in &rows {
+            let newest: Option<String> = row.try_get(3).map_err(|e| self.error(PURGING, &e))?;
+            if newest > *resume {
+                *resume = newest;
+            }
+        }
+        self.day_counts(PURGING, &rows)
+    }
+
+    /// One statement that deletes and says what went, in a transaction
+    /// for the same reason as PostgreSQL's. A SELECT first would take a
+    /// read lock that SQLite cannot raise to a write lock while another
+    /// purge writes (it answers "database is locked" at once); a
+    /// transaction that starts by writing waits its turn. Rows another
+    /// purge took first are not there to delete, nor counted.
+    async fn batch_sqlite(&self, before: &str, size: usize) -> Result<Vec<DayCount>> {
+        let statement = self.sql.delete_returning(size);
+        let mut tx = self.timed(PURGING, self.pool().begin()).await?;
+        let rows = self
+            .timed(
+                PURGING,
+                sqlx::query(&statement).bind(before).fetch_all(&mut *tx),
+            )
+            .await?;
+        self.timed(PURGING, tx.commit()).await?;
+        let mut by_day = Vec::new();
+        for row in &rows {
+            let day = parse_day(row.try_get(0).map_err(|e| self.error(PURGING, &e))?);
+            add_row(&mut by_day, day, unsigned(self.get(PURGING, row, 1)?));
+        }
+        Ok(by_day)
+    }
+
+    /// MySQL and MariaDB: lock the batch's rows (`FOR UPDATE`), delete
+    /// them by primary key, commit. Another purge at the same time waits
+    /// on the locks and then finds those rows gone.
+    async fn batch_locked(&self, before: &str, size: usize) -> Result<Vec<DayCount>> {
+        const WHAT: &str = PURGING;
         let mut tx = self.timed(WHAT, self.pool().begin()).await?;
         let statement = self.sql.batch(size);
         let rows = self
@@ -113,15 +171,7 @@ impl Db {
         for row in &rows {
             ids.push(self.get::<i64>(WHAT, row, 0)?);
             let day = parse_day(row.try_get(1).map_err(|e| self.error(WHAT, &e))?);
-            let bytes = unsigned(self.get(WHAT, row, 2)?);
-            match by_day.iter_mut().find(|d| d.day == day) {
-                Some(d) => d.volume.add(bytes),
-                None => {
-                    let mut volume = Volume::default();
-                    volume.add(bytes);
-                    by_day.push(DayCount { day, volume });
-                }
-            }
+            add_row(&mut by_day, day, unsigned(self.get(WHAT, row, 2)?));
         }
         if ids.is_empty() {
             self.timed(WHAT, tx.rollback()).await?;
