@@ -99,6 +99,11 @@ pub fn apply(
             _ => change,
         };
         let had_changes = done.pending();
+        if had_changes {
+            // As every other store's apply: what was made, and where the
+            // password went.
+            super::apply::progress(&done);
+        }
         Ok(Some(ApplyOutcome {
             done: plan_of(env, done),
             had_changes,

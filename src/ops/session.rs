@@ -33,6 +33,10 @@ pub struct Session {
     /// The clients of each target this run connected to (one, except for
     /// `--env all`, whose environments run at once).
     clients: tokio::sync::Mutex<Vec<Clients>>,
+    /// The tool's own directory beside the spec, where the app credentials
+    /// `apply` writes are found again (`check`); `None`: `.chronotrace-ops`
+    /// here.
+    state_dir: Option<PathBuf>,
 }
 
 impl Session {
@@ -41,6 +45,19 @@ impl Session {
             overrides,
             ..Session::default()
         }
+    }
+
+    /// This session, with the tool's own directory at `dir`.
+    pub fn with_state_dir(mut self, dir: PathBuf) -> Session {
+        self.state_dir = Some(dir);
+        self
+    }
+
+    /// The tool's own directory (see `state_dir`).
+    pub fn state_dir(&self) -> PathBuf {
+        self.state_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(crate::credentials_file::STATE_DIR))
     }
 
     /// Where an S3 environment connects, with the overrides and extra CAs.

@@ -40,7 +40,10 @@ pub fn evaluate(session: &Session, env: &Environment) -> Result<Report> {
                 )
             })?;
             usable_bundle(session)?;
-            let app_key = s3.app_user.as_ref().and_then(|_| app::read_key(&env.name));
+            let app_key = s3
+                .app_user
+                .as_ref()
+                .and_then(|_| app::read_key(&session.state_dir(), &env.name));
             session.block_on(runner::run_s3(
                 env,
                 s3,
