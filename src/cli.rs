@@ -165,9 +165,9 @@ pub struct ApplyArgs {
     /// Apply without asking (required without a terminal)
     #[arg(long)]
     pub yes: bool,
-    /// Where a new app key is written (app-credentials.<env>.env, mode 0600, never overwritten)
-    #[arg(long, value_name = "DIR", default_value = "deploy")]
-    pub out: PathBuf,
+    /// Where a new app secret is written (app-credentials.<env>.env, mode 0600, never overwritten) [default: .chronotrace-ops/ beside the spec, git-ignored]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
     /// Replace the app's key on a self-hosted store: a new key, proven, written, then the old one deleted
     #[arg(long)]
     pub rotate_app_key: bool,
@@ -310,7 +310,7 @@ pub struct BootstrapArgs {
     /// Apply without asking (required without a terminal)
     #[arg(long)]
     pub yes: bool,
-    /// Where the rendered files go
+    /// Where the rendered files and the report go (the app's new secrets go to .chronotrace-ops/ beside the spec, git-ignored)
     #[arg(long, value_name = "DIR", default_value = "deploy")]
     pub out: PathBuf,
 }

@@ -4,11 +4,50 @@
 //! refuses rather than lose the secret in use) and never printed. Generic
 //! on purpose: every store's app credentials (a Redis ACL user, an S3 key)
 //! go through it.
+//!
+//! By default that `{dir}` is the tool's own directory `.chronotrace-ops/`
+//! beside the spec, never `deploy/` (the rendered files a team commits):
+//! made 0700, with a `.gitignore` of `*` so git never takes a secret in.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+
+/// The tool's own directory (beside the spec) for what must never be
+/// committed: the default home of the credentials files.
+pub(crate) const STATE_DIR: &str = ".chronotrace-ops";
+
+/// The `.gitignore` of the tool's own directory: everything in it.
+const STATE_GITIGNORE: &str =
+    "# chronotrace-ops: app secrets live here; never commit this directory.\n*\n";
+
+/// Makes `dir` ready to take a credentials file. The tool's own directory
+/// (named `STATE_DIR`, the default or given so) is made 0700 and gets its
+/// `.gitignore` (an existing one is left as is); any other directory was
+/// the user's choice (`--out`) and is only created.
+pub(crate) fn prepare_dir(dir: &Path) -> Result<()> {
+    if dir.as_os_str().is_empty() {
+        return Ok(());
+    }
+    if dir.file_name() != Some(std::ffi::OsStr::new(STATE_DIR)) {
+        return std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e));
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(|e| Error::io(dir, e))?;
+    let ignore = dir.join(".gitignore");
+    match create_new_0600(&ignore) {
+        Ok(mut file) => file
+            .write_all(STATE_GITIGNORE.as_bytes())
+            .and_then(|()| file.sync_all())
+            .map_err(|e| Error::io(&ignore, e)),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(Error::io(&ignore, e)),
+    }
+}
 
 /// Where `env`'s app credentials go under `dir`.
 pub(crate) fn path(dir: &Path, env: &str) -> PathBuf {
@@ -27,7 +66,7 @@ pub(crate) fn create_new_0600(file: &Path) -> std::io::Result<std::fs::File> {
 /// Writes `entries` to `path(dir, env)`, refusing an existing file.
 pub(crate) fn write_once(dir: &Path, env: &str, entries: &[(&str, &str)]) -> Result<PathBuf> {
     let file = path(dir, env);
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    prepare_dir(dir)?;
     let mut out = create_new_0600(&file).map_err(|e| match e.kind() {
         std::io::ErrorKind::AlreadyExists => Error::usage_with_hint(
             format!(
@@ -87,6 +126,29 @@ mod tests {
                 .expect("read")
                 .contains("=p\n")
         );
+    }
+
+    #[test]
+    fn the_state_directory_is_private_and_git_ignored() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = tempfile::tempdir().expect("tempdir");
+        let state = root.path().join("spec-dir").join(STATE_DIR);
+        let file = write_once(&state, "ci", &[("K", "v")]).expect("written");
+        assert_eq!(file, state.join("app-credentials.ci.env"));
+        let mode = |p: &Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode(&state), 0o700);
+        assert_eq!(mode(&file), 0o600);
+        let ignore = std::fs::read_to_string(state.join(".gitignore")).expect("gitignore");
+        assert!(ignore.lines().any(|l| l == "*"), "{ignore}");
+        // A team's own .gitignore there is kept.
+        std::fs::write(state.join(".gitignore"), "*\n!README\n").expect("edit");
+        write_once(&state, "prod", &[("K", "v")]).expect("second env");
+        let kept = std::fs::read_to_string(state.join(".gitignore")).expect("gitignore");
+        assert_eq!(kept, "*\n!README\n");
+        // A directory given with --out is only created.
+        let out = root.path().join("creds");
+        write_once(&out, "ci", &[("K", "v")]).expect("written");
+        assert!(!out.join(".gitignore").exists());
     }
 
     #[test]

@@ -9,12 +9,12 @@ use crate::error::{ExitStatus, Result};
 use crate::ops;
 
 pub fn run(ctx: &Context, args: &ApplyArgs) -> Result<ExitStatus> {
-    let spec = ctx.load_spec()?;
+    let spec = ctx.load_spec_to_change("apply would change it")?;
     let env = spec.environment(ctx.env_name())?;
     let heading = title(ctx, "Plan", env);
     let confirm = |plan: &_| proceed(ctx, plan, &heading, args.yes);
     let keys = ops::KeyOptions {
-        out: args.out.clone(),
+        out: args.out.clone().unwrap_or_else(|| ctx.state_dir()),
         rotate: args.rotate_app_key,
     };
     match ops::apply::apply_with(&ctx.session, env, &confirm, &keys)? {

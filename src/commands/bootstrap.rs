@@ -64,7 +64,7 @@ type Ran = (bool, String, Value);
 
 pub fn run(ctx: &Context, args: &BootstrapArgs) -> Result<ExitStatus> {
     // An invalid spec is "could not do the job": the usual one-line errors.
-    let spec = ctx.load_spec()?;
+    let spec = ctx.load_spec_to_change("bootstrap would provision it")?;
     let env = spec.environment(ctx.env_name())?;
     let mut job = Job::default();
     job.record("validate", Ok(validated(&spec)));
@@ -74,7 +74,7 @@ pub fn run(ctx: &Context, args: &BootstrapArgs) -> Result<ExitStatus> {
             render(ctx, spec, env, &args.out)
         }),
         ("apply", &|ctx, _, env, args, _| {
-            apply_step(ctx, env, args.yes, &args.out)
+            apply_step(ctx, env, args.yes, &ctx.state_dir())
         }),
         ("check", &|ctx, _, env, _, checks| {
             check_step(ctx, env, checks)

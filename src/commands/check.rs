@@ -17,7 +17,7 @@ use crate::{ops, output};
 
 /// Runs `check` for the selected environments.
 pub fn run(ctx: &Context, args: &CheckArgs) -> Result<ExitStatus> {
-    let spec = ctx.load_spec()?;
+    let spec = ctx.load_spec_to_change("check writes a probe object to it")?;
     let envs = ctx.environments(&spec)?;
     let format = args.format.unwrap_or(match ctx.output {
         OutputFormat::Json => CheckFormat::Json,

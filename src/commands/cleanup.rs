@@ -104,7 +104,11 @@ fn print_verify(out: &mut dyn Write, r: &VerifyReport) -> std::io::Result<()> {
 }
 
 fn purge(ctx: &Context, args: &PurgeArgs) -> Result<ExitStatus> {
-    let spec = ctx.load_spec()?;
+    let spec = if args.yes {
+        ctx.load_spec_to_change("cleanup purge --yes would delete from it")?
+    } else {
+        ctx.load_spec()?
+    };
     let env = spec.environment(ctx.env_name())?;
     let settings = PurgeSettings {
         days: args.days,

@@ -11,7 +11,7 @@ use crate::ops;
 use crate::plan::Plan;
 
 pub fn run(ctx: &Context, args: &DestroyArgs) -> Result<ExitStatus> {
-    let spec = ctx.load_spec()?;
+    let spec = ctx.load_spec_to_change("destroy would delete from it")?;
     let env = spec.environment(ctx.env_name())?;
     let heading = title(ctx, "Destroy", env);
     let confirm = |plan: &Plan| {

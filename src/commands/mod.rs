@@ -19,6 +19,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::cli::{self, GlobalArgs};
+use crate::credentials_file::STATE_DIR;
 use crate::error::{Error, ExitStatus, Result};
 use crate::ops::{Overrides, Session};
 use crate::output::{self, OutputFormat};
@@ -61,25 +62,28 @@ impl Context {
                 "give the Laravel app's directory (the one holding artisan and composer.lock)",
             ));
         }
+        let spec_source = SpecSource::discover(global.config.as_deref());
+        let state_dir = state_dir_of(&spec_source);
+        let overrides = Overrides {
+            endpoint_url,
+            region: global.region.clone(),
+            profile: global.profile.clone(),
+            ca_bundle: global
+                .ca_bundle
+                .clone()
+                .or_else(|| std::env::var_os("AWS_CA_BUNDLE").map(PathBuf::from)),
+            timeouts: global.timeout.unwrap_or_default(),
+        };
         Ok(Context {
             app: global.app.clone(),
             output: global.output.into(),
-            spec_source: SpecSource::discover(global.config.as_deref()),
+            spec_source,
             spec_path: global
                 .config
                 .clone()
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_SPEC_FILE)),
             env: global.env.clone(),
-            session: Arc::new(Session::new(Overrides {
-                endpoint_url,
-                region: global.region.clone(),
-                profile: global.profile.clone(),
-                ca_bundle: global
-                    .ca_bundle
-                    .clone()
-                    .or_else(|| std::env::var_os("AWS_CA_BUNDLE").map(PathBuf::from)),
-                timeouts: global.timeout.unwrap_or_default(),
-            })),
+            session: Arc::new(Session::new(overrides).with_state_dir(state_dir)),
             color: !global.no_color
                 && std::env::var_os("NO_COLOR").is_none()
                 && std::io::IsTerminal::is_terminal(&std::io::stdout()),
@@ -99,6 +103,31 @@ impl Context {
         } else {
             Ok(vec![spec.environment(self.env_name())?])
         }
+    }
+
+    /// Loads the spec for a command that writes to the selected
+    /// environments' stores (`does` says how, e.g. "apply would change
+    /// it"). Without a spec file the embedded starter spec's environments
+    /// other than the local disk are examples (a bucket name anyone may
+    /// own, an example endpoint): writing to them is refused before any
+    /// connection, so a first try in an empty directory creates nothing.
+    pub fn load_spec_to_change(&self, does: &str) -> Result<Spec> {
+        if self.spec_source == SpecSource::Embedded {
+            let spec = self.spec_source.load()?;
+            let envs = self.environments(&spec)?;
+            if let Some(env) = envs
+                .iter()
+                .find(|env| !env.storage.is_local_disk())
+            {
+                return Err(embedded_refusal(&env.name, does));
+            }
+        }
+        self.load_spec()
+    }
+
+    /// The tool's own directory beside the spec (see `state_dir_of`).
+    pub fn state_dir(&self) -> PathBuf {
+        self.session.state_dir()
     }
 
     /// Loads and validates the spec, printing its warnings on stderr.
@@ -122,6 +151,31 @@ impl Context {
         }
         Ok(spec)
     }
+}
+
+/// The tool's own directory beside the spec (beside `--config FILE`, else
+/// here): what must never be committed goes there, the app credentials
+/// `apply` generates first of all.
+fn state_dir_of(source: &SpecSource) -> PathBuf {
+    let beside = match source {
+        SpecSource::Explicit(path) | SpecSource::WorkingDir(path) => path.parent(),
+        SpecSource::Embedded => None,
+    };
+    beside
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from(STATE_DIR), |dir| dir.join(STATE_DIR))
+}
+
+/// The refusal of a write to `env` of the embedded starter spec.
+fn embedded_refusal(env: &str, does: &str) -> Error {
+    Error::usage_with_hint(
+        format!(
+            "no spec file (no --config, CHRONOTRACE_OPS_CONFIG or ./{DEFAULT_SPEC_FILE}): environment '{env}' of the embedded starter spec is an example, and {does}; nothing was done"
+        ),
+        format!(
+            "run `chronotrace-ops init`, describe your environments in {DEFAULT_SPEC_FILE}, then run this again (the embedded spec serves `-e local` and read-only commands)"
+        ),
+    )
 }
 
 /// The stack of each environment's thread (as the main thread's).

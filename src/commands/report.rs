@@ -13,7 +13,14 @@ use crate::report::{self, ReportFormat};
 
 /// Runs `report`.
 pub fn run(ctx: &Context, args: &ReportArgs) -> Result<ExitStatus> {
-    let spec = ctx.load_spec()?;
+    let spec = if args.no_checks {
+        ctx.load_spec()?
+    } else {
+        // Its checks write a probe, as `check` does.
+        ctx.load_spec_to_change(
+            "report's checks write a probe object to it (`report --no-checks` only reads)",
+        )?
+    };
     let envs = ctx.environments(&spec)?;
     let format = args.format.map_or(
         match ctx.output {

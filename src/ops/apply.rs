@@ -235,7 +235,9 @@ fn outcome(change: &Change, applied: Applied) -> Change {
     }
 }
 
-fn progress(change: &Change) {
+/// One line on stderr per change made, with its note (where a new secret
+/// went, never the secret).
+pub(crate) fn progress(change: &Change) {
     let id = change.resource.id();
     let line = match (&change.action, &change.note) {
         (Action::None, Some(note)) => format!("  = {id}: {note}"),

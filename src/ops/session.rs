@@ -24,6 +24,18 @@ impl Session {
         }
     }
 
+    /// This session, with the tool's own directory at `dir`.
+    pub fn with_state_dir(mut self, dir: std::path::PathBuf) -> Session {
+        self.connections.state_dir = Some(dir);
+        self
+    }
+
+    /// The tool's own directory beside the spec (where `apply` writes the
+    /// app's new secrets, git-ignored).
+    pub fn state_dir(&self) -> std::path::PathBuf {
+        self.connections.state_dir()
+    }
+
     /// Runs async work (the network layers) to completion on the run's
     /// runtime, built on first use (commands without network build none).
     /// Ctrl-C or SIGTERM stops it where it is (`Error::Interrupted`); the

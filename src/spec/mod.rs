@@ -94,6 +94,12 @@ pub(crate) enum Storage {
 }
 
 impl Storage {
+    /// True for the local disk: the one store the embedded starter spec
+    /// may write to (its other environments are examples).
+    pub(crate) fn is_local_disk(&self) -> bool {
+        matches!(self, Storage::Local(_))
+    }
+
     /// Days a noncurrent version is kept, where the store keeps versions
     /// and the spec expires them.
     pub(crate) fn noncurrent_days(&self) -> Option<u32> {

@@ -13,6 +13,10 @@ pub(crate) use crate::transport::overrides::Overrides;
 pub(crate) struct Connections {
     pub(crate) overrides: Overrides,
     pub(crate) s3_clients: ClientCache,
+    /// The tool's own directory beside the spec (`.chronotrace-ops/`,
+    /// git-ignored), where the app credentials `apply` writes are found
+    /// again by `check`; `None`: `.chronotrace-ops` here.
+    pub(crate) state_dir: Option<std::path::PathBuf>,
 }
 
 impl Connections {
@@ -21,5 +25,12 @@ impl Connections {
             overrides,
             ..Connections::default()
         }
+    }
+
+    /// The tool's own directory (see `state_dir`).
+    pub(crate) fn state_dir(&self) -> std::path::PathBuf {
+        self.state_dir
+            .clone()
+            .unwrap_or_else(|| std::path::PathBuf::from(crate::credentials_file::STATE_DIR))
     }
 }

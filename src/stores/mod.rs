@@ -231,7 +231,8 @@ pub(crate) enum Intent {
 /// user's password), and whether it rotates the app's key.
 #[derive(Debug, Clone)]
 pub(crate) struct KeyOptions {
-    /// `--out` (default `deploy/`).
+    /// `--out`, else the tool's own directory beside the spec
+    /// (`.chronotrace-ops/`, git-ignored).
     pub(crate) out: std::path::PathBuf,
     /// `--rotate-app-key`.
     pub(crate) rotate: bool,
@@ -240,7 +241,7 @@ pub(crate) struct KeyOptions {
 impl Default for KeyOptions {
     fn default() -> Self {
         KeyOptions {
-            out: std::path::PathBuf::from("deploy"),
+            out: std::path::PathBuf::from(crate::credentials_file::STATE_DIR),
             rotate: false,
         }
     }
@@ -315,6 +316,7 @@ pub(crate) fn open<'a>(env: &'a Environment, connections: &'a Connections) -> Bo
             s3,
             &connections.overrides,
             &connections.s3_clients,
+            connections.state_dir(),
         )),
         Storage::Redis(redis) => Box::new(redis::plugin::RedisKeys::new(
             env,

@@ -200,7 +200,9 @@ fn the_app_key_secret_is_only_in_its_credentials_file() {
             let spec = std::fs::read_to_string(&path).expect("spec");
             std::fs::write(path, format!("{spec}    admin_endpoint: {admin}\n")).expect("spec");
         }
-        let file = dir.path().join("deploy/app-credentials.staging.env");
+        let file = dir
+            .path()
+            .join(".chronotrace-ops/app-credentials.staging.env");
         let mut outputs =
             vec![admin_run(dir.path(), &endpoint, &["-vv", "apply", "--yes"]).code(0)];
         let mut secrets = vec![app_key(&file).1];

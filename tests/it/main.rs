@@ -43,6 +43,7 @@ mod render;
 mod render_selfhosted;
 mod report;
 mod report_html;
+mod safe_defaults;
 mod scale;
 mod seaweedfs;
 mod selfhosted_identity;

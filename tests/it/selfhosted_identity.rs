@@ -109,9 +109,11 @@ async fn seaweedfs_app_user_is_applied_scoped_rotated_and_destroyed() {
     let applied = admin_run(dir.path(), &weed, &["apply", "--yes"])
         .code(0)
         .stderr_contains(
-            "iam.access-key: done (secret written to deploy/app-credentials.staging.env",
+            "iam.access-key: done (secret written to .chronotrace-ops/app-credentials.staging.env",
         );
-    let file = dir.path().join("deploy/app-credentials.staging.env");
+    let file = dir
+        .path()
+        .join(".chronotrace-ops/app-credentials.staging.env");
     let mode = std::fs::metadata(&file).expect("file").permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
     let key = app_key(&file);
@@ -175,7 +177,7 @@ async fn seaweedfs_foreign_user_is_left_alone() {
         .stdout_contains("was not created by chronotrace-ops");
     assert!(
         !dir.path()
-            .join("deploy/app-credentials.staging.env")
+            .join(".chronotrace-ops/app-credentials.staging.env")
             .exists()
     );
     admin_run(dir.path(), &weed, &["destroy", "--yes", "--empty"]).code(0);
@@ -207,7 +209,9 @@ async fn garage_app_key_is_applied_scoped_to_the_bucket_rotated_and_destroyed() 
     create_bucket(&s3_client(&garage), &garage, &other).await;
 
     let applied = admin_run(dir.path(), &garage, &["apply", "--yes"]).code(0);
-    let file = dir.path().join("deploy/app-credentials.staging.env");
+    let file = dir
+        .path()
+        .join(".chronotrace-ops/app-credentials.staging.env");
     let key = app_key(&file);
     no_secret(&applied, &key.1);
     admin_run(dir.path(), &garage, &["plan", "--exit-code"]).code(0);

@@ -34,7 +34,7 @@ fn check_as(dir: &Path, (id, secret): &(String, String)) -> Outcome {
 
 /// Replaces the app's key in the credentials file with `(id, secret)`.
 fn plant_key(dir: &Path, (id, secret): (&str, &str)) {
-    let file = dir.join("deploy/app-credentials.staging.env");
+    let file = dir.join(".chronotrace-ops/app-credentials.staging.env");
     std::fs::write(
         file,
         format!("AWS_ACCESS_KEY_ID={id}\nAWS_SECRET_ACCESS_KEY={secret}\n"),
@@ -66,7 +66,10 @@ async fn least_privilege_is_proven(endpoint: &Endpoint, provider: &str, scope: &
     assert_eq!(status(&report, "app.scope"), scope, "{report:#}");
 
     // The app's key alone, from the environment: admin-only checks skip.
-    let key = app_key(&dir.path().join("deploy/app-credentials.staging.env"));
+    let key = app_key(
+        &dir.path()
+            .join(".chronotrace-ops/app-credentials.staging.env"),
+    );
     let alone = tempdir();
     std::fs::copy(
         dir.path().join("chronotrace-ops.yaml"),

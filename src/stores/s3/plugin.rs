@@ -38,6 +38,8 @@ pub(crate) struct Bucket<'a> {
     s3: &'a S3Storage,
     overrides: &'a Overrides,
     clients: &'a ClientCache,
+    /// Where `apply` wrote the app's key (`check` reads it back).
+    state_dir: std::path::PathBuf,
 }
 
 impl<'a> Bucket<'a> {
@@ -46,12 +48,14 @@ impl<'a> Bucket<'a> {
         s3: &'a S3Storage,
         overrides: &'a Overrides,
         clients: &'a ClientCache,
+        state_dir: std::path::PathBuf,
     ) -> Bucket<'a> {
         Bucket {
             env,
             s3,
             overrides,
             clients,
+            state_dir,
         }
     }
 
@@ -113,7 +117,7 @@ impl<'a> Bucket<'a> {
             .s3
             .app_user
             .as_ref()
-            .and_then(|_| super::app_identity::key_check::read_key(&self.env.name));
+            .and_then(|_| super::app_identity::key_check::read_key(&self.state_dir, &self.env.name));
         Ok(super::check_order::run_s3(
             self.env,
             self.s3,

@@ -1,5 +1,5 @@
 //! The app's side of an S3 check (spec with `iam.user`): which key is the
-//! app's — the one `apply` wrote to `deploy/app-credentials.<env>.env`, or
+//! app's — the one `apply` wrote to `.chronotrace-ops/app-credentials.<env>.env`, or
 //! the run's own credentials when they are least-privilege (the app's key
 //! from the environment) — and the privilege checks run with it.
 
@@ -20,10 +20,16 @@ pub struct AppKey {
     pub secret: Secret,
 }
 
-/// The key in `deploy/app-credentials.<env>.env`, when that file exists
-/// and holds both variables.
-pub fn read_key(env: &str) -> Option<AppKey> {
-    let text = std::fs::read_to_string(credentials_path(Path::new("deploy"), env)).ok()?;
+/// Where `apply` wrote the app's key before it kept secrets in the tool's
+/// own directory: still read, so a key written then is found.
+const LEGACY_DIR: &str = "deploy";
+
+/// The key in `{state_dir}/app-credentials.<env>.env` (else in the old
+/// `deploy/` one), when that file exists and holds both variables.
+pub fn read_key(state_dir: &Path, env: &str) -> Option<AppKey> {
+    let text = std::fs::read_to_string(credentials_path(state_dir, env))
+        .or_else(|_| std::fs::read_to_string(credentials_path(Path::new(LEGACY_DIR), env)))
+        .ok()?;
     let value = |name: &str| {
         text.lines()
             .find_map(|l| l.strip_prefix(name)?.strip_prefix('='))
@@ -78,7 +84,7 @@ pub async fn privilege(
         None => {
             return crate::check::skip_all(
                 &privilege::IDS,
-                "no app key: `chronotrace-ops apply` writes it to deploy/app-credentials.<env>.env, or run check with the app's key",
+                "no app key: `chronotrace-ops apply` writes it to .chronotrace-ops/app-credentials.<env>.env beside the spec, or run check with the app's key",
             );
         }
     };

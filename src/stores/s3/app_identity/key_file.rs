@@ -1,4 +1,5 @@
-//! The app's credentials file: `{out}/app-credentials.<env>.env`, holding
+//! The app's credentials file: `{out}/app-credentials.<env>.env` (`out`:
+//! `--out`, else `.chronotrace-ops/` beside the spec, git-ignored), holding
 //! the new key as `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` (the names
 //! the Laravel package reads). Created with mode 0600 at open time and
 //! never overwritten; `--rotate-app-key` replaces it atomically (a 0600
@@ -51,10 +52,10 @@ impl KeySink for CredentialsFile {
                 "move it away if its key is gone, or pass --rotate-app-key to replace the key",
             ));
         }
-        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        match self.path.parent() {
+            Some(dir) => crate::credentials_file::prepare_dir(dir),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     fn write(&self, key: &NewKey, rotating: bool) -> Result<String> {
