@@ -8,9 +8,8 @@
 use serde_json::json;
 
 use super::desired::DesiredApp;
-use super::diff::FOREIGN;
 use super::observed::{Held, ObservedApp};
-use super::{Action, Change, Resource};
+use super::{Action, Change, FOREIGN, Resource};
 use crate::spec::AppIdentity;
 
 /// What `apply` does to the app's identity, in creation order: on

@@ -6,8 +6,7 @@
 
 use serde_json::json;
 
-use super::observed::Held;
-use super::{Action, Change, Resource};
+use super::{Action, Change, Held, Resource};
 use crate::spec::DatabaseStorage;
 use crate::spec::database::Dialect;
 

@@ -8,10 +8,7 @@ use super::desired::{
     Desired, DesiredBucket, DesiredIam, DesiredTarget, ENCRYPTION, LOCAL_DIR_MODE, OWNERSHIP,
 };
 use super::observed::{Held, Observed, ObservedBucket, ObservedDir, ObservedIam, Seen};
-use super::{Action, Change, Plan, Resource};
-
-/// Said of a named resource that exists without the tool's tags.
-pub(crate) const FOREIGN: &str = "exists but was not created by chronotrace-ops: left alone";
+use super::{Action, Change, FOREIGN, Plan, Resource, differing};
 
 /// What `apply` must do to turn `observed` into `desired`.
 pub(crate) fn diff(desired: &Desired, observed: &Observed) -> Plan {
@@ -176,25 +173,6 @@ fn setting(resource: Resource, want: Value, seen: &Seen<Value>) -> Change {
                 .with_after(after)
         }
     }
-}
-
-/// The fields of two JSON objects that differ (a missing field is `null`);
-/// whole values when either is not an object.
-pub(crate) fn differing(before: &Value, after: &Value) -> (Value, Value) {
-    let (Value::Object(b), Value::Object(a)) = (before, after) else {
-        return (before.clone(), after.clone());
-    };
-    let mut keys: Vec<&String> = b.keys().chain(a.keys()).collect();
-    keys.dedup();
-    let (mut old, mut new) = (Map::new(), Map::new());
-    for key in keys {
-        let (x, y) = (b.get(key), a.get(key));
-        if x != y && !old.contains_key(key) {
-            old.insert(key.clone(), x.cloned().unwrap_or(Value::Null));
-            new.insert(key.clone(), y.cloned().unwrap_or(Value::Null));
-        }
-    }
-    (Value::Object(old), Value::Object(new))
 }
 
 fn iam_changes(want: &DesiredIam, seen: &ObservedIam) -> Vec<Change> {

@@ -49,7 +49,7 @@ pub(crate) fn change(want: &Value, seen: &Seen<Value>) -> Change {
             .with_note("S3 writes the first inventory within 48 hours; the destination bucket's policy must let s3.amazonaws.com put objects there"),
         Seen::Present(have) if have == want => Change::new(Resource::Inventory, Action::None),
         Seen::Present(have) => {
-            let (before, after) = super::diff::differing(have, want);
+            let (before, after) = super::differing(have, want);
             Change::new(Resource::Inventory, Action::Update)
                 .with_before(before)
                 .with_after(after)

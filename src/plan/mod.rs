@@ -17,13 +17,52 @@ pub(crate) mod merge;
 pub(crate) mod observed;
 pub(crate) mod text;
 
+/// Said of a named resource that exists without the tool's tags.
+pub(crate) const FOREIGN: &str = "exists but was not created by chronotrace-ops: left alone";
+
+/// Who holds a named resource.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Held<T> {
+    Absent,
+    /// Exists without the tool's tags: reported, never taken over.
+    Foreign,
+    /// Created by the tool for this environment, with its current state.
+    Ours(T),
+}
+
+impl<T> Held<T> {
+    /// True when the tool created it.
+    pub(crate) fn is_ours(&self) -> bool {
+        matches!(self, Held::Ours(_))
+    }
+}
+
+/// The fields of two JSON objects that differ (a missing field is `null`);
+/// whole values when either is not an object.
+pub(crate) fn differing(before: &Value, after: &Value) -> (Value, Value) {
+    let (Value::Object(b), Value::Object(a)) = (before, after) else {
+        return (before.clone(), after.clone());
+    };
+    let mut keys: Vec<&String> = b.keys().chain(a.keys()).collect();
+    keys.dedup();
+    let (mut old, mut new) = (Map::new(), Map::new());
+    for key in keys {
+        let (x, y) = (b.get(key), a.get(key));
+        if x != y && !old.contains_key(key) {
+            old.insert(key.clone(), x.cloned().unwrap_or(Value::Null));
+            new.insert(key.clone(), y.cloned().unwrap_or(Value::Null));
+        }
+    }
+    (Value::Object(old), Value::Object(new))
+}
+
 #[cfg(test)]
 mod diff_proptests;
 #[cfg(test)]
 mod merge_proptests;
 
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 pub(crate) use diff::{destroy_plan, diff};
 

@@ -3,6 +3,7 @@
 //! shapes as the desired state, so equal means "in place".
 
 use serde_json::Value;
+pub(crate) use super::Held;
 
 /// One setting as read from the server.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,23 +32,6 @@ impl<T> Seen<T> {
             Seen::Present(v) => Seen::Present(f(v)),
             Seen::Unsupported(r) => Seen::Unsupported(r),
         }
-    }
-}
-
-/// Who holds a named resource.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Held<T> {
-    Absent,
-    /// Exists without the tool's tags: reported, never taken over.
-    Foreign,
-    /// Created by the tool for this environment, with its current state.
-    Ours(T),
-}
-
-impl<T> Held<T> {
-    /// True when the tool created it.
-    pub(crate) fn is_ours(&self) -> bool {
-        matches!(self, Held::Ours(_))
     }
 }
 
