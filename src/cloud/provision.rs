@@ -4,9 +4,10 @@
 use super::app_identity::execute::AppSetup;
 pub use super::applied::Applied;
 use super::{Clients, bucket, bucket_write, empty, iam, iam_write};
-use crate::error::{Error, Result};
+use crate::error::{ApiCause, Error, Result};
+use crate::plan::desired::DesiredApp;
 use crate::plan::desired::DesiredBucket;
-use crate::plan::observed::Observed;
+use crate::plan::observed::{Observed, ObservedApp};
 use crate::plan::{Action, Change, Resource};
 use crate::spec::ids::lifecycle_rule_id;
 
@@ -55,7 +56,10 @@ impl<'a> Provisioner<'a> {
             _ => None,
         };
         let app = match (&self.want.app, &self.app) {
-            (Some(want), Some(setup)) => Some(Box::new(setup.admin.observe(want).await?)),
+            (Some(want), Some(setup)) => Some(Box::new(match setup.admin.observe(want).await {
+                Ok(seen) => seen,
+                Err(e) => admin_refused(&e, want).ok_or(e)?,
+            })),
             _ => None,
         };
         Ok(Observed::Bucket {
@@ -175,4 +179,23 @@ impl<'a> Provisioner<'a> {
         bucket_write::delete(c, b).await?;
         Ok(note.map_or(Applied::Done, Applied::Noted))
     }
+}
+
+/// Why an admin identity the store refuses to let manage users
+/// (SeaweedFS's IAM API, MinIO's admin API: the run's own credentials) may
+/// not, and how to fix it; `None` for any other failure, which stays an
+/// error.
+fn admin_refused(e: &Error, want: &DesiredApp) -> Option<ObservedApp> {
+    let Error::Api(failure) = e else {
+        return None;
+    };
+    matches!(failure.cause, ApiCause::AccessDenied | ApiCause::Forbidden).then(|| {
+        ObservedApp::refused(
+            format!(
+                "{e}: the run's credentials may not manage the app's user {}",
+                want.user
+            ),
+            "run apply with an admin's credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)",
+        )
+    })
 }

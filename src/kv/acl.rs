@@ -60,18 +60,76 @@ fn commands_rule() -> String {
     format!("-@all {}", allowed.join(" "))
 }
 
-/// The user as it is (`None`: no such user), in the shape of `desired`.
-pub(crate) async fn observe(redis: &Redis, name: &str) -> Result<Option<Value>> {
+/// The app's user as the connection sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Seen {
+    Absent,
+    /// In the shape of `desired`.
+    Present(Value),
+    /// The connection may not manage ACL users: what it lacks and how to
+    /// get it (a plan note, never a change `apply` would be refused).
+    Refused(String),
+}
+
+/// The user as it is, or why the connection may not manage it. `ACL
+/// GETUSER` is refused (`NOPERM`) to a user without `@admin`; where the
+/// server has `ACL DRYRUN` (Redis 7), it also says whether `ACL SETUSER`
+/// itself is allowed, for users allowed one and not the other.
+pub(crate) async fn observe(redis: &Redis, name: &str) -> Result<Seen> {
     let cmd = redis::cmd("ACL").arg("GETUSER").arg(name).to_owned();
-    let answer: redis::Value = redis.query("ACL GETUSER", &cmd).await?;
+    let Some(answer) = redis.permitted::<redis::Value>("ACL GETUSER", &cmd).await? else {
+        let whoami = redis::cmd("ACL").arg("WHOAMI").to_owned();
+        let who = redis.permitted::<String>("ACL WHOAMI", &whoami).await?;
+        return Ok(Seen::Refused(refused(who.as_deref(), "ACL GETUSER")));
+    };
+    if let Some(denied) = setuser_denied(redis, name).await? {
+        return Ok(Seen::Refused(denied));
+    }
     if matches!(answer, redis::Value::Nil) {
-        return Ok(None);
+        return Ok(Seen::Absent);
     }
     let keys = super::checks::acl_field(&answer, "keys");
     let commands = super::checks::acl_field(&answer, "commands");
-    Ok(Some(
+    Ok(Seen::Present(
         json!({ "user": name, "keys": keys, "commands": commands }),
     ))
+}
+
+/// What `ACL DRYRUN` says of `ACL SETUSER name` for the connection's user:
+/// `Some(note)` when refused; `None` when allowed, or when the server
+/// cannot say (before Redis 7, or DRYRUN itself not allowed: GETUSER was,
+/// and both are `@admin`).
+async fn setuser_denied(redis: &Redis, name: &str) -> Result<Option<String>> {
+    let whoami = redis::cmd("ACL").arg("WHOAMI").to_owned();
+    let Some(who) = redis.permitted::<String>("ACL WHOAMI", &whoami).await? else {
+        return Ok(None);
+    };
+    let dryrun = redis::cmd("ACL")
+        .arg("DRYRUN")
+        .arg(&who)
+        .arg("ACL")
+        .arg("SETUSER")
+        .arg(name)
+        .to_owned();
+    Ok(
+        match redis.attempt::<redis::Value>("ACL DRYRUN", &dryrun).await? {
+            Ok(redis::Value::Okay) | Err(_) => None,
+            Ok(redis::Value::SimpleString(s)) if s == "OK" => None,
+            Ok(_) => Some(refused(Some(&who), "ACL SETUSER")),
+        },
+    )
+}
+
+/// The note for a connection refused `command` (`who`: its user, when
+/// the server would say).
+fn refused(who: Option<&str>, command: &str) -> String {
+    let who = who.map_or_else(
+        || "the connection's user".to_string(),
+        |w| format!("the connection's user {w}"),
+    );
+    format!(
+        "not planned: {who} may not run {command} (it needs @admin, or +acl), so it cannot make the app's ACL user; to have it made, run apply connected as an ACL admin (its name in the url, its password in the spec's password_env), or write `app_user: false` in the spec to stop planning it"
+    )
 }
 
 /// Whether an observed user matches the desired one: the same key

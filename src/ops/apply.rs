@@ -242,6 +242,9 @@ fn credentials_file(env: &Environment, keys: &AppKeyOptions) -> Option<Credentia
 /// `--rotate-app-key`: the key change becomes a rotation; refused when
 /// there is no key of the tool's to rotate.
 fn rotate_key(plan: &mut Plan, observed: &Observed) -> Result<()> {
+    if let Some(refusal) = app_refused(observed) {
+        return Err(refusal.error());
+    }
     let Observed::Bucket {
         app: Some(seen), ..
     } = observed
@@ -262,6 +265,16 @@ fn rotate_key(plan: &mut Plan, observed: &Observed) -> Result<()> {
     Err(Error::usage(
         "--rotate-app-key: the app user is not chronotrace-ops's, or has no key to rotate",
     ))
+}
+
+/// Why the run may not manage the app's identity, when it may not.
+fn app_refused(observed: &Observed) -> Option<&crate::plan::observed::Refusal> {
+    match observed {
+        Observed::Bucket {
+            app: Some(seen), ..
+        } => seen.refused.as_ref(),
+        _ => None,
+    }
 }
 
 /// The bucket of an S3 environment's desired state.
@@ -385,7 +398,13 @@ pub fn destroy(
         let provisioner = Provisioner::new(&clients, want, &env.name)
             .await?
             .with_app(app_setup(&clients, env, None)?);
-        let plan = destroy_plan(&desired, &provisioner.observe().await?);
+        let observed = provisioner.observe().await?;
+        // Destroy must know the app's identity to remove it: refused, it
+        // stops before anything, as it did when the observation failed.
+        if let Some(refusal) = app_refused(&observed) {
+            return Err(refusal.error());
+        }
+        let plan = destroy_plan(&desired, &observed);
         confirm(&plan)?;
         if !plan.has_changes() {
             return Ok(ApplyOutcome {

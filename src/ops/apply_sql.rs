@@ -40,6 +40,7 @@ pub(crate) fn plan(session: &Session, env: &Environment, db: &DatabaseStorage) -
             table: Held::Absent,
             foreign_table: None,
             app_user: Held::Absent,
+            cannot_create_user: None,
         };
         return Ok(diff(&desired, &Observed::Database(nothing)));
     }

@@ -3,43 +3,50 @@
 //! written once to `{out}/app-credentials.<env>.env` (0600, never printed,
 //! never overwritten: the file is created before the user, and removed if
 //! the user cannot be), or rewrites its keys and commands when they
-//! drifted (keeping its password). `destroy` deletes only that user.
+//! drifted (keeping its password). `destroy` deletes only that user. A
+//! connection that may not manage ACL users gets a note in the plan, not a
+//! change `apply` would be refused; `app_user: false` plans no user at all.
 
 use std::path::Path;
 
 use super::Session;
 use super::apply::ApplyOutcome;
 use crate::credentials_file;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::kv::{Redis, acl};
 use crate::plan::{Action, Change, Plan, Resource};
 use crate::secret::Secret;
 use crate::spec::{Environment, RedisStorage};
 
-/// The change `apply` would make to the ACL user.
-async fn diff(redis: &Redis, spec: &RedisStorage, env: &str) -> Result<Change> {
+/// The change `apply` would make to the ACL user (none with `app_user:
+/// false`).
+async fn diff(redis: &Redis, spec: &RedisStorage, env: &str) -> Result<Option<Change>> {
+    if !spec.app_user {
+        return Ok(None);
+    }
     let want = acl::desired(spec, env);
     let change = match acl::observe(redis, &acl::user_name(env)).await? {
-        None => Change {
+        acl::Seen::Refused(note) => Change::noted(Resource::RedisAclUser, note),
+        acl::Seen::Absent => Change {
             after: Some(want),
             ..Change::new(Resource::RedisAclUser, Action::Create)
         },
-        Some(seen) if acl::matches(&seen, &want) => {
+        acl::Seen::Present(seen) if acl::matches(&seen, &want) => {
             Change::new(Resource::RedisAclUser, Action::None)
         }
-        Some(seen) => Change {
+        acl::Seen::Present(seen) => Change {
             before: Some(seen),
             after: Some(want),
             ..Change::new(Resource::RedisAclUser, Action::Update)
         },
     };
-    Ok(change)
+    Ok(Some(change))
 }
 
-fn plan_of(env: &Environment, change: Change) -> Plan {
+fn plan_of(env: &Environment, change: Option<Change>) -> Plan {
     Plan {
         env: env.name.clone(),
-        changes: vec![change],
+        changes: change.into_iter().collect(),
     }
 }
 
@@ -77,6 +84,13 @@ pub fn apply(
         if !confirm(&plan)? {
             return Ok(None);
         }
+        let Some(change) = change else {
+            return Ok(Some(ApplyOutcome {
+                done: plan,
+                had_changes: false,
+                interrupted: false,
+            }));
+        };
         let done = match change.action {
             Action::Create => {
                 let password = Secret::new(credentials_file::random_hex(32)?);
@@ -100,7 +114,7 @@ pub fn apply(
         };
         let had_changes = done.pending();
         Ok(Some(ApplyOutcome {
-            done: plan_of(env, done),
+            done: plan_of(env, Some(done)),
             had_changes,
             interrupted: false,
         }))
@@ -122,14 +136,29 @@ pub fn destroy(
         )
         .await?;
         let user = acl::user_name(&env.name);
-        let change = match acl::observe(&redis, &user).await? {
-            Some(seen) => Change {
-                before: Some(seen),
-                ..Change::new(Resource::RedisAclUser, Action::Delete)
-            },
-            None => Change::new(Resource::RedisAclUser, Action::None).with_note("no such user"),
+        let change = if spec.app_user {
+            match acl::observe(&redis, &user).await? {
+                // Whether the user is there is unknown: an error, as the
+                // refused command was before, rather than a silent success.
+                acl::Seen::Refused(note) => {
+                    let why = note.trim_start_matches("not planned: ");
+                    return Err(Error::cloud(format!("destroy of {user}: {why}")));
+                }
+                acl::Seen::Present(seen) => Change {
+                    before: Some(seen),
+                    ..Change::new(Resource::RedisAclUser, Action::Delete)
+                },
+                acl::Seen::Absent => {
+                    Change::new(Resource::RedisAclUser, Action::None).with_note("no such user")
+                }
+            }
+        } else {
+            Change::noted(
+                Resource::RedisAclUser,
+                "not managed: app_user: false in the spec",
+            )
         };
-        let plan = plan_of(env, change.clone());
+        let plan = plan_of(env, Some(change.clone()));
         confirm(&plan)?;
         if change.pending() {
             acl::delete_user(&redis, &env.name).await?;

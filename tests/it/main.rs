@@ -41,6 +41,7 @@ mod render;
 mod render_selfhosted;
 mod report;
 mod report_html;
+mod safe_privileges;
 mod scale;
 mod seaweedfs;
 mod selfhosted_identity;
