@@ -95,10 +95,10 @@ pub(crate) async fn observe(redis: &Redis, name: &str) -> Result<Seen> {
     ))
 }
 
-/// What `ACL DRYRUN` says of `ACL SETUSER name` for the connection's user:
-/// `Some(note)` when refused; `None` when allowed, or when the server
-/// cannot say (before Redis 7, or DRYRUN itself not allowed: GETUSER was,
-/// and both are `@admin`).
+/// Whether the connection's user is refused `ACL SETUSER name`:
+/// `Some(note)` when it is. `ACL DRYRUN` (Redis 7) says exactly; where it
+/// is missing (Redis 6) or refused, the user's own rules (`ACL GETUSER`,
+/// allowed here) are read instead (`rules_allow_setuser`).
 async fn setuser_denied(redis: &Redis, name: &str) -> Result<Option<String>> {
     let whoami = redis::cmd("ACL").arg("WHOAMI").to_owned();
     let Some(who) = redis.permitted::<String>("ACL WHOAMI", &whoami).await? else {
@@ -111,13 +111,48 @@ async fn setuser_denied(redis: &Redis, name: &str) -> Result<Option<String>> {
         .arg("SETUSER")
         .arg(name)
         .to_owned();
-    Ok(
-        match redis.attempt::<redis::Value>("ACL DRYRUN", &dryrun).await? {
-            Ok(redis::Value::Okay) | Err(_) => None,
-            Ok(redis::Value::SimpleString(s)) if s == "OK" => None,
-            Ok(_) => Some(refused(Some(&who), "ACL SETUSER")),
-        },
-    )
+    let allowed = match redis.attempt::<redis::Value>("ACL DRYRUN", &dryrun).await? {
+        Ok(redis::Value::Okay) => true,
+        Ok(redis::Value::SimpleString(s)) if s == "OK" => true,
+        // The reason, as a string: "This user has no permissions to run...".
+        Ok(_) => false,
+        Err(_) => {
+            let own = redis::cmd("ACL").arg("GETUSER").arg(&who).to_owned();
+            match redis.permitted::<redis::Value>("ACL GETUSER", &own).await? {
+                Some(own) => rules_allow_setuser(&super::checks::acl_field(&own, "commands")),
+                None => true,
+            }
+        }
+    };
+    Ok((!allowed).then(|| refused(Some(&who), "ACL SETUSER")))
+}
+
+/// Whether a user's command rules (as `ACL GETUSER` lists them, applied
+/// left to right) allow `ACL SETUSER`: its command `acl`, subcommand
+/// `acl|setuser`, categories @admin, @slow and @dangerous. Other
+/// selectors are not read: a user allowed only through one is taken as
+/// refused, and plan notes it rather than apply failing.
+pub(crate) fn rules_allow_setuser(commands: &str) -> bool {
+    let mut allowed = false;
+    for rule in commands.split_whitespace() {
+        let rule = rule.to_ascii_lowercase();
+        let (grant, name) = match rule.split_at_checked(1) {
+            Some(("+", name)) => (true, name),
+            Some(("-", name)) => (false, name),
+            _ => match rule.as_str() {
+                "allcommands" => (true, "@all"),
+                "nocommands" => (false, "@all"),
+                _ => continue,
+            },
+        };
+        if matches!(
+            name,
+            "@all" | "@admin" | "@slow" | "@dangerous" | "acl" | "acl|setuser"
+        ) {
+            allowed = grant;
+        }
+    }
+    allowed
 }
 
 /// The note for a connection refused `command` (`who`: its user, when
@@ -204,6 +239,20 @@ mod tests {
                 .starts_with("-@all +ping")
         );
         assert!(!want.to_string().contains('>'), "no password in the plan");
+    }
+
+    #[test]
+    fn setuser_is_allowed_by_the_last_rule_that_names_it() {
+        assert!(rules_allow_setuser("+@all"));
+        assert!(!rules_allow_setuser("+@all -@admin"));
+        assert!(!rules_allow_setuser(
+            "+@all -@admin +acl|getuser +acl|whoami"
+        ));
+        assert!(rules_allow_setuser("-@all +acl"));
+        assert!(rules_allow_setuser("+@all -@admin +acl|setuser"));
+        assert!(!rules_allow_setuser("+@all -acl|setuser"));
+        assert!(!rules_allow_setuser("-@all +get +set"));
+        assert!(rules_allow_setuser("allcommands"));
     }
 
     #[test]

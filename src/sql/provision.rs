@@ -27,8 +27,11 @@ const PRIVILEGES: &str = "reading the connection's privileges";
 const POSTGRES_ROLE: &str = "SELECT CAST(current_user AS text), CAST(CASE WHEN rolsuper OR rolcreaterole THEN 1 ELSE 0 END AS bigint), CAST(CASE WHEN rolsuper THEN 1 ELSE 0 END AS bigint) FROM pg_roles WHERE rolname = current_user";
 
 /// 1 when the connection may grant the app's three privileges on the table
-/// (its owner holds them all WITH GRANT OPTION).
-const POSTGRES_GRANTS: &str = "SELECT CAST(CASE WHEN has_table_privilege($1, 'SELECT WITH GRANT OPTION') AND has_table_privilege($1, 'INSERT WITH GRANT OPTION') AND has_table_privilege($1, 'DELETE WITH GRANT OPTION') THEN 1 ELSE 0 END AS bigint)";
+/// and USAGE on its `id` sequence, which `create_user` grants too (its
+/// owner holds them all WITH GRANT OPTION). The sequence is looked up only
+/// when the table has an `id` column (`pg_get_serial_sequence` fails
+/// otherwise).
+const POSTGRES_GRANTS: &str = "SELECT CAST(CASE WHEN has_table_privilege($1, 'SELECT WITH GRANT OPTION') AND has_table_privilege($1, 'INSERT WITH GRANT OPTION') AND has_table_privilege($1, 'DELETE WITH GRANT OPTION') AND COALESCE((SELECT has_sequence_privilege(s, 'USAGE WITH GRANT OPTION') FROM (SELECT pg_get_serial_sequence($1, 'id') AS s WHERE EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = CAST($1 AS regclass) AND attname = 'id' AND NOT attisdropped)) q WHERE s IS NOT NULL), true) THEN 1 ELSE 0 END AS bigint)";
 
 /// The connection's account as `information_schema` names grantees.
 const MYSQL_ME: &str = "SELECT CAST(CONCAT('''', SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''', SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''') AS CHAR)";
@@ -283,7 +286,7 @@ impl Db {
             .await?;
         let grants: i64 = self.get(PRIVILEGES, &row, 0)?;
         Ok((grants == 0).then(|| format!(
-            "{me} (the connection's role) neither owns {table} nor holds SELECT, INSERT and DELETE on it WITH GRANT OPTION, so it cannot give {user} its grants; to have it made, run apply connected as the table's owner or a superuser"
+            "{me} (the connection's role) neither owns {table} nor holds SELECT, INSERT and DELETE on it (and USAGE on its id sequence) WITH GRANT OPTION, so it cannot give {user} its grants; to have it made, run apply connected as the table's owner or a superuser"
         )))
     }
 
@@ -353,7 +356,9 @@ impl Db {
 /// What a MySQL/MariaDB connection lacks to create the app's user and
 /// grant it SELECT, INSERT and DELETE on `table`, from its privileges as
 /// `(level, privilege, grantable)`: level `global`, `mysql` (the system
-/// schema: INSERT there creates users too), `db` or `table`.
+/// schema: INSERT there creates users too), `db` or `table`. Reading the
+/// user list (`mysql.user`, for whether the user exists) needs SELECT on
+/// the system schema.
 fn mysql_missing(
     me: &str,
     user: &str,
@@ -370,6 +375,7 @@ fn mysql_missing(
     let grants = ["SELECT", "INSERT", "DELETE"]
         .iter()
         .all(|p| has(&["global", "db", "table"], p, true));
+    let reads = has(&["global", "mysql"], "SELECT", false);
     if !creates {
         Some(format!(
             "{me} (the connection's user) lacks the CREATE USER privilege, so it cannot create {user}; to have it made, run apply connected as a user with CREATE USER and GRANT OPTION (the server's admin)"
@@ -377,6 +383,10 @@ fn mysql_missing(
     } else if !grants {
         Some(format!(
             "{me} (the connection's user) may not grant SELECT, INSERT and DELETE on {table} (no GRANT OPTION), so it cannot give {user} its grants; to have it made, run apply connected as a user holding them WITH GRANT OPTION (the server's admin)"
+        ))
+    } else if !reads {
+        Some(format!(
+            "{me} (the connection's user) may not read mysql.user (no SELECT on the mysql schema), so it cannot tell whether {user} exists; to have it made, run apply connected as a user who may (the server's admin)"
         ))
     } else {
         None
@@ -430,10 +440,23 @@ mod tests {
         assert_eq!(mysql_missing("'admin'@'%'", "u", "t", &admin), None);
         let scoped = held(&[
             ("mysql", "INSERT", false),
+            ("mysql", "SELECT", false),
             ("table", "SELECT", true),
             ("db", "INSERT", true),
             ("table", "DELETE", true),
         ]);
         assert_eq!(mysql_missing("'ops'@'%'", "u", "t", &scoped), None);
+    }
+
+    #[test]
+    fn a_user_who_may_not_read_the_user_list_cannot_tell_whether_it_exists() {
+        let blind = held(&[
+            ("global", "CREATE USER", false),
+            ("db", "SELECT", true),
+            ("db", "INSERT", true),
+            ("db", "DELETE", true),
+        ]);
+        let why = mysql_missing("'ops'@'%'", "u", "t", &blind).unwrap_or_default();
+        assert!(why.contains("may not read mysql.user"), "{why}");
     }
 }
