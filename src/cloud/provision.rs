@@ -199,3 +199,51 @@ fn admin_refused(e: &Error, want: &DesiredApp) -> Option<ObservedApp> {
         )
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ApiFailure;
+    use crate::spec::AppIdentity;
+
+    fn failure(status: u16, cause: ApiCause) -> Error {
+        Error::Api(Box::new(ApiFailure {
+            operation: "iam:GetUser".into(),
+            resource: "app".into(),
+            endpoint: "http://127.0.0.1:8333".into(),
+            status: Some(status),
+            code: None,
+            message: None,
+            cause,
+            hint: None,
+        }))
+    }
+
+    /// SeaweedFS answers a non-admin key's IAM call with a bare 403: a
+    /// note in the plan; anything else stays the error it was.
+    #[test]
+    fn only_a_denied_admin_call_becomes_a_note() {
+        let want = DesiredApp {
+            kind: AppIdentity::IamUser,
+            user: "app".into(),
+            policy_name: "p".into(),
+            policy: serde_json::json!({}),
+            tags: Vec::new(),
+        };
+        let seen = admin_refused(&failure(403, ApiCause::Forbidden), &want);
+        let note = seen
+            .and_then(|s| s.refused)
+            .map(|r| r.note())
+            .unwrap_or_default();
+        assert!(
+            note.starts_with("not planned: iam:GetUser on app: access denied (HTTP 403): the run's credentials may not manage the app's user app;"),
+            "{note}"
+        );
+        assert!(note.contains("remove `iam:` from the spec"), "{note}");
+        let silent = ApiCause::Silent {
+            limit: "20s".into(),
+        };
+        assert!(admin_refused(&failure(0, silent), &want).is_none());
+        assert!(admin_refused(&Error::cloud("boom"), &want).is_none());
+    }
+}
