@@ -67,7 +67,7 @@ pub(crate) enum Seen {
     /// In the shape of `desired`.
     Present(Value),
     /// The connection may not manage ACL users: what it lacks and how to
-    /// get it (a plan note, never a change `apply` would be refused).
+    /// get it (for a plan note, never a change `apply` would be refused).
     Refused(String),
 }
 
@@ -96,7 +96,7 @@ pub(crate) async fn observe(redis: &Redis, name: &str) -> Result<Seen> {
 }
 
 /// Whether the connection's user is refused `ACL SETUSER name`:
-/// `Some(note)` when it is. `ACL DRYRUN` (Redis 7) says exactly; where it
+/// `Some(why)` when it is. `ACL DRYRUN` (Redis 7) says exactly; where it
 /// is missing (Redis 6) or refused, the user's own rules (`ACL GETUSER`,
 /// allowed here) are read instead (`rules_allow_setuser`).
 async fn setuser_denied(redis: &Redis, name: &str) -> Result<Option<String>> {
@@ -155,15 +155,15 @@ pub(crate) fn rules_allow_setuser(commands: &str) -> bool {
     allowed
 }
 
-/// The note for a connection refused `command` (`who`: its user, when
-/// the server would say).
+/// Why a connection refused `command` cannot make the app's user, and how
+/// to get it (`who`: its user, when the server would say).
 fn refused(who: Option<&str>, command: &str) -> String {
     let who = who.map_or_else(
         || "the connection's user".to_string(),
         |w| format!("the connection's user {w}"),
     );
     format!(
-        "not planned: {who} may not run {command} (it needs @admin, or +acl), so it cannot make the app's ACL user; to have it made, run apply connected as an ACL admin (its name in the url, its password in the spec's password_env), or write `app_user: false` in the spec to stop planning it"
+        "{who} may not run {command} (it needs @admin, or +acl), so it cannot make the app's ACL user; to have it made, run apply connected as an ACL admin (its name in the url, its password in the spec's password_env), or write `app_user: false` in the spec to stop planning it"
     )
 }
 

@@ -26,7 +26,9 @@ async fn diff(redis: &Redis, spec: &RedisStorage, env: &str) -> Result<Option<Ch
     }
     let want = acl::desired(spec, env);
     let change = match acl::observe(redis, &acl::user_name(env)).await? {
-        acl::Seen::Refused(note) => Change::noted(Resource::RedisAclUser, note),
+        acl::Seen::Refused(why) => {
+            Change::noted(Resource::RedisAclUser, format!("not planned: {why}"))
+        }
         acl::Seen::Absent => Change {
             after: Some(want),
             ..Change::new(Resource::RedisAclUser, Action::Create)
@@ -140,8 +142,7 @@ pub fn destroy(
             match acl::observe(&redis, &user).await? {
                 // Whether the user is there is unknown: an error, as the
                 // refused command was before, rather than a silent success.
-                acl::Seen::Refused(note) => {
-                    let why = note.trim_start_matches("not planned: ");
+                acl::Seen::Refused(why) => {
                     return Err(Error::cloud(format!("destroy of {user}: {why}")));
                 }
                 acl::Seen::Present(seen) => Change {
