@@ -16,6 +16,14 @@ use crate::spec::AppIdentity;
 /// SeaweedFS user, policy, key (the key works as soon as it exists); on
 /// Garage key, then its bucket permission (the key is the identity).
 pub(crate) fn changes(want: &DesiredApp, seen: &ObservedApp) -> Vec<Change> {
+    if let Some(refusal) = &seen.refused {
+        // One note, on the resource apply would make first.
+        let first = match want.kind {
+            AppIdentity::GarageKey => Resource::IamAccessKey,
+            _ => Resource::IamUser,
+        };
+        return vec![Change::noted(first, refusal.note())];
+    }
     let user = match &seen.user {
         Held::Absent => {
             Change::new(Resource::IamUser, Action::Create).with_after(json!({"name": want.user}))
@@ -130,6 +138,7 @@ mod tests {
             user,
             policy,
             keys: keys.iter().map(|k| (*k).to_string()).collect(),
+            refused: None,
         }
     }
 
@@ -174,6 +183,21 @@ mod tests {
             actions(&changes(&w, &drifted))[1],
             ("iam.user-policy", Action::Update)
         );
+    }
+
+    #[test]
+    fn an_admin_identity_that_may_not_manage_users_plans_a_note_only() {
+        let refused = ObservedApp::refused("GARAGE_ADMIN_TOKEN is not set", "export it");
+        let got = changes(&want(AppIdentity::GarageKey), &refused);
+        assert_eq!(actions(&got), [("iam.access-key", Action::None)]);
+        assert_eq!(
+            got[0].note.as_deref(),
+            Some(
+                "not planned: GARAGE_ADMIN_TOKEN is not set; to have it made, export it, or remove `iam:` from the spec to stop planning it"
+            )
+        );
+        let got = changes(&want(AppIdentity::IamUser), &refused);
+        assert_eq!(actions(&got), [("iam.user", Action::None)]);
     }
 
     #[test]

@@ -2,7 +2,10 @@
 //! seed's migration, and a least-privilege user for the app (SELECT,
 //! INSERT, DELETE on that table only). An existing table that differs from
 //! the migration is reported, never altered; a missing `created_at` index
-//! is created; `destroy` removes only what carries the tool's mark.
+//! is created; `destroy` removes only what carries the tool's mark. The
+//! app's user is planned only when the connection may create it (read
+//! before planning): otherwise a note says what is missing, so `apply`
+//! never stops half-way on a privilege `plan` could have seen.
 
 use serde_json::json;
 
@@ -15,13 +18,14 @@ use crate::spec::database::Dialect;
 pub(crate) struct DesiredDatabase {
     pub(crate) storage: DatabaseStorage,
     pub(crate) env: String,
-    /// The app's user: `{table}_{env}_app` (SQLite has none).
+    /// The app's user: `{table}_{env}_app` (none on SQLite, nor with
+    /// `app_user: false`).
     pub(crate) app_user: Option<String>,
 }
 
 impl DesiredDatabase {
     pub(crate) fn new(storage: &DatabaseStorage, env: &str) -> DesiredDatabase {
-        let app_user = (storage.dialect != Dialect::Sqlite).then(|| {
+        let app_user = (storage.dialect != Dialect::Sqlite && storage.app_user).then(|| {
             let name = format!("{}_{}_app", storage.table, env.replace('-', "_"));
             name.chars().take(63).collect()
         });
@@ -55,6 +59,9 @@ pub(crate) struct ObservedDatabase {
     /// A table without the tool's mark, as found (`table` is `Foreign`).
     pub(crate) foreign_table: Option<TableSeen>,
     pub(crate) app_user: Held<()>,
+    /// Why the connection cannot create the app's user (what it lacks and
+    /// how to get it); `None` when it can, or when nothing is to be made.
+    pub(crate) cannot_create_user: Option<String>,
 }
 
 /// What `apply` must do to a database store.
@@ -100,6 +107,10 @@ pub(crate) fn changes(want: &DesiredDatabase, seen: &ObservedDatabase) -> Vec<Ch
     }
     if let Some(user) = &want.app_user {
         out.push(match &seen.app_user {
+            Held::Absent if seen.cannot_create_user.is_some() => Change::noted(
+                Resource::SqlAppUser,
+                seen.cannot_create_user.clone().unwrap_or_default(),
+            ),
             Held::Absent => Change::new(Resource::SqlAppUser, Action::Create).with_after(json!({
                 "user": user,
                 "grants": format!("SELECT, INSERT, DELETE on {name}"),
@@ -160,6 +171,7 @@ mod tests {
                 url: "postgres://db/app".into(),
                 table: "chronotrace_traces".into(),
                 password_env: "DB_PASSWORD".into(),
+                app_user: true,
             },
             "ci-1",
         )
@@ -175,6 +187,7 @@ mod tests {
             table: Held::Absent,
             foreign_table: None,
             app_user: Held::Absent,
+            cannot_create_user: None,
         };
         let plan = changes(&want(Dialect::Postgres), &seen);
         assert_eq!(
@@ -191,6 +204,56 @@ mod tests {
     }
 
     #[test]
+    fn a_connection_that_cannot_create_users_gets_a_note_instead_of_the_user() {
+        let why = "the connection's role app lacks CREATEROLE: connect as an admin, or write app_user: false";
+        let seen = ObservedDatabase {
+            table: Held::Absent,
+            foreign_table: None,
+            app_user: Held::Absent,
+            cannot_create_user: Some(why.into()),
+        };
+        let plan = changes(&want(Dialect::Postgres), &seen);
+        assert_eq!(
+            actions(&plan),
+            [
+                (Resource::SqlTable, Action::Create),
+                (Resource::SqlAppUser, Action::None)
+            ]
+        );
+        assert_eq!(plan[1].note.as_deref(), Some(why));
+        // A user already made (by an admin, earlier) needs no privilege.
+        let made = ObservedDatabase {
+            app_user: Held::Ours(()),
+            ..seen
+        };
+        let plan = changes(&want(Dialect::Postgres), &made);
+        assert!(plan[1].note.is_none() && !plan[1].pending());
+    }
+
+    #[test]
+    fn app_user_false_plans_no_user_and_destroys_none() {
+        let mut storage = want(Dialect::Mysql).storage;
+        storage.app_user = false;
+        let want = DesiredDatabase::new(&storage, "ci-1");
+        assert_eq!(want.app_user, None);
+        let seen = ObservedDatabase {
+            table: Held::Absent,
+            foreign_table: None,
+            app_user: Held::Absent,
+            cannot_create_user: None,
+        };
+        assert_eq!(
+            actions(&changes(&want, &seen)),
+            [(Resource::SqlTable, Action::Create)]
+        );
+        assert!(
+            removals(&want, &seen)
+                .iter()
+                .all(|c| c.resource == Resource::SqlTable)
+        );
+    }
+
+    #[test]
     fn a_foreign_table_without_the_index_gets_the_index_and_is_never_altered() {
         let table = TableSeen {
             missing_columns: vec!["updated_at".into()],
@@ -202,6 +265,7 @@ mod tests {
             table: Held::Foreign,
             foreign_table: Some(table),
             app_user: Held::Foreign,
+            cannot_create_user: None,
         };
         let plan = changes(&want(Dialect::Sqlite), &seen);
         assert_eq!(

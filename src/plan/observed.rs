@@ -127,6 +127,49 @@ pub(crate) struct ObservedApp {
     pub(crate) policy: Option<Value>,
     /// The ids of its access keys.
     pub(crate) keys: Vec<String>,
+    /// The run's admin identity may not manage the app's identity
+    /// (credentials missing or refused). The rest is then unknown, and
+    /// nothing is planned on it.
+    pub(crate) refused: Option<Refusal>,
+}
+
+impl ObservedApp {
+    /// Nothing could be read: the admin identity may not.
+    pub(crate) fn refused(why: impl Into<String>, fix: impl Into<String>) -> ObservedApp {
+        ObservedApp {
+            user: Held::Absent,
+            policy: None,
+            keys: Vec::new(),
+            refused: Some(Refusal {
+                why: why.into(),
+                fix: fix.into(),
+            }),
+        }
+    }
+}
+
+/// Why the run may not manage the app's identity, and how to get it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Refusal {
+    /// What is missing or refused, e.g. "GARAGE_ADMIN_TOKEN is not set".
+    pub(crate) why: String,
+    /// What to do, e.g. "export GARAGE_ADMIN_TOKEN".
+    pub(crate) fix: String,
+}
+
+impl Refusal {
+    /// The plan's note: nothing planned, what is missing, the two ways out.
+    pub(crate) fn note(&self) -> String {
+        format!(
+            "not planned: {}; to have it made, {}, or remove `iam:` from the spec to stop planning it",
+            self.why, self.fix
+        )
+    }
+
+    /// The error of a run that must read the identity (destroy, rotation).
+    pub(crate) fn error(&self) -> crate::error::Error {
+        crate::error::Error::usage_with_hint(self.why.clone(), self.fix.clone())
+    }
 }
 
 /// A local traces directory as found.

@@ -51,6 +51,9 @@ pub(crate) struct DatabaseStorage {
     pub(crate) table: String,
     /// The variable holding the password (`DB_PASSWORD` by default).
     pub(crate) password_env: String,
+    /// `apply` makes the app's least-privilege user (`app_user:`, default
+    /// true; SQLite has no users either way).
+    pub(crate) app_user: bool,
 }
 
 impl DatabaseStorage {

@@ -122,6 +122,8 @@ pub(crate) struct RedisStorage {
     pub(crate) index_key: String,
     /// The environment variable holding the password (`REDIS_PASSWORD`).
     pub(crate) password_env: String,
+    /// `apply` makes the app's ACL user (`app_user:`, default true).
+    pub(crate) app_user: bool,
 }
 
 impl RedisStorage {

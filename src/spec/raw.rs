@@ -104,6 +104,9 @@ pub(crate) struct RawEnvironment {
     /// The Laravel app's directory (--app overrides it; default: the current directory when it is a Laravel app). `check` reads its .env, composer.lock and config.
     #[schemars(with = "Option<String>")]
     pub(crate) app: Option<Spanned<String>>,
+    /// storage: redis and database only. false: `apply` makes no user for the app (an admin makes it, or the app keeps connecting as its own user); true asks for the least-privilege user, which needs a connection allowed to create users.
+    #[schemars(with = "Option<bool>", extend("default" = true))]
+    pub(crate) app_user: Option<Spanned<bool>>,
     /// storage: database only. The traces table (the seed's migration creates chronotrace_traces).
     #[schemars(
         with = "Option<String>",

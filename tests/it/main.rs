@@ -44,6 +44,7 @@ mod render_selfhosted;
 mod report;
 mod report_html;
 mod safe_defaults;
+mod safe_privileges;
 mod scale;
 mod seaweedfs;
 mod selfhosted_identity;

@@ -47,6 +47,7 @@ impl Checker<'_> {
             url,
             table: table?,
             password_env: password_env?,
+            app_user: env.app_user.is_none_or(|v| v.value),
         })
     }
 
@@ -266,5 +267,52 @@ mod tests {
         assert!(check_variable_name("CT_DB_PASSWORD").is_ok());
         assert!(check_variable_name("db-password").is_err());
         assert!(check_variable_name("").is_err());
+    }
+}
+
+#[cfg(test)]
+mod app_user_tests {
+    use crate::error::Error;
+    use crate::spec::{Spec, Storage};
+
+    const DB: &str =
+        "project: p\nenvironments:\n  d:\n    storage: database\n    url: postgres://app@db/app\n";
+
+    #[test]
+    fn app_user_defaults_to_true_and_false_opts_out_on_databases_and_redis() {
+        let app_user = |extra: &str| {
+            let spec = Spec::parse(&format!("{DB}{extra}"), "t.yaml").expect("valid spec");
+            match &spec.environment("d").expect("env").storage {
+                Storage::Database(db) => db.app_user,
+                _ => panic!("a database"),
+            }
+        };
+        assert!(app_user(""));
+        assert!(!app_user("    app_user: false\n"));
+        let redis = "project: p\nenvironments:\n  r:\n    storage: redis\n    url: redis://127.0.0.1:6379\n    app_user: false\n";
+        let spec = Spec::parse(redis, "t.yaml").expect("valid spec");
+        assert!(matches!(
+            &spec.environment("r").expect("env").storage,
+            Storage::Redis(r) if !r.app_user
+        ));
+    }
+
+    #[test]
+    fn app_user_elsewhere_or_not_a_boolean_is_refused_at_its_line() {
+        let s3 = "project: p\nenvironments:\n  s:\n    storage: s3\n    provider: aws\n    region: eu-west-1\n    bucket: b-s\n    app_user: false\n";
+        match Spec::parse(s3, "t.yaml") {
+            Err(Error::Spec(problems)) => {
+                assert_eq!(problems.len(), 1, "{problems:?}");
+                assert_eq!(problems[0].rule, "spec.key-not-applicable");
+                assert_eq!(problems[0].at.line, 8);
+                assert!(
+                    problems[0]
+                        .message
+                        .contains("'app_user' applies only to storage: redis or database")
+                );
+            }
+            other => panic!("refused: {other:?}"),
+        }
+        assert!(Spec::parse(&format!("{DB}    app_user: maybe\n"), "t.yaml").is_err());
     }
 }

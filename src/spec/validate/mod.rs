@@ -224,6 +224,11 @@ impl Checker<'_> {
             ("key_prefix", at(&env.key_prefix), "redis"),
             ("index_key", at(&env.index_key), "redis"),
             ("table", at(&env.table), "database"),
+            (
+                "app_user",
+                env.app_user.as_ref().map(|v| v.referenced),
+                "redis or database",
+            ),
         ];
         for (key, loc, owners) in keys {
             if let Some(loc) = loc.filter(|_| !owners.split(" or ").any(|o| o == storage)) {

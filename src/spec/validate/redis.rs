@@ -51,6 +51,7 @@ impl Checker<'_> {
             key_prefix: key_prefix?,
             index_key: index_key?,
             password_env: password_env?,
+            app_user: env.app_user.is_none_or(|v| v.value),
         })
     }
 

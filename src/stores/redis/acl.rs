@@ -60,18 +60,111 @@ fn commands_rule() -> String {
     format!("-@all {}", allowed.join(" "))
 }
 
-/// The user as it is (`None`: no such user), in the shape of `desired`.
-pub(crate) async fn observe(redis: &Redis, name: &str) -> Result<Option<Value>> {
+/// The app's user as the connection sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Seen {
+    Absent,
+    /// In the shape of `desired`.
+    Present(Value),
+    /// The connection may not manage ACL users: what it lacks and how to
+    /// get it (for a plan note, never a change `apply` would be refused).
+    Refused(String),
+}
+
+/// The user as it is, or why the connection may not manage it. `ACL
+/// GETUSER` is refused (`NOPERM`) to a user without `@admin`; where the
+/// server has `ACL DRYRUN` (Redis 7), it also says whether `ACL SETUSER`
+/// itself is allowed, for users allowed one and not the other.
+pub(crate) async fn observe(redis: &Redis, name: &str) -> Result<Seen> {
     let cmd = redis::cmd("ACL").arg("GETUSER").arg(name).to_owned();
-    let answer: redis::Value = redis.query("ACL GETUSER", &cmd).await?;
+    let Some(answer) = redis.permitted::<redis::Value>("ACL GETUSER", &cmd).await? else {
+        let whoami = redis::cmd("ACL").arg("WHOAMI").to_owned();
+        let who = redis.permitted::<String>("ACL WHOAMI", &whoami).await?;
+        return Ok(Seen::Refused(refused(who.as_deref(), "ACL GETUSER")));
+    };
+    if let Some(denied) = setuser_denied(redis, name).await? {
+        return Ok(Seen::Refused(denied));
+    }
     if matches!(answer, redis::Value::Nil) {
-        return Ok(None);
+        return Ok(Seen::Absent);
     }
     let keys = super::checks::acl_field(&answer, "keys");
     let commands = super::checks::acl_field(&answer, "commands");
-    Ok(Some(
+    Ok(Seen::Present(
         json!({ "user": name, "keys": keys, "commands": commands }),
     ))
+}
+
+/// Whether the connection's user is refused `ACL SETUSER name`:
+/// `Some(why)` when it is. `ACL DRYRUN` (Redis 7) says exactly; where it
+/// is missing (Redis 6) or refused, the user's own rules (`ACL GETUSER`,
+/// allowed here) are read instead (`rules_allow_setuser`).
+async fn setuser_denied(redis: &Redis, name: &str) -> Result<Option<String>> {
+    let whoami = redis::cmd("ACL").arg("WHOAMI").to_owned();
+    let Some(who) = redis.permitted::<String>("ACL WHOAMI", &whoami).await? else {
+        return Ok(None);
+    };
+    let dryrun = redis::cmd("ACL")
+        .arg("DRYRUN")
+        .arg(&who)
+        .arg("ACL")
+        .arg("SETUSER")
+        .arg(name)
+        .to_owned();
+    let allowed = match redis.attempt::<redis::Value>("ACL DRYRUN", &dryrun).await? {
+        Ok(redis::Value::Okay) => true,
+        Ok(redis::Value::SimpleString(s)) if s == "OK" => true,
+        // The reason, as a string: "This user has no permissions to run...".
+        Ok(_) => false,
+        Err(_) => {
+            let own = redis::cmd("ACL").arg("GETUSER").arg(&who).to_owned();
+            match redis.permitted::<redis::Value>("ACL GETUSER", &own).await? {
+                Some(own) => rules_allow_setuser(&super::checks::acl_field(&own, "commands")),
+                None => true,
+            }
+        }
+    };
+    Ok((!allowed).then(|| refused(Some(&who), "ACL SETUSER")))
+}
+
+/// Whether a user's command rules (as `ACL GETUSER` lists them, applied
+/// left to right) allow `ACL SETUSER`: its command `acl`, subcommand
+/// `acl|setuser`, categories @admin, @slow and @dangerous. Other
+/// selectors are not read: a user allowed only through one is taken as
+/// refused, and plan notes it rather than apply failing.
+pub(crate) fn rules_allow_setuser(commands: &str) -> bool {
+    let mut allowed = false;
+    for rule in commands.split_whitespace() {
+        let rule = rule.to_ascii_lowercase();
+        let (grant, name) = match rule.split_at_checked(1) {
+            Some(("+", name)) => (true, name),
+            Some(("-", name)) => (false, name),
+            _ => match rule.as_str() {
+                "allcommands" => (true, "@all"),
+                "nocommands" => (false, "@all"),
+                _ => continue,
+            },
+        };
+        if matches!(
+            name,
+            "@all" | "@admin" | "@slow" | "@dangerous" | "acl" | "acl|setuser"
+        ) {
+            allowed = grant;
+        }
+    }
+    allowed
+}
+
+/// Why a connection refused `command` cannot make the app's user, and how
+/// to get it (`who`: its user, when the server would say).
+fn refused(who: Option<&str>, command: &str) -> String {
+    let who = who.map_or_else(
+        || "the connection's user".to_string(),
+        |w| format!("the connection's user {w}"),
+    );
+    format!(
+        "{who} may not run {command} (it needs @admin, or +acl), so it cannot make the app's ACL user; to have it made, run apply connected as an ACL admin (its name in the url, its password in the spec's password_env), or write `app_user: false` in the spec to stop planning it"
+    )
 }
 
 /// Whether an observed user matches the desired one: the same key
@@ -146,6 +239,20 @@ mod tests {
                 .starts_with("-@all +ping")
         );
         assert!(!want.to_string().contains('>'), "no password in the plan");
+    }
+
+    #[test]
+    fn setuser_is_allowed_by_the_last_rule_that_names_it() {
+        assert!(rules_allow_setuser("+@all"));
+        assert!(!rules_allow_setuser("+@all -@admin"));
+        assert!(!rules_allow_setuser(
+            "+@all -@admin +acl|getuser +acl|whoami"
+        ));
+        assert!(rules_allow_setuser("-@all +acl"));
+        assert!(rules_allow_setuser("+@all -@admin +acl|setuser"));
+        assert!(!rules_allow_setuser("+@all -acl|setuser"));
+        assert!(!rules_allow_setuser("-@all +get +set"));
+        assert!(rules_allow_setuser("allcommands"));
     }
 
     #[test]

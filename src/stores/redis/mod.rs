@@ -126,6 +126,43 @@ impl Redis {
             .map_err(|e| failure(&self.label, what, &e))
     }
 
+    /// Runs one command within the call's time limit; `None` when the
+    /// connection's ACL refuses it (`NOPERM`), which callers turn into a
+    /// plan note rather than an error.
+    pub(crate) async fn permitted<T: FromRedisValue>(
+        &self,
+        what: &str,
+        cmd: &Cmd,
+    ) -> Result<Option<T>> {
+        let mut conn = self.conn.clone();
+        match tokio::time::timeout(self.timeouts.call, cmd.query_async(&mut conn))
+            .await
+            .map_err(|_| timed_out(&self.label, what, self.timeouts))?
+        {
+            Ok(value) => Ok(Some(value)),
+            Err(e) if e.code() == Some("NOPERM") => Ok(None),
+            Err(e) => Err(failure(&self.label, what, &e)),
+        }
+    }
+
+    /// Runs one command within the call's time limit; the server's error
+    /// reply is returned as is, for a probe that reads it (no answer, or
+    /// a broken connection, is still an error).
+    pub(crate) async fn attempt<T: FromRedisValue>(
+        &self,
+        what: &str,
+        cmd: &Cmd,
+    ) -> Result<std::result::Result<T, redis::RedisError>> {
+        let mut conn = self.conn.clone();
+        match tokio::time::timeout(self.timeouts.call, cmd.query_async(&mut conn))
+            .await
+            .map_err(|_| timed_out(&self.label, what, self.timeouts))?
+        {
+            Err(e) if e.code().is_none() => Err(failure(&self.label, what, &e)),
+            answer => Ok(answer),
+        }
+    }
+
     /// Runs a pipeline (one round trip) within the call's time limit.
     pub(crate) async fn pipeline<T: FromRedisValue>(
         &self,
@@ -154,6 +191,7 @@ pub(crate) fn seed_layout() -> RedisStorage {
         key_prefix: "chronotrace:traces:".into(),
         index_key: "chronotrace:index".into(),
         password_env: "REDIS_PASSWORD".into(),
+        app_user: true,
     }
 }
 

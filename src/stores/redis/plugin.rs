@@ -6,7 +6,9 @@
 //! `{out}/app-credentials.<env>.env` (0600, never printed, never
 //! overwritten: the file is created before the user, and removed if the
 //! user cannot be), or rewrites its keys and commands when they drifted
-//! (keeping its password). `destroy` deletes only that user.
+//! (keeping its password). `destroy` deletes only that user. A connection
+//! that may not manage ACL users gets a note in the plan, not a change
+//! `apply` would be refused; `app_user: false` plans no user at all.
 
 #![warn(unreachable_pub)]
 
@@ -78,7 +80,7 @@ impl<'a> RedisKeys<'a> {
         };
         let plan = Plan {
             env: self.env.name.clone(),
-            changes: vec![change],
+            changes: change.into_iter().collect(),
         };
         if let Intent::Plan = intent {
             return Ok(Some(Provisioned::planned_only(plan)));
@@ -153,36 +155,59 @@ struct AclUser {
 
 impl AclUser {
     /// The change `apply` would make to the ACL user.
-    async fn diff(&self) -> Result<Change> {
+    /// (none with `app_user: false`; a note when the connection may not
+    /// manage ACL users).
+    async fn diff(&self) -> Result<Option<Change>> {
+        if !self.spec.app_user {
+            return Ok(None);
+        }
         let want = acl::desired(&self.spec, &self.env);
         let change = match acl::observe(&self.redis, &acl::user_name(&self.env)).await? {
-            None => Change {
+            acl::Seen::Refused(why) => {
+                Change::noted(Resource::RedisAclUser, format!("not planned: {why}"))
+            }
+            acl::Seen::Absent => Change {
                 after: Some(want),
                 ..Change::new(Resource::RedisAclUser, Action::Create)
             },
-            Some(seen) if acl::matches(&seen, &want) => {
+            acl::Seen::Present(seen) if acl::matches(&seen, &want) => {
                 Change::new(Resource::RedisAclUser, Action::None)
             }
-            Some(seen) => Change {
+            acl::Seen::Present(seen) => Change {
                 before: Some(seen),
                 after: Some(want),
                 ..Change::new(Resource::RedisAclUser, Action::Update)
             },
         };
-        Ok(change)
+        Ok(Some(change))
     }
 
-    /// The change `destroy` would make: the user goes, when there is one.
-    async fn removal(&self) -> Result<Change> {
-        Ok(
-            match acl::observe(&self.redis, &acl::user_name(&self.env)).await? {
-                Some(seen) => Change {
-                    before: Some(seen),
-                    ..Change::new(Resource::RedisAclUser, Action::Delete)
-                },
-                None => Change::new(Resource::RedisAclUser, Action::None).with_note("no such user"),
+    /// The change `destroy` would make: the user goes, when there is one
+    /// (and the spec lets the tool manage it).
+    async fn removal(&self) -> Result<Option<Change>> {
+        if !self.spec.app_user {
+            return Ok(Some(Change::noted(
+                Resource::RedisAclUser,
+                "not managed: app_user: false in the spec",
+            )));
+        }
+        let user = acl::user_name(&self.env);
+        Ok(Some(match acl::observe(&self.redis, &user).await? {
+            // Whether the user is there is unknown: an error, as the refused
+            // command was before, rather than a silent success.
+            acl::Seen::Refused(why) => {
+                return Err(crate::error::Error::cloud(format!(
+                    "destroy of {user}: {why}"
+                )));
+            }
+            acl::Seen::Present(seen) => Change {
+                before: Some(seen),
+                ..Change::new(Resource::RedisAclUser, Action::Delete)
             },
-        )
+            acl::Seen::Absent => {
+                Change::new(Resource::RedisAclUser, Action::None).with_note("no such user")
+            }
+        }))
     }
 
     /// A new user: its password written once to the credentials file

@@ -160,7 +160,15 @@ impl<'a> Bucket<'a> {
                 }
                 plan
             }
-            None => destroy_plan(&desired, &observed),
+            None => {
+                // Destroy must know the app's identity to remove it: refused,
+                // it stops before anything, as it did when the observation
+                // failed.
+                if let Some(refusal) = app_refused(&observed) {
+                    return Err(refusal.error());
+                }
+                destroy_plan(&desired, &observed)
+            }
         };
         if !steps.confirm(&plan)? {
             return Ok(None);
@@ -252,6 +260,9 @@ impl Store for Bucket<'_> {
 /// `--rotate-app-key`: the key change becomes a rotation; refused when
 /// there is no key of the tool's to rotate.
 fn rotate_key(plan: &mut Plan, observed: &Observed) -> Result<()> {
+    if let Some(refusal) = app_refused(observed) {
+        return Err(refusal.error());
+    }
     let Observed::Bucket {
         app: Some(seen), ..
     } = observed
@@ -272,6 +283,16 @@ fn rotate_key(plan: &mut Plan, observed: &Observed) -> Result<()> {
     Err(Error::usage(
         "--rotate-app-key: the app user is not chronotrace-ops's, or has no key to rotate",
     ))
+}
+
+/// Why the run may not manage the app's identity, when it may not.
+fn app_refused(observed: &Observed) -> Option<&crate::plan::observed::Refusal> {
+    match observed {
+        Observed::Bucket {
+            app: Some(seen), ..
+        } => seen.refused.as_ref(),
+        _ => None,
+    }
 }
 
 /// The bucket of an S3 environment's desired state.

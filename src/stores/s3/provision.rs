@@ -7,9 +7,9 @@ use futures::future::LocalBoxFuture;
 use super::app_identity::execute::AppSetup;
 pub use super::applied::Applied;
 use super::{Clients, bucket, bucket_write, empty, iam, iam_write, lifecycle_write};
-use crate::error::{Error, Result};
-use crate::plan::desired::DesiredBucket;
-use crate::plan::observed::Observed;
+use crate::error::{ApiCause, Error, Result};
+use crate::plan::desired::{DesiredApp, DesiredBucket};
+use crate::plan::observed::{Observed, ObservedApp};
 use crate::plan::{Action, Change, Resource};
 use crate::spec::ids::lifecycle_rule_id;
 use crate::stores::Provision;
@@ -59,7 +59,10 @@ impl<'a> Provisioner<'a> {
             _ => None,
         };
         let app = match (&self.want.app, &self.app) {
-            (Some(want), Some(setup)) => Some(Box::new(setup.admin.observe(want).await?)),
+            (Some(want), Some(setup)) => Some(Box::new(match setup.admin.observe(want).await {
+                Ok(seen) => seen,
+                Err(e) => admin_refused(&e, want).ok_or(e)?,
+            })),
             _ => None,
         };
         Ok(Observed::Bucket {
@@ -188,5 +191,72 @@ impl Provision for Provisioner<'_> {
         empty: bool,
     ) -> LocalBoxFuture<'a, Result<Applied>> {
         Provisioner::execute(self, change, empty).boxed_local()
+    }
+}
+
+/// Why an admin identity the store refuses to let manage users
+/// (SeaweedFS's IAM API, MinIO's admin API: the run's own credentials) may
+/// not, and how to fix it; `None` for any other failure, which stays an
+/// error.
+fn admin_refused(e: &Error, want: &DesiredApp) -> Option<ObservedApp> {
+    let Error::Api(failure) = e else {
+        return None;
+    };
+    matches!(failure.cause, ApiCause::AccessDenied | ApiCause::Forbidden).then(|| {
+        ObservedApp::refused(
+            format!(
+                "{e}: the run's credentials may not manage the app's user {}",
+                want.user
+            ),
+            "run apply with an admin's credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)",
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ApiFailure;
+    use crate::spec::AppIdentity;
+
+    fn failure(status: u16, cause: ApiCause) -> Error {
+        Error::Api(Box::new(ApiFailure {
+            operation: "iam:GetUser".into(),
+            resource: "app".into(),
+            endpoint: "http://127.0.0.1:8333".into(),
+            status: Some(status),
+            code: None,
+            message: None,
+            cause,
+            hint: None,
+        }))
+    }
+
+    /// SeaweedFS answers a non-admin key's IAM call with a bare 403: a
+    /// note in the plan; anything else stays the error it was.
+    #[test]
+    fn only_a_denied_admin_call_becomes_a_note() {
+        let want = DesiredApp {
+            kind: AppIdentity::IamUser,
+            user: "app".into(),
+            policy_name: "p".into(),
+            policy: serde_json::json!({}),
+            tags: Vec::new(),
+        };
+        let seen = admin_refused(&failure(403, ApiCause::Forbidden), &want);
+        let note = seen
+            .and_then(|s| s.refused)
+            .map(|r| r.note())
+            .unwrap_or_default();
+        assert!(
+            note.starts_with("not planned: iam:GetUser on app: access denied (HTTP 403): the run's credentials may not manage the app's user app;"),
+            "{note}"
+        );
+        assert!(note.contains("remove `iam:` from the spec"), "{note}");
+        let silent = ApiCause::Silent {
+            limit: "20s".into(),
+        };
+        assert!(admin_refused(&failure(0, silent), &want).is_none());
+        assert!(admin_refused(&Error::cloud("boom"), &want).is_none());
     }
 }

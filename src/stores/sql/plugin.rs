@@ -64,6 +64,7 @@ impl<'a> SqlTable<'a> {
                         table: Held::Absent,
                         foreign_table: None,
                         app_user: Held::Absent,
+                        cannot_create_user: None,
                     };
                     let plan = diff(&desired, &Observed::Database(nothing));
                     return Ok(Some(Provisioned::planned_only(plan)));

@@ -20,6 +20,31 @@ use crate::spec::database::Dialect;
 /// Index builds may take long on a big table: this many statement limits.
 const DDL_LIMITS: u32 = 30;
 
+/// What a privilege read is called in errors.
+const PRIVILEGES: &str = "reading the connection's privileges";
+
+/// The connection's role, whether it may create roles, whether superuser.
+const POSTGRES_ROLE: &str = "SELECT CAST(current_user AS text), CAST(CASE WHEN rolsuper OR rolcreaterole THEN 1 ELSE 0 END AS bigint), CAST(CASE WHEN rolsuper THEN 1 ELSE 0 END AS bigint) FROM pg_roles WHERE rolname = current_user";
+
+/// 1 when the connection may grant the app's three privileges on the table
+/// and USAGE on its `id` sequence, which `create_user` grants too (its
+/// owner holds them all WITH GRANT OPTION). The sequence is looked up only
+/// when the table has an `id` column (`pg_get_serial_sequence` fails
+/// otherwise).
+const POSTGRES_GRANTS: &str = "SELECT CAST(CASE WHEN has_table_privilege($1, 'SELECT WITH GRANT OPTION') AND has_table_privilege($1, 'INSERT WITH GRANT OPTION') AND has_table_privilege($1, 'DELETE WITH GRANT OPTION') AND COALESCE((SELECT has_sequence_privilege(s, 'USAGE WITH GRANT OPTION') FROM (SELECT pg_get_serial_sequence($1, 'id') AS s WHERE EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = CAST($1 AS regclass) AND attname = 'id' AND NOT attisdropped)) q WHERE s IS NOT NULL), true) THEN 1 ELSE 0 END AS bigint)";
+
+/// The connection's account as `information_schema` names grantees.
+const MYSQL_ME: &str = "SELECT CAST(CONCAT('''', SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''', SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''') AS CHAR)";
+
+/// The connection's privileges (and its enabled roles': MariaDB names a
+/// role's grantee `'role'`) at every level that reaches the table, as
+/// `(level, privilege, grantable)`; binds: the account three times, the
+/// table. A database-level grant's name may hold wildcards: LIKE, as the
+/// server matches it.
+const MYSQL_PRIVILEGES: &str = "SELECT 'global', CAST(privilege_type AS CHAR), CAST(is_grantable AS CHAR) FROM information_schema.user_privileges WHERE grantee = ? OR grantee IN (SELECT CONCAT('''', role_name, '''') FROM information_schema.enabled_roles) \
+UNION ALL SELECT CASE WHEN table_schema = 'mysql' THEN 'mysql' ELSE 'db' END, CAST(privilege_type AS CHAR), CAST(is_grantable AS CHAR) FROM information_schema.schema_privileges WHERE (grantee = ? OR grantee IN (SELECT CONCAT('''', role_name, '''') FROM information_schema.enabled_roles)) AND (DATABASE() LIKE table_schema OR table_schema = 'mysql') \
+UNION ALL SELECT 'table', CAST(privilege_type AS CHAR), CAST(is_grantable AS CHAR) FROM information_schema.table_privileges WHERE (grantee = ? OR grantee IN (SELECT CONCAT('''', role_name, '''') FROM information_schema.enabled_roles)) AND table_schema = DATABASE() AND table_name = ?";
+
 impl Db {
     /// Runs one statement (no result rows).
     async fn exec(&self, what: &str, statement: &str) -> Result<()> {
@@ -185,6 +210,86 @@ impl Db {
         }
     }
 
+    /// Why this connection cannot make the app's `user` with its grants:
+    /// what it lacks and how to get it; `None` when it can. Read from the
+    /// catalog (PostgreSQL: `rolsuper`/`rolcreaterole` of `current_user`
+    /// and the table's grant options; MySQL/MariaDB: `CREATE USER` and
+    /// `GRANT OPTION` from `information_schema`), never by trying: a tried
+    /// CREATE USER commits on MySQL. `table_present`: the table exists
+    /// already (else `apply` creates it and, on PostgreSQL, owns it).
+    pub(crate) async fn cannot_create_user(
+        &self,
+        user: &str,
+        table_present: bool,
+    ) -> Result<Option<String>> {
+        let missing = match self.sql.dialect {
+            Dialect::Sqlite => return Ok(None),
+            Dialect::Postgres => self.postgres_missing(user, table_present).await?,
+            Dialect::Mysql => {
+                let row = self
+                    .timed(PRIVILEGES, sqlx::query(MYSQL_ME).fetch_one(self.pool()))
+                    .await?;
+                let me: String = self.get(PRIVILEGES, &row, 0)?;
+                let rows = self
+                    .timed(
+                        PRIVILEGES,
+                        sqlx::query(MYSQL_PRIVILEGES)
+                            .bind(&me)
+                            .bind(&me)
+                            .bind(&me)
+                            .bind(&self.sql.name)
+                            .fetch_all(self.pool()),
+                    )
+                    .await?;
+                let mut held = Vec::new();
+                for row in &rows {
+                    let level: String = self.get(PRIVILEGES, row, 0)?;
+                    let privilege: String = self.get(PRIVILEGES, row, 1)?;
+                    let grantable: String = self.get(PRIVILEGES, row, 2)?;
+                    held.push((level, privilege, grantable == "YES"));
+                }
+                mysql_missing(&me, user, &self.sql.name, &held)
+            }
+        };
+        Ok(missing.map(|m| {
+            format!("not planned: {m}, or write `app_user: false` in the spec to stop planning it")
+        }))
+    }
+
+    async fn postgres_missing(&self, user: &str, table_present: bool) -> Result<Option<String>> {
+        let row = self
+            .timed(
+                PRIVILEGES,
+                sqlx::query(POSTGRES_ROLE).fetch_one(self.pool()),
+            )
+            .await?;
+        let me: String = self.get(PRIVILEGES, &row, 0)?;
+        let creates: i64 = self.get(PRIVILEGES, &row, 1)?;
+        let superuser: i64 = self.get(PRIVILEGES, &row, 2)?;
+        let table = &self.sql.name;
+        if creates == 0 {
+            return Ok(Some(format!(
+                "{me} (the connection's role) has neither CREATEROLE nor SUPERUSER, so it cannot create {user}; to have it made, run apply connected as a role with CREATEROLE"
+            )));
+        }
+        // A table `apply` creates is the connection's own: it may grant on it.
+        if superuser == 1 || !table_present {
+            return Ok(None);
+        }
+        let row = self
+            .timed(
+                PRIVILEGES,
+                sqlx::query(POSTGRES_GRANTS)
+                    .bind(&self.sql.table)
+                    .fetch_one(self.pool()),
+            )
+            .await?;
+        let grants: i64 = self.get(PRIVILEGES, &row, 0)?;
+        Ok((grants == 0).then(|| format!(
+            "{me} (the connection's role) neither owns {table} nor holds SELECT, INSERT and DELETE on it (and USAGE on its id sequence) WITH GRANT OPTION, so it cannot give {user} its grants; to have it made, run apply connected as the table's owner or a superuser"
+        )))
+    }
+
     /// Creates the app's user with `password` and its three grants.
     pub(crate) async fn create_user(
         &self,
@@ -245,5 +350,113 @@ impl Db {
             &format!("DROP TABLE {}", self.sql.table),
         )
         .await
+    }
+}
+
+/// What a MySQL/MariaDB connection lacks to create the app's user and
+/// grant it SELECT, INSERT and DELETE on `table`, from its privileges as
+/// `(level, privilege, grantable)`: level `global`, `mysql` (the system
+/// schema: INSERT there creates users too), `db` or `table`. Reading the
+/// user list (`mysql.user`, for whether the user exists) needs SELECT on
+/// the system schema.
+fn mysql_missing(
+    me: &str,
+    user: &str,
+    table: &str,
+    held: &[(String, String, bool)],
+) -> Option<String> {
+    let has = |levels: &[&str], privilege: &str, grantable: bool| {
+        held.iter().any(|(l, p, g)| {
+            levels.contains(&l.as_str()) && p.eq_ignore_ascii_case(privilege) && (*g || !grantable)
+        })
+    };
+    let creates =
+        has(&["global"], "CREATE USER", false) || has(&["global", "mysql"], "INSERT", false);
+    let grants = ["SELECT", "INSERT", "DELETE"]
+        .iter()
+        .all(|p| has(&["global", "db", "table"], p, true));
+    let reads = has(&["global", "mysql"], "SELECT", false);
+    if !creates {
+        Some(format!(
+            "{me} (the connection's user) lacks the CREATE USER privilege, so it cannot create {user}; to have it made, run apply connected as a user with CREATE USER and GRANT OPTION (the server's admin)"
+        ))
+    } else if !grants {
+        Some(format!(
+            "{me} (the connection's user) may not grant SELECT, INSERT and DELETE on {table} (no GRANT OPTION), so it cannot give {user} its grants; to have it made, run apply connected as a user holding them WITH GRANT OPTION (the server's admin)"
+        ))
+    } else if !reads {
+        Some(format!(
+            "{me} (the connection's user) may not read mysql.user (no SELECT on the mysql schema), so it cannot tell whether {user} exists; to have it made, run apply connected as a user who may (the server's admin)"
+        ))
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mysql_missing;
+
+    fn held(rows: &[(&str, &str, bool)]) -> Vec<(String, String, bool)> {
+        rows.iter()
+            .map(|(l, p, g)| (l.to_string(), p.to_string(), *g))
+            .collect()
+    }
+
+    #[test]
+    fn a_database_owner_without_create_user_cannot_make_the_app_user() {
+        // GRANT ALL ON app.* TO app: everything on its database, no user.
+        let owner = held(&[
+            ("global", "USAGE", false),
+            ("db", "SELECT", false),
+            ("db", "INSERT", false),
+            ("db", "DELETE", false),
+            ("db", "CREATE", false),
+        ]);
+        let why = mysql_missing("'app'@'%'", "t_ci_app", "t", &owner).unwrap_or_default();
+        assert!(why.contains("lacks the CREATE USER privilege"), "{why}");
+    }
+
+    #[test]
+    fn create_user_without_grant_option_cannot_give_the_grants() {
+        let no_option = held(&[
+            ("global", "CREATE USER", false),
+            ("db", "SELECT", false),
+            ("db", "INSERT", false),
+            ("db", "DELETE", false),
+        ]);
+        let why = mysql_missing("'ops'@'%'", "t_ci_app", "t", &no_option).unwrap_or_default();
+        assert!(why.contains("no GRANT OPTION"), "{why}");
+    }
+
+    #[test]
+    fn an_admin_or_a_mysql_schema_writer_with_grant_option_can() {
+        let admin = held(&[
+            ("global", "CREATE USER", true),
+            ("global", "SELECT", true),
+            ("global", "INSERT", true),
+            ("global", "DELETE", true),
+        ]);
+        assert_eq!(mysql_missing("'admin'@'%'", "u", "t", &admin), None);
+        let scoped = held(&[
+            ("mysql", "INSERT", false),
+            ("mysql", "SELECT", false),
+            ("table", "SELECT", true),
+            ("db", "INSERT", true),
+            ("table", "DELETE", true),
+        ]);
+        assert_eq!(mysql_missing("'ops'@'%'", "u", "t", &scoped), None);
+    }
+
+    #[test]
+    fn a_user_who_may_not_read_the_user_list_cannot_tell_whether_it_exists() {
+        let blind = held(&[
+            ("global", "CREATE USER", false),
+            ("db", "SELECT", true),
+            ("db", "INSERT", true),
+            ("db", "DELETE", true),
+        ]);
+        let why = mysql_missing("'ops'@'%'", "u", "t", &blind).unwrap_or_default();
+        assert!(why.contains("may not read mysql.user"), "{why}");
     }
 }

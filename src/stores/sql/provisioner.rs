@@ -3,6 +3,8 @@
 //! generated here, written once to `{out}/app-credentials.<env>.env`
 //! (0600) BEFORE the user is created (a failed creation removes the file
 //! again), and never shown: the plan and the output name only the file.
+//! Whether the connection may create the user is read with the rest, so a
+//! plan never holds a user `apply` cannot make.
 
 #![warn(unreachable_pub)]
 
@@ -37,14 +39,29 @@ impl SqlProvisioner {
     async fn observe_all(&self) -> Result<ObservedDatabase> {
         let mark = self.want.mark();
         let (table, foreign_table) = self.db.observe_table(&mark).await?;
-        let app_user = match &self.want.app_user {
-            Some(user) => self.db.observe_user(user, &mark).await?,
-            None => Held::Absent,
+        let Some(user) = &self.want.app_user else {
+            return Ok(ObservedDatabase {
+                table,
+                foreign_table,
+                app_user: Held::Absent,
+                cannot_create_user: None,
+            });
+        };
+        let present = !matches!(table, Held::Absent);
+        let cannot_create_user = self.db.cannot_create_user(user, present).await?;
+        let app_user = match self.db.observe_user(user, &mark).await {
+            Ok(held) => held,
+            // Without the privilege to create users, MySQL's list of them
+            // is often unreadable too: the note says what is missing
+            // either way, and nothing is planned on the user.
+            Err(_) if cannot_create_user.is_some() => Held::Absent,
+            Err(e) => return Err(e),
         };
         Ok(ObservedDatabase {
             table,
             foreign_table,
             app_user,
+            cannot_create_user,
         })
     }
 

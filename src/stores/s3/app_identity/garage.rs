@@ -29,7 +29,9 @@ pub const TOKEN_VAR: &str = "GARAGE_ADMIN_TOKEN";
 pub struct GarageKeys {
     /// `http://host:port`, no trailing slash.
     pub endpoint: String,
-    pub token: Secret,
+    /// `None` when the variable is not set: `plan` says so in a note, and
+    /// every other call is the error it always was.
+    pub token: Option<Secret>,
     pub bucket: String,
     pub env: String,
     /// One HTTP client for every call of the run (the MinIO admin
@@ -38,17 +40,12 @@ pub struct GarageKeys {
 }
 
 impl GarageKeys {
-    /// Reads the token from the environment; an error when it is not set.
+    /// Reads the token from the environment (it may be unset: see `token`).
     pub fn from_env(endpoint: &str, bucket: &str, env: &str, timeouts: &Timeouts) -> Result<Self> {
         let token = std::env::var(TOKEN_VAR)
             .ok()
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                Error::usage_with_hint(
-                    format!("{TOKEN_VAR} is not set: the app's key on Garage is made through its admin API ({endpoint})"),
-                    format!("export {TOKEN_VAR} (the admin_token of garage.toml)"),
-                )
-            })?;
+            .map(Secret::new);
         if !endpoint.starts_with("http://") {
             return Err(Error::usage(format!(
                 "admin_endpoint {endpoint}: only http (loopback or a private network) is supported for Garage's admin API"
@@ -56,7 +53,7 @@ impl GarageKeys {
         }
         Ok(GarageKeys {
             endpoint: endpoint.trim_end_matches('/').to_string(),
-            token: Secret::new(token),
+            token,
             bucket: bucket.to_string(),
             env: env.to_string(),
             transport: Transport::new(false, None, timeouts),
@@ -68,29 +65,20 @@ impl GarageKeys {
         format!("{user}@chronotrace-ops:{}", self.env)
     }
 
+    /// Why a call cannot be made without the token, and how to fix it.
+    fn no_token(&self) -> (String, String) {
+        (
+            format!(
+                "{TOKEN_VAR} is not set: the app's key on Garage is made through its admin API ({})",
+                self.endpoint
+            ),
+            format!("export {TOKEN_VAR} (the admin_token of garage.toml)"),
+        )
+    }
+
     /// One admin call: `POST` with a body, `GET` without; the JSON answer.
     async fn call(&self, op: &str, query: &str, body: Option<Value>) -> Result<Value> {
-        let uri = format!("{}/v2/{op}{query}", self.endpoint);
-        let fail =
-            |what: String| Error::cloud(format!("Garage admin {op} at {}: {what}", self.endpoint));
-        let builder = hyper::Request::builder()
-            .method(if body.is_some() { "POST" } else { "GET" })
-            .uri(&uri)
-            .header("authorization", format!("Bearer {}", self.token.expose()))
-            .header("content-type", "application/json");
-        let payload = body.map_or_else(Bytes::new, |b| Bytes::from(b.to_string()));
-        let request = builder
-            .body(Full::new(payload))
-            .map_err(|e| fail(e.to_string()))?;
-        let answer = self.transport.exchange(request).await.map_err(|cause| {
-            fail(match cause {
-                ApiCause::Unreachable(detail) => format!("cannot reach it: {detail}"),
-                ApiCause::Silent { limit } => format!("no answer within {limit}"),
-                other => format!("{other:?}"),
-            })
-        })?;
-        let (status, bytes) = (answer.status, answer.body);
-        let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        let (status, value) = self.exchange(op, query, body).await?;
         if (200..300).contains(&status) {
             return Ok(value);
         }
@@ -103,7 +91,57 @@ impl GarageKeys {
                 format!("Garage admin {op}: token refused (HTTP {status})"),
                 format!("{TOKEN_VAR} must be the admin_token of garage.toml"),
             ),
-            _ => fail(format!("HTTP {status}: {said}")),
+            _ => Error::cloud(format!(
+                "Garage admin {op} at {}: HTTP {status}: {said}",
+                self.endpoint
+            )),
+        })
+    }
+
+    /// One admin call's HTTP status and JSON answer (`Null` when not JSON).
+    async fn exchange(&self, op: &str, query: &str, body: Option<Value>) -> Result<(u16, Value)> {
+        let token = self.token.as_ref().ok_or_else(|| {
+            let (why, fix) = self.no_token();
+            Error::usage_with_hint(why, fix)
+        })?;
+        let uri = format!("{}/v2/{op}{query}", self.endpoint);
+        let fail =
+            |what: String| Error::cloud(format!("Garage admin {op} at {}: {what}", self.endpoint));
+        let builder = hyper::Request::builder()
+            .method(if body.is_some() { "POST" } else { "GET" })
+            .uri(&uri)
+            .header("authorization", format!("Bearer {}", token.expose()))
+            .header("content-type", "application/json");
+        let payload = body.map_or_else(Bytes::new, |b| Bytes::from(b.to_string()));
+        let request = builder
+            .body(Full::new(payload))
+            .map_err(|e| fail(e.to_string()))?;
+        let answer = self.transport.exchange(request).await.map_err(|cause| {
+            fail(match cause {
+                ApiCause::Unreachable(detail) => format!("cannot reach it: {detail}"),
+                ApiCause::Silent { limit } => format!("no answer within {limit}"),
+                other => format!("{other:?}"),
+            })
+        })?;
+        let value: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
+        Ok((answer.status, value))
+    }
+
+    /// Why the app's key cannot be managed: no token, or the token
+    /// refused; `None` when the admin API takes it.
+    async fn refusal(&self) -> Result<Option<(String, String)>> {
+        if self.token.is_none() {
+            return Ok(Some(self.no_token()));
+        }
+        Ok(match self.exchange("ListKeys", "", None).await?.0 {
+            status @ (401 | 403) => Some((
+                format!(
+                    "Garage's admin API ({}) refused {TOKEN_VAR} (HTTP {status})",
+                    self.endpoint
+                ),
+                format!("export the admin_token of garage.toml as {TOKEN_VAR}"),
+            )),
+            _ => None,
         })
     }
 
@@ -156,12 +194,16 @@ impl GarageKeys {
     }
 
     async fn observe_key(&self, want: &DesiredApp) -> Result<ObservedApp> {
+        if let Some((why, fix)) = self.refusal().await? {
+            return Ok(ObservedApp::refused(why, fix));
+        }
         let keys = self.find(&want.user).await?;
         let Some(id) = keys.first() else {
             return Ok(ObservedApp {
                 user: Held::Absent,
                 policy: None,
                 keys,
+                refused: None,
             });
         };
         let info = self.call("GetKeyInfo", &format!("?id={id}"), None).await?;
@@ -178,6 +220,7 @@ impl GarageKeys {
             user: Held::Ours(()),
             policy,
             keys,
+            refused: None,
         })
     }
 

@@ -102,6 +102,7 @@ impl MinioUsers {
                 user: Held::Absent,
                 policy: None,
                 keys: Vec::new(),
+                refused: None,
             });
         };
         if !info.policies().contains(&want.policy_name.as_str()) {
@@ -109,6 +110,7 @@ impl MinioUsers {
                 user: Held::Foreign,
                 policy: None,
                 keys: Vec::new(),
+                refused: None,
             });
         }
         Ok(ObservedApp {
@@ -116,6 +118,7 @@ impl MinioUsers {
             policy: admin.policy(&want.policy_name).await?,
             // The user is its own access key.
             keys: vec![want.user.clone()],
+            refused: None,
         })
     }
 

@@ -47,6 +47,7 @@ impl IamUsers {
                 user: Held::Absent,
                 policy: None,
                 keys: Vec::new(),
+                refused: None,
             });
         }
         let tags = iam
@@ -60,6 +61,7 @@ impl IamUsers {
                 user: Held::Foreign,
                 policy: None,
                 keys: Vec::new(),
+                refused: None,
             });
         }
         let names = iam
@@ -96,6 +98,7 @@ impl IamUsers {
                 .iter()
                 .filter_map(|k| k.access_key_id().map(str::to_string))
                 .collect(),
+            refused: None,
         })
     }
 
