@@ -28,6 +28,7 @@ pub mod provision;
 pub mod retention_rule;
 pub mod retry;
 pub mod scan;
+pub mod throttle;
 pub mod timeouts;
 pub mod tls;
 pub mod versioning;

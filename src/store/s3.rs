@@ -11,6 +11,7 @@ use crate::check::CheckResult;
 use crate::cloud::delete::Deleter;
 use crate::cloud::provision::{Applied, Provisioner};
 use crate::cloud::scan::Source;
+use crate::cloud::throttle::Gate;
 use crate::cloud::{Clients, checks, retention_rule};
 use crate::error::Result;
 use crate::plan::Change;
@@ -35,6 +36,10 @@ impl S3Store {
         concurrency: usize,
     ) -> Result<S3Store> {
         let versioned = crate::cloud::versioning::is_versioned(&clients, &s3.bucket).await?;
+        // The most requests a scan sends at once: a listing and a delete
+        // per partition listed, or the seeks of its two walks. The gate
+        // starts there, so a healthy run never waits on it.
+        let ceiling = 2 * concurrency.max(1) + 2;
         let source = Source {
             s3: clients.s3.clone(),
             target: clients.target.clone(),
@@ -42,6 +47,7 @@ impl S3Store {
             prefix: s3.prefix.clone(),
             versioned,
             concurrency,
+            gate: Gate::new(ceiling, clients.target.timeouts.call),
         };
         Ok(S3Store {
             clients,
@@ -94,6 +100,7 @@ impl TraceStore for S3Store {
                 bucket: s.bucket.clone(),
                 fence: s.prefix.dir(),
                 target: s.target.clone(),
+                gate: s.gate.clone(),
             });
             s.scan(judge, selection, deleter.as_ref(), progress).await
         }
@@ -121,7 +128,7 @@ impl TraceStore for S3Store {
             )
             .await?;
             if let Some(key) = sample {
-                status.applies = retention_rule::applies_to(&s.s3, &s.bucket, key).await;
+                status.applies = retention_rule::applies_to(&s.s3, &s.target, &s.bucket, key).await;
             }
             Ok(Retention::LifecycleRule(status))
         }

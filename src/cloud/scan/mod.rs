@@ -18,6 +18,7 @@ use tokio::sync::Semaphore;
 
 use crate::cloud::Target;
 use crate::cloud::delete::{Deleted, Deleter, Doomed};
+use crate::cloud::throttle::Gate;
 use crate::error::{Error, Result};
 use crate::retention::parse_partition;
 use crate::scan::{Entry, Judge, Outcome, Place, Progress, Selection};
@@ -53,6 +54,9 @@ pub struct Source {
     pub versioned: bool,
     /// Partitions listed at once.
     pub concurrency: usize,
+    /// The pace of the run's requests (shared with its deletes): fewer in
+    /// flight while the store throttles.
+    pub gate: Gate,
 }
 
 /// One listing job of the scan.
