@@ -206,7 +206,7 @@ fn whole_call_throttled(
 /// A throttled key given up: its message says how long it was tried.
 fn past_budget(mut error: KeyError, budget: &Budget) -> KeyError {
     error.message = format!(
-        "{} (still throttled after {} of retries; the key was not deleted)",
+        "{} (still throttled after {}, the call's budget; the key was not deleted)",
         error.message.trim_end_matches('.'),
         Timeouts::show(budget.spent())
     );

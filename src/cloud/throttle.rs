@@ -13,8 +13,8 @@
 //!   storm makes the run slower, not shorter.
 //! - a throttled call is sent again, after the pauses of
 //!   `retry::throttled`, until its `Budget` (one call's time limit,
-//!   counted from its first throttled answer, waits for a turn excluded)
-//!   is spent: a storm that long ends the call, a dead endpoint (not
+//!   counted from its first send, later waits for a turn excluded) is
+//!   spent: a storm that long ends the call, a dead endpoint (not
 //!   throttling) still fails at once.
 //!
 //! Each call still gets the SDK's own attempts (`retry::sdk`) inside it.
@@ -217,9 +217,11 @@ impl Drop for Turn {
     }
 }
 
-/// The rounds one throttled call may still have: its time, counted from
-/// its first throttled answer without the waits for a turn (the gate's
-/// pacing is not the store's refusal), against one call's budget.
+/// The rounds one call may still have while the store throttles it: its
+/// time, counted from its first send without the later waits for a turn
+/// (the gate's pacing is not the store's refusal), against one call's
+/// budget. No round starts once the budget is spent, and a pause never
+/// reaches past it, so a call ends within two budgets of its own time.
 #[derive(Debug)]
 pub struct Budget {
     limit: Duration,
@@ -238,12 +240,13 @@ impl Budget {
         }
     }
 
-    /// Waits for a turn of `gate`; the wait is not spent budget.
+    /// Waits for a turn of `gate` to send; the budget runs from the first.
     pub async fn wait_for(&mut self, gate: &Gate) -> Turn {
         let asked = Instant::now();
         let turn = gate.turn().await;
-        if self.since.is_some() {
-            self.waited += asked.elapsed();
+        match self.since {
+            None => self.since = Some(Instant::now()),
+            Some(_) => self.waited += asked.elapsed(),
         }
         turn
     }
@@ -251,15 +254,15 @@ impl Budget {
     /// After a throttled answer: the pause before the next round, or
     /// `None` once the budget is spent.
     pub fn next_pause(&mut self) -> Option<Duration> {
-        let since = *self.since.get_or_insert_with(Instant::now);
-        let spent = since.elapsed().saturating_sub(self.waited);
-        if spent >= self.limit {
-            return None;
-        }
-        self.pauses.next()
+        let left = self
+            .limit
+            .checked_sub(self.spent())
+            .filter(|d| !d.is_zero())?;
+        self.pauses.next().map(|pause| pause.min(left))
     }
 
-    /// Time spent on throttled rounds so far.
+    /// The call's own time so far (waits for a turn after the first send
+    /// excluded).
     pub fn spent(&self) -> Duration {
         self.since
             .map_or(Duration::ZERO, |s| s.elapsed().saturating_sub(self.waited))
@@ -322,7 +325,9 @@ mod tests {
         // their permits as they end, without a verdict or with one.
         assert_eq!(gate.0.slots.available_permits(), 0);
         drop(turns.pop());
-        turns.pop().map(Turn::succeeded);
+        if let Some(turn) = turns.pop() {
+            turn.succeeded();
+        }
         drop(turns.pop());
         assert_eq!(gate.0.slots.available_permits(), 0);
         drop(turns);
@@ -342,12 +347,35 @@ mod tests {
         assert!(turn.is_ok());
     }
 
-    #[test]
-    fn the_budget_runs_from_the_first_throttled_answer() {
-        let mut budget = Budget::new(Duration::from_millis(200));
+    #[tokio::test]
+    async fn the_budget_runs_from_the_first_send_without_the_later_waits() {
+        let gate = Gate::new(1, Duration::from_millis(300));
+        let mut budget = Budget::new(gate.budget());
         assert_eq!(budget.spent(), Duration::ZERO);
+        let turn = budget.wait_for(&gate).await;
+        let pause = budget.next_pause().expect("a round left");
+        assert!(pause <= Duration::from_millis(300), "{pause:?}");
+        // Another call holds the only turn for 400 ms: not this call's time.
+        let other = tokio::spawn({
+            let gate = gate.clone();
+            async move {
+                let held = gate.turn().await;
+                tokio::time::sleep(Duration::from_millis(400)).await;
+                held.succeeded();
+            }
+        });
+        turn.throttled();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let turn = budget.wait_for(&gate).await;
+        assert!(
+            budget.spent() < Duration::from_millis(300),
+            "{:?}",
+            budget.spent()
+        );
         assert!(budget.next_pause().is_some());
-        std::thread::sleep(Duration::from_millis(250));
-        assert!(budget.next_pause().is_none(), "spent after 200 ms");
+        turn.throttled();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(budget.next_pause().is_none(), "spent");
+        other.await.expect("the other call ends");
     }
 }

@@ -221,3 +221,57 @@ async fn report_and_verify_through_a_storm_of_throttling_answers_count_exactly()
         assert!(started.elapsed() < Duration::from_secs(120), "{what}");
     }
 }
+
+#[tokio::test]
+#[ignore = "needs the bench: run scripts/test.sh"]
+async fn a_delete_throttled_past_its_budget_is_a_per_key_error_never_exit_2_nor_a_loss() {
+    let garage = server("garage");
+    let (proxy, proxied) = through_proxy(&garage);
+    let s3 = s3_client(&garage);
+    let bucket = unique_bucket("storm-budget");
+    create_bucket(&s3, &garage, &bucket).await;
+    let dir = tempdir();
+    write_s3_spec(dir.path(), &proxied, "s3-compatible", &bucket, false);
+    let (young, expired) = (traces_of(3..=4, 3), traces_of(20..=21, 3));
+    load(
+        &s3,
+        &bucket,
+        young.iter().chain(&expired).cloned().collect(),
+    )
+    .await;
+    // Every DeleteObjects refused whole, for longer than any budget.
+    proxy.on("POST", "delete", Fault::SlowDown, 100_000);
+    let started = Instant::now();
+    let out = tool(
+        dir.path(),
+        &proxied,
+        &["--timeout", "4", "cleanup", "purge", "--yes"],
+    )
+    .await;
+    let took = started.elapsed();
+    proxy.clear_rules();
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    let purge = json(&out);
+    assert_eq!(purge["deleted_objects"], 0, "{purge}");
+    assert_eq!(purge["error_count"], expired.len(), "{purge}");
+    let failed: BTreeSet<&str> = purge["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| {
+            assert_eq!(e["code"], "SlowDown", "{e}");
+            assert!(
+                e["message"].as_str().is_some_and(|m| m.contains("budget")),
+                "{e}"
+            );
+            e["key"].as_str().expect("key")
+        })
+        .collect();
+    let doomed: BTreeSet<&str> = expired.iter().map(String::as_str).collect();
+    assert_eq!(failed, doomed, "every key not deleted is named");
+    // Each DeleteObjects had its rounds for one budget, side by side.
+    assert!(took < Duration::from_secs(20), "took {took:?}");
+    assert!(proxy.injected() > 2 * 3, "sent again: {}", proxy.injected());
+    let everything: BTreeSet<String> = young.into_iter().chain(expired).collect();
+    assert_eq!(all_keys(&s3, &bucket).await, everything, "nothing lost");
+}
