@@ -10,13 +10,14 @@
 //! that standard mode rides out ended with "did not answer within 20s"
 //! (measured with `hardening_faults::purge_under_a_storm_of_slowdowns_*`).
 //!
-//! Where the tool must add rounds on top (a listing the store keeps
-//! throttling, keys DeleteObjects throttled, an IAM change that has not
-//! propagated yet, a shared document another writer replaced), the pauses
-//! between rounds come from one policy (backon's exponential backoff with
-//! jitter): `rounds` for a fixed number of rounds, `contended` for
-//! writers racing on one shared document, `settling` for waiting out a
-//! deadline.
+//! Where the tool must add rounds on top (a bulk call the store keeps
+//! throttling, an IAM change that has not propagated yet, a shared
+//! document another writer replaced), the pauses between rounds come from
+//! one policy (backon's exponential backoff with jitter): `rounds` for a
+//! fixed number of rounds, `throttled` for a call the store throttles
+//! (as many rounds as its time budget holds, paced by `throttle::Gate`),
+//! `contended` for writers racing on one shared document, `settling` for
+//! waiting out a deadline.
 
 use std::time::Duration;
 
@@ -54,6 +55,19 @@ pub fn rounds() -> ExponentialBuilder {
         .with_min_delay(FIRST_PAUSE)
         .with_max_delay(LONGEST_PAUSE)
         .with_max_times(ROUNDS - 1)
+        .with_jitter()
+}
+
+/// The pauses between rounds of a call the store throttles: no count,
+/// since the caller stops when the call's time budget is spent
+/// (`throttle::Budget`). A storm of `503 SlowDown` outlasts any fixed
+/// number of rounds at a high enough request rate; a budget in time
+/// scales with `--timeout` instead.
+pub fn throttled() -> ExponentialBuilder {
+    ExponentialBuilder::new()
+        .with_min_delay(FIRST_PAUSE)
+        .with_max_delay(LONGEST_PAUSE)
+        .without_max_times()
         .with_jitter()
 }
 

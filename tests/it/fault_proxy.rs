@@ -3,7 +3,8 @@
 //! `503 SlowDown`, delays it, cuts the response part-way, truncates its body
 //! (keeping the HTTP framing valid), or answers a DeleteObjects with a
 //! per-key error for every key. Faults come from a script (the next requests,
-//! in order) or from rules matching a request's method and query.
+//! in order), from rules matching a request's method and query, or from a
+//! storm (a share of all requests, drawn from a seeded generator).
 //!
 //! Each request gets its own upstream connection and the response is marked
 //! `Connection: close`, so requests are counted exactly without having to
@@ -24,6 +25,12 @@ pub enum Fault {
     Pass,
     /// Answer `503 SlowDown` without forwarding.
     SlowDown,
+    /// Answer this status with an empty body, without forwarding (a load
+    /// balancer's bare 503, a gateway's 429).
+    Bare(u16),
+    /// Answer this status with an S3 error document of this code, without
+    /// forwarding (`Throttling`, `RequestLimitExceeded`...).
+    Coded(u16, &'static str),
     /// Forward it, then cut the response after this many bytes.
     CutAfter(usize),
     /// Wait, then forward.
@@ -69,11 +76,36 @@ struct Rule {
     times: usize,
 }
 
+/// Faults for a share of every request (after the script and the rules),
+/// drawn from a seeded generator so that a failing round can be replayed.
+#[derive(Debug, Clone)]
+struct Storm {
+    percent: u64,
+    state: u64,
+    faults: Vec<Fault>,
+}
+
+impl Storm {
+    /// The next draw (xorshift64*): a fault for `percent` of the requests.
+    fn next(&mut self) -> Option<Fault> {
+        let mut x = self.state;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.state = x;
+        let draw = x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11;
+        let (roll, pick) = (draw % 100, (draw / 100) as usize);
+        (roll < self.percent && !self.faults.is_empty())
+            .then(|| self.faults[pick % self.faults.len()])
+    }
+}
+
 /// A running proxy; stops when dropped.
 pub struct FaultProxy {
     pub addr: SocketAddr,
     script: Arc<Mutex<VecDeque<Fault>>>,
     rules: Arc<Mutex<Vec<Rule>>>,
+    storm: Arc<Mutex<Option<Storm>>>,
     pub requests: Arc<AtomicUsize>,
     pub injected: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
@@ -91,13 +123,15 @@ impl FaultProxy {
             addr,
             script: Arc::new(Mutex::new(VecDeque::new())),
             rules: Arc::new(Mutex::new(Vec::new())),
+            storm: Arc::new(Mutex::new(None)),
             requests: Arc::new(AtomicUsize::new(0)),
             injected: Arc::new(AtomicUsize::new(0)),
             stop: Arc::new(AtomicBool::new(false)),
         };
-        let (script, rules, requests, injected, stop) = (
+        let (script, rules, storm, requests, injected, stop) = (
             proxy.script.clone(),
             proxy.rules.clone(),
+            proxy.storm.clone(),
             proxy.requests.clone(),
             proxy.injected.clone(),
             proxy.stop.clone(),
@@ -107,12 +141,17 @@ impl FaultProxy {
                 match listener.accept() {
                     Ok((client, _)) => {
                         let scripted = script.lock().map(|mut s| s.pop_front()).ok().flatten();
+                        let stormed = storm
+                            .lock()
+                            .ok()
+                            .and_then(|mut s| s.as_mut().and_then(Storm::next));
                         requests.fetch_add(1, Ordering::Relaxed);
                         let (rules, injected, stop) =
                             (rules.clone(), injected.clone(), stop.clone());
                         thread::spawn(move || {
                             let faults = Faults {
                                 scripted,
+                                stormed,
                                 rules: &rules,
                                 injected: &injected,
                                 stop: &stop,
@@ -153,6 +192,27 @@ impl FaultProxy {
         }
     }
 
+    /// From now on, one of `faults` (picked at random) for `percent` of
+    /// the requests, whatever their method, drawn from `seed`; requests
+    /// that a script or a rule faults are not drawn for.
+    pub fn storm(&self, percent: u64, seed: u64, faults: &[Fault]) {
+        if let Ok(mut storm) = self.storm.lock() {
+            *storm = Some(Storm {
+                percent,
+                // xorshift never leaves 0.
+                state: seed | 1,
+                faults: faults.to_vec(),
+            });
+        }
+    }
+
+    /// Ends the storm.
+    pub fn calm(&self) {
+        if let Ok(mut storm) = self.storm.lock() {
+            *storm = None;
+        }
+    }
+
     /// Drops every rule (a rule not used up would hit the next run).
     pub fn clear_rules(&self) {
         if let Ok(mut rules) = self.rules.lock() {
@@ -189,13 +249,14 @@ impl Drop for FaultProxy {
 /// Where one connection's fault comes from, and the proxy's switches.
 struct Faults<'a> {
     scripted: Option<Fault>,
+    stormed: Option<Fault>,
     rules: &'a Mutex<Vec<Rule>>,
     injected: &'a AtomicUsize,
     stop: &'a AtomicBool,
 }
 
 /// Handles one client connection: one request, one fault (the scripted
-/// one, else a matching rule's, else none).
+/// one, else a matching rule's, else the storm's, else none).
 fn serve(mut client: TcpStream, upstream: SocketAddr, faults: &Faults<'_>) {
     let _ = client.set_nonblocking(false);
     let _ = client.set_read_timeout(Some(Duration::from_secs(30)));
@@ -205,6 +266,7 @@ fn serve(mut client: TcpStream, upstream: SocketAddr, faults: &Faults<'_>) {
     let fault = faults
         .scripted
         .or_else(|| matching(faults.rules, &request))
+        .or(faults.stormed)
         .unwrap_or(Fault::Pass);
     if fault != Fault::Pass {
         faults.injected.fetch_add(1, Ordering::Relaxed);
@@ -214,6 +276,22 @@ fn serve(mut client: TcpStream, upstream: SocketAddr, faults: &Faults<'_>) {
             let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>";
             let response = format!(
                 "HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = client.write_all(response.as_bytes());
+        }
+        Fault::Bare(status) => {
+            let response = format!(
+                "HTTP/1.1 {status} Refused\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+            let _ = client.write_all(response.as_bytes());
+        }
+        Fault::Coded(status, code) => {
+            let body = format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>injected by the fault proxy</Message></Error>"
+            );
+            let response = format!(
+                "HTTP/1.1 {status} Refused\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                 body.len()
             );
             let _ = client.write_all(response.as_bytes());

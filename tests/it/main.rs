@@ -24,6 +24,7 @@ mod hardening_faults;
 mod hardening_races;
 mod hardening_secrets;
 mod hardening_stalls;
+mod hardening_storm;
 mod init;
 mod interrupts;
 mod inventory;

@@ -1,26 +1,36 @@
 //! Bulk delete: DeleteObjects in batches of 1000 keys, fenced to the
 //! environment's prefix, with `Content-MD5` (S3 clones that predate the
-//! SDK's default CRC32 checksums refuse the request without it), retries of
-//! throttled keys, and per-key errors collected rather than fatal.
+//! SDK's default CRC32 checksums refuse the request without it), paced by
+//! the run's `throttle::Gate`, with the keys that did not go sent again
+//! (throttled ones within the call's budget, whether the whole call or
+//! keys inside its answer were throttled), and per-key errors collected
+//! rather than fatal.
+
+use std::collections::HashSet;
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::http::HttpRequest;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::operation::delete_objects::DeleteObjectsError;
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+use aws_smithy_runtime_api::http::Response as HttpResponse;
 use backon::BackoffBuilder;
 use md5::{Digest, Md5};
 
 use super::Target;
-use super::errors::{api_error, is_throttling_code};
+use super::errors::{api_error, is_throttling, is_throttling_code, status};
+use crate::transport::retry;
+use super::throttle::{Budget, Gate};
+use crate::transport::timeouts::Timeouts;
 use crate::error::{Error, Result};
 use crate::scan::{KeyError, Volume};
-use crate::transport::retry;
 
 /// DeleteObjects takes at most this many keys.
 pub const BATCH: usize = 1000;
-/// Per-key error codes worth another attempt: throttling (the one list of
-/// `errors::is_throttling_code`) and the server's transient failures.
-fn retryable(code: &str) -> bool {
-    is_throttling_code(code) || matches!(code, "InternalError" | "RequestTimeout")
+/// Per-key error codes of the server's transient failures: sent again, at
+/// most `retry::ROUNDS` times (throttled keys have their own budget).
+fn transient(code: &str) -> bool {
+    matches!(code, "InternalError" | "RequestTimeout")
 }
 
 /// One key (and version, on versioned buckets) to delete, with its size.
@@ -45,6 +55,8 @@ pub struct Deleter {
     pub bucket: String,
     pub fence: String,
     pub target: Target,
+    /// The run's pace (shared with its listings).
+    pub gate: Gate,
 }
 
 impl Deleter {
@@ -56,61 +68,159 @@ impl Deleter {
         }
         let mut outcome = Deleted::default();
         for chunk in doomed.chunks(BATCH) {
-            let batch = self.delete_batch(chunk.to_vec()).await?;
+            let batch = delete_batch(
+                &self.s3,
+                &self.bucket,
+                &self.target,
+                &self.gate,
+                chunk.to_vec(),
+            )
+            .await?;
             outcome.volume.merge(batch.volume);
             outcome.errors.extend(batch.errors);
         }
         Ok(outcome)
     }
-
-    /// One batch, retrying the keys the server throttled, with the pauses
-    /// of `retry::rounds` (at most `retry::ROUNDS` sends of a key).
-    async fn delete_batch(&self, mut pending: Vec<Doomed>) -> Result<Deleted> {
-        let mut outcome = Deleted::default();
-        let mut pauses = retry::rounds().build().peekable();
-        loop {
-            let failed = self.send(&pending).await?;
-            let last = pauses.peek().is_none();
-            let (again, fatal): (Vec<KeyError>, Vec<KeyError>) = failed
-                .into_iter()
-                .partition(|e| !last && retryable(&e.code));
-            let bad = |d: &Doomed| {
-                again
-                    .iter()
-                    .chain(&fatal)
-                    .any(|e| e.key == d.key && e.version_id == d.version_id)
-            };
-            for item in pending.iter().filter(|d| !bad(d)) {
-                outcome.volume.add(item.size);
-            }
-            outcome.errors.extend(fatal);
-            let (false, Some(pause)) = (again.is_empty(), pauses.next()) else {
-                break;
-            };
-            pending.retain(|d| {
-                again
-                    .iter()
-                    .any(|e| e.key == d.key && e.version_id == d.version_id)
-            });
-            tokio::time::sleep(pause).await;
-        }
-        Ok(outcome)
-    }
-
-    /// Sends one DeleteObjects (quiet: only errors come back).
-    async fn send(&self, batch: &[Doomed]) -> Result<Vec<KeyError>> {
-        delete_objects(&self.s3, &self.bucket, &self.target, batch).await
-    }
 }
 
-/// One DeleteObjects call for at most 1000 keys, with `Content-MD5`; returns
-/// the per-key errors. Callers fence the keys: this deletes what it is given.
-pub async fn delete_objects(
+/// Identifies a key (and version) among a batch's.
+fn id(key: &str, version_id: Option<&str>) -> (String, Option<String>) {
+    (key.to_string(), version_id.map(str::to_string))
+}
+
+/// Deletes at most 1000 keys, in turn of `gate`: one DeleteObjects, then
+/// again for the keys that did not go, while worth it. Throttled keys (the
+/// whole call refused with `SlowDown`, a bare 503 or a 429, or keys
+/// throttled in its answer) go again while the call's budget lasts; keys
+/// the server failed transiently, up to `retry::ROUNDS` sends. A key that
+/// still fails is a per-key error, never counted deleted; only a call
+/// failing otherwise (refused, unreachable) is an error. Callers fence the
+/// keys: this deletes what it is given.
+pub async fn delete_batch(
     s3: &Client,
     bucket: &str,
     target: &Target,
+    gate: &Gate,
+    mut pending: Vec<Doomed>,
+) -> Result<Deleted> {
+    let mut outcome = Deleted::default();
+    let mut budget = Budget::new(gate.budget());
+    let mut transient_pauses = retry::rounds().build();
+    loop {
+        let turn = budget.wait_for(gate).await;
+        let failed = match send(s3, bucket, &pending).await? {
+            Ok(errors) => {
+                if errors.iter().any(|e| is_throttling_code(&e.code)) {
+                    turn.throttled();
+                } else {
+                    turn.succeeded();
+                }
+                errors
+            }
+            Err(e) if is_throttling(&e) => {
+                turn.throttled();
+                whole_call_throttled(&e, &pending)
+            }
+            Err(e) => return Err(api_error(e, "DeleteObjects", bucket, target)),
+        };
+        let (throttled, rest): (Vec<KeyError>, Vec<KeyError>) = failed
+            .into_iter()
+            .partition(|e| is_throttling_code(&e.code));
+        let (passing, mut given_up): (Vec<KeyError>, Vec<KeyError>) =
+            rest.into_iter().partition(|e| transient(&e.code));
+        let throttled_pause = match throttled.is_empty() {
+            true => None,
+            false => budget.next_pause(),
+        };
+        let transient_pause = match passing.is_empty() {
+            true => None,
+            false => transient_pauses.next(),
+        };
+        let mut again = Vec::new();
+        match throttled_pause {
+            Some(_) => again.extend(throttled),
+            None => given_up.extend(throttled.into_iter().map(|e| past_budget(e, &budget))),
+        }
+        match transient_pause {
+            Some(_) => again.extend(passing),
+            None => given_up.extend(passing),
+        }
+        let not_gone: HashSet<_> = again
+            .iter()
+            .chain(&given_up)
+            .map(|e| id(&e.key, e.version_id.as_deref()))
+            .collect();
+        for item in pending
+            .iter()
+            .filter(|d| !not_gone.contains(&id(&d.key, d.version_id.as_deref())))
+        {
+            outcome.volume.add(item.size);
+        }
+        outcome.errors.extend(given_up);
+        let Some(pause) = throttled_pause.max(transient_pause) else {
+            return Ok(outcome);
+        };
+        let again: HashSet<_> = again
+            .iter()
+            .map(|e| id(&e.key, e.version_id.as_deref()))
+            .collect();
+        pending.retain(|d| again.contains(&id(&d.key, d.version_id.as_deref())));
+        tracing::debug!(
+            keys = pending.len(),
+            ?pause,
+            "DeleteObjects: sending keys again"
+        );
+        tokio::time::sleep(pause).await;
+    }
+}
+
+/// Every key of a DeleteObjects the store throttled whole, as a per-key
+/// error with the store's code (none was deleted: a throttled request is
+/// refused before it is carried out).
+fn whole_call_throttled(
+    err: &SdkError<DeleteObjectsError, HttpResponse>,
     batch: &[Doomed],
-) -> Result<Vec<KeyError>> {
+) -> Vec<KeyError> {
+    // A throttling code whatever the store said (a bare 503 has none), so
+    // that the keys go again as throttled ones.
+    let code = match (err.code(), status(err)) {
+        (Some(code), _) if is_throttling_code(code) => code,
+        (_, Some(429)) => "TooManyRequests",
+        _ => "ServiceUnavailable",
+    };
+    let message = err
+        .message()
+        .filter(|m| !m.is_empty())
+        .unwrap_or("the store throttled the whole DeleteObjects call");
+    batch
+        .iter()
+        .map(|d| KeyError {
+            key: d.key.clone(),
+            version_id: d.version_id.clone(),
+            code: code.to_string(),
+            message: message.to_string(),
+        })
+        .collect()
+}
+
+/// A throttled key given up: its message says how long it was tried.
+fn past_budget(mut error: KeyError, budget: &Budget) -> KeyError {
+    error.message = format!(
+        "{} (still throttled after {}, the call's budget; the key was not deleted)",
+        error.message.trim_end_matches('.'),
+        Timeouts::show(budget.spent())
+    );
+    error
+}
+
+/// One DeleteObjects call for at most 1000 keys, with `Content-MD5`
+/// (quiet: only errors come back): the per-key errors, or the call's
+/// error. The outer error is a request that could not be built.
+async fn send(
+    s3: &Client,
+    bucket: &str,
+    batch: &[Doomed],
+) -> Result<std::result::Result<Vec<KeyError>, SdkError<DeleteObjectsError, HttpResponse>>> {
     let objects = batch
         .iter()
         .map(|d| {
@@ -133,18 +243,18 @@ pub async fn delete_objects(
         .customize()
         .mutate_request(content_md5)
         .send()
-        .await
-        .map_err(|e| api_error(e, "DeleteObjects", bucket, target))?;
-    Ok(out
-        .errors()
-        .iter()
-        .map(|e| KeyError {
-            key: e.key().unwrap_or_default().to_string(),
-            version_id: e.version_id().map(str::to_string),
-            code: e.code().unwrap_or("Unknown").to_string(),
-            message: e.message().unwrap_or_default().to_string(),
-        })
-        .collect())
+        .await;
+    Ok(out.map(|out| {
+        out.errors()
+            .iter()
+            .map(|e| KeyError {
+                key: e.key().unwrap_or_default().to_string(),
+                version_id: e.version_id().map(str::to_string),
+                code: e.code().unwrap_or("Unknown").to_string(),
+                message: e.message().unwrap_or_default().to_string(),
+            })
+            .collect()
+    }))
 }
 
 /// Refuses a key outside `fence` (the `{prefix}/`), or the fence itself.

@@ -3,8 +3,9 @@
 //! maximum). Stores without ListObjectVersions (Garage) are emptied by key.
 
 use super::Clients;
-use super::delete::{Doomed, delete_objects};
-use super::errors::{api_error, is_not_implemented};
+use super::delete::{self, Doomed};
+use super::errors::{api_error, is_not_implemented, throttled};
+use super::throttle::Gate;
 use crate::error::{Error, Result};
 
 /// DeleteObjects takes at most this many keys.
@@ -16,13 +17,12 @@ pub async fn empty_bucket(clients: &Clients, bucket: &str) -> Result<u64> {
     let mut previous = Vec::new();
     loop {
         // Always from the start: what was listed has been deleted.
-        let listed = clients
+        let request = clients
             .s3
             .list_object_versions()
             .bucket(bucket)
-            .max_keys(BATCH)
-            .send()
-            .await;
+            .max_keys(BATCH);
+        let listed = throttled(clients.target.timeouts.call, || request.clone().send()).await;
         let out = match listed {
             Ok(out) => out,
             Err(e) if is_not_implemented(&e) => {
@@ -69,12 +69,8 @@ async fn empty_by_key(clients: &Clients, bucket: &str) -> Result<u64> {
     let mut deleted = 0;
     let mut previous = Vec::new();
     loop {
-        let out = clients
-            .s3
-            .list_objects_v2()
-            .bucket(bucket)
-            .max_keys(BATCH)
-            .send()
+        let request = clients.s3.list_objects_v2().bucket(bucket).max_keys(BATCH);
+        let out = throttled(clients.target.timeouts.call, || request.clone().send())
             .await
             .map_err(|e| api_error(e, "ListObjectsV2", bucket, &clients.target))?;
         let batch: Vec<(String, Option<String>)> = out
@@ -91,9 +87,10 @@ async fn empty_by_key(clients: &Clients, bucket: &str) -> Result<u64> {
     }
 }
 
-/// One DeleteObjects call (with Content-MD5, see `delete`); any per-key
-/// error fails the whole destroy, so a bucket is never reported empty when
-/// it is not.
+/// One batch of DeleteObjects (with Content-MD5 and the rounds of
+/// `delete::delete_batch`, one call at a time); any per-key error left
+/// fails the whole destroy, so a bucket is never reported empty when it is
+/// not.
 async fn delete_batch(
     clients: &Clients,
     bucket: &str,
@@ -108,7 +105,9 @@ async fn delete_batch(
             size: 0,
         })
         .collect();
-    let errors = delete_objects(&clients.s3, bucket, &clients.target, &doomed).await?;
+    let gate = Gate::new(1, clients.target.timeouts.call);
+    let done = delete::delete_batch(&clients.s3, bucket, &clients.target, &gate, doomed).await?;
+    let errors = done.errors;
     if let Some(err) = errors.first() {
         return Err(Error::cloud(format!(
             "DeleteObjects {bucket}/{}: {} {} ({} of {count} keys failed)",

@@ -3,9 +3,7 @@
 
 use std::error::Error as StdError;
 use std::fmt::Debug;
-use std::time::{Duration, Instant};
-
-use backon::Retryable;
+use std::time::Duration;
 
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::http::Response as HttpResponse;
@@ -71,12 +69,15 @@ where
     matches!(err, SdkError::ServiceError(_)) && status(err) == Some(501)
 }
 
-/// True when the store asks the client to slow down.
+/// True when the store asks the client to slow down: a throttling code,
+/// or a 503 or 429 whatever its body (a bare `503 Service Unavailable`
+/// from a load balancer, a 429 from a gateway, say nothing else).
 pub fn is_throttling<E, R>(err: &SdkError<E, R>) -> bool
 where
     E: ProvideErrorMetadata,
+    R: RawStatus,
 {
-    err.code().is_some_and(is_throttling_code)
+    err.code().is_some_and(is_throttling_code) || matches!(status(err), Some(429 | 503))
 }
 
 /// The one list of error codes by which a store asks the client to slow
@@ -87,27 +88,30 @@ pub fn is_throttling_code(code: &str) -> bool {
         "SlowDown"
             | "Throttling"
             | "ThrottlingException"
+            | "ThrottledException"
             | "RequestLimitExceeded"
+            | "RequestThrottled"
+            | "RequestThrottledException"
+            | "TooManyRequests"
+            | "TooManyRequestsException"
             | "ServiceUnavailable"
     )
 }
 
-/// Sends again, with the pauses of `retry::rounds`, while the store
-/// answers with throttling even after the SDK's own retries: a burst of
-/// `503 SlowDown` during a scan is ridden out, while a dead endpoint still
-/// fails fast. No new round starts once `budget` (one call's) has passed
-/// since the first send, so the whole costs less than two calls' budgets.
+/// Sends again, in rounds, while the store answers with throttling even
+/// after the SDK's own retries: a burst of `503 SlowDown` is ridden out,
+/// while a dead endpoint still fails fast. No round starts once `budget`
+/// (one call's) has passed since the first send, so the whole costs two
+/// calls' budgets at worst. For one call on its own; the bulk calls of a
+/// scan share their run's `throttle::Gate`.
 pub async fn throttled<T, E, R, F, Fut>(budget: Duration, send: F) -> Result<T, SdkError<E, R>>
 where
     E: ProvideErrorMetadata,
+    R: RawStatus,
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, SdkError<E, R>>>,
 {
-    let started = Instant::now();
-    send.retry(crate::transport::retry::rounds())
-        .when(|e| is_throttling(e) && started.elapsed() < budget)
-        .notify(|_, pause| tracing::debug!(?pause, "throttled by the store; backing off"))
-        .await
+    super::throttle::Gate::new(1, budget).call(send).await
 }
 
 /// Maps an SDK error of `action` on `resource` to a one-line error with a
@@ -249,5 +253,98 @@ fn forbidden_hint(action: &str, resource: &str, target: &Target) -> String {
         )
     } else {
         permission
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Instant;
+
+    use aws_sdk_s3::operation::delete_objects::DeleteObjectsError;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+    use aws_smithy_types::error::ErrorMetadata;
+
+    use super::*;
+
+    type Answer = SdkError<DeleteObjectsError, HttpResponse>;
+
+    fn answer(status: u16, code: Option<&str>) -> Answer {
+        let mut meta = ErrorMetadata::builder();
+        if let Some(code) = code {
+            meta = meta.code(code);
+        }
+        let status = StatusCode::try_from(status).expect("a status");
+        let raw = HttpResponse::new(status, SdkBody::empty());
+        SdkError::service_error(DeleteObjectsError::generic(meta.build()), raw)
+    }
+
+    #[test]
+    fn every_way_a_store_says_slow_down_is_throttling() {
+        for (status, code) in [
+            (503, Some("SlowDown")),
+            (503, None),
+            (429, None),
+            (400, Some("Throttling")),
+            (400, Some("ThrottlingException")),
+            (503, Some("RequestLimitExceeded")),
+            (429, Some("TooManyRequests")),
+        ] {
+            assert!(is_throttling(&answer(status, code)), "{status} {code:?}");
+        }
+        for (status, code) in [
+            (500, None),
+            (502, None),
+            (500, Some("InternalError")),
+            (403, Some("AccessDenied")),
+            (404, Some("NoSuchKey")),
+            (400, Some("InvalidRequest")),
+        ] {
+            assert!(!is_throttling(&answer(status, code)), "{status} {code:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_throttled_call_is_sent_again_until_it_goes_through() {
+        let sent = AtomicUsize::new(0);
+        let out = throttled(Duration::from_secs(20), || async {
+            match sent.fetch_add(1, Ordering::SeqCst) {
+                0 => Err(answer(503, None)),
+                1 => Err(answer(429, None)),
+                2 => Err(answer(503, Some("SlowDown"))),
+                _ => Ok(()),
+            }
+        })
+        .await;
+        assert!(out.is_ok());
+        assert_eq!(
+            sent.load(Ordering::SeqCst),
+            4,
+            "more rounds than the old three"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refusal_is_not_sent_again_and_a_storm_ends_with_the_budget() {
+        let sent = AtomicUsize::new(0);
+        let out = throttled(Duration::from_secs(20), || async {
+            sent.fetch_add(1, Ordering::SeqCst);
+            Err::<(), _>(answer(403, Some("AccessDenied")))
+        })
+        .await;
+        assert!(out.is_err());
+        assert_eq!(sent.load(Ordering::SeqCst), 1);
+
+        let started = Instant::now();
+        let out = throttled(Duration::from_millis(600), || async {
+            Err::<(), _>(answer(503, Some("SlowDown")))
+        })
+        .await;
+        assert!(out.is_err_and(|e| is_throttling(&e)));
+        // Rounds for the whole budget, none past it.
+        let took = started.elapsed();
+        assert!(took >= Duration::from_millis(600), "{took:?}");
+        assert!(took < Duration::from_millis(1200), "{took:?}");
     }
 }

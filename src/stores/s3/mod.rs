@@ -30,6 +30,7 @@ pub mod provision;
 pub mod retention_rule;
 pub mod scan;
 pub(crate) mod store;
+pub mod throttle;
 pub mod versioning;
 
 use std::borrow::Cow;

@@ -4,7 +4,7 @@
 //! `x-amz-expiration` header of one object to say which rule applies to it.
 
 use super::Target;
-use super::errors::{api_error, code, is_not_implemented};
+use super::errors::{api_error, code, is_not_implemented, throttled};
 use crate::error::Result;
 pub use crate::retention::RuleStatus;
 use aws_sdk_s3::Client;
@@ -19,12 +19,9 @@ pub async fn read(
     want_days: u32,
     want_prefix: &str,
 ) -> Result<RuleStatus> {
-    let rules = match s3
-        .get_bucket_lifecycle_configuration()
-        .bucket(bucket)
-        .send()
-        .await
-    {
+    // Read beside every verify's scan: throttled as its listings are.
+    let request = s3.get_bucket_lifecycle_configuration().bucket(bucket);
+    let rules = match throttled(target.timeouts.call, || request.clone().send()).await {
         Ok(out) => out.rules().to_vec(),
         Err(e) if code(&e) == Some("NoSuchLifecycleConfiguration") => Vec::new(),
         Err(e) if is_not_implemented(&e) => {
@@ -104,9 +101,13 @@ fn rule_prefix(rule: &LifecycleRule) -> Option<String> {
 }
 
 /// The rule the store applies to `key`, from HEAD's `x-amz-expiration`
-/// (`expiry-date="…", rule-id="…"`); `None` when it says nothing.
-pub async fn applies_to(s3: &Client, bucket: &str, key: &str) -> Option<String> {
-    let head = s3.head_object().bucket(bucket).key(key).send().await.ok()?;
+/// (`expiry-date="…", rule-id="…"`); `None` when it says nothing (or the
+/// store throttled HEAD past `target`'s budget: the answer is a hint).
+pub async fn applies_to(s3: &Client, target: &Target, bucket: &str, key: &str) -> Option<String> {
+    let request = s3.head_object().bucket(bucket).key(key);
+    let head = throttled(target.timeouts.call, || request.clone().send())
+        .await
+        .ok()?;
     head.expiration().and_then(rule_id_of)
 }
 

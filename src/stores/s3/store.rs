@@ -9,13 +9,14 @@ use futures::FutureExt;
 use futures::future::LocalBoxFuture;
 
 use crate::check::CheckResult;
+use crate::stores::s3::delete::Deleter;
+use crate::stores::s3::scan::Source;
+use crate::stores::s3::throttle::Gate;
+use crate::stores::s3::{Clients, checks, retention_rule};
 use crate::error::Result;
 use crate::report::model::StorageSummary;
 use crate::scan::{DeletedCount, Judge, Outcome, Progress, Selection};
 use crate::spec::S3Storage;
-use crate::stores::s3::delete::Deleter;
-use crate::stores::s3::scan::Source;
-use crate::stores::s3::{Clients, checks, retention_rule};
 use crate::stores::{Retention, RetentionWant, TraceStore};
 
 /// A bucket and the environment's prefix in it, ready to scan.
@@ -34,6 +35,10 @@ impl S3Store {
         concurrency: usize,
     ) -> Result<S3Store> {
         let versioned = crate::stores::s3::versioning::is_versioned(&clients, &s3.bucket).await?;
+        // The most requests a scan sends at once: a listing and a delete
+        // per partition listed, or the seeks of its two walks. The gate
+        // starts there, so a healthy run never waits on it.
+        let ceiling = 2 * concurrency.max(1) + 2;
         let source = Source {
             s3: clients.s3.clone(),
             target: clients.target.clone(),
@@ -41,6 +46,7 @@ impl S3Store {
             prefix: s3.prefix.clone(),
             versioned,
             concurrency,
+            gate: Gate::new(ceiling, clients.target.timeouts.call),
         };
         Ok(S3Store {
             clients,
@@ -93,6 +99,7 @@ impl TraceStore for S3Store {
                 bucket: s.bucket.clone(),
                 fence: s.prefix.dir(),
                 target: s.target.clone(),
+                gate: s.gate.clone(),
             });
             s.scan(judge, selection, deleter.as_ref(), progress).await
         }
@@ -127,7 +134,7 @@ impl TraceStore for S3Store {
             )
             .await?;
             if let Some(key) = sample {
-                status.applies = retention_rule::applies_to(&s.s3, &s.bucket, key).await;
+                status.applies = retention_rule::applies_to(&s.s3, &s.target, &s.bucket, key).await;
             }
             Ok(Retention::LifecycleRule(status))
         }

@@ -13,7 +13,7 @@ use aws_smithy_runtime_api::http::Response as HttpResponse;
 
 use super::Clients;
 use super::complete_xml::{incomplete, root_element};
-use super::errors::{api_error, is_not_implemented};
+use super::errors::{api_error, is_not_implemented, throttled};
 use crate::error::Result;
 
 /// The SDK's own result of GetBucketVersioning.
@@ -52,7 +52,10 @@ pub async fn get(s3: &Client, bucket: &str) -> VersioningResult {
 /// Whether the bucket keeps versions (enabled now, or once: suspended
 /// buckets still hold their old versions). A store without the API is not.
 pub async fn is_versioned(clients: &Clients, bucket: &str) -> Result<bool> {
-    match get(&clients.s3, bucket).await {
+    // The first call of every scan: a storm that the scan's own calls ride
+    // out must not end it here.
+    let budget = clients.target.timeouts.call;
+    match throttled(budget, || get(&clients.s3, bucket)).await {
         Ok(out) => Ok(matches!(
             out.status(),
             Some(BucketVersioningStatus::Enabled | BucketVersioningStatus::Suspended)

@@ -16,10 +16,10 @@ use chrono::{DateTime, Utc};
 use super::Source;
 use super::fast_path::{FastListing, Listing, Slot};
 use super::page_xml::RawPage;
+use crate::stores::s3::storage_class;
 use crate::error::{Error, Result};
 use crate::scan::{Entry, EntryKind};
-use crate::stores::s3::errors::{api_error, throttled};
-use crate::stores::s3::storage_class;
+use crate::stores::s3::errors::api_error;
 
 /// Where the next page starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,9 +84,10 @@ pub async fn objects(
 }
 
 /// One listing request (`send`, given the fast path's interceptor), sent
-/// with retries of throttling on a task of its own (`on_a_worker`): the
-/// page the streaming parse read, or the SDK's output (`sdk`) when that
-/// declined it. The outer error is the task's, the inner the request's.
+/// in turn of the run's gate and again while throttled (`Gate::call`), on
+/// a task of its own (`on_a_worker`): the page the streaming parse read,
+/// or the SDK's output (`sdk`) when that declined it. The outer error is
+/// the task's, the inner the request's.
 async fn fetch<O, E, F, Fut>(
     src: &Source,
     listing: Listing,
@@ -99,10 +100,10 @@ where
     O: Send + 'static,
     E: ProvideErrorMetadata + Send + 'static,
 {
-    let budget = src.target.timeouts.call;
+    let gate = src.gate.clone();
     on_a_worker(async move {
         let slot = Slot::default();
-        let out = throttled(budget, || send(FastListing::new(listing, &slot))).await?;
+        let out = gate.call(|| send(FastListing::new(listing, &slot))).await?;
         Ok(slot.take().unwrap_or_else(|| sdk(&out)))
     })
     .await

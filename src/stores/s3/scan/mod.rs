@@ -16,12 +16,13 @@ use futures::future::BoxFuture;
 use futures::stream::{self, FuturesUnordered, StreamExt, TryStreamExt};
 use tokio::sync::Semaphore;
 
+use crate::stores::s3::Target;
+use crate::stores::s3::delete::{Deleted, Deleter, Doomed};
+use crate::stores::s3::throttle::Gate;
 use crate::error::{Error, Result};
 use crate::retention::parse_partition;
 use crate::scan::{Entry, Judge, Outcome, Place, Progress, Selection};
 use crate::spec::Prefix;
-use crate::stores::s3::Target;
-use crate::stores::s3::delete::{Deleted, Deleter, Doomed};
 
 mod fast_path;
 mod listing;
@@ -53,6 +54,9 @@ pub struct Source {
     pub versioned: bool,
     /// Partitions listed at once.
     pub concurrency: usize,
+    /// The pace of the run's requests (shared with its deletes): fewer in
+    /// flight while the store throttles.
+    pub gate: Gate,
 }
 
 /// One listing job of the scan.
