@@ -115,10 +115,7 @@ impl Context {
         if self.spec_source == SpecSource::Embedded {
             let spec = self.spec_source.load()?;
             let envs = self.environments(&spec)?;
-            if let Some(env) = envs
-                .iter()
-                .find(|env| !env.storage.is_local_disk())
-            {
+            if let Some(env) = envs.iter().find(|env| !env.storage.is_local_disk()) {
                 return Err(embedded_refusal(&env.name, does));
             }
         }

@@ -2,8 +2,8 @@
 //! the pure `diff` compares with the desired state. Values use the same JSON
 //! shapes as the desired state, so equal means "in place".
 
-use serde_json::Value;
 pub(crate) use super::Held;
+use serde_json::Value;
 
 /// One setting as read from the server.
 #[derive(Debug, Clone, PartialEq)]

@@ -19,11 +19,11 @@ use md5::{Digest, Md5};
 
 use super::Target;
 use super::errors::{api_error, is_throttling, is_throttling_code, status};
-use crate::transport::retry;
 use super::throttle::{Budget, Gate};
-use crate::transport::timeouts::Timeouts;
 use crate::error::{Error, Result};
 use crate::scan::{KeyError, Volume};
+use crate::transport::retry;
+use crate::transport::timeouts::Timeouts;
 
 /// DeleteObjects takes at most this many keys.
 pub const BATCH: usize = 1000;

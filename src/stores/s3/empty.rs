@@ -4,8 +4,9 @@
 
 use super::Clients;
 use super::delete::{self, Doomed};
-use super::errors::{api_error, is_not_implemented, throttled};
+use super::errors::{api_error, is_not_implemented};
 use super::throttle::Gate;
+use super::throttle::throttled;
 use crate::error::{Error, Result};
 
 /// DeleteObjects takes at most this many keys.

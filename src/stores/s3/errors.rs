@@ -3,7 +3,6 @@
 
 use std::error::Error as StdError;
 use std::fmt::Debug;
-use std::time::Duration;
 
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::http::Response as HttpResponse;
@@ -96,22 +95,6 @@ pub fn is_throttling_code(code: &str) -> bool {
             | "TooManyRequestsException"
             | "ServiceUnavailable"
     )
-}
-
-/// Sends again, in rounds, while the store answers with throttling even
-/// after the SDK's own retries: a burst of `503 SlowDown` is ridden out,
-/// while a dead endpoint still fails fast. No round starts once `budget`
-/// (one call's) has passed since the first send, so the whole costs two
-/// calls' budgets at worst. For one call on its own; the bulk calls of a
-/// scan share their run's `throttle::Gate`.
-pub async fn throttled<T, E, R, F, Fut>(budget: Duration, send: F) -> Result<T, SdkError<E, R>>
-where
-    E: ProvideErrorMetadata,
-    R: RawStatus,
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, SdkError<E, R>>>,
-{
-    super::throttle::Gate::new(1, budget).call(send).await
 }
 
 /// Maps an SDK error of `action` on `resource` to a one-line error with a
@@ -259,7 +242,9 @@ fn forbidden_hint(action: &str, resource: &str, target: &Target) -> String {
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::time::Instant;
+
+    use crate::stores::s3::throttle::throttled;
+    use std::time::{Duration, Instant};
 
     use aws_sdk_s3::operation::delete_objects::DeleteObjectsError;
     use aws_smithy_runtime_api::http::StatusCode;

@@ -113,11 +113,9 @@ impl<'a> Bucket<'a> {
             )
         })?;
         crate::transport::trust::usable_bundle(self.overrides.ca_bundle())?;
-        let app_key = self
-            .s3
-            .app_user
-            .as_ref()
-            .and_then(|_| super::app_identity::key_check::read_key(&self.state_dir, &self.env.name));
+        let app_key = self.s3.app_user.as_ref().and_then(|_| {
+            super::app_identity::key_check::read_key(&self.state_dir, &self.env.name)
+        });
         Ok(super::check_order::run_s3(
             self.env,
             self.s3,

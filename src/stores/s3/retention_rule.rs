@@ -4,7 +4,8 @@
 //! `x-amz-expiration` header of one object to say which rule applies to it.
 
 use super::Target;
-use super::errors::{api_error, code, is_not_implemented, throttled};
+use super::errors::{api_error, code, is_not_implemented};
+use super::throttle::throttled;
 use crate::error::Result;
 pub use crate::retention::RuleStatus;
 use aws_sdk_s3::Client;

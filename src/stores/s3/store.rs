@@ -9,14 +9,14 @@ use futures::FutureExt;
 use futures::future::LocalBoxFuture;
 
 use crate::check::CheckResult;
-use crate::stores::s3::delete::Deleter;
-use crate::stores::s3::scan::Source;
-use crate::stores::s3::throttle::Gate;
-use crate::stores::s3::{Clients, checks, retention_rule};
 use crate::error::Result;
 use crate::report::model::StorageSummary;
 use crate::scan::{DeletedCount, Judge, Outcome, Progress, Selection};
 use crate::spec::S3Storage;
+use crate::stores::s3::delete::Deleter;
+use crate::stores::s3::scan::Source;
+use crate::stores::s3::throttle::Gate;
+use crate::stores::s3::{Clients, checks, retention_rule};
 use crate::stores::{Retention, RetentionWant, TraceStore};
 
 /// A bucket and the environment's prefix in it, ready to scan.

@@ -269,6 +269,22 @@ impl Budget {
     }
 }
 
+/// Sends again, in rounds, while the store answers with throttling even
+/// after the SDK's own retries: a burst of `503 SlowDown` is ridden out,
+/// while a dead endpoint still fails fast. No round starts once `budget`
+/// (one call's) has passed since the first send, so the whole costs two
+/// calls' budgets at worst. For one call on its own; the bulk calls of a
+/// scan share their run's `Gate`.
+pub async fn throttled<T, E, R, F, Fut>(budget: Duration, send: F) -> Result<T, SdkError<E, R>>
+where
+    E: ProvideErrorMetadata,
+    R: RawStatus,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, SdkError<E, R>>>,
+{
+    Gate::new(1, budget).call(send).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,7 +13,8 @@ use aws_smithy_runtime_api::http::Response as HttpResponse;
 
 use super::Clients;
 use super::complete_xml::{incomplete, root_element};
-use super::errors::{api_error, is_not_implemented, throttled};
+use super::errors::{api_error, is_not_implemented};
+use super::throttle::throttled;
 use crate::error::Result;
 
 /// The SDK's own result of GetBucketVersioning.

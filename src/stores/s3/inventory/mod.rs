@@ -21,7 +21,8 @@ use chrono::{DateTime, Utc};
 use md5::{Digest, Md5};
 
 use super::Target;
-use super::errors::{api_error, status, throttled};
+use super::errors::{api_error, status};
+use super::throttle::throttled;
 use crate::error::{Error, Result};
 use crate::scan::KeyedFold;
 use crate::spec::inventory::Inventory;

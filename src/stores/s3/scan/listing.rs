@@ -16,10 +16,10 @@ use chrono::{DateTime, Utc};
 use super::Source;
 use super::fast_path::{FastListing, Listing, Slot};
 use super::page_xml::RawPage;
-use crate::stores::s3::storage_class;
 use crate::error::{Error, Result};
 use crate::scan::{Entry, EntryKind};
 use crate::stores::s3::errors::api_error;
+use crate::stores::s3::storage_class;
 
 /// Where the next page starts.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -16,13 +16,13 @@ use futures::future::BoxFuture;
 use futures::stream::{self, FuturesUnordered, StreamExt, TryStreamExt};
 use tokio::sync::Semaphore;
 
-use crate::stores::s3::Target;
-use crate::stores::s3::delete::{Deleted, Deleter, Doomed};
-use crate::stores::s3::throttle::Gate;
 use crate::error::{Error, Result};
 use crate::retention::parse_partition;
 use crate::scan::{Entry, Judge, Outcome, Place, Progress, Selection};
 use crate::spec::Prefix;
+use crate::stores::s3::Target;
+use crate::stores::s3::delete::{Deleted, Deleter, Doomed};
+use crate::stores::s3::throttle::Gate;
 
 mod fast_path;
 mod listing;
