@@ -1,5 +1,5 @@
 //! Errors and exit codes: the one place that decides what a failure prints
-//! and which exit status it maps to (product.md: 0 ok, 1 findings, 2 error, 130 interrupted).
+//! and which exit status it maps to (0 ok, 1 findings, 2 error, 130 interrupted).
 
 use std::fmt;
 use std::path::PathBuf;

@@ -1,19 +1,22 @@
 //! chronotrace-ops: provision, validate and audit the object storage behind
 //! ChronoTrace, from one YAML spec.
 //!
-//! Layers, each using only those below it (`scripts/module-cycles.py`
-//! checks there is no cycle):
+//! Layers, each using only those below it (`scripts/layers.py` checks the
+//! order and that no two modules of any folder import each other):
 //!
 //! - `cli` (clap types) → `commands` (one file per subcommand, wiring only:
 //!   flags to settings, print, exit status);
-//! - `ops` (what the commands do: apply, check, cleanup, report; the
-//!   `Session` of one run: runtime, clients built once);
-//! - `stores` (the seam every trace store implements: `TraceStore`,
-//!   `Provision`) over the adapters: `stores::s3` (S3-compatible: S3, IAM, STS),
-//!   `local` (a directory), `stores::redis` (Redis), `sql` (PostgreSQL, MySQL/MariaDB,
-//!   SQLite through `sqlx`), `transport` (DNS, TCP, TLS, HTTP probes) — the only
-//!   code that does I/O against a store or the network; `credentials_file`
-//!   writes an app's generated secrets once, mode 0600;
+//! - `ops` (what the commands do, for any store: the plan executor, the
+//!   check evaluation, cleanup, the report builder; the `Session` of one
+//!   run: runtime and connections) — it names no store;
+//! - `stores` (one folder a store: `s3`, `local`, `redis`, `sql`, each
+//!   with its adapter, scan, checks, provisioning and admin planes; the
+//!   seam `Store`, `TraceStore`, `Provision`; `stores::open`, the one
+//!   match on the storage kind) — the only code that talks to a store;
+//! - `transport` (what every store's client shares: time limits, the one
+//!   TLS trust, the HTTPS client, the retry policy, DNS/TCP/TLS/HTTP
+//!   probes, the command line's overrides) — it imports no store;
+//!   `credentials_file` writes an app's generated secrets once, mode 0600;
 //! - pure: `spec` (parse and validate), `plan` (desired vs observed),
 //!   `render` (Tera), `scan` (judge and tally), `report` (model and
 //!   renderings), `check` (result model), `retention` (the age rule),

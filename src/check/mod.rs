@@ -39,7 +39,7 @@ impl Status {
     }
 }
 
-/// One line of the check report (the JSON shape of product.md).
+/// One line of the check report (the JSON shape the README documents).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct CheckResult {
     pub(crate) id: String,

@@ -52,7 +52,7 @@ pub struct PurgeSettings {
     pub progress: bool,
 }
 
-/// `cleanup verify` as JSON (product.md contract, plus detail fields).
+/// `cleanup verify` as JSON (the documented JSON contract, plus detail fields).
 #[derive(Debug, Serialize)]
 pub struct VerifyReport {
     pub env: String,
@@ -83,7 +83,7 @@ pub struct VerifyReport {
     pub source: Option<crate::scan::DataSource>,
 }
 
-/// `cleanup purge` as JSON (product.md contract, plus detail fields).
+/// `cleanup purge` as JSON (the documented JSON contract, plus detail fields).
 #[derive(Debug, Serialize)]
 pub struct PurgeReport {
     pub env: String,

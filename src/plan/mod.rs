@@ -174,7 +174,7 @@ impl Action {
     }
 }
 
-/// One line of a plan (product.md: `{"resource","action","before"?,"after"?}`).
+/// One line of a plan (its JSON: `{"resource","action","before"?,"after"?}`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub(crate) struct Change {
     pub(crate) resource: Resource,

@@ -1,4 +1,4 @@
-//! Lifecycle rules checked locally, before any API call (s3-rules.md):
+//! Lifecycle rules checked locally, before any API call (S3's own rules):
 //! the transition waterfall, minimum days per storage class, expiration after
 //! every transition. Servers like moto accept invalid rules, so this is the
 //! only place such a rule is caught before it reaches AWS.

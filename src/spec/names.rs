@@ -1,4 +1,5 @@
-//! Naming rules for buckets, IAM entities and host names (s3-rules.md).
+//! Naming rules for buckets, IAM entities and host names (as S3 and IAM
+//! document them).
 //! Each check returns the broken rule's id and a message, or `Ok`.
 
 /// A broken naming rule: (rule id, message).

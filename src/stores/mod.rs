@@ -1,61 +1,46 @@
-//! The seam every trace store plugs into, and the stores that implement it
-//! today: an S3-compatible bucket (`s3`, through the `stores::s3` adapter), a
-//! local directory (`local`) and a SQL table (`sql` and `sql_provision`,
-//! through the `sql` adapter). A new family of stores (Redis, SQL, GCS)
-//! implements these traits in a new file here, on top of its own adapter;
-//! `ops` (and so every command) works through them. `fake` (tests only) is
-//! an in-memory store for unit tests of `ops` without a server.
+//! The trace stores, one folder each, and the seam they plug into. `ops`
+//! (and so every command) works through this module alone: `open` is the
+//! one place that tells the storage kinds apart (beside `spec`, which
+//! parses them).
 //!
-//! - [`TraceStore`]: enumerate the day partitions and what lies outside
-//!   them, tally each day (count, bytes, classes), delete what is past
-//!   retention in batches; a write/read/delete probe; the store's retention
-//!   mechanism (a lifecycle rule, a TTL, none).
-//! - [`Provision`]: observe what the spec names, execute one planned change.
+//! - `s3/`: S3-compatible buckets (AWS, MinIO, Garage, SeaweedFS, any
+//!   S3-compatible store): the SDK clients, the scan and bulk deletes, the
+//!   S3 Inventory, provisioning, the signed checks, the app's identity on
+//!   each self-hosted server and their admin planes (`s3/admin/`).
+//! - `local/`: a directory on the local disk (or a mounted share).
+//! - `redis/`: the seed's Redis store (index, keys, TTL, ACL user).
+//! - `sql/`: the seed's database table (PostgreSQL, MySQL/MariaDB, SQLite).
+//! - `connections`: what a run connects with (the overrides, the S3
+//!   clients built once); `fake` (tests only): an in-memory `TraceStore`.
+//!
+//! Each folder's `plugin.rs` implements [`Store`] (what `ops` asks of an
+//! environment's store: its location, traces, checks and provisioning),
+//! its `store.rs` the [`TraceStore`] that `cleanup` and `report` scan, and
+//! its provisioner [`Provision`] (one planned change at a time; the
+//! executor, its progress lines and the interruption log are `ops`').
+//! A store never imports `ops` nor another store's folder
+//! (`scripts/layers.py` checks it); a store made of stores (a hybrid
+//! hot/cold pair) opens them through `open`.
 //!
 //! # Adding a store
 //!
-//! A "day partition" is whatever groups a store's traces by day: a
-//! `traces/{YYYY-MM-DD}/` prefix or folder, the day of a Redis sorted-set
-//! score (keys by index score), `date(created_at)` of SQL rows. `scan`
-//! walks them and folds each trace into the outcome with the shared pure
-//! code, so `ops` needs no change:
-//!
-//! ```ignore
-//! impl TraceStore for RedisStore {
-//!     fn scan<'a>(&'a self, judge: &'a Judge, selection: Selection, purge: bool,
-//!                 progress: &'a Progress) -> LocalBoxFuture<'a, Result<Outcome>> {
-//!         async move {
-//!             let mut out = Outcome::default();
-//!             for day in self.days().await? {            // ZRANGEBYSCORE per day
-//!                 out.partitions_found += 1;
-//!                 if !judge.selects(selection, day) { continue; }
-//!                 out.partitions_listed += 1;
-//!                 for entry in self.entries(day).await? {  // key, size, class
-//!                     let expired = judge.expired(day);
-//!                     out.tally.record(&entry, Place::Partition(day), expired);
-//!                     // purge && expired: delete in batches; a key that
-//!                     // fails is `out.error_count += 1` + `out.keep_errors`.
-//!                 }
-//!             }
-//!             Ok(out)
-//!         }.boxed_local()
-//!     }
-//!     fn retention<'a>(&'a self, want: &'a RetentionWant, _sample: Option<&'a str>)
-//!         -> LocalBoxFuture<'a, Result<Retention>> {
-//!         // A TTL store judges its TTL against `want.days` (a `Ttl`
-//!         // variant joins `Retention` with the first such store); a store
-//!         // that expires nothing answers `Retention::None`.
-//!         futures::future::ready(Ok(Retention::None)).boxed_local()
-//!     }
-//!     // location, describe, probe: see `local.rs`, the smallest store.
-//! }
-//! ```
-//!
-//! Every call to a server has a time limit (the session's `Timeouts`), and
-//! nothing returned (location, errors) carries a credential. Then `open`
-//! below learns the new `spec::Storage` variant, `stores::fake` shows what
-//! the unit tests of `ops` expect of a store, and a server test in
-//! `tests/it` proves the real one.
+//! 1. A folder `stores/<kind>/` with its adapter (the only code that talks
+//!    to that server, every call under the run's `Timeouts`, no
+//!    credential in any message) and a `plugin.rs` implementing `Store`.
+//! 2. Its `TraceStore`: a "day partition" is whatever groups the store's
+//!    traces by day (a `traces/{YYYY-MM-DD}/` prefix or folder, the day of
+//!    a Redis sorted-set score, `date(created_at)` of SQL rows); `scan`
+//!    walks them and folds each trace into the outcome with the shared pure
+//!    code of `scan` (`Judge`, `Tally`), deleting in batches with `purge`;
+//!    `retention` answers with the store's own mechanism (a lifecycle rule,
+//!    a TTL, `Retention::None` when `cleanup purge` is the mechanism).
+//! 3. Its provisioning in `Store::provision`: plan, then hand the plan to
+//!    `Steps` to confirm and execute through its `Provision`; a new secret
+//!    goes through `credentials_file` (written once, 0600, never printed).
+//! 4. Its variant in `spec::Storage` (parsed and validated there), its arm
+//!    in `open` below, and its module line here.
+//! 5. Its tests: the conformance suite (`tests/it/conformance/`), which
+//!    every store passes, plus the server tests of what only it does.
 
 #![warn(unreachable_pub)]
 

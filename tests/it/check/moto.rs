@@ -92,7 +92,7 @@ async fn moto_tls_only_policy_over_plain_http_fails_the_probe_with_the_reason() 
     );
 }
 
-/// `mc anonymous set public` (s3-rules.md): anyone may read and write.
+/// `mc anonymous set public`: anyone may read and write.
 #[tokio::test]
 #[ignore = "needs the bench: run scripts/test.sh"]
 async fn moto_anonymous_policy_fails() {

@@ -1,5 +1,6 @@
-//! Security posture (s3-rules.md): public access block (S3.8), no anonymous
-//! access by policy or ACL (S3.2/S3.3, `mc anonymous`), TLS-only policy
+//! Security posture, by AWS Security Hub's S3 controls: public access block
+//! (S3.8), no anonymous access by policy or ACL (S3.2/S3.3, `mc
+//! anonymous`), TLS-only policy
 //! (S3.5), default encryption, ACLs disabled by BucketOwnerEnforced (S3.12).
 //! Anonymous access and a missing public access block fail; a missing
 //! TLS-only policy, encryption or ownership setting warns; whatever the
