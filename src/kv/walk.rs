@@ -36,8 +36,10 @@ use crate::error::Result;
 use crate::scan::{Entry, EntryKind, Judge, Outcome, Place, Progress, Selection, Volume};
 
 mod audit;
+mod moving;
 
 pub(crate) use audit::Audit;
+use moving::{Cursors, Ranks};
 
 /// Members (or keys) read and handled per round trip.
 pub(crate) const BATCH: usize = 2000;
@@ -120,6 +122,7 @@ impl Walk<'_> {
         let mut days = std::collections::BTreeSet::new();
         let mut start = 0usize;
         let mut current_day: Option<NaiveDate> = None;
+        let mut ranks = Ranks::default();
         loop {
             let stop = start + BATCH - 1;
             let cmd = redis::cmd("ZRANGE")
@@ -129,9 +132,12 @@ impl Walk<'_> {
                 .arg("WITHSCORES")
                 .to_owned();
             let page: Vec<(Vec<u8>, f64)> = self.redis.query("ZRANGE index", &cmd).await?;
-            if page.is_empty() {
+            let Some(first) = page.first() else {
                 break;
-            }
+            };
+            ranks
+                .page(first)
+                .map_err(|why| self.stuck("ZRANGE index", &why))?;
             let members = self.read_batch(page).await?;
             for m in &members {
                 if days.insert(m.day) {
@@ -352,6 +358,17 @@ impl Walk<'_> {
         Ok(removed)
     }
 
+    /// A loop that would not end, as one line naming the server's fault.
+    fn stuck(&self, what: &str, why: &str) -> crate::error::Error {
+        crate::error::Error::cloud_with_hint(
+            format!(
+                "redis {}: {what}: {why}; the walk stops rather than loop",
+                self.redis.label
+            ),
+            "the server (or a proxy in front of it) pages incorrectly; check what sits in front of Redis",
+        )
+    }
+
     fn retention_ms(&self) -> i64 {
         i64::from(self.judge.rule.retention_days) * 86_400_000
     }
@@ -402,6 +419,7 @@ impl Walk<'_> {
         // `ZMSCORE` (Redis 6.2+) answers a whole batch in one command; an
         // older server gets one `ZSCORE` a key.
         let mut one_command = true;
+        let mut cursors = Cursors::default();
         loop {
             let cmd = redis::cmd("SCAN")
                 .arg(cursor)
@@ -449,10 +467,11 @@ impl Walk<'_> {
                     audit.ttl_set += set.iter().filter(|n| **n > 0).count() as u64;
                 }
             }
-            if next == 0 {
-                return Ok(());
+            match cursors.next(next) {
+                Ok(Some(next)) => cursor = next,
+                Ok(None) => return Ok(()),
+                Err(why) => return Err(self.stuck("SCAN keys", &why)),
             }
-            cursor = next;
         }
     }
 

@@ -13,12 +13,12 @@ use futures::future::LocalBoxFuture;
 
 use super::{Retention, RetentionWant, TraceStore};
 use crate::check::CheckResult;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::report::model::StorageSummary;
 use crate::scan::{Judge, Outcome, Place, Progress, Selection, Volume};
 use crate::sql::Db;
 use crate::sql::inspect::Sizes;
-use crate::sql::scan::{BATCH_ROWS, DayCount, cutoff_text};
+use crate::sql::scan::{BATCH_ROWS, Budget, DayCount, cutoff_text};
 
 /// A connected traces table.
 #[derive(Debug)]
@@ -68,7 +68,13 @@ impl SqlStore {
 
     /// Deletes every row before `cutoff`, batch after batch, recording
     /// each batch as it commits (what an interruption reports).
-    async fn purge(&self, before: &str, out: &mut Outcome, progress: &Progress) -> Result<()> {
+    async fn purge(
+        &self,
+        before: &str,
+        mut budget: Budget,
+        out: &mut Outcome,
+        progress: &Progress,
+    ) -> Result<()> {
         let mut resume = None;
         loop {
             let started = std::time::Instant::now();
@@ -93,6 +99,12 @@ impl SqlStore {
             }
             out.deleted.merge(total);
             progress.advance(total.objects, "purged");
+            budget.spend(total.objects).map_err(|why| {
+                Error::cloud(format!(
+                    "purging {}: {why}; stopped",
+                    self.db.storage.location()
+                ))
+            })?;
         }
     }
 }
@@ -140,7 +152,8 @@ impl TraceStore for SqlStore {
                 let _ = self.sizes.set(sizes);
             }
             if purge {
-                self.purge(&before, &mut out, progress).await?;
+                self.purge(&before, Budget::of(&days), &mut out, progress)
+                    .await?;
                 for day in days
                     .iter()
                     .filter_map(|d| d.day)

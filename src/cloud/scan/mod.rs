@@ -23,12 +23,14 @@ use crate::retention::parse_partition;
 use crate::scan::{Entry, Judge, Outcome, Place, Progress, Selection};
 use crate::spec::Prefix;
 
+mod advance;
 mod fast_path;
 mod listing;
 mod page_xml;
 mod seek;
 mod xml_tokens;
 
+pub(crate) use advance::Advance;
 use listing::Page;
 
 /// The streaming parse of one listing page (ListObjectsV2, then
@@ -149,11 +151,13 @@ impl Source {
         let mut outcome = Outcome::default();
         let mut folders = Vec::new();
         let mut token = None;
+        let mut advance = listing::advance(self);
         let mut deleting: Deleting<'_> = FuturesUnordered::new();
         loop {
             let listing = self.page(unit.prefix(), matches!(unit, Unit::Shallow(_)), token);
             let page =
                 while_deleting(listing, &mut deleting, unit, progress, &mut outcome).await??;
+            listing::moved_on(self, &mut advance, unit.prefix(), &page)?;
             let doomed = tally_page(unit, &page.entries, judge, deleter.is_some(), &mut outcome);
             if let Some(deleter) = deleter {
                 let slot =
