@@ -216,8 +216,13 @@ impl Source {
         } else {
             "StartAfter"
         };
+        // The point past a folder ends with a character of the tool's own.
+        let asked = match point.strip_suffix('\u{10FFFF}') {
+            Some(folder) => format!("past the folder {folder:?}"),
+            None => format!("after {point:?}"),
+        };
         crate::output::warn(&format!(
-            "s3://{}/{dir}: the server ignores {marker} (asked for the keys after {point:?}, it answered {key:?}); listing the directory from its start instead, which is slower",
+            "s3://{}/{dir}: the server ignores {marker} (asked for the keys {asked}, it answered {key:?}); listing the directory from its start instead, which is slower",
             self.bucket
         ));
     }
