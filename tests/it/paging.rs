@@ -190,6 +190,29 @@ async fn a_version_listing_that_answers_its_first_page_again_stops_with_one_line
     stopped(out, &["ListObjectVersions", "already passed", "never end"]);
 }
 
+/// The listing of every version of one key (a file directly in a folder
+/// the seeks walk, whose versions fill a seek's page: here the first key
+/// of the prefix, as moto pages versions by one only from the start)
+/// answered again under new markers.
+#[tokio::test]
+#[ignore = "needs the bench: run scripts/test.sh"]
+async fn the_versions_of_one_key_answered_again_stop_with_one_line() {
+    let moto = server("moto");
+    let (proxy, proxied) = through_proxy(&moto);
+    let (s3, bucket, _days) = versioned_fixture(&moto).await;
+    let key = format!("{PREFIX}/a-notes.txt");
+    for _ in 0..2 {
+        crate::cleanup::put(&s3, &bucket, &key).await;
+    }
+    let dir = tempdir();
+    write_s3_spec(dir.path(), &proxied, "aws", &bucket, true);
+    let listing = format!("prefix={}", key.replace('/', "%2F"));
+    proxy.on("GET", listing, Fault::Endless, usize::MAX);
+    let out = run(dir.path(), &proxied, &["report", "--no-checks"]);
+    assert!(proxy.injected() > 0, "the key's versions were listed");
+    stopped(out, &["ListObjectVersions", "notes.txt", "never end"]);
+}
+
 /// The fallback of the seeks is itself a listing that must move on: a
 /// server that ignores `start-after` and pages its delimited listing from
 /// the start every time ends in one line too.

@@ -106,7 +106,7 @@ impl Reader {
             let out = throttled(self.target.timeouts.call, || request.clone().send())
                 .await
                 .map_err(|e| self.failed(e, "ListObjectsV2", dir))?;
-            let keys = out.contents().iter().filter_map(|o| o.key());
+            let keys = out.contents().iter().filter_map(|o| Some((o.key()?, None)));
             let folders = out.common_prefixes().iter().filter_map(|p| p.prefix());
             let next = out
                 .next_continuation_token()

@@ -289,10 +289,13 @@ pub(super) fn moved_on(
     prefix: &str,
     page: &Page,
 ) -> Result<()> {
-    let keys = page.entries.iter().map(|e| e.key.as_str());
+    let entries = page
+        .entries
+        .iter()
+        .map(|e| (e.key.as_str(), e.version_id.as_deref()));
     let folders = page.folders.iter().map(String::as_str);
     advance
-        .page(keys, folders, page.next.as_ref())
+        .page(entries, folders, page.next.as_ref())
         .map_err(|why| {
             let action = if src.versioned {
                 "ListObjectVersions"
