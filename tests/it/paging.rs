@@ -371,8 +371,8 @@ fn a_postgres_table_that_refills_stops_the_purge_with_one_line() {
     purge_of_a_table_that_refills("postgres");
 }
 
+/// SQLite needs no server: it runs under plain `cargo test`.
 #[test]
-#[ignore = "needs the bench: run scripts/test.sh"]
 fn a_sqlite_table_that_refills_stops_the_purge_with_one_line() {
     purge_of_a_table_that_refills("sqlite");
 }
