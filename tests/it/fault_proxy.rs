@@ -1,10 +1,12 @@
 //! A fault-injecting HTTP proxy for the hardening tests: sits between the
 //! tool and a real server on loopback and, per request, forwards it, answers
 //! `503 SlowDown`, delays it, cuts the response part-way, truncates its body
-//! (keeping the HTTP framing valid), or answers a DeleteObjects with a
-//! per-key error for every key. Faults come from a script (the next requests,
-//! in order), from rules matching a request's method and query, or from a
-//! storm (a share of all requests, drawn from a seeded generator).
+//! (keeping the HTTP framing valid), answers a DeleteObjects with a
+//! per-key error for every key, or (in front of moto) drops query
+//! parameters a server may ignore, or pages a listing for ever. Faults come
+//! from a script (the next requests, in order), from rules matching a
+//! request's method and query, or from a storm (a share of all requests,
+//! drawn from a seeded generator).
 //!
 //! Each request gets its own upstream connection and the response is marked
 //! `Connection: close`, so requests are counted exactly without having to
@@ -52,7 +54,19 @@ pub enum Fault {
     /// Answer a ListObjectsV2 with a made-up page under the request's
     /// prefix, without forwarding.
     Listing(Listing),
+    /// Forward it without these query parameters: a server that ignores
+    /// them. In front of moto only, which checks no signatures (the query
+    /// is signed).
+    Ignore(&'static [&'static str]),
+    /// Forward a listing without its continuation token or markers, and
+    /// answer it as if more followed, with a token never given before: a
+    /// server that answers every page from the start again, so a client
+    /// that trusts it never ends. In front of moto only, as `Ignore`.
+    Endless,
 }
+
+/// The parameters that say where a listing page starts.
+const PAGE_TOKENS: &[&str] = &["continuation-token", "key-marker", "version-id-marker"];
 
 /// A made-up ListObjectsV2 page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -334,6 +348,16 @@ fn serve(mut client: TcpStream, upstream: SocketAddr, faults: &Faults<'_>) {
         Fault::Listing(kind) => {
             let _ = client.write_all(listing(&request, kind).as_bytes());
         }
+        Fault::Ignore(params) => {
+            if let Some(response) = exchange(upstream, &without_params(&request, params)) {
+                let _ = client.write_all(&response);
+            }
+        }
+        Fault::Endless => {
+            if let Some(response) = exchange(upstream, &without_params(&request, PAGE_TOKENS)) {
+                let _ = client.write_all(&endless(&response));
+            }
+        }
         Fault::Pass => {
             if let Some(response) = exchange(upstream, &request) {
                 let _ = client.write_all(&response);
@@ -467,6 +491,61 @@ fn listing(request: &[u8], kind: Listing) -> String {
         "HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
+}
+
+/// The request with `params` taken out of its query string.
+fn without_params(request: &[u8], params: &[&str]) -> Vec<u8> {
+    let Some(line_end) = find(request, b"\r\n") else {
+        return request.to_vec();
+    };
+    let line = String::from_utf8_lossy(&request[..line_end]).into_owned();
+    let mut parts = line.splitn(3, ' ');
+    let (Some(method), Some(target), Some(version)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return request.to_vec();
+    };
+    let target = match target.split_once('?') {
+        Some((path, query)) => {
+            let kept: Vec<&str> = query
+                .split('&')
+                .filter(|pair| !params.contains(&pair.split('=').next().unwrap_or_default()))
+                .collect();
+            format!("{path}?{}", kept.join("&"))
+        }
+        None => target.to_string(),
+    };
+    let mut out = format!("{method} {target} {version}").into_bytes();
+    out.extend_from_slice(&request[line_end..]);
+    out
+}
+
+/// Fresh tokens for `Endless`, never the same twice in a test run.
+static ENDLESS: AtomicUsize = AtomicUsize::new(0);
+
+/// A listing response said to be truncated, with a continuation token (or
+/// version markers) never given before. The page must have been complete
+/// (`<IsTruncated>false`): the bench's fixtures are one page.
+fn endless(response: &[u8]) -> Vec<u8> {
+    let Some(head_end) = find(response, b"\r\n\r\n") else {
+        return response.to_vec();
+    };
+    let body = String::from_utf8_lossy(&response[head_end + 4..]).into_owned();
+    let n = ENDLESS.fetch_add(1, Ordering::Relaxed);
+    let next = if body.contains("<ListVersionsResult") {
+        format!(
+            "<NextKeyMarker>endless-{n}</NextKeyMarker><NextVersionIdMarker>endless-{n}</NextVersionIdMarker>"
+        )
+    } else {
+        format!("<NextContinuationToken>endless-{n}</NextContinuationToken>")
+    };
+    let body = body.replacen(
+        "<IsTruncated>false</IsTruncated>",
+        &format!("<IsTruncated>true</IsTruncated>{next}"),
+        1,
+    );
+    let mut out = response[..head_end + 4].to_vec();
+    out.extend_from_slice(body.as_bytes());
+    truncate_body(&out, body.len())
 }
 
 /// A query parameter of the request line, percent-decoded.

@@ -83,6 +83,60 @@ impl Run {
         Outcome::of(self.cmd.output().expect("the binary runs"))
     }
 
+    /// Runs to completion within `limit`; a run still going then is
+    /// killed and fails the test, so a loop that never ends fails the test
+    /// instead of hanging the suite.
+    #[track_caller]
+    pub fn run_within(self, limit: std::time::Duration) -> Outcome {
+        use std::io::Read;
+        let mut child = self.spawn();
+        let drain = |pipe: Option<Box<dyn Read + Send>>| {
+            std::thread::spawn(move || {
+                let mut bytes = Vec::new();
+                if let Some(mut pipe) = pipe {
+                    let _ = pipe.read_to_end(&mut bytes);
+                }
+                bytes
+            })
+        };
+        let stdout = drain(
+            child
+                .stdout
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        );
+        let stderr = drain(
+            child
+                .stderr
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        );
+        let started = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait for the binary") {
+                break status;
+            }
+            if started.elapsed() > limit {
+                let _ = child.kill();
+                let _ = child.wait();
+                let stderr = String::from_utf8_lossy(&stderr.join().unwrap_or_default())
+                    .lines()
+                    .take(20)
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                panic!(
+                    "the run did not end within {limit:?} (a loop that never ends?)\n--- stderr\n{stderr}"
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        Outcome::of(std::process::Output {
+            status,
+            stdout: stdout.join().unwrap_or_default(),
+            stderr: stderr.join().unwrap_or_default(),
+        })
+    }
+
     /// Starts the binary without waiting, stdout and stderr piped (for a
     /// test that signals it; `Outcome::of(child.wait_with_output())`).
     pub fn spawn(mut self) -> std::process::Child {

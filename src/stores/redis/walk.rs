@@ -40,9 +40,11 @@ use crate::scan::{Entry, EntryKind, Judge, Outcome, Place, Progress, Selection, 
 
 mod audit;
 mod cursor;
+mod moving;
 
 pub(crate) use audit::Audit;
 use cursor::{Cursor, score_arg};
+use moving::Cursors;
 
 /// Members (or keys) read and handled per round trip.
 pub(crate) const BATCH: usize = 2000;
@@ -401,6 +403,17 @@ impl Walk<'_> {
         Ok(())
     }
 
+    /// A loop that would not end, as one line naming the server's fault.
+    fn stuck(&self, what: &str, why: &str) -> crate::error::Error {
+        crate::error::Error::cloud_with_hint(
+            format!(
+                "redis {}: {what}: {why}; the walk stops rather than loop",
+                self.redis.label
+            ),
+            "the server (or a proxy in front of it) pages incorrectly; check what sits in front of Redis",
+        )
+    }
+
     fn retention_ms(&self) -> i64 {
         i64::from(self.judge.rule.retention_days) * 86_400_000
     }
@@ -451,6 +464,7 @@ impl Walk<'_> {
         // `ZMSCORE` (Redis 6.2+) answers a whole batch in one command; an
         // older server gets one `ZSCORE` a key.
         let mut one_command = true;
+        let mut cursors = Cursors::default();
         loop {
             let cmd = redis::cmd("SCAN")
                 .arg(cursor)
@@ -498,10 +512,11 @@ impl Walk<'_> {
                     audit.ttl_set += set.iter().filter(|n| **n > 0).count() as u64;
                 }
             }
-            if next == 0 {
-                return Ok(());
+            match cursors.next(next) {
+                Ok(Some(next)) => cursor = next,
+                Ok(None) => return Ok(()),
+                Err(why) => return Err(self.stuck("SCAN keys", &why)),
             }
-            cursor = next;
         }
     }
 

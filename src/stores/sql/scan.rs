@@ -24,6 +24,41 @@ const PURGING: &str = "purging a batch of traces";
 /// Rows deleted per transaction: short locks, few round trips.
 pub(crate) const BATCH_ROWS: usize = 5000;
 
+/// The most rows a purge deletes: those past the cutoff when it began.
+/// The purge goes on until a batch finds nothing, so a table that keeps
+/// yielding rows past the cutoff (a trigger that puts deleted rows back,
+/// say) would keep it going for ever, each batch a success; once more rows
+/// went than were there, it stops instead. New traces are written with
+/// today's `created_at`, never past the cutoff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Budget {
+    counted: u64,
+    deleted: u64,
+}
+
+impl Budget {
+    /// For a purge of the rows `days` counted.
+    pub(crate) fn of(days: &[DayCount]) -> Budget {
+        Budget {
+            counted: days.iter().map(|d| d.volume.objects).sum(),
+            deleted: 0,
+        }
+    }
+
+    /// Records a batch of `rows` deleted; an error (why) once the purge
+    /// has deleted more than there were.
+    pub(crate) fn spend(&mut self, rows: u64) -> std::result::Result<(), String> {
+        self.deleted = self.deleted.saturating_add(rows);
+        if self.deleted > self.counted {
+            return Err(format!(
+                "{} rows deleted, but only {} were past the cutoff when the purge began: the table keeps yielding rows past the cutoff (a trigger that puts deleted rows back?), so the purge would never end",
+                self.deleted, self.counted
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// The traces of one day (`None`: rows without `created_at`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct DayCount {
@@ -196,5 +231,53 @@ impl Db {
         }
         self.timed(WHAT, tx.commit()).await?;
         Ok(by_day)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A table of `rows` past the cutoff whose every deleted row comes
+    /// back (`returns`): how many batches of `size` the purge loop runs,
+    /// or the error that stopped it.
+    fn purge(rows: u64, size: u64, returns: bool) -> Result<u64, String> {
+        let counted = DayCount {
+            day: NaiveDate::from_ymd_opt(2026, 1, 1),
+            volume: Volume {
+                objects: rows,
+                bytes: 0,
+            },
+        };
+        let mut budget = Budget::of(&[counted]);
+        let (mut left, mut batches) = (rows, 0);
+        loop {
+            batches += 1;
+            assert!(batches < 10_000, "the purge did not stop");
+            let deleted = left.min(size);
+            if deleted == 0 {
+                return Ok(batches);
+            }
+            budget.spend(deleted)?;
+            if !returns {
+                left -= deleted;
+            }
+        }
+    }
+
+    #[test]
+    fn a_purge_of_what_was_counted_ends() {
+        assert_eq!(purge(12_000, 5_000, false), Ok(4));
+        assert_eq!(purge(0, 5_000, false), Ok(1));
+    }
+
+    #[test]
+    fn a_table_that_puts_deleted_rows_back_stops_the_purge() {
+        let why = purge(300, 5_000, true).expect_err("stops");
+        assert!(
+            why.contains("600 rows deleted") && why.contains("only 300"),
+            "{why}"
+        );
+        assert!(purge(12_000, 5_000, true).is_err());
     }
 }

@@ -14,12 +14,12 @@ use futures::FutureExt;
 use futures::future::LocalBoxFuture;
 
 use crate::check::CheckResult;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::report::model::StorageSummary;
 use crate::scan::{Judge, Outcome, Place, Progress, Selection, Volume};
 use crate::stores::sql::Db;
 use crate::stores::sql::inspect::Sizes;
-use crate::stores::sql::scan::{BATCH_ROWS, DayCount, cutoff_text};
+use crate::stores::sql::scan::{BATCH_ROWS, Budget, DayCount, cutoff_text};
 use crate::stores::{Retention, RetentionWant, TraceStore};
 
 /// A connected traces table.
@@ -70,7 +70,13 @@ impl SqlStore {
 
     /// Deletes every row before `cutoff`, batch after batch, recording
     /// each batch as it commits (what an interruption reports).
-    async fn purge(&self, before: &str, out: &mut Outcome, progress: &Progress) -> Result<()> {
+    async fn purge(
+        &self,
+        before: &str,
+        mut budget: Budget,
+        out: &mut Outcome,
+        progress: &Progress,
+    ) -> Result<()> {
         let mut resume = None;
         loop {
             let started = std::time::Instant::now();
@@ -95,6 +101,12 @@ impl SqlStore {
             }
             out.deleted.merge(total);
             progress.advance(total.objects, "purged");
+            budget.spend(total.objects).map_err(|why| {
+                Error::cloud(format!(
+                    "purging {}: {why}; stopped",
+                    self.db.storage.location()
+                ))
+            })?;
         }
     }
 }
@@ -142,7 +154,8 @@ impl TraceStore for SqlStore {
                 let _ = self.sizes.set(sizes);
             }
             if purge {
-                self.purge(&before, &mut out, progress).await?;
+                self.purge(&before, Budget::of(&days), &mut out, progress)
+                    .await?;
                 for day in days
                     .iter()
                     .filter_map(|d| d.day)

@@ -22,6 +22,7 @@ use md5::{Digest, Md5};
 
 use super::Target;
 use super::errors::{api_error, status};
+use super::scan::Advance;
 use super::throttle::throttled;
 use crate::error::{Error, Result};
 use crate::scan::KeyedFold;
@@ -95,6 +96,7 @@ impl Reader {
     async fn dated_folders(&self, dir: &str) -> Result<Vec<(DateTime<Utc>, String)>> {
         let mut found = Vec::new();
         let mut token: Option<String> = None;
+        let mut advance = Advance::by_key();
         loop {
             let request = self
                 .s3
@@ -106,16 +108,28 @@ impl Reader {
             let out = throttled(self.target.timeouts.call, || request.clone().send())
                 .await
                 .map_err(|e| self.failed(e, "ListObjectsV2", dir))?;
+            let keys = out.contents().iter().filter_map(|o| Some((o.key()?, None)));
+            let folders = out.common_prefixes().iter().filter_map(|p| p.prefix());
+            let next = out
+                .next_continuation_token()
+                .filter(|_| out.is_truncated() == Some(true))
+                .map(str::to_string);
+            advance.page(keys, folders, next.as_ref()).map_err(|why| {
+                Error::cloud(format!(
+                    "ListObjectsV2 s3://{}/{dir}: {why}; stopping rather than loop",
+                    self.inventory.bucket
+                ))
+            })?;
             for folder in out.common_prefixes().iter().filter_map(|p| p.prefix()) {
                 let name = folder.get(dir.len()..).unwrap_or("").trim_end_matches('/');
                 if let Some(time) = folder_time(name) {
                     found.push((time, folder.to_string()));
                 }
             }
-            token = out.next_continuation_token().map(str::to_string);
-            if token.is_none() || out.is_truncated() != Some(true) {
+            if next.is_none() {
                 return Ok(found);
             }
+            token = next;
         }
     }
 

@@ -14,6 +14,7 @@ use aws_smithy_runtime_api::http::Response as HttpResponse;
 use chrono::{DateTime, Utc};
 
 use super::Source;
+use super::advance::Advance;
 use super::fast_path::{FastListing, Listing, Slot};
 use super::page_xml::RawPage;
 use crate::error::{Error, Result};
@@ -22,7 +23,7 @@ use crate::stores::s3::errors::api_error;
 use crate::stores::s3::storage_class;
 
 /// Where the next page starts.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Token {
     Continuation(String),
     Versions {
@@ -270,6 +271,46 @@ fn broken_listing(action: &str, src: &Source, prefix: &str, why: &str) -> Error 
         ),
         "the endpoint (or a proxy in front of it) answers listings incorrectly; rerun, or check what sits in front of the store",
     )
+}
+
+/// The progress guard of one paged listing of `src` (`advance`).
+pub(super) fn advance(src: &Source) -> Advance<Token> {
+    if src.versioned {
+        Advance::by_version()
+    } else {
+        Advance::by_key()
+    }
+}
+
+/// Checks that `page`, the next page of a listing of `prefix`, moved on
+/// from the pages before it; an error naming the server's fault if not.
+pub(super) fn moved_on(
+    src: &Source,
+    advance: &mut Advance<Token>,
+    prefix: &str,
+    page: &Page,
+) -> Result<()> {
+    let entries = page
+        .entries
+        .iter()
+        .map(|e| (e.key.as_str(), e.version_id.as_deref()));
+    let folders = page.folders.iter().map(String::as_str);
+    advance
+        .page(entries, folders, page.next.as_ref())
+        .map_err(|why| {
+            let action = if src.versioned {
+                "ListObjectVersions"
+            } else {
+                "ListObjectsV2"
+            };
+            Error::cloud_with_hint(
+                format!(
+                    "{action} {}: {why}; the scan stops rather than loop",
+                    resource(src, prefix)
+                ),
+                "the endpoint (or a proxy in front of it) pages listings incorrectly; check what sits in front of the store",
+            )
+        })
 }
 
 fn resource(src: &Source, prefix: &str) -> String {

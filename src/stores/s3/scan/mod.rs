@@ -24,12 +24,14 @@ use crate::stores::s3::Target;
 use crate::stores::s3::delete::{Deleted, Deleter, Doomed};
 use crate::stores::s3::throttle::Gate;
 
+mod advance;
 mod fast_path;
 mod listing;
 mod page_xml;
 mod seek;
 mod xml_tokens;
 
+pub(crate) use advance::Advance;
 use listing::Page;
 
 /// The streaming parse of one listing page (ListObjectsV2, then
@@ -153,11 +155,13 @@ impl Source {
         let mut outcome = Outcome::default();
         let mut folders = Vec::new();
         let mut token = None;
+        let mut advance = listing::advance(self);
         let mut deleting: Deleting<'_> = FuturesUnordered::new();
         loop {
             let listing = self.page(unit.prefix(), matches!(unit, Unit::Shallow(_)), token);
             let page =
                 while_deleting(listing, &mut deleting, unit, progress, &mut outcome).await??;
+            listing::moved_on(self, &mut advance, unit.prefix(), &page)?;
             let doomed = tally_page(unit, &page.entries, judge, deleter.is_some(), &mut outcome);
             if let Some(deleter) = deleter {
                 let slot =

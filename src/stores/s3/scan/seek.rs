@@ -21,13 +21,19 @@
 //! Files directly in the directory are taken as a delimited listing would
 //! return them (tallied, and deleted when expired and purging), a growing
 //! page of them at a time.
+//!
+//! A seek whose answer holds a key at or before its starting point shows a
+//! server that ignores `StartAfter` (some gateways and older stores answer
+//! from the start of the prefix): followed, the walk would land in the same
+//! folder for ever. The rest of the directory is then read by a delimited
+//! listing instead, with a warning.
 
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use futures::stream::{self, StreamExt, TryStreamExt};
 
-use super::listing::{Page, Token};
+use super::listing::{self, Page, Token};
 use super::{Source, Unit};
 use crate::error::Result;
 use crate::retention::parse_partition;
@@ -73,6 +79,15 @@ impl Source {
                 Some(page) => page,
                 None => self.seek(dir, after.clone(), keys).await?,
             };
+            if let Some(point) = after.as_deref() {
+                if let Some(key) = behind(point, &page) {
+                    self.warn_seek_ignored(dir, point, key);
+                    let walked = (outcome, folders);
+                    return self
+                        .plain_walk(unit, point, walked, judge, deleter, progress)
+                        .await;
+                }
+            }
             let (files, landed) = split_at_folder(dir, &page.entries);
             match landed {
                 Some(folder) => {
@@ -156,6 +171,62 @@ impl Source {
             .await
     }
 
+    /// The rest of `unit`'s directory past `after` (where a seek walk
+    /// stopped, `walked` what it had found), by a delimited listing from
+    /// the directory's start that goes on by continuation tokens: for a
+    /// server that ignores where a seek starts. Slower where the server
+    /// walks every key of the directory to roll folders up, but it ends
+    /// (its pages are checked to move on like any listing's).
+    async fn plain_walk(
+        &self,
+        unit: &Unit,
+        after: &str,
+        walked: (Outcome, Vec<String>),
+        judge: &Judge,
+        deleter: Option<&Deleter>,
+        progress: &Progress,
+    ) -> Result<(Outcome, Vec<String>)> {
+        let dir = unit.prefix();
+        let (mut outcome, mut folders) = walked;
+        let mut advance = listing::advance(self);
+        let mut token = None;
+        loop {
+            let page = self.page(dir, true, token).await?;
+            listing::moved_on(self, &mut advance, dir, &page)?;
+            // Everything up to `after` was taken by the seeks already.
+            let files: Vec<Entry> = page
+                .entries
+                .into_iter()
+                .filter(|e| e.key.as_str() > after)
+                .collect();
+            self.fold(unit, &files, judge, deleter, progress, &mut outcome)
+                .await?;
+            folders.extend(page.folders.into_iter().filter(|f| f.as_str() > after));
+            match page.next {
+                Some(next) => token = Some(next),
+                None => return Ok((outcome, folders)),
+            }
+        }
+    }
+
+    /// Says once per directory that its seeks could not be used.
+    fn warn_seek_ignored(&self, dir: &str, point: &str, key: &str) {
+        let marker = if self.versioned {
+            "KeyMarker"
+        } else {
+            "StartAfter"
+        };
+        // The point past a folder ends with a character of the tool's own.
+        let asked = match point.strip_suffix('\u{10FFFF}') {
+            Some(folder) => format!("past the folder {folder:?}"),
+            None => format!("after {point:?}"),
+        };
+        crate::output::warn(&format!(
+            "s3://{}/{dir}: the server ignores {marker} (asked for the keys {asked}, it answered {key:?}); listing the directory from its start instead, which is slower",
+            self.bucket
+        ));
+    }
+
     /// The first seek of a walk of `dir`: its first key.
     pub(super) async fn first_seek(&self, dir: &str) -> Result<Page> {
         self.seek(dir, None, LAND_KEYS).await
@@ -175,8 +246,10 @@ impl Source {
     async fn versions_of(&self, key: &str) -> Result<Vec<Entry>> {
         let mut entries = Vec::new();
         let mut token = None;
+        let mut advance = listing::advance(self);
         loop {
             let page = self.page(key, false, token).await?;
+            listing::moved_on(self, &mut advance, key, &page)?;
             entries.extend(page.entries.into_iter().filter(|e| e.key == key));
             match page.next {
                 Some(next) => token = Some(next),
@@ -184,6 +257,17 @@ impl Source {
             }
         }
     }
+}
+
+/// The first key of a seek's answer at or before the point it was asked
+/// to start after, if any (pure): a server that ignores `StartAfter` (or
+/// the key marker) answers from the start of the directory again, and a
+/// walk that followed it would land in the same folder for ever.
+fn behind<'a>(point: &str, page: &'a Page) -> Option<&'a str> {
+    page.entries
+        .iter()
+        .map(|e| e.key.as_str())
+        .find(|key| *key <= point)
 }
 
 /// The day a folder of `dir` is the partition of, if its name is a date.
