@@ -2,7 +2,7 @@
 //! execute exactly the plan's pending changes, saying on stderr what each
 //! one did (and, on a failure, what had already been changed). `apply`,
 //! `destroy` and `bootstrap` all run it; `apply` ends with the proof that
-//! the store still takes writes (the S3 store checks its bucket).
+//! the store still takes writes (each store proves it in its own way).
 
 use std::io::Write;
 
@@ -92,8 +92,8 @@ pub fn apply(
     apply_with(session, env, confirm, &keys)
 }
 
-/// `apply`, with where a new secret goes (an S3 app key, the Redis ACL
-/// user's or the database user's password) and whether to rotate an app key.
+/// `apply`, with where a new secret goes (the app's key or its user's
+/// password, whatever the store issues) and whether to rotate an app key.
 pub fn apply_with(
     session: &Session,
     env: &Environment,

@@ -1,7 +1,8 @@
 //! The verification and the purge: is what lies past retention gone (and
-//! does the lifecycle rule say so), and delete it. The age rule is
-//! `retention`, listing and deleting are `scan`, the lifecycle judgement is
-//! `stores::s3::retention_rule`; this module puts them together.
+//! does the store's own retention mechanism say so), and delete it. The
+//! age rule is `retention`, the tally is `scan`, listing, deleting and the
+//! mechanism's judgement are the store's (`TraceStore`); this module puts
+//! them together.
 
 use serde::Serialize;
 
@@ -25,7 +26,7 @@ pub struct VerifySettings {
     pub concurrency: usize,
     /// A progress line on a terminal (false under `--output json`).
     pub progress: bool,
-    /// The listing, or the S3 Inventory (`--source`).
+    /// The store's listing, or its inventory (`--source`).
     pub source: super::ScanSource,
 }
 
@@ -72,13 +73,13 @@ pub struct VerifyReport {
     /// Local traces under the other Laravel root (`storage/app` vs
     /// `storage/app/private`): the verdict above does not cover them.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub elsewhere: Option<crate::stores::local::stray::Stray>,
-    /// Defects of the store's own layout (Redis: orphaned index members,
+    pub elsewhere: Option<crate::stores::Stray>,
+    /// Defects of the store's own layout (an index's orphaned members,
     /// keys without a TTL); a failing one fails the verification.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub store_findings: Vec<StoreFinding>,
-    /// Where the figures come from when not a listing: the S3 Inventory
-    /// and how old it is (`--source inventory|auto`).
+    /// Where the figures come from when not a listing: the store's
+    /// inventory and how old it is (`--source inventory|auto`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<crate::scan::DataSource>,
 }
@@ -93,7 +94,7 @@ pub struct PurgeReport {
     /// What `deleted_objects` counts when the purge deleted (absent on a
     /// dry run): `removed`, what the store confirmed this run removed (two
     /// purges at once add up to what went); `requested`, keys sent to a
-    /// store that answers "deleted" for a key already gone (S3).
+    /// store that answers "deleted" for a key already gone (an object store).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deleted_objects_counted: Option<DeletedCount>,
     pub errors: Vec<KeyError>,
@@ -121,7 +122,7 @@ pub fn retention_days(days: Option<u32>, env: &Environment) -> Result<u32> {
     match days {
         Some(0) => Err(Error::usage_with_hint(
             "--days 0: retention must be at least 1 day",
-            "S3 lifecycle cannot expire objects on the day they are written either",
+            "a lifecycle rule cannot expire objects on the day they are written either",
         )),
         Some(days) => Ok(days),
         None => Ok(env.retention_days),

@@ -19,7 +19,7 @@ use crate::stores::TraceStore;
 pub struct ReportSettings {
     pub grace: u32,
     pub concurrency: usize,
-    /// The listing, or the S3 Inventory (`--source`).
+    /// The store's listing, or its inventory (`--source`).
     pub source: super::ScanSource,
 }
 

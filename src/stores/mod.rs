@@ -67,6 +67,8 @@ use crate::retention::RuleStatus;
 use crate::scan::{DataSource, DeletedCount, Judge, Outcome, Progress, Selection};
 use crate::spec::{Environment, Storage};
 use connections::Connections;
+/// Traces beside a store that its verdict should count (see `Store::elsewhere`).
+pub(crate) use local::stray::Stray;
 
 pub(crate) use crate::stores::s3::provision::Applied;
 
@@ -193,7 +195,7 @@ pub(crate) trait Store {
 
     /// Traces the store's verdict does not cover but should count: the
     /// local disk's other Laravel root.
-    fn elsewhere(&self) -> Option<crate::stores::local::stray::Stray> {
+    fn elsewhere(&self) -> Option<Stray> {
         None
     }
 
