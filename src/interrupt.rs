@@ -28,11 +28,39 @@ pub fn requested() -> bool {
     *REQUESTED.borrow()
 }
 
-/// Completes when Ctrl-C or SIGTERM arrives (at once if it already has).
+/// Completes when Ctrl-C or SIGTERM arrives (at once if it already has),
+/// once no uncut section runs: the work such a section does is finished
+/// and recorded first (the work checks `requested()` right after it).
 pub async fn wait() {
     let mut rx = REQUESTED.subscribe();
-    // The sender lives in a static: the channel never closes.
+    // The senders live in statics: the channels never close.
     let _ = rx.wait_for(|set| *set).await;
+    let mut uncut = UNCUT.subscribe();
+    let _ = uncut.wait_for(|running| *running == 0).await;
+}
+
+/// How many uncut sections run (see `uncut`).
+static UNCUT: LazyLock<watch::Sender<usize>> = LazyLock::new(|| watch::Sender::new(0));
+
+/// A short step a first signal must not cut in the middle: a database
+/// batch whose COMMIT may already be on its way, which the server then
+/// commits whether or not the tool waits for the answer. Cut there, the
+/// run would report fewer deletions than it made; held, the step ends
+/// (within its own time limit), is counted, and the work stops after it.
+/// A second signal still exits at once.
+#[derive(Debug)]
+pub struct Uncut(());
+
+/// Enters an uncut section (left when the value is dropped).
+pub fn uncut() -> Uncut {
+    UNCUT.send_modify(|running| *running += 1);
+    Uncut(())
+}
+
+impl Drop for Uncut {
+    fn drop(&mut self) {
+        UNCUT.send_modify(|running| *running = running.saturating_sub(1));
+    }
 }
 
 /// A section whose work watches `requested()` and reports what it did;

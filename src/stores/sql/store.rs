@@ -79,11 +79,17 @@ impl SqlStore {
     ) -> Result<()> {
         let mut resume = None;
         loop {
+            // Stop between batches, never inside one (see `interrupt::uncut`).
+            if crate::interrupt::requested() {
+                return Err(Error::Interrupted);
+            }
             let started = std::time::Instant::now();
-            let batch = self
-                .db
-                .purge_batch(before, self.batch_rows, &mut resume)
-                .await?;
+            let batch = {
+                let _uncut = crate::interrupt::uncut();
+                self.db
+                    .purge_batch(before, self.batch_rows, &mut resume)
+                    .await?
+            };
             // The batch's transaction is the longest any lock is held.
             let rows: u64 = batch.iter().map(|d| d.volume.objects).sum();
             tracing::debug!(

@@ -144,15 +144,6 @@ impl StoreUnderTest for SqlStore {
         })
     }
 
-    fn known_bug(&self, behaviour: &str) -> Option<&'static str> {
-        (self.db.name == "postgres" && behaviour == "an_interrupted_purge_is_finished_by_a_rerun")
-            .then_some(
-                "a SIGINT while a batch's COMMIT is on its way makes the run report N×5,000 rows \
-                 deleted while the table lost (N+1)×5,000: the batch the server committed is not \
-                 counted (purge_batch's future is dropped by the interrupt after it sent COMMIT)",
-            )
-    }
-
     fn drift(&mut self) -> &'static str {
         // Someone drops the `created_at` index apply made.
         let index = self.db.quote(&format!("{}_created_at_index", self.table));
