@@ -154,7 +154,7 @@ impl Db {
         }
         let mut tx = self.timed(PURGING, self.pool().begin()).await?;
         let rows = self.timed(PURGING, query.fetch_all(&mut *tx)).await?;
-        self.timed(PURGING, tx.commit()).await?;
+        self.commit(tx).await?;
         for row in &rows {
             let newest: Option<String> = row.try_get(3).map_err(|e| self.error(PURGING, &e))?;
             if newest > *resume {
@@ -179,13 +179,23 @@ impl Db {
                 sqlx::query(&statement).bind(before).fetch_all(&mut *tx),
             )
             .await?;
-        self.timed(PURGING, tx.commit()).await?;
+        self.commit(tx).await?;
         let mut by_day = Vec::new();
         for row in &rows {
             let day = parse_day(row.try_get(0).map_err(|e| self.error(PURGING, &e))?);
             add_row(&mut by_day, day, unsigned(self.get(PURGING, row, 1)?));
         }
         Ok(by_day)
+    }
+
+    /// Commits a purge batch, uncut by a first Ctrl-C: once COMMIT may be
+    /// on its way the server commits whether or not the tool waits, so the
+    /// tool waits (within the time limit) and counts the batch; the purge
+    /// stops after it (`interrupt::uncut`). Before the COMMIT a batch is cut
+    /// as any request is, and its transaction rolls back.
+    async fn commit(&self, tx: sqlx::Transaction<'_, sqlx::Any>) -> Result<()> {
+        let _uncut = crate::interrupt::uncut();
+        self.timed(PURGING, tx.commit()).await
     }
 
     /// MySQL and MariaDB: lock the batch's rows (`FOR UPDATE`), delete
@@ -229,7 +239,7 @@ impl Db {
                 ids.len()
             )));
         }
-        self.timed(WHAT, tx.commit()).await?;
+        self.commit(tx).await?;
         Ok(by_day)
     }
 }

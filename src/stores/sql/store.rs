@@ -84,12 +84,10 @@ impl SqlStore {
                 return Err(Error::Interrupted);
             }
             let started = std::time::Instant::now();
-            let batch = {
-                let _uncut = crate::interrupt::uncut();
-                self.db
-                    .purge_batch(before, self.batch_rows, &mut resume)
-                    .await?
-            };
+            let batch = self
+                .db
+                .purge_batch(before, self.batch_rows, &mut resume)
+                .await?;
             // The batch's transaction is the longest any lock is held.
             let rows: u64 = batch.iter().map(|d| d.volume.objects).sum();
             tracing::debug!(
