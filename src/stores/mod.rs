@@ -11,6 +11,12 @@
 //!   retention in batches; a write/read/delete probe; the store's retention
 //!   mechanism (a lifecycle rule, a TTL, none).
 //! - [`Provision`]: observe what the spec names, execute one planned change.
+//! - [`Store`]: an environment's store for `ops`, and what the modules that
+//!   must not import the stores ask of it, handed to them by their caller:
+//!   what `render` writes for it (`files`: its `.env` lines, its own files,
+//!   what enforces its retention) and what the Laravel app must do to reach
+//!   it (`app_contract`: the driver, its own `app.*` checks). Each plugin
+//!   also builds its own desired state for `plan::diff`.
 //!
 //! # Adding a store
 //!
