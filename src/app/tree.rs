@@ -52,7 +52,7 @@ impl Tree {
 }
 
 /// Reads the app's tree; an error (message, hint) when it cannot be read.
-pub(super) fn read(dir: &Path, env: &str) -> Result<Tree, (String, String)> {
+pub(crate) fn read(dir: &Path, env: &str) -> Result<Tree, (String, String)> {
     let hint = "give the Laravel app's directory with --app DIR or `app:` in the environment";
     if !dir.is_dir() {
         return Err((format!("{}: not a directory", dir.display()), hint.into()));

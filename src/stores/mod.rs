@@ -67,6 +67,8 @@
 
 pub(crate) mod connections;
 #[cfg(test)]
+mod contract_tests;
+#[cfg(test)]
 pub(crate) mod fake;
 // Adapter modules that predate the lint; their seam files carry it.
 #[allow(unreachable_pub)]
