@@ -1,17 +1,16 @@
 //! The app checks read from composer.lock and the queue settings: the
 //! Laravel version and local root (`app.laravel`), the package and its
-//! known defects (`app.package`), the S3 adapter the package does not
-//! require (`app.s3_adapter`), and a worker for async storage (`app.queue`).
+//! known defects (`app.package`), and a worker for async storage
+//! (`app.queue`). A store's own packages (the S3 adapter) are its checks.
 
-use super::checks::{Tree, shown};
+use super::contract::Expiry;
 use super::laravel::{self, FRAMEWORK};
+use super::tree::{Tree, shown};
 use crate::check::CheckResult;
-use crate::spec::{Environment, Storage};
+use crate::spec::Environment;
 
 /// The package's composer name.
 pub(crate) const PACKAGE: &str = "grazulex/laravel-chronotrace";
-/// The S3 adapter Laravel's `s3` disks need.
-pub(crate) const S3_ADAPTER: &str = "league/flysystem-aws-s3-v3";
 /// The last version whose `chronotrace:purge` deletes nothing (its
 /// `delete()` rebuilds the key with today's date).
 const PURGE_BROKEN_UP_TO: (u64, u64, u64) = (0, 0, 4);
@@ -55,8 +54,9 @@ pub(crate) fn laravel(tree: &Tree) -> CheckResult {
     }
 }
 
-/// `app.package`: installed, and its purge defect where retention relies on it.
-pub(crate) fn package(tree: &Tree, env: &Environment) -> CheckResult {
+/// `app.package`: installed, and its purge defect where retention relies
+/// on it (`expiry`: what the store says expires its traces).
+pub(crate) fn package(tree: &Tree, env: &Environment, expiry: Expiry) -> CheckResult {
     const ID: &str = "app.package";
     let Some((version, dev)) = tree.lock.as_ref().and_then(|l| l.package(PACKAGE)) else {
         return CheckResult::fail(
@@ -85,40 +85,13 @@ pub(crate) fn package(tree: &Tree, env: &Environment) -> CheckResult {
         return CheckResult::pass(ID, what);
     }
     let defect = "its chronotrace:purge deletes nothing (delete() rebuilds the key with today's date) and CHRONOTRACE_RETENTION_DAYS / CHRONOTRACE_AUTO_PURGE are read nowhere";
-    match env.storage {
-        Storage::Local(_) | Storage::Database(_) => CheckResult::warn(ID, format!("{what}: {defect}"))
+    match expiry {
+        Expiry::Purge => CheckResult::warn(ID, format!("{what}: {defect}"))
             .with_hint(format!(
                 "schedule `chronotrace-ops --env {} cleanup purge --yes` (see `schedule:` in the spec; `render` writes a systemd timer and a cron file)",
                 env.name
             )),
-        Storage::S3(_) => CheckResult::pass(
-            ID,
-            format!("{what} ({defect}: the bucket's lifecycle rule expires traces)"),
-        ),
-        Storage::Redis(_) => CheckResult::pass(
-            ID,
-            format!("{what} ({defect}: the keys' TTL and `cleanup purge` expire traces)"),
-        ),
-    }
-}
-
-/// `app.s3_adapter`: Laravel's S3 disk needs the adapter, which the
-/// package does not require.
-pub(crate) fn s3_adapter(tree: &Tree) -> CheckResult {
-    const ID: &str = "app.s3_adapter";
-    let hint = format!("composer require {S3_ADAPTER}");
-    match tree.lock.as_ref().and_then(|l| l.package(S3_ADAPTER)) {
-        Some((version, false)) => CheckResult::pass(ID, format!("{S3_ADAPTER} {}", shown(version))),
-        Some((_, true)) => CheckResult::fail(
-            ID,
-            format!("{S3_ADAPTER} is only in require-dev: production cannot write to S3"),
-        )
-        .with_hint(hint),
-        None => CheckResult::fail(
-            ID,
-            format!("{S3_ADAPTER} is not installed: every write to the bucket fails (the package does not require it)"),
-        )
-        .with_hint(hint),
+        Expiry::Store(by) => CheckResult::pass(ID, format!("{what} ({defect}: {by})")),
     }
 }
 

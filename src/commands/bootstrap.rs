@@ -238,7 +238,8 @@ fn validated(spec: &Spec) -> Ran {
 }
 
 fn render(_ctx: &Context, spec: &Spec, env: &Environment, out: &Path) -> Result<Ran> {
-    let artifacts = Renderer::new(None)?.render_spec(spec, Some(&env.name))?;
+    let artifacts =
+        Renderer::new(None)?.render_spec(spec, Some(&env.name), &crate::stores::files)?;
     let reports = files::write_all(out, &artifacts, false)?;
     let written = reports
         .iter()

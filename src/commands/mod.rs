@@ -136,7 +136,7 @@ impl Context {
         }
         let mut spec = self.spec_source.load()?;
         // The app decides the local disk root the spec leaves open.
-        crate::app::resolve(&mut spec, self.app.as_deref());
+        crate::stores::resolve(&mut spec, self.app.as_deref());
         tracing::debug!(
             source = %spec.source,
             environments = spec.environments.len(),

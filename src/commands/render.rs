@@ -12,7 +12,7 @@ use crate::output;
 use crate::render::Renderer;
 use crate::render::files::{self, FileReport, FileStatus};
 use crate::render::selfhosted::{MINIO_ALTERNATIVES, MINIO_FROZEN};
-use crate::spec::{Provider, Spec, Storage};
+use crate::spec::{Provider, Spec};
 
 #[derive(Serialize)]
 struct RenderReport {
@@ -32,7 +32,7 @@ pub fn run(ctx: &Context, args: &RenderArgs) -> Result<ExitStatus> {
         spec.environment(env)?;
     }
     let renderer = Renderer::new(args.templates.as_deref())?;
-    let artifacts = renderer.render_spec(&spec, ctx.env.as_deref())?;
+    let artifacts = renderer.render_spec(&spec, ctx.env.as_deref(), &crate::stores::files)?;
     let reports = if args.check {
         files::check_all(&args.out, &artifacts)?
     } else {
@@ -46,7 +46,7 @@ pub fn run(ctx: &Context, args: &RenderArgs) -> Result<ExitStatus> {
         check: args.check,
         ok: !drifted,
         files: reports,
-        notes: if uses_minio(&spec, ctx.env.as_deref()) {
+        notes: if uses_minio(&spec, ctx.env.as_deref())? {
             vec![format!("{MINIO_FROZEN}; {MINIO_ALTERNATIVES}")]
         } else {
             Vec::new()
@@ -81,11 +81,18 @@ pub fn run(ctx: &Context, args: &RenderArgs) -> Result<ExitStatus> {
 }
 
 /// True when the files rendered deploy or target MinIO: a `minio:` section,
-/// or an environment (of those rendered) with `provider: minio`.
-fn uses_minio(spec: &Spec, only_env: Option<&str>) -> bool {
-    spec.minio.is_some()
-        || spec.environments.values().any(|env| {
-            only_env.is_none_or(|name| env.name == name)
-                && matches!(&env.storage, Storage::S3(s3) if s3.provider == Provider::Minio)
-        })
+/// or an environment (of those rendered) whose store lives on MinIO.
+fn uses_minio(spec: &Spec, only_env: Option<&str>) -> Result<bool> {
+    if spec.minio.is_some() {
+        return Ok(true);
+    }
+    for env in spec.environments.values() {
+        if only_env.is_none_or(|name| env.name == name) {
+            let server = crate::stores::files(env)?.server;
+            if server.is_some_and(|s| s.provider == Provider::Minio) {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
 }

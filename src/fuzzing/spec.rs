@@ -6,7 +6,6 @@
 use std::sync::OnceLock;
 
 use crate::error::Error;
-use crate::plan::desired::{Desired, DesiredTarget};
 use crate::render::Renderer;
 use crate::spec::ids::lifecycle_rule_id;
 use crate::spec::{Spec, Storage};
@@ -60,11 +59,13 @@ fn accepted(spec: &Spec) {
         assert!(one_line(warning), "a warning on several lines: {warning:?}");
     }
     for env in spec.environments.values() {
-        let desired = match Desired::from_env(env) {
-            Ok(desired) => desired,
-            Err(e) => panic!("a valid spec has no desired state for {}: {e}", env.name),
-        };
-        if let (DesiredTarget::Bucket(bucket), Storage::S3(s3)) = (&desired.target, &env.storage) {
+        // Only a bucket's desired state can fail (its documents come from
+        // the templates); the other stores' are the spec's values.
+        if let Storage::S3(s3) = &env.storage {
+            let bucket = match crate::stores::s3::desired::bucket(env, s3) {
+                Ok(bucket) => bucket,
+                Err(e) => panic!("a valid spec has no desired state for {}: {e}", env.name),
+            };
             let rule = bucket.lifecycle_rule.clone();
             let sdk_rule = rule_from_json(&rule)
                 .unwrap_or_else(|e| panic!("the desired rule is not an SDK rule: {e}"));
@@ -79,7 +80,7 @@ fn accepted(spec: &Spec) {
     }
     if let Some(renderer) = renderer() {
         let artifacts = renderer
-            .render_spec(spec, None)
+            .render_spec(spec, None, &crate::stores::files)
             .unwrap_or_else(|e| panic!("a valid spec does not render: {e}"));
         for artifact in artifacts.iter().filter(|a| a.path.ends_with(".json")) {
             if let Err(e) = serde_json::from_str::<serde_json::Value>(&artifact.contents) {

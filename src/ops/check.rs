@@ -12,7 +12,7 @@ use crate::spec::Environment;
 pub fn evaluate(session: &Session, env: &Environment) -> Result<Report> {
     let store = crate::stores::open(env, &session.connections);
     let mut checks = session.block_on(store.checks())??;
-    // The app's side: the app's settings against the spec.
-    checks.extend(crate::app::env_checks(env));
+    // The app's side: the app's settings against the spec and the store.
+    checks.extend(crate::app::env_checks(env, &store.app_contract()));
     Ok(Report::new(&env.name, checks))
 }

@@ -3,8 +3,8 @@
 
 use serde::Serialize;
 
-pub(crate) use crate::spec::ids::{lifecycle_rule_id, partition};
-use crate::spec::{Environment, Iam, Minio, MinioMode, S3Storage, Storage};
+use super::store::{RetentionBy, StoreFiles};
+use crate::spec::{Environment, Minio, MinioMode};
 
 /// Ports MinIO listens on inside its containers.
 const API_PORT: u16 = 9000;
@@ -12,8 +12,6 @@ const CONSOLE_PORT: u16 = 9001;
 /// Where nginx finds the certificate inside its container.
 const NGINX_CERT: &str = "/etc/nginx/ssl/minio.crt";
 const NGINX_KEY: &str = "/etc/nginx/ssl/minio.key";
-/// Abort multipart uploads left behind by crashed writers after this many days.
-pub(crate) const ABORT_INCOMPLETE_MULTIPART_DAYS: u32 = 7;
 
 /// `docker-compose.yml`: a single MinIO for development.
 #[derive(Debug, Serialize)]
@@ -183,60 +181,6 @@ impl Nginx {
     }
 }
 
-/// `lifecycle-policy.<env>.json`: the one rule the tool owns for an environment.
-#[derive(Debug, Serialize)]
-pub(crate) struct Lifecycle {
-    pub(crate) rule_id: String,
-    pub(crate) prefix: String,
-    pub(crate) retention_days: u32,
-    pub(crate) noncurrent_days: Option<u32>,
-    pub(crate) transitions: Vec<crate::spec::Transition>,
-    pub(crate) abort_incomplete_multipart_days: u32,
-}
-
-impl Lifecycle {
-    pub(crate) fn new(env: &Environment, s3: &S3Storage) -> Self {
-        Lifecycle {
-            rule_id: lifecycle_rule_id(&env.name),
-            prefix: s3.prefix.dir(),
-            retention_days: env.retention_days,
-            noncurrent_days: s3.noncurrent_days,
-            transitions: s3.transitions.clone(),
-            abort_incomplete_multipart_days: ABORT_INCOMPLETE_MULTIPART_DAYS,
-        }
-    }
-}
-
-/// `iam-policy.<env>.json`: least privilege on the environment's prefix.
-#[derive(Debug, Serialize)]
-pub(crate) struct IamPolicy {
-    pub(crate) bucket_arn: String,
-    pub(crate) prefix: String,
-}
-
-impl IamPolicy {
-    pub(crate) fn new(s3: &S3Storage) -> Self {
-        IamPolicy {
-            bucket_arn: format!("arn:{}:s3:::{}", partition(&s3.region), s3.bucket),
-            prefix: s3.prefix.dir(),
-        }
-    }
-}
-
-/// `trust-policy.<env>.json`: the one service allowed to assume the role.
-#[derive(Debug, Serialize)]
-pub(crate) struct TrustPolicy {
-    pub(crate) service: String,
-}
-
-impl TrustPolicy {
-    pub(crate) fn new(iam: &Iam) -> Self {
-        TrustPolicy {
-            service: iam.trusted_service.clone(),
-        }
-    }
-}
-
 /// `.env.<env>`: the settings the Laravel package reads; never a secret.
 #[derive(Debug, Serialize)]
 pub(crate) struct DotEnv {
@@ -255,44 +199,16 @@ pub(crate) struct DotEnv {
 }
 
 impl DotEnv {
-    pub(crate) fn new(project: &str, env: &Environment) -> Self {
-        let mut settings = vec![("CHRONOTRACE_ENABLED", "true".to_string())];
-        let mut local_traces_dir = None;
-        let mut credentials = "none";
-        match &env.storage {
-            Storage::Local(local) => {
-                settings.push(("CHRONOTRACE_STORAGE", "local".into()));
-                local_traces_dir = Some(local.traces_dir().display().to_string());
-            }
-            Storage::S3(s3) => {
-                settings.push(("CHRONOTRACE_STORAGE", "s3".into()));
-                settings.push(("CHRONOTRACE_S3_BUCKET", s3.bucket.clone()));
-                settings.push(("CHRONOTRACE_S3_REGION", s3.region.clone()));
-                if let Some(endpoint) = &s3.endpoint {
-                    settings.push(("CHRONOTRACE_S3_ENDPOINT", endpoint.clone()));
-                }
-                settings.push(("CHRONOTRACE_S3_PREFIX", s3.prefix.as_str().to_string()));
-                settings.push(("AWS_DEFAULT_REGION", s3.region.clone()));
-                credentials = if s3.iam.is_some() { "role" } else { "keys" };
-            }
-            Storage::Redis(redis) => {
-                settings.push(("CHRONOTRACE_STORAGE", "redis".into()));
-                settings.push(("REDIS_URL", redis.url.clone()));
-            }
-            Storage::Database(db) => {
-                // The seed registers its DatabaseTraceStorage on this value.
-                settings.push(("CHRONOTRACE_STORAGE", "database".into()));
-                settings.push(("DB_CONNECTION", laravel_connection(db.dialect).into()));
-            }
-        }
+    /// `env`'s `.env`, with what its store renders.
+    pub(crate) fn new(project: &str, env: &Environment, store: &StoreFiles) -> Self {
+        let settings = [("CHRONOTRACE_ENABLED".to_string(), "true".to_string())]
+            .into_iter()
+            .chain(store.settings.iter().cloned());
         // The package reads neither retention_days nor auto_purge, and its
         // purge deletes nothing: say what really expires the traces.
-        let retention_by = match &env.storage {
-            Storage::S3(_) => format!(
-                "the bucket's lifecycle rule {} (chronotrace-ops apply)",
-                lifecycle_rule_id(&env.name)
-            ),
-            Storage::Local(_) | Storage::Redis(_) | Storage::Database(_) => format!(
+        let retention_by = match &store.retention {
+            RetentionBy::Store(by) => by.clone(),
+            RetentionBy::Purge => format!(
                 "chronotrace-ops --env {} cleanup purge --yes, scheduled (schedule: in the spec)",
                 env.name
             ),
@@ -302,12 +218,9 @@ impl DotEnv {
             retention_by,
             project: project.to_string(),
             env: env.name.clone(),
-            settings: settings
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), dotenv_quote(&v)))
-                .collect(),
-            local_traces_dir,
-            credentials,
+            settings: settings.map(|(k, v)| (k, dotenv_quote(&v))).collect(),
+            local_traces_dir: store.local_traces_dir.clone(),
+            credentials: store.credentials.as_str(),
         }
     }
 }
@@ -346,14 +259,4 @@ pub(crate) struct MinioApp {
     pub(crate) env_var: String,
     pub(crate) bucket: String,
     pub(crate) prefix: String,
-}
-
-/// Laravel's `DB_CONNECTION` name for a server.
-fn laravel_connection(dialect: crate::spec::database::Dialect) -> &'static str {
-    use crate::spec::database::Dialect;
-    match dialect {
-        Dialect::Postgres => "pgsql",
-        Dialect::Mysql => "mysql",
-        Dialect::Sqlite => "sqlite",
-    }
 }

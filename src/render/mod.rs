@@ -1,5 +1,8 @@
 //! Rendering artifacts from Tera templates. Pure: spec in, file contents out;
-//! `files` writes or compares them.
+//! `files` writes or compares them. What each environment's store renders
+//! (its `.env` lines, its own files, what enforces its retention) the store
+//! states (`store::StoreFiles`, which the caller passes in): nothing here
+//! tells the kinds of store apart.
 //!
 //! The templates in the top-level `templates/` directory are embedded in the
 //! binary; `--templates DIR` overrides any of them by file name.
@@ -10,6 +13,7 @@ pub(crate) mod context;
 pub(crate) mod files;
 pub(crate) mod schedule;
 pub(crate) mod selfhosted;
+pub(crate) mod store;
 
 use std::path::Path;
 
@@ -17,11 +21,12 @@ use serde::Serialize;
 use tera::Tera;
 
 use crate::error::{Error, Result};
-use crate::spec::{Provider, Spec, Storage};
-use context::{
-    DevCompose, DotEnv, IamPolicy, Lifecycle, MinioApp, MinioEnvExample, Nginx, ProductionCompose,
-    TrustPolicy,
-};
+use crate::spec::{Environment, Provider, Spec};
+use context::{DevCompose, DotEnv, MinioApp, MinioEnvExample, Nginx, ProductionCompose};
+use store::StoreFiles;
+
+/// What each environment's store renders (`stores::files`).
+pub(crate) type StoreFilesOf<'a> = &'a dyn Fn(&Environment) -> Result<StoreFiles>;
 
 /// Template file name and embedded text, for every template.
 pub(crate) const TEMPLATES: [(&str, &str); 17] = [
@@ -139,8 +144,19 @@ impl Renderer {
     }
 
     /// Every artifact of the spec; per-environment files only for `only_env`
-    /// when given.
-    pub(crate) fn render_spec(&self, spec: &Spec, only_env: Option<&str>) -> Result<Vec<Artifact>> {
+    /// when given. `stores` says what each environment's store renders.
+    pub(crate) fn render_spec(
+        &self,
+        spec: &Spec,
+        only_env: Option<&str>,
+        stores: StoreFilesOf<'_>,
+    ) -> Result<Vec<Artifact>> {
+        let envs = spec
+            .environments
+            .values()
+            .filter(|env| only_env.is_none_or(|name| env.name == name))
+            .map(|env| Ok((env, stores(env)?)))
+            .collect::<Result<Vec<_>>>()?;
         let mut out = Vec::new();
         let dev = DevCompose::new(&spec.project, spec.minio.as_ref());
         out.push(self.artifact("docker-compose.yml.tera", "docker-compose.yml", &dev, false)?);
@@ -155,55 +171,36 @@ impl Renderer {
             )?);
             out.push(self.artifact("nginx.conf.tera", "nginx.conf", &nginx, false)?);
         }
-        for server in selfhosted::SelfHosted::from_spec(spec, only_env) {
+        let servers: Vec<_> = envs.iter().filter_map(|(_, s)| s.server.as_ref()).collect();
+        for server in selfhosted::SelfHosted::from_servers(&spec.project, &servers) {
             for (template, path, sensitive) in server.files() {
                 out.push(self.artifact(&template, &path, &server, sensitive)?);
             }
             let nginx = format!("nginx.{}.conf", server.name);
             out.push(self.artifact("nginx.conf.tera", &nginx, &server.nginx(), false)?);
         }
-        let envs = spec
-            .environments
-            .values()
-            .filter(|env| only_env.is_none_or(|name| env.name == name));
         let mut minio_buckets = Vec::new();
-        for env in envs {
+        for (env, store) in &envs {
             let name = &env.name;
-            if let Storage::S3(s3) = &env.storage {
-                let lifecycle = Lifecycle::new(env, s3);
-                out.push(self.artifact(
-                    "lifecycle-policy.json.tera",
-                    &format!("lifecycle-policy.{name}.json"),
-                    &lifecycle,
-                    false,
-                )?);
-                out.push(self.artifact(
-                    "iam-policy.json.tera",
-                    &format!("iam-policy.{name}.json"),
-                    &IamPolicy::new(s3),
-                    false,
-                )?);
-                if let Some(iam) = &s3.iam {
-                    out.push(self.artifact(
-                        "trust-policy.json.tera",
-                        &format!("trust-policy.{name}.json"),
-                        &TrustPolicy::new(iam),
-                        false,
-                    )?);
-                }
-                if s3.provider == Provider::Minio {
-                    minio_buckets.push(MinioApp {
-                        env: name.clone(),
-                        env_var: name.to_uppercase().replace('-', "_"),
-                        bucket: s3.bucket.clone(),
-                        prefix: s3.prefix.dir(),
-                    });
-                }
+            for file in &store.artifacts {
+                out.push(self.rendered(file)?);
             }
-            let dotenv = DotEnv::new(&spec.project, env);
+            if let Some(server) = store
+                .server
+                .as_ref()
+                .filter(|s| s.provider == Provider::Minio)
+            {
+                minio_buckets.push(MinioApp {
+                    env: name.clone(),
+                    env_var: name.to_uppercase().replace('-', "_"),
+                    bucket: server.bucket.clone(),
+                    prefix: server.prefix_dir.clone(),
+                });
+            }
+            let dotenv = DotEnv::new(&spec.project, env, store);
             out.push(self.artifact("env.tera", &format!(".env.{name}"), &dotenv, true)?);
             if let Some(schedule) = &env.schedule {
-                let units = schedule::Units::new(&spec.project, env, schedule);
+                let units = schedule::Units::new(&spec.project, env, schedule, store);
                 for kind in ["service", "timer", "cron"] {
                     let path = format!("chronotrace-purge-{name}.{kind}");
                     out.push(self.artifact(&format!("purge.{kind}.tera"), &path, &units, false)?);
@@ -224,6 +221,18 @@ impl Renderer {
             )?);
         }
         Ok(out)
+    }
+
+    /// One of a store's own files.
+    fn rendered(&self, file: &store::Template) -> Result<Artifact> {
+        let fail = |e: tera::Error| template_error(file.template, &e);
+        let ctx = tera::Context::from_value(file.context.clone()).map_err(fail)?;
+        let contents = self.tera.render(file.template, &ctx).map_err(fail)?;
+        Ok(Artifact {
+            path: file.path.clone(),
+            contents,
+            sensitive: file.sensitive,
+        })
     }
 
     fn artifact<C: Serialize>(

@@ -7,7 +7,8 @@
 
 use serde::Serialize;
 
-use crate::spec::{Environment, Schedule, Storage};
+use super::store::StoreFiles;
+use crate::spec::{Environment, Schedule};
 
 /// The time used in examples when the spec has no `schedule:`.
 const EXAMPLE_TIME: (u8, u8) = (3, 15);
@@ -71,17 +72,23 @@ impl Forms {
 pub(crate) struct Units {
     pub(crate) project: String,
     pub(crate) env: String,
-    /// The purge talks to a bucket (network, credentials).
+    /// The purge talks to a bucket (network, credentials from the AWS
+    /// chain); the templates' name for `StoreFiles::purge_signs_with_aws`.
     pub(crate) s3: bool,
     pub(crate) forms: Forms,
 }
 
 impl Units {
-    pub(crate) fn new(project: &str, env: &Environment, schedule: &Schedule) -> Units {
+    pub(crate) fn new(
+        project: &str,
+        env: &Environment,
+        schedule: &Schedule,
+        store: &StoreFiles,
+    ) -> Units {
         Units {
             project: project.to_string(),
             env: env.name.clone(),
-            s3: matches!(env.storage, Storage::S3(_)),
+            s3: store.purge_signs_with_aws,
             forms: Forms::new(&env.name, Some(schedule)),
         }
     }

@@ -16,7 +16,8 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 
 use super::context::{Nginx, host_path};
-use crate::spec::{Provider, Spec, Storage};
+use super::store::Server;
+use crate::spec::Provider;
 
 /// Pinned images: the versions the tests boot (scripts/bench/common.sh).
 const GARAGE_IMAGE: &str = "dxflrs/garage:v2.5.0";
@@ -64,32 +65,25 @@ pub(crate) struct SelfHosted {
 }
 
 impl SelfHosted {
-    /// The servers the spec's environments use, each once, with the
-    /// region of the first of its environments and every endpoint host.
-    pub(crate) fn from_spec(spec: &Spec, only_env: Option<&str>) -> Vec<SelfHosted> {
+    /// The servers the rendered environments' stores live on (`servers`,
+    /// in the spec's order), each once, with the region of the first of
+    /// its environments and every endpoint host.
+    pub(crate) fn from_servers(project: &str, servers: &[&Server]) -> Vec<SelfHosted> {
         [Provider::Garage, Provider::Seaweedfs]
             .into_iter()
-            .filter_map(|provider| SelfHosted::for_provider(spec, only_env, provider))
+            .filter_map(|provider| SelfHosted::for_provider(project, servers, provider))
             .collect()
     }
 
-    fn for_provider(spec: &Spec, only_env: Option<&str>, provider: Provider) -> Option<SelfHosted> {
-        let stores: Vec<_> = spec
-            .environments
-            .values()
-            .filter(|env| only_env.is_none_or(|name| env.name == name))
-            .filter_map(|env| match &env.storage {
-                Storage::S3(s3) if s3.provider == provider => Some(s3),
-                _ => None,
-            })
-            .collect();
+    fn for_provider(project: &str, servers: &[&Server], provider: Provider) -> Option<SelfHosted> {
+        let stores: Vec<_> = servers.iter().filter(|s| s.provider == provider).collect();
         let first = stores.first()?;
         let hosts: BTreeSet<String> = stores
             .iter()
-            .filter_map(|s3| s3.endpoint.as_deref().and_then(endpoint_host))
+            .filter_map(|s| s.endpoint.as_deref().and_then(endpoint_host))
             .collect();
         let domain = if hosts.is_empty() {
-            format!("s3.{}.example.com", spec.project)
+            format!("s3.{project}.example.com")
         } else {
             hosts.into_iter().collect::<Vec<_>>().join(" ")
         };
@@ -98,7 +92,7 @@ impl SelfHosted {
             _ => ("SeaweedFS", "seaweedfs", SEAWEEDFS_IMAGE, WEED_S3_PORT),
         };
         Some(SelfHosted {
-            project: spec.project.clone(),
+            project: project.to_string(),
             product,
             name,
             image,
@@ -183,6 +177,22 @@ pub(crate) const MINIO_ALTERNATIVES: &str = "maintained alternatives: Garage (pr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spec::{Spec, Storage};
+
+    /// The servers of `spec`'s S3 environments (`only_env`'s alone when
+    /// given), as the S3 store states them.
+    fn from_spec(spec: &Spec, only_env: Option<&str>) -> Vec<SelfHosted> {
+        let servers: Vec<Server> = spec
+            .environments
+            .values()
+            .filter(|env| only_env.is_none_or(|name| env.name == name))
+            .filter_map(|env| match &env.storage {
+                Storage::S3(s3) => Some(Server::of(s3)),
+                _ => None,
+            })
+            .collect();
+        SelfHosted::from_servers(&spec.project, &servers.iter().collect::<Vec<_>>())
+    }
 
     const SPEC: &str = "project: demo
 environments:
@@ -205,7 +215,7 @@ environments:
     #[test]
     fn one_garage_serves_every_garage_environment() {
         let spec = Spec::parse(SPEC, "spec.yaml").expect("valid spec");
-        let servers = SelfHosted::from_spec(&spec, None);
+        let servers = from_spec(&spec, None);
         assert_eq!(servers.len(), 1);
         let garage = &servers[0];
         assert_eq!(garage.name, "garage");
@@ -226,8 +236,8 @@ environments:
     #[test]
     fn only_the_selected_environment_counts() {
         let spec = Spec::parse(SPEC, "spec.yaml").expect("valid spec");
-        assert!(SelfHosted::from_spec(&spec, Some("local")).is_empty());
-        let b = SelfHosted::from_spec(&spec, Some("b"));
+        assert!(from_spec(&spec, Some("local")).is_empty());
+        let b = from_spec(&spec, Some("b"));
         assert_eq!(b[0].domain, "s3-b.demo.test");
         assert_eq!(b[0].region, "other");
     }

@@ -141,7 +141,7 @@ pub(crate) struct LocalStorage {
     #[serde(skip)]
     pub(crate) explicit: bool,
     /// Why this path, for messages: "set in the spec", "the default", or
-    /// what `app::resolve` read in the app.
+    /// what `stores::resolve` read in the app.
     #[serde(skip)]
     pub(crate) origin: String,
 }

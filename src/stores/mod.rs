@@ -14,7 +14,10 @@
 //!   clients built once); `fake` (tests only): an in-memory `TraceStore`.
 //!
 //! Each folder's `plugin.rs` implements [`Store`] (what `ops` asks of an
-//! environment's store: its location, traces, checks and provisioning),
+//! environment's store: its location, traces, checks and provisioning;
+//! and what the modules that must not import the stores ask of it, handed
+//! to them by their caller: what `render` writes for it, `files`, and
+//! what the Laravel app must do to reach it, `app_contract`),
 //! its `store.rs` the [`TraceStore`] that `cleanup` and `report` scan, and
 //! its provisioner [`Provision`] (one planned change at a time; the
 //! executor, its progress lines and the interruption log are `ops`').
@@ -46,6 +49,8 @@
 
 pub(crate) mod connections;
 #[cfg(test)]
+mod contract_tests;
+#[cfg(test)]
 pub(crate) mod fake;
 // Adapter modules that predate the lint; their seam files carry it.
 #[allow(unreachable_pub)]
@@ -59,13 +64,15 @@ pub(crate) mod sql;
 
 use futures::future::LocalBoxFuture;
 
+use crate::app::contract::Contract;
 use crate::check::CheckResult;
 use crate::error::{Error, Result};
 use crate::plan::{Change, Plan};
+use crate::render::store::StoreFiles;
 use crate::report::model::StorageSummary;
 use crate::retention::RuleStatus;
 use crate::scan::{DataSource, DeletedCount, Judge, Outcome, Progress, Selection};
-use crate::spec::{Environment, Storage};
+use crate::spec::{Environment, Spec, Storage};
 use connections::Connections;
 /// Traces beside a store that its verdict should count (see `Store::elsewhere`).
 pub(crate) use local::stray::Stray;
@@ -201,6 +208,17 @@ pub(crate) trait Store {
 
     /// What the store adds to its report beyond the scan's figures.
     fn amend_report(&self, _report: &mut crate::report::Report) {}
+
+    /// What `render` writes for the store: its `.env` lines, its own
+    /// files, what enforces its retention, the server it lives on. From
+    /// the spec alone (no override, no connection); an error only when a
+    /// template context cannot be built.
+    fn files(&self) -> Result<StoreFiles>;
+
+    /// What the store expects of the Laravel app (`check --app`): the
+    /// driver that selects it, what expires its traces while the package's
+    /// purge does not, its own `app.*` checks.
+    fn app_contract(&self) -> Contract<'_>;
 }
 
 /// What `plan`, `apply` and `destroy` ask of a store's provisioning.
@@ -289,6 +307,26 @@ impl ScanSource {
             ScanSource::Inventory => Err(Error::usage(format!(
                 "--source inventory: environment '{env}' is {store}, not an S3 bucket (S3 Inventory is a bucket's)"
             ))),
+        }
+    }
+}
+
+/// What `env`'s store renders (`render`'s `StoreFiles`), without a run:
+/// nothing connects, and the command line's overrides do not apply.
+pub(crate) fn files(env: &Environment) -> Result<StoreFiles> {
+    open(env, &Connections::default()).files()
+}
+
+/// Settles every environment of `spec` against its Laravel app when the
+/// spec is loaded: `env.app` becomes the app directory in use (`--app`,
+/// which is `flag`, else `app:`, else the working directory when it looks
+/// like a Laravel app), and a store that lives in the app follows it (the
+/// local disk's root, when the spec leaves it open).
+pub(crate) fn resolve(spec: &mut Spec, flag: Option<&std::path::Path>) {
+    for env in spec.environments.values_mut() {
+        env.app = crate::app::locate(flag, env.app.as_deref());
+        if let Storage::Local(local) = &mut env.storage {
+            local::root::settle(local, env.app.as_deref(), &env.name);
         }
     }
 }

@@ -29,7 +29,7 @@ const DEFAULT_RETENTION_DAYS: i64 = 15;
 /// The package's default disk root in the bucket (`CHRONOTRACE_S3_PREFIX`).
 const DEFAULT_PREFIX: &str = "traces";
 /// Laravel's local disk root before Laravel 11, relative to the app: the
-/// placeholder until `app::resolve` reads the app (Laravel 11 and later keep
+/// placeholder until `stores::resolve` reads the app (Laravel 11 and later keep
 /// it at `storage/app/private`).
 const DEFAULT_LOCAL_PATH: &str = "storage/app";
 

@@ -1,9 +1,11 @@
 //! The local-disk store (the Laravel local disk or an NFS mount): the scan
-//! of `{path}/traces/` (`scan`) and the checks of the directory (`check`).
-//! No network.
+//! of `{path}/traces/` (`scan`), the checks of the directory (`check`), the
+//! path the Laravel app decides when the spec leaves it open (`root`) and
+//! what the store renders and expects of the app (`plugin`). No network.
 
 pub mod check;
 pub(crate) mod plugin;
+pub(crate) mod root;
 pub mod scan;
 pub(crate) mod store;
 pub(crate) mod stray;

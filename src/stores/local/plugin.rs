@@ -2,7 +2,9 @@
 //! checks (`check`, and the other Laravel root of `stray`), and the one
 //! thing provisioning does there: `{path}/traces/` with mode 0750
 //! (`store::LocalDir`). Nothing to destroy: the tool never deletes a
-//! directory it did not make, and traces go through `cleanup purge`.
+//! directory it did not make, and traces go through `cleanup purge`, which
+//! is also the store's retention (the app's `.env` and `app.package` say
+//! so).
 
 #![warn(unreachable_pub)]
 
@@ -10,10 +12,12 @@ use futures::FutureExt;
 use futures::future::LocalBoxFuture;
 
 use super::store::{LocalDir, LocalStore};
+use crate::app::contract::{Contract, Driver, Expiry};
 use crate::check::CheckResult;
 use crate::error::{Error, Result};
-use crate::plan::desired::Desired;
+use crate::plan::desired::{Desired, DesiredTarget};
 use crate::plan::diff;
+use crate::render::store::StoreFiles;
 use crate::report::Report;
 use crate::spec::{Environment, LocalStorage};
 use crate::stores::{Intent, Provision, Provisioned, ScanSource, Steps, Store, TraceStore};
@@ -45,7 +49,12 @@ impl<'a> LocalDisk<'a> {
                 "delete the directory yourself if you mean to; `cleanup purge` removes old traces",
             ));
         }
-        let desired = Desired::from_env(self.env)?;
+        let desired = Desired {
+            env: self.env.name.clone(),
+            target: DesiredTarget::Local {
+                traces_dir: self.local.traces_dir(),
+            },
+        };
         let dir = LocalDir {
             traces_dir: self.local.traces_dir(),
         };
@@ -102,5 +111,24 @@ impl Store for LocalDisk<'_> {
 
     fn amend_report(&self, report: &mut Report) {
         super::stray::amend(report, self.local);
+    }
+
+    fn files(&self) -> Result<StoreFiles> {
+        Ok(StoreFiles {
+            settings: vec![("CHRONOTRACE_STORAGE".into(), "local".into())],
+            local_traces_dir: Some(self.local.traces_dir().display().to_string()),
+            ..StoreFiles::default()
+        })
+    }
+
+    fn app_contract(&self) -> Contract<'_> {
+        Contract {
+            driver: Driver::Setting {
+                value: "local",
+                fix: "set CHRONOTRACE_STORAGE=local",
+            },
+            expiry: Expiry::Purge,
+            checks: None,
+        }
     }
 }

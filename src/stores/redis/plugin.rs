@@ -19,10 +19,12 @@ use futures::future::LocalBoxFuture;
 
 use super::store::RedisStore;
 use super::{Redis, acl};
+use crate::app::contract::{Contract, Driver, Expiry};
 use crate::check::CheckResult;
 use crate::credentials_file;
 use crate::error::Result;
 use crate::plan::{Action, Change, Plan, Resource};
+use crate::render::store::StoreFiles;
 use crate::secret::Secret;
 use crate::spec::{Environment, RedisStorage};
 use crate::stores::{
@@ -141,6 +143,29 @@ impl Store for RedisKeys<'_> {
         steps: &'a dyn Steps,
     ) -> LocalBoxFuture<'a, Result<Option<Provisioned>>> {
         self.provision_user(intent, steps).boxed_local()
+    }
+
+    fn files(&self) -> Result<StoreFiles> {
+        // The TTL the tool sets is judged by `check`; what the app's `.env`
+        // names as the retention is the scheduled purge.
+        Ok(StoreFiles {
+            settings: vec![
+                ("CHRONOTRACE_STORAGE".into(), "redis".into()),
+                ("REDIS_URL".into(), self.spec.url.clone()),
+            ],
+            ..StoreFiles::default()
+        })
+    }
+
+    fn app_contract(&self) -> Contract<'_> {
+        Contract {
+            // The seed's RedisTraceStorage is a class the app binds itself.
+            driver: Driver::Skipped(
+                "storage: redis is the app's own RedisTraceStorage class, bound in its service provider",
+            ),
+            expiry: Expiry::Store("the keys' TTL and `cleanup purge` expire traces"),
+            checks: None,
+        }
     }
 }
 

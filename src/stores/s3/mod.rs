@@ -3,7 +3,9 @@
 //! (`Clients`), and everything done with them — the scan (`scan`) and bulk
 //! deletes (`delete`), provisioning (`provision`, `*_write`), the signed
 //! checks (`checks`), the lifecycle judgement (`retention_rule`) — plus the
-//! mapping of SDK errors to one-line errors with hints (`errors`). With
+//! mapping of SDK errors to one-line errors with hints (`errors`); what a
+//! bucket should look like (`desired`), what it renders (`files`) and what
+//! it expects of the Laravel app (`laravel`). With
 //! `transport` (raw DNS/TCP/TLS/HTTP probes), the only code that talks to the
 //! network; `stores::s3::store` plugs it into the seam.
 
@@ -17,11 +19,14 @@ pub mod checks;
 pub mod complete_xml;
 pub mod confirmed_write;
 pub mod delete;
+pub(crate) mod desired;
 pub mod empty;
 pub mod errors;
+pub(crate) mod files;
 pub mod iam;
 pub mod iam_write;
 pub mod inventory;
+pub(crate) mod laravel;
 pub mod lifecycle_write;
 pub(crate) mod plugin;
 pub mod policy_write;

@@ -23,11 +23,13 @@ use super::inventory::store::{InventoryStore, Want};
 use super::provision::Provisioner;
 use super::store::S3Store;
 use super::{ClientCache, Clients, Target};
+use crate::app::contract::Contract;
 use crate::check::CheckResult;
 use crate::error::{Error, Result};
 use crate::plan::desired::{Desired, DesiredBucket, DesiredTarget};
 use crate::plan::observed::Observed;
 use crate::plan::{Action, Plan, Resource, destroy_plan, diff};
+use crate::render::store::StoreFiles;
 use crate::spec::{Environment, S3Storage};
 use crate::stores::{Intent, KeyOptions, Provisioned, ScanSource, Steps, Store, TraceStore};
 use crate::transport::overrides::Overrides;
@@ -132,7 +134,7 @@ impl<'a> Bucket<'a> {
         intent: &Intent,
         steps: &dyn Steps,
     ) -> Result<Option<Provisioned>> {
-        let desired = Desired::from_env(self.env)?;
+        let desired = super::desired::desired(self.env, self.s3)?;
         let want = bucket_of(&desired)?;
         let clients = self.clients().await?;
         let keys = match intent {
@@ -252,6 +254,14 @@ impl Store for Bucket<'_> {
         steps: &'a dyn Steps,
     ) -> LocalBoxFuture<'a, Result<Option<Provisioned>>> {
         self.provision_bucket(intent, steps).boxed_local()
+    }
+
+    fn files(&self) -> Result<StoreFiles> {
+        super::files::files(self.env, self.s3)
+    }
+
+    fn app_contract(&self) -> Contract<'_> {
+        super::laravel::contract(self.s3)
     }
 }
 

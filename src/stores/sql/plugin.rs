@@ -16,12 +16,15 @@ use futures::future::LocalBoxFuture;
 use super::Db;
 use super::provisioner::SqlProvisioner;
 use super::store::SqlStore;
+use crate::app::contract::{Contract, Driver, Expiry};
 use crate::check::CheckResult;
 use crate::error::{Error, Result};
 use crate::plan::database::{DesiredDatabase, ObservedDatabase};
-use crate::plan::desired::Desired;
+use crate::plan::desired::{Desired, DesiredTarget};
 use crate::plan::observed::{Held, Observed};
 use crate::plan::{Action, Plan, Resource, destroy_plan, diff};
+use crate::render::store::StoreFiles;
+use crate::spec::database::Dialect;
 use crate::spec::{DatabaseStorage, Environment};
 use crate::stores::{Intent, Provisioned, ScanSource, Steps, Store, TraceStore};
 use crate::transport::overrides::Overrides;
@@ -55,7 +58,10 @@ impl<'a> SqlTable<'a> {
         intent: &Intent,
         steps: &dyn Steps,
     ) -> Result<Option<Provisioned>> {
-        let desired = Desired::from_env(self.env)?;
+        let desired = Desired {
+            env: self.env.name.clone(),
+            target: DesiredTarget::Database(DesiredDatabase::new(self.db, &self.env.name)),
+        };
         let (out, create, empty) = match intent {
             Intent::Plan => {
                 if self.db.sqlite_file().is_some_and(|f| !f.exists()) {
@@ -127,6 +133,40 @@ impl Store for SqlTable<'_> {
         steps: &'a dyn Steps,
     ) -> LocalBoxFuture<'a, Result<Option<Provisioned>>> {
         self.provision_table(intent, steps).boxed_local()
+    }
+
+    fn files(&self) -> Result<StoreFiles> {
+        Ok(StoreFiles {
+            settings: vec![
+                // The seed registers its DatabaseTraceStorage on this value.
+                ("CHRONOTRACE_STORAGE".into(), "database".into()),
+                (
+                    "DB_CONNECTION".into(),
+                    laravel_connection(self.db.dialect).into(),
+                ),
+            ],
+            ..StoreFiles::default()
+        })
+    }
+
+    fn app_contract(&self) -> Contract<'_> {
+        Contract {
+            driver: Driver::Setting {
+                value: "database",
+                fix: "set CHRONOTRACE_STORAGE=database (the seed's AppServiceProvider registers DatabaseTraceStorage on it)",
+            },
+            expiry: Expiry::Purge,
+            checks: None,
+        }
+    }
+}
+
+/// Laravel's `DB_CONNECTION` name for a server.
+fn laravel_connection(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Postgres => "pgsql",
+        Dialect::Mysql => "mysql",
+        Dialect::Sqlite => "sqlite",
     }
 }
 

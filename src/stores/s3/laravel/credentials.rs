@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use super::checks::Tree;
+use crate::app::tree::Tree;
 use crate::check::CheckResult;
 use crate::spec::{Provider, S3Storage};
 
