@@ -86,20 +86,41 @@ impl Sql {
         )
     }
 
-    /// The next batch past the cutoff: primary key, day and bytes, oldest
-    /// first, locked until the batch's transaction ends.
-    pub(crate) fn batch(&self, size: usize) -> String {
-        let lock = match self.dialect {
-            Dialect::Postgres | Dialect::Mysql => " FOR UPDATE",
-            Dialect::Sqlite => "",
+    /// The primary keys of the next batch past the cutoff, oldest first,
+    /// read without a lock: a locking read whose plan scans the table
+    /// (the optimizer's choice, not ours) would lock every row it passes,
+    /// the newest ones the app still writes beside included.
+    pub(crate) fn batch_ids(&self, size: usize) -> String {
+        format!(
+            "SELECT {id} FROM {t} WHERE {before} ORDER BY created_at LIMIT {size}",
+            id = self.int("id"),
+            t = self.table,
+            before = self.before(1),
+        )
+    }
+
+    /// Those rows locked by primary key until the batch's transaction
+    /// ends: key, day and bytes of each one still there (another purge may
+    /// have taken some first). The primary key is forced and bounded: the
+    /// optimizer may walk a long `IN` list as a scan of the key (statistics
+    /// not yet updated after a bulk insert, or a list past its range
+    /// limits), which locks every row it passes; bounded by the batch's
+    /// lowest and highest key, it passes no row outside the batch's span.
+    pub(crate) fn lock_ids(&self, ids: &[i64]) -> String {
+        let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+        let low = ids.iter().min().copied().unwrap_or(0);
+        let high = ids.iter().max().copied().unwrap_or(0);
+        let by_key = match self.dialect {
+            Dialect::Mysql => " FORCE INDEX (PRIMARY)",
+            Dialect::Postgres | Dialect::Sqlite => "",
         };
         format!(
-            "SELECT {id}, {day}, {bytes} FROM {t} WHERE {before} ORDER BY created_at LIMIT {size}{lock}",
+            "SELECT {id}, {day}, {bytes} FROM {t}{by_key} WHERE id BETWEEN {low} AND {high} AND id IN ({list}) FOR UPDATE",
             id = self.int("id"),
             day = self.day(),
             bytes = self.int(&format!("COALESCE({}, 0)", self.bytes())),
             t = self.table,
-            before = self.before(1),
+            list = list.join(","),
         )
     }
 
@@ -229,11 +250,13 @@ mod tests {
             lite.delete_ids(&[3, 1, 2]),
             "DELETE FROM \"traces\" WHERE id IN (3,1,2)"
         );
-        assert!(lite.batch(5000).ends_with("LIMIT 5000"));
-        assert!(
-            Sql::new(Dialect::Postgres, "t")
-                .batch(10)
-                .ends_with("LIMIT 10 FOR UPDATE")
-        );
+        assert!(lite.batch_ids(5000).ends_with("LIMIT 5000"));
+        // MySQL: the batch is found without a lock, then locked by key.
+        let my = Sql::new(Dialect::Mysql, "t");
+        assert!(my.batch_ids(10).ends_with("ORDER BY created_at LIMIT 10"));
+        assert!(!my.batch_ids(10).contains("FOR UPDATE"));
+        assert!(my.lock_ids(&[1, 2]).ends_with(
+            "FROM `t` FORCE INDEX (PRIMARY) WHERE id BETWEEN 1 AND 2 AND id IN (1,2) FOR UPDATE"
+        ));
     }
 }

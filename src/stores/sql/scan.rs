@@ -198,19 +198,40 @@ impl Db {
         self.timed(PURGING, tx.commit()).await
     }
 
-    /// MySQL and MariaDB: lock the batch's rows (`FOR UPDATE`), delete
-    /// them by primary key, commit. Another purge at the same time waits
-    /// on the locks and then finds those rows gone.
+    /// MySQL and MariaDB: find the batch's rows (a plain read), lock them
+    /// by primary key (`FOR UPDATE`), delete them by primary key, commit.
+    /// Another purge at the same time waits on the locks and then finds
+    /// those rows gone; a batch whose every row went that way looks again.
     async fn batch_locked(&self, before: &str, size: usize) -> Result<Vec<DayCount>> {
         const WHAT: &str = PURGING;
-        let mut tx = self.timed(WHAT, self.pool().begin()).await?;
-        let statement = self.sql.batch(size);
-        let rows = self
-            .timed(
-                WHAT,
-                sqlx::query(&statement).bind(before).fetch_all(&mut *tx),
-            )
-            .await?;
+        let (mut tx, rows) = loop {
+            let found = self
+                .timed(
+                    WHAT,
+                    sqlx::query(&self.sql.batch_ids(size))
+                        .bind(before)
+                        .fetch_all(self.pool()),
+                )
+                .await?;
+            let mut candidates = Vec::with_capacity(found.len());
+            for row in &found {
+                candidates.push(self.get::<i64>(WHAT, row, 0)?);
+            }
+            if candidates.is_empty() {
+                return Ok(Vec::new());
+            }
+            let mut tx = self.timed(WHAT, self.pool().begin()).await?;
+            let rows = self
+                .timed(
+                    WHAT,
+                    sqlx::query(&self.sql.lock_ids(&candidates)).fetch_all(&mut *tx),
+                )
+                .await?;
+            if !rows.is_empty() {
+                break (tx, rows);
+            }
+            self.timed(WHAT, tx.rollback()).await?;
+        };
         let mut ids = Vec::with_capacity(rows.len());
         let mut by_day: Vec<DayCount> = Vec::new();
         for row in &rows {
