@@ -82,10 +82,12 @@ mod tests {
             "project: p\nenvironments:\n  prod:\n    storage: s3\n    region: eu-west-1\n    bucket: traces-b\n    prefix: prod/traces\n{v}    inventory: {{ destination: s3://inv-b/reports }}\n"
         );
         let spec = crate::spec::Spec::parse(&text, "t.yaml").expect("spec");
-        match &spec.environment("prod").expect("env").storage {
-            crate::spec::Storage::S3(s3) => s3.clone(),
-            _ => panic!("an s3 environment"),
-        }
+        spec.environment("prod")
+            .expect("env")
+            .storage
+            .s3()
+            .expect("an s3 environment")
+            .clone()
     }
 
     #[test]

@@ -177,7 +177,7 @@ pub(crate) const MINIO_ALTERNATIVES: &str = "maintained alternatives: Garage (pr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::{Spec, Storage};
+    use crate::spec::Spec;
 
     /// The servers of `spec`'s S3 environments (`only_env`'s alone when
     /// given), as the S3 store states them.
@@ -186,10 +186,7 @@ mod tests {
             .environments
             .values()
             .filter(|env| only_env.is_none_or(|name| env.name == name))
-            .filter_map(|env| match &env.storage {
-                Storage::S3(s3) => Some(Server::of(s3)),
-                _ => None,
-            })
+            .filter_map(|env| env.storage.s3().map(Server::of))
             .collect();
         SelfHosted::from_servers(&spec.project, &servers.iter().collect::<Vec<_>>())
     }

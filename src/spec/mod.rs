@@ -94,6 +94,15 @@ pub(crate) enum Storage {
 }
 
 impl Storage {
+    /// The bucket's settings, for tests that build one from a spec text.
+    #[cfg(test)]
+    pub(crate) fn s3(&self) -> Option<&S3Storage> {
+        match self {
+            Storage::S3(s3) => Some(s3),
+            Storage::Local(_) | Storage::Redis(_) | Storage::Database(_) => None,
+        }
+    }
+
     /// True for the local disk: the one store the embedded starter spec
     /// may write to (its other environments are examples).
     pub(crate) fn is_local_disk(&self) -> bool {

@@ -204,7 +204,17 @@ impl Db {
     /// those rows gone; a batch whose every row went that way looks again.
     async fn batch_locked(&self, before: &str, size: usize) -> Result<Vec<DayCount>> {
         const WHAT: &str = PURGING;
+        // Each empty round means another purge took the rows first; a
+        // server that keeps showing rows it never lets lock would not move.
+        let mut rounds = 0;
         let (mut tx, rows) = loop {
+            rounds += 1;
+            if rounds > 100 {
+                return Err(crate::error::Error::cloud(format!(
+                    "{WHAT} on {}: 100 batches in a row were gone once locked: the server shows rows it does not hold, so the purge would never end",
+                    self.storage.location()
+                )));
+            }
             let found = self
                 .timed(
                     WHAT,
