@@ -1,6 +1,6 @@
 //! Ctrl-C and SIGTERM: one watcher thread (installed first thing by
 //! `main_entry`) turns either signal into a flag that the long-running
-//! work observes. While a cooperative section runs (`Session::block_on`,
+//! work observes. While a cooperative section runs (`ops::session::stoppable`,
 //! which also covers the local purge's walk), the work stops itself and
 //! reports what it had done; outside one, the watcher says "interrupted"
 //! and exits 130 at once (nothing else is in flight worth reporting). A

@@ -81,8 +81,23 @@ pub fn main_entry<I: IntoIterator<Item = OsString>>(args: I) -> ExitStatus {
             };
         }
     };
+    // The run's one runtime: every command is async on it.
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(ops::session::worker_threads())
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            let err = Error::io("<tokio runtime>", e);
+            report_error(&err);
+            return err.exit_status();
+        }
+    };
+    // The signal watcher keeps a thread of its own, outside this runtime:
+    // a second Ctrl-C must end the run even when the runtime is stuck.
     interrupt::install();
-    let status = match run(cli) {
+    let status = match runtime.block_on(run(cli)) {
         Ok(status) => status,
         Err(err) => {
             report_error(&err);
@@ -119,8 +134,10 @@ fn init_logs(verbose: u8) {
         .try_init();
 }
 
-/// Runs one parsed command line.
-pub fn run(cli: Cli) -> Result<ExitStatus, Error> {
+/// Runs one parsed command line (on the runtime `main_entry` started).
+/// Each command's future is boxed: the SDK's futures are deep, and the
+/// largest command would otherwise size the whole match.
+pub async fn run(cli: Cli) -> Result<ExitStatus, Error> {
     init_logs(cli.global.verbose);
     let ctx = commands::Context::from_global(&cli.global)?;
     match cli.command {
@@ -128,13 +145,13 @@ pub fn run(cli: Cli) -> Result<ExitStatus, Error> {
         Command::Render(args) => commands::render::run(&ctx, &args),
         Command::Completions(args) => commands::completions::run(&args),
         Command::Schema => commands::schema::run(),
-        Command::Plan(args) => commands::plan::run(&ctx, &args),
-        Command::Apply(args) => commands::apply::run(&ctx, &args),
-        Command::Destroy(args) => commands::destroy::run(&ctx, &args),
-        Command::Check(args) => commands::check::run(&ctx, &args),
-        Command::Cleanup(command) => commands::cleanup::run(&ctx, &command),
-        Command::Report(args) => commands::report::run(&ctx, &args),
-        Command::Bootstrap(args) => commands::bootstrap::run(&ctx, &args),
+        Command::Plan(args) => Box::pin(commands::plan::run(&ctx, &args)).await,
+        Command::Apply(args) => Box::pin(commands::apply::run(&ctx, &args)).await,
+        Command::Destroy(args) => Box::pin(commands::destroy::run(&ctx, &args)).await,
+        Command::Check(args) => Box::pin(commands::check::run(&ctx, &args)).await,
+        Command::Cleanup(command) => Box::pin(commands::cleanup::run(&ctx, &command)).await,
+        Command::Report(args) => Box::pin(commands::report::run(&ctx, &args)).await,
+        Command::Bootstrap(args) => Box::pin(commands::bootstrap::run(&ctx, &args)).await,
     }
 }
 

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use crate::error::Result;
 use crate::secret::Secret;
-use crate::stores::s3::admin::minio::{MinioAdmin, Outcome, crypto};
+use crate::stores::s3::admin::minio::{AdminChange, MinioAdmin, crypto};
 use crate::stores::s3::app_identity::AppAdmin;
 use crate::transport::timeouts::Timeouts;
 
@@ -127,12 +127,12 @@ impl MinioAdminClient {
             .0
             .ensure_user(access_key, &Secret::new(secret_key))
             .await?;
-        Ok(outcome == Outcome::Changed)
+        Ok(outcome == AdminChange::Changed)
     }
 
     /// `MinioAdmin::attach_policy`: true when it attached it.
     pub async fn attach_policy(&self, user: &str, policy: &str) -> Result<bool> {
-        Ok(self.0.attach_policy(user, policy).await? == Outcome::Changed)
+        Ok(self.0.attach_policy(user, policy).await? == AdminChange::Changed)
     }
 
     /// `MinioAdmin::user_info`: the user's status and attached policies.
@@ -161,12 +161,12 @@ impl MinioAdminClient {
 
     /// `MinioAdmin::remove_user`: true when it removed one.
     pub async fn remove_user(&self, user: &str) -> Result<bool> {
-        Ok(self.0.remove_user(user).await? == Outcome::Changed)
+        Ok(self.0.remove_user(user).await? == AdminChange::Changed)
     }
 
     /// `MinioAdmin::remove_policy`: true when it removed one.
     pub async fn remove_policy(&self, name: &str) -> Result<bool> {
-        Ok(self.0.remove_policy(name).await? == Outcome::Changed)
+        Ok(self.0.remove_policy(name).await? == AdminChange::Changed)
     }
 }
 

@@ -8,7 +8,7 @@ use crate::cli::ApplyArgs;
 use crate::error::{ExitStatus, Result};
 use crate::ops;
 
-pub fn run(ctx: &Context, args: &ApplyArgs) -> Result<ExitStatus> {
+pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<ExitStatus> {
     let spec = ctx.load_spec_to_change("apply would change it")?;
     let env = spec.environment(ctx.env_name())?;
     let heading = title(ctx, "Plan", env);
@@ -17,14 +17,14 @@ pub fn run(ctx: &Context, args: &ApplyArgs) -> Result<ExitStatus> {
         out: args.out.clone().unwrap_or_else(|| ctx.state_dir()),
         rotate: args.rotate_app_key,
     };
-    match ops::apply::apply_with(&ctx.session, env, &confirm, &keys)? {
+    match ops::apply::apply_with(&ctx.session, env, &confirm, &keys).await? {
         None => Ok(ExitStatus::Findings),
         Some(outcome) => {
             let nothing = format!(
                 "Nothing to do: environment '{}' is as the spec asks.",
-                outcome.done.env
+                env.name
             );
-            finish(ctx, &outcome, "apply", &nothing)
+            finish(ctx, outcome, "apply", &nothing)
         }
     }
 }

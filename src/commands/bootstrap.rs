@@ -62,35 +62,58 @@ struct BootstrapReport {
 /// and its result.
 type Ran = (bool, String, Value);
 
-pub fn run(ctx: &Context, args: &BootstrapArgs) -> Result<ExitStatus> {
+/// The steps after `validate`, in order.
+#[derive(Debug, Clone, Copy)]
+enum Stage {
+    Render,
+    Apply,
+    Check,
+    Verify,
+    Report,
+}
+
+impl Stage {
+    const ALL: [Stage; 5] = [
+        Stage::Render,
+        Stage::Apply,
+        Stage::Check,
+        Stage::Verify,
+        Stage::Report,
+    ];
+
+    /// The step's name in the summary and the JSON.
+    fn name(self) -> &'static str {
+        match self {
+            Stage::Render => "render",
+            Stage::Apply => "apply",
+            Stage::Check => "check",
+            Stage::Verify => "cleanup verify",
+            Stage::Report => "report",
+        }
+    }
+}
+
+pub async fn run(ctx: &Context, args: &BootstrapArgs) -> Result<ExitStatus> {
     // An invalid spec is "could not do the job": the usual one-line errors.
     let spec = ctx.load_spec_to_change("bootstrap would provision it")?;
     let env = spec.environment(ctx.env_name())?;
     let mut job = Job::default();
     job.record("validate", Ok(validated(&spec)));
+    // The check step's report, reused by the report step.
     let mut checks = None;
-    let steps: [(&'static str, StepFn); 5] = [
-        ("render", &|ctx, spec, env, args, _| {
-            render(ctx, spec, env, &args.out)
-        }),
-        ("apply", &|ctx, _, env, args, _| {
-            apply_step(ctx, env, args.yes, &ctx.state_dir())
-        }),
-        ("check", &|ctx, _, env, _, checks| {
-            check_step(ctx, env, checks)
-        }),
-        ("cleanup verify", &|ctx, _, env, _, _| verify_step(ctx, env)),
-        ("report", &|ctx, _, env, args, checks| {
-            report_step(ctx, env, &args.out, checks)
-        }),
-    ];
-    for (name, step) in steps {
+    for stage in Stage::ALL {
         if job.stopped() {
-            job.skip(name);
-        } else {
-            let outcome = step(ctx, &spec, env, args, &mut checks);
-            job.record(name, outcome);
+            job.skip(stage.name());
+            continue;
         }
+        let outcome = match stage {
+            Stage::Render => render(ctx, &spec, env, &args.out),
+            Stage::Apply => apply_step(ctx, env, args.yes, &ctx.state_dir()).await,
+            Stage::Check => check_step(ctx, env, &mut checks).await,
+            Stage::Verify => verify_step(ctx, env).await,
+            Stage::Report => report_step(ctx, env, &args.out, &mut checks).await,
+        };
+        job.record(stage.name(), outcome);
     }
     let status = job.status;
     let report = job.finish(env);
@@ -100,14 +123,6 @@ pub fn run(ctx: &Context, args: &BootstrapArgs) -> Result<ExitStatus> {
     }
     Ok(status)
 }
-
-type StepFn<'a> = &'a dyn Fn(
-    &Context,
-    &Spec,
-    &Environment,
-    &BootstrapArgs,
-    &mut Option<crate::check::Report>,
-) -> Result<Ran>;
 
 /// The steps so far and the exit status they add up to.
 struct Job {
@@ -254,40 +269,52 @@ fn render(_ctx: &Context, spec: &Spec, env: &Environment, out: &Path) -> Result<
     Ok((true, summary, to_json(&reports)))
 }
 
-fn apply_step(ctx: &Context, env: &Environment, yes: bool, out: &std::path::Path) -> Result<Ran> {
+async fn apply_step(
+    ctx: &Context,
+    env: &Environment,
+    yes: bool,
+    out: &std::path::Path,
+) -> Result<Ran> {
     let heading = title(ctx, "Plan", env);
     let confirm = |plan: &_| proceed(ctx, plan, &heading, yes);
-    let Some(outcome) = ops::apply::apply(&ctx.session, env, out, &confirm)? else {
+    let Some(outcome) = ops::apply::apply(&ctx.session, env, out, &confirm).await? else {
         return Ok((
             false,
             "not applied: the changes were declined".into(),
             Value::Null,
         ));
     };
-    let (create, update, delete) = outcome.done.counts();
-    let summary = if outcome.interrupted {
+    let interrupted = outcome.interrupted();
+    let executed = match outcome {
+        // A server's error: the step's error (the executor said on stderr
+        // what was already changed).
+        ops::Outcome::Stopped { by, .. } if !interrupted => return Err(by),
+        ops::Outcome::Stopped { so_far, .. } | ops::Outcome::Done(so_far) => so_far,
+    };
+    let (create, update, delete) = executed.done.counts();
+    let summary = if interrupted {
         format!(
             "interrupted: {create} created, {update} updated, {delete} deleted before the stop; a rerun converges"
         )
-    } else if outcome.had_changes {
+    } else if executed.had_changes {
         format!("{create} created, {update} updated, {delete} deleted")
     } else {
         "nothing to do: as the spec asks".into()
     };
-    let mut json = to_json(&outcome.done);
-    if let (true, Value::Object(fields)) = (outcome.interrupted, &mut json) {
+    let mut json = to_json(&executed.done);
+    if let (true, Value::Object(fields)) = (interrupted, &mut json) {
         fields.insert("interrupted".into(), Value::Bool(true));
     }
-    Ok((!outcome.interrupted, summary, json))
+    Ok((!interrupted, summary, json))
 }
 
-fn check_step(
+async fn check_step(
     ctx: &Context,
     env: &Environment,
     checks: &mut Option<crate::check::Report>,
 ) -> Result<Ran> {
     use crate::check::Status;
-    let report = ops::check::evaluate(&ctx.session, env)?;
+    let report = ops::check::evaluate(&ctx.session, env).await?;
     let count = |status: Status| report.checks.iter().filter(|c| c.status == status).count();
     let mut summary = format!(
         "{} pass, {} warn, {} skip, {} fail",
@@ -304,8 +331,8 @@ fn check_step(
     Ok(result)
 }
 
-fn verify_step(ctx: &Context, env: &Environment) -> Result<Ran> {
-    let report = ops::cleanup::verify(&ctx.session, env, VerifySettings::default())?;
+async fn verify_step(ctx: &Context, env: &Environment) -> Result<Ran> {
+    let report = ops::cleanup::verify(&ctx.session, env, VerifySettings::default()).await?;
     let summary = if let Some(stray) = &report.elsewhere {
         stray.message()
     } else if report.ok {
@@ -322,13 +349,13 @@ fn verify_step(ctx: &Context, env: &Environment) -> Result<Ran> {
     Ok((report.ok, summary, to_json(&report)))
 }
 
-fn report_step(
+async fn report_step(
     ctx: &Context,
     env: &Environment,
     out: &Path,
     checks: &mut Option<crate::check::Report>,
 ) -> Result<Ran> {
-    let mut built = ops::report::build(&ctx.session, env, ReportSettings::default())?;
+    let mut built = ops::report::build(&ctx.session, env, ReportSettings::default()).await?;
     if let Some(checks) = checks.take() {
         built = built.with_checks(checks.checks);
     }

@@ -16,14 +16,14 @@ use crate::output::OutputFormat;
 use crate::{ops, output};
 
 /// Runs `check` for the selected environments.
-pub fn run(ctx: &Context, args: &CheckArgs) -> Result<ExitStatus> {
+pub async fn run(ctx: &Context, args: &CheckArgs) -> Result<ExitStatus> {
     let spec = ctx.load_spec_to_change("check writes a probe object to it")?;
     let envs = ctx.environments(&spec)?;
     let format = args.format.unwrap_or(match ctx.output {
         OutputFormat::Json => CheckFormat::Json,
         OutputFormat::Text => CheckFormat::Text,
     });
-    let results = for_each_env(&envs, |env| ops::check::evaluate(&ctx.session, env));
+    let results = for_each_env(&envs, |env| ops::check::evaluate(&ctx.session, env)).await;
     let (reports, status) = settle(&envs, results, |report| findings_unless(report.ok))?;
     let color = ctx.color && args.out.is_none();
     let text = match format {

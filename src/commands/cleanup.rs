@@ -5,7 +5,7 @@ use std::io::Write;
 
 use super::{Context, findings_unless, for_each_env, settle};
 use crate::cli::{CleanupCommand, PurgeArgs, VerifyArgs};
-use crate::error::{Error, ExitStatus, Result};
+use crate::error::{ExitStatus, Result};
 use crate::ops::cleanup::{self, PurgeReport, PurgeSettings, VerifyReport, VerifySettings};
 use crate::output;
 use crate::report::DayRow;
@@ -13,16 +13,16 @@ use crate::report::fmt::{bytes, count};
 use crate::scan::{DeletedCount, StoreFinding};
 
 /// Runs `cleanup verify` or `cleanup purge`.
-pub fn run(ctx: &Context, command: &CleanupCommand) -> Result<ExitStatus> {
+pub async fn run(ctx: &Context, command: &CleanupCommand) -> Result<ExitStatus> {
     match command {
-        CleanupCommand::Verify(args) => verify(ctx, args),
-        CleanupCommand::Purge(args) => purge(ctx, args),
+        CleanupCommand::Verify(args) => verify(ctx, args).await,
+        CleanupCommand::Purge(args) => purge(ctx, args).await,
     }
 }
 
 /// `cleanup verify` for one environment, or every one at once (`--env
 /// all`: one section each, a JSON array, the worst exit status).
-fn verify(ctx: &Context, args: &VerifyArgs) -> Result<ExitStatus> {
+async fn verify(ctx: &Context, args: &VerifyArgs) -> Result<ExitStatus> {
     let spec = ctx.load_spec()?;
     let envs = ctx.environments(&spec)?;
     let settings = VerifySettings {
@@ -33,7 +33,7 @@ fn verify(ctx: &Context, args: &VerifyArgs) -> Result<ExitStatus> {
         progress: ctx.output == output::OutputFormat::Text && envs.len() == 1,
         source: args.source.into(),
     };
-    let results = for_each_env(&envs, |env| cleanup::verify(&ctx.session, env, settings));
+    let results = for_each_env(&envs, |env| cleanup::verify(&ctx.session, env, settings)).await;
     let (reports, status) = settle(&envs, results, |report| findings_unless(report.ok))?;
     let print = |out: &mut dyn Write| {
         for (i, report) in reports.iter().enumerate() {
@@ -103,7 +103,7 @@ fn print_verify(out: &mut dyn Write, r: &VerifyReport) -> std::io::Result<()> {
     Ok(())
 }
 
-fn purge(ctx: &Context, args: &PurgeArgs) -> Result<ExitStatus> {
+async fn purge(ctx: &Context, args: &PurgeArgs) -> Result<ExitStatus> {
     let spec = if args.yes {
         ctx.load_spec_to_change("cleanup purge --yes would delete from it")?
     } else {
@@ -116,12 +116,13 @@ fn purge(ctx: &Context, args: &PurgeArgs) -> Result<ExitStatus> {
         concurrency: args.concurrency,
         progress: ctx.output == output::OutputFormat::Text,
     };
-    let report = cleanup::purge(&ctx.session, env, settings)?;
-    output::emit(ctx.output, &report, |out| print_purge(out, &report))?;
-    if report.interrupted {
-        return Err(Error::Interrupted);
-    }
-    Ok(if report.error_count > 0 {
+    let outcome = cleanup::purge(&ctx.session, env, settings).await?;
+    let report = outcome.value();
+    output::emit(ctx.output, report, |out| print_purge(out, report))?;
+    let errors = report.error_count;
+    // Stopped: Ctrl-C exits 130, a server's error 2 (its line on stderr).
+    outcome.into_result()?;
+    Ok(if errors > 0 {
         ExitStatus::Findings
     } else {
         ExitStatus::Ok
@@ -162,13 +163,19 @@ fn print_store_findings(
 
 fn print_purge(out: &mut dyn Write, r: &PurgeReport) -> std::io::Result<()> {
     let requested = r.deleted_objects_counted == Some(DeletedCount::Requested);
-    let verb = match (r.dry_run, r.interrupted, requested) {
-        (true, false, _) => "would delete",
-        (true, true, _) => "interrupted dry run: deleted",
-        (false, false, false) => "deleted",
-        (false, true, false) => "interrupted: deleted only",
-        (false, false, true) => "requested the deletion of",
-        (false, true, true) => "interrupted: requested the deletion of only",
+    let stop = match (r.interrupted, &r.stopped_by_error) {
+        (true, _) => Some("interrupted"),
+        (false, Some(_)) => Some("stopped by an error"),
+        (false, None) => None,
+    };
+    let stopped = stop.is_some();
+    let verb = match (r.dry_run, stop, requested) {
+        (true, None, _) => "would delete".to_string(),
+        (true, Some(stop), _) => format!("{stop} dry run: deleted"),
+        (false, None, false) => "deleted".to_string(),
+        (false, Some(stop), false) => format!("{stop}: deleted only"),
+        (false, None, true) => "requested the deletion of".to_string(),
+        (false, Some(stop), true) => format!("{stop}: requested the deletion of only"),
     };
     writeln!(
         out,
@@ -217,7 +224,7 @@ fn print_purge(out: &mut dyn Write, r: &PurgeReport) -> std::io::Result<()> {
             "the purge did not complete: run it again to delete the rest"
         )?;
     }
-    if r.dry_run && !r.interrupted && r.deleted_objects > 0 {
+    if r.dry_run && !stopped && r.deleted_objects > 0 {
         writeln!(
             out,
             "dry run: nothing was deleted; run again with --yes to delete"

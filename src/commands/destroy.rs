@@ -10,7 +10,7 @@ use crate::error::{Error, ExitStatus, Result};
 use crate::ops;
 use crate::plan::Plan;
 
-pub fn run(ctx: &Context, args: &DestroyArgs) -> Result<ExitStatus> {
+pub async fn run(ctx: &Context, args: &DestroyArgs) -> Result<ExitStatus> {
     let spec = ctx.load_spec_to_change("destroy would delete from it")?;
     let env = spec.environment(ctx.env_name())?;
     let heading = title(ctx, "Destroy", env);
@@ -27,10 +27,10 @@ pub fn run(ctx: &Context, args: &DestroyArgs) -> Result<ExitStatus> {
         }
         Ok(())
     };
-    let outcome = ops::apply::destroy(&ctx.session, env, args.empty, &confirm)?;
+    let outcome = ops::apply::destroy(&ctx.session, env, args.empty, &confirm).await?;
     finish(
         ctx,
-        &outcome,
+        outcome,
         "destroy",
         "Nothing to do: nothing of chronotrace-ops's is left.",
     )

@@ -175,42 +175,18 @@ fn embedded_refusal(env: &str, does: &str) -> Error {
     )
 }
 
-/// The stack of each environment's thread (as the main thread's).
-const ENV_THREAD_STACK: usize = 8 << 20;
-
-/// Runs `work` for every environment at once, one thread each (they share
-/// the session: one runtime, clients per endpoint), and returns the results
-/// in the environments' order. One environment's error does not stop the
-/// others: it is its entry.
-pub fn for_each_env<'s, T: Send>(
+/// Runs `work` for every environment at once (futures on the run's one
+/// runtime, sharing the session's clients), and returns the results in the
+/// environments' order. One environment's error does not stop the others:
+/// it is its entry.
+pub async fn for_each_env<'s, T, F>(
     envs: &[&'s Environment],
-    work: impl Fn(&'s Environment) -> Result<T> + Sync,
-) -> Vec<Result<T>> {
-    if let [env] = envs {
-        return vec![work(env)];
-    }
-    std::thread::scope(|scope| {
-        let work = &work;
-        let running: Vec<_> = envs
-            .iter()
-            .map(|env| {
-                // The main thread's stack size: the SDK's futures are deep.
-                std::thread::Builder::new()
-                    .name(format!("env {}", env.name))
-                    .stack_size(ENV_THREAD_STACK)
-                    .spawn_scoped(scope, move || work(env))
-            })
-            .collect();
-        running
-            .into_iter()
-            .map(|thread| match thread {
-                Ok(thread) => thread
-                    .join()
-                    .unwrap_or_else(|_| Err(Error::usage("an environment's run panicked"))),
-                Err(e) => Err(Error::io("<thread>", e)),
-            })
-            .collect()
-    })
+    work: impl Fn(&'s Environment) -> F,
+) -> Vec<Result<T>>
+where
+    F: std::future::Future<Output = Result<T>>,
+{
+    futures::future::join_all(envs.iter().map(|env| work(env))).await
 }
 
 /// Exit 0 when `ok`, else 1 (findings).

@@ -7,10 +7,10 @@ use crate::cli::PlanArgs;
 use crate::error::{ExitStatus, Result};
 use crate::ops;
 
-pub fn run(ctx: &Context, args: &PlanArgs) -> Result<ExitStatus> {
+pub async fn run(ctx: &Context, args: &PlanArgs) -> Result<ExitStatus> {
     let spec = ctx.load_spec()?;
     let env = spec.environment(ctx.env_name())?;
-    let plan = ops::apply::plan(&ctx.session, env)?;
+    let plan = ops::apply::plan(&ctx.session, env).await?;
     print(ctx.output, &plan, &title(ctx, "Plan", env))?;
     Ok(if args.exit_code && plan.has_changes() {
         ExitStatus::Findings

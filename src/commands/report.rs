@@ -12,7 +12,7 @@ use crate::output::OutputFormat;
 use crate::report::{self, ReportFormat};
 
 /// Runs `report`.
-pub fn run(ctx: &Context, args: &ReportArgs) -> Result<ExitStatus> {
+pub async fn run(ctx: &Context, args: &ReportArgs) -> Result<ExitStatus> {
     let spec = if args.no_checks {
         ctx.load_spec()?
     } else {
@@ -34,14 +34,15 @@ pub fn run(ctx: &Context, args: &ReportArgs) -> Result<ExitStatus> {
         concurrency: args.concurrency,
         source: args.source.into(),
     };
-    let results = for_each_env(&envs, |env| {
-        let report = build::build(&ctx.session, env, settings)?;
+    let results = for_each_env(&envs, |env| async move {
+        let report = build::build(&ctx.session, env, settings).await?;
         Ok(if args.no_checks {
             report
         } else {
-            build::with_checks(&ctx.session, env, report)
+            build::with_checks(&ctx.session, env, report).await
         })
-    });
+    })
+    .await;
     let (reports, status) = settle(&envs, results, |_| ExitStatus::Ok)?;
     let text = report::render_all(&reports, format)?;
     match &args.out {

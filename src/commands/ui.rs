@@ -8,7 +8,8 @@ use serde::Serialize;
 
 use super::Context;
 use crate::error::{Error, ExitStatus, Result};
-use crate::ops::apply::ApplyOutcome;
+use crate::ops::Outcome;
+use crate::ops::apply::Executed;
 use crate::output::{self, OutputFormat};
 use crate::plan::{Plan, text};
 use crate::spec::Environment;
@@ -67,34 +68,51 @@ pub(crate) fn proceed(ctx: &Context, plan: &Plan, heading: &str, yes: bool) -> R
 }
 
 /// The executed plan as JSON, with `"interrupted": true` when Ctrl-C or
-/// SIGTERM stopped it (the field is absent otherwise).
+/// SIGTERM stopped it, or `"stopped_by_error"` (the error, one line) when a
+/// server's error did (each field absent otherwise).
 #[derive(Serialize)]
-struct Executed<'a> {
+struct ExecutedJson<'a> {
     #[serde(flatten)]
     plan: &'a Plan,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     interrupted: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stopped_by_error: Option<String>,
 }
 
 /// The summary (text) or the executed plan (JSON). `nothing` is said when
 /// there was nothing to do; `command` (`apply`, `destroy`) is what to run
-/// again after an interruption, which ends in `Error::Interrupted`.
+/// again after an interruption, which ends in `Error::Interrupted`. A run
+/// a server's error stopped ends in that error (its line on stderr, after
+/// the executor's line saying what was already changed); its JSON still
+/// carries the changes made.
 pub(crate) fn finish(
     ctx: &Context,
-    outcome: &ApplyOutcome,
+    outcome: Outcome<Executed>,
     command: &str,
     nothing: &str,
 ) -> Result<ExitStatus> {
-    let done = &outcome.done;
-    let json = Executed {
+    let executed = outcome.value();
+    let done = &executed.done;
+    let interrupted = outcome.interrupted();
+    let stopped_by_error = outcome
+        .stopped_by()
+        .filter(|_| !interrupted)
+        .map(|e| e.to_string().replace('\n', " "));
+    let json = ExecutedJson {
         plan: done,
-        interrupted: outcome.interrupted,
+        interrupted,
+        stopped_by_error: stopped_by_error.clone(),
     };
     output::emit(ctx.output, &json, |out| {
-        if outcome.interrupted {
-            return interrupted(out, done, command);
+        if interrupted {
+            return interrupted_summary(out, done, command);
         }
-        if !outcome.had_changes {
+        if stopped_by_error.is_some() {
+            // Said on stderr already, change by change.
+            return Ok(());
+        }
+        if !executed.had_changes {
             return writeln!(out, "{nothing}");
         }
         let (create, update, delete) = done.counts();
@@ -119,14 +137,12 @@ pub(crate) fn finish(
         }
         writeln!(out, ".")
     })?;
-    if outcome.interrupted {
-        return Err(Error::Interrupted);
-    }
+    outcome.into_result()?;
     Ok(ExitStatus::Ok)
 }
 
 /// What an interrupted run had changed, and that a rerun converges.
-fn interrupted(out: &mut dyn Write, done: &Plan, command: &str) -> std::io::Result<()> {
+fn interrupted_summary(out: &mut dyn Write, done: &Plan, command: &str) -> std::io::Result<()> {
     let (create, update, delete) = done.counts();
     let made: Vec<String> = done
         .changes

@@ -5,42 +5,38 @@
 //! the store still takes writes (each store proves it in its own way).
 
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::FutureExt;
 use futures::future::LocalBoxFuture;
 
-use super::Session;
+use super::session::stoppable;
+use super::{Outcome, Session};
 use crate::error::{Error, Result};
 use crate::output;
 use crate::plan::{Action, Change, Plan};
 use crate::spec::Environment;
 use crate::stores::{self, Applied, Intent, KeyOptions, Provision, Provisioned, Steps};
 
-/// What `apply` did: the plan as executed (up to the interruption, when
-/// Ctrl-C or SIGTERM stopped it).
+/// A plan as executed: every change done (to the end, or until the stop
+/// when the `Outcome` says the run was stopped).
 #[derive(Debug)]
-pub struct ApplyOutcome {
+pub struct Executed {
     pub done: Plan,
+    /// The plan had changes to make (else "nothing to do").
     pub had_changes: bool,
-    pub interrupted: bool,
-}
-
-impl ApplyOutcome {
-    /// A plan executed to its end.
-    pub(crate) fn finished(done: Plan, planned: &Plan) -> ApplyOutcome {
-        ApplyOutcome {
-            done,
-            had_changes: planned.has_changes(),
-            interrupted: false,
-        }
-    }
 }
 
 /// The changes handled so far, kept outside the work's future: when an
-/// interruption drops the future mid-request, this still says what was
-/// changed.
+/// interruption drops the future mid-request, or a server's error ends it,
+/// this still says what was changed.
 #[derive(Debug, Default)]
-pub struct Log(std::sync::Mutex<Vec<Change>>);
+pub struct Log {
+    changes: std::sync::Mutex<Vec<Change>>,
+    /// The plan was confirmed and its execution began: an error from here
+    /// on leaves changes behind, so it is a stop, not a failure to start.
+    executing: AtomicBool,
+}
 
 impl Log {
     fn push(&self, change: Change) {
@@ -48,28 +44,37 @@ impl Log {
     }
 
     fn changes(&self) -> std::sync::MutexGuard<'_, Vec<Change>> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
+        self.changes.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// A provisioning's outcome: as it ran (`None`: not confirmed), or as
-    /// far as it got when Ctrl-C or SIGTERM stopped it.
+    /// far as it got when Ctrl-C, SIGTERM or a server's error stopped it
+    /// (an error before the execution began changed nothing: it is the
+    /// error alone).
     pub(crate) fn outcome(
         &self,
         env: &str,
-        ran: Result<Result<Option<Provisioned>>>,
-    ) -> Result<Option<ApplyOutcome>> {
-        match ran.and_then(|r| r) {
-            Ok(provisioned) => Ok(provisioned.map(|p| ApplyOutcome::finished(p.done, &p.planned))),
-            Err(Error::Interrupted) => {
+        ran: Result<Option<Provisioned>>,
+    ) -> Result<Option<Outcome<Executed>>> {
+        match ran {
+            Ok(provisioned) => Ok(provisioned.map(|p| {
+                Outcome::Done(Executed {
+                    had_changes: p.planned.has_changes(),
+                    done: p.done,
+                })
+            })),
+            Err(by)
+                if matches!(by, Error::Interrupted) || self.executing.load(Ordering::SeqCst) =>
+            {
                 let done = Plan {
                     env: env.to_string(),
                     changes: self.changes().clone(),
                 };
-                Ok(Some(ApplyOutcome {
+                let so_far = Executed {
                     had_changes: done.has_changes(),
                     done,
-                    interrupted: true,
-                }))
+                };
+                Ok(Some(Outcome::Stopped { so_far, by }))
             }
             Err(e) => Err(e),
         }
@@ -79,44 +84,44 @@ impl Log {
 /// Plans the changes of `env`, asks `confirm` (which shows the plan), and
 /// executes them; `None` when `confirm` declined.
 /// `out`: where an app's new credentials file goes.
-pub fn apply(
+pub async fn apply(
     session: &Session,
     env: &Environment,
     out: &std::path::Path,
     confirm: &dyn Fn(&Plan) -> Result<bool>,
-) -> Result<Option<ApplyOutcome>> {
+) -> Result<Option<Outcome<Executed>>> {
     let keys = KeyOptions {
         out: out.to_path_buf(),
         ..KeyOptions::default()
     };
-    apply_with(session, env, confirm, &keys)
+    apply_with(session, env, confirm, &keys).await
 }
 
 /// `apply`, with where a new secret goes (the app's key or its user's
 /// password, whatever the store issues) and whether to rotate an app key.
-pub fn apply_with(
+pub async fn apply_with(
     session: &Session,
     env: &Environment,
     confirm: &dyn Fn(&Plan) -> Result<bool>,
     keys: &KeyOptions,
-) -> Result<Option<ApplyOutcome>> {
+) -> Result<Option<Outcome<Executed>>> {
     let log = Log::default();
     let store = stores::open(env, &session.connections);
     let intent = Intent::Apply(keys.clone());
     let steps = Executor { confirm, log: &log };
-    let ran = session.block_on(store.provision(&intent, &steps));
+    let ran = stoppable(store.provision(&intent, &steps)).await;
     log.outcome(&env.name, ran)
 }
 
 /// What `apply` would change in `env` (reads the live state only).
-pub fn plan(session: &Session, env: &Environment) -> Result<Plan> {
+pub async fn plan(session: &Session, env: &Environment) -> Result<Plan> {
     let log = Log::default();
     let store = stores::open(env, &session.connections);
     let steps = Executor {
         confirm: &|_| Ok(false),
         log: &log,
     };
-    match session.block_on(store.provision(&Intent::Plan, &steps))?? {
+    match stoppable(store.provision(&Intent::Plan, &steps)).await? {
         Some(planned) => Ok(planned.planned),
         None => Err(Error::usage("no plan")),
     }
@@ -125,12 +130,12 @@ pub fn plan(session: &Session, env: &Environment) -> Result<Plan> {
 /// Plans the removal of what `apply` created in `env`, passes the plan to
 /// `confirm` (which shows it and refuses without consent), and executes it.
 /// A bucket (or table) with content is refused unless `empty`.
-pub fn destroy(
+pub async fn destroy(
     session: &Session,
     env: &Environment,
     empty: bool,
     confirm: &dyn Fn(&Plan) -> Result<()>,
-) -> Result<ApplyOutcome> {
+) -> Result<Outcome<Executed>> {
     let log = Log::default();
     let store = stores::open(env, &session.connections);
     let consent = |plan: &Plan| confirm(plan).map(|()| true);
@@ -138,7 +143,7 @@ pub fn destroy(
         confirm: &consent,
         log: &log,
     };
-    let ran = session.block_on(store.provision(&Intent::Destroy { empty }, &steps));
+    let ran = stoppable(store.provision(&Intent::Destroy { empty }, &steps)).await;
     match log.outcome(&env.name, ran)? {
         Some(outcome) => Ok(outcome),
         None => Err(Error::usage("destroy was not confirmed")),
@@ -163,6 +168,7 @@ impl Steps for Executor<'_> {
         plan: &'a Plan,
         empty: bool,
     ) -> LocalBoxFuture<'a, Result<Plan>> {
+        self.log.executing.store(true, Ordering::SeqCst);
         execute_all(provision, plan, empty, self.log).boxed_local()
     }
 }

@@ -6,12 +6,13 @@
 
 use serde::Serialize;
 
-use super::{DEFAULT_CONCURRENCY, DEFAULT_GRACE_DAYS, Session};
+use super::session::stoppable;
+use super::{DEFAULT_CONCURRENCY, DEFAULT_GRACE_DAYS, Outcome, Session};
 use crate::error::{Error, Result};
 use crate::report::DayRow;
 use crate::retention::{self, Rule, RuleStatus};
 use crate::scan::{
-    DeletedCount, Judge, KeyError, Outcome, Progress, Purged, Selection, StoreFinding, Volume,
+    DeletedCount, Judge, KeyError, Progress, Purged, ScanOutcome, Selection, StoreFinding, Volume,
 };
 use crate::spec::Environment;
 use crate::spec::ids::lifecycle_rule_id;
@@ -110,6 +111,11 @@ pub struct PurgeReport {
     /// `finished_partitions` the partitions handled to their end.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub interrupted: bool,
+    /// A server's error stopped the purge part-way (the error, one line):
+    /// the counts are what the store confirmed deleted until then, as for
+    /// an interruption; the command then exits 2.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped_by_error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub finished_partitions: Option<Vec<String>>,
     /// The store's layout defects found, and what the purge repaired.
@@ -131,7 +137,7 @@ pub fn retention_days(days: Option<u32>, env: &Environment) -> Result<u32> {
 
 /// Lists what is past retention in `env` (only the partitions past the
 /// cutoff) and judges the lifecycle rule.
-pub fn verify(
+pub async fn verify(
     session: &Session,
     env: &Environment,
     settings: VerifySettings,
@@ -141,7 +147,7 @@ pub fn verify(
         grace_days: settings.grace,
     };
     let judge = Judge::new(rule, retention::today());
-    let mut report = session.block_on(async {
+    let mut report = stoppable(async {
         let store = stores::open(env, &session.connections)
             .traces(settings.concurrency, settings.source)
             .await?;
@@ -152,7 +158,8 @@ pub fn verify(
             &Progress::when(settings.progress),
         )
         .await
-    })??;
+    })
+    .await?;
     // Local traces one directory away (the other Laravel root) fail it too.
     report.elsewhere = stores::open(env, &session.connections).elsewhere();
     report.ok &= report.elsewhere.is_none();
@@ -207,7 +214,7 @@ pub async fn lifecycle_status(
     Ok(store.retention(&want, sample).await?.rule_status())
 }
 
-fn expired_rows(outcome: &Outcome) -> Vec<DayRow> {
+fn expired_rows(outcome: &ScanOutcome) -> Vec<DayRow> {
     outcome
         .tally
         .expired_partitions
@@ -217,7 +224,15 @@ fn expired_rows(outcome: &Outcome) -> Vec<DayRow> {
 }
 
 /// Deletes (or, as a dry run, counts) everything past retention in `env`.
-pub fn purge(session: &Session, env: &Environment, settings: PurgeSettings) -> Result<PurgeReport> {
+/// A purge that Ctrl-C, SIGTERM or a server's error stops once it has
+/// begun deleting is `Outcome::Stopped` with what the store confirmed
+/// deleted until then; an error before (the store unreachable) or during a
+/// dry run changed nothing and is the error alone.
+pub async fn purge(
+    session: &Session,
+    env: &Environment,
+    settings: PurgeSettings,
+) -> Result<Outcome<PurgeReport>> {
     // Purge deletes everything past retention: no grace.
     let rule = Rule {
         retention_days: retention_days(settings.days, env)?,
@@ -226,21 +241,31 @@ pub fn purge(session: &Session, env: &Environment, settings: PurgeSettings) -> R
     let judge = Judge::new(rule, retention::today());
     let progress = Progress::when(settings.progress);
     let mut counted = DeletedCount::Removed;
-    let purged = session.block_on(async {
+    let purged = stoppable(async {
         let store = stores::open(env, &session.connections)
             .traces(settings.concurrency, ScanSource::Listing)
             .await?;
         counted = store.deleted_count();
         purge_store(store.as_ref(), env, &judge, settings.delete, &progress).await
-    });
-    match purged.and_then(|purged| purged) {
-        Err(Error::Interrupted) => {
+    })
+    .await;
+    match purged {
+        Ok(report) => Ok(Outcome::Done(report)),
+        // Once it began deleting, a server's error leaves deletions behind.
+        Err(by) if matches!(by, Error::Interrupted) || (settings.delete && began(&progress)) => {
             progress.finish();
             let purged = progress.purged();
-            Ok(interrupted(env, &judge, settings, &purged, counted))
+            let so_far = stopped(env, &judge, settings, &purged, counted, &by);
+            Ok(Outcome::Stopped { so_far, by })
         }
-        other => other,
+        Err(e) => Err(e),
     }
+}
+
+/// The purge had deleted, tried to, or finished a partition.
+fn began(progress: &Progress) -> bool {
+    let purged = progress.purged();
+    purged.deleted.objects > 0 || purged.error_count > 0 || !purged.finished.is_empty()
 }
 
 /// The purge of one opened store (the seam `purge` goes through): with
@@ -274,20 +299,23 @@ pub(crate) async fn purge_store(
         partitions: expired_rows(&outcome),
         outside_partitions: outside(tally.expired, tally.expired_partitions.values()),
         interrupted: false,
+        stopped_by_error: None,
         finished_partitions: None,
         store_findings: outcome.findings.clone(),
     })
 }
 
-/// What an interrupted purge had deleted (a dry run deleted nothing), as
-/// the store counts (`counted`).
-fn interrupted(
+/// What a purge stopped by `by` (Ctrl-C, SIGTERM or a server's error) had
+/// deleted (a dry run deleted nothing), as the store counts (`counted`).
+fn stopped(
     env: &Environment,
     judge: &Judge,
     settings: PurgeSettings,
     purged: &Purged,
     counted: DeletedCount,
+    by: &Error,
 ) -> PurgeReport {
+    let interrupted = matches!(by, Error::Interrupted);
     PurgeReport {
         env: env.name.clone(),
         dry_run: !settings.delete,
@@ -304,7 +332,8 @@ fn interrupted(
             .map(|(d, v)| DayRow::new(*d, *v))
             .collect(),
         outside_partitions: outside(purged.deleted, purged.by_day.values()),
-        interrupted: true,
+        interrupted,
+        stopped_by_error: (!interrupted).then(|| by.to_string().replace('\n', " ")),
         finished_partitions: Some({
             let mut finished = purged.finished.clone();
             finished.sort();

@@ -4,14 +4,19 @@
 //! wires flags to these; `bootstrap` composes the same functions.
 //!
 //! `apply` executes plans, `check` evaluates the checks, `cleanup`
-//! verifies and purges, `report` builds the health report.
+//! verifies and purges, `report` builds the health report. Every operation
+//! is async (the run's one runtime is started in `main_entry`); those that
+//! change a store end in an `Outcome`: done, or stopped with what they
+//! changed.
 
 pub mod apply;
 pub mod check;
 pub mod cleanup;
+pub mod outcome;
 pub mod report;
 pub mod session;
 
+pub(crate) use outcome::Outcome;
 pub(crate) use session::{Overrides, Session};
 
 pub(crate) use crate::stores::{KeyOptions, ScanSource};

@@ -4,6 +4,7 @@
 
 use chrono::SecondsFormat;
 
+use super::session::stoppable;
 use super::{DEFAULT_CONCURRENCY, DEFAULT_GRACE_DAYS, Session};
 use crate::error::Result;
 use crate::report::Report;
@@ -34,18 +35,23 @@ impl Default for ReportSettings {
 }
 
 /// Scans the environment and builds its report (checks not included).
-pub fn build(session: &Session, env: &Environment, settings: ReportSettings) -> Result<Report> {
+pub async fn build(
+    session: &Session,
+    env: &Environment,
+    settings: ReportSettings,
+) -> Result<Report> {
     let rule = Rule {
         retention_days: env.retention_days,
         grace_days: settings.grace,
     };
     let judge = Judge::new(rule, retention::today());
     let store = crate::stores::open(env, &session.connections);
-    let mut report = session.block_on(async {
+    let mut report = stoppable(async {
         let store = store.traces(settings.concurrency, settings.source).await?;
         let generated_at = crate::clock::now().to_rfc3339_opts(SecondsFormat::Secs, true);
         build_store(store.as_ref(), env, &judge, generated_at).await
-    })??;
+    })
+    .await?;
     store.amend_report(&mut report);
     crate::app::amend_report(&mut report, env);
     Ok(report)
@@ -79,8 +85,8 @@ pub(crate) async fn build_store(
 
 /// Adds the `check` results; when the checks cannot run at all, the
 /// report goes out without them and says why on stderr.
-pub fn with_checks(session: &Session, env: &Environment, report: Report) -> Report {
-    match super::check::evaluate(session, env) {
+pub async fn with_checks(session: &Session, env: &Environment, report: Report) -> Report {
+    match super::check::evaluate(session, env).await {
         Ok(checks) => report.with_checks(checks.checks),
         Err(e) => {
             crate::output::warn(&format!("report without checks: {e}"));

@@ -124,11 +124,11 @@ mod tests {
 
     use crate::report::model::{Inputs, Report, StorageSummary};
     use crate::retention::RuleStatus;
-    use crate::scan::{Judge, Outcome, Volume};
+    use crate::scan::{Judge, ScanOutcome, Volume};
 
     fn report(expired: u64, lifecycle: Option<RuleStatus>, versioned: bool) -> Report {
         let judge = Judge::fixture();
-        let mut outcome = Outcome::default();
+        let mut outcome = ScanOutcome::default();
         outcome.tally.current = Volume {
             objects: 10,
             bytes: 30,

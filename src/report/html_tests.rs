@@ -5,7 +5,7 @@ use super::*;
 use crate::check::{CheckResult, Status};
 use crate::report::model::{ClassRow, Finding, Inputs, Severity, StorageSummary};
 use crate::retention::RuleStatus;
-use crate::scan::{Judge, Outcome, Volume};
+use crate::scan::{Judge, ScanOutcome, Volume};
 
 #[test]
 fn empty_days_are_filled_in() {
@@ -37,7 +37,7 @@ const HOSTILE: &str =
 fn hostile_report() -> Report {
     let judge = Judge::fixture();
     let today = judge.today;
-    let mut outcome = Outcome::default();
+    let mut outcome = ScanOutcome::default();
     outcome.tally.current = Volume {
         objects: 3,
         bytes: 9,

@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::check::{CheckResult, Status};
 
 use crate::retention::RuleStatus;
-use crate::scan::{Judge, Outcome, Volume};
+use crate::scan::{Judge, ScanOutcome, Volume};
 
 /// The health report of one environment.
 #[derive(Debug, Clone, Serialize)]
@@ -168,7 +168,7 @@ pub(crate) struct Inputs<'a> {
     pub(crate) generated_at: String,
     pub(crate) storage: StorageSummary,
     pub(crate) judge: &'a Judge,
-    pub(crate) outcome: &'a Outcome,
+    pub(crate) outcome: &'a ScanOutcome,
     pub(crate) lifecycle: Option<RuleStatus>,
     /// The spec sets an expiration for noncurrent versions.
     pub(crate) noncurrent_expiry: bool,

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde::Serialize;
 
-use super::{Entry, Judge, Outcome, Place, Selection};
+use super::{Entry, Judge, Place, ScanOutcome, Selection};
 use crate::retention::parse_partition;
 use crate::spec::Prefix;
 
@@ -22,7 +22,7 @@ pub struct KeyedFold<'a> {
     selection: Selection,
     root: String,
     traces: String,
-    outcome: Outcome,
+    outcome: ScanOutcome,
     /// The partition days seen (what the listing's seek would find).
     days: BTreeSet<NaiveDate>,
 }
@@ -35,7 +35,7 @@ impl<'a> KeyedFold<'a> {
             selection,
             root: prefix.dir(),
             traces: prefix.traces_dir(),
-            outcome: Outcome::default(),
+            outcome: ScanOutcome::default(),
             days: BTreeSet::new(),
         }
     }
@@ -76,7 +76,7 @@ impl<'a> KeyedFold<'a> {
     }
 
     /// The outcome, with the partitions found and those read.
-    pub fn finish(self) -> Outcome {
+    pub fn finish(self) -> ScanOutcome {
         let mut outcome = self.outcome;
         outcome.partitions_found = self.days.len();
         outcome.partitions_listed = self
@@ -163,7 +163,7 @@ mod tests {
         }
     }
 
-    fn fold(selection: Selection) -> Outcome {
+    fn fold(selection: Selection) -> ScanOutcome {
         let judge = Judge::fixture();
         let prefix = Prefix::parse("p").expect("prefix");
         let mut fold = KeyedFold::new(&judge, selection, &prefix);

@@ -156,7 +156,7 @@ pub const MAX_KEPT_ERRORS: usize = 1000;
 
 /// What a scan found, and what it deleted when purging.
 #[derive(Debug, Default)]
-pub struct Outcome {
+pub struct ScanOutcome {
     pub tally: Tally,
     /// Dated partitions found under `traces/`.
     pub partitions_found: usize,
@@ -171,9 +171,9 @@ pub struct Outcome {
     pub findings: Vec<StoreFinding>,
 }
 
-impl Outcome {
+impl ScanOutcome {
     /// Folds the result of one part of the scan into this one.
-    pub fn merge(&mut self, other: Outcome) {
+    pub fn merge(&mut self, other: ScanOutcome) {
         self.tally.merge(other.tally);
         self.partitions_found += other.partitions_found;
         self.partitions_listed += other.partitions_listed;
@@ -197,7 +197,7 @@ impl Outcome {
 /// when stderr is a terminal and the command prints text (never under
 /// `--output json`, in a pipe or in a log); otherwise hidden and silent.
 /// It also records what a purge deleted so far, read when the purge is
-/// interrupted (the `Outcome` of an interrupted scan is never returned).
+/// interrupted (the `ScanOutcome` of an interrupted scan is never returned).
 #[derive(Debug)]
 pub struct Progress {
     bar: indicatif::ProgressBar,

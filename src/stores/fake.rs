@@ -19,7 +19,7 @@ use super::{Retention, RetentionWant, TraceStore};
 use crate::check::CheckResult;
 use crate::error::Result;
 use crate::report::model::StorageSummary;
-use crate::scan::{Entry, EntryKind, Judge, KeyError, Outcome, Place, Progress, Selection};
+use crate::scan::{Entry, EntryKind, Judge, KeyError, Place, Progress, ScanOutcome, Selection};
 
 /// One stored trace: its key, size and storage class.
 #[derive(Debug, Clone)]
@@ -129,7 +129,7 @@ impl FakeStore {
     }
 
     /// Tallies (and, purging, deletes) one object at `place`.
-    fn visit(&self, object: &Object, place: Place, walk: &Walk<'_>, out: &mut Outcome) {
+    fn visit(&self, object: &Object, place: Place, walk: &Walk<'_>, out: &mut ScanOutcome) {
         let expired = walk.judge.expired(place.day());
         let entry = Entry {
             key: object.key.clone(),
@@ -193,13 +193,13 @@ impl TraceStore for FakeStore {
         selection: Selection,
         purge: bool,
         progress: &'a Progress,
-    ) -> LocalBoxFuture<'a, Result<Outcome>> {
+    ) -> LocalBoxFuture<'a, Result<ScanOutcome>> {
         let walk = Walk {
             judge,
             purge,
             progress,
         };
-        let mut out = Outcome::default();
+        let mut out = ScanOutcome::default();
         for (day, objects) in &self.days {
             out.partitions_found += 1;
             if !judge.selects(selection, *day) {

@@ -71,7 +71,7 @@ use crate::plan::{Change, Plan};
 use crate::render::store::StoreFiles;
 use crate::report::model::StorageSummary;
 use crate::retention::RuleStatus;
-use crate::scan::{DataSource, DeletedCount, Judge, Outcome, Progress, Selection};
+use crate::scan::{DataSource, DeletedCount, Judge, Progress, ScanOutcome, Selection};
 use crate::spec::{Environment, Spec, Storage};
 use connections::Connections;
 /// Traces beside a store that its verdict should count (see `Store::elsewhere`).
@@ -96,7 +96,7 @@ pub(crate) trait TraceStore: Send + Sync + std::fmt::Debug {
         selection: Selection,
         purge: bool,
         progress: &'a Progress,
-    ) -> LocalBoxFuture<'a, Result<Outcome>>;
+    ) -> LocalBoxFuture<'a, Result<ScanOutcome>>;
 
     /// Writes, reads back and deletes one probe (a check result).
     #[cfg_attr(

@@ -9,10 +9,13 @@
 //! gone, so there each run counts the keys it sent (`"requested"`) and
 //! says so.
 //!
-//! One function per store (`redis_store`, `local_store`, `s3_store`,
-//! `sql_store`), so each can join a conformance suite as it is; the
-//! stores are seeded in bulk (pipelines, `INSERT … SELECT`, concurrent
-//! PUTs) with enough traces that the two runs really overlap.
+//! The conformance suite runs this behaviour on every store
+//! (`conformance::two_purges_at_once_delete_exactly_what_is_past_retention`);
+//! this module is its heavy version: one function per store (`redis_store`,
+//! `local_store`, `s3_store`, `sql_store`), seeded in bulk (pipelines,
+//! `INSERT … SELECT`, concurrent PUTs) with enough traces that the two runs
+//! surely overlap (each must have removed some), and each store's own
+//! checks (Redis's equal scores and index members, S3's text).
 
 use std::collections::BTreeSet;
 use std::path::Path;

@@ -56,4 +56,5 @@ mod servers;
 mod spec_errors;
 mod sql;
 mod sql_support;
+mod stopped_runs;
 mod support;

@@ -142,7 +142,10 @@ fn partition_listing(day: &str) -> String {
     format!("prefix={}%2Ftraces%2F{day}%2F", PREFIX.replace('/', "%2F"))
 }
 
-/// One `error:` line on stderr holding every one of `says`, no result.
+/// One `error:` line on stderr holding every one of `says`, and never a
+/// complete result: nothing on stdout, or (a purge that had begun
+/// deleting, issue 23) the JSON of what it deleted until then, marked
+/// `"stopped_by_error"` with the same error.
 #[track_caller]
 fn stopped(out: Outcome, says: &[&str]) {
     let out = out.code(2);
@@ -155,7 +158,17 @@ fn stopped(out: Outcome, says: &[&str]) {
     for word in says {
         assert!(errors[0].contains(word), "{word:?}: {}", errors[0]);
     }
-    assert!(out.stdout.trim().is_empty(), "no result: {}", out.stdout);
+    if out.stdout.trim().is_empty() {
+        return;
+    }
+    let json = out.json();
+    let by = json["stopped_by_error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a complete result: {json:#}"));
+    for word in says {
+        assert!(by.contains(word), "{word:?}: {by}");
+    }
+    assert!(json["finished_partitions"].is_array(), "{json:#}");
 }
 
 /// A partition's listing (continuation tokens) that answers its first

@@ -28,9 +28,23 @@ fn apply_as_s3_compatible_on_seaweedfs_fails_naming_the_change_that_broke_writes
     write_s3_spec(dir.path(), &weed, "s3-compatible", &bucket, false);
     let out = run_with(dir.path(), &weed, &["apply", "--yes"])
         .code(2)
-        .stderr_contains("fail after apply's last change (+ bucket.encryption)")
-        .stdout_is_empty();
+        .stderr_contains("fail after apply's last change (+ bucket.encryption)");
     assert!(out.stderr.contains("hint: "), "{}", out.stderr);
+    // Stopped by the error (issue 23): the JSON is the plan as executed,
+    // never a "done", marked with the error.
+    let stopped = out.json();
+    assert!(
+        stopped["stopped_by_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("fail after apply's last change")),
+        "{stopped:#}"
+    );
+    assert!(
+        stopped["changes"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c["resource"] == "bucket.encryption")),
+        "{stopped:#}"
+    );
 
     // The bucket check no longer fails on SeaweedFS's GetBucketLocation
     // answer (HeadBucket proves the bucket); the probe shows the damage.

@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 
 use crate::error::{Error, Result};
 use crate::retention::parse_partition;
-use crate::scan::{Entry, EntryKind, Judge, Outcome, Place, Progress, Selection};
+use crate::scan::{Entry, EntryKind, Judge, Place, Progress, ScanOutcome, Selection};
 
 /// Scans `traces_dir`; with `purge`, removes what is past retention.
 pub fn scan(
@@ -26,8 +26,8 @@ pub fn scan(
     selection: Selection,
     purge: bool,
     progress: &Progress,
-) -> Result<Outcome> {
-    let mut outcome = Outcome::default();
+) -> Result<ScanOutcome> {
+    let mut outcome = ScanOutcome::default();
     let children = match fs::read_dir(traces_dir) {
         Ok(children) => children,
         // No traces yet: nothing to count, nothing past retention.
@@ -81,7 +81,12 @@ struct Walk<'a> {
 
 impl Walk<'_> {
     /// Every file under `dir`; `day` is the partition's, if in one.
-    fn tree(&self, dir: &Path, day: Option<chrono::NaiveDate>, out: &mut Outcome) -> Result<()> {
+    fn tree(
+        &self,
+        dir: &Path,
+        day: Option<chrono::NaiveDate>,
+        out: &mut ScanOutcome,
+    ) -> Result<()> {
         let mut stack = vec![dir.to_path_buf()];
         while let Some(dir) = stack.pop() {
             let children = match fs::read_dir(&dir) {
@@ -109,7 +114,12 @@ impl Walk<'_> {
     }
 
     /// Counts one file and removes it when purging and expired.
-    fn file(&self, path: &Path, day: Option<chrono::NaiveDate>, out: &mut Outcome) -> Result<()> {
+    fn file(
+        &self,
+        path: &Path,
+        day: Option<chrono::NaiveDate>,
+        out: &mut ScanOutcome,
+    ) -> Result<()> {
         let meta = match fs::symlink_metadata(path) {
             Ok(meta) => meta,
             // Removed by another purge since the folder was listed.

@@ -16,7 +16,7 @@ use crate::plan::desired::LOCAL_DIR_MODE;
 use crate::plan::observed::{Observed, ObservedDir};
 use crate::plan::{Action, Change, Resource};
 use crate::report::model::StorageSummary;
-use crate::scan::{Judge, Outcome, Progress, Selection};
+use crate::scan::{Judge, Progress, ScanOutcome, Selection};
 use crate::spec::LocalStorage;
 use crate::stores::{Applied, Provision, Retention, RetentionWant, TraceStore};
 
@@ -51,7 +51,7 @@ impl TraceStore for LocalStore {
         selection: Selection,
         purge: bool,
         progress: &'a Progress,
-    ) -> LocalBoxFuture<'a, Result<Outcome>> {
+    ) -> LocalBoxFuture<'a, Result<ScanOutcome>> {
         let outcome =
             crate::stores::local::scan::scan(&self.traces_dir, judge, selection, purge, progress);
         futures::future::ready(outcome).boxed_local()

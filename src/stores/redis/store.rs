@@ -13,7 +13,7 @@ use futures::future::LocalBoxFuture;
 use crate::check::CheckResult;
 use crate::error::Result;
 use crate::report::model::StorageSummary;
-use crate::scan::{Judge, Outcome, Progress, Selection};
+use crate::scan::{Judge, Progress, ScanOutcome, Selection};
 use crate::spec::RedisStorage;
 use crate::stores::redis::Redis;
 use crate::stores::redis::walk::Walk;
@@ -58,7 +58,7 @@ impl TraceStore for RedisStore {
         selection: Selection,
         purge: bool,
         progress: &'a Progress,
-    ) -> LocalBoxFuture<'a, Result<Outcome>> {
+    ) -> LocalBoxFuture<'a, Result<ScanOutcome>> {
         async move {
             let walk = Walk {
                 redis: &self.redis,

@@ -36,7 +36,7 @@ use redis::RedisResult;
 
 use super::Redis;
 use crate::error::Result;
-use crate::scan::{Entry, EntryKind, Judge, Outcome, Place, Progress, Selection, Volume};
+use crate::scan::{Entry, EntryKind, Judge, Place, Progress, ScanOutcome, Selection, Volume};
 
 mod audit;
 mod cursor;
@@ -95,8 +95,8 @@ struct Ask {
 
 impl Walk<'_> {
     /// Both passes; the outcome carries the tally and the audit's findings.
-    pub(crate) async fn run(&self) -> Result<Outcome> {
-        let mut out = Outcome::default();
+    pub(crate) async fn run(&self) -> Result<ScanOutcome> {
+        let mut out = ScanOutcome::default();
         let mut audit = Audit::default();
         self.index_pass(&mut out, &mut audit).await?;
         if !self.nothing_but_indexed_keys(&audit).await {
@@ -126,7 +126,7 @@ impl Walk<'_> {
         DateTime::from_timestamp(score as i64, 0).map_or(self.judge.today, |t| t.date_naive())
     }
 
-    async fn index_pass(&self, out: &mut Outcome, audit: &mut Audit) -> Result<()> {
+    async fn index_pass(&self, out: &mut ScanOutcome, audit: &mut Audit) -> Result<()> {
         let mut days = std::collections::BTreeSet::new();
         let mut cursor: Option<Cursor> = None;
         let mut current_day: Option<NaiveDate> = None;
@@ -283,7 +283,7 @@ impl Walk<'_> {
     }
 
     /// Folds one member into the tally and the audit.
-    fn record(&self, out: &mut Outcome, audit: &mut Audit, m: &Member) {
+    fn record(&self, out: &mut ScanOutcome, audit: &mut Audit, m: &Member) {
         // Key and member both gone when this batch's `UNLINK`/`ZREM` came:
         // another purge took the trace after the page was read. Not there
         // for this walk: neither a trace nor a defect of the store.

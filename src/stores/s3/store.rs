@@ -11,7 +11,7 @@ use futures::future::LocalBoxFuture;
 use crate::check::CheckResult;
 use crate::error::Result;
 use crate::report::model::StorageSummary;
-use crate::scan::{DeletedCount, Judge, Outcome, Progress, Selection};
+use crate::scan::{DeletedCount, Judge, Progress, ScanOutcome, Selection};
 use crate::spec::S3Storage;
 use crate::stores::s3::delete::Deleter;
 use crate::stores::s3::scan::Source;
@@ -91,7 +91,7 @@ impl TraceStore for S3Store {
         selection: Selection,
         purge: bool,
         progress: &'a Progress,
-    ) -> LocalBoxFuture<'a, Result<Outcome>> {
+    ) -> LocalBoxFuture<'a, Result<ScanOutcome>> {
         async move {
             let s = &self.source;
             let deleter = purge.then(|| Deleter {

@@ -16,7 +16,7 @@ use futures::future::LocalBoxFuture;
 use crate::check::CheckResult;
 use crate::error::{Error, Result};
 use crate::report::model::StorageSummary;
-use crate::scan::{Judge, Outcome, Place, Progress, Selection, Volume};
+use crate::scan::{Judge, Place, Progress, ScanOutcome, Selection, Volume};
 use crate::stores::sql::Db;
 use crate::stores::sql::inspect::Sizes;
 use crate::stores::sql::scan::{BATCH_ROWS, Budget, DayCount, cutoff_text};
@@ -45,7 +45,7 @@ impl SqlStore {
         judge: &Judge,
         selection: Selection,
         days: &[DayCount],
-        out: &mut Outcome,
+        out: &mut ScanOutcome,
         table: &str,
     ) {
         for count in days {
@@ -74,7 +74,7 @@ impl SqlStore {
         &self,
         before: &str,
         mut budget: Budget,
-        out: &mut Outcome,
+        out: &mut ScanOutcome,
         progress: &Progress,
     ) -> Result<()> {
         let mut resume = None;
@@ -143,7 +143,7 @@ impl TraceStore for SqlStore {
         selection: Selection,
         purge: bool,
         progress: &'a Progress,
-    ) -> LocalBoxFuture<'a, Result<Outcome>> {
+    ) -> LocalBoxFuture<'a, Result<ScanOutcome>> {
         async move {
             let before = cutoff_text(judge.cutoff);
             let expired_only = selection == Selection::Expired;
@@ -151,7 +151,7 @@ impl TraceStore for SqlStore {
                 .db
                 .days(expired_only.then_some(before.as_str()))
                 .await?;
-            let mut out = Outcome::default();
+            let mut out = ScanOutcome::default();
             Self::tally(judge, selection, &days, &mut out, &self.db.sql.name);
             if selection == Selection::All {
                 let sizes = self.db.sizes().await?;

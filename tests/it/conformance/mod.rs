@@ -320,9 +320,7 @@ macro_rules! suite {
         $crate::conformance::suite!(@one an_interrupted_purge_is_finished_by_a_rerun, $make $(, #[$attr])*);
         $crate::conformance::suite!(@one the_probe_passes_and_leaves_nothing, $make $(, #[$attr])*);
         $crate::conformance::suite!(@one provisioning_converges_repairs_drift_and_destroys_only_its_own, $make $(, #[$attr])*);
-        // Two purges at once: the behaviour written in
-        // tests/it/concurrent_purge.rs is folded in here, one line like
-        // those above, beside its function below.
+        $crate::conformance::suite!(@one two_purges_at_once_delete_exactly_what_is_past_retention, $make $(, #[$attr])*);
     };
 }
 use suite;
@@ -522,6 +520,60 @@ pub fn an_interrupted_purge_is_finished_by_a_rerun(store: &mut dyn StoreUnderTes
             .collect(),
         "{name}: the days within retention are whole"
     );
+}
+
+/// Two purges at once — the Laravel scheduler runs `cleanup purge --yes`
+/// on every web node unless told `onOneServer()` — both exit 0 (a trace
+/// the other run took is done, not an error), and together delete exactly
+/// what is past retention, nothing within it and nothing outside the
+/// fence. Where the store can tell what each run removed
+/// (`"deleted_objects_counted": "removed"`) the two counts add up to it;
+/// where it cannot (`"requested"`: S3 answers "deleted" for a key already
+/// gone) each run counts the keys it sent: each at most the total, both
+/// together at least it. The load is the interrupted purge's, long enough
+/// for the runs to overlap; `concurrent_purge.rs` adds heavier loads and
+/// each store's own checks (equal Redis scores, index members, the text).
+pub fn two_purges_at_once_delete_exactly_what_is_past_retention(store: &mut dyn StoreUnderTest) {
+    let name = store.name().to_owned();
+    let (days, per_day_load) = store.interrupt_load();
+    let seeded = store.seed(days, per_day_load);
+    store.plant_foreign();
+    let before = store.everything();
+    let (total, _) = seeded.total(None);
+    let (expired, expired_bytes) = seeded.total(Some(RETENTION));
+
+    let purge = ["--output", "json", "cleanup", "purge", "--yes"];
+    let children = [store.tool(&purge).spawn(), store.tool(&purge).spawn()];
+    let runs = children.map(|child| {
+        let json = Outcome::of(child.wait_with_output().expect("a purge ends"))
+            .code(0)
+            .json();
+        assert_eq!(json["dry_run"], false, "{name}: {json:#}");
+        assert_eq!(json["error_count"], 0, "{name}: {json:#}");
+        json
+    });
+    assert_only_expired_gone(store, &before, &seeded);
+    assert_eq!(store.count(), total - expired, "{name}: traces left");
+
+    let counted = &runs[0]["deleted_objects_counted"];
+    assert_eq!(counted, &runs[1]["deleted_objects_counted"], "{name}");
+    let objects = runs.each_ref().map(|json| u64_of(json, "deleted_objects"));
+    let bytes = runs.each_ref().map(|json| u64_of(json, "deleted_bytes"));
+    eprintln!(
+        "{name}: two purges at once deleted {} + {} of {expired} ({counted})",
+        objects[0], objects[1]
+    );
+    match counted.as_str() {
+        Some("removed") => {
+            assert_eq!(objects[0] + objects[1], expired, "{name}: {objects:?}");
+            assert_eq!(bytes[0] + bytes[1], expired_bytes, "{name}: {bytes:?}");
+        }
+        Some("requested") => {
+            assert!(objects.iter().all(|n| *n <= expired), "{name}: {objects:?}");
+            assert!(objects[0] + objects[1] >= expired, "{name}: {objects:?}");
+        }
+        other => panic!("{name}: deleted_objects_counted is {other:?}"),
+    }
 }
 
 /// `check`'s write/read/delete probe passes and leaves nothing behind.

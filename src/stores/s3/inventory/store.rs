@@ -15,7 +15,7 @@ use futures::future::LocalBoxFuture;
 use crate::check::CheckResult;
 use crate::error::{Error, Result};
 use crate::report::model::StorageSummary;
-use crate::scan::{DataSource, Judge, KeyedFold, Outcome, Progress, Selection};
+use crate::scan::{DataSource, Judge, KeyedFold, Progress, ScanOutcome, Selection};
 use crate::spec::S3Storage;
 use crate::spec::inventory::Inventory;
 use crate::stores::s3::Clients;
@@ -125,7 +125,7 @@ impl TraceStore for InventoryStore {
         selection: Selection,
         purge: bool,
         progress: &'a Progress,
-    ) -> LocalBoxFuture<'a, Result<Outcome>> {
+    ) -> LocalBoxFuture<'a, Result<ScanOutcome>> {
         async move {
             let Some(snapshot) = self.snapshot.as_ref().filter(|_| !purge) else {
                 return self.bucket.scan(judge, selection, purge, progress).await;

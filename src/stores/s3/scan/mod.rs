@@ -18,7 +18,7 @@ use tokio::sync::Semaphore;
 
 use crate::error::{Error, Result};
 use crate::retention::parse_partition;
-use crate::scan::{Entry, Judge, Outcome, Place, Progress, Selection};
+use crate::scan::{Entry, Judge, Place, Progress, ScanOutcome, Selection};
 use crate::spec::Prefix;
 use crate::stores::s3::Target;
 use crate::stores::s3::delete::{Deleted, Deleter, Doomed};
@@ -99,7 +99,7 @@ impl Source {
         selection: Selection,
         deleter: Option<&Deleter>,
         progress: &Progress,
-    ) -> Result<Outcome> {
+    ) -> Result<ScanOutcome> {
         let traces = self.prefix.traces_dir();
         let (root_unit, traces_unit) = (
             Unit::Shallow(self.prefix.dir()),
@@ -151,8 +151,8 @@ impl Source {
         deleter: Option<&Deleter>,
         slots: &Semaphore,
         progress: &Progress,
-    ) -> Result<(Outcome, Vec<String>)> {
-        let mut outcome = Outcome::default();
+    ) -> Result<(ScanOutcome, Vec<String>)> {
+        let mut outcome = ScanOutcome::default();
         let mut folders = Vec::new();
         let mut token = None;
         let mut advance = listing::advance(self);
@@ -199,7 +199,7 @@ impl Source {
         judge: &Judge,
         deleter: Option<&Deleter>,
         progress: &Progress,
-        outcome: &mut Outcome,
+        outcome: &mut ScanOutcome,
     ) -> Result<()> {
         let doomed = tally_page(unit, entries, judge, deleter.is_some(), outcome);
         if let Some(deleter) = deleter {
@@ -236,7 +236,7 @@ async fn while_deleting<T>(
     deleting: &mut Deleting<'_>,
     unit: &Unit,
     progress: &Progress,
-    outcome: &mut Outcome,
+    outcome: &mut ScanOutcome,
 ) -> Result<T> {
     let mut work = std::pin::pin!(work);
     loop {
@@ -257,7 +257,7 @@ fn tally_page(
     entries: &[Entry],
     judge: &Judge,
     purging: bool,
-    outcome: &mut Outcome,
+    outcome: &mut ScanOutcome,
 ) -> Vec<Doomed> {
     let mut doomed = Vec::new();
     for entry in entries {
@@ -283,7 +283,7 @@ fn record_deleted(
     unit: &Unit,
     (deleted, count): (Deleted, u64),
     progress: &Progress,
-    outcome: &mut Outcome,
+    outcome: &mut ScanOutcome,
 ) {
     outcome.deleted.merge(deleted.volume);
     outcome.error_count += deleted.errors.len() as u64;

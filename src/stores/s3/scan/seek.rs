@@ -37,7 +37,7 @@ use super::listing::{self, Page, Token};
 use super::{Source, Unit};
 use crate::error::Result;
 use crate::retention::parse_partition;
-use crate::scan::{Entry, Judge, Outcome, Progress};
+use crate::scan::{Entry, Judge, Progress, ScanOutcome};
 use crate::stores::s3::delete::Deleter;
 
 /// Keys a seek asks for when it expects to land in a folder: the first one
@@ -59,9 +59,9 @@ impl Source {
         judge: &Judge,
         deleter: Option<&Deleter>,
         progress: &Progress,
-    ) -> Result<(Outcome, Vec<String>)> {
+    ) -> Result<(ScanOutcome, Vec<String>)> {
         let dir = unit.prefix();
-        let mut outcome = Outcome::default();
+        let mut outcome = ScanOutcome::default();
         let mut folders = Vec::new();
         // The first request starts at the directory itself, so a key equal
         // to it (a folder marker object) is seen, as a listing would.
@@ -181,11 +181,11 @@ impl Source {
         &self,
         unit: &Unit,
         after: &str,
-        walked: (Outcome, Vec<String>),
+        walked: (ScanOutcome, Vec<String>),
         judge: &Judge,
         deleter: Option<&Deleter>,
         progress: &Progress,
-    ) -> Result<(Outcome, Vec<String>)> {
+    ) -> Result<(ScanOutcome, Vec<String>)> {
         let dir = unit.prefix();
         let (mut outcome, mut folders) = walked;
         let mut advance = listing::advance(self);

@@ -76,7 +76,7 @@ impl UserInfo {
 
 /// Whether a call changed anything (for `apply`'s report).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Outcome {
+pub(crate) enum AdminChange {
     Changed,
     Unchanged,
 }
@@ -150,17 +150,17 @@ impl MinioAdmin {
         &self,
         access_key: &str,
         secret_key: &Secret,
-    ) -> Result<Outcome> {
+    ) -> Result<AdminChange> {
         if self.user_info(access_key).await?.is_some() {
-            return Ok(Outcome::Unchanged);
+            return Ok(AdminChange::Unchanged);
         }
         self.add_user(access_key, secret_key).await?;
-        Ok(Outcome::Changed)
+        Ok(AdminChange::Changed)
     }
 
     /// Attaches the canned policy to the user. Already attached is not an
     /// error (MinIO says `XMinioAdminPolicyChangeAlreadyApplied`).
-    pub(crate) async fn attach_policy(&self, user: &str, policy: &str) -> Result<Outcome> {
+    pub(crate) async fn attach_policy(&self, user: &str, policy: &str) -> Result<AdminChange> {
         let plain = serde_json::json!({"policies": [policy], "user": user});
         let op = "idp/builtin/policy/attach";
         let body = self.seal(op, user, plain.to_string().as_bytes())?;
@@ -171,9 +171,9 @@ impl MinioAdmin {
         match answer.status {
             // Older servers answer 201/204 with no body; newer ones 200 with
             // the encrypted association (nothing in it is needed).
-            200 | 201 | 204 => Ok(Outcome::Changed),
+            200 | 201 | 204 => Ok(AdminChange::Changed),
             _ if error_code(&answer) == "XMinioAdminPolicyChangeAlreadyApplied" => {
-                Ok(Outcome::Unchanged)
+                Ok(AdminChange::Unchanged)
             }
             _ => Err(self.refused(op, user, &answer)),
         }
@@ -213,14 +213,14 @@ impl MinioAdmin {
     }
 
     /// Removes the user; `Unchanged` when it did not exist.
-    pub(crate) async fn remove_user(&self, access_key: &str) -> Result<Outcome> {
+    pub(crate) async fn remove_user(&self, access_key: &str) -> Result<AdminChange> {
         let query = [("accessKey", access_key)];
         self.remove("remove-user", access_key, &query, "XMinioAdminNoSuchUser")
             .await
     }
 
     /// Removes the canned policy; `Unchanged` when it did not exist.
-    pub(crate) async fn remove_policy(&self, name: &str) -> Result<Outcome> {
+    pub(crate) async fn remove_policy(&self, name: &str) -> Result<AdminChange> {
         let query = [("name", name)];
         self.remove(
             "remove-canned-policy",
@@ -256,14 +256,14 @@ impl MinioAdmin {
         resource: &str,
         query: &[(&str, &str)],
         missing: &str,
-    ) -> Result<Outcome> {
+    ) -> Result<AdminChange> {
         let answer = self
             .call(op, "DELETE", query, Vec::new())
             .await
             .map_err(|c| self.fail(op, resource, None, c))?;
         match answer.status {
-            200 | 204 => Ok(Outcome::Changed),
-            _ if error_code(&answer) == missing => Ok(Outcome::Unchanged),
+            200 | 204 => Ok(AdminChange::Changed),
+            _ if error_code(&answer) == missing => Ok(AdminChange::Unchanged),
             _ => Err(self.refused(op, resource, &answer)),
         }
     }
