@@ -7,7 +7,7 @@
 #   scripts/fuzz.sh 600        # a longer campaign
 #   scripts/fuzz.sh 600 spec   # one target
 # New inputs go to a scratch directory, never into the committed corpus;
-# to keep them, see "Fuzzing" in the README.
+# to keep them, see "Fuzzing" in CONTRIBUTING.md.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

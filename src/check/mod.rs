@@ -39,7 +39,7 @@ impl Status {
     }
 }
 
-/// One line of the check report (the JSON shape the README documents).
+/// One line of the check report (the JSON shape docs/ci-and-schedules.md documents).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct CheckResult {
     pub(crate) id: String,

@@ -148,7 +148,7 @@ pub(crate) struct Capabilities {
 mod tests {
     use super::*;
 
-    /// The rows measured on the real servers (README's capability table).
+    /// The rows measured on the real servers (docs/providers.md's capability table).
     #[test]
     fn measured_rows_of_the_self_hosted_providers() {
         let weed = Provider::Seaweedfs.capabilities();

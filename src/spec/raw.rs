@@ -83,7 +83,7 @@ pub(crate) struct RawEnvironment {
     /// STANDARD_IA/ONEZONE_IA need >= 30 days; classes in waterfall order with increasing days; retention_days after the last.
     #[schemars(with = "Option<Vec<RawTransition>>")]
     pub(crate) transitions: Option<Spanned<Vec<Spanned<RawTransition>>>>,
-    /// AWS only: the app's managed policy, role, trust and instance profile.
+    /// The app's own identity: on aws its managed policy, role, trust and instance profile; on seaweedfs, garage and minio its user, policy and access key.
     #[schemars(with = "Option<RawIam>")]
     pub(crate) iam: Option<Spanned<RawIam>>,
     /// garage only: its admin API (http(s)://host:port). Default: the S3 endpoint's host, port 3903. The token comes from GARAGE_ADMIN_TOKEN.
