@@ -53,7 +53,7 @@ pub async fn stoppable<T>(work: impl Future<Output = Result<T>>) -> Result<T> {
 }
 
 /// The runtime's workers: one a core (as the cgroup allows), from 2 to 8.
-/// Listing pages are parsed on the workers (`stores/s3/scan/listing.rs`),
+/// A store's listing pages are parsed on the workers,
 /// so a scan's CPU spreads over them; the cap keeps a tool that shares its
 /// machine (a CI runner, an ops host) from claiming every core.
 pub fn worker_threads() -> usize {
