@@ -38,7 +38,7 @@ pub struct GlobalArgs {
         long = "env",
         global = true,
         value_name = "ENV",
-        env = "CHRONOTRACE_ENV"
+        env = "CHRONOTRACE_OPS_ENV"
     )]
     pub env: Option<String>,
 
@@ -46,7 +46,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
 
-    /// S3, IAM and STS endpoint, overriding the spec's
+    /// S3, IAM and STS endpoint, overriding the spec's (also AWS_ENDPOINT_URL_S3, then AWS_ENDPOINT_URL)
     #[arg(long, global = true, value_name = "URL")]
     pub endpoint_url: Option<String>,
 
@@ -80,7 +80,7 @@ pub struct GlobalArgs {
         long,
         global = true,
         value_name = "SECONDS",
-        env = "CHRONOTRACE_TIMEOUT",
+        env = "CHRONOTRACE_OPS_TIMEOUT",
         value_parser = Timeouts::parse
     )]
     pub timeout: Option<Timeouts>,

@@ -17,6 +17,7 @@ mod cleanup;
 mod cli;
 mod concurrent_purge;
 mod conformance;
+mod endpoint_variables;
 mod fault_proxy;
 mod fuzz_corpus;
 mod hardening;

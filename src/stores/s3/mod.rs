@@ -155,8 +155,15 @@ impl Clients {
     }
 
     /// The clients of a loaded configuration (credentials already chosen).
+    /// Each client's endpoint is set here, to the target's: the SDK's
+    /// loader would otherwise let `AWS_ENDPOINT_URL_<SERVICE>` or a
+    /// profile's `endpoint_url` win over it, and the clients would talk to
+    /// another server than the one the tool probes, plans for and names.
     pub fn from_shared(shared: &aws_types::SdkConfig, target: &Target) -> Clients {
-        let s3_config = aws_sdk_s3::config::Builder::from(shared)
+        let endpoint = target.endpoint.clone();
+        let mut s3_config = aws_sdk_s3::config::Builder::from(shared);
+        s3_config.set_endpoint_url(endpoint.clone());
+        let s3_config = s3_config
             .force_path_style(target.path_style())
             // S3 clones reject the SDK's newer default checksums; send them
             // only where the API requires one.
@@ -165,11 +172,15 @@ impl Clients {
             // A cut XML answer is an error, never a shorter listing.
             .interceptor(complete_xml::CompleteXml)
             .build();
+        let mut iam_config = aws_sdk_iam::config::Builder::from(shared);
+        iam_config.set_endpoint_url(endpoint.clone());
+        let mut sts_config = aws_sdk_sts::config::Builder::from(shared);
+        sts_config.set_endpoint_url(endpoint);
         Clients {
             target: target.clone(),
             s3: aws_sdk_s3::Client::from_conf(s3_config),
-            iam: aws_sdk_iam::Client::new(shared),
-            sts: aws_sdk_sts::Client::new(shared),
+            iam: aws_sdk_iam::Client::from_conf(iam_config.build()),
+            sts: aws_sdk_sts::Client::from_conf(sts_config.build()),
             credentials: shared.credentials_provider(),
         }
     }
