@@ -11,13 +11,13 @@
 mod app;
 mod app_check;
 mod app_schedule;
+mod aws_variables;
 mod bootstrap;
 mod check;
 mod cleanup;
 mod cli;
 mod concurrent_purge;
 mod conformance;
-mod endpoint_variables;
 mod fault_proxy;
 mod fuzz_corpus;
 mod hardening;

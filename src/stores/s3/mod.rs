@@ -59,6 +59,8 @@ pub struct Target {
     /// `None`: AWS's own endpoints.
     pub endpoint: Option<String>,
     pub region: String,
+    /// Why `region` is the one used: `--region`, else the spec's.
+    pub region_from: RegionFrom,
     pub profile: Option<String>,
     /// Extra CAs to trust (`--ca-bundle`, `AWS_CA_BUNDLE`), on top of the system's.
     pub ca_bundle: Option<std::path::PathBuf>,
@@ -80,6 +82,11 @@ impl Target {
                 .map(|e| e.trim_end_matches('/').to_string())
                 .or_else(|| s3.endpoint.clone()),
             region: region.map_or_else(|| s3.region.clone(), str::to_string),
+            region_from: if region.is_some() {
+                RegionFrom::Flag
+            } else {
+                RegionFrom::Spec
+            },
             profile: profile.map(str::to_string),
             ca_bundle: None,
             timeouts: Timeouts::default(),
@@ -96,6 +103,41 @@ impl Target {
     /// Path-style addressing whenever the endpoint is not AWS's own.
     pub fn path_style(&self) -> bool {
         self.endpoint.is_some() || self.provider != Provider::Aws
+    }
+}
+
+/// Where a target's region comes from. `AWS_REGION`, `AWS_DEFAULT_REGION`
+/// and a profile's `region` never decide it: the spec names the bucket's
+/// region, and a region from the shell would sign for another one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegionFrom {
+    /// `--region`.
+    Flag,
+    /// The environment's `region:` (or its default, `us-east-1`, off AWS).
+    Spec,
+}
+
+impl Target {
+    /// Says under `-v` which region is used and why, naming the shell's
+    /// region variables it overrides.
+    fn log_region(&self) {
+        let from = match self.region_from {
+            RegionFrom::Flag => "--region",
+            RegionFrom::Spec => "the spec's region (--region overrides it)",
+        };
+        let overridden: Vec<String> = ["AWS_REGION", "AWS_DEFAULT_REGION"]
+            .iter()
+            .filter_map(|name| {
+                let value = std::env::var(name).ok()?;
+                (!value.is_empty() && value != self.region).then(|| format!("{name}={value}"))
+            })
+            .collect();
+        tracing::debug!(
+            region = %self.region,
+            from,
+            not_used = %overridden.join(" "),
+            "region"
+        );
     }
 }
 
@@ -133,6 +175,7 @@ impl Clients {
             timeout = ?target.timeouts.call,
             "connecting"
         );
+        target.log_region();
         // One TLS trust and one set of time limits for every client,
         // the credential providers' own (STS, SSO) included.
         let http_client = crate::transport::https::http_client(ca_bundle)?;

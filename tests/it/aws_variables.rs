@@ -1,8 +1,9 @@
-//! Issue 28: `AWS_ENDPOINT_URL_S3` and `AWS_ENDPOINT_URL`, read as the AWS
-//! CLI reads them (`--endpoint-url` first, then the S3 variable, then the
-//! general one, then the spec's endpoint), steer the SDK's clients and what
-//! the tool derives from the endpoint alike: the plan's heading and
-//! `check`'s DNS and TCP probes.
+//! Issue 28: the AWS CLI's variables. `AWS_ENDPOINT_URL_S3` and
+//! `AWS_ENDPOINT_URL`, read as the AWS CLI reads them (`--endpoint-url`
+//! first, then the S3 variable, then the general one, then the spec's
+//! endpoint), steer the SDK's clients and what the tool derives from the
+//! endpoint alike: the plan's heading and `check`'s DNS and TCP probes.
+//! `AWS_REGION` never wins over the spec's region, and `-v` says so.
 
 use serde_json::Value;
 
@@ -102,4 +103,30 @@ fn issue_28_the_endpoint_variables_steer_the_clients_the_plan_and_the_probes() {
     assert!(message.ends_with(&format!(":{port}")), "{message}");
     let (status, message) = check_result(&report, "identity");
     assert_eq!(status, "pass", "{message}");
+}
+
+#[test]
+#[ignore = "needs the bench: run scripts/test.sh"]
+fn issue_28_verbose_says_which_region_is_used_and_why() {
+    let moto = server("moto");
+    let dir = tempdir();
+    spec(dir.path(), &moto.region);
+    let run = |args: &[&str]| {
+        Run::new(dir.path())
+            .env("AWS_ACCESS_KEY_ID", &moto.access_key_id)
+            .env("AWS_SECRET_ACCESS_KEY", &moto.secret_access_key)
+            .env("AWS_REGION", "eu-west-3")
+            .args(["-v", "-e", "e", "--endpoint-url", moto.url.as_str(), "plan"])
+            .args(args)
+            .run()
+            .code(0)
+    };
+    let from_spec = format!("region region={} from=\"the spec's region", moto.region);
+    run(&[])
+        .stderr_contains(&from_spec)
+        .stderr_contains("not_used=AWS_REGION=eu-west-3")
+        .stdout_contains(&format!("in {} at", moto.region));
+    run(&["--region", "us-west-2"])
+        .stderr_contains("region region=us-west-2 from=\"--region\"")
+        .stdout_contains("in us-west-2 at");
 }
