@@ -45,8 +45,8 @@ fn verify(ctx: &Context, args: &VerifyArgs) -> Result<ExitStatus> {
         Ok(())
     };
     match reports.as_slice() {
-        [one] => output::emit(ctx.output, one, print)?,
-        many => output::emit(ctx.output, &many, print)?,
+        [one] => output::emit(ctx.output, &ctx.stamp, one, print)?,
+        many => output::emit(ctx.output, &ctx.stamp, &many, print)?,
     }
     Ok(status)
 }
@@ -117,7 +117,9 @@ fn purge(ctx: &Context, args: &PurgeArgs) -> Result<ExitStatus> {
         progress: ctx.output == output::OutputFormat::Text,
     };
     let report = cleanup::purge(&ctx.session, env, settings)?;
-    output::emit(ctx.output, &report, |out| print_purge(out, &report))?;
+    output::emit(ctx.output, &ctx.stamp, &report, |out| {
+        print_purge(out, &report)
+    })?;
     if report.interrupted {
         return Err(Error::Interrupted);
     }

@@ -35,6 +35,8 @@ pub struct Context {
     pub spec_source: SpecSource,
     /// `--config` / `CHRONOTRACE_OPS_CONFIG`, or the default file name.
     pub spec_path: PathBuf,
+    /// What every JSON document carries: the version and the spec.
+    pub stamp: output::Stamp,
     pub env: Option<String>,
     /// The run's overrides, runtime and clients (one connection per run).
     pub session: Arc<Session>,
@@ -77,6 +79,7 @@ impl Context {
         Ok(Context {
             app: global.app.clone(),
             output: global.output.into(),
+            stamp: output::Stamp::new(spec_source.label()),
             spec_source,
             spec_path: global
                 .config

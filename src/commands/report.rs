@@ -43,7 +43,7 @@ pub fn run(ctx: &Context, args: &ReportArgs) -> Result<ExitStatus> {
         })
     });
     let (reports, status) = settle(&envs, results, |_| ExitStatus::Ok)?;
-    let text = report::render_all(&reports, format)?;
+    let text = report::render_all(&reports, format, &ctx.stamp)?;
     match &args.out {
         Some(path) => crate::render::files::write_atomically(path, &text, false)?,
         None => {
