@@ -136,6 +136,11 @@ pub enum Command {
         after_help = "Example:\n  chronotrace-ops completions bash > /etc/bash_completion.d/chronotrace-ops"
     )]
     Completions(CompletionsArgs),
+    /// Print the man page (roff), or write every page to a directory
+    #[command(
+        after_help = "Examples:\n  chronotrace-ops man > /usr/local/share/man/man1/chronotrace-ops.1\n  chronotrace-ops man --out target/man   # chronotrace-ops.1 and a page per subcommand"
+    )]
+    Man(ManArgs),
     /// Print the JSON Schema of chronotrace-ops.yaml (for editor validation)
     #[command(
         after_help = "Example:\n  chronotrace-ops schema > chronotrace-ops.schema.json\n  # then in the spec: # yaml-language-server: $schema=chronotrace-ops.schema.json"
@@ -149,6 +154,15 @@ pub struct CompletionsArgs {
     /// The shell to generate completions for
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+/// `man` flags.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write chronotrace-ops.1 and one page per subcommand
+    /// (chronotrace-ops-check.1, ...) to DIR instead of the main page to stdout
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 /// `plan` flags.

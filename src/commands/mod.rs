@@ -9,6 +9,7 @@ pub mod cleanup;
 pub mod completions;
 pub mod destroy;
 pub mod init;
+pub mod man;
 pub mod plan;
 pub mod render;
 pub mod report;

@@ -2,6 +2,22 @@
 
 use crate::support::{Run, tempdir};
 
+/// Every subcommand, as `--help` lists them.
+pub const SUBCOMMANDS: [&str; 12] = [
+    "init",
+    "render",
+    "plan",
+    "apply",
+    "destroy",
+    "check",
+    "cleanup",
+    "report",
+    "bootstrap",
+    "completions",
+    "man",
+    "schema",
+];
+
 #[test]
 fn help_lists_every_command() {
     let dir = tempdir();
@@ -10,19 +26,7 @@ fn help_lists_every_command() {
         .run()
         .code(0)
         .stderr_is_empty();
-    for command in [
-        "init",
-        "render",
-        "plan",
-        "apply",
-        "destroy",
-        "check",
-        "cleanup",
-        "report",
-        "bootstrap",
-        "completions",
-        "schema",
-    ] {
+    for command in SUBCOMMANDS {
         assert!(out.stdout.contains(command), "{}", out.stdout);
     }
     assert!(out.stdout.contains("Exit status"), "{}", out.stdout);
