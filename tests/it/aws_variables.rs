@@ -7,18 +7,36 @@
 
 use serde_json::Value;
 
-use crate::servers::server;
-use crate::support::{Run, tempdir};
+use crate::servers::{Endpoint, server};
+use crate::support::{Outcome, Run, tempdir};
 
 /// An endpoint where nothing listens (the discard port, on loopback).
 const DEAD: &str = "http://127.0.0.1:9";
 
-/// A spec whose one environment names the dead endpoint.
-fn spec(dir: &std::path::Path, region: &str) {
+/// A spec whose one environment `e` is the S3 store at `endpoint`.
+pub fn spec(dir: &std::path::Path, endpoint: &str, region: &str) {
     let spec = format!(
-        "project: ct\nenvironments:\n  e:\n    storage: s3\n    provider: minio\n    endpoint: {DEAD}\n    region: {region}\n    bucket: ct-endpoint-vars\n    retention_days: 14\n"
+        "project: ct\nenvironments:\n  e:\n    storage: s3\n    provider: minio\n    endpoint: {endpoint}\n    region: {region}\n    bucket: ct-endpoint-vars\n    retention_days: 14\n"
     );
     std::fs::write(dir.join("chronotrace-ops.yaml"), spec).expect("write spec");
+}
+
+/// The tool on `e` with `server`'s credentials and the variables `vars`.
+pub fn run_on_e(
+    dir: &std::path::Path,
+    server: &Endpoint,
+    args: &[&str],
+    vars: &[(&str, &str)],
+) -> Outcome {
+    let mut run = Run::new(dir)
+        .env("AWS_ACCESS_KEY_ID", &server.access_key_id)
+        .env("AWS_SECRET_ACCESS_KEY", &server.secret_access_key)
+        .args(["-e", "e"])
+        .args(args);
+    for (name, value) in vars {
+        run = run.env(name, value);
+    }
+    run.run()
 }
 
 /// The status and message of check `id`.
@@ -60,18 +78,8 @@ fn an_endpoint_variable_obeys_the_endpoint_rules_and_is_named() {
 fn issue_28_the_endpoint_variables_steer_the_clients_the_plan_and_the_probes() {
     let moto = server("moto");
     let dir = tempdir();
-    spec(dir.path(), &moto.region);
-    let tool = |args: &[&str], vars: &[(&str, &str)]| {
-        let mut run = Run::new(dir.path())
-            .env("AWS_ACCESS_KEY_ID", &moto.access_key_id)
-            .env("AWS_SECRET_ACCESS_KEY", &moto.secret_access_key)
-            .args(["-e", "e"])
-            .args(args);
-        for (name, value) in vars {
-            run = run.env(name, value);
-        }
-        run.run()
-    };
+    spec(dir.path(), DEAD, &moto.region);
+    let tool = |args: &[&str], vars: &[(&str, &str)]| run_on_e(dir.path(), &moto, args, vars);
     let heading = format!(" at {}):", moto.url);
     // The S3 variable wins over the general one and over the spec.
     let vars = [
@@ -110,7 +118,7 @@ fn issue_28_the_endpoint_variables_steer_the_clients_the_plan_and_the_probes() {
 fn issue_28_verbose_says_which_region_is_used_and_why() {
     let moto = server("moto");
     let dir = tempdir();
-    spec(dir.path(), &moto.region);
+    spec(dir.path(), DEAD, &moto.region);
     let run = |args: &[&str]| {
         Run::new(dir.path())
             .env("AWS_ACCESS_KEY_ID", &moto.access_key_id)
