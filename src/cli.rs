@@ -38,7 +38,7 @@ pub struct GlobalArgs {
         long = "env",
         global = true,
         value_name = "ENV",
-        env = "CHRONOTRACE_ENV"
+        env = "CHRONOTRACE_OPS_ENV"
     )]
     pub env: Option<String>,
 
@@ -46,7 +46,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
 
-    /// S3, IAM and STS endpoint, overriding the spec's
+    /// S3, IAM and STS endpoint, overriding the spec's (also AWS_ENDPOINT_URL_S3, then AWS_ENDPOINT_URL)
     #[arg(long, global = true, value_name = "URL")]
     pub endpoint_url: Option<String>,
 
@@ -80,7 +80,7 @@ pub struct GlobalArgs {
         long,
         global = true,
         value_name = "SECONDS",
-        env = "CHRONOTRACE_TIMEOUT",
+        env = "CHRONOTRACE_OPS_TIMEOUT",
         value_parser = Timeouts::parse
     )]
     pub timeout: Option<Timeouts>,
@@ -136,6 +136,11 @@ pub enum Command {
         after_help = "Example:\n  chronotrace-ops completions bash > /etc/bash_completion.d/chronotrace-ops"
     )]
     Completions(CompletionsArgs),
+    /// Print the man page (roff), or write every page to a directory
+    #[command(
+        after_help = "Examples:\n  chronotrace-ops man > /usr/local/share/man/man1/chronotrace-ops.1\n  chronotrace-ops man --out target/man   # chronotrace-ops.1 and a page per subcommand"
+    )]
+    Man(ManArgs),
     /// Print the JSON Schema of chronotrace-ops.yaml (for editor validation)
     #[command(
         after_help = "Example:\n  chronotrace-ops schema > chronotrace-ops.schema.json\n  # then in the spec: # yaml-language-server: $schema=chronotrace-ops.schema.json"
@@ -149,6 +154,15 @@ pub struct CompletionsArgs {
     /// The shell to generate completions for
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+/// `man` flags.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write chronotrace-ops.1 and one page per subcommand
+    /// (chronotrace-ops-check.1, ...) to DIR instead of the main page to stdout
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 /// `plan` flags.

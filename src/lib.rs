@@ -144,6 +144,7 @@ pub async fn run(cli: Cli) -> Result<ExitStatus, Error> {
         Command::Init(args) => commands::init::run(&ctx, &args),
         Command::Render(args) => commands::render::run(&ctx, &args),
         Command::Completions(args) => commands::completions::run(&args),
+        Command::Man(args) => commands::man::run(&args),
         Command::Schema => commands::schema::run(),
         Command::Plan(args) => Box::pin(commands::plan::run(&ctx, &args)).await,
         Command::Apply(args) => Box::pin(commands::apply::run(&ctx, &args)).await,

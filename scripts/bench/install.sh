@@ -103,13 +103,15 @@ install_debian_tools() {
 	command -v openssl >/dev/null || missing+=(openssl)
 	# `systemd-analyze verify` checks the rendered purge timer and service.
 	command -v systemd-analyze >/dev/null || missing+=(systemd)
+	# groff renders the man pages in the man page test.
+	command -v groff >/dev/null || missing+=(groff-base)
 	# The Redis and SQL trace stores' servers (Debian 12: Redis 7.0,
 	# PostgreSQL 15, MariaDB 10.11); start.sh runs its own instances.
 	command -v redis-server >/dev/null || missing+=(redis-server)
 	[[ -x "$PG_BIN/postgres" ]] || missing+=(postgresql-15)
 	command -v mariadbd >/dev/null || missing+=(mariadb-server)
 	if ((${#missing[@]} == 0)); then
-		say "nginx, docker-compose, chromium, openssl, systemd-analyze, redis, postgresql, mariadb: present"
+		say "nginx, docker-compose, chromium, openssl, systemd-analyze, groff, redis, postgresql, mariadb: present"
 		return
 	fi
 	local log="$CT_LOGS/apt.log"

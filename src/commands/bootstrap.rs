@@ -117,7 +117,9 @@ pub async fn run(ctx: &Context, args: &BootstrapArgs) -> Result<ExitStatus> {
     }
     let status = job.status;
     let report = job.finish(env);
-    output::emit(ctx.output, &report, |out| print(out, &report, &spec))?;
+    output::emit(ctx.output, &ctx.stamp, &report, |out| {
+        print(out, &report, &spec)
+    })?;
     if status == ExitStatus::Interrupted {
         return Err(Error::Interrupted);
     }
@@ -360,7 +362,7 @@ async fn report_step(
         built = built.with_checks(checks.checks);
     }
     let path = out.join(format!("report.{}.html", env.name));
-    let html = crate::report::render(&built, ReportFormat::Html)?;
+    let html = crate::report::render(&built, ReportFormat::Html, &ctx.stamp)?;
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     crate::render::files::write_atomically(&path, &html, false)?;
     let summary = format!(

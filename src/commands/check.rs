@@ -31,20 +31,12 @@ pub async fn run(ctx: &Context, args: &CheckArgs) -> Result<ExitStatus> {
             let now = crate::clock::now().to_rfc3339_opts(SecondsFormat::Secs, true);
             junit::render(&reports, &now)
         }
-        CheckFormat::Json => {
-            let json = match reports.as_slice() {
-                [one] => serde_json::to_string_pretty(one),
-                many => serde_json::to_string_pretty(many),
-            };
-            let mut json = json.map_err(|e| Error::usage(format!("check as JSON: {e}")))?;
-            json.push('\n');
-            json
-        }
+        CheckFormat::Json => ctx.stamp.document(&reports)?,
         CheckFormat::Text => tables(&reports, color)?,
     };
     match &args.out {
         Some(path) => crate::render::files::write_atomically(path, &text, false)?,
-        None => output::emit(OutputFormat::Text, &(), |stdout| {
+        None => output::emit(OutputFormat::Text, &ctx.stamp, &(), |stdout| {
             stdout.write_all(text.as_bytes())
         })?,
     }

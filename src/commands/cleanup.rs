@@ -45,8 +45,8 @@ async fn verify(ctx: &Context, args: &VerifyArgs) -> Result<ExitStatus> {
         Ok(())
     };
     match reports.as_slice() {
-        [one] => output::emit(ctx.output, one, print)?,
-        many => output::emit(ctx.output, &many, print)?,
+        [one] => output::emit(ctx.output, &ctx.stamp, one, print)?,
+        many => output::emit(ctx.output, &ctx.stamp, &many, print)?,
     }
     Ok(status)
 }
@@ -118,7 +118,9 @@ async fn purge(ctx: &Context, args: &PurgeArgs) -> Result<ExitStatus> {
     };
     let outcome = cleanup::purge(&ctx.session, env, settings).await?;
     let report = outcome.value();
-    output::emit(ctx.output, report, |out| print_purge(out, report))?;
+    output::emit(ctx.output, &ctx.stamp, report, |out| {
+        print_purge(out, report)
+    })?;
     let errors = report.error_count;
     // Stopped: Ctrl-C exits 130, a server's error 2 (its line on stderr).
     outcome.into_result()?;

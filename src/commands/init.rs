@@ -33,7 +33,7 @@ pub fn run(ctx: &Context, args: &InitArgs) -> Result<ExitStatus> {
         path: path.display().to_string(),
         overwritten: exists,
     };
-    output::emit(ctx.output, &report, |out: &mut dyn Write| {
+    output::emit(ctx.output, &ctx.stamp, &report, |out: &mut dyn Write| {
         writeln!(out, "wrote {}", report.path)?;
         writeln!(
             out,

@@ -9,11 +9,13 @@ pub mod cleanup;
 pub mod completions;
 pub mod destroy;
 pub mod init;
+pub mod man;
 pub mod plan;
 pub mod render;
 pub mod report;
 pub mod schema;
 mod ui;
+mod variables;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -24,9 +26,8 @@ use crate::error::{Error, ExitStatus, Result};
 use crate::ops::{Overrides, Session};
 use crate::output::{self, OutputFormat};
 use crate::report::ReportFormat;
-use crate::spec::{
-    ALL_ENVIRONMENTS, DEFAULT_SPEC_FILE, Environment, Spec, SpecSource, check_endpoint,
-};
+use crate::spec::{ALL_ENVIRONMENTS, DEFAULT_SPEC_FILE, Environment, Spec, SpecSource};
+use crate::transport::timeouts::Timeouts;
 
 /// What every command needs from the global flags, already validated.
 #[derive(Debug, Clone)]
@@ -35,6 +36,8 @@ pub struct Context {
     pub spec_source: SpecSource,
     /// `--config` / `CHRONOTRACE_OPS_CONFIG`, or the default file name.
     pub spec_path: PathBuf,
+    /// What every JSON document carries: the version and the spec.
+    pub stamp: output::Stamp,
     pub env: Option<String>,
     /// The run's overrides, runtime and clients (one connection per run).
     pub session: Arc<Session>,
@@ -43,19 +46,19 @@ pub struct Context {
     pub app: Option<PathBuf>,
 }
 
-/// The environment used when neither `--env` nor `CHRONOTRACE_ENV` names one.
+/// The environment used when neither `--env` nor `CHRONOTRACE_OPS_ENV` names one.
 pub const DEFAULT_ENV: &str = "local";
 
 impl Context {
-    /// Builds the context from the parsed global flags; `--endpoint-url`
-    /// obeys the spec's endpoint rules (never credentials in the URL).
+    /// Builds the context from the parsed global flags and the variables
+    /// beside them (`variables`); the endpoint, from `--endpoint-url` or
+    /// the AWS CLI's variables, obeys the spec's endpoint rules (never
+    /// credentials in the URL).
     pub fn from_global(global: &GlobalArgs) -> Result<Context> {
-        let endpoint_url = match &global.endpoint_url {
-            None => None,
-            Some(url) => Some(check_endpoint(url).map_err(|(rule, message)| {
-                Error::usage(format!("--endpoint-url: {message} [rule: {rule}]"))
-            })?),
-        };
+        let lookup = variables::from_process;
+        let endpoint_url = variables::endpoint_url(global.endpoint_url.as_deref(), lookup)?;
+        let env = variables::ENV.resolve(global.env.clone(), lookup, |v| Ok(v.to_string()))?;
+        let timeouts = variables::TIMEOUT.resolve(global.timeout, lookup, Timeouts::parse)?;
         if let Some(app) = global.app.as_deref().filter(|a| !a.is_dir()) {
             return Err(Error::usage_with_hint(
                 format!("--app {}: not a directory", app.display()),
@@ -72,17 +75,18 @@ impl Context {
                 .ca_bundle
                 .clone()
                 .or_else(|| std::env::var_os("AWS_CA_BUNDLE").map(PathBuf::from)),
-            timeouts: global.timeout.unwrap_or_default(),
+            timeouts: timeouts.unwrap_or_default(),
         };
         Ok(Context {
             app: global.app.clone(),
             output: global.output.into(),
+            stamp: output::Stamp::new(spec_source.label()),
             spec_source,
             spec_path: global
                 .config
                 .clone()
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_SPEC_FILE)),
-            env: global.env.clone(),
+            env,
             session: Arc::new(Session::new(overrides).with_state_dir(state_dir)),
             color: !global.no_color
                 && std::env::var_os("NO_COLOR").is_none()

@@ -11,7 +11,7 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> Result<ExitStatus> {
     let spec = ctx.load_spec()?;
     let env = spec.environment(ctx.env_name())?;
     let plan = ops::apply::plan(&ctx.session, env).await?;
-    print(ctx.output, &plan, &title(ctx, "Plan", env))?;
+    print(ctx, &plan, &title(ctx, "Plan", env))?;
     Ok(if args.exit_code && plan.has_changes() {
         ExitStatus::Findings
     } else {

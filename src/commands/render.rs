@@ -52,7 +52,7 @@ pub fn run(ctx: &Context, args: &RenderArgs) -> Result<ExitStatus> {
             Vec::new()
         },
     };
-    output::emit(ctx.output, &report, |out: &mut dyn Write| {
+    output::emit(ctx.output, &ctx.stamp, &report, |out: &mut dyn Write| {
         for file in &report.files {
             let status = serde_json::to_value(file.status)
                 .ok()

@@ -44,7 +44,7 @@ pub async fn run(ctx: &Context, args: &ReportArgs) -> Result<ExitStatus> {
     })
     .await;
     let (reports, status) = settle(&envs, results, |_| ExitStatus::Ok)?;
-    let text = report::render_all(&reports, format)?;
+    let text = report::render_all(&reports, format, &ctx.stamp)?;
     match &args.out {
         Some(path) => crate::render::files::write_atomically(path, &text, false)?,
         None => {

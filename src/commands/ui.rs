@@ -21,15 +21,17 @@ pub(crate) fn title(ctx: &Context, what: &str, env: &Environment) -> String {
 }
 
 /// A plan on stdout: text for people, JSON for scripts.
-pub(crate) fn print(format: OutputFormat, plan: &Plan, title: &str) -> Result<()> {
-    output::emit(format, plan, |out| text::write_plan(out, plan, title))
+pub(crate) fn print(ctx: &Context, plan: &Plan, title: &str) -> Result<()> {
+    output::emit(ctx.output, &ctx.stamp, plan, |out| {
+        text::write_plan(out, plan, title)
+    })
 }
 
 /// Shows the plan to the person running the command: on stdout in text
 /// mode; on stderr with JSON, where stdout carries the result.
 pub(crate) fn show(ctx: &Context, plan: &Plan, heading: &str) -> Result<()> {
     match ctx.output {
-        OutputFormat::Text => print(ctx.output, plan, heading),
+        OutputFormat::Text => print(ctx, plan, heading),
         OutputFormat::Json => {
             let _ = text::write_plan(&mut std::io::stderr().lock(), plan, heading);
             Ok(())
@@ -104,7 +106,7 @@ pub(crate) fn finish(
         interrupted,
         stopped_by_error: stopped_by_error.clone(),
     };
-    output::emit(ctx.output, &json, |out| {
+    output::emit(ctx.output, &ctx.stamp, &json, |out| {
         if interrupted {
             return interrupted_summary(out, done, command);
         }

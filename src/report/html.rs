@@ -12,8 +12,8 @@ use serde::Serialize;
 use tera::Tera;
 
 use super::fmt::{bytes, count};
-use super::model::{DayRow, Report};
-use super::svg::{Bar, Chart, bar_chart};
+use super::model::{AgeBucket, DayRow, Report};
+use super::svg::{Bar, Chart, CutoffAt, Standing, bar_chart};
 use crate::error::Result;
 
 /// The template's name: its suffix is the one autoescaping applies to.
@@ -64,6 +64,8 @@ struct Page<'a> {
     /// `oldest / newest`, when the store holds a trace.
     span: Option<String>,
     retention: Verdict,
+    /// The retention cutoff's date, for the charts' legend.
+    cutoff: &'a str,
     lifecycle: Option<Lifecycle<'a>>,
     classes: Vec<ClassLine<'a>>,
     findings: Vec<FindingLine<'a>>,
@@ -131,6 +133,7 @@ impl<'a> Page<'a> {
                 _ => None,
             },
             retention: retention(r),
+            cutoff: r.retention.cutoff.get(..10).unwrap_or(&r.retention.cutoff),
             lifecycle: r.lifecycle.as_ref().map(|l| Lifecycle {
                 class: if l.matching { "ok" } else { "bad" },
                 rule_id: &l.rule_id,
@@ -208,27 +211,103 @@ fn retention(r: &Report) -> Verdict {
 const MAX_FILLED_DAYS: i64 = 400;
 
 fn charts(r: &Report) -> [Chart; 2] {
-    let bar = |label: String, when: &str, objects: u64, size: u64| Bar {
+    let bar = |label: String, when: &str, objects: u64, size: u64, standing: Standing| Bar {
         label,
         value: objects,
         tip: format!("{when}: {} objects, {}", count(objects), bytes(size)),
+        standing,
     };
-    let days: Vec<Bar> = continuous_days(&r.by_day)
+    let day = |text: &str| NaiveDate::parse_from_str(text.get(..10)?, "%Y-%m-%d").ok();
+    let cutoff = day(&r.retention.cutoff);
+    let text = format!(
+        "cutoff {}",
+        r.retention.cutoff.get(..10).unwrap_or_default()
+    );
+    let filled = continuous_days(&r.by_day);
+    let days: Vec<Bar> = filled
         .iter()
         .map(|d| {
             let label = d.date.get(5..).unwrap_or(&d.date).to_string();
-            bar(label, &d.date, d.objects, d.bytes)
+            let past = match (day(&d.date), cutoff) {
+                (Some(date), Some(cutoff)) if date < cutoff => Standing::Past,
+                _ => Standing::Within,
+            };
+            bar(label, &d.date, d.objects, d.bytes, past)
         })
         .collect();
+    let day_cutoff = cutoff.and_then(|cutoff| {
+        // The line stands before the first day kept; the day after the
+        // last one shown is still on the chart's right edge.
+        let first_kept = filled.iter().position(|d| day(&d.date) >= Some(cutoff));
+        let last = filled.last().and_then(|d| day(&d.date))?;
+        let bars = match first_kept {
+            Some(0) if day(&filled[0].date) != Some(cutoff) => return None,
+            Some(i) => i,
+            None if cutoff == last.succ_opt()? => filled.len(),
+            None => return None,
+        };
+        #[allow(clippy::cast_precision_loss)]
+        Some(CutoffAt {
+            bars: bars as f64,
+            text: text.clone(),
+        })
+    });
+    // Ages past the cutoff: from `first_past` days on.
+    let first_past = match (day(&r.generated_at), cutoff) {
+        (Some(today), Some(cutoff)) => Some((today - cutoff).num_days() + 1),
+        _ => None,
+    };
     let ages: Vec<Bar> = r
         .age_histogram
         .iter()
-        .map(|b| bar(b.label.clone(), &b.label, b.objects, b.bytes))
+        .map(|b| {
+            let past = first_past.map_or(Standing::Within, |from| age_past(b, from));
+            bar(b.label.clone(), &b.label, b.objects, b.bytes, past)
+        })
         .collect();
+    let age_cutoff = first_past.and_then(|from| {
+        let (i, bucket) = (0_u32..)
+            .zip(&r.age_histogram)
+            .find(|(_, b)| b.max_days.is_none_or(|max| max >= from))?;
+        let inside = match bucket.max_days {
+            _ if from <= bucket.min_days => 0.0,
+            #[allow(clippy::cast_precision_loss)]
+            Some(max) => (from - bucket.min_days) as f64 / (max - bucket.min_days + 1) as f64,
+            None => 0.5,
+        };
+        Some(CutoffAt {
+            bars: f64::from(i) + inside,
+            text: text.clone(),
+        })
+    });
     [
-        bar_chart("volume-per-day", "Volume per day", "Traces per day", &days),
-        bar_chart("age-histogram", "Age", "Traces by age in days", &ages),
+        bar_chart(
+            "volume-per-day",
+            "Volume per day",
+            "Traces per day",
+            &days,
+            day_cutoff,
+        ),
+        bar_chart(
+            "age-histogram",
+            "Age",
+            "Traces by age in days",
+            &ages,
+            age_cutoff,
+        ),
     ]
+}
+
+/// Where an age bucket stands when traces are past the cutoff from
+/// `first_past` days of age on.
+fn age_past(bucket: &AgeBucket, first_past: i64) -> Standing {
+    if bucket.min_days >= first_past {
+        Standing::Past
+    } else if bucket.max_days.is_some_and(|max| max < first_past) {
+        Standing::Within
+    } else {
+        Standing::Partly
+    }
 }
 
 /// The rows with the days between them that hold no trace filled in as

@@ -113,6 +113,6 @@ fn the_page_keeps_its_shape() {
     assert!(html.contains("<table id=\"summary\">"));
     assert!(html.contains("<td id=\"objects\">3 objects, 9 B</td>"));
     assert!(html.contains("<svg id=\"volume-per-day\" class=\"chart\""));
-    assert_eq!(html.matches("<rect class=\"bar\"").count(), 1 + 8);
+    assert_eq!(html.matches("<rect class=\"bar ").count(), 1 + 8);
     assert!(html.trim_end().ends_with("</body></html>"));
 }

@@ -15,7 +15,8 @@ mod openmetrics;
 mod svg;
 mod text;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::output::Stamp;
 
 /// The renderings of a report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,29 +42,26 @@ impl Report {
 }
 
 /// Renders `report` in `format`.
-pub(crate) fn render(report: &Report, format: ReportFormat) -> Result<String> {
-    render_all(std::slice::from_ref(report), format)
+pub(crate) fn render(report: &Report, format: ReportFormat, stamp: &Stamp) -> Result<String> {
+    render_all(std::slice::from_ref(report), format, stamp)
 }
 
 /// Renders the reports of several environments (`--env all`) as one
 /// document: text and Markdown sections one after the other, one HTML page
 /// with a section each, one OpenMetrics exposition, and in JSON an array
-/// (one report alone stays the object it always was).
-pub(crate) fn render_all(reports: &[Report], format: ReportFormat) -> Result<String> {
+/// (one report alone stays the object it always was), each object with
+/// the run's `stamp` (version and spec).
+pub(crate) fn render_all(
+    reports: &[Report],
+    format: ReportFormat,
+    stamp: &Stamp,
+) -> Result<String> {
     Ok(match format {
         ReportFormat::Text => sections(reports, text::render),
         ReportFormat::Markdown => sections(reports, markdown::render),
         ReportFormat::Html => html::render(reports)?,
         ReportFormat::OpenMetrics => openmetrics::render(reports),
-        ReportFormat::Json => {
-            let json = match reports {
-                [one] => serde_json::to_string_pretty(one),
-                many => serde_json::to_string_pretty(many),
-            };
-            let mut json = json.map_err(|e| Error::usage(format!("report as JSON: {e}")))?;
-            json.push('\n');
-            json
-        }
+        ReportFormat::Json => stamp.document(reports)?,
     })
 }
 

@@ -329,7 +329,19 @@ impl SpecSource {
     pub(crate) fn load(&self) -> Result<Spec> {
         match self {
             SpecSource::Explicit(path) | SpecSource::WorkingDir(path) => Spec::load(path),
-            SpecSource::Embedded => Spec::parse(STARTER_SPEC, "<embedded starter spec>"),
+            SpecSource::Embedded => Spec::parse(STARTER_SPEC, EMBEDDED_SPEC),
+        }
+    }
+
+    /// The spec's name in messages and JSON: its path as given, or the
+    /// embedded spec's marker.
+    pub(crate) fn label(&self) -> String {
+        match self {
+            SpecSource::Explicit(path) | SpecSource::WorkingDir(path) => path.display().to_string(),
+            SpecSource::Embedded => EMBEDDED_SPEC.to_string(),
         }
     }
 }
+
+/// The name of the embedded starter spec, where a spec's path would be.
+pub(crate) const EMBEDDED_SPEC: &str = "<embedded starter spec>";

@@ -8,14 +8,13 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use super::network::Endpoint;
+use super::proxy::{Proxies, Route};
+use crate::check::CheckResult;
+use crate::transport::timeouts::Timeouts;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, DigitallySignedStruct, SignatureScheme};
-use tokio::net::TcpStream;
-
-use super::network::Endpoint;
-use crate::check::CheckResult;
-use crate::transport::timeouts::Timeouts;
 
 const ID: &str = "network.tls";
 /// Fewer days than this before expiry is a warning.
@@ -120,16 +119,18 @@ pub struct CertFacts {
 
 /// Handshakes with the endpoint and judges its certificate. `Ok(true)` in
 /// the second place when the SDK's requests can go through (a trusted,
-/// unexpired, matching certificate).
+/// unexpired, matching certificate). Through the proxy's CONNECT tunnel
+/// when `route` is one, as the SDK's requests go.
 /// The handshake, connection included, gives up after the run's
 /// `Timeouts::handshake` (3 s by default).
 pub async fn check(
     endpoint: &Endpoint,
+    route: Option<&Route>,
     ca_bundle: Option<&Path>,
     timeouts: &Timeouts,
 ) -> (CheckResult, bool) {
     let started = Instant::now();
-    let result = match inspect(endpoint, ca_bundle, timeouts).await {
+    let result = match inspect(endpoint, route, ca_bundle, timeouts).await {
         Ok(facts) => {
             let now = crate::clock::now().timestamp();
             judge(&facts, now, &endpoint.host)
@@ -145,6 +146,7 @@ pub async fn check(
 
 async fn inspect(
     endpoint: &Endpoint,
+    route: Option<&Route>,
     ca_bundle: Option<&Path>,
     timeouts: &Timeouts,
 ) -> Result<CertFacts, CheckResult> {
@@ -159,7 +161,7 @@ async fn inspect(
     let name = ServerName::try_from(endpoint.host.clone())
         .map_err(|e| CheckResult::fail(ID, format!("{}: {e}", endpoint.host)))?;
     let handshake = async {
-        let tcp = TcpStream::connect((endpoint.host.as_str(), endpoint.port)).await?;
+        let tcp = Proxies::tls_stream(route, &endpoint.host, endpoint.port).await?;
         tokio_rustls::TlsConnector::from(Arc::new(config))
             .connect(name, tcp)
             .await

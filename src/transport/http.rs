@@ -1,6 +1,6 @@
 //! The GET of MinIO's health endpoints (`minio`): hyper-util's client over
 //! the tool's one TLS trust (`transport::trust::client_config`, the same as the
-//! SDK's and the handshake probe's), returning the answer's status code,
+//! SDK's and the handshake probe's) and the environment's proxy, returning the answer's status code,
 //! which is the whole answer of a health endpoint.
 //!
 //! Limits come from the run's `Timeouts`: the TCP connect is bounded by the
@@ -19,6 +19,7 @@ use hyper_util::rt::TokioExecutor;
 use rustls::ClientConfig;
 
 use super::network::Endpoint;
+use super::proxy::Proxies;
 use crate::transport::timeouts::Timeouts;
 
 /// The request body: a GET sends none.
@@ -36,9 +37,9 @@ pub async fn get_status(
     tcp.set_connect_timeout(Some(timeouts.probe_connect()));
     tcp.set_nodelay(true);
     let limit = timeouts.health();
+    let tcp = Proxies::from_env().connector(tcp);
     match (endpoint.https, tls) {
         (true, Some(config)) => {
-            tcp.enforce_http(false);
             let https = HttpsConnectorBuilder::new()
                 .with_tls_config((*config).clone())
                 .https_only()

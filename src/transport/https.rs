@@ -1,5 +1,6 @@
 //! The HTTP client of the S3, IAM and STS clients: hyper over the tool's one
-//! TLS configuration (`tls::client_config`), so the SDK trusts exactly what
+//! TLS configuration (`tls::client_config`) and the environment's proxy
+//! (`proxy`), so the SDK trusts exactly what
 //! `check` trusts, a self-signed certificate of the CA bundle included. The
 //! SDK's own client takes a trust store but no certificate verifier, hence
 //! this small adapter.
@@ -29,6 +30,8 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector as TcpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use rustls::ClientConfig;
+
+use super::proxy::{Proxies, ProxyConnector};
 
 /// Idle pooled connections are closed after this.
 const POOL_IDLE: Duration = Duration::from_secs(30);
@@ -70,7 +73,7 @@ impl HttpClient for TrustingClient {
 /// One hyper client with its timeouts.
 #[derive(Debug)]
 struct Connector {
-    client: Client<HttpsConnector<TcpConnector>, SdkBody>,
+    client: Client<HttpsConnector<ProxyConnector>, SdkBody>,
     read_timeout: Option<Duration>,
 }
 
@@ -84,7 +87,7 @@ impl Connector {
             .with_tls_config(config.clone())
             .https_or_http()
             .enable_http1()
-            .wrap_connector(tcp);
+            .wrap_connector(Proxies::from_env().connector(tcp));
         let client = Client::builder(TokioExecutor::new())
             .pool_timer(TokioTimer::new())
             .pool_idle_timeout(POOL_IDLE)

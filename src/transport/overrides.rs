@@ -14,7 +14,7 @@ pub(crate) struct Overrides {
     pub(crate) region: Option<String>,
     pub(crate) profile: Option<String>,
     pub(crate) ca_bundle: Option<PathBuf>,
-    /// `--timeout` / `CHRONOTRACE_TIMEOUT`: the limits of every request.
+    /// `--timeout` / `CHRONOTRACE_OPS_TIMEOUT`: the limits of every request.
     pub(crate) timeouts: Timeouts,
 }
 

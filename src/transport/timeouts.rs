@@ -1,5 +1,5 @@
 //! The time limits of every request to a server, set once per run from
-//! `--timeout SECONDS` (or `CHRONOTRACE_TIMEOUT`): a server that accepts
+//! `--timeout SECONDS` (or `CHRONOTRACE_OPS_TIMEOUT`): a server that accepts
 //! connections and never answers (a hung load balancer, a stopped node)
 //! must end the command with a one-line error, never hang it.
 //!
@@ -36,7 +36,7 @@ impl Timeouts {
         }
     }
 
-    /// Parses `--timeout` / `CHRONOTRACE_TIMEOUT`: seconds, more than 0 and
+    /// Parses `--timeout` / `CHRONOTRACE_OPS_TIMEOUT`: seconds, more than 0 and
     /// at most a day.
     pub fn parse(text: &str) -> Result<Timeouts, String> {
         match text.trim().parse::<f64>() {

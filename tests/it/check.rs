@@ -7,7 +7,7 @@ mod fakes;
 mod moto;
 mod setup;
 mod tls;
-mod tls_proxy;
+pub mod tls_proxy;
 mod tls_self_signed;
 
 use std::path::Path;

@@ -2,6 +2,22 @@
 
 use crate::support::{Run, tempdir};
 
+/// Every subcommand, as `--help` lists them.
+pub const SUBCOMMANDS: [&str; 12] = [
+    "init",
+    "render",
+    "plan",
+    "apply",
+    "destroy",
+    "check",
+    "cleanup",
+    "report",
+    "bootstrap",
+    "completions",
+    "man",
+    "schema",
+];
+
 #[test]
 fn help_lists_every_command() {
     let dir = tempdir();
@@ -10,19 +26,7 @@ fn help_lists_every_command() {
         .run()
         .code(0)
         .stderr_is_empty();
-    for command in [
-        "init",
-        "render",
-        "plan",
-        "apply",
-        "destroy",
-        "check",
-        "cleanup",
-        "report",
-        "bootstrap",
-        "completions",
-        "schema",
-    ] {
+    for command in SUBCOMMANDS {
         assert!(out.stdout.contains(command), "{}", out.stdout);
     }
     assert!(out.stdout.contains("Exit status"), "{}", out.stdout);
@@ -80,16 +84,61 @@ fn unknown_environment_is_a_usage_error_naming_the_known_ones() {
 }
 
 #[test]
-fn the_environment_comes_from_chronotrace_env_too() {
+fn the_environment_comes_from_chronotrace_ops_env_too() {
     let dir = tempdir();
     Run::new(dir.path())
         .args(["render", "--out", "deploy"])
-        .env("CHRONOTRACE_ENV", "staging")
+        .env("CHRONOTRACE_OPS_ENV", "staging")
         .run()
         .code(0)
         .stdout_contains(".env.staging");
     assert!(dir.path().join("deploy/.env.staging").exists());
     assert!(!dir.path().join("deploy/.env.production").exists());
+}
+
+/// Issue 28: the old names work, with a one-line warning naming the new
+/// one; the new name wins when both are set.
+#[test]
+fn issue_28_the_old_variable_names_still_work_with_a_deprecation_warning() {
+    let dir = tempdir();
+    let out = Run::new(dir.path())
+        .args(["render", "--out", "deploy"])
+        .env("CHRONOTRACE_ENV", "staging")
+        .run()
+        .code(0)
+        .stdout_contains(".env.staging");
+    let warnings: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("CHRONOTRACE_ENV"))
+        .collect();
+    assert_eq!(
+        warnings,
+        ["warning: CHRONOTRACE_ENV is deprecated: rename it CHRONOTRACE_OPS_ENV"],
+        "{}",
+        out.stderr
+    );
+
+    let dir = tempdir();
+    Run::new(dir.path())
+        .args(["render", "--out", "deploy"])
+        .env("CHRONOTRACE_ENV", "staging")
+        .env("CHRONOTRACE_OPS_ENV", "production")
+        .run()
+        .code(0)
+        .stdout_contains(".env.production")
+        .stderr_contains("CHRONOTRACE_ENV is deprecated and ignored here");
+    assert!(!dir.path().join("deploy/.env.staging").exists());
+
+    Run::new(dir.path())
+        .args(["render", "--out", "deploy"])
+        .env("CHRONOTRACE_TIMEOUT", "never")
+        .run()
+        .code(2)
+        .stderr_contains(
+            "warning: CHRONOTRACE_TIMEOUT is deprecated: rename it CHRONOTRACE_OPS_TIMEOUT",
+        )
+        .stderr_contains("error: CHRONOTRACE_TIMEOUT: \"never\" is not a number");
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! (a hung load balancer, a stopped node), or that sends the headers of an
 //! answer and then stalls its body, ends every command that talks to a
 //! server with a one-line error naming the endpoint, within the limits of
-//! `--timeout` (or `CHRONOTRACE_TIMEOUT`), and within 30 s by default.
+//! `--timeout` (or `CHRONOTRACE_OPS_TIMEOUT`), and within 30 s by default.
 //! `check`'s own probes (the TLS handshake, MinIO's health requests) have
 //! limits that scale with `--timeout` too.
 //!
@@ -181,7 +181,7 @@ fn the_timeout_comes_from_the_environment_too_and_is_validated() {
     let started = Instant::now();
     let out = Run::new(dir.path())
         .args(["plan", "-e", "e"])
-        .env("CHRONOTRACE_TIMEOUT", "1.5")
+        .env("CHRONOTRACE_OPS_TIMEOUT", "1.5")
         .env("AWS_ACCESS_KEY_ID", "GKstalledkey")
         .env("AWS_SECRET_ACCESS_KEY", "stalled-secret")
         .run();

@@ -1,8 +1,10 @@
-//! The first minutes of a user: completions and the spec's JSON Schema.
+//! The first minutes of a user: completions, the man page and the spec's
+//! JSON Schema.
 
 use serde_json::Value;
 
-use crate::support::{Run, tempdir};
+use crate::cli::SUBCOMMANDS;
+use crate::support::{Run, tempdir, tool};
 
 #[test]
 fn completions_are_produced_for_common_shells() {
@@ -19,6 +21,95 @@ fn completions_are_produced_for_common_shells() {
             out.stdout
         );
         assert!(out.stdout.contains("render"), "{shell}");
+    }
+}
+
+/// Issue 28: `man` prints the main page in roff, naming every subcommand
+/// and the variables; `man --out DIR` writes a page per subcommand too.
+#[test]
+fn issue_28_the_man_page_is_roff_and_names_every_subcommand() {
+    let dir = tempdir();
+    let out = Run::new(dir.path())
+        .args(["man"])
+        .run()
+        .code(0)
+        .stderr_is_empty();
+    let page = &out.stdout;
+    assert!(page.contains(".TH chronotrace-ops 1 "), "{page}");
+    for section in [
+        "NAME",
+        "SYNOPSIS",
+        "OPTIONS",
+        "SUBCOMMANDS",
+        "ENVIRONMENT",
+        "VERSION",
+    ] {
+        assert!(
+            page.contains(&format!("\n.SH {section}\n")),
+            "{section}\n{page}"
+        );
+    }
+    for command in SUBCOMMANDS {
+        let named = format!("chronotrace\\-ops\\-{command}(1)");
+        assert!(page.contains(&named), "{named}\n{page}");
+    }
+    for variable in [
+        "CHRONOTRACE_OPS_ENV",
+        "CHRONOTRACE_OPS_TIMEOUT",
+        "AWS_ENDPOINT_URL_S3",
+    ] {
+        assert!(page.contains(variable), "{variable}\n{page}");
+    }
+
+    Run::new(dir.path())
+        .args(["man", "--out", "man/man1"])
+        .run()
+        .code(0)
+        .stderr_is_empty()
+        .stdout_is_empty();
+    let pages = dir.path().join("man/man1");
+    for command in SUBCOMMANDS
+        .iter()
+        .map(|c| format!("-{c}"))
+        .chain(["".into(), "-cleanup-verify".into()])
+    {
+        let file = pages.join(format!("chronotrace-ops{command}.1"));
+        let text =
+            std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        assert!(text.contains(".TH chronotrace-ops"), "{}", file.display());
+    }
+}
+
+/// The pages render with groff without a warning (`-ww`: every warning).
+#[test]
+#[ignore = "needs the bench: run scripts/test.sh"]
+fn the_man_pages_render_with_groff_without_warnings() {
+    let groff = tool("groff");
+    let dir = tempdir();
+    Run::new(dir.path())
+        .args(["man", "--out", "man1"])
+        .run()
+        .code(0);
+    let mut pages: Vec<_> = std::fs::read_dir(dir.path().join("man1"))
+        .expect("man1")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    pages.sort();
+    assert!(pages.len() > SUBCOMMANDS.len(), "{pages:?}");
+    for page in pages {
+        let out = std::process::Command::new(&groff)
+            .args(["-man", "-ww", "-T", "utf8", "-P", "-cbou"])
+            .arg(&page)
+            .output()
+            .expect("groff runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && stderr.is_empty(),
+            "{}: {stderr}",
+            page.display()
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("SYNOPSIS"), "{}: {text}", page.display());
     }
 }
 

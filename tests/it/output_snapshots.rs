@@ -115,6 +115,8 @@ const FILTERS: &[(&str, &str)] = &[
     ),
     // Loopback ports, should an output name one.
     (r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]"),
+    // The tool's version in every JSON document (issue 28).
+    (r#""version": "[^"]+""#, r#""version": "[VERSION]""#),
 ];
 
 #[test]

@@ -394,3 +394,100 @@ async fn env_all_runs_an_s3_and_a_local_environment_together() {
     assert_eq!(reports[1]["env"], "clean");
     assert_eq!(reports[1]["objects"], 0);
 }
+
+// --- what every JSON document carries (issue 28) --------------------------
+
+/// Asserts that `document` (an object, or an array of them) names the
+/// tool's version and `spec`.
+#[track_caller]
+fn assert_stamped(document: &Value, spec: &str, what: &str) {
+    let objects: Vec<&Value> = match document.as_array() {
+        Some(items) => items.iter().collect(),
+        None => vec![document],
+    };
+    assert!(!objects.is_empty(), "{what}: {document}");
+    for object in objects {
+        assert_eq!(
+            object["version"],
+            env!("CARGO_PKG_VERSION"),
+            "{what}: {object}"
+        );
+        assert_eq!(object["spec"], spec, "{what}: {object}");
+    }
+}
+
+/// Issue 28: `--output json` of every command says which version of the
+/// tool produced it from which spec; with `--env all`, every element of
+/// the array does.
+#[test]
+fn issue_28_every_json_document_carries_the_version_and_the_spec() {
+    let dir = tempdir();
+    write_local_fixture(dir.path());
+    add_clean_environment(dir.path());
+    let json = |args: &[&str]| {
+        let out = Run::new(dir.path())
+            .args(["--output", "json"])
+            .args(args)
+            .run();
+        serde_json::from_str::<Value>(&out.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: not JSON ({e})\n{}\n{}", out.stdout, out.stderr))
+    };
+    let commands: [&[&str]; 8] = [
+        &["-e", "staging", "render", "--out", "deploy"],
+        &["-e", "staging", "plan"],
+        &["-e", "staging", "apply", "--yes"],
+        &["-e", "staging", "check"],
+        &["-e", "staging", "cleanup", "verify"],
+        &["-e", "staging", "cleanup", "purge"],
+        &["-e", "staging", "report", "--no-checks"],
+        &["-e", "all", "cleanup", "verify"],
+    ];
+    for args in commands {
+        assert_stamped(&json(args), "chronotrace-ops.yaml", &args.join(" "));
+    }
+    let all = json(&["-e", "all", "report", "--no-checks"]);
+    assert_eq!(all.as_array().map(Vec::len), Some(2), "{all}");
+    assert_stamped(&all, "chronotrace-ops.yaml", "--env all report");
+    // --config names the file as given; the report written with --out too.
+    std::fs::rename(
+        dir.path().join("chronotrace-ops.yaml"),
+        dir.path().join("ops.yaml"),
+    )
+    .expect("rename");
+    let args = [
+        "--config",
+        "ops.yaml",
+        "-e",
+        "staging",
+        "report",
+        "--no-checks",
+    ];
+    assert_stamped(&json(&args), "ops.yaml", "--config");
+    Run::new(dir.path())
+        .args(args)
+        .args(["--format", "json", "--out", "report.json"])
+        .run()
+        .code(0);
+    let file = std::fs::read_to_string(dir.path().join("report.json")).expect("report.json");
+    let file: Value = serde_json::from_str(&file).expect("JSON");
+    assert_stamped(&file, "ops.yaml", "report --out");
+
+    // Without a spec file: the embedded starter spec's marker; init's own
+    // document names the file it wrote.
+    let empty = tempdir();
+    let out = Run::new(empty.path())
+        .args(["--output", "json", "-e", "local", "plan"])
+        .run()
+        .code(0);
+    assert_stamped(&out.json(), "<embedded starter spec>", "embedded");
+    let out = Run::new(empty.path())
+        .args(["--output", "json", "init"])
+        .run()
+        .code(0);
+    assert_eq!(
+        out.json()["version"],
+        env!("CARGO_PKG_VERSION"),
+        "{}",
+        out.stdout
+    );
+}

@@ -154,3 +154,99 @@ async fn hostile_keys_and_rule_in_a_garage_bucket_show_as_text() {
     assert!(html.contains("lifecycle.mismatch"), "{html}");
     assert_inert(&file, &[&rule_prefix]);
 }
+
+/// The `<svg>` element `id` of a page (its markup up to `</svg>`) and the
+/// legend after it.
+fn chart<'a>(dom: &'a str, id: &str) -> &'a str {
+    let start = dom
+        .find(&format!("<svg id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no chart {id}:\n{dom}"));
+    let end = dom[start..]
+        .find("</p>")
+        .map_or(dom.len(), |end| start + end);
+    &dom[start..end]
+}
+
+/// The `x` attributes of the bars of `class` in a chart.
+fn bars_x(chart: &str, class: &str) -> Vec<u64> {
+    let pattern = format!(r#"<rect class="{class}" x="(\d+)""#);
+    regex::Regex::new(&pattern)
+        .expect("a pattern")
+        .captures_iter(chart)
+        .filter_map(|c| c[1].parse().ok())
+        .collect()
+}
+
+/// Issue 28: on a local store with 41 days of traces, both charts mark the
+/// retention cutoff (retention 15 + grace 2: 2026-11-13) with a line and
+/// its label, colour what is past it, and say so in a legend — as Chromium
+/// builds the page.
+#[test]
+#[ignore = "needs the bench: run scripts/test.sh"]
+fn issue_28_both_charts_mark_the_cutoff_and_colour_what_is_past_it() {
+    let dir = tempdir();
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 30).expect("a date");
+    for age in 0..41 {
+        let date = today - chrono::Days::new(age);
+        let folder = dir.path().join(format!("disk/traces/{date}"));
+        std::fs::create_dir_all(&folder).expect("mkdir");
+        std::fs::write(folder.join("trace-0.zip"), b"zip").expect("write");
+    }
+    std::fs::write(
+        dir.path().join("chronotrace-ops.yaml"),
+        "project: ct\nenvironments:\n  staging:\n    storage: local\n    path: disk\n    retention_days: 15\n",
+    )
+    .expect("write spec");
+    let file = dir.path().join("report.html");
+    Run::new(dir.path())
+        .env("CHRONOTRACE_OPS_TEST_NOW", "2026-11-30T12:00:00Z")
+        .args([
+            "-e",
+            "staging",
+            "report",
+            "--no-checks",
+            "--format",
+            "html",
+            "--out",
+        ])
+        .args([&file])
+        .run()
+        .code(0);
+    let dom = rendered_dom(&file);
+
+    // Volume per day: 2026-10-21 to 2026-11-12 past (23 days), 18 kept,
+    // the line between them.
+    let volume = chart(&dom, "volume-per-day");
+    let (past, within) = (bars_x(volume, "bar past"), bars_x(volume, "bar within"));
+    assert_eq!((past.len(), within.len()), (23, 18), "{volume}");
+    let line = regex::Regex::new(r#"<line class="cutoff" x1="(\d+)""#).expect("a pattern");
+    let x: u64 = line
+        .captures(volume)
+        .and_then(|c| c[1].parse().ok())
+        .unwrap_or_else(|| panic!("no cutoff line:\n{volume}"));
+    let last_past = past.iter().max().copied().unwrap_or_default();
+    let first_kept = within.iter().min().copied().unwrap_or_default();
+    assert!(
+        last_past < x && x <= first_kept,
+        "{last_past} < {x} <= {first_kept}"
+    );
+    assert!(volume.contains(">cutoff 2026-11-13</text>"), "{volume}");
+    assert!(
+        volume.contains("past the cutoff (retention + grace: 2026-11-13)"),
+        "{volume}"
+    );
+
+    // Age: 0-14 days within, 15-30 days across the cutoff (18 days on are
+    // past), older buckets past; the line inside the 15-30 bar.
+    let ages = chart(&dom, "age-histogram");
+    assert_eq!(bars_x(ages, "bar within").len(), 3, "{ages}");
+    let partly = bars_x(ages, "bar partly");
+    assert_eq!(partly.len(), 1, "{ages}");
+    assert_eq!(bars_x(ages, "bar past").len(), 4, "{ages}");
+    let x: u64 = line
+        .captures(ages)
+        .and_then(|c| c[1].parse().ok())
+        .unwrap_or_else(|| panic!("no cutoff line:\n{ages}"));
+    assert!(x > partly[0], "{x} inside the 15-30 d bar at {}", partly[0]);
+    assert!(ages.contains("partly past"), "{ages}");
+}

@@ -78,9 +78,9 @@ fn the_embedded_spec_refuses_every_write_outside_local() {
     let dir = tempdir();
     let out = Run::new(dir.path()).args(["-e", "all", "check"]).run();
     refused(out, "staging");
-    // The environment from CHRONOTRACE_ENV is refused alike.
+    // The environment from CHRONOTRACE_OPS_ENV is refused alike.
     let out = Run::new(dir.path())
-        .env("CHRONOTRACE_ENV", "production")
+        .env("CHRONOTRACE_OPS_ENV", "production")
         .args(["apply", "--yes"])
         .run();
     refused(out, "production");

@@ -1,6 +1,6 @@
 //! A small builder for running the real binary hermetically (a blank HOME,
-//! no inherited `AWS_*` or `CHRONOTRACE_*` variables, instance metadata
-//! off), and assertions on what a run printed: its exit code, stdout and
+//! no inherited `AWS_*`, `CHRONOTRACE_*` or proxy variables, instance
+//! metadata off), and assertions on what a run printed: its exit code, stdout and
 //! stderr (`one_line_error` for the error paths).
 //!
 //! A test that needs a server or a tool of the bench is `#[ignore]`d with
@@ -31,7 +31,14 @@ impl Run {
         cmd.current_dir(cwd);
         for (key, _) in std::env::vars_os() {
             let key = key.to_string_lossy();
-            if key.starts_with("AWS_") || key.starts_with("CHRONOTRACE") || key == "NO_COLOR" {
+            // The machine's proxy never carries a test's requests (a test of
+            // the proxy variables sets its own).
+            let proxy = key.to_ascii_uppercase().ends_with("_PROXY");
+            if key.starts_with("AWS_")
+                || key.starts_with("CHRONOTRACE")
+                || key == "NO_COLOR"
+                || proxy
+            {
                 cmd.env_remove(&*key);
             }
         }

@@ -16,6 +16,7 @@ use crate::stores::s3::checks::{bucket, iam, identity, probe, retention, securit
 use crate::stores::s3::{Clients, Target};
 use crate::transport::certificate as tls;
 use crate::transport::network::{self, Endpoint};
+use crate::transport::proxy::{Proxies, Route};
 use crate::transport::timeouts::Timeouts;
 
 /// The ids that need the bucket, skipped together when it is not there.
@@ -135,8 +136,46 @@ async fn reachability(
     ca_bundle: Option<&Path>,
     timeouts: &Timeouts,
 ) -> (Vec<CheckResult>, Option<&'static str>) {
+    let route = Proxies::from_env().route(&endpoint.url);
+    let (mut results, blocked) =
+        reachability_of(endpoint, route.as_ref(), ca_bundle, timeouts).await;
+    if let Some(route) = &route {
+        for result in &mut results {
+            result.message = format!(
+                "{} (through the proxy {} for {}:{}, from HTTPS_PROXY / HTTP_PROXY)",
+                result.message,
+                route.shown(),
+                endpoint.host,
+                endpoint.port
+            );
+        }
+    }
+    (results, blocked)
+}
+
+/// DNS and TCP of the first hop (the proxy's, when `route` is one: it
+/// resolves and connects to the endpoint itself), then TLS with the
+/// endpoint, through the proxy's tunnel when there is one.
+async fn reachability_of(
+    endpoint: &Endpoint,
+    route: Option<&Route>,
+    ca_bundle: Option<&Path>,
+    timeouts: &Timeouts,
+) -> (Vec<CheckResult>, Option<&'static str>) {
     const UNREACHABLE: &str = "endpoint unreachable";
-    let (dns, addrs) = network::dns(endpoint, timeouts).await;
+    let hop = match route {
+        Some(route) => {
+            let (host, port) = route.host_port();
+            Endpoint {
+                https: false,
+                host,
+                port,
+                url: route.shown(),
+            }
+        }
+        None => endpoint.clone(),
+    };
+    let (dns, addrs) = network::dns(&hop, timeouts).await;
     if dns.status == Status::Fail {
         return (
             vec![
@@ -147,7 +186,7 @@ async fn reachability(
             Some(UNREACHABLE),
         );
     }
-    let (tcp, connected) = network::tcp(endpoint, &addrs, timeouts).await;
+    let (tcp, connected) = network::tcp(&hop, &addrs, timeouts).await;
     if connected.is_none() {
         return (
             vec![dns, tcp, CheckResult::skip("network.tls", UNREACHABLE)],
@@ -157,7 +196,7 @@ async fn reachability(
     if !endpoint.https {
         return (vec![dns, tcp, plain_http(endpoint)], None);
     }
-    let (tls, usable) = tls::check(endpoint, ca_bundle, timeouts).await;
+    let (tls, usable) = tls::check(endpoint, route, ca_bundle, timeouts).await;
     let blocked = (!usable).then_some("TLS to the endpoint failed (see network.tls)");
     (vec![dns, tcp, tls], blocked)
 }

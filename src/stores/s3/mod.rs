@@ -59,6 +59,8 @@ pub struct Target {
     /// `None`: AWS's own endpoints.
     pub endpoint: Option<String>,
     pub region: String,
+    /// Why `region` is the one used: `--region`, else the spec's.
+    pub region_from: RegionFrom,
     pub profile: Option<String>,
     /// Extra CAs to trust (`--ca-bundle`, `AWS_CA_BUNDLE`), on top of the system's.
     pub ca_bundle: Option<std::path::PathBuf>,
@@ -80,6 +82,11 @@ impl Target {
                 .map(|e| e.trim_end_matches('/').to_string())
                 .or_else(|| s3.endpoint.clone()),
             region: region.map_or_else(|| s3.region.clone(), str::to_string),
+            region_from: if region.is_some() {
+                RegionFrom::Flag
+            } else {
+                RegionFrom::Spec
+            },
             profile: profile.map(str::to_string),
             ca_bundle: None,
             timeouts: Timeouts::default(),
@@ -96,6 +103,41 @@ impl Target {
     /// Path-style addressing whenever the endpoint is not AWS's own.
     pub fn path_style(&self) -> bool {
         self.endpoint.is_some() || self.provider != Provider::Aws
+    }
+}
+
+/// Where a target's region comes from. `AWS_REGION`, `AWS_DEFAULT_REGION`
+/// and a profile's `region` never decide it: the spec names the bucket's
+/// region, and a region from the shell would sign for another one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegionFrom {
+    /// `--region`.
+    Flag,
+    /// The environment's `region:` (or its default, `us-east-1`, off AWS).
+    Spec,
+}
+
+impl Target {
+    /// Says under `-v` which region is used and why, naming the shell's
+    /// region variables it overrides.
+    fn log_region(&self) {
+        let from = match self.region_from {
+            RegionFrom::Flag => "--region",
+            RegionFrom::Spec => "the spec's region (--region overrides it)",
+        };
+        let overridden: Vec<String> = ["AWS_REGION", "AWS_DEFAULT_REGION"]
+            .iter()
+            .filter_map(|name| {
+                let value = std::env::var(name).ok()?;
+                (!value.is_empty() && value != self.region).then(|| format!("{name}={value}"))
+            })
+            .collect();
+        tracing::debug!(
+            region = %self.region,
+            from,
+            not_used = %overridden.join(" "),
+            "region"
+        );
     }
 }
 
@@ -133,6 +175,7 @@ impl Clients {
             timeout = ?target.timeouts.call,
             "connecting"
         );
+        target.log_region();
         // One TLS trust and one set of time limits for every client,
         // the credential providers' own (STS, SSO) included.
         let http_client = crate::transport::https::http_client(ca_bundle)?;
@@ -155,8 +198,15 @@ impl Clients {
     }
 
     /// The clients of a loaded configuration (credentials already chosen).
+    /// Each client's endpoint is set here, to the target's: the SDK's
+    /// loader would otherwise let `AWS_ENDPOINT_URL_<SERVICE>` or a
+    /// profile's `endpoint_url` win over it, and the clients would talk to
+    /// another server than the one the tool probes, plans for and names.
     pub fn from_shared(shared: &aws_types::SdkConfig, target: &Target) -> Clients {
-        let s3_config = aws_sdk_s3::config::Builder::from(shared)
+        let endpoint = target.endpoint.clone();
+        let mut s3_config = aws_sdk_s3::config::Builder::from(shared);
+        s3_config.set_endpoint_url(endpoint.clone());
+        let s3_config = s3_config
             .force_path_style(target.path_style())
             // S3 clones reject the SDK's newer default checksums; send them
             // only where the API requires one.
@@ -165,11 +215,15 @@ impl Clients {
             // A cut XML answer is an error, never a shorter listing.
             .interceptor(complete_xml::CompleteXml)
             .build();
+        let mut iam_config = aws_sdk_iam::config::Builder::from(shared);
+        iam_config.set_endpoint_url(endpoint.clone());
+        let mut sts_config = aws_sdk_sts::config::Builder::from(shared);
+        sts_config.set_endpoint_url(endpoint);
         Clients {
             target: target.clone(),
             s3: aws_sdk_s3::Client::from_conf(s3_config),
-            iam: aws_sdk_iam::Client::new(shared),
-            sts: aws_sdk_sts::Client::new(shared),
+            iam: aws_sdk_iam::Client::from_conf(iam_config.build()),
+            sts: aws_sdk_sts::Client::from_conf(sts_config.build()),
             credentials: shared.credentials_provider(),
         }
     }

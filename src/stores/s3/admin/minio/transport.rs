@@ -1,6 +1,7 @@
 //! One signed request to MinIO's admin API: SigV4 (service `s3`, the
 //! environment's region, `x-amz-content-sha256` as MinIO requires) over
-//! hyper-util's client with the tool's one TLS trust, within the run's
+//! hyper-util's client with the tool's one TLS trust and the environment's
+//! proxy (`transport::proxy`), within the run's
 //! time limit for one call. No retry: the caller decides what is safe to
 //! repeat.
 
@@ -21,6 +22,7 @@ use rustls::ClientConfig;
 
 use crate::error::ApiCause;
 use crate::secret::Secret;
+use crate::transport::proxy::{Proxies, ProxyConnector};
 use crate::transport::timeouts::Timeouts;
 
 /// An admin answer is small (a user list is the largest): more is refused.
@@ -47,8 +49,8 @@ pub(crate) struct Transport {
 }
 
 enum Sender {
-    Plain(Client<HttpConnector, Full<Bytes>>),
-    Tls(Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>),
+    Plain(Client<ProxyConnector, Full<Bytes>>),
+    Tls(Client<hyper_rustls::HttpsConnector<ProxyConnector>, Full<Bytes>>),
 }
 
 impl Transport {
@@ -57,9 +59,9 @@ impl Transport {
         let mut tcp = HttpConnector::new();
         tcp.set_connect_timeout(Some(timeouts.connect()));
         tcp.set_nodelay(true);
+        let tcp = Proxies::from_env().connector(tcp);
         let send = match (https, tls) {
             (true, Some(config)) => {
-                tcp.enforce_http(false);
                 let connector = HttpsConnectorBuilder::new()
                     .with_tls_config((*config).clone())
                     .https_only()
