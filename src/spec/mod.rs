@@ -133,6 +133,9 @@ pub(crate) struct RedisStorage {
     pub(crate) password_env: String,
     /// `apply` makes the app's ACL user (`app_user:`, default true).
     pub(crate) app_user: bool,
+    /// A Redis Cluster (`cluster: true`): `url` is one node, a seed the
+    /// others are discovered from.
+    pub(crate) cluster: bool,
 }
 
 impl RedisStorage {

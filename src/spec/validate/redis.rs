@@ -46,12 +46,26 @@ impl Checker<'_> {
             }
         }
         let password_env = self.password_env(env.password_env.as_ref());
+        let cluster = env.cluster.as_ref().is_some_and(|v| v.value);
+        if let (true, Some(url), Some(raw)) = (cluster, &url, &env.url) {
+            if !matches!(
+                url::Url::parse(url).map(|u| u.path().to_owned()).as_deref(),
+                Ok("" | "/" | "/0")
+            ) {
+                self.problem(
+                    &raw.referenced,
+                    "redis.cluster-database",
+                    "a Redis Cluster has database 0 only: drop the database number from url (or set cluster: false)".into(),
+                );
+            }
+        }
         Some(RedisStorage {
             url: url?,
             key_prefix: key_prefix?,
             index_key: index_key?,
             password_env: password_env?,
             app_user: env.app_user.is_none_or(|v| v.value),
+            cluster,
         })
     }
 
@@ -227,6 +241,26 @@ environments:
             problems(missing),
             vec![(4, "redis.url"), (6, "redis.index-key")]
         );
+    }
+
+    #[test]
+    fn cluster_is_a_redis_setting_on_database_zero() {
+        let spec = |extra: &str| {
+            format!(
+                "project: p\nenvironments:\n  c:\n    storage: redis\n    url: redis://127.0.0.1:7000{extra}\n    cluster: true\n"
+            )
+        };
+        let Ok(parsed) = Spec::parse(&spec(""), "s.yaml") else {
+            panic!("refused");
+        };
+        assert!(matches!(
+            parsed.environments.get("c").map(|e| &e.storage),
+            Some(Storage::Redis(r)) if r.cluster
+        ));
+        assert!(Spec::parse(&spec("/0"), "s.yaml").is_ok());
+        assert_eq!(problems(&spec("/2")), vec![(5, "redis.cluster-database")]);
+        let local = "project: p\nenvironments:\n  d:\n    storage: local\n    cluster: true\n";
+        assert_eq!(problems(local), vec![(5, "spec.key-not-applicable")]);
     }
 
     #[test]
