@@ -38,6 +38,7 @@ mod outputs;
 mod paging;
 mod provision;
 mod redis;
+mod redis_cluster;
 mod redis_dedicated;
 mod redis_provision;
 mod redis_tls;

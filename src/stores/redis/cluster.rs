@@ -136,14 +136,7 @@ impl Nodes {
         }
         replicas.sort();
         replicas.dedup();
-        let urls: Vec<String> = addresses.iter().map(|a| node_url(spec, a)).collect();
-        let connecting = urls
-            .iter()
-            .map(|url| Redis::connect_node(spec, url, timeouts, ca_bundle));
-        let masters = join_all(connecting)
-            .await
-            .into_iter()
-            .collect::<Result<Vec<Redis>>>()?;
+        let masters = connect_all(spec, &addresses, timeouts, ca_bundle).await?;
         let mut nodes = Nodes {
             masters,
             owner,
@@ -152,6 +145,19 @@ impl Nodes {
         };
         nodes.index = nodes.of_key(index_key.as_bytes());
         Ok(nodes)
+    }
+
+    /// Every node, masters then replicas, connected: ACL users live on
+    /// each (a cluster does not copy them), replicas included, so the app
+    /// keeps its user when a replica is promoted.
+    pub(crate) async fn every_node(
+        &self,
+        spec: &RedisStorage,
+        timeouts: Timeouts,
+        ca_bundle: Option<&Path>,
+    ) -> Result<Vec<Redis>> {
+        let replicas = connect_all(spec, &self.replicas, timeouts, ca_bundle).await?;
+        Ok(self.masters.iter().cloned().chain(replicas).collect())
     }
 
     /// The URL of a node of this cluster at `address` (`host:port`).
@@ -230,6 +236,20 @@ impl Nodes {
         }
         Answers { answers, failed }
     }
+}
+
+/// Connects to the nodes at `addresses` (`host:port`), in parallel.
+async fn connect_all(
+    spec: &RedisStorage,
+    addresses: &[String],
+    timeouts: Timeouts,
+    ca_bundle: Option<&Path>,
+) -> Result<Vec<Redis>> {
+    let urls: Vec<String> = addresses.iter().map(|a| node_url(spec, a)).collect();
+    let connecting = urls
+        .iter()
+        .map(|url| Redis::connect_node(spec, url, timeouts, ca_bundle));
+    join_all(connecting).await.into_iter().collect()
 }
 
 /// The URL of a cluster node at `address` (`host:port`): the spec's URL
