@@ -535,3 +535,270 @@ fn the_apps_acl_user_is_made_and_removed_on_every_node() {
     }
     assert!(app_writes("b").is_err(), "the user is gone");
 }
+
+/// A three-master cluster of the test's own (the bench's is shared by the
+/// tests running at once: one that stops a node cannot use it), on free
+/// loopback ports in a temporary folder, with an append-only file synced
+/// at every write, so a node stopped and started again has its keys back.
+/// Its nodes are stopped when it is dropped.
+struct OwnCluster {
+    dir: tempfile::TempDir,
+    ports: Vec<u16>,
+    servers: Vec<Option<std::process::Child>>,
+}
+
+impl OwnCluster {
+    fn start() -> OwnCluster {
+        let (_, _, password) = cluster_server();
+        let dir = tempdir();
+        let ports = free_ports(6);
+        let mut cluster = OwnCluster {
+            dir,
+            ports: ports[..3].to_vec(),
+            servers: Vec::new(),
+        };
+        for (n, port) in cluster.ports.clone().iter().enumerate() {
+            let folder = cluster.dir.path().join(format!("node{n}"));
+            std::fs::create_dir(&folder).expect("node folder");
+            let conf = format!(
+                "bind 127.0.0.1\nport {port}\ncluster-enabled yes\ncluster-port {}\n\
+                 cluster-config-file nodes.conf\ncluster-node-timeout 5000\ndir {}\n\
+                 save \"\"\nappendonly yes\nappendfsync always\nrequirepass {password}\n",
+                ports[n + 3],
+                folder.display()
+            );
+            std::fs::write(folder.join("redis.conf"), conf).expect("conf");
+            cluster.servers.push(None);
+            cluster.start_node(n);
+        }
+        let addresses: Vec<String> = cluster
+            .ports
+            .iter()
+            .map(|p| format!("127.0.0.1:{p}"))
+            .collect();
+        let created = std::process::Command::new("redis-cli")
+            .env("REDISCLI_AUTH", &password)
+            .args(["--cluster", "create"])
+            .args(&addresses)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .output()
+            .expect("redis-cli runs");
+        assert!(created.status.success(), "{created:?}");
+        cluster.wait_ok();
+        cluster
+    }
+
+    fn addresses(&self) -> Vec<String> {
+        self.ports
+            .iter()
+            .map(|p| format!("127.0.0.1:{p}"))
+            .collect()
+    }
+
+    /// Starts node `n` (again), and waits for its answer.
+    fn start_node(&mut self, n: usize) {
+        let folder = self.dir.path().join(format!("node{n}"));
+        let child = std::process::Command::new("redis-server")
+            .arg(folder.join("redis.conf"))
+            .current_dir(&folder)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server runs");
+        self.servers[n] = Some(child);
+        let address = format!("127.0.0.1:{}", self.ports[n]);
+        self.wait(|_| {
+            redis::Client::open(format!("redis://:{}@{address}", cluster_server().2))
+                .and_then(|c| c.get_connection())
+                .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c))
+                .is_ok()
+        });
+    }
+
+    /// Kills node `n` (SIGKILL: a crash, not a shutdown).
+    fn kill_node(&mut self, n: usize) {
+        if let Some(mut child) = self.servers[n].take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Waits until every node says `cluster_state:ok`.
+    fn wait_ok(&self) {
+        self.wait(|c| {
+            c.addresses().iter().all(|a| {
+                redis::cmd("CLUSTER")
+                    .arg("INFO")
+                    .query::<String>(&mut node(a))
+                    .is_ok_and(|i| i.contains("cluster_state:ok"))
+            })
+        });
+    }
+
+    fn wait(&self, ready: impl Fn(&OwnCluster) -> bool) {
+        let start = std::time::Instant::now();
+        while !ready(self) {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(30),
+                "the test's cluster did not come up"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for OwnCluster {
+    fn drop(&mut self) {
+        for n in 0..self.servers.len() {
+            self.kill_node(n);
+        }
+    }
+}
+
+/// `n` free loopback ports (all bound at once, so they differ).
+fn free_ports(n: usize) -> Vec<u16> {
+    let sockets: Vec<std::net::TcpListener> = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("a free port"))
+        .collect();
+    sockets
+        .iter()
+        .map(|s| s.local_addr().expect("an address").port())
+        .collect()
+}
+
+/// A master killed mid-purge: the run stops with one line naming that
+/// node and saying how many traces it deleted (the store agrees); once
+/// the node is back, a rerun deletes exactly the rest.
+#[test]
+#[ignore = "needs the bench: run scripts/test.sh"]
+fn a_master_killed_mid_purge_is_named_and_a_rerun_finishes_the_job() {
+    let mut cluster = OwnCluster::start();
+    let addresses = cluster.addresses();
+    let (_, _, password) = cluster_server();
+    let ns = "ct-cl-kill:";
+    // 30 days of 1,000 traces through a cluster client of this cluster.
+    let mut c = redis::cluster::ClusterClient::builder(vec![format!("redis://{}", addresses[0])])
+        .password(password.clone())
+        .build()
+        .and_then(|c| c.get_connection())
+        .expect("cluster connection");
+    let now = now();
+    let mut pipe = redis::cluster::cluster_pipe();
+    for age in 0..30 {
+        for i in 0..1000 {
+            let (_, commands) = trace_commands(ns, &format!("t{age}-{i}"), now - age * DAY);
+            for cmd in commands {
+                pipe.add_command(cmd).ignore();
+            }
+        }
+        pipe.exec(&mut c).expect("store traces");
+        pipe = redis::cluster::cluster_pipe();
+    }
+    let (total, expired) = (30_000u64, 14_000u64);
+    let index = format!("{ns}index");
+    let keyslot: u16 = redis::cmd("CLUSTER")
+        .arg("KEYSLOT")
+        .arg(&index)
+        .query(&mut c)
+        .expect("keyslot");
+    // A master that does not hold the index: the walk goes on reading it.
+    let victim = (0..3)
+        .find(|n| {
+            let slots: Vec<(u16, u16)> = {
+                let v: Vec<Vec<redis::Value>> = redis::cmd("CLUSTER")
+                    .arg("SLOTS")
+                    .query(&mut node(&addresses[*n]))
+                    .expect("slots");
+                v.iter()
+                    .filter(|r| {
+                        matches!(r.get(2), Some(redis::Value::Array(m))
+                            if matches!(m.get(1), Some(redis::Value::Int(p)) if *p == i64::from(cluster.ports[*n])))
+                    })
+                    .filter_map(|r| match (r.first(), r.get(1)) {
+                        (Some(redis::Value::Int(a)), Some(redis::Value::Int(b))) => {
+                            Some((u16::try_from(*a).ok()?, u16::try_from(*b).ok()?))
+                        }
+                        _ => None,
+                    })
+                    .collect()
+            };
+            !slots.iter().any(|(a, b)| (*a..=*b).contains(&keyslot))
+        })
+        .expect("a master without the index");
+    let victim_address = addresses[victim].clone();
+
+    let dir = tempdir();
+    let spec = format!(
+        "project: p\nenvironments:\n  cache:\n    storage: redis\n    url: redis://{}\n    cluster: true\n    key_prefix: '{ns}traces:'\n    index_key: '{index}'\n    retention_days: 15\n",
+        addresses[0]
+    );
+    std::fs::write(dir.path().join("chronotrace-ops.yaml"), spec).expect("spec");
+    let tool = |args: &[&str]| {
+        Run::new(dir.path())
+            .env("REDIS_PASSWORD", &password)
+            .args(["-e", "cache", "--output", "json"])
+            .args(args)
+    };
+    let remaining = |c: &mut redis::cluster::ClusterConnection| -> u64 {
+        redis::cmd("ZCARD").arg(&index).query(c).expect("zcard")
+    };
+    let traces_left = || -> u64 {
+        addresses
+            .iter()
+            .map(|a| scan_node(a, &format!("{ns}traces:*")).len() as u64)
+            .sum()
+    };
+
+    let mut child = tool(&["cleanup", "purge", "--yes"]).spawn();
+    let start = std::time::Instant::now();
+    while remaining(&mut c) >= total {
+        assert!(
+            child.try_wait().ok().flatten().is_none(),
+            "the purge ended before deleting"
+        );
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(60),
+            "no progress"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    crate::conformance::signal(&child, "STOP");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(
+        remaining(&mut c) > total - expired,
+        "the purge was done before it was frozen"
+    );
+    cluster.kill_node(victim);
+    crate::conformance::signal(&child, "CONT");
+    let first = Outcome::of(child.wait_with_output().expect("the binary ends")).code(2);
+    let said = first
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("error: "))
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        said.contains(&victim_address),
+        "names the node: {}",
+        first.stderr
+    );
+    let deleted: u64 = said
+        .split("this run deleted ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("says what it deleted: {}", first.stderr));
+    assert!((1..expired).contains(&deleted), "{said}");
+
+    cluster.start_node(victim);
+    cluster.wait_ok();
+    assert_eq!(
+        traces_left(),
+        total - deleted,
+        "the store agrees with the run"
+    );
+    let rerun = tool(&["cleanup", "purge", "--yes"]).run().code(0).json();
+    assert_eq!(rerun["deleted_objects"], expired - deleted, "{rerun:#}");
+    assert_eq!(traces_left(), total - expired);
+    tool(&["cleanup", "verify", "--grace", "0"]).run().code(0);
+}
