@@ -562,7 +562,7 @@ impl OwnCluster {
             std::fs::create_dir(&folder).expect("node folder");
             let conf = format!(
                 "bind 127.0.0.1\nport {port}\ncluster-enabled yes\ncluster-port {}\n\
-                 cluster-config-file nodes.conf\ncluster-node-timeout 5000\ndir {}\n\
+                 cluster-config-file nodes.conf\ncluster-node-timeout 15000\ndir {}\n\
                  save \"\"\nappendonly yes\nappendfsync always\nrequirepass {password}\n",
                 ports[n + 3],
                 folder.display()
@@ -613,6 +613,13 @@ impl OwnCluster {
                 .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c))
                 .is_ok()
         });
+    }
+
+    /// Sends `kill -SIG` to node `n` (STOP: a node that hangs, CONT).
+    fn signal_node(&self, n: usize, sig: &str) {
+        if let Some(child) = &self.servers[n] {
+            crate::conformance::signal(child, sig);
+        }
     }
 
     /// Kills node `n` (SIGKILL: a crash, not a shutdown).
@@ -701,8 +708,9 @@ fn a_master_killed_mid_purge_is_named_and_a_rerun_finishes_the_job() {
         .arg(&index)
         .query(&mut c)
         .expect("keyslot");
-    // A master that does not hold the index: the walk goes on reading it.
-    let victim = (0..3)
+    // A master that does not hold the index (the walk goes on reading it),
+    // nor is the spec's seed node.
+    let victim = (1..3)
         .find(|n| {
             let slots: Vec<(u16, u16)> = {
                 let v: Vec<Vec<redis::Value>> = redis::cmd("CLUSTER")
@@ -749,6 +757,23 @@ fn a_master_killed_mid_purge_is_named_and_a_rerun_finishes_the_job() {
             .sum()
     };
 
+    // A master that hangs: check names it (and the run stays short).
+    let check = |run: Outcome| -> serde_json::Value {
+        let report = run.json();
+        report["checks"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["id"] == "redis.cluster"))
+            .cloned()
+            .unwrap_or_else(|| panic!("no redis.cluster: {report:#}"))
+    };
+    assert_eq!(check(tool(&["check"]).run())["status"], "pass");
+    cluster.signal_node(victim, "STOP");
+    let hung = check(tool(&["--timeout", "2", "check"]).run());
+    cluster.signal_node(victim, "CONT");
+    assert_eq!(hung["status"], "fail", "{hung:#}");
+    let message = hung["message"].as_str().unwrap_or_default();
+    assert!(message.contains(&victim_address), "{hung:#}");
+
     let mut child = tool(&["cleanup", "purge", "--yes"]).spawn();
     let start = std::time::Instant::now();
     while remaining(&mut c) >= total {
@@ -789,6 +814,16 @@ fn a_master_killed_mid_purge_is_named_and_a_rerun_finishes_the_job() {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("says what it deleted: {}", first.stderr));
     assert!((1..expired).contains(&deleted), "{said}");
+
+    // The dead master, named by check.
+    let dead = check(tool(&["check"]).run());
+    assert_eq!(dead["status"], "fail", "{dead:#}");
+    assert!(
+        dead["message"]
+            .as_str()
+            .is_some_and(|m| m.contains(&victim_address)),
+        "{dead:#}"
+    );
 
     cluster.start_node(victim);
     cluster.wait_ok();
