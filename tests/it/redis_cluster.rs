@@ -120,7 +120,16 @@ pub fn trace_commands(ns: &str, id: &str, stored_at: i64) -> (String, [redis::Cm
 /// cluster client, as the seed does: SET with its 15-day TTL, ZADD to the
 /// index at the time it was stored. Returns (key, age) of each.
 pub fn store_traces(ns: &str, days: i64, per_day: i64) -> Vec<(String, i64)> {
-    let mut c = cluster_client();
+    store_traces_with(&mut cluster_client(), ns, days, per_day)
+}
+
+/// The same through the cluster client `c`.
+pub fn store_traces_with(
+    c: &mut redis::cluster::ClusterConnection,
+    ns: &str,
+    days: i64,
+    per_day: i64,
+) -> Vec<(String, i64)> {
     let now = now();
     let mut stored = Vec::new();
     let mut pipe = redis::cluster::cluster_pipe();
@@ -133,13 +142,13 @@ pub fn store_traces(ns: &str, days: i64, per_day: i64) -> Vec<(String, i64)> {
             }
             stored.push((key, age));
             if stored.len() % 2_000 == 0 {
-                pipe.exec(&mut c).expect("store traces");
+                pipe.exec(c).expect("store traces");
                 pipe = redis::cluster::cluster_pipe();
             }
         }
     }
     if stored.len() % 2_000 != 0 {
-        pipe.exec(&mut c).expect("store traces");
+        pipe.exec(c).expect("store traces");
     }
     stored
 }
@@ -544,29 +553,55 @@ fn the_apps_acl_user_is_made_and_removed_on_every_node() {
 struct OwnCluster {
     dir: tempfile::TempDir,
     ports: Vec<u16>,
+    /// Each node's TLS port (`OwnCluster::with_tls`), else empty.
+    tls_ports: Vec<u16>,
     servers: Vec<Option<std::process::Child>>,
 }
 
 impl OwnCluster {
     fn start() -> OwnCluster {
+        OwnCluster::start_with(false)
+    }
+
+    /// The same with TLS besides (`tls-port`, and TLS on the cluster bus:
+    /// `tls-cluster yes`), the certificate the bench's single server has
+    /// (for 127.0.0.1, signed by `CT_TEST_REDIS_TLS_CA`).
+    fn with_tls() -> OwnCluster {
+        OwnCluster::start_with(true)
+    }
+
+    fn start_with(tls: bool) -> OwnCluster {
         let (_, _, password) = cluster_server();
         let dir = tempdir();
-        let ports = free_ports(6);
+        let ports = free_ports(9);
         let mut cluster = OwnCluster {
             dir,
             ports: ports[..3].to_vec(),
+            tls_ports: if tls { ports[6..].to_vec() } else { Vec::new() },
             servers: Vec::new(),
         };
+        let certs = crate::support::bench_file("CT_TEST_REDIS_TLS_CA")
+            .parent()
+            .expect("the bench's TLS folder")
+            .to_path_buf();
         for (n, port) in cluster.ports.clone().iter().enumerate() {
             let folder = cluster.dir.path().join(format!("node{n}"));
             std::fs::create_dir(&folder).expect("node folder");
-            let conf = format!(
+            let mut conf = format!(
                 "bind 127.0.0.1\nport {port}\ncluster-enabled yes\ncluster-port {}\n\
                  cluster-config-file nodes.conf\ncluster-node-timeout 15000\ndir {}\n\
                  save \"\"\nappendonly yes\nappendfsync always\nrequirepass {password}\n",
                 ports[n + 3],
                 folder.display()
             );
+            if let Some(tls_port) = cluster.tls_ports.get(n) {
+                conf.push_str(&format!(
+                    "tls-port {tls_port}\ntls-cluster yes\ntls-auth-clients no\n\
+                     tls-cert-file {0}/server.pem\ntls-key-file {0}/server.key\n\
+                     tls-ca-cert-file {0}/ca.pem\n",
+                    certs.display()
+                ));
+            }
             std::fs::write(folder.join("redis.conf"), conf).expect("conf");
             cluster.servers.push(None);
             cluster.start_node(n);
@@ -586,6 +621,20 @@ impl OwnCluster {
         assert!(created.status.success(), "{created:?}");
         cluster.wait_ok();
         cluster
+    }
+
+    /// A cluster client of this cluster (plain ports).
+    fn client(&self) -> redis::cluster::ClusterConnection {
+        let urls: Vec<String> = self
+            .addresses()
+            .iter()
+            .map(|a| format!("redis://{a}"))
+            .collect();
+        redis::cluster::ClusterClient::builder(urls)
+            .password(cluster_server().2)
+            .build()
+            .and_then(|c| c.get_connection())
+            .expect("cluster connection")
     }
 
     fn addresses(&self) -> Vec<String> {
@@ -684,23 +733,8 @@ fn a_master_killed_mid_purge_is_named_and_a_rerun_finishes_the_job() {
     let (_, _, password) = cluster_server();
     let ns = "ct-cl-kill:";
     // 30 days of 1,000 traces through a cluster client of this cluster.
-    let mut c = redis::cluster::ClusterClient::builder(vec![format!("redis://{}", addresses[0])])
-        .password(password.clone())
-        .build()
-        .and_then(|c| c.get_connection())
-        .expect("cluster connection");
-    let now = now();
-    let mut pipe = redis::cluster::cluster_pipe();
-    for age in 0..30 {
-        for i in 0..1000 {
-            let (_, commands) = trace_commands(ns, &format!("t{age}-{i}"), now - age * DAY);
-            for cmd in commands {
-                pipe.add_command(cmd).ignore();
-            }
-        }
-        pipe.exec(&mut c).expect("store traces");
-        pipe = redis::cluster::cluster_pipe();
-    }
+    let mut c = cluster.client();
+    store_traces_with(&mut c, ns, 30, 1000);
     let (total, expired) = (30_000u64, 14_000u64);
     let index = format!("{ns}index");
     let keyslot: u16 = redis::cmd("CLUSTER")
@@ -836,4 +870,59 @@ fn a_master_killed_mid_purge_is_named_and_a_rerun_finishes_the_job() {
     assert_eq!(rerun["deleted_objects"], expired - deleted, "{rerun:#}");
     assert_eq!(traces_left(), total - expired);
     tool(&["cleanup", "verify", "--grace", "0"]).run().code(0);
+}
+
+/// `rediss://` on a cluster as on a single server: the seed node over TLS,
+/// the other masters at the TLS ports the cluster gives a TLS connection,
+/// the bench's CA trusted through `--ca-bundle`.
+#[test]
+#[ignore = "needs the bench: run scripts/test.sh"]
+fn a_cluster_over_tls_is_walked_and_checked_like_a_single_server() {
+    let cluster = OwnCluster::with_tls();
+    let (_, _, password) = cluster_server();
+    let ns = "ct-cl-tls:";
+    store_traces_with(&mut cluster.client(), ns, 20, 10);
+
+    let dir = tempdir();
+    let spec = format!(
+        "project: p\nenvironments:\n  cache:\n    storage: redis\n    url: rediss://127.0.0.1:{}\n    cluster: true\n    key_prefix: '{ns}traces:'\n    index_key: '{ns}index'\n    retention_days: 15\n",
+        cluster.tls_ports[0]
+    );
+    std::fs::write(dir.path().join("chronotrace-ops.yaml"), spec).expect("spec");
+    let ca = crate::support::bench_file("CT_TEST_REDIS_TLS_CA");
+    let tool = |args: &[&str]| {
+        Run::new(dir.path())
+            .env("REDIS_PASSWORD", &password)
+            .args(["--ca-bundle", ca.to_str().expect("a UTF-8 path")])
+            .args(["-e", "cache", "--output", "json"])
+            .args(args)
+            .run()
+    };
+    let report = tool(&["report", "--no-checks"]).code(0).json();
+    assert_eq!(report["objects"], 200, "{report:#}");
+    let verify = tool(&["cleanup", "verify", "--grace", "0"]).code(1).json();
+    assert_eq!(verify["expired_objects"], 40, "{verify:#}");
+    let checked = tool(&["check"]).json();
+    let cluster_check = checked["checks"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["id"] == "redis.cluster"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(cluster_check["status"], "pass", "{checked:#}");
+    for tls_port in &cluster.tls_ports {
+        assert!(
+            cluster_check["message"]
+                .as_str()
+                .is_some_and(|m| m.contains(&format!("rediss://127.0.0.1:{tls_port}"))),
+            "every master over TLS: {cluster_check:#}"
+        );
+    }
+    let purge = tool(&["cleanup", "purge", "--yes"]).code(0).json();
+    assert_eq!(purge["deleted_objects"], 40, "{purge:#}");
+    // Without the CA, one line before the password is sent.
+    Run::new(dir.path())
+        .env("REDIS_PASSWORD", &password)
+        .args(["-e", "cache", "cleanup", "verify"])
+        .run()
+        .code(2);
 }
