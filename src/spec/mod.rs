@@ -136,6 +136,9 @@ pub(crate) struct RedisStorage {
     /// A Redis Cluster (`cluster: true`): `url` is one node, a seed the
     /// others are discovered from.
     pub(crate) cluster: bool,
+    /// More seed nodes of the cluster, tried after `url` (`urls:` gives
+    /// `url` and these).
+    pub(crate) more_seeds: Vec<String>,
 }
 
 impl RedisStorage {

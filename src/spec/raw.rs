@@ -95,6 +95,9 @@ pub(crate) struct RawEnvironment {
     /// storage: redis only. true: the server is a Redis Cluster (ElastiCache or Memorystore cluster mode, a self-managed cluster); `url` names any one node, the others are read from it (CLUSTER SLOTS), and every master is walked. Database 0 only.
     #[schemars(with = "Option<bool>", extend("default" = false))]
     pub(crate) cluster: Option<Spanned<bool>>,
+    /// storage: redis with cluster: true only, instead of url: several seed nodes of the cluster, tried in order until one answers (each as url would be; the same scheme for all).
+    #[schemars(with = "Option<Vec<String>>")]
+    pub(crate) urls: Option<Spanned<Vec<Spanned<String>>>>,
     /// storage: redis only. The trace keys' prefix (the seed's `chronotrace:traces:`); no glob characters.
     #[schemars(with = "Option<String>", extend("default" = "chronotrace:traces:"))]
     pub(crate) key_prefix: Option<Spanned<String>>,

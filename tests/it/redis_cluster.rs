@@ -926,3 +926,35 @@ fn a_cluster_over_tls_is_walked_and_checked_like_a_single_server() {
         .run()
         .code(2);
 }
+
+/// `urls:` lists several seed nodes: one that is down is passed over for
+/// the next, and the walk is the same; when none answers, the first one's
+/// error is the one line.
+#[test]
+#[ignore = "needs the bench: run scripts/test.sh"]
+fn a_seed_node_that_is_down_is_passed_over_for_the_next() {
+    let dir = tempdir();
+    let ns = namespace("cl-seeds");
+    let _cleanup = Cleanup(ns.clone());
+    store_traces(&ns, 20, 3);
+    let (url, nodes, _) = cluster_server();
+    let closed = format!("redis://127.0.0.1:{}", free_ports(1)[0]);
+    let write = |urls: &str| {
+        let spec = format!(
+            "project: p\nenvironments:\n  cache:\n    storage: redis\n    urls: {urls}\n    cluster: true\n    key_prefix: '{ns}traces:'\n    index_key: '{ns}index'\n    retention_days: 15\n"
+        );
+        std::fs::write(dir.path().join("chronotrace-ops.yaml"), spec).expect("spec");
+    };
+    write(&format!("[{closed}, {url}, redis://{}]", nodes[1]));
+    let verify = run(
+        dir.path(),
+        &["--output", "json", "cleanup", "verify", "--grace", "0"],
+    )
+    .code(1)
+    .json();
+    assert_eq!(verify["expired_objects"], 12, "{verify:#}");
+    write(&format!("[{closed}]"));
+    run(dir.path(), &["cleanup", "verify"])
+        .code(2)
+        .one_line_error(&closed);
+}

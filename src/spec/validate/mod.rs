@@ -228,6 +228,7 @@ impl Checker<'_> {
                 env.cluster.as_ref().map(|v| v.referenced),
                 "redis",
             ),
+            ("urls", env.urls.as_ref().map(|v| v.referenced), "redis"),
             ("table", at(&env.table), "database"),
             (
                 "app_user",

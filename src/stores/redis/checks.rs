@@ -37,7 +37,7 @@ pub(crate) async fn check(
     ca_bundle: Option<&Path>,
 ) -> Vec<CheckResult> {
     let started = Instant::now();
-    let redis = match Redis::connect(spec, timeouts, ca_bundle).await {
+    let redis = match super::cluster::connect_seed(spec, timeouts, ca_bundle).await {
         Ok(redis) => redis,
         Err(e) => {
             let mut results = vec![CheckResult::from_error(IDS[0], &e).took(started)];
@@ -178,10 +178,7 @@ fn version(info: &[(String, String)]) -> CheckResult {
 /// 60-second TTL, so even an interrupted probe leaves nothing for long.
 pub(crate) async fn probe(nodes: &Nodes, prefix: &str) -> CheckResult {
     let key = format!("{prefix}_probe:{}", crate::check::probe_name());
-    let redis = nodes
-        .masters
-        .get(nodes.of_key(key.as_bytes()))
-        .unwrap_or_else(|| nodes.index());
+    let redis = nodes.master(nodes.of_key(key.as_bytes()));
     let value = "chronotrace-ops probe";
     let set = redis::cmd("SET")
         .arg(&key)

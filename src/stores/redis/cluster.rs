@@ -32,6 +32,8 @@ pub(crate) const SLOTS: usize = 16_384;
 /// master of each slot, and the replicas (never walked).
 #[derive(Debug, Clone)]
 pub(crate) struct Nodes {
+    /// The node the spec's `url` names (on a cluster, the map's source).
+    seed: Redis,
     pub(crate) masters: Vec<Redis>,
     /// The index of the master serving each slot (empty: one server).
     owner: Vec<u16>,
@@ -63,6 +65,7 @@ impl Nodes {
     /// One server: every command goes to it.
     pub(crate) fn single(redis: Redis) -> Nodes {
         Nodes {
+            seed: redis.clone(),
             masters: vec![redis],
             owner: Vec::new(),
             replicas: Vec::new(),
@@ -78,7 +81,7 @@ impl Nodes {
         timeouts: Timeouts,
         ca_bundle: Option<&Path>,
     ) -> Result<Nodes> {
-        let seed = Redis::connect(spec, timeouts, ca_bundle).await?;
+        let seed = connect_seed(spec, timeouts, ca_bundle).await?;
         if spec.cluster {
             Nodes::discover(seed, spec, &spec.index_key, timeouts, ca_bundle).await
         } else {
@@ -138,6 +141,7 @@ impl Nodes {
         replicas.dedup();
         let masters = connect_all(spec, &addresses, timeouts, ca_bundle).await?;
         let mut nodes = Nodes {
+            seed,
             masters,
             owner,
             replicas,
@@ -182,12 +186,10 @@ impl Nodes {
         self.index
     }
 
-    fn master(&self, node: usize) -> &Redis {
-        // `of_key` only hands out positions in `masters`, never empty.
-        self.masters
-            .get(node)
-            .or_else(|| self.masters.first())
-            .unwrap_or_else(|| unreachable!("a store has at least one server"))
+    /// Master `node` (`of_key` only hands out positions in `masters`; the
+    /// seed stands in for any other, which a cluster would answer MOVED).
+    pub(crate) fn master(&self, node: usize) -> &Redis {
+        self.masters.get(node).unwrap_or(&self.seed)
     }
 
     /// Runs `commands` (each on its node), as one pipeline a node, the
@@ -236,6 +238,39 @@ impl Nodes {
         }
         Answers { answers, failed }
     }
+}
+
+/// Connects to the spec's node (`url`), or on a cluster to the first of
+/// its seed nodes (`urls:`) that answers: a seed node that is down is no
+/// reason to give up on the cluster. A node that answers in the wrong
+/// mode (`cluster:`) is the spec's error, not the node's: it stops there.
+/// When none answers, the first one's error says why.
+pub(crate) async fn connect_seed(
+    spec: &RedisStorage,
+    timeouts: Timeouts,
+    ca_bundle: Option<&Path>,
+) -> Result<Redis> {
+    let first = Redis::connect(spec, timeouts, ca_bundle).await;
+    let Err(first_error) = first else {
+        return first;
+    };
+    if matches!(first_error, Error::Usage { .. }) {
+        return Err(first_error);
+    }
+    for url in &spec.more_seeds {
+        let seed = RedisStorage {
+            url: url.clone(),
+            ..spec.clone()
+        };
+        match Redis::connect(&seed, timeouts, ca_bundle).await {
+            Ok(redis) => {
+                tracing::debug!(seed = %url, "the first seed node did not answer: {first_error}");
+                return Ok(redis);
+            }
+            Err(e) => tracing::debug!(seed = %url, "seed node: {e}"),
+        }
+    }
+    Err(first_error)
 }
 
 /// Connects to the nodes at `addresses` (`host:port`), in parallel.

@@ -246,6 +246,7 @@ pub(crate) fn seed_layout() -> RedisStorage {
         password_env: "REDIS_PASSWORD".into(),
         app_user: true,
         cluster: false,
+        more_seeds: Vec::new(),
     }
 }
 

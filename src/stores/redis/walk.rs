@@ -556,11 +556,7 @@ impl Walk<'_> {
 
     /// The keys pass on one master: what it found there.
     async fn key_pass_on(&self, node: usize) -> Result<Audit> {
-        let redis = self
-            .nodes
-            .masters
-            .get(node)
-            .unwrap_or_else(|| self.nodes.index());
+        let redis = self.nodes.master(node);
         let mut audit = Audit::default();
         let pattern = format!("{}*", self.prefix);
         let retention_ms = self.retention_ms();
