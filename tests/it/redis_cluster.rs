@@ -426,6 +426,22 @@ fn check_names_the_cluster_state_the_slots_and_the_masters() {
         "{message}"
     );
     assert_eq!(check("redis.probe")["status"], "pass");
+    // Each master's memory and persistence judged: the bench's keep none.
+    let eviction = check("redis.eviction");
+    assert!(
+        eviction["message"]
+            .as_str()
+            .is_some_and(|m| m.ends_with("(each of 3 masters)")),
+        "{eviction:#}"
+    );
+    let persistence = check("redis.persistence");
+    assert_eq!(persistence["status"], "warn", "{persistence:#}");
+    assert!(
+        persistence["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("redis://127.0.0.1:")),
+        "the master named: {persistence:#}"
+    );
     assert_eq!(check("redis.ttl")["status"], "pass", "{report:#}");
     assert_eq!(
         scan_masters(&format!("{ns}*")).len(),

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use super::Redis;
 use super::cluster::Nodes;
-use crate::check::{CheckResult, timed};
+use crate::check::{CheckResult, Status, timed};
 use crate::spec::RedisStorage;
 use crate::transport::timeouts::Timeouts;
 
@@ -65,9 +65,39 @@ pub(crate) async fn check(
     };
     results.push(timed(async { version(&info) }).await);
     results.push(timed(probe(&nodes, &spec.key_prefix)).await);
-    results.push(timed(async { judge_eviction(&info) }).await);
-    results.push(timed(persistence(&redis, &info)).await);
-    results.push(timed(async { judge_evicted(&info) }).await);
+    // Memory, persistence and evictions are each master's own: judged on
+    // every one, the worst named (a single server: its own verdicts).
+    let started = Instant::now();
+    let mut masters = Vec::with_capacity(nodes.masters.len());
+    for master in &nodes.masters {
+        let info = if master.label == redis.label {
+            info.clone()
+        } else {
+            self::info(master).await
+        };
+        let persisted = persistence(master, &info).await;
+        masters.push((master.label.as_str(), info, persisted));
+    }
+    let each = |judge: Judge| {
+        worst(
+            masters
+                .iter()
+                .map(|(label, info, _)| (*label, judge(info)))
+                .collect(),
+        )
+        .took(started)
+    };
+    results.push(each(judge_eviction));
+    results.push(
+        worst(
+            masters
+                .iter()
+                .map(|(label, _, persisted)| (*label, persisted.clone()))
+                .collect(),
+        )
+        .took(started),
+    );
+    results.push(each(judge_evicted));
     results.push(timed(ttl(&nodes, spec, retention_days)).await);
     results.push(timed(acl(&redis, spec)).await);
     results
@@ -146,6 +176,33 @@ async fn cluster(
         ),
     );
     (nodes, result)
+}
+
+/// A pure judgement of one server's `INFO`.
+type Judge = fn(&[(String, String)]) -> CheckResult;
+
+/// One check's verdicts on each master as one result: the worst (fail,
+/// then warn, then skip) with its master named, or the pass of the first
+/// said of every master. One server's verdict is left as it is.
+fn worst(mut verdicts: Vec<(&str, CheckResult)>) -> CheckResult {
+    let count = verdicts.len();
+    let rank = |s: Status| match s {
+        Status::Fail => 3,
+        Status::Warn => 2,
+        Status::Skip => 1,
+        Status::Pass => 0,
+    };
+    verdicts.sort_by_key(|(_, r)| std::cmp::Reverse(rank(r.status)));
+    let Some((label, mut result)) = verdicts.into_iter().next() else {
+        return CheckResult::skip(IDS[3], "no master to judge");
+    };
+    if count > 1 {
+        result.message = match result.status {
+            Status::Pass => format!("{} (each of {count} masters)", result.message),
+            _ => format!("{label}: {}", result.message),
+        };
+    }
+    result
 }
 
 /// `INFO` as `(field, value)` lines; empty when refused (the checks that
@@ -378,6 +435,33 @@ mod tests {
         assert_eq!(judge("0", "noeviction"), Status::Pass);
         assert_eq!(judge("1000000", "volatile-ttl"), Status::Pass);
         assert_eq!(judge_eviction(&[]).status, Status::Skip);
+    }
+
+    #[test]
+    fn the_worst_master_is_named_and_a_pass_is_said_of_every_one() {
+        let pass = || CheckResult::pass(IDS[3], "maxmemory 0, policy noeviction");
+        let all = worst(vec![("redis://a:1", pass()), ("redis://b:2", pass())]);
+        assert_eq!(all.status, Status::Pass);
+        assert!(
+            all.message.ends_with("(each of 2 masters)"),
+            "{}",
+            all.message
+        );
+        let one = worst(vec![
+            ("redis://a:1", pass()),
+            ("redis://b:2", CheckResult::fail(IDS[3], "allkeys-lru")),
+            (
+                "redis://c:3",
+                CheckResult::warn(IDS[3], "noeviction with a limit"),
+            ),
+        ]);
+        assert_eq!(one.status, Status::Fail);
+        assert_eq!(one.message, "redis://b:2: allkeys-lru");
+        assert_eq!(
+            worst(vec![("redis://a:1", pass())]),
+            pass(),
+            "one server: as is"
+        );
     }
 
     #[test]
