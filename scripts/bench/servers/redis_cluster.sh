@@ -12,10 +12,10 @@
 # redis-cluster/ while its working directory stays the bench folder
 # (stop.sh knows our processes by it). The bus ports are free ports too
 # (`cluster-port`), not port+10000, which another bench may hold.
-# `cluster-replica-no-failover yes`: a test that stops a master (to show a
-# node failing mid-purge) gets it back as the master it was, not replaced.
-# Node N's config is redis-cluster/node-N.conf (N = 1..6, masters 1..3 as
-# the create command lists them first), so a test can restart a node.
+# `cluster-replica-no-failover yes`: the masters stay the masters (a busy
+# machine that delays a heartbeat past the node timeout never has a
+# replica promoted mid-test). The tests that stop a node start a cluster
+# of their own (tests/it/redis_cluster.rs): this one is shared.
 
 : "${redis_password:?servers/redis.sh runs first (its password serves the cluster too)}"
 read -r -a cluster_ports < <(free_ports 12)
@@ -68,5 +68,4 @@ wait_until redis-cluster-1 "cluster_state:ok on every node" cluster_ready
 
 bench_env \
 	CT_TEST_REDIS_CLUSTER_URL "redis://${cluster_addresses[0]}" \
-	CT_TEST_REDIS_CLUSTER_NODES "${cluster_addresses[*]}" \
-	CT_TEST_REDIS_CLUSTER_CONF_DIR "$dir/redis-cluster"
+	CT_TEST_REDIS_CLUSTER_NODES "${cluster_addresses[*]}"
