@@ -58,7 +58,18 @@ pub(crate) struct SlotRange {
 /// error, naming it).
 pub(crate) struct Answers {
     pub(crate) answers: Vec<Option<RedisResult<i64>>>,
+    /// The master each answer came from (its position in `masters`).
+    pub(crate) from: Vec<usize>,
     pub(crate) failed: Option<Error>,
+}
+
+impl Answers {
+    /// Adds a later batch's answers after these.
+    pub(crate) fn extend(&mut self, later: Answers) {
+        self.answers.extend(later.answers);
+        self.from.extend(later.from);
+        self.failed = self.failed.take().or(later.failed);
+    }
 }
 
 impl Nodes {
@@ -198,10 +209,12 @@ impl Nodes {
     /// or times out leaves its answers `None` and is named in `failed`.
     pub(crate) async fn run(&self, what: &str, commands: Vec<(usize, Cmd)>) -> Answers {
         let count = commands.len();
+        let mut from = Vec::with_capacity(count);
         let mut pipes: Vec<(redis::Pipeline, Vec<usize>)> = Vec::new();
         pipes.resize_with(self.masters.len(), || (redis::pipe(), Vec::new()));
         for (at, (node, cmd)) in commands.into_iter().enumerate() {
             let node = if node < pipes.len() { node } else { 0 };
+            from.push(node);
             if let Some((pipe, positions)) = pipes.get_mut(node) {
                 pipe.add_command(cmd);
                 positions.push(at);
@@ -236,7 +249,11 @@ impl Nodes {
                 }
             }
         }
-        Answers { answers, failed }
+        Answers {
+            answers,
+            from,
+            failed,
+        }
     }
 }
 

@@ -285,15 +285,14 @@ impl Walk<'_> {
         }
         if !later.is_empty() && batch.failed.is_none() {
             let removed = self.send("ZREM index members", later, true).await;
-            batch.answers.extend(removed.answers);
-            batch.failed = removed.failed;
+            batch.extend(removed);
         }
         let answer = |at: Option<usize>, tolerant: bool| -> Result<i64> {
             match at.and_then(|at| batch.answers.get(at)) {
                 None | Some(None) => Ok(0),
                 Some(Some(Ok(n))) => Ok(*n),
                 Some(Some(Err(_))) if tolerant => Ok(0),
-                Some(Some(Err(e))) => Err(self.nodes.index().refused(what, e)),
+                Some(Some(Err(e))) => Err(self.refused(&batch, at, what, e)),
             }
         };
         let mut members = Vec::with_capacity(page.len());
@@ -336,6 +335,18 @@ impl Walk<'_> {
         } else {
             self.nodes.run(what, commands).await
         }
+    }
+
+    /// A command a master refused, as one line naming that master.
+    fn refused(
+        &self,
+        batch: &Answers,
+        at: Option<usize>,
+        what: &str,
+        e: &redis::RedisError,
+    ) -> crate::error::Error {
+        let node = at.and_then(|at| batch.from.get(at)).copied().unwrap_or(0);
+        self.nodes.master(node).refused(what, e)
     }
 
     /// A node's failure during a purge, with what the run deleted before
@@ -461,11 +472,11 @@ impl Walk<'_> {
         // Awaited to its answers for the same reason as a deleting batch.
         let what = "ZREM/EXPIREAT";
         let batch = self.send(what, commands, true).await;
-        for ((i, step), answer) in plan.into_iter().zip(batch.answers) {
-            let done = match answer {
-                Some(Ok(n)) => n > 0,
-                Some(Err(e)) => return Err(self.nodes.index().refused(what, &e)),
-                None => false,
+        for (at, (i, step)) in plan.into_iter().enumerate() {
+            let done = match batch.answers.get(at) {
+                Some(Some(Ok(n))) => *n > 0,
+                Some(Some(Err(e))) => return Err(self.refused(&batch, Some(at), what, e)),
+                _ => false,
             };
             match step {
                 Step::Orphan { expired } => {
