@@ -133,6 +133,12 @@ pub(crate) struct RedisStorage {
     pub(crate) password_env: String,
     /// `apply` makes the app's ACL user (`app_user:`, default true).
     pub(crate) app_user: bool,
+    /// A Redis Cluster (`cluster: true`): `url` is one node, a seed the
+    /// others are discovered from.
+    pub(crate) cluster: bool,
+    /// More seed nodes of the cluster, tried after `url` (`urls:` gives
+    /// `url` and these).
+    pub(crate) more_seeds: Vec<String>,
 }
 
 impl RedisStorage {

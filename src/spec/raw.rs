@@ -92,6 +92,12 @@ pub(crate) struct RawEnvironment {
     /// storage: redis and database only, never with a password (it comes from the environment). redis: redis://host[:port][/db] or rediss:// (TLS), a username may be in it. database: postgres://, mysql:// (or mariadb://) or sqlite://, TLS as the URL asks (e.g. ?sslmode=require).
     #[schemars(with = "Option<String>", extend("format" = "uri"))]
     pub(crate) url: Option<Spanned<String>>,
+    /// storage: redis only. true: the server is a Redis Cluster (ElastiCache or Memorystore cluster mode, a self-managed cluster); `url` names any one node, the others are read from it (CLUSTER SLOTS), and every master is walked. Database 0 only.
+    #[schemars(with = "Option<bool>", extend("default" = false))]
+    pub(crate) cluster: Option<Spanned<bool>>,
+    /// storage: redis with cluster: true only, instead of url: several seed nodes of the cluster, tried in order until one answers (each as url would be; the same scheme for all).
+    #[schemars(with = "Option<Vec<String>>")]
+    pub(crate) urls: Option<Spanned<Vec<Spanned<String>>>>,
     /// storage: redis only. The trace keys' prefix (the seed's `chronotrace:traces:`); no glob characters.
     #[schemars(with = "Option<String>", extend("default" = "chronotrace:traces:"))]
     pub(crate) key_prefix: Option<Spanned<String>>,

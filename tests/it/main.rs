@@ -42,6 +42,7 @@ mod paging;
 mod provision;
 mod proxies;
 mod redis;
+mod redis_cluster;
 mod redis_dedicated;
 mod redis_provision;
 mod redis_tls;

@@ -40,6 +40,28 @@ pub fn connect() -> redis::Connection {
         .expect("redis connection")
 }
 
+/// The keys matching `pattern` on the server `c` reaches (`SCAN` to its
+/// end, never `KEYS`).
+pub fn scan_keys(c: &mut redis::Connection, pattern: &str) -> std::collections::BTreeSet<String> {
+    let mut found = std::collections::BTreeSet::new();
+    let mut cursor = 0u64;
+    loop {
+        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(pattern)
+            .arg("COUNT")
+            .arg(10_000)
+            .query(c)
+            .expect("scan");
+        found.extend(keys);
+        if next == 0 {
+            return found;
+        }
+        cursor = next;
+    }
+}
+
 pub fn now() -> i64 {
     let secs = SystemTime::now()
         .duration_since(UNIX_EPOCH)

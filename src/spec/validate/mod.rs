@@ -223,6 +223,12 @@ impl Checker<'_> {
             ("password_env", at(&env.password_env), "redis or database"),
             ("key_prefix", at(&env.key_prefix), "redis"),
             ("index_key", at(&env.index_key), "redis"),
+            (
+                "cluster",
+                env.cluster.as_ref().map(|v| v.referenced),
+                "redis",
+            ),
+            ("urls", env.urls.as_ref().map(|v| v.referenced), "redis"),
             ("table", at(&env.table), "database"),
             (
                 "app_user",

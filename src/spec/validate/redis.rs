@@ -23,7 +23,14 @@ const GLOB_CHARS: &str = "*?[]\\";
 impl Checker<'_> {
     pub(super) fn redis(&mut self, env: RawEnvironment) -> Option<RedisStorage> {
         self.keys_of_other_stores(&env);
-        let url = self.redis_url(env.url.as_ref(), &env.storage.referenced);
+        let cluster = env.cluster.as_ref().is_some_and(|v| v.value);
+        let (url, more_seeds) = match &env.urls {
+            None => (
+                self.redis_url(env.url.as_ref(), &env.storage.referenced),
+                Vec::new(),
+            ),
+            Some(urls) => self.seed_urls(urls, env.url.is_some(), cluster),
+        };
         let key_prefix = self.key_name(
             env.key_prefix.as_ref(),
             DEFAULT_KEY_PREFIX,
@@ -46,13 +53,74 @@ impl Checker<'_> {
             }
         }
         let password_env = self.password_env(env.password_env.as_ref());
+        if let (true, Some(url), Some(raw)) = (cluster, &url, &env.url) {
+            if !on_database_zero(url) {
+                self.problem(
+                    &raw.referenced,
+                    "redis.cluster-database",
+                    "a Redis Cluster has database 0 only: drop the database number from url (or set cluster: false)".into(),
+                );
+            }
+        }
         Some(RedisStorage {
             url: url?,
             key_prefix: key_prefix?,
             index_key: index_key?,
             password_env: password_env?,
             app_user: env.app_user.is_none_or(|v| v.value),
+            cluster,
+            more_seeds,
         })
+    }
+
+    /// `urls:` (a cluster's seed nodes, instead of `url`): each as `url`
+    /// would be, on database 0, all with one scheme; the first becomes
+    /// `url`, the others are tried after it.
+    fn seed_urls(
+        &mut self,
+        raw: &Spanned<Vec<Spanned<String>>>,
+        with_url: bool,
+        cluster: bool,
+    ) -> (Option<String>, Vec<String>) {
+        let at = &raw.referenced;
+        if with_url {
+            self.problem(at, "redis.urls", "give url or urls, not both".into());
+            return (None, Vec::new());
+        }
+        if !cluster {
+            self.problem(
+                at,
+                "redis.urls",
+                "urls (several seed nodes) needs cluster: true; a single server has one url".into(),
+            );
+            return (None, Vec::new());
+        }
+        let mut urls = Vec::new();
+        for item in &raw.value {
+            match check_redis_url(&item.value) {
+                Ok(url) if !on_database_zero(&url) => self.problem(
+                    &item.referenced,
+                    "redis.cluster-database",
+                    "a Redis Cluster has database 0 only: drop the database number".into(),
+                ),
+                Ok(url) => urls.push(url),
+                Err((rule, message)) => self.problem(&item.referenced, rule, message),
+            }
+        }
+        if urls.len() != raw.value.len() {
+            return (None, Vec::new());
+        }
+        let tls = urls.iter().filter(|u| u.starts_with("rediss://")).count();
+        if urls.is_empty() || (tls != 0 && tls != urls.len()) {
+            self.problem(
+                at,
+                "redis.urls",
+                "urls must list at least one node, all redis:// or all rediss://".into(),
+            );
+            return (None, Vec::new());
+        }
+        let first = urls.remove(0);
+        (Some(first), urls)
     }
 
     /// `url:` is required; redis:// or rediss://, a host, at most a
@@ -137,6 +205,15 @@ impl Checker<'_> {
             format!("'{key}' does not apply to storage: redis{hint}")
         });
     }
+}
+
+/// Whether a (checked) Redis URL names database 0, the only one a cluster
+/// has (no number, or `/0`).
+fn on_database_zero(url: &str) -> bool {
+    matches!(
+        url::Url::parse(url).map(|u| u.path().to_owned()).as_deref(),
+        Ok("" | "/" | "/0")
+    )
 }
 
 /// A Redis URL as the spec may hold it, normalised; or the rule it breaks.
@@ -227,6 +304,60 @@ environments:
             problems(missing),
             vec![(4, "redis.url"), (6, "redis.index-key")]
         );
+    }
+
+    #[test]
+    fn cluster_is_a_redis_setting_on_database_zero() {
+        let spec = |extra: &str| {
+            format!(
+                "project: p\nenvironments:\n  c:\n    storage: redis\n    url: redis://127.0.0.1:7000{extra}\n    cluster: true\n"
+            )
+        };
+        let Ok(parsed) = Spec::parse(&spec(""), "s.yaml") else {
+            panic!("refused");
+        };
+        assert!(matches!(
+            parsed.environments.get("c").map(|e| &e.storage),
+            Some(Storage::Redis(r)) if r.cluster
+        ));
+        assert!(Spec::parse(&spec("/0"), "s.yaml").is_ok());
+        assert_eq!(problems(&spec("/2")), vec![(5, "redis.cluster-database")]);
+        let local = "project: p\nenvironments:\n  d:\n    storage: local\n    cluster: true\n";
+        assert_eq!(problems(local), vec![(5, "spec.key-not-applicable")]);
+    }
+
+    #[test]
+    fn a_cluster_takes_several_seed_nodes_in_urls() {
+        let spec = |urls: &str, cluster: &str| {
+            format!(
+                "project: p\nenvironments:\n  c:\n    storage: redis\n    urls: {urls}\n{cluster}"
+            )
+        };
+        let both = "[redis://10.0.0.1:7000, redis://10.0.0.2:7000]";
+        let Ok(parsed) = Spec::parse(&spec(both, "    cluster: true\n"), "s.yaml") else {
+            panic!("refused");
+        };
+        let Some(Storage::Redis(r)) = parsed.environments.get("c").map(|e| &e.storage) else {
+            panic!("not redis");
+        };
+        assert_eq!(r.url, "redis://10.0.0.1:7000");
+        assert_eq!(r.more_seeds, vec!["redis://10.0.0.2:7000".to_string()]);
+        assert_eq!(problems(&spec(both, "")), vec![(5, "redis.urls")]);
+        let mixed = "[redis://10.0.0.1:7000, rediss://10.0.0.2:7000]";
+        assert_eq!(
+            problems(&spec(mixed, "    cluster: true\n")),
+            vec![(5, "redis.urls")]
+        );
+        let bad = "[redis://10.0.0.1:7000/3, 'redis://:pw@h']";
+        assert_eq!(
+            problems(&spec(bad, "    cluster: true\n")),
+            vec![(5, "redis.cluster-database"), (5, "redis.url-password")]
+        );
+        let with_url = format!(
+            "{}    url: redis://h:1\n",
+            spec(both, "    cluster: true\n")
+        );
+        assert_eq!(problems(&with_url), vec![(5, "redis.urls")]);
     }
 
     #[test]

@@ -33,6 +33,24 @@ pub(crate) const COMMANDS: [&str; 16] = [
     "zrangebyscore",
 ];
 
+/// What a cluster client sends besides: the slot map it routes by
+/// (`CLUSTER SLOTS`, or `CLUSTER SHARDS`/`NODES` in newer clients), and
+/// `READONLY`/`READWRITE` (reads from replicas: the redis crate's client
+/// sends it to every node it connects to; the key patterns still apply).
+pub(crate) const CLUSTER_COMMANDS: [&str; 5] = [
+    "cluster|slots",
+    "cluster|shards",
+    "cluster|nodes",
+    "readonly",
+    "readwrite",
+];
+
+/// The commands the app's user gets on `spec`'s server.
+fn commands(spec: &RedisStorage) -> Vec<&'static str> {
+    let extra: &[&str] = if spec.cluster { &CLUSTER_COMMANDS } else { &[] };
+    COMMANDS.iter().chain(extra).copied().collect()
+}
+
 /// The app's user name for `env`.
 pub(crate) fn user_name(env: &str) -> String {
     format!("chronotrace-{env}")
@@ -51,12 +69,12 @@ pub(crate) fn desired(spec: &RedisStorage, env: &str) -> Value {
     json!({
         "user": user_name(env),
         "keys": key_patterns(spec).join(" "),
-        "commands": commands_rule(),
+        "commands": commands_rule(spec),
     })
 }
 
-fn commands_rule() -> String {
-    let allowed: Vec<String> = COMMANDS.iter().map(|c| format!("+{c}")).collect();
+fn commands_rule(spec: &RedisStorage) -> String {
+    let allowed: Vec<String> = commands(spec).iter().map(|c| format!("+{c}")).collect();
     format!("-@all {}", allowed.join(" "))
 }
 
@@ -184,12 +202,42 @@ pub(crate) fn matches(observed: &Value, desired: &Value) -> bool {
         && words(observed, "commands") == words(desired, "commands")
 }
 
-/// `ACL SETUSER` with the rules; `password` only on creation.
+/// The user's password as a node keeps it (`passwords`: SHA-256 hashes
+/// of `ACL GETUSER`), to give the same password to a node that lacks the
+/// user (`#hash`), the password itself being known to no one but the app.
+pub(crate) async fn password_hashes(redis: &Redis, name: &str) -> Result<Vec<String>> {
+    let cmd = redis::cmd("ACL").arg("GETUSER").arg(name).to_owned();
+    let answer: redis::Value = redis.query("ACL GETUSER", &cmd).await?;
+    let pairs: Vec<(redis::Value, redis::Value)> = match answer {
+        redis::Value::Array(items) => items
+            .chunks(2)
+            .filter_map(|c| Some((c.first()?.clone(), c.get(1)?.clone())))
+            .collect(),
+        redis::Value::Map(items) => items,
+        _ => Vec::new(),
+    };
+    Ok(pairs
+        .into_iter()
+        .find(|(k, _)| redis::from_redis_value_ref::<String>(k).is_ok_and(|k| k == "passwords"))
+        .and_then(|(_, v)| redis::from_redis_value::<Vec<String>>(v).ok())
+        .unwrap_or_default())
+}
+
+/// How `set_user` sets the password: kept as it is (an update), a new one
+/// (creation), or the hashes another node keeps (the user copied to a
+/// node of a cluster that lacks it).
+pub(crate) enum Password<'a> {
+    Kept,
+    New(&'a Secret),
+    Hashes(&'a [String]),
+}
+
+/// `ACL SETUSER` with the rules and the password as `password` says.
 pub(crate) async fn set_user(
     redis: &Redis,
     spec: &RedisStorage,
     env: &str,
-    password: Option<&Secret>,
+    password: Password<'_>,
 ) -> Result<()> {
     let mut cmd = redis::cmd("ACL");
     cmd.arg("SETUSER")
@@ -201,11 +249,20 @@ pub(crate) async fn set_user(
     for pattern in key_patterns(spec) {
         cmd.arg(pattern);
     }
-    for command in COMMANDS {
+    for command in commands(spec) {
         cmd.arg(format!("+{command}"));
     }
-    if let Some(password) = password {
-        cmd.arg("resetpass").arg(format!(">{}", password.expose()));
+    match password {
+        Password::Kept => {}
+        Password::New(password) => {
+            cmd.arg("resetpass").arg(format!(">{}", password.expose()));
+        }
+        Password::Hashes(hashes) => {
+            cmd.arg("resetpass");
+            for hash in hashes {
+                cmd.arg(format!("#{hash}"));
+            }
+        }
     }
     redis.query::<()>("ACL SETUSER", &cmd).await
 }

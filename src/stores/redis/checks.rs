@@ -8,7 +8,8 @@ use std::path::Path;
 use std::time::Instant;
 
 use super::Redis;
-use crate::check::{CheckResult, timed};
+use super::cluster::Nodes;
+use crate::check::{CheckResult, Status, timed};
 use crate::spec::RedisStorage;
 use crate::transport::timeouts::Timeouts;
 
@@ -24,6 +25,9 @@ pub(crate) const IDS: [&str; 8] = [
     "redis.acl",
 ];
 
+/// The check of a cluster's state and nodes (`cluster: true` only).
+pub(crate) const CLUSTER_ID: &str = "redis.cluster";
+
 /// Runs every Redis check of `spec` (connection first: without it the
 /// others are skipped at once).
 pub(crate) async fn check(
@@ -33,7 +37,7 @@ pub(crate) async fn check(
     ca_bundle: Option<&Path>,
 ) -> Vec<CheckResult> {
     let started = Instant::now();
-    let redis = match Redis::connect(spec, timeouts, ca_bundle).await {
+    let redis = match super::cluster::connect_seed(spec, timeouts, ca_bundle).await {
         Ok(redis) => redis,
         Err(e) => {
             let mut results = vec![CheckResult::from_error(IDS[0], &e).took(started)];
@@ -51,14 +55,154 @@ pub(crate) async fn check(
     .took(started);
     let info = info(&redis).await;
     let mut results = vec![connected];
+    let nodes = if spec.cluster {
+        let started = Instant::now();
+        let (nodes, result) = cluster(&redis, spec, timeouts, ca_bundle).await;
+        results.push(result.took(started));
+        nodes
+    } else {
+        Nodes::single(redis.clone())
+    };
     results.push(timed(async { version(&info) }).await);
-    results.push(timed(probe(&redis, &spec.key_prefix)).await);
-    results.push(timed(async { judge_eviction(&info) }).await);
-    results.push(timed(persistence(&redis, &info)).await);
-    results.push(timed(async { judge_evicted(&info) }).await);
-    results.push(timed(ttl(&redis, spec, retention_days)).await);
+    results.push(timed(probe(&nodes, &spec.key_prefix)).await);
+    // Memory, persistence and evictions are each master's own: judged on
+    // every one, the worst named (a single server: its own verdicts).
+    let started = Instant::now();
+    let mut masters = Vec::with_capacity(nodes.masters.len());
+    for master in &nodes.masters {
+        let info = if master.label == redis.label {
+            info.clone()
+        } else {
+            self::info(master).await
+        };
+        let persisted = persistence(master, &info).await;
+        masters.push((master.label.as_str(), info, persisted));
+    }
+    let each = |judge: Judge| {
+        worst(
+            masters
+                .iter()
+                .map(|(label, info, _)| (*label, judge(info)))
+                .collect(),
+        )
+        .took(started)
+    };
+    results.push(each(judge_eviction));
+    results.push(
+        worst(
+            masters
+                .iter()
+                .map(|(label, _, persisted)| (*label, persisted.clone()))
+                .collect(),
+        )
+        .took(started),
+    );
+    results.push(each(judge_evicted));
+    results.push(timed(ttl(&nodes, spec, retention_days)).await);
     results.push(timed(acl(&redis, spec)).await);
     results
+}
+
+/// The cluster a `cluster: true` spec names (`redis.cluster`): the seed's
+/// `cluster_state:ok`, every slot served (`CLUSTER SLOTS`), and every
+/// master and replica answering within the time limit, the first that
+/// does not named. Without the cluster's map the other checks run on the
+/// seed alone.
+async fn cluster(
+    seed: &Redis,
+    spec: &RedisStorage,
+    timeouts: Timeouts,
+    ca_bundle: Option<&Path>,
+) -> (Nodes, CheckResult) {
+    let alone = || Nodes::single(seed.clone());
+    let state: String = match seed
+        .query(
+            "CLUSTER INFO",
+            &redis::cmd("CLUSTER").arg("INFO").to_owned(),
+        )
+        .await
+    {
+        Ok(text) => text,
+        Err(e) => return (alone(), CheckResult::from_error(CLUSTER_ID, &e)),
+    };
+    let state = state
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("cluster_state:"))
+        .unwrap_or("unknown")
+        .to_owned();
+    let nodes =
+        match Nodes::discover(seed.clone(), spec, &spec.index_key, timeouts, ca_bundle).await {
+            Ok(nodes) => nodes,
+            Err(e) => return (alone(), CheckResult::from_error(CLUSTER_ID, &e)),
+        };
+    if state != "ok" {
+        return (
+            nodes,
+            CheckResult::fail(
+                CLUSTER_ID,
+                format!(
+                    "cluster_state:{state} on {}: the cluster refuses commands",
+                    seed.label
+                ),
+            )
+            .with_hint("see `redis-cli cluster info` and `redis-cli --cluster check`"),
+        );
+    }
+    let ping = redis::cmd("PING");
+    for master in &nodes.masters {
+        if let Err(e) = master.query::<String>("PING", &ping).await {
+            return (nodes.clone(), CheckResult::from_error(CLUSTER_ID, &e));
+        }
+    }
+    for replica in &nodes.replicas {
+        let url = nodes.url_of(spec, replica);
+        let answered = match Redis::connect_node(spec, &url, timeouts, ca_bundle).await {
+            Ok(node) => node.query::<String>("PING", &ping).await.map(|_| ()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = answered {
+            return (nodes.clone(), CheckResult::from_error(CLUSTER_ID, &e));
+        }
+    }
+    let masters: Vec<&str> = nodes.masters.iter().map(|m| m.label.as_str()).collect();
+    let result = CheckResult::pass(
+        CLUSTER_ID,
+        format!(
+            "cluster_state:ok, all {} slots served by {} masters ({}), {} replicas answer",
+            super::cluster::SLOTS,
+            masters.len(),
+            masters.join(", "),
+            nodes.replicas.len()
+        ),
+    );
+    (nodes, result)
+}
+
+/// A pure judgement of one server's `INFO`.
+type Judge = fn(&[(String, String)]) -> CheckResult;
+
+/// One check's verdicts on each master as one result: the worst (fail,
+/// then warn, then skip) with its master named, or the pass of the first
+/// said of every master. One server's verdict is left as it is.
+fn worst(mut verdicts: Vec<(&str, CheckResult)>) -> CheckResult {
+    let count = verdicts.len();
+    let rank = |s: Status| match s {
+        Status::Fail => 3,
+        Status::Warn => 2,
+        Status::Skip => 1,
+        Status::Pass => 0,
+    };
+    verdicts.sort_by_key(|(_, r)| std::cmp::Reverse(rank(r.status)));
+    let Some((label, mut result)) = verdicts.into_iter().next() else {
+        return CheckResult::skip(IDS[3], "no master to judge");
+    };
+    if count > 1 {
+        result.message = match result.status {
+            Status::Pass => format!("{} (each of {count} masters)", result.message),
+            _ => format!("{label}: {}", result.message),
+        };
+    }
+    result
 }
 
 /// `INFO` as `(field, value)` lines; empty when refused (the checks that
@@ -89,8 +233,9 @@ fn version(info: &[(String, String)]) -> CheckResult {
 
 /// Writes, reads back and deletes a probe key under the prefix; it has a
 /// 60-second TTL, so even an interrupted probe leaves nothing for long.
-pub(crate) async fn probe(redis: &Redis, prefix: &str) -> CheckResult {
+pub(crate) async fn probe(nodes: &Nodes, prefix: &str) -> CheckResult {
     let key = format!("{prefix}_probe:{}", crate::check::probe_name());
+    let redis = nodes.master(nodes.of_key(key.as_bytes()));
     let value = "chronotrace-ops probe";
     let set = redis::cmd("SET")
         .arg(&key)
@@ -182,8 +327,8 @@ pub(crate) fn judge_evicted(info: &[(String, String)]) -> CheckResult {
     }
 }
 
-async fn ttl(redis: &Redis, spec: &RedisStorage, retention_days: u32) -> CheckResult {
-    match super::ttl::sample(redis, &spec.key_prefix, retention_days).await {
+async fn ttl(nodes: &Nodes, spec: &RedisStorage, retention_days: u32) -> CheckResult {
+    match super::ttl::sample(nodes, &spec.key_prefix, retention_days).await {
         Ok(status) if status.ok => CheckResult::pass(IDS[6], status.message()),
         Ok(status) => CheckResult::warn(IDS[6], status.message()).with_hint(
             "keys without a TTL never leave: `chronotrace-ops cleanup purge --yes` gives them one",
@@ -290,6 +435,33 @@ mod tests {
         assert_eq!(judge("0", "noeviction"), Status::Pass);
         assert_eq!(judge("1000000", "volatile-ttl"), Status::Pass);
         assert_eq!(judge_eviction(&[]).status, Status::Skip);
+    }
+
+    #[test]
+    fn the_worst_master_is_named_and_a_pass_is_said_of_every_one() {
+        let pass = || CheckResult::pass(IDS[3], "maxmemory 0, policy noeviction");
+        let all = worst(vec![("redis://a:1", pass()), ("redis://b:2", pass())]);
+        assert_eq!(all.status, Status::Pass);
+        assert!(
+            all.message.ends_with("(each of 2 masters)"),
+            "{}",
+            all.message
+        );
+        let one = worst(vec![
+            ("redis://a:1", pass()),
+            ("redis://b:2", CheckResult::fail(IDS[3], "allkeys-lru")),
+            (
+                "redis://c:3",
+                CheckResult::warn(IDS[3], "noeviction with a limit"),
+            ),
+        ]);
+        assert_eq!(one.status, Status::Fail);
+        assert_eq!(one.message, "redis://b:2: allkeys-lru");
+        assert_eq!(
+            worst(vec![("redis://a:1", pass())]),
+            pass(),
+            "one server: as is"
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 pub(crate) mod acl;
 pub(crate) mod checks;
+pub(crate) mod cluster;
 pub(crate) mod plugin;
 pub(crate) mod store;
 pub(crate) mod ttl;
@@ -49,13 +50,65 @@ impl Redis {
     /// Connects and authenticates (AUTH runs as part of the handshake).
     /// Over `rediss://`, the server's certificate is checked against the
     /// system's roots, plus `ca_bundle`'s certificates when one is given
-    /// (`--ca-bundle` / `AWS_CA_BUNDLE`: the tool's one trust).
+    /// (`--ca-bundle` / `AWS_CA_BUNDLE`: the tool's one trust). Then
+    /// `INFO cluster` tells whether the server is a cluster node, which
+    /// must agree with the spec's `cluster:` (before any other command).
     pub(crate) async fn connect(
         spec: &RedisStorage,
         timeouts: Timeouts,
         ca_bundle: Option<&Path>,
     ) -> Result<Redis> {
-        Redis::connect_as(spec, None, timeouts, ca_bundle).await
+        let redis = Redis::connect_as(spec, None, timeouts, ca_bundle).await?;
+        redis.agrees_with(spec).await?;
+        Ok(redis)
+    }
+
+    /// Connects to one node of the spec's cluster (`url`: the node's),
+    /// with the spec's credentials and trust.
+    pub(crate) async fn connect_node(
+        spec: &RedisStorage,
+        url: &str,
+        timeouts: Timeouts,
+        ca_bundle: Option<&Path>,
+    ) -> Result<Redis> {
+        let node = RedisStorage {
+            url: url.to_owned(),
+            ..spec.clone()
+        };
+        Redis::connect_as(&node, None, timeouts, ca_bundle).await
+    }
+
+    /// Whether the server's mode (`cluster_enabled` in `INFO cluster`)
+    /// is the spec's: a cluster node without `cluster: true` answers
+    /// `MOVED` for most keys, and a single server with it has no slots.
+    /// A server that refuses `INFO` is taken at the spec's word (a
+    /// `MOVED` answer later still names the setting).
+    async fn agrees_with(&self, spec: &RedisStorage) -> Result<()> {
+        let cmd = redis::cmd("INFO").arg("cluster").to_owned();
+        let Ok(Ok(text)) = self.attempt::<String>("INFO cluster", &cmd).await else {
+            return Ok(());
+        };
+        let enabled = text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("cluster_enabled:"))
+            .is_some_and(|v| v.trim() == "1");
+        match (enabled, spec.cluster) {
+            (true, false) => Err(Error::usage_with_hint(
+                format!(
+                    "redis {}: the server is a Redis Cluster node (cluster_enabled:1 in INFO), and the spec does not say `cluster: true`",
+                    self.label
+                ),
+                CLUSTER_HINT,
+            )),
+            (false, true) => Err(Error::usage_with_hint(
+                format!(
+                    "redis {}: the spec says `cluster: true`, and the server is not in cluster mode (cluster_enabled:0 in INFO)",
+                    self.label
+                ),
+                "remove `cluster: true` from the environment (or point url at a cluster node)",
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// Connects as `user` (username and password) instead of the spec's
@@ -192,8 +245,13 @@ pub(crate) fn seed_layout() -> RedisStorage {
         index_key: "chronotrace:index".into(),
         password_env: "REDIS_PASSWORD".into(),
         app_user: true,
+        cluster: false,
+        more_seeds: Vec::new(),
     }
 }
+
+/// What to do about a cluster node the spec does not call one.
+const CLUSTER_HINT: &str = "add `cluster: true` to the environment in the spec: the tool then reads every master from that node";
 
 fn timed_out(label: &str, what: &str, timeouts: Timeouts) -> Error {
     Error::cloud_with_hint(
@@ -220,6 +278,11 @@ fn failure(label: &str, what: &str, e: &redis::RedisError) -> Error {
             "set the password in REDIS_PASSWORD (or the variable the spec's password_env names)",
         ),
         "NOPERM" => Some("the connecting user's ACL does not allow this: see `ACL GETUSER`"),
+        // Only a cluster node answers these: to a single-server client (no
+        // `cluster: true`), or to a walk whose slot map moved meanwhile.
+        "MOVED" | "ASK" | "CLUSTERDOWN" => Some(
+            "a Redis Cluster node: the spec needs `cluster: true` (if it says so already, the cluster's slots moved during the run: run it again)",
+        ),
         _ if e.is_connection_refusal() => Some("is redis-server running at that address?"),
         _ => None,
     };

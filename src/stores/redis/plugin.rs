@@ -8,7 +8,10 @@
 //! user cannot be), or rewrites its keys and commands when they drifted
 //! (keeping its password). `destroy` deletes only that user. A connection
 //! that may not manage ACL users gets a note in the plan, not a change
-//! `apply` would be refused; `app_user: false` plans no user at all.
+//! `apply` would be refused; `app_user: false` plans no user at all. On a
+//! Redis Cluster, ACL users are per node: the user is observed, made,
+//! updated and deleted on every node, masters and replicas, and a node
+//! that lacks it is given the others' password (its hash).
 
 #![warn(unreachable_pub)]
 
@@ -17,6 +20,7 @@ use std::path::PathBuf;
 use futures::FutureExt;
 use futures::future::LocalBoxFuture;
 
+use super::cluster::Nodes;
 use super::store::RedisStore;
 use super::{Redis, acl};
 use crate::app::contract::{Contract, Driver, Expiry};
@@ -52,13 +56,15 @@ impl<'a> RedisKeys<'a> {
         }
     }
 
-    async fn connect(&self) -> Result<Redis> {
-        Redis::connect(
-            self.spec,
-            self.overrides.timeouts(),
-            self.overrides.ca_bundle(),
-        )
-        .await
+    /// The server, or every node of the cluster.
+    async fn connect_every_node(&self) -> Result<Vec<Redis>> {
+        let (timeouts, ca_bundle) = (self.overrides.timeouts(), self.overrides.ca_bundle());
+        let nodes = Nodes::open(self.spec, timeouts, ca_bundle).await?;
+        if self.spec.cluster {
+            nodes.every_node(self.spec, timeouts, ca_bundle).await
+        } else {
+            Ok(nodes.masters)
+        }
     }
 
     async fn provision_user(
@@ -66,9 +72,9 @@ impl<'a> RedisKeys<'a> {
         intent: &Intent,
         steps: &dyn Steps,
     ) -> Result<Option<Provisioned>> {
-        let redis = self.connect().await?;
+        let nodes = self.connect_every_node().await?;
         let user = AclUser {
-            redis,
+            nodes,
             spec: self.spec.clone(),
             env: self.env.name.clone(),
             out: match intent {
@@ -169,9 +175,10 @@ impl Store for RedisKeys<'_> {
     }
 }
 
-/// The app's ACL user on one server: observed, planned, made.
+/// The app's ACL user on one server (or every node of a cluster):
+/// observed, planned, made.
 struct AclUser {
-    redis: Redis,
+    nodes: Vec<Redis>,
     spec: RedisStorage,
     env: String,
     /// Where a new password goes (`apply` only).
@@ -179,30 +186,80 @@ struct AclUser {
 }
 
 impl AclUser {
+    /// The user as each node has it, or why a node may not manage it.
+    async fn observe(&self) -> Result<Vec<acl::Seen>> {
+        let name = acl::user_name(&self.env);
+        let mut seen = Vec::with_capacity(self.nodes.len());
+        for redis in &self.nodes {
+            seen.push(match acl::observe(redis, &name).await? {
+                // Which node refused, when there are several.
+                acl::Seen::Refused(why) if self.nodes.len() > 1 => {
+                    acl::Seen::Refused(format!("{}: {why}", redis.label))
+                }
+                other => other,
+            });
+        }
+        Ok(seen)
+    }
+
     /// The change `apply` would make to the ACL user.
     /// (none with `app_user: false`; a note when the connection may not
-    /// manage ACL users).
+    /// manage ACL users). On a cluster, a user missing on some nodes or
+    /// different on one is an update (of every node).
     async fn diff(&self) -> Result<Option<Change>> {
         if !self.spec.app_user {
             return Ok(None);
         }
         let want = acl::desired(&self.spec, &self.env);
-        let change = match acl::observe(&self.redis, &acl::user_name(&self.env)).await? {
-            acl::Seen::Refused(why) => {
-                Change::noted(Resource::RedisAclUser, format!("not planned: {why}"))
-            }
-            acl::Seen::Absent => Change {
+        let seen = self.observe().await?;
+        if let Some(why) = seen.iter().find_map(|s| match s {
+            acl::Seen::Refused(why) => Some(why),
+            _ => None,
+        }) {
+            return Ok(Some(Change::noted(
+                Resource::RedisAclUser,
+                format!("not planned: {why}"),
+            )));
+        }
+        let present: Vec<&serde_json::Value> = seen
+            .iter()
+            .filter_map(|s| match s {
+                acl::Seen::Present(v) => Some(v),
+                _ => None,
+            })
+            .collect();
+        let missing: Vec<&str> = self
+            .nodes
+            .iter()
+            .zip(&seen)
+            .filter(|(_, s)| matches!(s, acl::Seen::Absent))
+            .map(|(n, _)| n.label.as_str())
+            .collect();
+        let change = if present.is_empty() {
+            Change {
                 after: Some(want),
                 ..Change::new(Resource::RedisAclUser, Action::Create)
-            },
-            acl::Seen::Present(seen) if acl::matches(&seen, &want) => {
-                Change::new(Resource::RedisAclUser, Action::None)
             }
-            acl::Seen::Present(seen) => Change {
-                before: Some(seen),
+        } else if missing.is_empty() && present.iter().all(|v| acl::matches(v, &want)) {
+            Change::new(Resource::RedisAclUser, Action::None)
+        } else {
+            let differing = present
+                .iter()
+                .find(|v| !acl::matches(v, &want))
+                .unwrap_or(&present[0]);
+            let change = Change {
+                before: Some((*differing).clone()),
                 after: Some(want),
                 ..Change::new(Resource::RedisAclUser, Action::Update)
-            },
+            };
+            if missing.is_empty() {
+                change
+            } else {
+                change.with_note(format!(
+                    "missing on {} (it gets the other nodes' password)",
+                    missing.join(", ")
+                ))
+            }
         };
         Ok(Some(change))
     }
@@ -217,26 +274,34 @@ impl AclUser {
             )));
         }
         let user = acl::user_name(&self.env);
-        Ok(Some(match acl::observe(&self.redis, &user).await? {
-            // Whether the user is there is unknown: an error, as the refused
-            // command was before, rather than a silent success.
-            acl::Seen::Refused(why) => {
-                return Err(crate::error::Error::cloud(format!(
-                    "destroy of {user}: {why}"
-                )));
-            }
-            acl::Seen::Present(seen) => Change {
-                before: Some(seen),
-                ..Change::new(Resource::RedisAclUser, Action::Delete)
+        let seen = self.observe().await?;
+        // Whether the user is there is unknown: an error, as the refused
+        // command was before, rather than a silent success.
+        if let Some(why) = seen.iter().find_map(|s| match s {
+            acl::Seen::Refused(why) => Some(why),
+            _ => None,
+        }) {
+            return Err(crate::error::Error::cloud(format!(
+                "destroy of {user}: {why}"
+            )));
+        }
+        Ok(Some(
+            match seen.into_iter().find_map(|s| match s {
+                acl::Seen::Present(v) => Some(v),
+                _ => None,
+            }) {
+                Some(seen) => Change {
+                    before: Some(seen),
+                    ..Change::new(Resource::RedisAclUser, Action::Delete)
+                },
+                None => Change::new(Resource::RedisAclUser, Action::None).with_note("no such user"),
             },
-            acl::Seen::Absent => {
-                Change::new(Resource::RedisAclUser, Action::None).with_note("no such user")
-            }
-        }))
+        ))
     }
 
     /// A new user: its password written once to the credentials file
-    /// first, the file removed again if the user cannot be made.
+    /// first, the file removed again (and the user from the nodes that
+    /// had it made) if the user cannot be made on every node.
     async fn create(&self) -> Result<Applied> {
         let Some(out) = &self.out else {
             return Err(crate::error::Error::usage(
@@ -250,14 +315,43 @@ impl AclUser {
             ("REDIS_PASSWORD", password.expose()),
         ];
         let file = credentials_file::write_once(out, &self.env, &entries)?;
-        if let Err(e) = acl::set_user(&self.redis, &self.spec, &self.env, Some(&password)).await {
-            credentials_file::discard(&file);
-            return Err(e);
+        for (made, redis) in self.nodes.iter().enumerate() {
+            let set = acl::set_user(redis, &self.spec, &self.env, acl::Password::New(&password));
+            if let Err(e) = set.await {
+                for undo in self.nodes.iter().take(made) {
+                    let _ = acl::delete_user(undo, &self.env).await;
+                }
+                credentials_file::discard(&file);
+                return Err(e);
+            }
         }
         Ok(Applied::Noted(format!(
             "password written to {}",
             file.display()
         )))
+    }
+
+    /// Rewrites the keys and commands on every node, keeping the
+    /// password; a node without the user gets it with the password
+    /// another node keeps (its hash).
+    async fn update(&self) -> Result<()> {
+        let name = acl::user_name(&self.env);
+        let seen = self.observe().await?;
+        let mut hashes = Vec::new();
+        for (redis, s) in self.nodes.iter().zip(&seen) {
+            if matches!(s, acl::Seen::Present(_)) {
+                hashes = acl::password_hashes(redis, &name).await?;
+                break;
+            }
+        }
+        for (redis, s) in self.nodes.iter().zip(&seen) {
+            let password = match s {
+                acl::Seen::Absent => acl::Password::Hashes(&hashes),
+                _ => acl::Password::Kept,
+            };
+            acl::set_user(redis, &self.spec, &self.env, password).await?;
+        }
+        Ok(())
     }
 }
 
@@ -271,13 +365,15 @@ impl Provision for AclUser {
             match change.action {
                 Action::Create => self.create().await,
                 Action::Update => {
-                    acl::set_user(&self.redis, &self.spec, &self.env, None).await?;
+                    self.update().await?;
                     Ok(Applied::Noted(
                         "keys and commands rewritten; the password is kept".into(),
                     ))
                 }
                 Action::Delete => {
-                    acl::delete_user(&self.redis, &self.env).await?;
+                    for redis in &self.nodes {
+                        acl::delete_user(redis, &self.env).await?;
+                    }
                     Ok(Applied::Done)
                 }
                 _ => Ok(Applied::Done),

@@ -15,27 +15,29 @@ use crate::error::Result;
 use crate::report::model::StorageSummary;
 use crate::scan::{Judge, Progress, ScanOutcome, Selection};
 use crate::spec::RedisStorage;
-use crate::stores::redis::Redis;
+use crate::stores::redis::cluster::Nodes;
 use crate::stores::redis::walk::Walk;
 use crate::stores::{Retention, RetentionWant, TraceStore};
 use crate::transport::timeouts::Timeouts;
 
-/// A connected Redis server and the layout the spec names.
+/// A connected Redis server (or every master of a cluster) and the layout
+/// the spec names.
 #[derive(Debug)]
 pub(crate) struct RedisStore {
-    redis: Redis,
+    nodes: Nodes,
     spec: RedisStorage,
 }
 
 impl RedisStore {
-    /// Connects and authenticates (one connection for the run).
+    /// Connects and authenticates (one connection for the run; on a
+    /// cluster, one a master, read from the node the spec names).
     pub(crate) async fn open(
         spec: &RedisStorage,
         timeouts: Timeouts,
         ca_bundle: Option<&Path>,
     ) -> Result<RedisStore> {
         Ok(RedisStore {
-            redis: Redis::connect(spec, timeouts, ca_bundle).await?,
+            nodes: Nodes::open(spec, timeouts, ca_bundle).await?,
             spec: spec.clone(),
         })
     }
@@ -61,7 +63,7 @@ impl TraceStore for RedisStore {
     ) -> LocalBoxFuture<'a, Result<ScanOutcome>> {
         async move {
             let walk = Walk {
-                redis: &self.redis,
+                nodes: &self.nodes,
                 prefix: &self.spec.key_prefix,
                 index: &self.spec.index_key,
                 judge,
@@ -75,7 +77,7 @@ impl TraceStore for RedisStore {
     }
 
     fn probe(&self) -> LocalBoxFuture<'_, CheckResult> {
-        crate::stores::redis::checks::probe(&self.redis, &self.spec.key_prefix).boxed_local()
+        crate::stores::redis::checks::probe(&self.nodes, &self.spec.key_prefix).boxed_local()
     }
 
     fn retention<'a>(
@@ -85,7 +87,7 @@ impl TraceStore for RedisStore {
     ) -> LocalBoxFuture<'a, Result<Retention>> {
         async move {
             let status =
-                crate::stores::redis::ttl::sample(&self.redis, &self.spec.key_prefix, want.days)
+                crate::stores::redis::ttl::sample(&self.nodes, &self.spec.key_prefix, want.days)
                     .await?;
             Ok(Retention::Ttl(status))
         }

@@ -4,7 +4,10 @@
 
 use serde::Serialize;
 
+use futures::future::join_all;
+
 use super::Redis;
+use super::cluster::Nodes;
 use crate::error::Result;
 
 /// Keys sampled at most.
@@ -53,8 +56,18 @@ impl TtlStatus {
     }
 }
 
-/// Samples the TTLs of up to `SAMPLE` keys under `prefix`.
-pub(crate) async fn sample(redis: &Redis, prefix: &str, retention_days: u32) -> Result<TtlStatus> {
+/// Samples the TTLs of up to `SAMPLE` keys under `prefix` on each master
+/// (a cluster's keys are spread over them).
+pub(crate) async fn sample(nodes: &Nodes, prefix: &str, retention_days: u32) -> Result<TtlStatus> {
+    let mut pttls = Vec::new();
+    for found in join_all(nodes.masters.iter().map(|m| sample_node(m, prefix))).await {
+        pttls.extend(found?);
+    }
+    Ok(TtlStatus::judge(retention_days, &pttls))
+}
+
+/// The `PTTL`s of up to `SAMPLE` keys under `prefix` on one server.
+async fn sample_node(redis: &Redis, prefix: &str) -> Result<Vec<i64>> {
     let pattern = format!("{prefix}*");
     let mut keys: Vec<String> = Vec::new();
     let mut cursor = 0u64;
@@ -83,7 +96,7 @@ pub(crate) async fn sample(redis: &Redis, prefix: &str, retention_days: u32) -> 
     } else {
         redis.pipeline("PTTL sample", &pipe).await?
     };
-    Ok(TtlStatus::judge(retention_days, &pttls))
+    Ok(pttls)
 }
 
 #[cfg(test)]

@@ -32,9 +32,8 @@
 //! finds only what is left.
 
 use chrono::{DateTime, NaiveDate};
-use redis::RedisResult;
 
-use super::Redis;
+use super::cluster::{Answers, Nodes};
 use crate::error::Result;
 use crate::scan::{Entry, EntryKind, Judge, Place, Progress, ScanOutcome, Selection, Volume};
 
@@ -52,7 +51,7 @@ pub(crate) const BATCH: usize = 2000;
 /// What one walk reads and may delete.
 #[derive(Debug)]
 pub(crate) struct Walk<'a> {
-    pub(crate) redis: &'a Redis,
+    pub(crate) nodes: &'a Nodes,
     pub(crate) prefix: &'a str,
     pub(crate) index: &'a str,
     pub(crate) judge: &'a Judge,
@@ -86,11 +85,22 @@ struct Removal {
     unindexed: bool,
 }
 
-/// What the batch's pipeline asks of one member (and its score's day).
+/// Where the answers to one member's commands are in its batch (and its
+/// score's day).
 struct Ask {
     day: NaiveDate,
-    sized: bool,
-    deletes: bool,
+    pttl: usize,
+    strlen: Option<usize>,
+    unlink: Option<usize>,
+    zrem: Zrem,
+}
+
+/// A member's `ZREM` in its batch: none, at an answer's position, or to
+/// send once its key's `UNLINK` answered (the index on another master).
+enum Zrem {
+    None,
+    With(usize),
+    After(redis::Cmd),
 }
 
 impl Walk<'_> {
@@ -191,7 +201,11 @@ impl Walk<'_> {
                 .arg(0)
                 .arg(count)
                 .to_owned();
-            let read: Vec<(Vec<u8>, f64)> = self.redis.query("ZRANGEBYSCORE index", &cmd).await?;
+            let read: Vec<(Vec<u8>, f64)> = self
+                .nodes
+                .index()
+                .query("ZRANGEBYSCORE index", &cmd)
+                .await?;
             let full = read.len() >= count;
             let mut page: Vec<(Vec<u8>, f64)> = read
                 .into_iter()
@@ -205,81 +219,150 @@ impl Walk<'_> {
         }
     }
 
-    /// One pipeline for a batch of index members: `PTTL` of each key,
-    /// `STRLEN` where the tally wants bytes (a key that is not a string has
-    /// 0 bytes, not an error), and, purging, `UNLINK` + `ZREM` past the
-    /// cutoff. Any other refused command (an ACL without `PTTL`, say) is
-    /// an error: a key whose TTL could not be read is never taken for gone.
+    /// One pipeline for a batch of index members (one a master on a
+    /// cluster, in parallel): `PTTL` of each key, `STRLEN` where the tally
+    /// wants bytes (a key that is not a string has 0 bytes, not an error),
+    /// and, purging, `UNLINK` + `ZREM` past the cutoff. Where the index
+    /// lives on another master than the key, its `ZREM` follows once the
+    /// `UNLINK` answered: a node lost in between leaves an index member
+    /// without its key (an orphan the rerun removes), never a key without
+    /// its member (which no purge would find by its date). Any other
+    /// refused command (an ACL without `PTTL`, say) is an error: a key
+    /// whose TTL could not be read is never taken for gone.
     async fn read_batch(&self, page: Vec<(Vec<u8>, f64)>) -> Result<Vec<Member>> {
-        let mut pipe = redis::pipe();
+        let index_node = self.nodes.index_node();
+        let mut commands = Vec::with_capacity(page.len() * 2);
         let mut asks = Vec::with_capacity(page.len());
         for (id, score) in &page {
             let day = self.day_of(*score);
             let key = self.key(id);
-            let ask = Ask {
+            let node = self.nodes.of_key(&key);
+            let deletes = self.purge && self.judge.expired(day);
+            let mut ask = Ask {
                 day,
-                sized: self.judge.selects(self.selection, day),
-                deletes: self.purge && self.judge.expired(day),
+                pttl: commands.len(),
+                strlen: None,
+                unlink: None,
+                zrem: Zrem::None,
             };
-            pipe.cmd("PTTL").arg(&key);
-            if ask.sized {
-                pipe.cmd("STRLEN").arg(&key);
+            commands.push((node, redis::cmd("PTTL").arg(&key).to_owned()));
+            if self.judge.selects(self.selection, day) {
+                ask.strlen = Some(commands.len());
+                commands.push((node, redis::cmd("STRLEN").arg(&key).to_owned()));
             }
-            if ask.deletes {
-                pipe.cmd("UNLINK")
-                    .arg(&key)
-                    .cmd("ZREM")
-                    .arg(self.index)
-                    .arg(id);
+            if deletes {
+                ask.unlink = Some(commands.len());
+                commands.push((node, redis::cmd("UNLINK").arg(&key).to_owned()));
+                let zrem = redis::cmd("ZREM").arg(self.index).arg(id).to_owned();
+                if node == index_node {
+                    ask.zrem = Zrem::With(commands.len());
+                    commands.push((node, zrem));
+                } else {
+                    ask.zrem = Zrem::After(zrem);
+                }
             }
             asks.push(ask);
         }
-        pipe.ignore_errors();
         let what = "PTTL/STRLEN/UNLINK/ZREM index members";
-        let answers: Vec<RedisResult<i64>> = if asks.iter().any(|a| a.deletes) {
-            // Not cancellable once sent: Ctrl-C drops the scan's future, and
-            // a pipeline the server ran but the count missed would make an
-            // interrupted purge's report inexact. So a batch that deletes is
-            // awaited to its answer and counted in the same poll (the signal
-            // waits for it).
-            tokio::task::block_in_place(|| {
-                tokio::runtime::Handle::current().block_on(self.redis.pipeline(what, &pipe))
-            })?
-        } else {
-            self.redis.pipeline(what, &pipe).await?
-        };
-        let mut answers = answers.into_iter();
-        let mut next = |tolerant: bool| -> Result<i64> {
-            match answers.next() {
-                Some(Ok(n)) => Ok(n),
-                Some(Err(_)) if tolerant => Ok(0),
-                Some(Err(e)) => Err(self.redis.refused(what, &e)),
-                None => Ok(0),
+        let deletes = asks.iter().any(|a| a.unlink.is_some());
+        let mut batch = self.send(what, commands, deletes).await;
+        // The `ZREM`s of keys on other masters, for those `UNLINK` answered.
+        let mut later = Vec::new();
+        for ask in &mut asks {
+            let unlinked = ask
+                .unlink
+                .and_then(|at| batch.answers.get(at))
+                .is_some_and(|a| matches!(a, Some(Ok(_))));
+            if !matches!(ask.zrem, Zrem::After(_)) {
+                continue;
+            }
+            if let Zrem::After(cmd) = std::mem::replace(&mut ask.zrem, Zrem::None) {
+                if unlinked {
+                    ask.zrem = Zrem::With(batch.answers.len() + later.len());
+                    later.push((index_node, cmd));
+                }
+            }
+        }
+        if !later.is_empty() && batch.failed.is_none() {
+            let removed = self.send("ZREM index members", later, true).await;
+            batch.extend(removed);
+        }
+        let answer = |at: Option<usize>, tolerant: bool| -> Result<i64> {
+            match at.and_then(|at| batch.answers.get(at)) {
+                None | Some(None) => Ok(0),
+                Some(Some(Ok(n))) => Ok(*n),
+                Some(Some(Err(_))) if tolerant => Ok(0),
+                Some(Some(Err(e))) => Err(self.refused(&batch, at, what, e)),
             }
         };
         let mut members = Vec::with_capacity(page.len());
         for ((id, score), ask) in page.into_iter().zip(asks) {
-            let pttl = next(false)?;
-            let size = if ask.sized { next(true)? } else { 0 };
-            let deleted = if ask.deletes {
-                Some(Removal {
-                    unlinked: next(false)? > 0,
-                    unindexed: next(false)? > 0,
-                })
-            } else {
-                None
-            };
+            let unlinked = answer(ask.unlink, false)?;
+            let deleted = ask.unlink.map(|_| Removal {
+                unlinked: unlinked > 0,
+                unindexed: matches!(ask.zrem, Zrem::With(at) if answer(Some(at), false).is_ok_and(|n| n > 0)),
+            });
             members.push(Member {
                 day: ask.day,
                 id,
                 score,
-                pttl,
-                size: u64::try_from(size).unwrap_or(0),
+                pttl: answer(Some(ask.pttl), false)?,
+                size: u64::try_from(answer(ask.strlen, true)?).unwrap_or(0),
                 left: deleted.is_some_and(|d| d.unindexed),
                 deleted,
             });
         }
+        if let Some(failed) = batch.failed {
+            // What the other masters deleted in this batch is counted
+            // before the run stops, so its report is exact.
+            let mut audit = Audit::default();
+            self.count_removals(&mut audit, &members);
+            return Err(self.stopped(failed));
+        }
         Ok(members)
+    }
+
+    /// Runs a batch's commands on their nodes. One that deletes is not
+    /// cancellable once sent: Ctrl-C drops the scan's future, and a batch
+    /// the servers ran but the count missed would make an interrupted
+    /// purge's report inexact. So it is awaited to its answers and counted
+    /// in the same poll (the signal waits for it).
+    async fn send(&self, what: &str, commands: Vec<(usize, redis::Cmd)>, deletes: bool) -> Answers {
+        if deletes {
+            tokio::task::block_in_place(|| {
+                tokio::runtime::Handle::current().block_on(self.nodes.run(what, commands))
+            })
+        } else {
+            self.nodes.run(what, commands).await
+        }
+    }
+
+    /// A command a master refused, as one line naming that master.
+    fn refused(
+        &self,
+        batch: &Answers,
+        at: Option<usize>,
+        what: &str,
+        e: &redis::RedisError,
+    ) -> crate::error::Error {
+        let node = at.and_then(|at| batch.from.get(at)).copied().unwrap_or(0);
+        self.nodes.master(node).refused(what, e)
+    }
+
+    /// A node's failure during a purge, with what the run deleted before
+    /// it (the tally is lost with the run; the progress keeps it).
+    fn stopped(&self, failed: crate::error::Error) -> crate::error::Error {
+        if !self.purge {
+            return failed;
+        }
+        let deleted = self.progress.purged().deleted;
+        crate::error::Error::cloud_with_hint(
+            format!(
+                "{failed}; before it stopped, this run deleted {} trace keys ({} bytes)",
+                deleted.objects, deleted.bytes
+            ),
+            "run the purge again once the node answers: it finds only what is left",
+        )
     }
 
     /// Folds one member into the tally and the audit.
@@ -358,14 +441,15 @@ impl Walk<'_> {
     /// that left the index.
     async fn repair(&self, audit: &mut Audit, members: &mut [Member]) -> Result<()> {
         let retention = i64::from(self.judge.rule.retention_days) * 86_400;
-        let mut pipe = redis::pipe();
+        let mut commands = Vec::new();
         let mut plan = Vec::new();
         for (i, m) in members.iter().enumerate() {
             if m.deleted.is_some() {
                 continue;
             }
             if m.pttl == -2 {
-                pipe.cmd("ZREM").arg(self.index).arg(&m.id);
+                let zrem = redis::cmd("ZREM").arg(self.index).arg(&m.id).to_owned();
+                commands.push((self.nodes.index_node(), zrem));
                 plan.push((
                     i,
                     Step::Orphan {
@@ -373,22 +457,27 @@ impl Walk<'_> {
                     },
                 ));
             } else if m.pttl == -1 && !self.judge.expired(m.day) {
-                pipe.cmd("EXPIREAT")
-                    .arg(self.key(&m.id))
-                    .arg(m.score as i64 + retention);
+                let key = self.key(&m.id);
+                let expire = redis::cmd("EXPIREAT")
+                    .arg(&key)
+                    .arg(m.score as i64 + retention)
+                    .to_owned();
+                commands.push((self.nodes.of_key(&key), expire));
                 plan.push((i, Step::Expire));
             }
         }
         if plan.is_empty() {
             return Ok(());
         }
-        // Awaited to its answer for the same reason as a deleting batch.
-        let answers: Vec<i64> = tokio::task::block_in_place(|| {
-            tokio::runtime::Handle::current().block_on(self.redis.pipeline("ZREM/EXPIREAT", &pipe))
-        })?;
-        let mut answers = answers.into_iter();
-        for (i, step) in plan {
-            let done = answers.next().unwrap_or(0) > 0;
+        // Awaited to its answers for the same reason as a deleting batch.
+        let what = "ZREM/EXPIREAT";
+        let batch = self.send(what, commands, true).await;
+        for (at, (i, step)) in plan.into_iter().enumerate() {
+            let done = match batch.answers.get(at) {
+                Some(Some(Ok(n))) => *n > 0,
+                Some(Some(Err(e))) => return Err(self.refused(&batch, Some(at), what, e)),
+                _ => false,
+            };
             match step {
                 Step::Orphan { expired } => {
                     if let Some(m) = members.get_mut(i) {
@@ -400,16 +489,16 @@ impl Walk<'_> {
                 Step::Expire => audit.ttl_set += u64::from(done),
             }
         }
-        Ok(())
+        match batch.failed {
+            Some(failed) => Err(self.stopped(failed)),
+            None => Ok(()),
+        }
     }
 
     /// A loop that would not end, as one line naming the server's fault.
-    fn stuck(&self, what: &str, why: &str) -> crate::error::Error {
+    fn stuck(&self, label: &str, what: &str, why: &str) -> crate::error::Error {
         crate::error::Error::cloud_with_hint(
-            format!(
-                "redis {}: {what}: {why}; the walk stops rather than loop",
-                self.redis.label
-            ),
+            format!("redis {label}: {what}: {why}; the walk stops rather than loop"),
             "the server (or a proxy in front of it) pages incorrectly; check what sits in front of Redis",
         )
     }
@@ -419,45 +508,67 @@ impl Walk<'_> {
     }
 
     /// Whether the database holds nothing but the index and the keys the
-    /// index pass found (`DBSIZE` = those keys + the index): then no key
-    /// can lack an index entry, and the keys pass has nothing to find —
-    /// the common case of a database of its own, where that pass would
-    /// cost as much as the index's. A count that differs (a shared
-    /// database, a trace written or expired meanwhile) or a server that
-    /// refuses `DBSIZE` means the pass runs.
+    /// index pass found (`DBSIZE` = those keys + the index; on a cluster,
+    /// `DBSIZE` of every master added up): then no key can lack an index
+    /// entry, and the keys pass has nothing to find — the common case of a
+    /// database of its own, where that pass would cost as much as the
+    /// index's. A count that differs (a shared database, a trace written
+    /// or expired meanwhile) or a server that refuses `DBSIZE` means the
+    /// pass runs.
     async fn nothing_but_indexed_keys(&self, audit: &Audit) -> bool {
-        let mut pipe = redis::pipe();
-        pipe.cmd("DBSIZE").cmd("EXISTS").arg(self.index);
-        match self
-            .redis
-            .pipeline::<(u64, u64)>("DBSIZE/EXISTS index", &pipe)
-            .await
-        {
-            Ok((keys, index)) if keys == audit.indexed_keys_left + index => {
-                tracing::debug!(
-                    keys,
-                    "keys pass skipped: the database holds the index and its keys only"
-                );
-                true
-            }
-            Ok((keys, _)) => {
-                tracing::debug!(
-                    keys,
-                    indexed = audit.indexed_keys_left,
-                    "keys pass: the database holds other keys"
-                );
-                false
-            }
-            Err(_) => false,
+        let mut commands: Vec<(usize, redis::Cmd)> = (0..self.nodes.masters.len())
+            .map(|node| (node, redis::cmd("DBSIZE")))
+            .collect();
+        commands.push((
+            self.nodes.index_node(),
+            redis::cmd("EXISTS").arg(self.index).to_owned(),
+        ));
+        let batch = self.nodes.run("DBSIZE/EXISTS index", commands).await;
+        let Some(counts) = batch
+            .answers
+            .into_iter()
+            .map(|a| a.and_then(|a| a.ok()).and_then(|n| u64::try_from(n).ok()))
+            .collect::<Option<Vec<u64>>>()
+        else {
+            return false;
+        };
+        let (index, keys) = counts
+            .split_last()
+            .map_or((0, 0), |(i, k)| (*i, k.iter().sum::<u64>()));
+        if keys == audit.indexed_keys_left + index {
+            tracing::debug!(
+                keys,
+                "keys pass skipped: the database holds the index and its keys only"
+            );
+            true
+        } else {
+            tracing::debug!(
+                keys,
+                indexed = audit.indexed_keys_left,
+                "keys pass: the database holds other keys"
+            );
+            false
         }
     }
 
-    /// `SCAN MATCH {prefix}*`: keys without an index entry (their TTLs;
-    /// indexed keys had theirs read by the index pass). A key without TTL
-    /// nor index entry gets the full retention from now on a purge (its
-    /// age is unknown: never deleted on a guess, but no longer kept
-    /// forever).
+    /// `SCAN MATCH {prefix}*` on every master (in parallel, each to the end
+    /// of its own cursor; a replica's keys are its master's): keys without
+    /// an index entry (their TTLs; indexed keys had theirs read by the
+    /// index pass). A key without TTL nor index entry gets the full
+    /// retention from now on a purge (its age is unknown: never deleted on
+    /// a guess, but no longer kept forever).
     async fn key_pass(&self, audit: &mut Audit) -> Result<()> {
+        let walks = (0..self.nodes.masters.len()).map(|node| self.key_pass_on(node));
+        for found in futures::future::join_all(walks).await {
+            audit.add_keys_pass(&found?);
+        }
+        Ok(())
+    }
+
+    /// The keys pass on one master: what it found there.
+    async fn key_pass_on(&self, node: usize) -> Result<Audit> {
+        let redis = self.nodes.master(node);
+        let mut audit = Audit::default();
         let pattern = format!("{}*", self.prefix);
         let retention_ms = self.retention_ms();
         let mut cursor = 0u64;
@@ -473,7 +584,7 @@ impl Walk<'_> {
                 .arg("COUNT")
                 .arg(BATCH)
                 .to_owned();
-            let (next, keys): (u64, Vec<Vec<u8>>) = self.redis.query("SCAN keys", &cmd).await?;
+            let (next, keys): (u64, Vec<Vec<u8>>) = redis.query("SCAN keys", &cmd).await?;
             let scores = if keys.is_empty() {
                 Vec::new()
             } else {
@@ -489,7 +600,7 @@ impl Walk<'_> {
                 for key in &unindexed {
                     pipe.cmd("PTTL").arg(*key);
                 }
-                let pttls: Vec<i64> = self.redis.pipeline("PTTL unindexed keys", &pipe).await?;
+                let pttls: Vec<i64> = redis.pipeline("PTTL unindexed keys", &pipe).await?;
                 let mut expire = redis::pipe();
                 let mut to_expire = 0usize;
                 for (key, pttl) in unindexed.iter().zip(pttls) {
@@ -505,17 +616,14 @@ impl Walk<'_> {
                     }
                 }
                 if self.purge && to_expire > 0 {
-                    let set: Vec<i64> = self
-                        .redis
-                        .pipeline("EXPIRE unindexed keys", &expire)
-                        .await?;
+                    let set: Vec<i64> = redis.pipeline("EXPIRE unindexed keys", &expire).await?;
                     audit.ttl_set += set.iter().filter(|n| **n > 0).count() as u64;
                 }
             }
             match cursors.next(next) {
                 Ok(Some(next)) => cursor = next,
-                Ok(None) => return Ok(()),
-                Err(why) => return Err(self.stuck("SCAN keys", &why)),
+                Ok(None) => return Ok(audit),
+                Err(why) => return Err(self.stuck(&redis.label, "SCAN keys", &why)),
             }
         }
     }
@@ -525,17 +633,14 @@ impl Walk<'_> {
     /// pipelined `ZSCORE` a key.
     async fn scores(&self, keys: &[Vec<u8>], one_command: &mut bool) -> Result<Vec<Option<f64>>> {
         let id = |key: &[u8]| key.get(self.prefix.len()..).unwrap_or_default().to_vec();
+        let index = self.nodes.index();
         if *one_command {
             let mut cmd = redis::cmd("ZMSCORE");
             cmd.arg(self.index);
             for key in keys {
                 cmd.arg(id(key));
             }
-            match self
-                .redis
-                .query::<Vec<Option<f64>>>("ZMSCORE keys", &cmd)
-                .await
-            {
+            match index.query::<Vec<Option<f64>>>("ZMSCORE keys", &cmd).await {
                 Ok(scores) => return Ok(scores),
                 Err(e) if e.to_string().contains("unknown command") => *one_command = false,
                 Err(e) => return Err(e),
@@ -545,7 +650,7 @@ impl Walk<'_> {
         for key in keys {
             pipe.cmd("ZSCORE").arg(self.index).arg(id(key));
         }
-        self.redis.pipeline("ZSCORE keys", &pipe).await
+        index.pipeline("ZSCORE keys", &pipe).await
     }
 }
 

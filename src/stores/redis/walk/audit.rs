@@ -34,6 +34,14 @@ pub(crate) struct Audit {
 }
 
 impl Audit {
+    /// Adds what one master's keys pass found (a cluster walks each).
+    pub(crate) fn add_keys_pass(&mut self, found: &Audit) {
+        self.ttl_beyond_retention += found.ttl_beyond_retention;
+        self.unindexed += found.unindexed;
+        self.unindexed_without_ttl += found.unindexed_without_ttl;
+        self.ttl_set += found.ttl_set;
+    }
+
     /// The findings, in a fixed order, zero counts included (scripts read
     /// them by id). `purge`: the repairs happened (with `--yes`).
     pub(crate) fn findings(&self, purge: bool) -> Vec<StoreFinding> {
