@@ -1,6 +1,7 @@
 //! Local storage (`storage: local`, the Laravel disk or an NFS mount): the
 //! directory exists and is writable (a probe file, removed), and how much
-//! space is free on which filesystem (read from /proc/mounts).
+//! space is free on which filesystem (read from /proc/mounts); with
+//! `mount:`, the share's own checks (`mount`) and its modes (`modes`).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -9,6 +10,7 @@ use std::time::Instant;
 use crate::check::CheckResult;
 use crate::report::fmt::bytes;
 use crate::spec::LocalStorage;
+use crate::stores::local::mountinfo::unescape;
 
 /// The ids of the local checks.
 pub const IDS: [&str; 4] = [
@@ -33,6 +35,12 @@ pub fn check(local: &LocalStorage) -> Vec<CheckResult> {
             &IDS[1..],
             "the directory is missing",
         ));
+        if local.mount.is_some() {
+            results.extend(crate::check::skip_all(
+                &super::mount::IDS,
+                "the directory is missing",
+            ));
+        }
         return results;
     }
     let started = Instant::now();
@@ -41,7 +49,15 @@ pub fn check(local: &LocalStorage) -> Vec<CheckResult> {
     let space = free_space(dir).took(started);
     let started = Instant::now();
     let filesystem = filesystem(dir).took(started);
-    vec![directory, writable, space, filesystem]
+    let mut results = vec![directory, writable, space, filesystem];
+    if let Some(want) = &local.mount {
+        let started = Instant::now();
+        let mount = super::mount::check(local, want);
+        results.extend(mount.into_iter().map(|r| r.took(started)));
+        let started = Instant::now();
+        results.push(super::modes::check(local).took(started));
+    }
+    results
 }
 
 fn directory(dir: &Path) -> CheckResult {
@@ -49,6 +65,7 @@ fn directory(dir: &Path) -> CheckResult {
         Ok(meta) if meta.is_dir() => CheckResult::pass(IDS[0], format!("{} exists", dir.display())),
         Ok(_) => CheckResult::fail(IDS[0], format!("{} is not a directory", dir.display()))
             .with_hint("point the environment's path at the Laravel disk root"),
+        Err(e) if super::mount::is_stale(&e) => super::mount::read_failure(IDS[0], dir, &e),
         Err(e) => CheckResult::fail(IDS[0], format!("{}: {e}", dir.display()))
             .with_hint("create it with `chronotrace-ops apply`, or fix the environment's path"),
     }
@@ -155,15 +172,6 @@ pub fn mount_of(mounts: &str, path: &Path) -> Option<Mount> {
         })
         .filter(|m| path.starts_with(&m.point))
         .max_by_key(|m| m.point.components().count())
-}
-
-/// /proc/mounts writes space, tab, newline and backslash as octal escapes.
-fn unescape(field: &str) -> String {
-    field
-        .replace("\\040", " ")
-        .replace("\\011", "\t")
-        .replace("\\012", "\n")
-        .replace("\\134", "\\")
 }
 
 fn describe(mount: &Mount) -> String {
