@@ -103,6 +103,9 @@ install_debian_tools() {
 	command -v openssl >/dev/null || missing+=(openssl)
 	# `systemd-analyze verify` checks the rendered purge timer and service.
 	command -v systemd-analyze >/dev/null || missing+=(systemd)
+	# The share tests: `unshare -m` mounts in a private namespace, and
+	# `findmnt --verify` checks the rendered fstab line.
+	command -v unshare >/dev/null && command -v findmnt >/dev/null || missing+=(util-linux)
 	# The Redis and SQL trace stores' servers (Debian 12: Redis 7.0,
 	# PostgreSQL 15, MariaDB 10.11); start.sh runs its own instances.
 	command -v redis-server >/dev/null || missing+=(redis-server)

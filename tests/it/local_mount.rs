@@ -6,10 +6,11 @@
 //! `stores::local::mount`: this kernel has no NFS client.
 
 use std::path::Path;
+use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::{Outcome, Run, tempdir};
+use crate::support::{Outcome, Run, tempdir, tool};
 
 /// A spec whose environment `e` keeps its traces on the share at `point`.
 fn write_spec(dir: &Path, point: &Path) {
@@ -149,4 +150,123 @@ fn apply_refuses_a_share_that_is_not_mounted() {
     // Nothing written into the empty mount point.
     let left: Vec<_> = std::fs::read_dir(&point).expect("read").collect();
     assert!(left.is_empty(), "{left:?}");
+}
+
+/// `render` for a share on NFS: the fstab line, the `.mount` unit and the
+/// services' drop-in, checked by the real `findmnt --verify` and
+/// `systemd-analyze verify`.
+#[test]
+#[ignore = "needs the bench: run scripts/test.sh"]
+fn render_writes_an_fstab_line_a_mount_unit_and_a_drop_in_that_verify() {
+    let dir = tempdir();
+    let point = dir.path().join("share");
+    std::fs::create_dir(&point).expect("mkdir");
+    let spec = format!(
+        "project: p\nenvironments:\n  e:\n    storage: local\n    path: {}\n    mount: {{ kind: nfs4, source: \"nfs-server:/exports/chronotrace\" }}\n",
+        point.display()
+    );
+    std::fs::write(dir.path().join("chronotrace-ops.yaml"), spec).expect("write the spec");
+    Run::new(dir.path())
+        .args(["render", "--out", "deploy"])
+        .run()
+        .code(0);
+    let deploy = dir.path().join("deploy");
+    let options = "vers=4.2,hard,proto=tcp,noatime,nosuid,nodev,noexec,_netdev";
+
+    let fstab = deploy.join("fstab.e");
+    let line = format!(
+        "nfs-server:/exports/chronotrace {} nfs4 {options} 0 0",
+        point.display()
+    );
+    let text = read(&fstab);
+    assert!(text.lines().any(|l| l == line), "{text}");
+    assert!(
+        !text
+            .lines()
+            .any(|l| !l.starts_with('#') && l.contains("nofail")),
+        "{text}"
+    );
+    let out = Command::new(tool("findmnt"))
+        .args(["--verify", "--verbose", "--tab-file"])
+        .arg(&fstab)
+        .output()
+        .expect("findmnt runs");
+    let said =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && said.contains("no errors or warnings"),
+        "findmnt --verify:\n{said}"
+    );
+
+    let unit_name = systemd_escape_mount(&point);
+    let unit = read(&deploy.join(&unit_name));
+    for expected in [
+        "Wants=network-online.target".to_string(),
+        "After=network-online.target".to_string(),
+        format!("Where={}", point.display()),
+        "Type=nfs4".to_string(),
+        format!("Options={options}"),
+    ] {
+        assert!(unit.lines().any(|l| l == expected), "{expected}:\n{unit}");
+    }
+    assert!(
+        !unit
+            .lines()
+            .any(|l| !l.starts_with('#') && l.contains("nofail")),
+        "{unit}"
+    );
+    let drop_in = read(&deploy.join("chronotrace-mount-e.conf"));
+    assert!(
+        drop_in
+            .lines()
+            .any(|l| l == format!("RequiresMountsFor={}", point.display())),
+        "{drop_in}"
+    );
+
+    // The unit as systemd would load it, and the drop-in on the app's
+    // services (a stand-in php-fpm and queue worker).
+    let units = dir.path().join("units");
+    std::fs::create_dir(&units).expect("mkdir");
+    std::fs::copy(deploy.join(&unit_name), units.join(&unit_name)).expect("copy the unit");
+    let mut verify = vec![units.join(&unit_name)];
+    for service in ["php8.3-fpm.service", "laravel-queue.service"] {
+        std::fs::write(units.join(service), "[Service]\nExecStart=/bin/true\n").expect("service");
+        let dropins = units.join(format!("{service}.d"));
+        std::fs::create_dir(&dropins).expect("mkdir");
+        std::fs::write(dropins.join("chronotrace-mount-e.conf"), &drop_in).expect("drop-in");
+        verify.push(units.join(service));
+    }
+    let out = Command::new(tool("systemd-analyze"))
+        .args(["verify", "--man=no"])
+        .args(&verify)
+        .output()
+        .expect("systemd-analyze runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let relevant: Vec<&str> = stderr
+        .lines()
+        .filter(|l| {
+            l.contains("chronotrace-mount")
+                || l.contains(".mount")
+                || l.contains("fpm")
+                || l.contains("queue")
+        })
+        .collect();
+    assert!(
+        out.status.success() && relevant.is_empty(),
+        "systemd-analyze verify:\n{stderr}"
+    );
+}
+
+/// The unit name systemd gives a mount point, from `systemd-escape` itself.
+fn systemd_escape_mount(point: &Path) -> String {
+    let out = Command::new(tool("systemd-escape"))
+        .args(["--path", "--suffix=mount"])
+        .arg(point)
+        .output()
+        .expect("systemd-escape runs");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }

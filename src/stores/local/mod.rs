@@ -7,6 +7,7 @@
 pub mod check;
 pub(crate) mod modes;
 pub(crate) mod mount;
+pub(crate) mod mount_files;
 pub(crate) mod mountinfo;
 pub(crate) mod plugin;
 pub(crate) mod root;

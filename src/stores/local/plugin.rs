@@ -125,9 +125,14 @@ impl Store for LocalDisk<'_> {
     }
 
     fn files(&self) -> Result<StoreFiles> {
+        let artifacts = match &self.local.mount {
+            Some(share) => super::mount_files::files(&self.env.name, self.local, share)?,
+            None => Vec::new(),
+        };
         Ok(StoreFiles {
             settings: vec![("CHRONOTRACE_STORAGE".into(), "local".into())],
             local_traces_dir: Some(self.local.traces_dir().display().to_string()),
+            artifacts,
             ..StoreFiles::default()
         })
     }
