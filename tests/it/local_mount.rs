@@ -270,3 +270,43 @@ fn systemd_escape_mount(point: &Path) -> String {
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
+
+/// A share whose server forgot the client's handles: every read answers
+/// `ESTALE` (a FUSE filesystem, `stale_share.py`, stands in for NFS).
+#[test]
+#[ignore = "needs the bench: run scripts/test.sh"]
+fn a_stale_handle_fails_with_a_remount_hint() {
+    let python = crate::support::bench_file("CT_TEST_FUSE_PYTHON");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/stale_share.py");
+    let dir = tempdir();
+    let point = dir.path().join("share");
+    std::fs::create_dir(&point).expect("mkdir");
+    let spec = format!(
+        "project: p\nenvironments:\n  e:\n    storage: local\n    path: {}\n    mount: {{ kind: fuse.stale, source: stale-share }}\n",
+        point.display()
+    );
+    std::fs::write(dir.path().join("chronotrace-ops.yaml"), spec).expect("write the spec");
+    // The share dies with the run (setpriv --pdeathsig), and its mount
+    // with the namespace.
+    let setup = format!(
+        "setpriv --pdeathsig TERM -- {py} {script} {p} & for _ in $(seq 100); do mountpoint -q {p} && break; sleep 0.1; done; mountpoint -q {p}",
+        py = python.display(),
+        p = point.display()
+    );
+    let (out, report) = check_after(dir.path(), &setup);
+    out.code(1);
+    assert_eq!(check(&report, "local.mount").0, "pass", "{report:#}");
+    let (status, message) = check(&report, "local.mount-marker");
+    assert_eq!(status, "fail", "{report:#}");
+    assert!(message.contains("Stale file handle"), "{message}");
+    let marker = report["checks"]
+        .as_array()
+        .and_then(|checks| checks.iter().find(|c| c["id"] == "local.mount-marker"))
+        .map(|c| c["hint"].as_str().unwrap_or_default().to_string())
+        .unwrap_or_default();
+    assert!(
+        marker.contains(&format!("umount -l {p} && mount {p}", p = point.display())),
+        "{marker}"
+    );
+    assert_eq!(check(&report, "local.writable").0, "fail", "{report:#}");
+}

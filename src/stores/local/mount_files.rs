@@ -139,10 +139,7 @@ mod tests {
         );
         for kind in ["nfs", "nfs4", "cifs", "smb3", "tmpfs", "fuse.sshfs"] {
             let (set, _) = options(kind);
-            assert!(
-                !set.contains("nofail") && set.contains("noexec"),
-                "{kind}"
-            );
+            assert!(!set.contains("nofail") && set.contains("noexec"), "{kind}");
         }
     }
 }
