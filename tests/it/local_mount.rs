@@ -26,6 +26,11 @@ fn check_after(dir: &Path, setup: &str) -> (Outcome, Value) {
     let out = Run::in_mount_namespace(dir, &format!("set -e; {setup}"))
         .args(["check", "-e", "e", "--output", "json"])
         .run();
+    assert!(
+        !out.stderr.contains("unshare:"),
+        "a private mount namespace needs root (unshare -m):\n{}",
+        out.stderr
+    );
     let report = serde_json::from_str(&out.stdout)
         .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\n{}", out.stdout, out.stderr));
     (out, report)

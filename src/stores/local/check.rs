@@ -48,7 +48,7 @@ pub fn check(local: &LocalStorage) -> Vec<CheckResult> {
     let started = Instant::now();
     let space = free_space(dir).took(started);
     let started = Instant::now();
-    let filesystem = filesystem(dir).took(started);
+    let filesystem = filesystem(dir, local.mount.is_some()).took(started);
     let mut results = vec![directory, writable, space, filesystem];
     if let Some(want) = &local.mount {
         let started = Instant::now();
@@ -132,7 +132,7 @@ pub fn judge_space(free: u64, total: u64) -> CheckResult {
     }
 }
 
-fn filesystem(dir: &Path) -> CheckResult {
+fn filesystem(dir: &Path, declared: bool) -> CheckResult {
     let canonical = match dir.canonicalize() {
         Ok(path) => path,
         Err(e) => return CheckResult::skip(IDS[3], format!("{}: {e}", dir.display())),
@@ -144,6 +144,10 @@ fn filesystem(dir: &Path) -> CheckResult {
         }
     };
     match mount_of(&mounts, &canonical) {
+        Some(mount) if is_network(&mount.fstype) && !declared => {
+            CheckResult::warn(IDS[3], format!("{}, and the spec names no mount:", describe(&mount)))
+                .with_hint("add mount: {kind, source} to the environment so check fails when the share drops (docs/network-mount.md)")
+        }
         Some(mount) => CheckResult::pass(IDS[3], describe(&mount)),
         None => CheckResult::skip(IDS[3], "no mount point found in /proc/mounts"),
     }
@@ -172,6 +176,11 @@ pub fn mount_of(mounts: &str, path: &Path) -> Option<Mount> {
         })
         .filter(|m| path.starts_with(&m.point))
         .max_by_key(|m| m.point.components().count())
+}
+
+/// A filesystem served over the network (or by a user-space daemon).
+fn is_network(fstype: &str) -> bool {
+    fstype.starts_with("nfs") || fstype.starts_with("fuse.") || matches!(fstype, "cifs" | "smb3")
 }
 
 fn describe(mount: &Mount) -> String {
@@ -212,6 +221,16 @@ mod tests {
         for (path, fstype) in cases {
             let mount = mount_of(MOUNTS, Path::new(path)).expect(path);
             assert_eq!(mount.fstype, fstype, "{path}");
+        }
+    }
+
+    #[test]
+    fn network_filesystems() {
+        for network in ["nfs", "nfs4", "cifs", "smb3", "fuse.sshfs"] {
+            assert!(is_network(network), "{network}");
+        }
+        for local in ["ext4", "xfs", "overlay", "tmpfs", "fuseblk"] {
+            assert!(!is_network(local), "{local}");
         }
     }
 
