@@ -196,7 +196,7 @@ pub(crate) fn marker_change(
     let observed = Observed::read(path)?;
     if let Err(message) = observed.share(want) {
         return Err(Error::usage_with_hint(
-            format!("{message}: apply refuses to write there"),
+            format!("{message}: nothing is applied there until the share is mounted"),
             format!(
                 "mount the share first (`render` writes its fstab line and mount unit), then rerun apply; {}",
                 "apply writes the marker at its root and creates traces/ on it"
