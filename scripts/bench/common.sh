@@ -41,6 +41,11 @@ PYTOOLS_HOME="$CT_CACHE/pytools-$(printf '%s\n' "${PYTOOLS_PINS[@]}" "pytest-sdi
 JUNIT_XSD="$PYTOOLS_HOME/share/junit-10.xsd"
 PYTOOLS_PYTHON="$PYTOOLS_HOME/bin/python"
 WEED="$PYTOOLS_HOME/bin/weed"
+# mfusepy (ctypes bindings to the system's libfuse 3) runs the FUSE share
+# that answers ESTALE in the local mount tests (tests/it/stale_share.py).
+MFUSEPY_VERSION=3.1.1
+FUSE_HOME="$CT_CACHE/mfusepy-$MFUSEPY_VERSION"
+FUSE_PYTHON="$FUSE_HOME/bin/python"
 CT_LOGS="$CT_CACHE/logs"
 # Debian's PostgreSQL 15 server binaries (initdb, postgres) are off PATH.
 PG_BIN=/usr/lib/postgresql/15/bin

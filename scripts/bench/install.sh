@@ -8,7 +8,9 @@
 #     and SQL trace stores; started by start.sh, never as services),
 #   - nginx and docker-compose from Debian, only for `nginx -t` and
 #     `docker-compose config` checks of rendered files (no service is run),
-#     and chromium, only to open the HTML report headless.
+#     and chromium, only to open the HTML report headless,
+#   - mfusepy in a small virtualenv over Debian's libfuse 3, for a FUSE
+#     share that answers ESTALE (the local mount tests).
 # Idempotent and quick when everything is there, so scripts/test.sh runs it
 # every time; a fresh machine (CI) gets everything from the registries alone.
 # Reports what it does on stderr.
@@ -24,26 +26,29 @@ mkdir -p "$CT_CACHE" "$CT_LOGS"
 exec 9>"$CT_CACHE/.install.lock"
 flock 9
 
+# A virtualenv at HOME holding REQUIREMENT, for the tool NAME. The marker
+# is written last: a venv without it is a broken half-install.
+install_venv() {
+	local name="$1" home="$2" requirement="$3"
+	local log="$CT_LOGS/$name-install.log"
+	say "$name: installing $requirement into $home (log: $log)"
+	rm -rf "$home"
+	if ! { python3 -m venv "$home" && "$home/bin/pip" install "$requirement"; } >"$log" 2>&1; then
+		tail -n 30 "$log" >&2
+		rm -rf "$home"
+		die "$name install failed (log: $log)"
+	fi
+	touch "$home/.ct-installed"
+	say "$name: installed"
+}
+
 install_moto() {
-	# The marker is written last: a venv without it is a broken half-install.
 	if [[ -f "$MOTO_HOME/.ct-installed" ]] &&
 		[[ "$("$MOTO_PYTHON" -c 'from importlib.metadata import version; print(version("moto"))' 2>/dev/null)" == "$MOTO_VERSION" ]]; then
 		say "moto $MOTO_VERSION: present"
 		return
 	fi
-	local log="$CT_LOGS/moto-install.log"
-	say "moto $MOTO_VERSION: installing into $MOTO_HOME (about a minute; log: $log)"
-	rm -rf "$MOTO_HOME"
-	if ! {
-		python3 -m venv "$MOTO_HOME" &&
-			"$MOTO_HOME/bin/pip" install "moto[server]==$MOTO_VERSION"
-	} >"$log" 2>&1; then
-		tail -n 30 "$log" >&2
-		rm -rf "$MOTO_HOME"
-		die "moto install failed (log: $log)"
-	fi
-	touch "$MOTO_HOME/.ct-installed"
-	say "moto $MOTO_VERSION: installed"
+	install_venv moto "$MOTO_HOME" "moto[server]==$MOTO_VERSION"
 }
 
 install_pytools() {
@@ -93,6 +98,14 @@ install_garage() {
 	say "garage $GARAGE_VERSION: installed"
 }
 
+install_fuse() {
+	if [[ -f "$FUSE_HOME/.ct-installed" ]]; then
+		say "mfusepy $MFUSEPY_VERSION: present"
+		return
+	fi
+	install_venv mfusepy "$FUSE_HOME" "mfusepy==$MFUSEPY_VERSION"
+}
+
 install_debian_tools() {
 	local missing=()
 	command -v nginx >/dev/null || missing+=(nginx)
@@ -105,13 +118,18 @@ install_debian_tools() {
 	command -v systemd-analyze >/dev/null || missing+=(systemd)
 	# groff renders the man pages in the man page test.
 	command -v groff >/dev/null || missing+=(groff-base)
+	# The share tests: `unshare -m` mounts in a private namespace, and
+	# `findmnt --verify` checks the rendered fstab line.
+	command -v unshare >/dev/null && command -v findmnt >/dev/null || missing+=(util-linux)
+	# libfuse 3, which mfusepy loads, for the FUSE share that answers ESTALE.
+	ldconfig -p | grep 'libfuse3\.so\.3 ' >/dev/null || missing+=(libfuse3-3)
 	# The Redis and SQL trace stores' servers (Debian 12: Redis 7.0,
 	# PostgreSQL 15, MariaDB 10.11); start.sh runs its own instances.
 	command -v redis-server >/dev/null || missing+=(redis-server)
 	[[ -x "$PG_BIN/postgres" ]] || missing+=(postgresql-15)
 	command -v mariadbd >/dev/null || missing+=(mariadb-server)
 	if ((${#missing[@]} == 0)); then
-		say "nginx, docker-compose, chromium, openssl, systemd-analyze, groff, redis, postgresql, mariadb: present"
+		say "nginx, docker-compose, chromium, openssl, systemd-analyze, groff, findmnt, unshare, libfuse3, redis, postgresql, mariadb: present"
 		return
 	fi
 	local log="$CT_LOGS/apt.log"
@@ -135,5 +153,6 @@ install_debian_tools() {
 
 install_moto
 install_pytools
+install_fuse
 install_garage
 install_debian_tools

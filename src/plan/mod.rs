@@ -76,6 +76,9 @@ pub(crate) const ENV_TAG_KEY: &str = "chronotrace-ops:env";
 /// Every resource the tool provisions, in the order `apply` creates them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub(crate) enum Resource {
+    /// The file at a share's root that says it is mounted (`mount:`).
+    #[serde(rename = "local.mount-marker")]
+    LocalMountMarker,
     #[serde(rename = "local.traces-dir")]
     LocalDir,
     #[serde(rename = "bucket")]
@@ -127,6 +130,7 @@ impl Resource {
     /// The resource's id as printed (the same as in JSON).
     pub(crate) fn id(self) -> &'static str {
         match self {
+            Resource::LocalMountMarker => "local.mount-marker",
             Resource::LocalDir => "local.traces-dir",
             Resource::Bucket => "bucket",
             Resource::Versioning => "bucket.versioning",

@@ -29,7 +29,7 @@ use store::StoreFiles;
 pub(crate) type StoreFilesOf<'a> = &'a dyn Fn(&Environment) -> Result<StoreFiles>;
 
 /// Template file name and embedded text, for every template.
-pub(crate) const TEMPLATES: [(&str, &str); 17] = [
+pub(crate) const TEMPLATES: [(&str, &str); 20] = [
     (
         "docker-compose.yml.tera",
         include_str!("../../templates/docker-compose.yml.tera"),
@@ -92,6 +92,18 @@ pub(crate) const TEMPLATES: [(&str, &str); 17] = [
     (
         "seaweedfs/docker-compose.production.yml.tera",
         include_str!("../../templates/seaweedfs/docker-compose.production.yml.tera"),
+    ),
+    (
+        "mount/share.mount.tera",
+        include_str!("../../templates/mount/share.mount.tera"),
+    ),
+    (
+        "mount/fstab.tera",
+        include_str!("../../templates/mount/fstab.tera"),
+    ),
+    (
+        "mount/requires-mount.conf.tera",
+        include_str!("../../templates/mount/requires-mount.conf.tera"),
     ),
     (
         "seaweedfs/s3.example.json.tera",

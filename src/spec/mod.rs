@@ -159,6 +159,20 @@ pub(crate) struct LocalStorage {
     /// what `stores::resolve` read in the app.
     #[serde(skip)]
     pub(crate) origin: String,
+    /// The share mounted at `path` (`mount:`), when the disk is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) mount: Option<NetworkMount>,
+}
+
+/// A share mounted at a local environment's path (`mount:`): `path` is its
+/// mount point, checked to be absolute and safe in an fstab line and a
+/// systemd unit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct NetworkMount {
+    /// The filesystem type as /proc/self/mountinfo names it (`nfs4`).
+    pub(crate) kind: String,
+    /// What is mounted (`server:/exports/chronotrace`).
+    pub(crate) source: String,
 }
 
 impl LocalStorage {

@@ -67,6 +67,9 @@ pub(crate) struct RawEnvironment {
     /// storage: local only. Traces live under {path}/traces/. Default: the app's local disk root (storage/app/private from Laravel 11, storage/app before; read from config/filesystems.php and composer.lock).
     #[schemars(with = "Option<String>")]
     pub(crate) path: Option<Spanned<String>>,
+    /// storage: local only. The share mounted at `path` (an absolute path, the mount point): `check` fails when it is not mounted there, `apply` marks its root, `render` writes its fstab line and systemd mount unit.
+    #[schemars(with = "Option<RawMount>")]
+    pub(crate) mount: Option<Spanned<RawMount>>,
     /// Days a trace is kept before it expires.
     #[schemars(
         with = "Option<i64>",
@@ -126,6 +129,22 @@ pub(crate) struct RawEnvironment {
     /// storage: s3 only. A daily S3 Inventory of the prefix that `apply` sets up; `report` and `cleanup verify` read it with `--source inventory` (or `auto`) instead of listing.
     #[schemars(with = "Option<RawInventory>")]
     pub(crate) inventory: Option<Spanned<RawInventory>>,
+}
+
+/// The network share a local environment's path is mounted from (`mount:`).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub(crate) struct RawMount {
+    /// The filesystem type as /proc/self/mountinfo names it: nfs, nfs4, cifs, smb3, fuse.NAME (tmpfs stands in for a share in tests).
+    #[schemars(
+        with = "String",
+        regex(pattern = r"^(nfs|nfs4|cifs|smb3|tmpfs|fuse\.[A-Za-z0-9._-]+)$")
+    )]
+    pub(crate) kind: Spanned<String>,
+    /// What is mounted: server:/export for NFS, //server/share for SMB. No spaces, no credentials.
+    #[schemars(with = "String", regex(pattern = r"^[^\s%@#]+$"))]
+    pub(crate) source: Spanned<String>,
 }
 
 /// A daily S3 Inventory of the environment's prefix (`inventory:`).

@@ -75,9 +75,9 @@ mod tests {
         let schema = schema();
         let mut found = Vec::new();
         objects(&schema, String::new(), &mut found);
-        // The top level, environment, transition, iam, schedule, inventory,
-        // minio, tls.
-        assert_eq!(found.len(), 8, "{found:?}");
+        // The top level, environment, mount, transition, iam, schedule,
+        // inventory, minio, tls.
+        assert_eq!(found.len(), 9, "{found:?}");
         for (at, object) in found {
             assert_eq!(object["additionalProperties"], false, "{at}");
             let properties = object["properties"].as_object().expect("properties");

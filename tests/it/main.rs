@@ -33,6 +33,7 @@ mod interrupts;
 mod inventory;
 mod inventory_provision;
 mod listing_parse;
+mod local_mount;
 mod minio_admin;
 mod missing_server;
 mod onboarding;

@@ -383,6 +383,68 @@ buckets: []
         5,
         "spec.syntax",
     ),
+    (
+        "a mount of a filesystem type the tool does not know (issue 26)",
+        "project: p
+environments:
+  production:
+    storage: local
+    path: /mnt/chronotrace
+    mount: { kind: ext4, source: /dev/sdb1 }
+",
+        6,
+        "mount.kind",
+    ),
+    (
+        "an NFS mount whose source is no server:/export (issue 26)",
+        "project: p
+environments:
+  production:
+    storage: local
+    path: /mnt/chronotrace
+    mount:
+      kind: nfs4
+      source: nfs-server/exports/chronotrace
+",
+        8,
+        "mount.source",
+    ),
+    (
+        "a mount without a path to mount it on (issue 26)",
+        "project: p
+environments:
+  production:
+    storage: local
+    mount: { kind: nfs4, source: \"nfs-server:/exports/chronotrace\" }
+",
+        5,
+        "mount.path",
+    ),
+    (
+        "a mount point that is relative (issue 26)",
+        "project: p
+environments:
+  production:
+    storage: local
+    path: storage/app
+    mount: { kind: nfs4, source: \"nfs-server:/exports/chronotrace\" }
+",
+        5,
+        "mount.path",
+    ),
+    (
+        "a mount on a bucket (issue 26)",
+        "project: p
+environments:
+  production:
+    storage: s3
+    region: us-east-1
+    bucket: chronotrace-production
+    mount: { kind: nfs4, source: \"nfs-server:/exports/chronotrace\" }
+",
+        7,
+        "spec.key-not-applicable",
+    ),
 ];
 
 /// `render --out deploy` with `spec` as `bad.yaml`, in a fresh directory.

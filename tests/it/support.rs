@@ -55,8 +55,24 @@ impl Run {
     /// The binary started by `bash` after `setup` (e.g. `ulimit -f 2`), so
     /// a test can put the real process under limits it cannot lift.
     pub fn after_shell(cwd: &Path, setup: &str) -> Run {
+        Run::wrapped(cwd, Command::new("bash"), setup)
+    }
+
+    /// The binary started by `bash` in a private mount namespace
+    /// (`unshare -m`: mounts made by `setup` are seen by this run alone and
+    /// vanish with it), so a test mounts and unmounts as root without
+    /// touching the machine's mounts.
+    pub fn in_mount_namespace(cwd: &Path, setup: &str) -> Run {
+        let mut unshare = Command::new("unshare");
+        unshare.args(["--mount", "--propagation", "private", "bash"]);
+        Run::wrapped(cwd, unshare, setup)
+    }
+
+    /// The binary started by `shell` (bash, possibly behind a wrapper)
+    /// after `setup`, with the hermetic environment of `Run::new`.
+    fn wrapped(cwd: &Path, shell: Command, setup: &str) -> Run {
         let mut run = Run::new(cwd);
-        let mut cmd = Command::new("bash");
+        let mut cmd = shell;
         cmd.current_dir(cwd)
             .arg("-c")
             .arg(format!("{setup}; exec \"$0\" \"$@\""))

@@ -11,6 +11,7 @@ mod database;
 mod identity;
 mod inventory;
 mod minio;
+mod mount;
 mod redis;
 mod s3;
 mod schedule;
@@ -196,6 +197,10 @@ impl Checker<'_> {
         self.not_applicable(s3_keys(&env), |key| {
             format!("'{key}' applies only to storage: s3")
         });
+        let mount = env
+            .mount
+            .as_ref()
+            .and_then(|raw| self.mount(raw, env.path.as_ref()));
         let explicit = env.path.is_some();
         let path = env
             .path
@@ -210,11 +215,12 @@ impl Checker<'_> {
                 "the default"
             }
             .into(),
+            mount,
         })
     }
 
     /// One problem per key written where it does not apply.
-    /// The Redis and SQL stores' keys written in an environment of another
+    /// The Redis, SQL and local stores' own keys written in an environment of another
     /// `storage` kind (each store's own keys are checked by its validator).
     pub(super) fn store_keys_elsewhere(&mut self, env: &RawEnvironment, storage: &str) {
         let at = |v: &Option<Spanned<String>>| v.as_ref().map(|v| v.referenced);
@@ -235,6 +241,7 @@ impl Checker<'_> {
                 env.app_user.as_ref().map(|v| v.referenced),
                 "redis or database",
             ),
+            ("mount", env.mount.as_ref().map(|v| v.referenced), "local"),
         ];
         for (key, loc, owners) in keys {
             if let Some(loc) = loc.filter(|_| !owners.split(" or ").any(|o| o == storage)) {

@@ -1,6 +1,7 @@
 //! Local storage (`storage: local`, the Laravel disk or an NFS mount): the
 //! directory exists and is writable (a probe file, removed), and how much
-//! space is free on which filesystem (read from /proc/mounts).
+//! space is free on which filesystem (read from /proc/mounts); with
+//! `mount:`, the share's own checks (`mount`) and its modes (`modes`).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -9,6 +10,7 @@ use std::time::Instant;
 use crate::check::CheckResult;
 use crate::report::fmt::bytes;
 use crate::spec::LocalStorage;
+use crate::stores::local::mountinfo::unescape;
 
 /// The ids of the local checks.
 pub const IDS: [&str; 4] = [
@@ -33,6 +35,12 @@ pub fn check(local: &LocalStorage) -> Vec<CheckResult> {
             &IDS[1..],
             "the directory is missing",
         ));
+        if local.mount.is_some() {
+            results.extend(crate::check::skip_all(
+                &super::mount::IDS,
+                "the directory is missing",
+            ));
+        }
         return results;
     }
     let started = Instant::now();
@@ -40,8 +48,16 @@ pub fn check(local: &LocalStorage) -> Vec<CheckResult> {
     let started = Instant::now();
     let space = free_space(dir).took(started);
     let started = Instant::now();
-    let filesystem = filesystem(dir).took(started);
-    vec![directory, writable, space, filesystem]
+    let filesystem = filesystem(dir, local.mount.is_some()).took(started);
+    let mut results = vec![directory, writable, space, filesystem];
+    if let Some(want) = &local.mount {
+        let started = Instant::now();
+        let mount = super::mount::check(local, want);
+        results.extend(mount.into_iter().map(|r| r.took(started)));
+        let started = Instant::now();
+        results.push(super::modes::check(local).took(started));
+    }
+    results
 }
 
 fn directory(dir: &Path) -> CheckResult {
@@ -49,6 +65,7 @@ fn directory(dir: &Path) -> CheckResult {
         Ok(meta) if meta.is_dir() => CheckResult::pass(IDS[0], format!("{} exists", dir.display())),
         Ok(_) => CheckResult::fail(IDS[0], format!("{} is not a directory", dir.display()))
             .with_hint("point the environment's path at the Laravel disk root"),
+        Err(e) if super::mount::is_stale(&e) => super::mount::read_failure(IDS[0], dir, &e),
         Err(e) => CheckResult::fail(IDS[0], format!("{}: {e}", dir.display()))
             .with_hint("create it with `chronotrace-ops apply`, or fix the environment's path"),
     }
@@ -115,7 +132,7 @@ pub fn judge_space(free: u64, total: u64) -> CheckResult {
     }
 }
 
-fn filesystem(dir: &Path) -> CheckResult {
+fn filesystem(dir: &Path, declared: bool) -> CheckResult {
     let canonical = match dir.canonicalize() {
         Ok(path) => path,
         Err(e) => return CheckResult::skip(IDS[3], format!("{}: {e}", dir.display())),
@@ -127,6 +144,10 @@ fn filesystem(dir: &Path) -> CheckResult {
         }
     };
     match mount_of(&mounts, &canonical) {
+        Some(mount) if is_network(&mount.fstype) && !declared => {
+            CheckResult::warn(IDS[3], format!("{}, and the spec names no mount:", describe(&mount)))
+                .with_hint("add mount: {kind, source} to the environment so check fails when the share drops (docs/network-mount.md)")
+        }
         Some(mount) => CheckResult::pass(IDS[3], describe(&mount)),
         None => CheckResult::skip(IDS[3], "no mount point found in /proc/mounts"),
     }
@@ -157,13 +178,9 @@ pub fn mount_of(mounts: &str, path: &Path) -> Option<Mount> {
         .max_by_key(|m| m.point.components().count())
 }
 
-/// /proc/mounts writes space, tab, newline and backslash as octal escapes.
-fn unescape(field: &str) -> String {
-    field
-        .replace("\\040", " ")
-        .replace("\\011", "\t")
-        .replace("\\012", "\n")
-        .replace("\\134", "\\")
+/// A filesystem served over the network (or by a user-space daemon).
+fn is_network(fstype: &str) -> bool {
+    fstype.starts_with("nfs") || fstype.starts_with("fuse.") || matches!(fstype, "cifs" | "smb3")
 }
 
 fn describe(mount: &Mount) -> String {
@@ -204,6 +221,16 @@ mod tests {
         for (path, fstype) in cases {
             let mount = mount_of(MOUNTS, Path::new(path)).expect(path);
             assert_eq!(mount.fstype, fstype, "{path}");
+        }
+    }
+
+    #[test]
+    fn network_filesystems() {
+        for network in ["nfs", "nfs4", "cifs", "smb3", "fuse.sshfs"] {
+            assert!(is_network(network), "{network}");
+        }
+        for local in ["ext4", "xfs", "overlay", "tmpfs", "fuseblk"] {
+            assert!(!is_network(local), "{local}");
         }
     }
 

@@ -1,7 +1,8 @@
 //! The local disk as a store plugin: its traces (`store::LocalStore`), its
-//! checks (`check`, and the other Laravel root of `stray`), and the one
-//! thing provisioning does there: `{path}/traces/` with mode 0750
-//! (`store::LocalDir`). Nothing to destroy: the tool never deletes a
+//! checks (`check`, and the other Laravel root of `stray`), and what
+//! provisioning does there: `{path}/traces/` with mode 0750
+//! (`store::LocalDir`) and, on a share (`mount:`), the marker at its root
+//! (`mount`), refused when the share is not mounted. Nothing to destroy: the tool never deletes a
 //! directory it did not make, and traces go through `cleanup purge`, which
 //! is also the store's retention (the app's `.env` and `app.package` say
 //! so).
@@ -57,8 +58,18 @@ impl<'a> LocalDisk<'a> {
         };
         let dir = LocalDir {
             traces_dir: self.local.traces_dir(),
+            share: self
+                .local
+                .mount
+                .clone()
+                .map(|want| (self.local.path.clone(), want)),
         };
-        let plan = diff(&desired, &dir.observe());
+        let mut plan = diff(&desired, &dir.observe());
+        if let Some(want) = &self.local.mount {
+            // The marker first: a share that is not mounted stops everything.
+            let marker = super::mount::marker_change(&self.local.path, want)?;
+            plan.changes.insert(0, marker);
+        }
         if let Intent::Plan = intent {
             return Ok(Some(Provisioned::planned_only(plan)));
         }
@@ -114,9 +125,14 @@ impl Store for LocalDisk<'_> {
     }
 
     fn files(&self) -> Result<StoreFiles> {
+        let artifacts = match &self.local.mount {
+            Some(share) => super::mount_files::files(&self.env.name, self.local, share)?,
+            None => Vec::new(),
+        };
         Ok(StoreFiles {
             settings: vec![("CHRONOTRACE_STORAGE".into(), "local".into())],
             local_traces_dir: Some(self.local.traces_dir().display().to_string()),
+            artifacts,
             ..StoreFiles::default()
         })
     }

@@ -17,7 +17,7 @@ use crate::plan::observed::{Observed, ObservedDir};
 use crate::plan::{Action, Change, Resource};
 use crate::report::model::StorageSummary;
 use crate::scan::{Judge, Progress, ScanOutcome, Selection};
-use crate::spec::LocalStorage;
+use crate::spec::{LocalStorage, NetworkMount};
 use crate::stores::{Applied, Provision, Retention, RetentionWant, TraceStore};
 
 /// A local directory of traces.
@@ -70,10 +70,13 @@ impl TraceStore for LocalStore {
     }
 }
 
-/// The traces directory an environment on local disk needs.
+/// The traces directory an environment on local disk needs (and, on a
+/// share, the marker at the share's root).
 #[derive(Debug)]
 pub(crate) struct LocalDir {
     pub(crate) traces_dir: PathBuf,
+    /// The share mounted at `path`, and `path` (`mount:`).
+    pub(crate) share: Option<(PathBuf, NetworkMount)>,
 }
 
 impl LocalDir {
@@ -93,6 +96,12 @@ impl Provision for LocalDir {
             (Resource::LocalDir, Action::Create) => {
                 create_dir(&self.traces_dir).map(|()| Applied::Done)
             }
+            (Resource::LocalMountMarker, Action::Create) => match &self.share {
+                Some((path, want)) => {
+                    super::mount::write_marker(path, want).map(|()| Applied::Done)
+                }
+                None => Ok(Applied::Unsupported("no mount: in the spec".into())),
+            },
             _ => Ok(Applied::Unsupported(format!(
                 "{} on local disk",
                 change.resource.id()
@@ -121,7 +130,10 @@ fn mode(_: &std::fs::Metadata) -> u32 {
     0
 }
 
-/// `{path}/traces/` with mode 0750 (owner rw, group read, others nothing).
+/// `{path}/traces/` with mode 0750 (owner rw, group read, others nothing):
+/// only the directories missing are made, and only the last one's mode is
+/// set (never a recursive chown or chmod: a `root_squash` export refuses
+/// them, and the app's files are not the tool's).
 fn create_dir(path: &Path) -> Result<()> {
     std::fs::create_dir_all(path).map_err(|e| Error::io(path, e))?;
     #[cfg(unix)]
