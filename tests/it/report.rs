@@ -123,7 +123,7 @@ fn html_report_is_self_contained_and_renders_in_chromium() {
     );
     assert!(dom.contains("12 objects"), "rendered DOM lacks the summary");
     assert_eq!(
-        dom.matches("<rect class=\"bar\"").count(),
+        dom.matches("<rect class=\"bar ").count(),
         41 + 8,
         "one bar per day from 40 days ago to today, and per age bucket"
     );
