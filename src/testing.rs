@@ -10,6 +10,9 @@
 //!   minio`, what `apply`/`destroy` drive) against the same responder.
 //! - `minio_encrypt` / `minio_decrypt`: the admin-API body encryption, to
 //!   cross-check it with MinIO's own Python implementation.
+//! - `sdk_http_client`: the HTTP client the tool gives the AWS SDK, for the
+//!   tests' own SDK clients (the SDK crates are built without one of
+//!   their own).
 
 use std::collections::BTreeMap;
 
@@ -178,4 +181,11 @@ pub fn minio_encrypt(password: &str, plaintext: &[u8]) -> std::result::Result<Ve
 /// Decrypts a body MinIO encrypted with `password`.
 pub fn minio_decrypt(password: &str, data: &[u8]) -> std::result::Result<Vec<u8>, String> {
     crypto::decrypt(password, data).map_err(|e| e.to_string())
+}
+
+/// The HTTP client of the tool's SDK clients (the system's roots, no CA
+/// bundle): the AWS crates are built without their default features, so an
+/// SDK client the tests build directly needs it.
+pub fn sdk_http_client() -> Result<aws_smithy_runtime_api::client::http::SharedHttpClient> {
+    crate::transport::https::http_client(None)
 }

@@ -102,27 +102,26 @@ pub(crate) struct LocalRoot {
 /// `env` looks a name up in the app's `.env` (for `env('X', ...)` roots).
 pub(crate) fn local_root(dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> LocalRoot {
     let config = dir.join("config/filesystems.php");
-    if let Ok(text) = std::fs::read_to_string(&config) {
-        if let Some(path) = php::disk_root(&text, "local", env) {
-            return LocalRoot {
-                path,
-                origin: "the local disk root in config/filesystems.php".into(),
-            };
-        }
+    if let Ok(text) = std::fs::read_to_string(&config)
+        && let Some(path) = php::disk_root(&text, "local", env)
+    {
+        return LocalRoot {
+            path,
+            origin: "the local disk root in config/filesystems.php".into(),
+        };
     }
     if let Some((version, _)) = read_lock(dir)
         .ok()
         .flatten()
         .as_ref()
         .and_then(|lock| lock.package(FRAMEWORK).map(|(v, d)| (v.to_string(), d)))
+        && let Some((major, _, _)) = self::version(&version)
     {
-        if let Some((major, _, _)) = self::version(&version) {
-            let root = if major >= 11 { ROOT_11 } else { ROOT_10 };
-            return LocalRoot {
-                path: PathBuf::from(root),
-                origin: format!("Laravel {version} in composer.lock"),
-            };
-        }
+        let root = if major >= 11 { ROOT_11 } else { ROOT_10 };
+        return LocalRoot {
+            path: PathBuf::from(root),
+            origin: format!("Laravel {version} in composer.lock"),
+        };
     }
     if dir.join(ROOT_11).is_dir() {
         return LocalRoot {

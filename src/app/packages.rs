@@ -153,13 +153,12 @@ fn async_storage(tree: &Tree) -> (bool, String) {
     if let Some(expr) = config
         .as_deref()
         .and_then(|c| super::php::value_of(c, "async_storage"))
+        && let Some(literal) = super::php::literal(expr)
     {
-        if let Some(literal) = super::php::literal(expr) {
-            return (
-                literal == "true",
-                "hard-coded in config/chronotrace.php".into(),
-            );
-        }
+        return (
+            literal == "true",
+            "hard-coded in config/chronotrace.php".into(),
+        );
     }
     let (value, origin) = tree.setting("CHRONOTRACE_ASYNC_STORAGE", Some("true"));
     let on = !matches!(

@@ -150,18 +150,34 @@ fn write_element(element: &Element, out: &mut String, depth: u32) {
             Node::Text(text) => out.push_str(&escape(text)),
             Node::Comment(text) => out.push_str(&format!("<!--{}-->", safe_comment(text))),
             Node::Cdata(text) => {
-                out.push_str(&format!("<![CDATA[{}]]>", text.replace("]]>", "]]")));
+                let text = xml_chars(text).replace("]]>", "]]&gt;");
+                out.push_str(&format!("<![CDATA[{text}]]>"));
             }
         }
     }
     out.push_str(&format!("</{name}>"));
 }
 
-/// Text as XML character data ('>' may stay: XML allows it).
+/// Text as XML character data: '>' too, as two text nodes side by side
+/// could otherwise spell `]]>`, which XML forbids in text.
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;")
+    xml_chars(text)
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 fn safe_comment(text: &str) -> String {
-    text.replace('-', "_")
+    xml_chars(text).replace('-', "_")
+}
+
+/// `text` without the characters XML forbids anywhere (NUL and the other
+/// controls but tab and line ends, U+FFFE, U+FFFF): the tokenizer refuses
+/// a document holding one, so it would not be well-formed.
+fn xml_chars(text: &str) -> String {
+    text.chars()
+        .filter(|c| {
+            matches!(c, '\t' | '\n' | '\r') || (*c >= ' ' && !matches!(c, '\u{FFFE}' | '\u{FFFF}'))
+        })
+        .collect()
 }

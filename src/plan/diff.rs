@@ -143,13 +143,13 @@ fn bucket_itself(want: &DesiredBucket, held: &Held<super::observed::OwnerMark>) 
 
 /// SSE-KMS already in place is stronger than SSE-S3: kept, never downgraded.
 fn encryption(seen: &Seen<String>) -> Change {
-    if let Seen::Present(algorithm) = seen {
-        if algorithm.starts_with("aws:kms") {
-            return Change::noted(
-                Resource::Encryption,
-                format!("{algorithm} kept (stronger than SSE-S3)"),
-            );
-        }
+    if let Seen::Present(algorithm) = seen
+        && algorithm.starts_with("aws:kms")
+    {
+        return Change::noted(
+            Resource::Encryption,
+            format!("{algorithm} kept (stronger than SSE-S3)"),
+        );
     }
     let seen = seen.as_ref().map(|a| json!({"SSEAlgorithm": a}));
     setting(

@@ -84,19 +84,20 @@ pub(crate) fn findings(report: &Report, noncurrent_expiry: bool) -> Vec<Finding>
         ),
         Some(_) => {}
     }
-    if let Some(v) = &report.versions {
-        if !noncurrent_expiry && (v.noncurrent_versions > 0 || v.delete_markers > 0) {
-            add(
-                Severity::Warning,
-                "versioning.noncurrent-kept",
-                format!(
-                    "{} noncurrent versions ({}) and {} delete markers are kept forever: set noncurrent_days in the spec",
-                    fmt::count(v.noncurrent_versions),
-                    fmt::bytes(v.noncurrent_bytes),
-                    fmt::count(v.delete_markers)
-                ),
-            );
-        }
+    if let Some(v) = &report.versions
+        && !noncurrent_expiry
+        && (v.noncurrent_versions > 0 || v.delete_markers > 0)
+    {
+        add(
+            Severity::Warning,
+            "versioning.noncurrent-kept",
+            format!(
+                "{} noncurrent versions ({}) and {} delete markers are kept forever: set noncurrent_days in the spec",
+                fmt::count(v.noncurrent_versions),
+                fmt::bytes(v.noncurrent_bytes),
+                fmt::count(v.delete_markers)
+            ),
+        );
     }
     if report.outside_partitions.objects > 0 {
         add(

@@ -117,6 +117,7 @@ pub fn iam_client(endpoint: &Endpoint) -> aws_sdk_iam::Client {
         .endpoint_url(&endpoint.url)
         .region(aws_sdk_iam::config::Region::new(endpoint.region.clone()))
         .credentials_provider(credentials)
+        .http_client(chronotrace_ops::testing::sdk_http_client().expect("the tool's HTTP client"))
         .build();
     aws_sdk_iam::Client::from_conf(config)
 }
@@ -463,6 +464,8 @@ fn local_environment_gets_its_traces_dir() {
         .one_line_error("");
 }
 
+#[path = "provision_credentials.rs"]
+mod credentials;
 #[path = "provision_errors.rs"]
 mod errors;
 #[path = "provision_iam.rs"]

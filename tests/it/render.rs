@@ -328,10 +328,10 @@ fn dotenv_files_carry_the_package_settings_and_no_secret() {
     ] {
         let text = read(&dir.path().join("deploy").join(file));
         for line in text.lines().filter(|l| !l.starts_with('#')) {
-            if let Some((key, value)) = line.split_once('=') {
-                if key.contains("SECRET") || key.contains("PASSWORD") || key.ends_with("KEY_ID") {
-                    assert!(value.is_empty() || value.starts_with('<'), "{file}: {line}");
-                }
+            if let Some((key, value)) = line.split_once('=')
+                && (key.contains("SECRET") || key.contains("PASSWORD") || key.ends_with("KEY_ID"))
+            {
+                assert!(value.is_empty() || value.starts_with('<'), "{file}: {line}");
             }
         }
     }

@@ -103,6 +103,7 @@ pub fn s3_client(endpoint: &Endpoint) -> Client {
         .region(Region::new(endpoint.region.clone()))
         .credentials_provider(credentials)
         .force_path_style(true)
+        .http_client(chronotrace_ops::testing::sdk_http_client().expect("the tool's HTTP client"))
         .build();
     Client::from_conf(config)
 }

@@ -163,13 +163,13 @@ pub(crate) fn check_database_url(value: &str) -> Result<(Dialect, String), UrlPr
         ));
     }
     for (key, mode) in url.query_pairs() {
-        if let Some((_, known)) = TLS_MODES.iter().find(|(k, _)| *k == key) {
-            if !known.contains(&mode.as_ref()) {
-                return Err((
-                    "database.tls",
-                    format!("{key}={mode} is not one of: {}", known.join(", ")),
-                ));
-            }
+        if let Some((_, known)) = TLS_MODES.iter().find(|(k, _)| *k == key)
+            && !known.contains(&mode.as_ref())
+        {
+            return Err((
+                "database.tls",
+                format!("{key}={mode} is not one of: {}", known.join(", ")),
+            ));
         }
     }
     let driver_url = match dialect {

@@ -43,14 +43,14 @@ impl Checker<'_> {
             "redis.index-key",
             "index_key",
         );
-        if let (Some(prefix), Some(index), Some(raw)) = (&key_prefix, &index_key, &env.index_key) {
-            if index.starts_with(prefix.as_str()) {
-                self.problem(
+        if let (Some(prefix), Some(index), Some(raw)) = (&key_prefix, &index_key, &env.index_key)
+            && index.starts_with(prefix.as_str())
+        {
+            self.problem(
                     &raw.referenced,
                     "redis.index-key",
                     format!("index_key '{index}' must not start with key_prefix '{prefix}': the index would count as a trace and a purge could delete it"),
                 );
-            }
         }
         let password_env = self.password_env(env.password_env.as_ref());
         if let (true, Some(url), Some(raw)) = (cluster, &url, &env.url) {

@@ -66,13 +66,14 @@ impl Checker<'_> {
             }
             self.days(Some(raw), 1, 1, "lifecycle.noncurrent-minimum", "noncurrent_days")
         });
-        if versioning && noncurrent_days.is_none() {
-            if let Some(raw) = &env.versioning {
-                self.warn(
+        if versioning
+            && noncurrent_days.is_none()
+            && let Some(raw) = &env.versioning
+        {
+            self.warn(
                     &raw.referenced,
                     "versioning without noncurrent_days: expired traces stay as noncurrent versions and keep costing".into(),
                 );
-            }
         }
         let transitions =
             self.transitions(env.transitions.as_ref(), provider, retention_days, &env);

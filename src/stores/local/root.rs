@@ -18,10 +18,10 @@ pub(crate) fn settle(local: &mut LocalStorage, app: Option<&Path>, env: &str) {
     let base = app.clone().unwrap_or_else(|| PathBuf::from("."));
     if local.explicit {
         // A relative path written in the spec is the app's.
-        if let Some(app) = app.filter(|a| a != Path::new(".")) {
-            if local.path.is_relative() {
-                local.path = app.join(&local.path);
-            }
+        if let Some(app) = app.filter(|a| a != Path::new("."))
+            && local.path.is_relative()
+        {
+            local.path = app.join(&local.path);
         }
         return;
     }

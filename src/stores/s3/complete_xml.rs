@@ -19,6 +19,7 @@ use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextMut;
 use aws_smithy_runtime_api::client::orchestrator::OrchestratorError;
 use aws_smithy_types::config_bag::{Storable, StoreReplace};
+use xmlparser::{ElementEnd, StrSpan, Token, Tokenizer};
 
 /// Set by a response deserialiser that has itself read the current
 /// attempt's body to the close of its root element (the listings' streaming
@@ -81,106 +82,82 @@ impl Intercept for CompleteXml {
 
 /// Why `body` is an incomplete XML document, or `None` when it is complete
 /// (or not XML at all: empty bodies, JSON policies). Complete means the
-/// root element is closed: the tags are counted, so a cut right after a
-/// nested element (`<a><b/>`, `<a><a></a>`) is refused too.
+/// root element is closed: the document is read with the tokenizer the
+/// SDK's own XML parser uses (`xmlparser`), so comments, CDATA sections and
+/// quoted attribute values are markup to it as they are to the SDK, and a
+/// cut right after a nested element (`<a><b/>`, `<a><a></a>`) is refused
+/// too. What the tokenizer cannot read before the root closes (a cut tag,
+/// a character XML forbids) is refused as well: the SDK could not read it
+/// either.
 pub fn incomplete(body: &[u8]) -> Option<String> {
     let text = String::from_utf8_lossy(body);
     let text = text.trim();
     if !text.starts_with('<') {
         return None;
     }
-    let Some(root) = root_element(text) else {
-        return Some("the answer was cut before its XML root element".into());
-    };
-    if root_closes(text) {
-        return None;
-    }
-    Some(format!(
-        "the answer was cut: its XML document ends before </{root}> ({} bytes received)",
-        body.len()
-    ))
-}
-
-/// The name of the first element, after the declaration, comments and
-/// doctype.
-pub fn root_element(text: &str) -> Option<&str> {
-    tags(text).into_iter().find_map(element)
-}
-
-/// Whether the first element is closed, by its end tag or as `<x/>`.
-fn root_closes(text: &str) -> bool {
+    let mut root = None;
     let mut depth = 0usize;
-    for tag in tags(text) {
-        if tag.starts_with("</") {
-            match depth.checked_sub(1) {
-                Some(0) => return true,
-                Some(d) => depth = d,
-                // An end tag before any start: not a document we trust.
-                None => return false,
+    for token in Tokenizer::from(text) {
+        let token = match token {
+            Ok(token) => token,
+            Err(e) => {
+                return Some(match root {
+                    None => format!("the answer was cut before its XML root element ({e})"),
+                    Some(root) => format!(
+                        "the answer is not a whole XML document: {e} before </{root}> ({} bytes received)",
+                        body.len()
+                    ),
+                });
             }
-        } else if element(tag).is_some() {
-            if !tag.ends_with("/>") {
-                depth += 1;
-            } else if depth == 0 {
-                return true;
-            }
-        }
-    }
-    false
-}
-
-/// The markup of `text` in order, each from its `<` to its `>`; comments,
-/// CDATA sections and processing instructions whole, quoted attribute
-/// values skipped (they may hold `>`). A cut tag at the end is left out.
-fn tags(text: &str) -> Vec<&str> {
-    let mut tags = Vec::new();
-    let mut rest = text;
-    while let Some(start) = rest.find('<') {
-        rest = &rest[start..];
-        let Some(len) = tag_len(rest) else {
-            break;
         };
-        tags.push(&rest[..len]);
-        rest = &rest[len..];
-    }
-    tags
-}
-
-/// The length of the markup `text` starts with, or `None` when it is cut.
-fn tag_len(text: &str) -> Option<usize> {
-    for (open, close) in [("<!--", "-->"), ("<![CDATA[", "]]>"), ("<?", "?>")] {
-        if let Some(inner) = text.strip_prefix(open) {
-            return inner.find(close).map(|i| open.len() + i + close.len());
-        }
-    }
-    let mut quote = None;
-    for (i, c) in text.char_indices() {
-        match (quote, c) {
-            (None, '"' | '\'') => quote = Some(c),
-            (Some(q), c) if c == q => quote = None,
-            (None, '>') => return Some(i + 1),
+        match token {
+            Token::ElementStart { span, .. } => {
+                root.get_or_insert_with(|| element_name(span));
+            }
+            Token::ElementEnd { end, .. } => match end {
+                ElementEnd::Open => depth += 1,
+                // `<x/>` at the top is the whole root.
+                ElementEnd::Empty if depth == 0 => return None,
+                ElementEnd::Empty => {}
+                ElementEnd::Close(..) => match depth.checked_sub(1) {
+                    Some(0) => return None,
+                    Some(d) => depth = d,
+                    // An end tag before any start: not a document we trust.
+                    None => return Some("the answer closes an XML element it never opened".into()),
+                },
+            },
             _ => {}
         }
     }
-    None
+    Some(match root {
+        None => "the answer was cut before its XML root element".into(),
+        Some(root) => format!(
+            "the answer was cut: its XML document ends before </{root}> ({} bytes received)",
+            body.len()
+        ),
+    })
 }
 
-/// The element name of a start or empty-element tag (`None` for end tags,
-/// comments, declarations).
-fn element(tag: &str) -> Option<&str> {
-    let inner = tag.strip_prefix('<')?;
-    if inner.starts_with(['/', '!', '?']) {
-        return None;
-    }
-    let end = inner
-        .find(|c: char| c.is_whitespace() || c == '>' || c == '/')
-        .unwrap_or(inner.len());
-    Some(&inner[..end]).filter(|name| !name.is_empty())
+/// The name of the first element, after the declaration, comments and
+/// doctype (`None` when the text cannot be read that far).
+pub fn root_element(text: &str) -> Option<&str> {
+    Tokenizer::from(text)
+        .map_while(Result::ok)
+        .find_map(|token| match token {
+            Token::ElementStart { span, .. } => Some(element_name(span)),
+            _ => None,
+        })
+}
+
+/// The qualified name of a start tag from its span (`<s3:Name` gives
+/// `s3:Name`).
+fn element_name<'a>(start_tag: StrSpan<'a>) -> &'a str {
+    start_tag.as_str().trim_start_matches('<')
 }
 
 #[cfg(test)]
 mod tests {
-    use super::incomplete;
+    use super::{incomplete, root_element};
 
     const DECL: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>";
 
@@ -245,5 +222,50 @@ mod tests {
         for body in cut {
             assert!(incomplete(body.as_bytes()).is_some(), "{body}");
         }
+    }
+
+    /// What the hand-written tag counter got wrong: markup inside comments,
+    /// CDATA sections and processing instructions is text, never tags, and
+    /// what XML forbids (`]]>` in text, a NUL) is no complete document.
+    #[test]
+    fn comments_cdata_and_instructions_hide_no_tags() {
+        let complete = [
+            "<a><!-- </a> --></a>",
+            "<a><!-- <b> --></a>",
+            "<!-- a > b --><a/>",
+            "<a><![CDATA[<b>]]></a>",
+            "<a><![CDATA[-->]]></a>",
+            "<a><![CDATA[<!--]]></a>",
+            "<a><?pi </a> ?></a>",
+            "<?xml version=\"1.0\"?>\n<!-- c --><!DOCTYPE a><a>x</a>",
+        ];
+        for body in complete {
+            assert_eq!(incomplete(body.as_bytes()), None, "{body}");
+        }
+        let refused = [
+            "<a><!-- </a> -->",
+            "<a><![CDATA[</a>]]>",
+            "<a><!-- </a>",
+            "<a><![CDATA[ ]]",
+            "<a><![CDATA[ --></a>",
+            "<!-- <a></a> --><b>",
+            "<a><?pi </a>",
+            "<a>]]></a>",
+            "<a>\u{0}</a>",
+        ];
+        for body in refused {
+            assert!(incomplete(body.as_bytes()).is_some(), "{body}");
+        }
+    }
+
+    #[test]
+    fn the_root_element_is_the_first_start_tag() {
+        assert_eq!(
+            root_element(
+                "<?xml version=\"1.0\"?><!-- <Error> --><s3:ListBucketResult xmlns:s3=\"x\">"
+            ),
+            Some("s3:ListBucketResult")
+        );
+        assert_eq!(root_element("<!-- <Error> -->"), None);
     }
 }

@@ -236,18 +236,20 @@ async fn credentials_chain(
     target: &Target,
     http_client: aws_smithy_runtime_api::client::http::SharedHttpClient,
 ) -> aws_config::default_provider::credentials::DefaultCredentialsChain {
+    let providers = ProviderConfig::without_region()
+        .with_http_client(http_client)
+        .with_timeout_config(target.timeouts.sdk());
+    // The SDK has no HTTP client of its own (its default features are off):
+    // instance metadata goes through the tool's too.
     let imds = aws_config::imds::Client::builder()
+        .configure(&providers)
         .connect_timeout(Duration::from_secs(1))
         .read_timeout(Duration::from_secs(1))
         .max_attempts(1)
         .build();
     let mut chain = aws_config::default_provider::credentials::DefaultCredentialsChain::builder()
         .region(Region::new(target.region.clone()))
-        .configure(
-            ProviderConfig::without_region()
-                .with_http_client(http_client)
-                .with_timeout_config(target.timeouts.sdk()),
-        )
+        .configure(providers)
         .imds_client(imds);
     if let Some(profile) = &target.profile {
         chain = chain.profile_name(profile);

@@ -196,11 +196,11 @@ impl Turn {
     /// Returns the permit, or keeps it when the limit was cut below the
     /// calls in flight.
     fn give_back(&mut self, state: &mut State) {
-        if let Some(permit) = self.permit.take() {
-            if state.debt > 0 {
-                state.debt -= 1;
-                permit.forget();
-            }
+        if let Some(permit) = self.permit.take()
+            && state.debt > 0
+        {
+            state.debt -= 1;
+            permit.forget();
         }
     }
 }

@@ -1,13 +1,13 @@
 //! The rows of an inventory's data files as listing entries: gzipped CSV
-//! read line by line (columns in the manifest's `fileSchema` order, keys
+//! read row by row (columns in the manifest's `fileSchema` order, keys
 //! URL-encoded as AWS writes them), Parquet read row group by row group
 //! (columns by name: `key`, `size`, `last_modified_date`, ...). Each entry
-//! goes to `sink` and is forgotten: memory stays bounded by one line or one
+//! goes to `sink` and is forgotten: memory stays bounded by one row or one
 //! page, whatever the file's size. Local files only; the downloads are
 //! `super`'s.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::BufReader;
 
 use chrono::{DateTime, Utc};
 #[cfg(feature = "parquet")]
@@ -68,7 +68,9 @@ fn kind(is_latest: Option<bool>, delete_marker: Option<bool>) -> EntryKind {
 }
 
 /// Reads a gzipped CSV data file whose columns are `schema`; every row
-/// must belong to `bucket`.
+/// must belong to `bucket`. The `csv` crate reads it: a quoted field may
+/// hold commas, doubled quotes and line breaks (a key with a newline is a
+/// valid S3 key, and AWS quotes every field).
 pub(crate) fn csv_gz(
     file: File,
     schema: &[String],
@@ -78,32 +80,45 @@ pub(crate) fn csv_gz(
 ) -> Result<()> {
     let cols = Columns::find(schema, place)?;
     let gz = flate2::read::MultiGzDecoder::new(BufReader::new(file));
-    let mut lines = BufReader::new(gz);
-    let mut line = String::new();
-    let mut number = 0u64;
+    let mut rows = csv_reader(gz);
+    let mut row = csv::StringRecord::new();
     loop {
-        line.clear();
-        let read = lines
-            .read_line(&mut line)
-            .map_err(|e| Error::cloud(format!("inventory {place}: not a gzipped CSV file: {e}")))?;
-        if read == 0 {
+        let more = rows.read_record(&mut row).map_err(|e| {
+            let line = e.position().map_or(0, csv::Position::line);
+            match e.kind() {
+                csv::ErrorKind::Io(e) => {
+                    Error::cloud(format!("inventory {place}: not a gzipped CSV file: {e}"))
+                }
+                csv::ErrorKind::Utf8 { .. } => {
+                    Error::cloud(format!("inventory {place}, line {line}: not UTF-8 text"))
+                }
+                _ => Error::cloud(format!("inventory {place}, line {line}: {e}")),
+            }
+        })?;
+        if !more {
             return Ok(());
         }
-        number += 1;
-        let text = line.trim_end_matches(['\r', '\n']);
-        if text.is_empty() {
-            continue;
-        }
-        let fields = split_csv(text);
-        let entry = csv_entry(&fields, &cols, bucket)
-            .map_err(|why| Error::cloud(format!("inventory {place}, line {number}: {why}")))?;
+        // The line the row starts on (a quoted line break spans lines).
+        let line = row.position().map_or(0, csv::Position::line);
+        let entry = csv_entry(&row, &cols, bucket)
+            .map_err(|why| Error::cloud(format!("inventory {place}, line {line}: {why}")))?;
         sink(entry);
     }
 }
 
+/// The reader of an inventory's CSV: no header row (the manifest names the
+/// columns), rows of any length (a missing column is an absent field),
+/// blank lines skipped.
+fn csv_reader<R: std::io::Read>(input: R) -> csv::Reader<R> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(input)
+}
+
 /// One CSV row as an entry.
 fn csv_entry(
-    fields: &[String],
+    fields: &csv::StringRecord,
     cols: &Columns,
     bucket: &str,
 ) -> std::result::Result<Entry, String> {
@@ -128,37 +143,15 @@ fn csv_entry(
         ),
         None => None,
     };
-    let flag = |i| get(i).map(|v: &String| v.eq_ignore_ascii_case("true"));
+    let flag = |i| get(i).map(|v: &str| v.eq_ignore_ascii_case("true"));
     Ok(Entry {
         key,
         size,
         modified,
-        class: get(cols.class).map(|c| storage_class(c)),
+        class: get(cols.class).map(storage_class),
         version_id: None,
         kind: kind(flag(cols.is_latest), flag(cols.delete_marker)),
     })
-}
-
-/// Splits one CSV line: fields may be double-quoted, `""` inside quotes is
-/// one quote (AWS quotes every field).
-fn split_csv(line: &str) -> Vec<String> {
-    let mut fields = Vec::new();
-    let mut field = String::new();
-    let mut quoted = false;
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (c, quoted) {
-            ('"', true) if chars.peek() == Some(&'"') => {
-                field.push('"');
-                chars.next();
-            }
-            ('"', _) => quoted = !quoted,
-            (',', false) => fields.push(std::mem::take(&mut field)),
-            _ => field.push(c),
-        }
-    }
-    fields.push(field);
-    fields
 }
 
 /// AWS URL-encodes CSV keys (form encoding: '+' is a space).
@@ -322,9 +315,42 @@ mod tests {
         assert!(err.to_string().contains("not a gzipped CSV file"), "{err}");
     }
 
+    /// The fields of each row of `text`, as `csv_gz` reads them.
+    fn rows(text: &str) -> Vec<Vec<String>> {
+        csv_reader(text.as_bytes())
+            .records()
+            .map(|row| {
+                let row = row.expect("a CSV row");
+                row.iter().map(str::to_string).collect()
+            })
+            .collect()
+    }
+
     #[test]
     fn quoted_fields_keep_commas_and_quotes() {
-        assert_eq!(split_csv(r#""a,b","c""d",e"#), vec!["a,b", "c\"d", "e"]);
-        assert_eq!(split_csv(""), vec![""]);
+        assert_eq!(rows(r#""a,b","c""d",e"#), vec![vec!["a,b", "c\"d", "e"]]);
+        // A blank line is no row (the hand splitter gave one empty field,
+        // which the reader then skipped).
+        assert_eq!(rows(""), Vec::<Vec<String>>::new());
+        assert_eq!(rows("\n\r\n"), Vec::<Vec<String>>::new());
+    }
+
+    /// A key may hold a line break; AWS quotes it, and the row goes on.
+    #[test]
+    fn a_quoted_line_break_stays_in_its_field() {
+        assert_eq!(
+            rows("\"b\",\"p/a\nb\",\"1\"\r\n\"b\",\"p/c\",\"2\"\n"),
+            vec![vec!["b", "p/a\nb", "1"], vec!["b", "p/c", "2"]]
+        );
+        let text = "\"b\",\"p%2Fline\none.zip\",\"3\"\n\"b\",\"p%2Ftwo.zip\",\"x\"\n";
+        let cols = schema("Bucket, Key, Size");
+        let mut seen = Vec::new();
+        let err = csv_gz(gz(text), &cols, "b", "f", &mut |e| seen.push(e))
+            .expect_err("the second row's size")
+            .to_string();
+        assert_eq!(seen.len(), 1);
+        assert_eq!((seen[0].key.as_str(), seen[0].size), ("p/line\none.zip", 3));
+        // The second row starts on the file's third line.
+        assert!(err.contains("line 3") && err.contains("size 'x'"), "{err}");
     }
 }

@@ -79,14 +79,14 @@ impl Source {
                 Some(page) => page,
                 None => self.seek(dir, after.clone(), keys).await?,
             };
-            if let Some(point) = after.as_deref() {
-                if let Some(key) = behind(point, &page) {
-                    self.warn_seek_ignored(dir, point, key);
-                    let walked = (outcome, folders);
-                    return self
-                        .plain_walk(unit, point, walked, judge, deleter, progress)
-                        .await;
-                }
+            if let Some(point) = after.as_deref()
+                && let Some(key) = behind(point, &page)
+            {
+                self.warn_seek_ignored(dir, point, key);
+                let walked = (outcome, folders);
+                return self
+                    .plain_walk(unit, point, walked, judge, deleter, progress)
+                    .await;
             }
             let (files, landed) = split_at_folder(dir, &page.entries);
             match landed {
@@ -98,10 +98,10 @@ impl Source {
                     let point = past(&folder);
                     let day = day_of(dir, &folder);
                     let in_turn = last_day.and_then(|d| d.succ_opt());
-                    if let Some(day) = day.filter(|d| Some(*d) == in_turn) {
-                        if !ahead.contains_key(&point) {
-                            ahead = self.seek_days_ahead(dir, day, judge.today).await?;
-                        }
+                    if let Some(day) = day.filter(|d| Some(*d) == in_turn)
+                        && !ahead.contains_key(&point)
+                    {
+                        ahead = self.seek_days_ahead(dir, day, judge.today).await?;
                     }
                     last_day = day;
                     after = Some(point);
