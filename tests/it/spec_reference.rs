@@ -159,16 +159,15 @@ fn resolve(value: &Value, defs: &Value) -> Value {
         let name = reference.trim_start_matches("#/$defs/");
         return resolve(defs.get(name).unwrap_or(&Value::Null), defs);
     }
-    if let Some(Value::Array(options)) = value.get("anyOf") {
-        if let Some(object) = options.iter().find(|option| option.get("$ref").is_some()) {
-            let mut resolved = resolve(object, defs);
-            if let (Some(map), Some(description)) =
-                (resolved.as_object_mut(), value.get("description"))
-            {
-                map.insert("description".to_owned(), description.clone());
-            }
-            return resolved;
+    if let Some(Value::Array(options)) = value.get("anyOf")
+        && let Some(object) = options.iter().find(|option| option.get("$ref").is_some())
+    {
+        let mut resolved = resolve(object, defs);
+        if let (Some(map), Some(description)) = (resolved.as_object_mut(), value.get("description"))
+        {
+            map.insert("description".to_owned(), description.clone());
         }
+        return resolved;
     }
     value.clone()
 }
@@ -248,10 +247,10 @@ fn accepted(property: &Value) -> String {
     {
         parts.push(format!("names match `{pattern}`"));
     }
-    if let Some(format) = property.get("format").and_then(Value::as_str) {
-        if format != "int64" {
-            parts.push(format!("a {format}"));
-        }
+    if let Some(format) = property.get("format").and_then(Value::as_str)
+        && format != "int64"
+    {
+        parts.push(format!("a {format}"));
     }
     parts.join("; ")
 }

@@ -53,14 +53,14 @@ impl Checker<'_> {
                 );
         }
         let password_env = self.password_env(env.password_env.as_ref());
-        if let (true, Some(url), Some(raw)) = (cluster, &url, &env.url) {
-            if !on_database_zero(url) {
-                self.problem(
+        if let (true, Some(url), Some(raw)) = (cluster, &url, &env.url)
+            && !on_database_zero(url)
+        {
+            self.problem(
                     &raw.referenced,
                     "redis.cluster-database",
                     "a Redis Cluster has database 0 only: drop the database number from url (or set cluster: false)".into(),
                 );
-            }
         }
         Some(RedisStorage {
             url: url?,

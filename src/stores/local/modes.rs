@@ -65,10 +65,11 @@ fn walk(path: &Path, traces: &Path) -> (usize, Vec<TooWide>) {
             });
         }
         // The path's own children other than traces/ are the app's.
-        if is_dir && !std::mem::take(&mut first) {
-            if let Ok(children) = std::fs::read_dir(&entry) {
-                queue.extend(children.flatten().map(|c| c.path()));
-            }
+        if is_dir
+            && !std::mem::take(&mut first)
+            && let Ok(children) = std::fs::read_dir(&entry)
+        {
+            queue.extend(children.flatten().map(|c| c.path()));
         }
     }
     (seen, wide)

@@ -276,11 +276,11 @@ impl Walk<'_> {
             if !matches!(ask.zrem, Zrem::After(_)) {
                 continue;
             }
-            if let Zrem::After(cmd) = std::mem::replace(&mut ask.zrem, Zrem::None) {
-                if unlinked {
-                    ask.zrem = Zrem::With(batch.answers.len() + later.len());
-                    later.push((index_node, cmd));
-                }
+            if let Zrem::After(cmd) = std::mem::replace(&mut ask.zrem, Zrem::None)
+                && unlinked
+            {
+                ask.zrem = Zrem::With(batch.answers.len() + later.len());
+                later.push((index_node, cmd));
             }
         }
         if !later.is_empty() && batch.failed.is_none() {
