@@ -20,6 +20,7 @@ mod conformance;
 mod docs;
 mod fault_proxy;
 mod fuzz_corpus;
+mod gcs;
 mod hardening;
 mod hardening_faults;
 mod hardening_races;

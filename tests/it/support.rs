@@ -31,7 +31,11 @@ impl Run {
         cmd.current_dir(cwd);
         for (key, _) in std::env::vars_os() {
             let key = key.to_string_lossy();
-            if key.starts_with("AWS_") || key.starts_with("CHRONOTRACE") || key == "NO_COLOR" {
+            if key.starts_with("AWS_")
+                || key.starts_with("CHRONOTRACE")
+                || key.starts_with("GOOGLE_")
+                || key == "NO_COLOR"
+            {
                 cmd.env_remove(&*key);
             }
         }

@@ -1,0 +1,317 @@
+//! The GCS store under the suite, on the bench's fake-gcs-server (the
+//! JSON API, plain HTTP on loopback): a bucket of its own per test,
+//! traces in the seed's flat layout `traces/{traceId}.json` with UUIDv7
+//! ids carrying the time each trace was made (`age` days ago), and the
+//! bench's service-account key file, whose token endpoint is the bench's
+//! loopback stub. The test's own calls are plain HTTP/1.1 over a socket:
+//! the emulator checks no token.
+
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+use super::{PurgeHold, Seeded, StopAtProgress, StoreUnderTest, suite};
+use crate::support::{Run, bench_file, tempdir};
+
+const DAY_MS: i64 = 86_400_000;
+/// What a trace holds (its bytes as the tool counts them).
+const TRACE: &str = r#"{"trace":"gcs"}"#;
+
+/// The bench's fake-gcs-server, `host:port`.
+pub fn server() -> String {
+    let endpoint = std::env::var("CT_TEST_GCS_ENDPOINT")
+        .expect("CT_TEST_GCS_ENDPOINT: run this test through scripts/test.sh");
+    endpoint.trim_start_matches("http://").to_owned()
+}
+
+/// One plain HTTP/1.1 request to the emulator: (status, body).
+pub fn http(method: &str, path: &str, body: &[u8]) -> (u16, Vec<u8>) {
+    let host = server();
+    let mut stream = TcpStream::connect(&host).expect("fake-gcs-server answers");
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).expect("sent");
+    stream.write_all(body).expect("sent");
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).expect("read");
+    let split = answer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("an HTTP answer");
+    let status_line = String::from_utf8_lossy(&answer[..split]).into_owned();
+    let status = status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status");
+    let mut body = answer[split + 4..].to_vec();
+    if status_line
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        body = unchunk(&body);
+    }
+    (status, body)
+}
+
+/// A chunked body, joined.
+fn unchunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(end) = data.windows(2).position(|w| w == b"\r\n") {
+        let size = usize::from_str_radix(String::from_utf8_lossy(&data[..end]).trim(), 16)
+            .expect("a chunk size");
+        if size == 0 {
+            break;
+        }
+        out.extend_from_slice(&data[end + 2..end + 2 + size]);
+        data = &data[end + 4 + size..];
+    }
+    out
+}
+
+/// `text` escaped as one URL path segment or query value.
+fn escape(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A UUIDv7 made `millis` after 1970 (its other bits a counter).
+pub fn uuid_v7(millis: i64) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(1);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let t = format!("{millis:012x}");
+    format!(
+        "{}-{}-7{:03x}-8{:03x}-{:012x}",
+        &t[..8],
+        &t[8..12],
+        n & 0xfff,
+        (n >> 12) & 0xfff,
+        n
+    )
+}
+
+fn now_millis() -> i64 {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970");
+    i64::try_from(since.as_millis()).expect("in range")
+}
+
+/// Makes a bucket on the emulator.
+pub fn make_bucket(bucket: &str) {
+    let body = format!(r#"{{"name":"{bucket}"}}"#);
+    let (status, answer) = http("POST", "/storage/v1/b?project=ct-test", body.as_bytes());
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
+}
+
+/// Writes one object.
+pub fn put(bucket: &str, name: &str, body: &str) {
+    let path = format!(
+        "/upload/storage/v1/b/{bucket}/o?uploadType=media&name={}",
+        escape(name)
+    );
+    let (status, answer) = http("POST", &path, body.as_bytes());
+    assert_eq!(status, 200, "{name}: {}", String::from_utf8_lossy(&answer));
+}
+
+/// Every object name in the bucket under `prefix`, every page.
+pub fn names(bucket: &str, prefix: &str) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    let mut token = String::new();
+    loop {
+        let path = format!(
+            "/storage/v1/b/{bucket}/o?prefix={}&pageToken={}",
+            escape(prefix),
+            escape(&token)
+        );
+        let (status, body) = http("GET", &path, b"");
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+        let page: Value = serde_json::from_slice(&body).expect("a listing");
+        for item in page["items"].as_array().into_iter().flatten() {
+            found.insert(item["name"].as_str().expect("a name").to_owned());
+        }
+        match page["nextPageToken"].as_str() {
+            Some(next) if !next.is_empty() => token = next.to_owned(),
+            _ => return found,
+        }
+    }
+}
+
+struct GcsStore {
+    dir: TempDir,
+    bucket: String,
+}
+
+impl GcsStore {
+    fn new() -> GcsStore {
+        let dir = tempdir();
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after 1970")
+            .as_nanos();
+        let bucket = format!("ct-conf-{nanos}");
+        let spec = format!(
+            "project: p
+environments:
+  conf:
+    storage: gcs
+    endpoint: http://{}
+    bucket: {bucket}
+    retention_days: 15
+",
+            server()
+        );
+        std::fs::write(dir.path().join("chronotrace-ops.yaml"), spec).expect("write spec");
+        GcsStore { dir, bucket }
+    }
+}
+
+impl StoreUnderTest for GcsStore {
+    fn name(&self) -> &str {
+        "gcs"
+    }
+
+    fn tool(&self, args: &[&str]) -> Run {
+        Run::new(self.dir.path())
+            .env(
+                "GOOGLE_APPLICATION_CREDENTIALS",
+                bench_file("CT_TEST_GCS_KEY_FILE"),
+            )
+            .args(["-e", "conf"])
+            .args(args)
+    }
+
+    /// As the seed's GcsTraceStorage writes them: `traces/{traceId}.json`,
+    /// the id a UUIDv7 of the time the trace was made.
+    fn seed(&mut self, days: u64, per_day: u64) -> Seeded {
+        if !self.bucket_exists() {
+            make_bucket(&self.bucket);
+        }
+        let now = now_millis();
+        let mut seeded = Seeded::default();
+        for age in 0..days {
+            let made = now - i64::try_from(age).expect("an age") * DAY_MS;
+            let traces = (0..per_day)
+                .map(|_| {
+                    let name = format!("traces/{}.json", uuid_v7(made));
+                    put(&self.bucket, &name, TRACE);
+                    (name, TRACE.len() as u64)
+                })
+                .collect();
+            seeded.push(age, traces);
+        }
+        seeded
+    }
+
+    fn count(&self) -> u64 {
+        names(&self.bucket, "traces/").len() as u64
+    }
+
+    fn everything(&self) -> BTreeSet<String> {
+        if !self.bucket_exists() {
+            return BTreeSet::new();
+        }
+        names(&self.bucket, "")
+    }
+
+    /// Old traces just outside `traces/`: a sibling prefix, a name that
+    /// starts like it, the bucket's root, another folder.
+    fn plant_foreign(&mut self) -> BTreeSet<String> {
+        if !self.bucket_exists() {
+            make_bucket(&self.bucket);
+        }
+        let old = now_millis() - 40 * DAY_MS;
+        let foreign = [
+            format!("tracesX/{}.json", uuid_v7(old)),
+            format!("traces-{}.json", uuid_v7(old)),
+            format!("{}.json", uuid_v7(old)),
+            format!("other/traces/{}.json", uuid_v7(old)),
+        ];
+        for name in &foreign {
+            put(&self.bucket, name, "keep");
+        }
+        foreign.into_iter().collect()
+    }
+
+    fn probe_check(&self) -> &'static str {
+        "gcs.probe"
+    }
+
+    fn interrupt_load(&self) -> (u64, u64) {
+        // 1,400 traces past retention: 14 batches of 100.
+        (30, 100)
+    }
+
+    fn hold_purge(&mut self, total: u64, young: u64) -> Box<dyn PurgeHold> {
+        let bucket = self.bucket.clone();
+        Box::new(StopAtProgress {
+            store: "gcs".to_owned(),
+            remaining: move || names(&bucket, "traces/").len() as u64,
+            total,
+            young,
+        })
+    }
+
+    fn drift(&mut self) -> &'static str {
+        "gcs.bucket"
+    }
+
+    fn known_bug(&self, behaviour: &str) -> Option<&'static str> {
+        match behaviour {
+            "provisioning_converges_repairs_drift_and_destroys_only_its_own" => Some(
+                "plan, apply and destroy are not built for GCS yet (issue 24: bucket settings, lifecycle, IAM binding)",
+            ),
+            // Measured: the run said 0 deleted while the emulator had
+            // removed a batch: the SIGINT was taken before the tool read
+            // the batch's answer. S3's suite holds the second delete in a
+            // proxy instead; that hold is not built for GCS yet.
+            "an_interrupted_purge_is_finished_by_a_rerun" => Some(
+                "a purge frozen after the emulator deleted a batch loses that batch's answer to the SIGINT (deleted 0 reported); needs a proxy hold as S3 has",
+            ),
+            // Measured: 329 + 326 of 1,400 counted "removed" while all
+            // 1,400 were gone and no run had an error: parts answered 404
+            // to both runs. Not yet explained (fake-gcs-server's concurrent
+            // deletes, or the tool's reading of the batch answers).
+            "two_purges_at_once_delete_exactly_what_is_past_retention" => Some(
+                "two purges at once remove exactly the expired traces but their counts add up to less (655 of 1,400): 404 parts to both runs, not yet explained",
+            ),
+            _ => None,
+        }
+    }
+}
+
+impl GcsStore {
+    fn bucket_exists(&self) -> bool {
+        http("GET", &format!("/storage/v1/b/{}", self.bucket), b"").0 == 200
+    }
+}
+
+impl Drop for GcsStore {
+    /// The bench's emulator is shared: the test's objects and bucket go.
+    fn drop(&mut self) {
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            for name in names(&self.bucket, "") {
+                http(
+                    "DELETE",
+                    &format!("/storage/v1/b/{}/o/{}", self.bucket, escape(&name)),
+                    b"",
+                );
+            }
+            http("DELETE", &format!("/storage/v1/b/{}", self.bucket), b"");
+        }));
+    }
+}
+
+suite!(GcsStore::new(), #[ignore = "needs the bench: run scripts/test.sh"]);

@@ -1,0 +1,118 @@
+//! The GCS store's credentials and bad input (issue 24), against the
+//! bench's fake-gcs-server and its loopback token stub: a key the stub
+//! rejects, no key file, a bucket name GCS refuses, a purge that is a dry
+//! run. The suite's behaviours are in `conformance/gcs.rs`.
+
+use crate::conformance::gcs::{make_bucket, put, server, uuid_v7};
+use crate::support::{Run, bench_file, tempdir};
+
+fn spec(dir: &std::path::Path, bucket: &str) {
+    let text = format!(
+        "project: p\nenvironments:\n  g:\n    storage: gcs\n    endpoint: http://{}\n    bucket: {bucket}\n",
+        server()
+    );
+    std::fs::write(dir.join("chronotrace-ops.yaml"), text).expect("write spec");
+}
+
+#[test]
+fn a_bucket_name_gcs_refuses_is_one_line_before_any_call() {
+    let dir = tempdir();
+    let text = "project: p\nenvironments:\n  g:\n    storage: gcs\n    bucket: google-traces\n    region: eu\n    iam: {service_account: someone@example.com}\n";
+    std::fs::write(dir.path().join("chronotrace-ops.yaml"), text).expect("write spec");
+    // No credentials at all: validation comes first.
+    let out = Run::new(dir.path())
+        .args(["-e", "g", "report"])
+        .run()
+        .code(2);
+    for rule in [
+        "gcs.bucket-name",
+        "gcs.service-account",
+        "'region' does not apply",
+    ] {
+        assert!(out.stderr.contains(rule), "{rule}: {}", out.stderr);
+    }
+}
+
+#[test]
+fn without_a_key_file_the_tool_says_so_and_asks_no_metadata_server() {
+    let dir = tempdir();
+    spec(dir.path(), "ct-no-key");
+    Run::new(dir.path())
+        .args(["-e", "g", "report"])
+        .run()
+        .code(2)
+        .one_line_error("GOOGLE_APPLICATION_CREDENTIALS is not set");
+}
+
+#[test]
+#[ignore = "needs the bench: run scripts/test.sh"]
+fn a_key_the_token_endpoint_refuses_is_one_line_without_the_key() {
+    let dir = tempdir();
+    spec(dir.path(), "ct-bad-key");
+    // The bench's key file with another RSA key: the stub's signature check fails.
+    let key: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(bench_file("CT_TEST_GCS_KEY_FILE")).expect("key file"),
+    )
+    .expect("JSON");
+    let other = std::process::Command::new("openssl")
+        .args([
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+        ])
+        .output()
+        .expect("openssl");
+    let pem = String::from_utf8(other.stdout).expect("PEM");
+    let mut forged = key.clone();
+    forged["private_key"] = pem.clone().into();
+    let path = dir.path().join("forged.json");
+    std::fs::write(&path, forged.to_string()).expect("written");
+    let out = Run::new(dir.path())
+        .env("GOOGLE_APPLICATION_CREDENTIALS", &path)
+        .args(["-e", "g", "report"])
+        .run()
+        .code(2)
+        .one_line_error("invalid JWT signature");
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    assert!(!out.stderr.contains(&body[..40]), "{}", out.stderr);
+}
+
+#[test]
+#[ignore = "needs the bench: run scripts/test.sh"]
+fn the_seeds_flat_layout_is_aged_by_the_trace_id_and_purged_only_with_yes() {
+    let dir = tempdir();
+    let bucket = format!(
+        "ct-flat-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after 1970")
+            .as_nanos()
+    );
+    make_bucket(&bucket);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_millis() as i64;
+    let old = format!("traces/{}.json", uuid_v7(now - 30 * 86_400_000));
+    let young = format!("traces/{}.json", uuid_v7(now));
+    put(&bucket, &old, "{}");
+    put(&bucket, &young, "{}");
+    spec(dir.path(), &bucket);
+    let key = bench_file("CT_TEST_GCS_KEY_FILE");
+    let run = |args: &[&str]| {
+        Run::new(dir.path())
+            .env("GOOGLE_APPLICATION_CREDENTIALS", &key)
+            .args(["--output", "json", "-e", "g"])
+            .args(args)
+            .run()
+    };
+    let dry = run(&["cleanup", "purge"]).code(0).json();
+    assert_eq!(dry["deleted_objects"], 1, "{dry:#}");
+    assert_eq!(dry["dry_run"], true, "{dry:#}");
+    let done = run(&["cleanup", "purge", "--yes"]).code(0).json();
+    assert_eq!(done["deleted_objects"], 1, "{done:#}");
+    let report = run(&["report", "--no-checks"]).code(0).json();
+    assert_eq!(report["objects"], 1, "{report:#}");
+}
