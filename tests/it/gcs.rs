@@ -90,15 +90,15 @@ fn the_seeds_flat_layout_is_aged_by_the_trace_id_and_purged_only_with_yes() {
             .expect("after 1970")
             .as_nanos()
     );
-    make_bucket(&bucket);
+    make_bucket(&server(), &bucket);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("after 1970")
         .as_millis() as i64;
     let old = format!("traces/{}.json", uuid_v7(now - 30 * 86_400_000));
     let young = format!("traces/{}.json", uuid_v7(now));
-    put(&bucket, &old, "{}");
-    put(&bucket, &young, "{}");
+    put(&server(), &bucket, &old, "{}");
+    put(&server(), &bucket, &young, "{}");
     spec(dir.path(), &bucket);
     let key = bench_file("CT_TEST_GCS_KEY_FILE");
     let run = |args: &[&str]| {
@@ -132,7 +132,7 @@ fn two_purges_at_once_leave_exactly_the_young_traces_and_the_foreign_ones() {
             .expect("after 1970")
             .as_nanos()
     );
-    make_bucket(&bucket);
+    make_bucket(&server(), &bucket);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("after 1970")
@@ -141,14 +141,14 @@ fn two_purges_at_once_leave_exactly_the_young_traces_and_the_foreign_ones() {
     for age in 0..30 {
         for _ in 0..50 {
             let name = format!("traces/{}.json", uuid_v7(now - age * 86_400_000));
-            put(&bucket, &name, "{}");
+            put(&server(), &bucket, &name, "{}");
             if age <= 15 {
                 young.insert(name);
             }
         }
     }
     let foreign = format!("tracesX/{}.json", uuid_v7(now - 40 * 86_400_000));
-    put(&bucket, &foreign, "keep");
+    put(&server(), &bucket, &foreign, "keep");
     spec(dir.path(), &bucket);
     let key = bench_file("CT_TEST_GCS_KEY_FILE");
     let purge = || {
@@ -164,5 +164,8 @@ fn two_purges_at_once_leave_exactly_the_young_traces_and_the_foreign_ones() {
     }
     let mut expected = young;
     expected.insert(foreign);
-    assert_eq!(crate::conformance::gcs::names(&bucket, ""), expected);
+    assert_eq!(
+        crate::conformance::gcs::names(&server(), &bucket, ""),
+        expected
+    );
 }

@@ -253,7 +253,9 @@ impl Gcs {
             escape(name)
         );
         let resource = format!("{bucket}/{name}");
-        let request = Request::new(hyper::Method::POST, url).body("application/json", body);
+        // Bytes as they are: gcp-storage-emulator parses a media upload
+        // typed application/json and fails on it.
+        let request = Request::new(hyper::Method::POST, url).body("application/octet-stream", body);
         let answer = self.call("objects.insert", &resource, request).await?;
         match answer.status {
             200 => Ok(()),
@@ -377,17 +379,29 @@ fn parse_batch(answer: &Response, count: usize) -> std::result::Result<Vec<PartS
         .ok_or_else(|| format!("a batch answer without a boundary ({content_type})"))?;
     let text = String::from_utf8_lossy(&answer.body);
     let mut statuses: Vec<Option<PartStatus>> = vec![None; count];
-    for part in text.split(&format!("--{boundary}")) {
-        let Some(id) = header_value(part, "content-id") else {
+    let parts: Vec<&str> = text
+        .split(&format!("--{boundary}"))
+        .filter(|p| p.contains("HTTP/1.1 "))
+        .collect();
+    // Without a Content-ID on any part (gcp-storage-emulator), the parts
+    // answer the calls in order.
+    let by_position = parts
+        .iter()
+        .all(|p| header_value(p, "content-id").is_none());
+    for (position, part) in parts.into_iter().enumerate() {
+        let index = if by_position {
+            Some(position + 1)
+        } else {
+            header_value(part, "content-id").and_then(|id| {
+                id.trim_matches(|c| c == '<' || c == '>')
+                    .rsplit('-')
+                    .next()
+                    .and_then(|n| n.parse::<usize>().ok())
+            })
+        };
+        let Some(index) = index.filter(|n| (1..=count).contains(n)) else {
             continue;
         };
-        let index = id
-            .trim_matches(|c| c == '<' || c == '>')
-            .rsplit('-')
-            .next()
-            .and_then(|n| n.parse::<usize>().ok())
-            .filter(|n| (1..=count).contains(n));
-        let Some(index) = index else { continue };
         let Some(status_at) = part.find("HTTP/1.1 ") else {
             continue;
         };
@@ -409,8 +423,11 @@ fn parse_batch(answer: &Response, count: usize) -> std::result::Result<Vec<PartS
 
 /// A header's value in a multipart part's headers (case-insensitive).
 fn header_value<'a>(part: &'a str, name: &str) -> Option<&'a str> {
+    // The part's own headers: after the boundary line's end, up to the
+    // blank line before the answer it wraps.
     part.lines()
-        .take_while(|l| !l.trim().is_empty() || l.is_empty())
+        .skip_while(|l| l.trim().is_empty())
+        .take_while(|l| !l.trim().is_empty())
         .filter_map(|l| l.split_once(':'))
         .find(|(k, _)| k.trim().eq_ignore_ascii_case(name))
         .map(|(_, v)| v.trim())
