@@ -200,6 +200,31 @@ impl Gcs {
         }
     }
 
+    /// The bucket's IAM policy, `None` when there is no such bucket.
+    pub(crate) async fn iam_policy(&self, bucket: &str) -> Result<Option<serde_json::Value>> {
+        let url = format!("{}/iam", self.bucket_url(bucket));
+        let answer = self
+            .call(
+                "buckets.getIamPolicy",
+                bucket,
+                Request::new(hyper::Method::GET, url),
+            )
+            .await?;
+        match answer.status {
+            200 => json(&answer).map(Some).map_err(|why| {
+                self.failure(
+                    "buckets.getIamPolicy",
+                    bucket,
+                    None,
+                    ApiCause::Unexplained(why),
+                    None,
+                )
+            }),
+            404 => Ok(None),
+            _ => Err(self.refused("buckets.getIamPolicy", bucket, &answer)),
+        }
+    }
+
     /// One page of the objects under `prefix` (every generation when
     /// `versions`), after `page_token`.
     pub(crate) async fn list(

@@ -1,11 +1,13 @@
 //! Google Cloud Storage (the seed's `GcsTraceStorage`): a bucket's
 //! `{prefix}/` over the JSON API. `auth`: the service-account key file and
-//! the token exchange; `client`: the JSON API calls (the only code that
+//! the token exchange; `checks`: the verdicts on the bucket's settings
+//! and lifecycle rule; `client`: the JSON API calls (the only code that
 //! talks to the server); `layout`: where a trace sits and its age;
 //! `store`: the scan, purge and probe; `plugin`: the store as `ops` sees
 //! it. Provisioning (bucket settings, lifecycle, IAM) is not built yet.
 
 pub(crate) mod auth;
+pub(crate) mod checks;
 pub(crate) mod client;
 pub(crate) mod layout;
 pub(crate) mod plugin;

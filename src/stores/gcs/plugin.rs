@@ -1,6 +1,6 @@
 //! A GCS bucket as a store plugin: its traces (`store::GcsStore`), its
-//! checks (the token exchange, the bucket, the probe under
-//! `{prefix}/_probe/`). Provisioning (`plan`, `apply`, `destroy`) is not
+//! checks (the token exchange, the bucket, its settings and lifecycle rule
+//! judged by `checks`, the probe under `{prefix}/_probe/`). Provisioning (`plan`, `apply`, `destroy`) is not
 //! built yet and says so; traces expire through `cleanup purge`.
 
 #![warn(unreachable_pub)]
@@ -66,10 +66,21 @@ impl<'a> GcsBucket<'a> {
             }
         }
         match gcs.bucket(&self.spec.bucket).await {
-            Ok(Some(_)) => checks.push(CheckResult::pass(
-                "gcs.bucket",
-                format!("bucket {} exists", self.spec.bucket),
-            )),
+            Ok(Some(bucket)) => {
+                checks.push(CheckResult::pass(
+                    "gcs.bucket",
+                    format!("bucket {} exists", self.spec.bucket),
+                ));
+                // fake-gcs-server serves no IAM: the check says it could
+                // not read the policy rather than guessing.
+                let policy = gcs.iam_policy(&self.spec.bucket).await.ok().flatten();
+                checks.extend(super::checks::bucket_checks(
+                    self.spec,
+                    self.env.retention_days,
+                    &bucket,
+                    policy.as_ref(),
+                ));
+            }
             Ok(None) => {
                 checks.push(
                     CheckResult::fail("gcs.bucket", format!("no bucket {}", self.spec.bucket))
