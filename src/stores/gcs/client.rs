@@ -200,6 +200,77 @@ impl Gcs {
         }
     }
 
+    /// Makes the bucket `body` describes (its name, location, settings).
+    pub(crate) async fn create_bucket(
+        &self,
+        project: &str,
+        body: &serde_json::Value,
+    ) -> Result<()> {
+        let bucket = body["name"].as_str().unwrap_or("");
+        let url = format!("{}/storage/v1/b?project={}", self.endpoint, escape(project));
+        let request =
+            Request::new(hyper::Method::POST, url).body("application/json", body.to_string());
+        let answer = self.call("buckets.insert", bucket, request).await?;
+        match answer.status {
+            200 => Ok(()),
+            _ => Err(self.refused("buckets.insert", bucket, &answer)),
+        }
+    }
+
+    /// PATCHes the bucket's metadata with `body`, only while its
+    /// metageneration is `metageneration` (a concurrent change fails with
+    /// 412 rather than being overwritten); the bucket as answered.
+    pub(crate) async fn patch_bucket(
+        &self,
+        bucket: &str,
+        body: &serde_json::Value,
+        metageneration: Option<&str>,
+    ) -> Result<serde_json::Value> {
+        let mut url = self.bucket_url(bucket);
+        if let Some(generation) = metageneration {
+            url.push_str("?ifMetagenerationMatch=");
+            url.push_str(&escape(generation));
+        }
+        let request =
+            Request::new(hyper::Method::PATCH, url).body("application/json", body.to_string());
+        let answer = self.call("buckets.patch", bucket, request).await?;
+        match answer.status {
+            200 => json(&answer).map_err(|why| {
+                self.failure(
+                    "buckets.patch",
+                    bucket,
+                    None,
+                    ApiCause::Unexplained(why),
+                    None,
+                )
+            }),
+            412 => Err(self.failure(
+                "buckets.patch",
+                bucket,
+                Some(&answer),
+                ApiCause::Refused,
+                Some("another client changed the bucket meanwhile: run the command again".into()),
+            )),
+            _ => Err(self.refused("buckets.patch", bucket, &answer)),
+        }
+    }
+
+    /// Deletes the (empty) bucket.
+    pub(crate) async fn delete_bucket(&self, bucket: &str) -> Result<()> {
+        let url = self.bucket_url(bucket);
+        let answer = self
+            .call(
+                "buckets.delete",
+                bucket,
+                Request::new(hyper::Method::DELETE, url),
+            )
+            .await?;
+        match answer.status {
+            200 | 204 | 404 => Ok(()),
+            _ => Err(self.refused("buckets.delete", bucket, &answer)),
+        }
+    }
+
     /// The bucket's IAM policy, `None` when there is no such bucket.
     pub(crate) async fn iam_policy(&self, bucket: &str) -> Result<Option<serde_json::Value>> {
         let url = format!("{}/iam", self.bucket_url(bucket));

@@ -4,11 +4,13 @@
 //! and lifecycle rule; `client`: the JSON API calls (the only code that
 //! talks to the server); `layout`: where a trace sits and its age;
 //! `store`: the scan, purge and probe; `plugin`: the store as `ops` sees
-//! it. Provisioning (bucket settings, lifecycle, IAM) is not built yet.
+//! it; `provision`: the bucket, its settings and the tool's lifecycle
+//! rule (the app's IAM binding is not built yet).
 
 pub(crate) mod auth;
 pub(crate) mod checks;
 pub(crate) mod client;
 pub(crate) mod layout;
 pub(crate) mod plugin;
+pub(crate) mod provision;
 pub(crate) mod store;

@@ -10,6 +10,7 @@ use futures::future::LocalBoxFuture;
 
 use super::auth::ServiceAccount;
 use super::client::Gcs;
+use super::provision::Provisioner;
 use super::store::GcsStore;
 use crate::app::contract::{Contract, Driver, Expiry};
 use crate::check::CheckResult;
@@ -127,17 +128,32 @@ impl Store for GcsBucket<'_> {
 
     fn provision<'a>(
         &'a self,
-        _intent: &'a Intent,
-        _steps: &'a dyn Steps,
+        intent: &'a Intent,
+        steps: &'a dyn Steps,
     ) -> LocalBoxFuture<'a, Result<Option<Provisioned>>> {
-        let refused = Err(Error::usage_with_hint(
-            format!(
-                "environment '{}' is a GCS bucket: plan, apply and destroy are not built for GCS yet",
-                self.env.name
-            ),
-            "create the bucket yourself; `check`, `report` and `cleanup` work on it",
-        ));
-        futures::future::ready(refused).boxed_local()
+        async move {
+            let provisioner = Provisioner {
+                gcs: self.connect()?,
+                spec: self.spec,
+                retention_days: self.env.retention_days,
+            };
+            let plan = match intent {
+                Intent::Plan | Intent::Apply(_) => provisioner.plan(&self.env.name).await?,
+                Intent::Destroy { .. } => provisioner.removal(&self.env.name).await?,
+            };
+            if let Intent::Plan = intent {
+                return Ok(Some(Provisioned::planned_only(plan)));
+            }
+            if !steps.confirm(&plan)? {
+                return Ok(None);
+            }
+            let done = steps.execute(&provisioner, &plan, false).await?;
+            Ok(Some(Provisioned {
+                planned: plan,
+                done,
+            }))
+        }
+        .boxed_local()
     }
 
     fn files(&self) -> Result<StoreFiles> {
