@@ -12,7 +12,6 @@
 //! other answer is the caller's to read. No redirect is followed.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use backon::BackoffBuilder;
 use http_body_util::{BodyExt, Full};
@@ -20,7 +19,6 @@ use hyper::body::Bytes;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use super::timeouts::Timeouts;
 
@@ -98,26 +96,13 @@ pub struct RestClient {
     timeouts: Timeouts,
 }
 
-/// Idle pooled connections are closed after this.
-const POOL_IDLE: Duration = Duration::from_secs(30);
-
 impl RestClient {
     /// A client over `tls` (the tool's trust) with the run's limits.
     pub fn new(tls: Arc<rustls::ClientConfig>, timeouts: Timeouts) -> RestClient {
-        let mut tcp = HttpConnector::new();
-        tcp.enforce_http(false);
-        tcp.set_nodelay(true);
-        tcp.set_connect_timeout(Some(timeouts.connect()));
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config((*tls).clone())
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(tcp);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_timer(TokioTimer::new())
-            .pool_idle_timeout(POOL_IDLE)
-            .build(https);
-        RestClient { client, timeouts }
+        RestClient {
+            client: super::https::pooled_client(&tls, Some(timeouts.connect())),
+            timeouts,
+        }
     }
 
     /// Sends `request`, trying again what may pass on a second attempt,
@@ -236,7 +221,7 @@ mod tests {
         let failure = client(1.0).send(&request).await.expect_err("silent");
         assert_eq!(failure, Failure::Silent("1s".into()));
         assert!(
-            start.elapsed() < Duration::from_secs(3),
+            start.elapsed() < std::time::Duration::from_secs(3),
             "{:?}",
             start.elapsed()
         );

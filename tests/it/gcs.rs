@@ -3,8 +3,17 @@
 //! rejects, no key file, a bucket name GCS refuses, a purge that is a dry
 //! run. The suite's behaviours are in `conformance/gcs.rs`.
 
-use crate::conformance::gcs::{make_bucket, put, server, uuid_v7};
+use crate::conformance::gcs::{make_bucket, now_millis, put, server, uuid_v7};
 use crate::support::{Run, bench_file, tempdir};
+
+/// A bucket name no other test uses: `ct-{tag}-{nanoseconds}`.
+fn unique_bucket(tag: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_nanos();
+    format!("ct-{tag}-{nanos}")
+}
 
 fn spec(dir: &std::path::Path, bucket: &str) {
     let text = format!(
@@ -83,18 +92,9 @@ fn a_key_the_token_endpoint_refuses_is_one_line_without_the_key() {
 #[ignore = "needs the bench: run scripts/test.sh"]
 fn the_seeds_flat_layout_is_aged_by_the_trace_id_and_purged_only_with_yes() {
     let dir = tempdir();
-    let bucket = format!(
-        "ct-flat-{}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .expect("after 1970")
-            .as_nanos()
-    );
+    let bucket = unique_bucket("flat");
     make_bucket(&server(), &bucket);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("after 1970")
-        .as_millis() as i64;
+    let now = now_millis();
     let old = format!("traces/{}.json", uuid_v7(now - 30 * 86_400_000));
     let young = format!("traces/{}.json", uuid_v7(now));
     put(&server(), &bucket, &old, "{}");
@@ -125,18 +125,9 @@ fn the_seeds_flat_layout_is_aged_by_the_trace_id_and_purged_only_with_yes() {
 #[ignore = "needs the bench: run scripts/test.sh"]
 fn two_purges_at_once_leave_exactly_the_young_traces_and_the_foreign_ones() {
     let dir = tempdir();
-    let bucket = format!(
-        "ct-two-{}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .expect("after 1970")
-            .as_nanos()
-    );
+    let bucket = unique_bucket("two");
     make_bucket(&server(), &bucket);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("after 1970")
-        .as_millis() as i64;
+    let now = now_millis();
     let mut young = std::collections::BTreeSet::new();
     for age in 0..30 {
         for _ in 0..50 {
@@ -180,13 +171,7 @@ fn check_after_hardening(var: &str) -> serde_json::Value {
         .unwrap_or_else(|_| panic!("{var}: run this test through scripts/test.sh"))
         .trim_start_matches("http://")
         .to_owned();
-    let bucket = format!(
-        "ct-check-{}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .expect("after 1970")
-            .as_nanos()
-    );
+    let bucket = unique_bucket("check");
     make_bucket(&host, &bucket);
     let hardening = serde_json::json!({
         "iamConfiguration": {"uniformBucketLevelAccess": {"enabled": true}, "publicAccessPrevention": "enforced"},
@@ -255,13 +240,7 @@ fn fresh_env(var: &str, tag: &str) -> (tempfile::TempDir, String, String) {
         .unwrap_or_else(|_| panic!("{var}: run this test through scripts/test.sh"))
         .trim_start_matches("http://")
         .to_owned();
-    let bucket = format!(
-        "ct-{tag}-{}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .expect("after 1970")
-            .as_nanos()
-    );
+    let bucket = unique_bucket(tag);
     let dir = tempdir();
     let text = format!(
         "project: p\nenvironments:\n  g:\n    storage: gcs\n    endpoint: http://{host}\n    bucket: {bucket}\n    project: ct-test\n    versioning: true\n"

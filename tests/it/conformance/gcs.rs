@@ -16,7 +16,7 @@ use tempfile::TempDir;
 
 use std::path::PathBuf;
 use std::process::Child;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::{PurgeHold, Seeded, StoreUnderTest};
 use crate::fault_proxy::{Fault, FaultProxy};
@@ -120,7 +120,7 @@ pub fn uuid_v7(millis: i64) -> String {
     )
 }
 
-fn now_millis() -> i64 {
+pub fn now_millis() -> i64 {
     let since = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("after 1970");
@@ -411,19 +411,7 @@ struct ProxyHold {
 
 impl PurgeHold for ProxyHold {
     fn wait_mid_run(&mut self, child: &mut Child) {
-        let start = Instant::now();
-        // The second batch arrived: the first is done and answered.
-        while self.proxy.injected() < 2 {
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!("the purge ended ({status}) before its second batch");
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(90),
-                "no sign of progress: {} faults injected",
-                self.proxy.injected()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        super::wait_for_the_second_delete(&self.proxy, child);
     }
 }
 

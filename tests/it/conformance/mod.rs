@@ -222,6 +222,25 @@ impl<F: FnMut() -> u64> PurgeHold for StopAtProgress<F> {
     }
 }
 
+/// For the holds that run the purge through `fault_proxy` with its first
+/// delete delayed and the next ones stalled: returns once the second
+/// delete reached the proxy (the first is done and answered, the second
+/// never sent), failing if the purge ended or made no progress.
+pub fn wait_for_the_second_delete(proxy: &crate::fault_proxy::FaultProxy, child: &mut Child) {
+    let start = Instant::now();
+    while proxy.injected() < 2 {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("the purge ended ({status}) before its second delete");
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(90),
+            "no sign of progress: {} faults injected",
+            proxy.injected()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// Sends `kill -SIG` to `child`.
 pub fn signal(child: &Child, sig: &str) {
     let sent = Command::new("kill")
