@@ -308,3 +308,67 @@ fn apply_fails_when_the_server_drops_the_lifecycle_rule() {
         out.stderr
     );
 }
+
+/// The bench's key file with its `token_uri` replaced, in `dir`.
+fn key_with_token_uri(dir: &std::path::Path, token_uri: &str) -> std::path::PathBuf {
+    let mut key: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(bench_file("CT_TEST_GCS_KEY_FILE")).expect("key file"),
+    )
+    .expect("JSON");
+    key["token_uri"] = token_uri.into();
+    let path = dir.join("stalling-key.json");
+    std::fs::write(&path, key.to_string()).expect("written");
+    path
+}
+
+/// A token endpoint that takes the connection and never answers: one line
+/// within the run's time limit, the key never printed.
+#[test]
+#[ignore = "needs the bench: run scripts/test.sh"]
+fn a_token_endpoint_that_stalls_is_one_line_within_the_time_limit() {
+    let dir = tempdir();
+    spec(dir.path(), "ct-stall");
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let port = silent.local_addr().expect("an address").port();
+    let key = key_with_token_uri(dir.path(), &format!("http://127.0.0.1:{port}/token"));
+    let start = std::time::Instant::now();
+    let out = Run::new(dir.path())
+        .env("GOOGLE_APPLICATION_CREDENTIALS", &key)
+        .args(["--timeout", "2", "-e", "g", "report"])
+        .run()
+        .code(2)
+        .one_line_error("did not answer within 2s");
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(6),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(!out.stderr.contains("PRIVATE KEY"), "{}", out.stderr);
+    drop(silent);
+}
+
+/// A bucket the account may not list (403): one line naming the call and
+/// the bucket, with a hint, exit 2.
+#[test]
+#[ignore = "needs the bench: run scripts/test.sh"]
+fn a_403_on_the_bucket_is_one_line_naming_it() {
+    let dir = tempdir();
+    let bucket = unique_bucket("denied");
+    make_bucket(&server(), &bucket);
+    let proxy = crate::fault_proxy::FaultProxy::start(server().parse().expect("ip:port"));
+    proxy.on("GET", "prefix=", crate::fault_proxy::Fault::Bare(403), 10);
+    let text = format!(
+        "project: p\nenvironments:\n  g:\n    storage: gcs\n    endpoint: {}\n    bucket: {bucket}\n",
+        proxy.endpoint()
+    );
+    std::fs::write(dir.path().join("chronotrace-ops.yaml"), text).expect("write spec");
+    Run::new(dir.path())
+        .env(
+            "GOOGLE_APPLICATION_CREDENTIALS",
+            bench_file("CT_TEST_GCS_KEY_FILE"),
+        )
+        .args(["-e", "g", "report"])
+        .run()
+        .code(2)
+        .one_line_error(&format!("objects.list on {bucket}/traces/: access denied"));
+}
