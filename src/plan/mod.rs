@@ -131,6 +131,10 @@ pub(crate) enum Resource {
     /// The tool's `Delete` rule on `{prefix}/`, beside the rules others own.
     #[serde(rename = "gcs.lifecycle")]
     GcsLifecycle,
+    /// The app's service account bound on the bucket, with a condition on
+    /// the prefix.
+    #[serde(rename = "gcs.iam-binding")]
+    GcsIamBinding,
 }
 
 impl Resource {
@@ -160,6 +164,7 @@ impl Resource {
             Resource::GcsBucket => "gcs.bucket",
             Resource::GcsBucketSettings => "gcs.bucket-settings",
             Resource::GcsLifecycle => "gcs.lifecycle",
+            Resource::GcsIamBinding => "gcs.iam-binding",
         }
     }
 }

@@ -245,7 +245,7 @@ fn fresh_env(var: &str, tag: &str) -> (tempfile::TempDir, String, String) {
     let bucket = unique_bucket(tag);
     let dir = tempdir();
     let text = format!(
-        "project: p\nenvironments:\n  g:\n    storage: gcs\n    endpoint: http://{host}\n    bucket: {bucket}\n    project: ct-test\n    versioning: true\n"
+        "project: p\nenvironments:\n  g:\n    storage: gcs\n    endpoint: http://{host}\n    bucket: {bucket}\n    project: ct-test\n    versioning: true\n    iam: {{service_account: ct-app@ct-test.iam.gserviceaccount.com}}\n"
     );
     std::fs::write(dir.path().join("chronotrace-ops.yaml"), text).expect("write spec");
     (dir, host, bucket)
@@ -263,8 +263,9 @@ fn tool(dir: &std::path::Path, args: &[&str]) -> crate::support::Outcome {
 }
 
 /// On gcp-storage-emulator: `apply` makes the bucket with the tool's label,
-/// its settings and the lifecycle rule, each read back; `plan` then shows
-/// nothing; `destroy` removes the empty bucket it made.
+/// its settings, the lifecycle rule and the app's binding on the bucket
+/// with a condition on the prefix, each read back; `plan` then shows
+/// nothing; `destroy` removes the binding and the empty bucket it made.
 #[test]
 #[ignore = "needs the bench: run scripts/test.sh"]
 fn apply_makes_the_bucket_and_destroy_removes_it_on_gcp_storage_emulator() {
@@ -282,6 +283,21 @@ fn apply_makes_the_bucket_and_destroy_removes_it_on_gcp_storage_emulator() {
     assert_eq!(
         made["iamConfiguration"]["publicAccessPrevention"], "enforced",
         "{made:#}"
+    );
+    let (_, body) =
+        crate::conformance::gcs::http(&host, "GET", &format!("/storage/v1/b/{bucket}/iam"), b"");
+    let policy: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+    let binding = &policy["bindings"][0];
+    assert_eq!(binding["role"], "roles/storage.objectUser", "{policy:#}");
+    assert_eq!(
+        binding["members"],
+        serde_json::json!(["serviceAccount:ct-app@ct-test.iam.gserviceaccount.com"]),
+        "{policy:#}"
+    );
+    assert_eq!(
+        binding["condition"]["expression"],
+        format!("resource.name.startsWith(\"projects/_/buckets/{bucket}/objects/traces/\")"),
+        "{policy:#}"
     );
     tool(dir.path(), &["plan", "--exit-code"]).code(0);
     let report = tool(dir.path(), &["--output", "json", "check"]).json();

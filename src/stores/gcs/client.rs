@@ -273,7 +273,10 @@ impl Gcs {
 
     /// The bucket's IAM policy, `None` when there is no such bucket.
     pub(crate) async fn iam_policy(&self, bucket: &str) -> Result<Option<serde_json::Value>> {
-        let url = format!("{}/iam", self.bucket_url(bucket));
+        let url = format!(
+            "{}/iam?optionsRequestedPolicyVersion=3",
+            self.bucket_url(bucket)
+        );
         let answer = self
             .call(
                 "buckets.getIamPolicy",
@@ -293,6 +296,25 @@ impl Gcs {
             }),
             404 => Ok(None),
             _ => Err(self.refused("buckets.getIamPolicy", bucket, &answer)),
+        }
+    }
+
+    /// Replaces the bucket's IAM policy with `policy`, which carries the
+    /// etag it was read with: a concurrent change answers 412 (`Ok(false)`:
+    /// read again and redo), never overwritten.
+    pub(crate) async fn set_iam_policy(
+        &self,
+        bucket: &str,
+        policy: &serde_json::Value,
+    ) -> Result<bool> {
+        let url = format!("{}/iam", self.bucket_url(bucket));
+        let request =
+            Request::new(hyper::Method::PUT, url).body("application/json", policy.to_string());
+        let answer = self.call("buckets.setIamPolicy", bucket, request).await?;
+        match answer.status {
+            200 => Ok(true),
+            412 | 409 => Ok(false),
+            _ => Err(self.refused("buckets.setIamPolicy", bucket, &answer)),
         }
     }
 

@@ -7,7 +7,10 @@
 //! a server that answers 200 and keeps nothing (fake-gcs-server drops
 //! lifecycle rules) fails the change. `destroy` removes the tool's rule,
 //! and the bucket only when it carries the tool's label and is empty.
-//! The app's IAM binding is not built yet.
+//! The app's binding (`iam: {service_account}`) is on the bucket, never
+//! the project: `roles/storage.objectUser` (read, write, list and delete
+//! objects, no IAM) with an IAM Condition on the prefix, written with the
+//! policy's etag (a concurrent change is read again and redone).
 
 use futures::FutureExt;
 use futures::future::LocalBoxFuture;
@@ -22,6 +25,11 @@ use crate::stores::{Applied, Provision};
 /// The tool's mark on what it made.
 const LABEL_KEY: &str = "managed-by";
 const LABEL_VALUE: &str = "chronotrace-ops";
+/// The narrowest predefined role that reads, writes, lists and deletes
+/// objects without touching IAM.
+const APP_ROLE: &str = "roles/storage.objectUser";
+/// The title of the tool's binding's condition: how it recognises its own.
+const BINDING_TITLE: &str = "chronotrace-ops traces";
 
 /// What the spec wants of one bucket, and the connection to it.
 pub(crate) struct Provisioner<'a> {
@@ -86,6 +94,117 @@ impl Provisioner<'_> {
             && rule["condition"]["matchesPrefix"] == json!([self.spec.prefix.dir()])
     }
 
+    /// The app's binding, when the spec names its service account.
+    fn binding(&self) -> Option<Value> {
+        let account = self.spec.service_account.as_ref()?;
+        Some(json!({
+            "role": APP_ROLE,
+            "members": [format!("serviceAccount:{account}")],
+            "condition": {
+                "title": BINDING_TITLE,
+                "description": "the ChronoTrace app's traces only",
+                "expression": format!(
+                    "resource.name.startsWith(\"projects/_/buckets/{}/objects/{}\")",
+                    self.spec.bucket,
+                    self.spec.prefix.dir()
+                ),
+            }
+        }))
+    }
+
+    /// Whether `binding` is the tool's (by its condition's title).
+    fn is_our_binding(binding: &Value) -> bool {
+        binding["condition"]["title"] == BINDING_TITLE
+    }
+
+    fn bindings(policy: &Value) -> Vec<Value> {
+        policy["bindings"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// The binding's line of a plan, from the policy as read.
+    async fn binding_change(&self, destroy: bool) -> Result<Option<Change>> {
+        let Some(want) = self.binding() else {
+            return Ok(None);
+        };
+        let policy = self
+            .gcs
+            .iam_policy(&self.spec.bucket)
+            .await?
+            .unwrap_or_default();
+        let ours = Self::bindings(&policy)
+            .into_iter()
+            .find(Self::is_our_binding);
+        Ok(Some(match (ours, destroy) {
+            (Some(found), true) => {
+                Change::new(Resource::GcsIamBinding, Action::Delete).with_before(found)
+            }
+            (None, true) => {
+                Change::noted(Resource::GcsIamBinding, "the tool's binding is not there")
+            }
+            (None, false) => Change::new(Resource::GcsIamBinding, Action::Create).with_after(want),
+            (Some(found), false) if found == want => {
+                Change::new(Resource::GcsIamBinding, Action::None)
+            }
+            (Some(found), false) => Change::new(Resource::GcsIamBinding, Action::Update)
+                .with_before(found)
+                .with_after(want),
+        }))
+    }
+
+    /// Writes the policy with the tool's binding (or without it), others'
+    /// bindings kept, with the etag it was read with; a 412 is read again
+    /// and redone (`retry::contended`); then read back.
+    async fn write_binding(&self, keep: bool) -> Result<Applied> {
+        let want = self.binding();
+        let mut pauses = backon::BackoffBuilder::build(crate::transport::retry::contended());
+        loop {
+            let policy = self
+                .gcs
+                .iam_policy(&self.spec.bucket)
+                .await?
+                .unwrap_or_default();
+            let mut bindings: Vec<Value> = Self::bindings(&policy)
+                .into_iter()
+                .filter(|b| !Self::is_our_binding(b))
+                .collect();
+            if keep {
+                bindings.extend(want.clone());
+            }
+            let written = json!({
+                "version": 3,
+                "etag": policy["etag"].clone(),
+                "bindings": bindings,
+            });
+            if self.gcs.set_iam_policy(&self.spec.bucket, &written).await? {
+                break;
+            }
+            match pauses.next() {
+                Some(pause) => tokio::time::sleep(pause).await,
+                None => {
+                    return Err(Error::cloud(format!(
+                        "bucket {}: its IAM policy kept changing under the tool (412 at every round): run the command again",
+                        self.spec.bucket
+                    )));
+                }
+            }
+        }
+        let back = self
+            .gcs
+            .iam_policy(&self.spec.bucket)
+            .await?
+            .unwrap_or_default();
+        let found = Self::bindings(&back).into_iter().find(Self::is_our_binding);
+        if (found.is_some() && found == want) == keep {
+            Ok(Applied::Done)
+        } else {
+            Err(Error::cloud(format!(
+                "bucket {}: the server accepted the IAM policy but {} the app's binding (read back)",
+                self.spec.bucket,
+                if keep { "did not keep" } else { "still has" }
+            )))
+        }
+    }
+
     fn rules(bucket: &Value) -> Vec<Value> {
         bucket["lifecycle"]["rule"]
             .as_array()
@@ -110,6 +229,11 @@ impl Provisioner<'_> {
                 changes.push(
                     Change::new(Resource::GcsLifecycle, Action::Create).with_after(self.rule()),
                 );
+                if let Some(binding) = self.binding() {
+                    changes.push(
+                        Change::new(Resource::GcsIamBinding, Action::Create).with_after(binding),
+                    );
+                }
             }
             Some(bucket) => {
                 changes.push(Change::new(Resource::GcsBucket, Action::None));
@@ -131,6 +255,7 @@ impl Provisioner<'_> {
                         .with_before(rule)
                         .with_after(self.rule()),
                 });
+                changes.extend(self.binding_change(false).await?);
             }
         }
         Ok(Plan {
@@ -148,6 +273,7 @@ impl Provisioner<'_> {
                 Some(rule) => Change::new(Resource::GcsLifecycle, Action::Delete).with_before(rule),
                 None => Change::noted(Resource::GcsLifecycle, "the tool's rule is not there"),
             });
+            changes.extend(self.binding_change(true).await?);
             let marked = bucket["labels"][LABEL_KEY] == LABEL_VALUE;
             let empty = self
                 .gcs
@@ -258,6 +384,10 @@ impl Provisioner<'_> {
                 self.write_lifecycle(true).await
             }
             (Resource::GcsLifecycle, Action::Delete) => self.write_lifecycle(false).await,
+            (Resource::GcsIamBinding, Action::Create | Action::Update) => {
+                self.write_binding(true).await
+            }
+            (Resource::GcsIamBinding, Action::Delete) => self.write_binding(false).await,
             (Resource::GcsBucket, Action::Delete) => {
                 self.gcs.delete_bucket(&self.spec.bucket).await?;
                 Ok(Applied::Done)
