@@ -302,6 +302,7 @@ fn apply_makes_the_bucket_and_destroy_removes_it_on_gcp_storage_emulator() {
     tool(dir.path(), &["plan", "--exit-code"]).code(0);
     let report = tool(dir.path(), &["--output", "json", "check"]).json();
     assert_eq!(status_of(&report, "gcs.lifecycle"), "pass", "{report:#}");
+    assert_eq!(status_of(&report, "gcs.app-binding"), "pass", "{report:#}");
     tool(dir.path(), &["destroy", "--yes"]).code(0);
     let (status, _) =
         crate::conformance::gcs::http(&host, "GET", &format!("/storage/v1/b/{bucket}"), b"");

@@ -31,6 +31,15 @@ pub(crate) fn bucket_checks(
             "the bucket's IAM policy could not be read",
         ),
     });
+    if let Some(account) = &spec.service_account {
+        checks.push(match policy {
+            Some(policy) => app_binding(spec, account, policy),
+            None => CheckResult::skip(
+                "gcs.app-binding",
+                "the bucket's IAM policy could not be read",
+            ),
+        });
+    }
     checks.push(lifecycle(spec, retention_days, bucket));
     checks
 }
@@ -145,6 +154,59 @@ fn public_bindings(policy: &Value) -> CheckResult {
     }
 }
 
+/// The app's access on the bucket: bound, and only under the prefix. A
+/// binding without a condition on the prefix (or with `objectAdmin` or
+/// `admin`, which also change IAM) is too broad.
+fn app_binding(spec: &GcsStorage, account: &str, policy: &Value) -> CheckResult {
+    const ID: &str = "gcs.app-binding";
+    let member = format!("serviceAccount:{account}");
+    let dir = spec.prefix.dir();
+    let condition = format!(
+        "resource.name.startsWith(\"projects/_/buckets/{}/objects/{dir}\")",
+        spec.bucket
+    );
+    let mine: Vec<&Value> = policy["bindings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|b| {
+            b["members"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|m| m.as_str() == Some(member.as_str()))
+        })
+        .collect();
+    let broad: Vec<String> = mine
+        .iter()
+        .filter(|b| {
+            b["condition"]["expression"].as_str() != Some(condition.as_str())
+                || matches!(
+                    b["role"].as_str(),
+                    Some("roles/storage.objectAdmin" | "roles/storage.admin")
+                )
+        })
+        .filter_map(|b| b["role"].as_str().map(str::to_string))
+        .collect();
+    if !broad.is_empty() {
+        CheckResult::fail(
+            ID,
+            format!(
+                "{account} holds {} on the bucket beyond {dir}",
+                broad.join(", ")
+            ),
+        )
+        .with_hint(format!(
+            "bind roles/storage.objectUser with the condition {condition} instead (`apply` does)"
+        ))
+    } else if mine.is_empty() {
+        CheckResult::fail(ID, format!("{account} has no binding on the bucket"))
+            .with_hint("run `apply`: it binds the app on the bucket, under the prefix")
+    } else {
+        CheckResult::pass(ID, format!("{account} may use {dir} only"))
+    }
+}
+
 /// The age of the `Delete` rules that apply to `{prefix}/`: those with a
 /// `matchesPrefix` the prefix starts with, or no prefix condition at all.
 fn lifecycle(spec: &GcsStorage, retention_days: u32, bucket: &Value) -> CheckResult {
@@ -227,6 +289,33 @@ mod tests {
         });
         let all = statuses(bucket, serde_json::json!({"bindings": []}));
         assert!(all.iter().all(|(_, s)| *s == Status::Pass), "{all:?}");
+    }
+
+    #[test]
+    fn the_apps_binding_passes_only_when_narrow() {
+        let spec = GcsStorage {
+            service_account: Some("app-sa@p.iam.gserviceaccount.com".into()),
+            ..spec()
+        };
+        let member = "serviceAccount:app-sa@p.iam.gserviceaccount.com";
+        let narrow = serde_json::json!({"role": "roles/storage.objectUser", "members": [member],
+            "condition": {"title": "t", "expression": "resource.name.startsWith(\"projects/_/buckets/b/objects/traces/\")"}});
+        let verdict = |bindings: Value| {
+            app_binding(
+                &spec,
+                "app-sa@p.iam.gserviceaccount.com",
+                &serde_json::json!({"bindings": bindings}),
+            )
+            .status
+        };
+        assert_eq!(verdict(serde_json::json!([narrow])), Status::Pass);
+        assert_eq!(verdict(serde_json::json!([])), Status::Fail);
+        let whole_bucket =
+            serde_json::json!({"role": "roles/storage.objectAdmin", "members": [member]});
+        assert_eq!(
+            verdict(serde_json::json!([narrow, whole_bucket])),
+            Status::Fail
+        );
     }
 
     #[test]
