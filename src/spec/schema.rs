@@ -105,7 +105,7 @@ mod tests {
         let env = &schema["$defs"]["environment"]["properties"];
         assert_eq!(
             env["storage"]["enum"],
-            serde_json::json!(["local", "s3", "redis", "database"])
+            serde_json::json!(["local", "s3", "gcs", "redis", "database"])
         );
         assert_eq!(env["table"]["default"], "chronotrace_traces");
         assert!(

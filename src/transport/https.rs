@@ -79,21 +79,8 @@ struct Connector {
 
 impl Connector {
     fn new(config: &ClientConfig, connect: Option<Duration>, read: Option<Duration>) -> Self {
-        let mut tcp = TcpConnector::new();
-        tcp.enforce_http(false);
-        tcp.set_nodelay(true);
-        tcp.set_connect_timeout(connect);
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(config.clone())
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(Proxies::from_env().connector(tcp));
-        let client = Client::builder(TokioExecutor::new())
-            .pool_timer(TokioTimer::new())
-            .pool_idle_timeout(POOL_IDLE)
-            .build(https);
         Connector {
-            client,
+            client: pooled_client(config, connect),
             read_timeout: read,
         }
     }
@@ -139,6 +126,32 @@ impl std::fmt::Display for NoAnswer {
 }
 
 impl StdError for NoAnswer {}
+
+/// A pooled HTTP/1.1 client over `config` (https, or plain http where the
+/// URL says so) through the environment's proxy, with the TCP connect
+/// bounded by `connect`: the SDK's and `transport::rest`'s.
+pub(super) fn pooled_client<B>(
+    config: &ClientConfig,
+    connect: Option<Duration>,
+) -> Client<HttpsConnector<ProxyConnector>, B>
+where
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+{
+    let mut tcp = TcpConnector::new();
+    tcp.enforce_http(false);
+    tcp.set_nodelay(true);
+    tcp.set_connect_timeout(connect);
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(config.clone())
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(Proxies::from_env().connector(tcp));
+    Client::builder(TokioExecutor::new())
+        .pool_timer(TokioTimer::new())
+        .pool_idle_timeout(POOL_IDLE)
+        .build(https)
+}
 
 /// The SDK client's classification of hyper's errors: timeouts and broken
 /// connections are transient, a rejected certificate is not.

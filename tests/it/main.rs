@@ -22,6 +22,7 @@ mod connect_proxy;
 mod docs;
 mod fault_proxy;
 mod fuzz_corpus;
+mod gcs;
 mod hardening;
 mod hardening_faults;
 mod hardening_races;

@@ -36,6 +36,7 @@ impl Run {
             let proxy = key.to_ascii_uppercase().ends_with("_PROXY");
             if key.starts_with("AWS_")
                 || key.starts_with("CHRONOTRACE")
+                || key.starts_with("GOOGLE_")
                 || key == "NO_COLOR"
                 || proxy
             {

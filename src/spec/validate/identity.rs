@@ -54,7 +54,8 @@ impl Checker<'_> {
             );
             return None;
         };
-        self.name_check(&iam.policy, |n| names::check_iam_name("policy", n, 64));
+        self.not_on_s3(raw);
+        let policy = self.required_policy(raw)?;
         self.name_check(role, |n| names::check_iam_name("role", n, 64));
         if let Some(profile) = &iam.instance_profile {
             self.name_check(profile, |n| {
@@ -65,7 +66,7 @@ impl Checker<'_> {
             self.name_check(service, names::check_service_principal);
         }
         (self.problems.len() == before).then(|| Iam {
-            policy: iam.policy.value.clone(),
+            policy,
             role: role.value.clone(),
             trusted_service: iam
                 .trusted_service
@@ -113,11 +114,37 @@ impl Checker<'_> {
             return None;
         };
         self.name_check(user, |n| names::check_iam_name("user", n, 64));
-        self.name_check(&iam.policy, |n| names::check_iam_name("policy", n, 64));
+        self.not_on_s3(raw);
+        let policy = self.required_policy(raw)?;
         (self.problems.len() == before).then(|| AppUser {
             user: user.value.clone(),
-            policy: iam.policy.value.clone(),
+            policy,
         })
+    }
+
+    /// `iam.policy`, which a bucket's identity needs, checked.
+    fn required_policy(&mut self, raw: &Spanned<RawIam>) -> Option<String> {
+        let Some(policy) = &raw.value.policy else {
+            self.problem(
+                &raw.referenced,
+                "iam.policy-required",
+                "an s3 'iam' section needs 'policy' (the app's policy name)".into(),
+            );
+            return None;
+        };
+        self.name_check(policy, |n| names::check_iam_name("policy", n, 64));
+        Some(policy.value.clone())
+    }
+
+    /// `iam.service_account` is GCS's.
+    fn not_on_s3(&mut self, raw: &Spanned<RawIam>) {
+        if let Some(account) = &raw.value.service_account {
+            self.problem(
+                &account.referenced,
+                "spec.key-not-applicable",
+                "'iam.service_account' applies to storage: gcs only".into(),
+            );
+        }
     }
 
     /// `admin_endpoint:` (garage only), normalised.

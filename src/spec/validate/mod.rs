@@ -8,6 +8,7 @@ use indexmap::IndexMap;
 use serde_saphyr::{Location, Spanned};
 
 mod database;
+mod gcs;
 mod identity;
 mod inventory;
 mod minio;
@@ -140,6 +141,7 @@ impl Checker<'_> {
         let storage = match env.storage.value.as_str() {
             "local" => self.local(env).map(Storage::Local),
             "s3" => self.s3(name, env, retention_days).map(Storage::S3),
+            "gcs" => self.gcs(env).map(Storage::Gcs),
             "redis" => self.redis(env).map(Storage::Redis),
             "database" => self.database(env).map(Storage::Database),
             other => {
@@ -151,7 +153,9 @@ impl Checker<'_> {
                 self.problem(
                     &env.storage.referenced,
                     "spec.storage",
-                    format!("storage '{other}' is not one of: local, s3, redis, database{hint}"),
+                    format!(
+                        "storage '{other}' is not one of: local, s3, gcs, redis, database{hint}"
+                    ),
                 );
                 None
             }
@@ -236,6 +240,13 @@ impl Checker<'_> {
             ),
             ("urls", env.urls.as_ref().map(|v| v.referenced), "redis"),
             ("table", at(&env.table), "database"),
+            ("project", at(&env.project), "gcs"),
+            ("location", at(&env.location), "gcs"),
+            (
+                "soft_delete_days",
+                env.soft_delete_days.as_ref().map(|v| v.referenced),
+                "gcs",
+            ),
             (
                 "app_user",
                 env.app_user.as_ref().map(|v| v.referenced),

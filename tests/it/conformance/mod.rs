@@ -4,7 +4,7 @@
 //! the suite or it is not a store; a new store's tests go here.
 //!
 //! A store kind implements [`StoreUnderTest`] in its own file (`s3.rs`:
-//! moto, Garage, SeaweedFS; `local.rs`; `redis.rs`; `sql.rs`: PostgreSQL,
+//! moto, Garage, SeaweedFS; `gcs.rs`: fake-gcs-server; `local.rs`; `redis.rs`; `sql.rs`: PostgreSQL,
 //! MariaDB, SQLite): it writes a spec for a namespace of its own on the
 //! bench's server (a fresh bucket, directory, key prefix or table per
 //! test), seeds traces in the ChronoTrace layout of that store, counts what
@@ -22,6 +22,8 @@
 //! default); a trace of age `a` days is past retention when `a > 15` and
 //! stale for verify when `a > 17` (`src/retention.rs`: day-based cutoffs).
 
+/// Its bench helpers are `tests/it/gcs.rs`'s too.
+pub mod gcs;
 mod local;
 mod redis;
 mod s3;
@@ -217,6 +219,25 @@ impl<F: FnMut() -> u64> PurgeHold for StopAtProgress<F> {
 
     fn resume(&mut self, child: &Child) {
         signal(child, "CONT");
+    }
+}
+
+/// For the holds that run the purge through `fault_proxy` with its first
+/// delete delayed and the next ones stalled: returns once the second
+/// delete reached the proxy (the first is done and answered, the second
+/// never sent), failing if the purge ended or made no progress.
+pub fn wait_for_the_second_delete(proxy: &crate::fault_proxy::FaultProxy, child: &mut Child) {
+    let start = Instant::now();
+    while proxy.injected() < 2 {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("the purge ended ({status}) before its second delete");
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(90),
+            "no sign of progress: {} faults injected",
+            proxy.injected()
+        );
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 

@@ -13,7 +13,7 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::Child;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_s3::Client;
 use tempfile::TempDir;
@@ -192,19 +192,7 @@ struct ProxyHold {
 
 impl PurgeHold for ProxyHold {
     fn wait_mid_run(&mut self, child: &mut Child) {
-        let start = Instant::now();
-        // The second DeleteObjects arrived: the first is done.
-        while self.proxy.injected() < 2 {
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!("the purge ended ({status}) before its second delete");
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(90),
-                "no sign of progress: {} faults injected",
-                self.proxy.injected()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        super::wait_for_the_second_delete(&self.proxy, child);
     }
 }
 

@@ -1,0 +1,343 @@
+//! `check`'s verdicts on a bucket's settings, read from its metadata and
+//! IAM policy (pure): location, uniform bucket-level access, public access
+//! prevention, versioning, soft delete, no public binding, and the
+//! lifecycle rule that deletes `{prefix}/` at the retention, compared with
+//! the spec. The calls that fetch them are `plugin`'s.
+
+use serde_json::Value;
+
+use crate::check::CheckResult;
+use crate::spec::GcsStorage;
+
+/// Every verdict on `bucket` (its JSON metadata) and `policy` (its IAM
+/// policy, `None` when it could not be read: said so).
+pub(crate) fn bucket_checks(
+    spec: &GcsStorage,
+    retention_days: u32,
+    bucket: &Value,
+    policy: Option<&Value>,
+) -> Vec<CheckResult> {
+    let mut checks = vec![
+        location(spec, bucket),
+        uniform_access(bucket),
+        public_access_prevention(bucket),
+        versioning(spec, bucket),
+        soft_delete(spec, bucket),
+    ];
+    checks.push(match policy {
+        Some(policy) => public_bindings(policy),
+        None => CheckResult::skip(
+            "gcs.public-bindings",
+            "the bucket's IAM policy could not be read",
+        ),
+    });
+    if let Some(account) = &spec.service_account {
+        checks.push(match policy {
+            Some(policy) => app_binding(spec, account, policy),
+            None => CheckResult::skip(
+                "gcs.app-binding",
+                "the bucket's IAM policy could not be read",
+            ),
+        });
+    }
+    checks.push(lifecycle(spec, retention_days, bucket));
+    checks
+}
+
+fn location(spec: &GcsStorage, bucket: &Value) -> CheckResult {
+    const ID: &str = "gcs.location";
+    let found = bucket["location"]
+        .as_str()
+        .unwrap_or("")
+        .to_ascii_uppercase();
+    match &spec.location {
+        Some(want) if *want != found => CheckResult::fail(
+            ID,
+            format!("the bucket is in {found}, the spec says {want}"),
+        )
+        .with_hint("a bucket cannot move: fix the spec, or copy the traces to a new bucket"),
+        Some(_) => CheckResult::pass(ID, format!("in {found}, as the spec says")),
+        None => CheckResult::pass(ID, format!("in {found} (the spec names no location)")),
+    }
+}
+
+fn uniform_access(bucket: &Value) -> CheckResult {
+    const ID: &str = "gcs.uniform-access";
+    if bucket["iamConfiguration"]["uniformBucketLevelAccess"]["enabled"] == true {
+        CheckResult::pass(
+            ID,
+            "uniform bucket-level access is on: IAM alone grants access",
+        )
+    } else {
+        CheckResult::fail(
+            ID,
+            "uniform bucket-level access is off: object ACLs can grant access",
+        )
+        .with_hint("turn on uniform bucket-level access on the bucket")
+    }
+}
+
+fn public_access_prevention(bucket: &Value) -> CheckResult {
+    const ID: &str = "gcs.public-access-prevention";
+    match bucket["iamConfiguration"]["publicAccessPrevention"].as_str() {
+        Some("enforced") => CheckResult::pass(ID, "public access prevention is enforced"),
+        other => CheckResult::fail(
+            ID,
+            format!(
+                "public access prevention is {} (traces could be made public)",
+                other.unwrap_or("not set")
+            ),
+        )
+        .with_hint("enforce public access prevention on the bucket"),
+    }
+}
+
+fn versioning(spec: &GcsStorage, bucket: &Value) -> CheckResult {
+    const ID: &str = "gcs.versioning";
+    let on = bucket["versioning"]["enabled"] == true;
+    let said = if on { "on" } else { "off" };
+    if on == spec.versioning {
+        CheckResult::pass(ID, format!("versioning is {said}, as the spec says"))
+    } else {
+        CheckResult::fail(
+            ID,
+            format!("versioning is {said}, the spec says {}", spec.versioning),
+        )
+    }
+}
+
+fn soft_delete(spec: &GcsStorage, bucket: &Value) -> CheckResult {
+    const ID: &str = "gcs.soft-delete";
+    let seconds = &bucket["softDeletePolicy"]["retentionDurationSeconds"];
+    let seconds = seconds
+        .as_u64()
+        .or_else(|| seconds.as_str().and_then(|s| s.parse().ok()))
+        .unwrap_or(0);
+    let days = seconds / 86_400;
+    let found = if days == 0 {
+        "off".to_string()
+    } else {
+        format!("{days} days: purged traces stay recoverable, and billed, that long")
+    };
+    match spec.soft_delete_days {
+        Some(want) if u64::from(want) != days => CheckResult::fail(
+            ID,
+            format!("soft delete is {found}; the spec says {want} days"),
+        ),
+        _ => CheckResult::pass(ID, format!("soft delete is {found}")),
+    }
+}
+
+fn public_bindings(policy: &Value) -> CheckResult {
+    const ID: &str = "gcs.public-bindings";
+    let public: Vec<String> = policy["bindings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|b| {
+            b["members"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|m| matches!(m.as_str(), Some("allUsers" | "allAuthenticatedUsers")))
+        })
+        .filter_map(|b| b["role"].as_str().map(str::to_string))
+        .collect();
+    if public.is_empty() {
+        CheckResult::pass(ID, "no binding to allUsers or allAuthenticatedUsers")
+    } else {
+        CheckResult::fail(
+            ID,
+            format!("the bucket grants {} to the public", public.join(", ")),
+        )
+        .with_hint("remove the allUsers and allAuthenticatedUsers bindings")
+    }
+}
+
+/// The app's access on the bucket: bound, and only under the prefix. A
+/// binding without a condition on the prefix (or with `objectAdmin` or
+/// `admin`, which also change IAM) is too broad.
+fn app_binding(spec: &GcsStorage, account: &str, policy: &Value) -> CheckResult {
+    const ID: &str = "gcs.app-binding";
+    let member = format!("serviceAccount:{account}");
+    let dir = spec.prefix.dir();
+    let condition = format!(
+        "resource.name.startsWith(\"projects/_/buckets/{}/objects/{dir}\")",
+        spec.bucket
+    );
+    let mine: Vec<&Value> = policy["bindings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|b| {
+            b["members"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|m| m.as_str() == Some(member.as_str()))
+        })
+        .collect();
+    let broad: Vec<String> = mine
+        .iter()
+        .filter(|b| {
+            b["condition"]["expression"].as_str() != Some(condition.as_str())
+                || matches!(
+                    b["role"].as_str(),
+                    Some("roles/storage.objectAdmin" | "roles/storage.admin")
+                )
+        })
+        .filter_map(|b| b["role"].as_str().map(str::to_string))
+        .collect();
+    if !broad.is_empty() {
+        CheckResult::fail(
+            ID,
+            format!(
+                "{account} holds {} on the bucket beyond {dir}",
+                broad.join(", ")
+            ),
+        )
+        .with_hint(format!(
+            "bind roles/storage.objectUser with the condition {condition} instead (`apply` does)"
+        ))
+    } else if mine.is_empty() {
+        CheckResult::fail(ID, format!("{account} has no binding on the bucket"))
+            .with_hint("run `apply`: it binds the app on the bucket, under the prefix")
+    } else {
+        CheckResult::pass(ID, format!("{account} may use {dir} only"))
+    }
+}
+
+/// The age of the `Delete` rules that apply to `{prefix}/`: those with a
+/// `matchesPrefix` the prefix starts with, or no prefix condition at all.
+fn lifecycle(spec: &GcsStorage, retention_days: u32, bucket: &Value) -> CheckResult {
+    const ID: &str = "gcs.lifecycle";
+    let dir = spec.prefix.dir();
+    let ages: Vec<u64> = bucket["lifecycle"]["rule"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["action"]["type"] == "Delete")
+        .filter(|r| match r["condition"]["matchesPrefix"].as_array() {
+            Some(prefixes) => prefixes
+                .iter()
+                .filter_map(Value::as_str)
+                .any(|p| dir.starts_with(p)),
+            None => true,
+        })
+        .filter_map(|r| r["condition"]["age"].as_u64())
+        .collect();
+    let want = u64::from(retention_days);
+    match ages.iter().min() {
+        None => CheckResult::fail(
+            ID,
+            format!("no lifecycle rule deletes {dir} (the server kept none, or none was set): only a scheduled `cleanup purge` expires traces"),
+        )
+        .with_hint(format!(
+            "add a lifecycle rule: Delete at age {retention_days} with matchesPrefix [\"{dir}\"]"
+        )),
+        Some(&age) if age == want => CheckResult::pass(
+            ID,
+            format!("a lifecycle rule deletes {dir} at {age} days, as the spec says"),
+        ),
+        Some(&age) if age < want => CheckResult::fail(
+            ID,
+            format!("a lifecycle rule deletes {dir} at {age} days, before the spec's {retention_days}"),
+        ),
+        Some(&age) => CheckResult::warn(
+            ID,
+            format!("the lifecycle rule deletes {dir} at {age} days, the spec says {retention_days}: traces outlive retention unless `cleanup purge` runs"),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::Status;
+
+    fn spec() -> GcsStorage {
+        GcsStorage {
+            endpoint: None,
+            bucket: "b".into(),
+            prefix: crate::spec::Prefix::parse("traces").expect("a prefix"),
+            project: None,
+            location: Some("EU".into()),
+            versioning: false,
+            soft_delete_days: None,
+            service_account: None,
+        }
+    }
+
+    fn statuses(bucket: Value, policy: Value) -> Vec<(String, Status)> {
+        bucket_checks(&spec(), 15, &bucket, Some(&policy))
+            .into_iter()
+            .map(|c| (c.id.clone(), c.status))
+            .collect()
+    }
+
+    #[test]
+    fn a_bucket_as_the_spec_wants_passes_every_check() {
+        let bucket = serde_json::json!({
+            "location": "EU",
+            "iamConfiguration": {"uniformBucketLevelAccess": {"enabled": true}, "publicAccessPrevention": "enforced"},
+            "versioning": {"enabled": false},
+            "softDeletePolicy": {"retentionDurationSeconds": "604800"},
+            "lifecycle": {"rule": [
+                {"action": {"type": "Delete"}, "condition": {"age": 90, "matchesPrefix": ["logs/"]}},
+                {"action": {"type": "Delete"}, "condition": {"age": 15, "matchesPrefix": ["traces/"]}}
+            ]}
+        });
+        let all = statuses(bucket, serde_json::json!({"bindings": []}));
+        assert!(all.iter().all(|(_, s)| *s == Status::Pass), "{all:?}");
+    }
+
+    #[test]
+    fn the_apps_binding_passes_only_when_narrow() {
+        let spec = GcsStorage {
+            service_account: Some("app-sa@p.iam.gserviceaccount.com".into()),
+            ..spec()
+        };
+        let member = "serviceAccount:app-sa@p.iam.gserviceaccount.com";
+        let narrow = serde_json::json!({"role": "roles/storage.objectUser", "members": [member],
+            "condition": {"title": "t", "expression": "resource.name.startsWith(\"projects/_/buckets/b/objects/traces/\")"}});
+        let verdict = |bindings: Value| {
+            app_binding(
+                &spec,
+                "app-sa@p.iam.gserviceaccount.com",
+                &serde_json::json!({"bindings": bindings}),
+            )
+            .status
+        };
+        assert_eq!(verdict(serde_json::json!([narrow])), Status::Pass);
+        assert_eq!(verdict(serde_json::json!([])), Status::Fail);
+        let whole_bucket =
+            serde_json::json!({"role": "roles/storage.objectAdmin", "members": [member]});
+        assert_eq!(
+            verdict(serde_json::json!([narrow, whole_bucket])),
+            Status::Fail
+        );
+    }
+
+    #[test]
+    fn the_seeds_bucket_fails_where_it_should() {
+        // Defaults of a bucket nobody hardened, readable by everyone, whose
+        // lifecycle PATCH the server dropped.
+        let bucket = serde_json::json!({"location": "US-CENTRAL1"});
+        let policy = serde_json::json!({"bindings": [{"role": "roles/storage.objectViewer", "members": ["allUsers"]}]});
+        let failed: Vec<String> = statuses(bucket, policy)
+            .into_iter()
+            .filter(|(_, s)| *s == Status::Fail)
+            .map(|(id, _)| id)
+            .collect();
+        assert_eq!(
+            failed,
+            [
+                "gcs.location",
+                "gcs.uniform-access",
+                "gcs.public-access-prevention",
+                "gcs.public-bindings",
+                "gcs.lifecycle"
+            ]
+        );
+    }
+}
