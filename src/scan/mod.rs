@@ -8,9 +8,12 @@
 //! read. Pure: the walks themselves are the stores' (`stores::s3::scan` for a
 //! bucket, `stores::local::scan` for a directory, behind `stores::TraceStore`).
 
+pub(crate) mod advance;
 mod keyed;
 mod store_findings;
 mod tally;
+
+pub(crate) use advance::Advance;
 
 use std::borrow::Cow;
 

@@ -16,10 +16,10 @@ use futures::{FutureExt, StreamExt};
 use super::client::{BATCH_MAX, Gcs, Object, PartStatus};
 use super::layout::place;
 use crate::check::CheckResult;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::report::model::StorageSummary;
 use crate::scan::{
-    Entry, EntryKind, Judge, KeyError, Place, Progress, ScanOutcome, Selection, Volume,
+    Advance, Entry, EntryKind, Judge, KeyError, Place, Progress, ScanOutcome, Selection, Volume,
 };
 use crate::spec::GcsStorage;
 use crate::stores::{Retention, RetentionWant, TraceStore};
@@ -63,6 +63,13 @@ impl GcsStore {
         let mut outcome = ScanOutcome::default();
         let mut days = BTreeSet::new();
         let mut page_token: Option<String> = None;
+        // Each page must move past the ones before it (as S3's listings):
+        // a server that ignores the token would otherwise list for ever.
+        let mut advance = if self.spec.versioning {
+            Advance::by_version()
+        } else {
+            Advance::by_key()
+        };
         loop {
             let page = self
                 .gcs
@@ -73,6 +80,22 @@ impl GcsStore {
                     page_token.as_deref(),
                 )
                 .await?;
+            let next = page.next_page_token.clone().filter(|t| !t.is_empty());
+            let entries = page
+                .items
+                .iter()
+                .map(|o| (o.name.as_str(), o.generation.as_deref()));
+            advance
+                .page(entries, std::iter::empty(), next.as_ref())
+                .map_err(|why| {
+                    Error::cloud_with_hint(
+                        format!(
+                            "objects.list gs://{}/{dir}: {why}; the scan stops rather than loop",
+                            self.spec.bucket
+                        ),
+                        "the endpoint (or a proxy in front of it) pages listings incorrectly; check what sits in front of the store",
+                    )
+                })?;
             let mut doomed = Vec::new();
             for object in &page.items {
                 let created = object.created();
@@ -107,7 +130,7 @@ impl GcsStore {
             if purge && !doomed.is_empty() {
                 self.delete(doomed, &mut outcome, progress).await?;
             }
-            page_token = page.next_page_token.filter(|t| !t.is_empty());
+            page_token = next;
             if page_token.is_none() {
                 break;
             }

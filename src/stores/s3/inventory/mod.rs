@@ -22,9 +22,9 @@ use md5::{Digest, Md5};
 
 use super::Target;
 use super::errors::{api_error, status};
-use super::scan::Advance;
 use super::throttle::throttled;
 use crate::error::{Error, Result};
+use crate::scan::Advance;
 use crate::scan::KeyedFold;
 use crate::spec::inventory::Inventory;
 

@@ -14,10 +14,10 @@ use aws_smithy_runtime_api::http::Response as HttpResponse;
 use chrono::{DateTime, Utc};
 
 use super::Source;
-use super::advance::Advance;
 use super::fast_path::{FastListing, Listing, Slot};
 use super::page_xml::RawPage;
 use crate::error::{Error, Result};
+use crate::scan::Advance;
 use crate::scan::{Entry, EntryKind};
 use crate::stores::s3::errors::api_error;
 use crate::stores::s3::storage_class;

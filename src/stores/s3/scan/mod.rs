@@ -24,14 +24,12 @@ use crate::stores::s3::Target;
 use crate::stores::s3::delete::{Deleted, Deleter, Doomed};
 use crate::stores::s3::throttle::Gate;
 
-mod advance;
 mod fast_path;
 mod listing;
 mod page_xml;
 mod seek;
 mod xml_tokens;
 
-pub(crate) use advance::Advance;
 use listing::Page;
 
 /// The streaming parse of one listing page (ListObjectsV2, then

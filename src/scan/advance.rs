@@ -1,4 +1,5 @@
-//! Checks that a paged listing moves on (pure). Every page must start past
+//! Checks that a paged listing moves on (pure; S3's listings and
+//! inventories, GCS's object lists). Every page must start past
 //! everything the pages before it held, and hand over a token no page
 //! handed over before. A server that ignores the token it is asked with
 //! answers from the start again, with the same token or a new one; every
