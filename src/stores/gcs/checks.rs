@@ -128,21 +128,32 @@ fn soft_delete(spec: &GcsStorage, bucket: &Value) -> CheckResult {
     }
 }
 
-fn public_bindings(policy: &Value) -> CheckResult {
-    const ID: &str = "gcs.public-bindings";
-    let public: Vec<String> = policy["bindings"]
+/// The policy's bindings that grant something to a member `member` picks.
+fn bindings_of<'a>(
+    policy: &'a Value,
+    member: impl Fn(&str) -> bool + 'a,
+) -> impl Iterator<Item = &'a Value> + 'a {
+    policy["bindings"]
         .as_array()
         .into_iter()
         .flatten()
-        .filter(|b| {
+        .filter(move |b| {
             b["members"]
                 .as_array()
                 .into_iter()
                 .flatten()
-                .any(|m| matches!(m.as_str(), Some("allUsers" | "allAuthenticatedUsers")))
+                .filter_map(Value::as_str)
+                .any(&member)
         })
-        .filter_map(|b| b["role"].as_str().map(str::to_string))
-        .collect();
+}
+
+fn public_bindings(policy: &Value) -> CheckResult {
+    const ID: &str = "gcs.public-bindings";
+    let public: Vec<String> = bindings_of(policy, |m| {
+        matches!(m, "allUsers" | "allAuthenticatedUsers")
+    })
+    .filter_map(|b| b["role"].as_str().map(str::to_string))
+    .collect();
     if public.is_empty() {
         CheckResult::pass(ID, "no binding to allUsers or allAuthenticatedUsers")
     } else {
@@ -165,18 +176,7 @@ fn app_binding(spec: &GcsStorage, account: &str, policy: &Value) -> CheckResult 
         "resource.name.startsWith(\"projects/_/buckets/{}/objects/{dir}\")",
         spec.bucket
     );
-    let mine: Vec<&Value> = policy["bindings"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|b| {
-            b["members"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .any(|m| m.as_str() == Some(member.as_str()))
-        })
-        .collect();
+    let mine: Vec<&Value> = bindings_of(policy, |m| m == member).collect();
     let broad: Vec<String> = mine
         .iter()
         .filter(|b| {
