@@ -15,7 +15,7 @@ Layer rules (left may not import right):
   transport         stores, ops, commands, cli   (shared by the stores, owns none)
   ops               commands, cli
   pure modules      stores, transport, ops, commands, cli
-                    (spec, plan, render, scan, report, check, retention, app,
+                    (spec, plan, render, scan, bundle, report, check, retention, app,
                      clock, output, error, secret, interrupt, credentials_file)
 
 Usage: scripts/layers.py [-v]   (-v prints every folder's graph)"""
@@ -25,7 +25,7 @@ import sys
 
 SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src")
 STORE_KINDS = ("s3", "local", "redis", "sql", "gcs", "hybrid")
-PURE = ("spec", "plan", "render", "scan", "report", "check", "retention", "app",
+PURE = ("spec", "plan", "render", "scan", "bundle", "report", "check", "retention", "app",
         "clock", "output", "error", "secret", "interrupt", "credentials_file")
 RULES = [
     (("stores",), [("ops",), ("commands",), ("cli",)]),

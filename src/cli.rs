@@ -128,6 +128,11 @@ pub enum Command {
         after_help = "Example:\n  chronotrace-ops report -e production --format markdown >> \"$GITHUB_STEP_SUMMARY\""
     )]
     Report(ReportArgs),
+    /// Copy or move traces from one environment's store into another's
+    #[command(
+        after_help = "Examples:\n  chronotrace-ops migrate --from local --to staging                  # dry run: counts, bytes, per day\n  chronotrace-ops migrate --from hot --to cold --older-than 7 --move --yes"
+    )]
+    Migrate(MigrateArgs),
     /// The whole job for one environment: render, apply, check, verify, report
     #[command(after_help = "Example:\n  chronotrace-ops bootstrap -e local --yes")]
     Bootstrap(BootstrapArgs),
@@ -279,6 +284,29 @@ pub struct PurgeArgs {
     #[arg(long)]
     pub yes: bool,
     /// Partitions listed and deleted at once
+    #[arg(long, value_name = "N", default_value_t = crate::ops::DEFAULT_CONCURRENCY)]
+    pub concurrency: usize,
+}
+
+/// `migrate` flags.
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The environment whose traces are copied
+    #[arg(long, value_name = "ENV")]
+    pub from: String,
+    /// The environment whose store receives them (in its own layout)
+    #[arg(long, value_name = "ENV")]
+    pub to: String,
+    /// Only traces stored more than DAYS days ago
+    #[arg(long, value_name = "DAYS")]
+    pub older_than: Option<u32>,
+    /// Remove each source copy once the destination confirmed its copy (only if unchanged since it was read)
+    #[arg(long = "move")]
+    pub move_traces: bool,
+    /// Really copy (otherwise a dry run: the source's listing only)
+    #[arg(long)]
+    pub yes: bool,
+    /// Traces copied at once
     #[arg(long, value_name = "N", default_value_t = crate::ops::DEFAULT_CONCURRENCY)]
     pub concurrency: usize,
 }

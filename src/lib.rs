@@ -18,7 +18,8 @@
 //!   probes, the command line's overrides) — it imports no store;
 //!   `credentials_file` writes an app's generated secrets once, mode 0600;
 //! - pure: `spec` (parse and validate), `plan` (desired vs observed),
-//!   `render` (Tera), `scan` (judge and tally), `report` (model and
+//!   `render` (Tera), `scan` (judge and tally), `bundle` (a trace's bytes
+//!   as a zip bundle or JSON, and the conversion), `report` (model and
 //!   renderings), `check` (result model), `retention` (the age rule),
 //!   `output` (text and JSON), `error` (failures and exit codes), `clock`
 //!   (the one place the time is read);
@@ -33,6 +34,7 @@
 //! modules that carry `#![warn(unreachable_pub)]` write `pub(crate)` too.
 
 pub(crate) mod app;
+pub(crate) mod bundle;
 pub(crate) mod check;
 pub(crate) mod cli;
 pub(crate) mod clock;
@@ -152,6 +154,7 @@ pub async fn run(cli: Cli) -> Result<ExitStatus, Error> {
         Command::Check(args) => Box::pin(commands::check::run(&ctx, &args)).await,
         Command::Cleanup(command) => Box::pin(commands::cleanup::run(&ctx, &command)).await,
         Command::Report(args) => Box::pin(commands::report::run(&ctx, &args)).await,
+        Command::Migrate(args) => Box::pin(commands::migrate::run(&ctx, &args)).await,
         Command::Bootstrap(args) => Box::pin(commands::bootstrap::run(&ctx, &args)).await,
     }
 }

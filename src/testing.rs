@@ -189,3 +189,16 @@ pub fn minio_decrypt(password: &str, data: &[u8]) -> std::result::Result<Vec<u8>
 pub fn sdk_http_client() -> Result<aws_smithy_runtime_api::client::http::SharedHttpClient> {
     crate::transport::https::http_client(None)
 }
+
+/// A zip bundle holding `json` as its `manifest.json`, dated `created`
+/// (Unix seconds): the bytes `migrate` writes for a JSON trace on a
+/// bundle store.
+pub fn bundle_of(json: &[u8], created: i64) -> Vec<u8> {
+    let created = chrono::DateTime::from_timestamp(created, 0).unwrap_or_default();
+    crate::bundle::bundle_of(json, created)
+}
+
+/// The `manifest.json` of a bundle that holds nothing else.
+pub fn manifest_of(bundle: &[u8]) -> std::result::Result<Vec<u8>, String> {
+    crate::bundle::manifest_of(bundle)
+}

@@ -10,6 +10,7 @@ pub mod completions;
 pub mod destroy;
 pub mod init;
 pub mod man;
+pub mod migrate;
 pub mod plan;
 pub mod render;
 pub mod report;

@@ -12,6 +12,7 @@
 pub mod apply;
 pub mod check;
 pub mod cleanup;
+pub mod migrate;
 pub mod outcome;
 pub mod report;
 pub mod session;

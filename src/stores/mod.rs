@@ -56,6 +56,7 @@ mod contract_tests;
 pub(crate) mod fake;
 // Adapter modules that predate the lint; their seam files carry it.
 pub(crate) mod gcs;
+pub(crate) mod items;
 #[allow(unreachable_pub)]
 pub(crate) mod local;
 #[allow(unreachable_pub)]
@@ -65,6 +66,7 @@ pub(crate) mod s3;
 #[allow(unreachable_pub)]
 pub(crate) mod sql;
 
+use futures::FutureExt;
 use futures::future::LocalBoxFuture;
 
 use crate::app::contract::Contract;
@@ -77,6 +79,7 @@ use crate::retention::RuleStatus;
 use crate::scan::{DataSource, DeletedCount, Judge, Progress, ScanOutcome, Selection};
 use crate::spec::{Environment, Spec, Storage};
 use connections::Connections;
+use items::TraceItems;
 /// Traces beside a store that its verdict should count (see `Store::elsewhere`).
 pub(crate) use local::stray::Stray;
 
@@ -210,6 +213,16 @@ pub(crate) trait Store {
     /// the spec alone (no override, no connection); an error only when a
     /// template context cannot be built.
     fn files(&self) -> Result<StoreFiles>;
+
+    /// The store's traces one at a time (`migrate`, the hybrid store's
+    /// archive); connects. A store that cannot yet says so in one line.
+    fn items(&self) -> LocalBoxFuture<'_, Result<Box<dyn TraceItems + '_>>> {
+        let refused = Err(Error::usage(format!(
+            "{}: migrate does not read or write this kind of store yet",
+            self.location()
+        )));
+        futures::future::ready(refused).boxed_local()
+    }
 
     /// What the store expects of the Laravel app (`check --app`): the
     /// driver that selects it, what expires its traces while the package's

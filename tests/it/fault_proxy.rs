@@ -86,6 +86,8 @@ pub enum Listing {
 struct Rule {
     method: &'static str,
     query: String,
+    /// `query` is looked for in the whole request target (path and query).
+    whole_target: bool,
     fault: Fault,
     times: usize,
 }
@@ -200,6 +202,27 @@ impl FaultProxy {
             rules.push(Rule {
                 method,
                 query: query.into(),
+                whole_target: false,
+                fault,
+                times,
+            });
+        }
+    }
+
+    /// `fault` for the next `times` requests with this method whose target
+    /// (path and query) contains `needle`: the requests for certain keys.
+    pub fn on_target(
+        &self,
+        method: &'static str,
+        needle: impl Into<String>,
+        fault: Fault,
+        times: usize,
+    ) {
+        if let Ok(mut rules) = self.rules.lock() {
+            rules.push(Rule {
+                method,
+                query: needle.into(),
+                whole_target: true,
                 fault,
                 times,
             });
@@ -247,9 +270,10 @@ fn matching(rules: &Mutex<Vec<Rule>>, request: &[u8]) -> Option<Fault> {
     let target = rest.split(' ').next()?;
     let query = target.split_once('?').map_or("", |(_, q)| q);
     let mut rules = rules.lock().ok()?;
-    let rule = rules
-        .iter_mut()
-        .find(|r| r.times > 0 && r.method == method && query.contains(&r.query))?;
+    let rule = rules.iter_mut().find(|r| {
+        let seen = if r.whole_target { target } else { query };
+        r.times > 0 && r.method == method && seen.contains(&r.query)
+    })?;
     rule.times -= 1;
     Some(rule.fault)
 }

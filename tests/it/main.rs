@@ -35,6 +35,7 @@ mod inventory;
 mod inventory_provision;
 mod listing_parse;
 mod local_mount;
+mod migrate;
 mod minio_admin;
 mod missing_server;
 mod onboarding;

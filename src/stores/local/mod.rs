@@ -5,6 +5,7 @@
 //! mounted at the path (`mount`, `mountinfo`, `modes`). No network.
 
 pub mod check;
+pub(crate) mod items;
 pub(crate) mod modes;
 pub(crate) mod mount;
 pub(crate) mod mount_files;

@@ -21,6 +21,7 @@ use crate::plan::diff;
 use crate::render::store::StoreFiles;
 use crate::report::Report;
 use crate::spec::{Environment, LocalStorage};
+use crate::stores::items::TraceItems;
 use crate::stores::{Intent, Provision, Provisioned, ScanSource, Steps, Store, TraceStore};
 
 /// An environment whose traces live on the local disk (or a mounted share).
@@ -135,6 +136,11 @@ impl Store for LocalDisk<'_> {
             artifacts,
             ..StoreFiles::default()
         })
+    }
+
+    fn items(&self) -> LocalBoxFuture<'_, Result<Box<dyn TraceItems + '_>>> {
+        let items = Box::new(super::items::LocalItems::new(self.local)) as Box<dyn TraceItems>;
+        futures::future::ready(Ok(items)).boxed_local()
     }
 
     fn app_contract(&self) -> Contract<'_> {

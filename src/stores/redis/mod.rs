@@ -7,6 +7,7 @@
 pub(crate) mod acl;
 pub(crate) mod checks;
 pub(crate) mod cluster;
+pub(crate) mod items;
 pub(crate) mod plugin;
 pub(crate) mod store;
 pub(crate) mod ttl;

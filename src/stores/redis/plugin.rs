@@ -31,6 +31,7 @@ use crate::plan::{Action, Change, Plan, Resource};
 use crate::render::store::StoreFiles;
 use crate::secret::Secret;
 use crate::spec::{Environment, RedisStorage};
+use crate::stores::items::TraceItems;
 use crate::stores::{
     Applied, Intent, Provision, Provisioned, ScanSource, Steps, Store, TraceStore,
 };
@@ -161,6 +162,20 @@ impl Store for RedisKeys<'_> {
             ],
             ..StoreFiles::default()
         })
+    }
+
+    fn items(&self) -> LocalBoxFuture<'_, Result<Box<dyn TraceItems + '_>>> {
+        async move {
+            let nodes = super::cluster::Nodes::open(
+                self.spec,
+                self.overrides.timeouts(),
+                self.overrides.ca_bundle(),
+            )
+            .await?;
+            let items = super::items::RedisItems::new(nodes, self.spec, self.env.retention_days);
+            Ok(Box::new(items) as Box<dyn TraceItems>)
+        }
+        .boxed_local()
     }
 
     fn app_contract(&self) -> Contract<'_> {

@@ -26,6 +26,7 @@ pub(crate) mod files;
 pub mod iam;
 pub mod iam_write;
 pub mod inventory;
+pub(crate) mod items;
 pub(crate) mod laravel;
 pub mod lifecycle_write;
 pub(crate) mod plugin;

@@ -31,6 +31,7 @@ use crate::plan::observed::Observed;
 use crate::plan::{Action, Plan, Resource, destroy_plan, diff};
 use crate::render::store::StoreFiles;
 use crate::spec::{Environment, S3Storage};
+use crate::stores::items::TraceItems;
 use crate::stores::{Intent, KeyOptions, Provisioned, ScanSource, Steps, Store, TraceStore};
 use crate::transport::overrides::Overrides;
 
@@ -258,6 +259,14 @@ impl Store for Bucket<'_> {
 
     fn files(&self) -> Result<StoreFiles> {
         super::files::files(self.env, self.s3)
+    }
+
+    fn items(&self) -> LocalBoxFuture<'_, Result<Box<dyn TraceItems + '_>>> {
+        async move {
+            let clients = self.clients().await?;
+            Ok(Box::new(super::items::BucketItems::new(clients, self.s3)) as Box<dyn TraceItems>)
+        }
+        .boxed_local()
     }
 
     fn app_contract(&self) -> Contract<'_> {

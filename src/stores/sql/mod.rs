@@ -14,6 +14,7 @@ pub(crate) mod check;
 pub(crate) mod compression;
 pub(crate) mod dialect;
 pub(crate) mod inspect;
+pub(crate) mod items;
 pub(crate) mod plugin;
 pub(crate) mod provision;
 pub(crate) mod provisioner;

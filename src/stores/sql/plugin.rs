@@ -26,6 +26,7 @@ use crate::plan::{Action, Plan, Resource, destroy_plan, diff};
 use crate::render::store::StoreFiles;
 use crate::spec::database::Dialect;
 use crate::spec::{DatabaseStorage, Environment};
+use crate::stores::items::TraceItems;
 use crate::stores::{Intent, Provisioned, ScanSource, Steps, Store, TraceStore};
 use crate::transport::overrides::Overrides;
 
@@ -147,6 +148,14 @@ impl Store for SqlTable<'_> {
             ],
             ..StoreFiles::default()
         })
+    }
+
+    fn items(&self) -> LocalBoxFuture<'_, Result<Box<dyn TraceItems + '_>>> {
+        async move {
+            let db = Db::connect(self.db, self.overrides.timeouts(), false).await?;
+            Ok(Box::new(super::items::TableItems::new(db)) as Box<dyn TraceItems>)
+        }
+        .boxed_local()
     }
 
     fn app_contract(&self) -> Contract<'_> {
