@@ -10,7 +10,7 @@ use crate::ops::cleanup::{self, PurgeReport, PurgeSettings, VerifyReport, Verify
 use crate::output;
 use crate::report::DayRow;
 use crate::report::fmt::{bytes, count};
-use crate::scan::{DeletedCount, StoreFinding};
+use crate::scan::{DeletedCount, StoreFinding, TransferCounts};
 
 /// Runs `cleanup verify` or `cleanup purge`.
 pub async fn run(ctx: &Context, command: &CleanupCommand) -> Result<ExitStatus> {
@@ -121,7 +121,7 @@ async fn purge(ctx: &Context, args: &PurgeArgs) -> Result<ExitStatus> {
     output::emit(ctx.output, &ctx.stamp, report, |out| {
         print_purge(out, report)
     })?;
-    let errors = report.error_count;
+    let errors = report.error_count + report.archive.as_ref().map_or(0, |a| a.failed);
     // Stopped: Ctrl-C exits 130, a server's error 2 (its line on stderr).
     outcome.into_result()?;
     Ok(if errors > 0 {
@@ -129,6 +129,31 @@ async fn purge(ctx: &Context, args: &PurgeArgs) -> Result<ExitStatus> {
     } else {
         ExitStatus::Ok
     })
+}
+
+/// A hybrid pair's archive: what moved to the cold tier (or would), and
+/// what failed and stays in the hot tier.
+fn print_archive(out: &mut dyn Write, a: &TransferCounts, dry_run: bool) -> std::io::Result<()> {
+    if dry_run {
+        return writeln!(
+            out,
+            "  archive: would move {} traces ({}) from the hot tier to the cold one",
+            count(a.listed),
+            bytes(a.listed_bytes)
+        );
+    }
+    writeln!(
+        out,
+        "  archived {} traces to the cold tier ({} copied, {} already there); {} failed and stay in the hot tier",
+        count(a.removed_from_source),
+        count(a.copied),
+        count(a.already_there),
+        count(a.failed)
+    )?;
+    for e in &a.errors {
+        writeln!(out, "  archive error: {}: {}", e.trace, e.message)?;
+    }
+    Ok(())
 }
 
 fn print_rows(out: &mut dyn Write, indent: &str, rows: &[DayRow]) -> std::io::Result<()> {
@@ -195,6 +220,9 @@ fn print_purge(out: &mut dyn Write, r: &PurgeReport) -> std::io::Result<()> {
         )?;
     }
     print_rows(out, "  ", &r.partitions)?;
+    if let Some(archive) = &r.archive {
+        print_archive(out, archive, r.dry_run)?;
+    }
     if r.outside_partitions.objects > 0 {
         writeln!(
             out,

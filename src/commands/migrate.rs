@@ -47,7 +47,7 @@ pub async fn run(ctx: &Context, args: &MigrateArgs) -> Result<ExitStatus> {
     let outcome = migrate::migrate(&ctx.session, from, to, settings).await?;
     let report = outcome.value();
     output::emit(ctx.output, &ctx.stamp, report, |out| print(out, report))?;
-    let failed = report.failed;
+    let failed = report.counts.failed;
     // Stopped: Ctrl-C exits 130, a server's error 2 (its line on stderr).
     outcome.into_result()?;
     Ok(if failed > 0 {
@@ -70,17 +70,16 @@ fn print(out: &mut dyn Write, r: &MigrateReport) -> std::io::Result<()> {
     writeln!(
         out,
         "  listed {} traces ({})",
-        count(r.listed),
-        bytes(r.listed_bytes)
+        count(r.counts.listed),
+        bytes(r.counts.listed_bytes)
     )?;
     if r.dry_run {
-        for day in &r.days {
+        for (day, volume) in &r.counts.days {
             writeln!(
                 out,
-                "    {}  {} traces  {}",
-                day.date,
-                count(day.objects),
-                bytes(day.bytes)
+                "    {day}  {} traces  {}",
+                count(volume.objects),
+                bytes(volume.bytes)
             )?;
         }
         if !r.interrupted && r.stopped_by_error.is_none() {
@@ -95,39 +94,39 @@ fn print(out: &mut dyn Write, r: &MigrateReport) -> std::io::Result<()> {
     writeln!(
         out,
         "  copied {} ({}), already there {}",
-        count(r.copied),
-        bytes(r.copied_bytes),
-        count(r.already_there)
+        count(r.counts.copied),
+        bytes(r.counts.copied_bytes),
+        count(r.counts.already_there)
     )?;
     if r.move_traces {
         writeln!(
             out,
             "  removed from the source {} (each after its copy was confirmed)",
-            count(r.removed_from_source)
+            count(r.counts.removed_from_source)
         )?;
     }
-    if r.past_destination_retention > 0 {
+    if r.counts.past_destination_retention > 0 {
         writeln!(
             out,
             "  not copied, past the destination's retention: {} (kept in the source)",
-            count(r.past_destination_retention)
+            count(r.counts.past_destination_retention)
         )?;
     }
-    if r.gone_from_source > 0 {
+    if r.counts.gone_from_source > 0 {
         writeln!(
             out,
             "  gone from the source before they were read: {}",
-            count(r.gone_from_source)
+            count(r.counts.gone_from_source)
         )?;
     }
-    for e in &r.errors {
+    for e in &r.counts.errors {
         writeln!(out, "  error: {}: {}", e.trace, e.message)?;
     }
-    if r.failed > r.errors.len() as u64 {
+    if r.counts.failed > r.counts.errors.len() as u64 {
         writeln!(
             out,
             "  … and {} more errors",
-            r.failed - r.errors.len() as u64
+            r.counts.failed - r.counts.errors.len() as u64
         )?;
     }
     if r.interrupted || r.stopped_by_error.is_some() {
@@ -135,11 +134,11 @@ fn print(out: &mut dyn Write, r: &MigrateReport) -> std::io::Result<()> {
             out,
             "the migration did not complete: every trace is in the source, the destination or both; run it again to finish"
         )?;
-    } else if r.failed > 0 {
+    } else if r.counts.failed > 0 {
         writeln!(
             out,
             "{} traces were not migrated (each kept in the source)",
-            count(r.failed)
+            count(r.counts.failed)
         )?;
     }
     Ok(())

@@ -12,7 +12,8 @@ use crate::error::{Error, Result};
 use crate::report::DayRow;
 use crate::retention::{self, Rule, RuleStatus};
 use crate::scan::{
-    DeletedCount, Judge, KeyError, Progress, Purged, ScanOutcome, Selection, StoreFinding, Volume,
+    DeletedCount, Judge, KeyError, Progress, Purged, ScanOutcome, Selection, StoreFinding,
+    TransferCounts, Volume,
 };
 use crate::spec::Environment;
 use crate::spec::ids::lifecycle_rule_id;
@@ -121,6 +122,11 @@ pub struct PurgeReport {
     /// The store's layout defects found, and what the purge repaired.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub store_findings: Vec<StoreFinding>,
+    /// A hybrid pair's archive (hot → cold) before the cold tier's purge:
+    /// what it moved (or, dry, would move) and what failed, apart from
+    /// what the purge deleted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub archive: Option<TransferCounts>,
 }
 
 /// The retention of this run: `--days`, else the spec's.
@@ -302,6 +308,7 @@ pub(crate) async fn purge_store(
         stopped_by_error: None,
         finished_partitions: None,
         store_findings: outcome.findings.clone(),
+        archive: outcome.archive.clone(),
     })
 }
 
@@ -340,6 +347,7 @@ fn stopped(
             finished.iter().map(ToString::to_string).collect()
         }),
         store_findings: Vec::new(),
+        archive: None,
     }
 }
 

@@ -12,6 +12,7 @@ pub(crate) mod advance;
 mod keyed;
 mod store_findings;
 mod tally;
+mod transfer;
 
 pub(crate) use advance::Advance;
 
@@ -25,6 +26,7 @@ use crate::retention::{self, Rule};
 pub use keyed::{DataSource, KeyedFold};
 pub use store_findings::{StoreFinding, all_pass};
 pub use tally::{Tally, Volume};
+pub use transfer::{TraceMoved, TransferCounts};
 
 /// Which parts of the tree a scan reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,6 +174,9 @@ pub struct ScanOutcome {
     pub sample_expired: Option<String>,
     /// Defects of the store's own layout (Redis: orphaned index members).
     pub findings: Vec<StoreFinding>,
+    /// A hybrid store's archive from its hot tier to its cold one (what a
+    /// purge moved, or a dry run would).
+    pub archive: Option<TransferCounts>,
 }
 
 impl ScanOutcome {
@@ -187,6 +192,9 @@ impl ScanOutcome {
             self.sample_expired = other.sample_expired;
         }
         self.findings.extend(other.findings);
+        if self.archive.is_none() {
+            self.archive = other.archive;
+        }
     }
 
     /// Records per-key errors, keeping the first `MAX_KEPT_ERRORS`.

@@ -92,6 +92,7 @@ pub(crate) enum Storage {
     Gcs(GcsStorage),
     Redis(RedisStorage),
     Database(DatabaseStorage),
+    Hybrid(HybridStorage),
 }
 
 impl Storage {
@@ -100,7 +101,11 @@ impl Storage {
     pub(crate) fn s3(&self) -> Option<&S3Storage> {
         match self {
             Storage::S3(s3) => Some(s3),
-            Storage::Local(_) | Storage::Gcs(_) | Storage::Redis(_) | Storage::Database(_) => None,
+            Storage::Local(_)
+            | Storage::Gcs(_)
+            | Storage::Redis(_)
+            | Storage::Database(_)
+            | Storage::Hybrid(_) => None,
         }
     }
 
@@ -115,9 +120,70 @@ impl Storage {
     pub(crate) fn noncurrent_days(&self) -> Option<u32> {
         match self {
             Storage::S3(s3) => s3.noncurrent_days,
-            Storage::Local(_) | Storage::Gcs(_) | Storage::Redis(_) | Storage::Database(_) => None,
+            Storage::Local(_)
+            | Storage::Gcs(_)
+            | Storage::Redis(_)
+            | Storage::Database(_)
+            | Storage::Hybrid(_) => None,
         }
     }
+}
+
+/// A hot/cold pair (the seed's `HybridTraceStorage`): the app writes every
+/// trace to the hot tier (and a critical one to the cold tier at once);
+/// `cleanup purge` archives what is older than `hot_days` to the cold tier,
+/// then purges the cold tier past `retention_days`. The tiers are two other
+/// environments of the spec, copied in here when the spec is read.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct HybridStorage {
+    #[serde(serialize_with = "environment_name")]
+    pub(crate) hot: Box<Environment>,
+    #[serde(serialize_with = "environment_name")]
+    pub(crate) cold: Box<Environment>,
+    pub(crate) hot_days: u32,
+    pub(crate) critical: Critical,
+}
+
+/// The seed's `isCriticalTrace`: a status at least `status_at_least`, or a
+/// duration over `duration_ms_over` milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub(crate) struct Critical {
+    pub(crate) status_at_least: u32,
+    pub(crate) duration_ms_over: u64,
+}
+
+impl Default for Critical {
+    fn default() -> Self {
+        Critical {
+            status_at_least: 500,
+            duration_ms_over: 5000,
+        }
+    }
+}
+
+impl Critical {
+    /// Whether a trace (its JSON) is critical; `None` when the trace does
+    /// not say its status or duration.
+    pub(crate) fn judge(&self, trace: &serde_json::Value) -> Option<bool> {
+        let response = trace.get("response")?;
+        let status = response.get("status").and_then(serde_json::Value::as_u64);
+        let duration = response.get("duration").and_then(serde_json::Value::as_f64);
+        if status.is_none() && duration.is_none() {
+            return None;
+        }
+        Some(
+            status.is_some_and(|s| s >= u64::from(self.status_at_least))
+                || duration.is_some_and(|d| d > self.duration_ms_over as f64),
+        )
+    }
+}
+
+/// A tier environment, serialised as its name.
+fn environment_name<S: serde::Serializer>(
+    env: &Environment,
+    out: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    out.serialize_str(&env.name)
 }
 
 /// A Google Cloud Storage bucket (the seed's `GcsTraceStorage`): traces

@@ -39,8 +39,8 @@ pub(crate) struct RawSpec {
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "environment")]
 pub(crate) struct RawEnvironment {
-    /// local: the Laravel local disk (or NFS); s3: a bucket; gcs: a Google Cloud Storage bucket (the seed's GcsTraceStorage); redis: the seed's RedisTraceStorage; database: a SQL table (PostgreSQL, MySQL/MariaDB, SQLite).
-    #[schemars(with = "String", extend("enum" = ["local", "s3", "gcs", "redis", "database"]))]
+    /// local: the Laravel local disk (or NFS); s3: a bucket; gcs: a Google Cloud Storage bucket (the seed's GcsTraceStorage); redis: the seed's RedisTraceStorage; database: a SQL table (PostgreSQL, MySQL/MariaDB, SQLite); hybrid: a hot/cold pair of two other environments (the seed's HybridTraceStorage).
+    #[schemars(with = "String", extend("enum" = ["local", "s3", "gcs", "redis", "database", "hybrid"]))]
     pub(crate) storage: Spanned<String>,
     /// storage: s3 only.
     #[schemars(
@@ -138,9 +138,34 @@ pub(crate) struct RawEnvironment {
     /// A daily `cleanup purge --yes`: `render` writes a systemd timer and service and a cron file.
     #[schemars(with = "Option<RawSchedule>")]
     pub(crate) schedule: Option<Spanned<RawSchedule>>,
+    /// storage: hybrid only. The environment holding recent traces (the seed's Redis tier); not itself hybrid.
+    #[schemars(with = "Option<String>")]
+    pub(crate) hot: Option<Spanned<String>>,
+    /// storage: hybrid only. The environment traces are archived to after hot_days (the seed's S3 tier); not itself hybrid.
+    #[schemars(with = "Option<String>")]
+    pub(crate) cold: Option<Spanned<String>>,
+    /// storage: hybrid only. Days a trace stays in the hot tier before `cleanup purge` archives it to the cold one.
+    #[schemars(with = "Option<i64>", extend("default" = 7, "minimum" = 1))]
+    pub(crate) hot_days: Option<Spanned<i64>>,
+    /// storage: hybrid only. Which traces the app also writes to the cold tier at once (the seed's isCriticalTrace): `cleanup verify` fails on one that is only in the hot tier.
+    #[schemars(with = "Option<RawCritical>")]
+    pub(crate) critical: Option<Spanned<RawCritical>>,
     /// storage: s3 only. A daily S3 Inventory of the prefix that `apply` sets up; `report` and `cleanup verify` read it with `--source inventory` (or `auto`) instead of listing.
     #[schemars(with = "Option<RawInventory>")]
     pub(crate) inventory: Option<Spanned<RawInventory>>,
+}
+
+/// The seed's rule for a critical trace (`critical:`).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub(crate) struct RawCritical {
+    /// A response status at least this (the seed's 500).
+    #[schemars(with = "Option<i64>", extend("default" = 500))]
+    pub(crate) status_at_least: Option<Spanned<i64>>,
+    /// A duration over this many milliseconds (the seed's 5000).
+    #[schemars(with = "Option<i64>", extend("default" = 5000))]
+    pub(crate) duration_ms_over: Option<Spanned<i64>>,
 }
 
 /// The network share a local environment's path is mounted from (`mount:`).

@@ -76,8 +76,8 @@ mod tests {
         let mut found = Vec::new();
         objects(&schema, String::new(), &mut found);
         // The top level, environment, mount, transition, iam, schedule,
-        // inventory, minio, tls.
-        assert_eq!(found.len(), 9, "{found:?}");
+        // critical, inventory, minio, tls.
+        assert_eq!(found.len(), 10, "{found:?}");
         for (at, object) in found {
             assert_eq!(object["additionalProperties"], false, "{at}");
             let properties = object["properties"].as_object().expect("properties");
@@ -105,7 +105,7 @@ mod tests {
         let env = &schema["$defs"]["environment"]["properties"];
         assert_eq!(
             env["storage"]["enum"],
-            serde_json::json!(["local", "s3", "gcs", "redis", "database"])
+            serde_json::json!(["local", "s3", "gcs", "redis", "database", "hybrid"])
         );
         assert_eq!(env["table"]["default"], "chronotrace_traces");
         assert!(

@@ -81,7 +81,7 @@ pub(crate) enum Removed {
 }
 
 /// A store's traces one at a time.
-pub(crate) trait TraceItems {
+pub(crate) trait TraceItems: Send + Sync + std::fmt::Debug {
     /// Where the traces are, for messages (no credentials in it).
     fn location(&self) -> String;
 

@@ -12,6 +12,11 @@
 //! - `local/`: a directory on the local disk (or a mounted share).
 //! - `redis/`: the seed's Redis store (index, keys, TTL, ACL user).
 //! - `sql/`: the seed's database table (PostgreSQL, MySQL/MariaDB, SQLite).
+//! - `hybrid/`: a hot/cold pair of two other environments' stores (the
+//!   seed's `HybridTraceStorage`), archiving through `transfer`.
+//! - `items` (each store's traces one at a time) and `transfer` (moving
+//!   them between two stores, confirmed, nothing lost): `migrate` and the
+//!   hybrid store's archive.
 //! - `connections`: what a run connects with (the overrides, the S3
 //!   clients built once); `fake` (tests only): an in-memory `TraceStore`.
 //!
@@ -56,6 +61,7 @@ mod contract_tests;
 pub(crate) mod fake;
 // Adapter modules that predate the lint; their seam files carry it.
 pub(crate) mod gcs;
+pub(crate) mod hybrid;
 pub(crate) mod items;
 #[allow(unreachable_pub)]
 pub(crate) mod local;
@@ -65,6 +71,7 @@ pub(crate) mod redis;
 pub(crate) mod s3;
 #[allow(unreachable_pub)]
 pub(crate) mod sql;
+pub(crate) mod transfer;
 
 use futures::FutureExt;
 use futures::future::LocalBoxFuture;
@@ -216,7 +223,7 @@ pub(crate) trait Store {
 
     /// The store's traces one at a time (`migrate`, the hybrid store's
     /// archive); connects. A store that cannot yet says so in one line.
-    fn items(&self) -> LocalBoxFuture<'_, Result<Box<dyn TraceItems + '_>>> {
+    fn items(&self) -> LocalBoxFuture<'_, Result<Box<dyn TraceItems>>> {
         let refused = Err(Error::usage(format!(
             "{}: migrate does not read or write this kind of store yet",
             self.location()
@@ -338,6 +345,17 @@ pub(crate) fn resolve(spec: &mut Spec, flag: Option<&std::path::Path>) {
             local::root::settle(local, env.app.as_deref(), &env.name);
         }
     }
+    // A hybrid pair's tiers are copies of their environments: settled too.
+    let settled = spec.environments.clone();
+    for env in spec.environments.values_mut() {
+        if let Storage::Hybrid(pair) = &mut env.storage {
+            for tier in [&mut pair.hot, &mut pair.cold] {
+                if let Some(now) = settled.get(&tier.name) {
+                    **tier = now.clone();
+                }
+            }
+        }
+    }
 }
 
 /// Opens `env`'s store: the one place that tells the storage kinds apart.
@@ -365,5 +383,11 @@ pub(crate) fn open<'a>(env: &'a Environment, connections: &'a Connections) -> Bo
         Storage::Database(db) => {
             Box::new(sql::plugin::SqlTable::new(env, db, &connections.overrides))
         }
+        Storage::Hybrid(hybrid) => Box::new(hybrid::plugin::HybridPair::new(
+            env,
+            hybrid,
+            open(&hybrid.hot, connections),
+            open(&hybrid.cold, connections),
+        )),
     }
 }

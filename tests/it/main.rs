@@ -29,6 +29,7 @@ mod hardening_races;
 mod hardening_secrets;
 mod hardening_stalls;
 mod hardening_storm;
+mod hybrid;
 mod init;
 mod interrupts;
 mod inventory;

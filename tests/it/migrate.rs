@@ -35,22 +35,22 @@ const RETENTION: u64 = 30;
 /// One seeded trace: its id (`ct_{random}_{unix time}`, as the package
 /// names them), when it was stored, and its JSON.
 #[derive(Debug, Clone)]
-struct Trace {
-    id: String,
-    created: i64,
-    json: Vec<u8>,
+pub struct Trace {
+    pub id: String,
+    pub created: i64,
+    pub json: Vec<u8>,
 }
 
 impl Trace {
     /// Its bytes as a store of `form` keeps them.
-    fn bytes(&self, form: Form) -> Vec<u8> {
+    pub fn bytes(&self, form: Form) -> Vec<u8> {
         match form {
             Form::Bundle => bundle_of(&self.json, self.created),
             Form::Json => self.json.clone(),
         }
     }
 
-    fn day(&self) -> String {
+    pub fn day(&self) -> String {
         chrono::DateTime::from_timestamp(self.created, 0)
             .expect("a time")
             .date_naive()
@@ -60,7 +60,7 @@ impl Trace {
 
 /// `per_day` traces on each of the days `ages` days ago (at 10:00 UTC plus
 /// a second per trace), each id carrying `tag`.
-fn traces(tag: &str, ages: std::ops::Range<u64>, per_day: u64) -> Vec<Trace> {
+pub fn traces(tag: &str, ages: std::ops::Range<u64>, per_day: u64) -> Vec<Trace> {
     let today = Utc::now().date_naive();
     let mut out = Vec::new();
     for age in ages {
@@ -91,13 +91,13 @@ fn traces(tag: &str, ages: std::ops::Range<u64>, per_day: u64) -> Vec<Trace> {
 
 /// How a store keeps a trace's bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Form {
+pub enum Form {
     Bundle,
     Json,
 }
 
 /// One side of a migration: a store on the bench, in a namespace of its own.
-enum Side {
+pub enum Side {
     Local(TempDir),
     Bucket {
         endpoint: Endpoint,
@@ -115,11 +115,11 @@ enum Side {
 }
 
 impl Side {
-    fn local() -> Side {
+    pub fn local() -> Side {
         Side::Local(tempdir())
     }
 
-    async fn bucket(name: &str) -> Side {
+    pub async fn bucket(name: &str) -> Side {
         let endpoint = server(name);
         let bucket = unique_bucket(&format!("mig-{name}"));
         let client = s3_client(&endpoint);
@@ -131,13 +131,13 @@ impl Side {
         }
     }
 
-    fn redis() -> Side {
+    pub fn redis() -> Side {
         Side::Redis {
             ns: namespace("mig"),
         }
     }
 
-    fn table(name: &'static str) -> Side {
+    pub fn table(name: &'static str) -> Side {
         let dir = tempdir();
         let db = database(name, dir.path());
         let table = unique_table("mig");
@@ -149,7 +149,7 @@ impl Side {
         }
     }
 
-    fn form(&self) -> Form {
+    pub fn form(&self) -> Form {
         match self {
             Side::Local(_) | Side::Bucket { .. } => Form::Bundle,
             Side::Redis { .. } | Side::Table { .. } => Form::Json,
@@ -157,7 +157,7 @@ impl Side {
     }
 
     /// The environment's block in the spec.
-    fn yaml(&self, env: &str, endpoint_url: Option<&str>) -> String {
+    pub fn yaml(&self, env: &str, endpoint_url: Option<&str>) -> String {
         match self {
             Side::Local(dir) => format!(
                 "  {env}:\n    storage: local\n    path: {}\n    retention_days: {RETENTION}\n",
@@ -186,12 +186,12 @@ impl Side {
         }
     }
 
-    fn object_key(trace: &Trace) -> String {
+    pub fn object_key(trace: &Trace) -> String {
         format!("mig/traces/traces/{}/{}.zip", trace.day(), trace.id)
     }
 
     /// Stores `traces` as the app (or the seed's store) writes them.
-    async fn seed(&self, traces: &[Trace]) {
+    pub async fn seed(&self, traces: &[Trace]) {
         match self {
             Side::Local(dir) => {
                 for t in traces {
@@ -261,7 +261,7 @@ impl Side {
     }
 
     /// Every trace the store holds: id → bytes.
-    async fn contents(&self) -> BTreeMap<String, Vec<u8>> {
+    pub async fn contents(&self) -> BTreeMap<String, Vec<u8>> {
         let mut out = BTreeMap::new();
         match self {
             Side::Local(dir) => {

@@ -9,6 +9,7 @@ use serde_saphyr::{Location, Spanned};
 
 mod database;
 mod gcs;
+mod hybrid;
 mod identity;
 mod inventory;
 mod minio;
@@ -96,7 +97,12 @@ impl Checker<'_> {
             );
         }
         let mut environments = IndexMap::new();
+        // Hybrid pairs are linked to their tiers once every other
+        // environment is read; the spec's order is kept.
+        let mut order = Vec::new();
+        let mut hybrids = Vec::new();
         for (name, env) in raw.environments.value {
+            order.push(name.clone());
             if !is_slug(&name) && !name.contains('_') {
                 self.problem(
                     &env.referenced,
@@ -112,10 +118,42 @@ impl Checker<'_> {
                         .into(),
                 );
             }
+            if env.value.storage.value == "hybrid" {
+                hybrids.push((name, env));
+                continue;
+            }
             if let Some(environment) = self.environment(&name, env) {
                 environments.insert(name, environment);
             }
         }
+        let hybrid_names: Vec<String> = hybrids.iter().map(|(n, _)| n.clone()).collect();
+        let mut linked = Vec::new();
+        for (name, raw) in hybrids {
+            let mut env = raw.value;
+            let app = env.app.take().and_then(|raw| self.app_dir(&raw));
+            let schedule = env.schedule.take().and_then(|raw| self.schedule(&raw));
+            let retention_days = self.days(
+                env.retention_days.as_ref(),
+                DEFAULT_RETENTION_DAYS,
+                1,
+                "retention.minimum",
+                "retention_days",
+            );
+            let pending = self.hybrid(&env, retention_days);
+            if let Some(storage) = self.link_hybrid(&name, pending, &environments, &hybrid_names) {
+                linked.push(Environment {
+                    name: name.clone(),
+                    retention_days,
+                    storage,
+                    app,
+                    schedule,
+                });
+            }
+        }
+        for env in linked {
+            environments.insert(env.name.clone(), env);
+        }
+        environments.sort_by_cached_key(|name, _| order.iter().position(|n| n == name));
         let minio = raw.minio.and_then(|m| self.minio(m));
         Spec {
             project,
@@ -154,7 +192,7 @@ impl Checker<'_> {
                     &env.storage.referenced,
                     "spec.storage",
                     format!(
-                        "storage '{other}' is not one of: local, s3, gcs, redis, database{hint}"
+                        "storage '{other}' is not one of: local, s3, gcs, redis, database, hybrid{hint}"
                     ),
                 );
                 None
@@ -253,6 +291,18 @@ impl Checker<'_> {
                 "redis or database",
             ),
             ("mount", env.mount.as_ref().map(|v| v.referenced), "local"),
+            ("hot", at(&env.hot), "hybrid"),
+            ("cold", at(&env.cold), "hybrid"),
+            (
+                "hot_days",
+                env.hot_days.as_ref().map(|v| v.referenced),
+                "hybrid",
+            ),
+            (
+                "critical",
+                env.critical.as_ref().map(|v| v.referenced),
+                "hybrid",
+            ),
         ];
         for (key, loc, owners) in keys {
             if let Some(loc) = loc.filter(|_| !owners.split(" or ").any(|o| o == storage)) {

@@ -138,7 +138,7 @@ impl Store for LocalDisk<'_> {
         })
     }
 
-    fn items(&self) -> LocalBoxFuture<'_, Result<Box<dyn TraceItems + '_>>> {
+    fn items(&self) -> LocalBoxFuture<'_, Result<Box<dyn TraceItems>>> {
         let items = Box::new(super::items::LocalItems::new(self.local)) as Box<dyn TraceItems>;
         futures::future::ready(Ok(items)).boxed_local()
     }

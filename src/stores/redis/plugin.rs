@@ -164,7 +164,7 @@ impl Store for RedisKeys<'_> {
         })
     }
 
-    fn items(&self) -> LocalBoxFuture<'_, Result<Box<dyn TraceItems + '_>>> {
+    fn items(&self) -> LocalBoxFuture<'_, Result<Box<dyn TraceItems>>> {
         async move {
             let nodes = super::cluster::Nodes::open(
                 self.spec,

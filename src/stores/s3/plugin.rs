@@ -261,7 +261,7 @@ impl Store for Bucket<'_> {
         super::files::files(self.env, self.s3)
     }
 
-    fn items(&self) -> LocalBoxFuture<'_, Result<Box<dyn TraceItems + '_>>> {
+    fn items(&self) -> LocalBoxFuture<'_, Result<Box<dyn TraceItems>>> {
         async move {
             let clients = self.clients().await?;
             Ok(Box::new(super::items::BucketItems::new(clients, self.s3)) as Box<dyn TraceItems>)

@@ -150,7 +150,7 @@ impl Store for SqlTable<'_> {
         })
     }
 
-    fn items(&self) -> LocalBoxFuture<'_, Result<Box<dyn TraceItems + '_>>> {
+    fn items(&self) -> LocalBoxFuture<'_, Result<Box<dyn TraceItems>>> {
         async move {
             let db = Db::connect(self.db, self.overrides.timeouts(), false).await?;
             Ok(Box::new(super::items::TableItems::new(db)) as Box<dyn TraceItems>)
