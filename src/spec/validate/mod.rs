@@ -130,15 +130,7 @@ impl Checker<'_> {
         let mut linked = Vec::new();
         for (name, raw) in hybrids {
             let mut env = raw.value;
-            let app = env.app.take().and_then(|raw| self.app_dir(&raw));
-            let schedule = env.schedule.take().and_then(|raw| self.schedule(&raw));
-            let retention_days = self.days(
-                env.retention_days.as_ref(),
-                DEFAULT_RETENTION_DAYS,
-                1,
-                "retention.minimum",
-                "retention_days",
-            );
+            let (app, schedule, retention_days) = self.every_storage(&mut env);
             let pending = self.hybrid(&env, retention_days);
             if let Some(storage) = self.link_hybrid(&name, pending, &environments, &hybrid_names) {
                 linked.push(Environment {
@@ -167,15 +159,7 @@ impl Checker<'_> {
     fn environment(&mut self, name: &str, raw: Spanned<RawEnvironment>) -> Option<Environment> {
         let here = raw.referenced;
         let mut env = raw.value;
-        let app = env.app.take().and_then(|raw| self.app_dir(&raw));
-        let schedule = env.schedule.take().and_then(|raw| self.schedule(&raw));
-        let retention_days = self.days(
-            env.retention_days.as_ref(),
-            DEFAULT_RETENTION_DAYS,
-            1,
-            "retention.minimum",
-            "retention_days",
-        );
+        let (app, schedule, retention_days) = self.every_storage(&mut env);
         let storage = match env.storage.value.as_str() {
             "local" => self.local(env).map(Storage::Local),
             "s3" => self.s3(name, env, retention_days).map(Storage::S3),
@@ -206,6 +190,24 @@ impl Checker<'_> {
             app,
             schedule,
         })
+    }
+
+    /// The keys of every storage kind: the app, the purge's schedule, the
+    /// retention.
+    fn every_storage(
+        &mut self,
+        env: &mut RawEnvironment,
+    ) -> (Option<PathBuf>, Option<crate::spec::Schedule>, u32) {
+        let app = env.app.take().and_then(|raw| self.app_dir(&raw));
+        let schedule = env.schedule.take().and_then(|raw| self.schedule(&raw));
+        let retention_days = self.days(
+            env.retention_days.as_ref(),
+            DEFAULT_RETENTION_DAYS,
+            1,
+            "retention.minimum",
+            "retention_days",
+        );
+        (app, schedule, retention_days)
     }
 
     /// A day count: `default` when absent, at least `minimum`.
