@@ -4,7 +4,8 @@
 //! the suite or it is not a store; a new store's tests go here.
 //!
 //! A store kind implements [`StoreUnderTest`] in its own file (`s3.rs`:
-//! moto, Garage, SeaweedFS; `gcs.rs`: fake-gcs-server; `local.rs`; `redis.rs`; `sql.rs`: PostgreSQL,
+//! moto, Garage, SeaweedFS; `gcs.rs`: fake-gcs-server; `local.rs`; `redis.rs`; `hybrid.rs`: a Redis
+//! hot tier and a local cold tier; `sql.rs`: PostgreSQL,
 //! MariaDB, SQLite): it writes a spec for a namespace of its own on the
 //! bench's server (a fresh bucket, directory, key prefix or table per
 //! test), seeds traces in the ChronoTrace layout of that store, counts what
@@ -24,6 +25,7 @@
 
 /// Its bench helpers are `tests/it/gcs.rs`'s too.
 pub mod gcs;
+mod hybrid;
 mod local;
 mod redis;
 mod s3;
