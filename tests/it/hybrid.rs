@@ -223,3 +223,27 @@ fn a_pair_spec_is_checked_before_any_call() {
         assert!(out.stderr.contains(rule), "{rule}: {}", out.stderr);
     }
 }
+
+#[test]
+fn render_gives_the_archive_its_schedule() {
+    let (dir, hot, cold) = (tempdir(), Side::local(), Side::local());
+    write_pair_spec(dir.path(), &hot, &cold, 15);
+    let mut spec = std::fs::read_to_string(dir.path().join("chronotrace-ops.yaml")).expect("spec");
+    spec.push_str("    schedule:\n      at: \"03:30\"\n      directory: /srv/app\n");
+    std::fs::write(dir.path().join("chronotrace-ops.yaml"), spec).expect("spec");
+    Run::new(dir.path())
+        .args(["render", "--out", "deploy"])
+        .run()
+        .code(0);
+    let deploy = dir.path().join("deploy");
+    let service = std::fs::read_to_string(deploy.join("chronotrace-purge-pair.service"))
+        .expect("the pair's service");
+    // The pair's purge is the archive, then the cold tier's purge.
+    assert!(
+        service.contains("ExecStart=/usr/local/bin/chronotrace-ops --env pair cleanup purge --yes"),
+        "{service}"
+    );
+    let cron = std::fs::read_to_string(deploy.join("chronotrace-purge-pair.cron")).expect("cron");
+    assert!(cron.contains("30 3 * * *"), "{cron}");
+    assert!(deploy.join("chronotrace-purge-pair.timer").exists());
+}
