@@ -7,6 +7,7 @@
 #![warn(unreachable_pub)]
 
 use chrono::{DateTime, NaiveDate, Utc};
+use futures::FutureExt;
 use futures::future::LocalBoxFuture;
 
 use crate::bundle::Format;
@@ -49,6 +50,17 @@ pub(crate) struct ItemPage {
 pub(crate) struct ReadCopy {
     pub(crate) bytes: Vec<u8>,
     pub(crate) version: Option<String>,
+}
+
+/// What a destination holds of one day's traces, by id: what `held` would
+/// tell of each, from one listing instead of a request a trace.
+pub(crate) type DayHeld = std::collections::HashMap<String, Fingerprint>;
+
+/// A held copy's size and, where the listing gives it, its MD5 (hex).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Fingerprint {
+    pub(crate) size: u64,
+    pub(crate) md5: Option<String>,
 }
 
 /// What a destination holds under a trace's id.
@@ -107,6 +119,12 @@ pub(crate) trait TraceItems: Send + Sync + std::fmt::Debug {
         created: DateTime<Utc>,
         bytes: &'a [u8],
     ) -> LocalBoxFuture<'a, Result<Held>>;
+
+    /// Every trace the store holds under `day`, when one listing can tell
+    /// (a bucket's day folder); `None`: ask `held` trace by trace.
+    fn held_day(&self, _day: NaiveDate) -> LocalBoxFuture<'_, Result<Option<DayHeld>>> {
+        futures::future::ready(Ok(None)).boxed_local()
+    }
 
     /// Writes trace `id` in the store's layout, dated `created`, and
     /// confirms it: an error unless the store proves it holds `bytes`.

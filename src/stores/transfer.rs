@@ -19,13 +19,18 @@
 
 #![warn(unreachable_pub)]
 
+use std::collections::{BTreeSet, HashMap};
+
 use chrono::NaiveDate;
 use futures::StreamExt;
+use md5::{Digest, Md5};
 
 use crate::bundle;
 use crate::error::{Error, Result};
 use crate::scan::{Progress, TraceMoved, TransferCounts};
-use crate::stores::items::{Held, ReadCopy, Removed, TraceItems, TraceRef, Written, plain_id};
+use crate::stores::items::{
+    DayHeld, Fingerprint, Held, ReadCopy, Removed, TraceItems, TraceRef, Written, plain_id,
+};
 
 /// What a transfer is asked.
 #[derive(Debug, Clone, Copy)]
@@ -63,6 +68,11 @@ impl Transfer<'_> {
         } else {
             "copied"
         };
+        // What the destination holds of the days the current page covers,
+        // from one listing a day where it can tell (kept while the pages
+        // stay on that day): a trace then costs one write, not a lookup
+        // and a write.
+        let mut known: HashMap<NaiveDate, DayHeld> = HashMap::new();
         loop {
             if crate::interrupt::requested() {
                 return Some(Error::Interrupted);
@@ -75,9 +85,17 @@ impl Transfer<'_> {
                 counts.listed(trace.day(), trace.size, !self.settings.apply);
             }
             if self.settings.apply {
-                let mut results = futures::stream::iter(page.traces.iter())
-                    .map(|trace| async move { (trace, self.one(trace).await) })
-                    .buffer_unordered(self.settings.concurrency.max(1));
+                known = match self.held_days(&page.traces, known).await {
+                    Ok(known) => known,
+                    Err(e) => return Some(e),
+                };
+                let known = &known;
+                let mut results =
+                    futures::stream::iter(page.traces.iter())
+                        .map(|trace| async move {
+                            (trace, self.one(trace, known.get(&trace.day())).await)
+                        })
+                        .buffer_unordered(self.settings.concurrency.max(1));
                 let mut last_failure = None;
                 while let Some((trace, (moved, store_error))) = results.next().await {
                     match (&moved, store_error) {
@@ -108,10 +126,49 @@ impl Transfer<'_> {
         crate::interrupt::requested().then_some(Error::Interrupted)
     }
 
+    /// What the destination holds of each day of `traces`, reusing what
+    /// `known` has of those days already.
+    async fn held_days(
+        &self,
+        traces: &[TraceRef],
+        mut known: HashMap<NaiveDate, DayHeld>,
+    ) -> Result<HashMap<NaiveDate, DayHeld>> {
+        let days: BTreeSet<NaiveDate> = traces.iter().map(TraceRef::day).collect();
+        let mut now = HashMap::new();
+        for day in days {
+            let held = match known.remove(&day) {
+                Some(held) => Some(held),
+                None => self.destination.held_day(day).await?,
+            };
+            if let Some(held) = held {
+                now.insert(day, held);
+            }
+        }
+        Ok(now)
+    }
+
+    /// What the destination holds under the trace's id: from its day's
+    /// listing when there is one (and it gives an MD5), else asked.
+    async fn held(&self, trace: &TraceRef, bytes: &[u8], day: Option<&DayHeld>) -> Result<Held> {
+        let listed = day.map(|day| day.get(&trace.id));
+        match listed {
+            Some(None) => Ok(Held::Absent),
+            Some(Some(Fingerprint { size, .. })) if *size != bytes.len() as u64 => {
+                Ok(Held::Different)
+            }
+            Some(Some(Fingerprint { md5: Some(md5), .. })) => Ok(if *md5 == md5_hex(bytes) {
+                Held::Same
+            } else {
+                Held::Different
+            }),
+            Some(Some(_)) | None => self.destination.held(&trace.id, trace.created, bytes).await,
+        }
+    }
+
     /// Copies one trace, confirms it, and when moving removes its source
     /// copy if unchanged; with a store's error (as opposed to the trace's
     /// own problem), that error's line.
-    async fn one(&self, trace: &TraceRef) -> (TraceMoved, Option<String>) {
+    async fn one(&self, trace: &TraceRef, day: Option<&DayHeld>) -> (TraceMoved, Option<String>) {
         let failed = |e: Error| {
             let line = e.to_string().replace('\n', " ");
             (TraceMoved::Failed(line.clone()), Some(line))
@@ -140,11 +197,7 @@ impl Transfer<'_> {
             Ok(bytes) => bytes,
             Err(why) => return (TraceMoved::Failed(why), None),
         };
-        let held = match self
-            .destination
-            .held(&trace.id, trace.created, &bytes)
-            .await
-        {
+        let held = match self.held(trace, &bytes, day).await {
             Ok(held) => held,
             Err(e) => return failed(e),
         };
@@ -190,6 +243,13 @@ impl Transfer<'_> {
         let removed = self.source.remove(trace, read).await?;
         Ok(Some(removed == Removed::Removed))
     }
+}
+
+fn md5_hex(bytes: &[u8]) -> String {
+    Md5::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Test hook, not a user feature (test builds only, like the clock's):

@@ -792,3 +792,28 @@ fn a_bundle_from_the_package_unpacks_to_its_manifest() {
     let bundle = bundle_of(b"{\"a\":1}", 1_764_000_000);
     assert_eq!(manifest_of(&bundle).expect("a bundle"), b"{\"a\":1}");
 }
+
+#[tokio::test]
+#[ignore = "needs the bench: run scripts/test.sh"]
+async fn redis_traces_stored_in_the_same_second_are_each_moved_once() {
+    // 2,500 traces with one score: every page is a run of ties, read from
+    // the last member read (pages of 1,000).
+    let at = Utc::now().timestamp() - 3 * 86_400;
+    let seeded: Vec<Trace> = (0..2500)
+        .map(|i| {
+            let id = format!("ct_same{i:05}_{at}");
+            Trace {
+                json: format!(r#"{{"trace_id":"{id}"}}"#).into_bytes(),
+                id,
+                created: at,
+            }
+        })
+        .collect();
+    let pair = Pair::new(Side::redis(), Side::table("postgres"));
+    pair.from.seed(&seeded).await;
+    let out = pair.tool(&["--move", "--yes"]).run().code(0);
+    let report = json(&out);
+    assert_eq!(report["listed"], 2500, "{}", out.stdout);
+    assert_eq!(report["copied"], 2500);
+    assert_eq!(pair.accounted(&seeded).await, (0, 2500));
+}

@@ -1,6 +1,7 @@
-//! The seed's Redis traces one at a time (`stores::items`): the index
-//! (`ZSCAN`, a cursor that survives members removed while it runs) gives
-//! each id and the Unix time it was stored; the value is the key
+//! The seed's Redis traces one at a time (`stores::items`): the index, read
+//! in order from the last member read (a keyset that members removed
+//! meanwhile never shift), gives each id and the Unix time it was stored,
+//! so pages follow the days; the value is the key
 //! `{key_prefix}{id}`. A write sets the value with the expiry the seed's
 //! TTL gives (stored time + retention), adds it to the index, and reads
 //! both back. A removal is a script on the key's server that deletes the
@@ -20,8 +21,8 @@ use crate::error::{Error, Result};
 use crate::spec::RedisStorage;
 use crate::stores::items::{Held, ItemPage, ReadCopy, Removed, TraceItems, TraceRef, Written};
 
-/// Index members a `ZSCAN` step asks for.
-const PAGE_MEMBERS: usize = 500;
+/// Index members a page asks for.
+const PAGE_MEMBERS: usize = 1000;
 
 /// Deletes KEYS[1] only while its value's SHA-1 is ARGV[1]; with a second
 /// key (one server), removes member ARGV[2] from that index too.
@@ -74,22 +75,58 @@ impl RedisItems {
     }
 
     async fn page(&self, before: Option<NaiveDate>, cursor: Option<String>) -> Result<ItemPage> {
-        let (next, flat): (String, Vec<String>) = self
-            .nodes
-            .index()
-            .query(
-                "ZSCAN index",
-                redis::cmd("ZSCAN")
-                    .arg(&self.spec.index_key)
-                    .arg(cursor.as_deref().unwrap_or("0"))
-                    .arg("COUNT")
-                    .arg(PAGE_MEMBERS),
+        // The index in order (score, then member, as Redis orders it),
+        // from the last member read: a keyset that members removed
+        // meanwhile (a move) never shift, and pages that follow the days.
+        let after = cursor.as_deref().and_then(|c| c.split_once('\n'));
+        let min = after.map_or("-inf", |(score, _)| score);
+        let max = before.map_or("+inf".to_string(), |d| {
+            format!(
+                "({}",
+                d.and_time(chrono::NaiveTime::MIN).and_utc().timestamp()
             )
-            .await?;
-        let before = before.map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc());
-        let mut traces = Vec::new();
-        for pair in flat.chunks_exact(2) {
-            let (id, score) = (&pair[0], &pair[1]);
+        });
+        let mut want = PAGE_MEMBERS;
+        let (fresh, full) = loop {
+            let flat: Vec<String> = self
+                .nodes
+                .index()
+                .query(
+                    "ZRANGEBYSCORE index",
+                    redis::cmd("ZRANGEBYSCORE")
+                        .arg(&self.spec.index_key)
+                        .arg(min)
+                        .arg(&max)
+                        .arg("WITHSCORES")
+                        .arg("LIMIT")
+                        .arg(0)
+                        .arg(want),
+                )
+                .await?;
+            let fetched = flat.len() / 2;
+            let fresh: Vec<(String, String)> = flat
+                .chunks_exact(2)
+                .map(|pair| (pair[0].clone(), pair[1].clone()))
+                .filter(|(member, score)| {
+                    after.is_none_or(|(last_score, last_member)| {
+                        score != last_score || member.as_str() > last_member
+                    })
+                })
+                .collect();
+            // A page of nothing but members tied with the last one read:
+            // ask for more at once.
+            if fresh.is_empty() && fetched == want {
+                want *= 2;
+                continue;
+            }
+            break (fresh, fetched == want);
+        };
+        let next = fresh
+            .last()
+            .filter(|_| full)
+            .map(|(member, score)| format!("{score}\n{member}"));
+        let mut traces = Vec::with_capacity(fresh.len());
+        for (id, score) in fresh {
             let Some(created) = score
                 .parse::<f64>()
                 .ok()
@@ -97,14 +134,11 @@ impl RedisItems {
             else {
                 continue;
             };
-            if before.is_some_and(|before| created >= before) {
-                continue;
-            }
             traces.push(TraceRef {
-                id: id.clone(),
+                handle: self.key_of(&id),
+                id,
                 created,
                 size: 0,
-                handle: self.key_of(id),
             });
         }
         // The sizes, for the dry run's bytes: one pipeline a node.
@@ -126,10 +160,7 @@ impl RedisItems {
                 trace.size = length.max(0) as u64;
             }
         }
-        Ok(ItemPage {
-            traces,
-            next: (next != "0").then_some(next),
-        })
+        Ok(ItemPage { traces, next })
     }
 
     async fn set(&self, id: &str, created: DateTime<Utc>, bytes: &[u8]) -> Result<Written> {

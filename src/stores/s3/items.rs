@@ -20,7 +20,8 @@ use crate::bundle::Format;
 use crate::error::{Error, Result};
 use crate::spec::S3Storage;
 use crate::stores::items::{
-    Held, ItemPage, ReadCopy, Removed, TraceItems, TraceRef, Written, bundle_id, created_of,
+    DayHeld, Fingerprint, Held, ItemPage, ReadCopy, Removed, TraceItems, TraceRef, Written,
+    bundle_id, created_of,
 };
 
 /// Keys a listing page asks for.
@@ -106,6 +107,55 @@ impl BucketItems {
             .filter(|_| answer.is_truncated() == Some(true) && !past_before)
             .map(str::to_string);
         Ok(ItemPage { traces, next })
+    }
+
+    /// Every trace under `{prefix}/traces/{day}/`: size and MD5 (its ETag,
+    /// when the ETag is one), a listing page per 1,000.
+    async fn day_folder(&self, day: NaiveDate) -> Result<DayHeld> {
+        let folder = format!("{}{}/", self.traces_dir, day.format("%Y-%m-%d"));
+        let mut held = DayHeld::new();
+        let mut token = None;
+        loop {
+            let answer = self
+                .clients
+                .s3
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(&folder)
+                .max_keys(PAGE_KEYS)
+                .set_continuation_token(token.take())
+                .send()
+                .await
+                .map_err(|e| {
+                    api_error(
+                        e,
+                        "ListObjectsV2",
+                        &self.object(&folder),
+                        &self.clients.target,
+                    )
+                })?;
+            for object in answer.contents() {
+                let Some(id) = object
+                    .key()
+                    .and_then(|k| k.strip_prefix(&folder))
+                    .and_then(bundle_id)
+                else {
+                    continue;
+                };
+                let etag = unquoted(object.e_tag().unwrap_or_default());
+                held.insert(
+                    id.to_string(),
+                    Fingerprint {
+                        size: object.size().unwrap_or(0).max(0) as u64,
+                        md5: is_md5(&etag).then_some(etag),
+                    },
+                );
+            }
+            match answer.next_continuation_token() {
+                Some(next) if answer.is_truncated() == Some(true) => token = Some(next.to_string()),
+                _ => return Ok(held),
+            }
+        }
     }
 
     /// The object's ETag and size, `None` when there is none.
@@ -314,6 +364,10 @@ impl TraceItems for BucketItems {
             self.held_at(&key, bytes).await
         }
         .boxed_local()
+    }
+
+    fn held_day(&self, day: NaiveDate) -> LocalBoxFuture<'_, Result<Option<DayHeld>>> {
+        async move { self.day_folder(day).await.map(Some) }.boxed_local()
     }
 
     fn write<'a>(
