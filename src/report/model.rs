@@ -227,12 +227,15 @@ impl Report {
     }
 
     /// The store's layout defects (Redis: orphaned index members...): a
-    /// failing one is an error, another a warning; none found, nothing.
+    /// failing one is an error, a figure (a note) information, another a
+    /// warning; none found, nothing.
     pub(crate) fn add_store_findings(&mut self, findings: &[crate::scan::StoreFinding]) {
         for f in findings.iter().filter(|f| f.count > 0) {
             self.findings.push(Finding {
                 severity: if f.fails {
                     Severity::Error
+                } else if f.note {
+                    Severity::Info
                 } else {
                     Severity::Warning
                 },

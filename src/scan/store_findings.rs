@@ -19,6 +19,10 @@ pub struct StoreFinding {
     pub repaired: u64,
     /// What it is and why it matters, in one line.
     pub message: String,
+    /// A figure, not a defect (a hybrid pair's tier counts): reported as
+    /// information, never failing.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub note: bool,
 }
 
 impl StoreFinding {
@@ -44,6 +48,7 @@ mod tests {
             fails,
             repaired,
             message: String::new(),
+            note: false,
         }
     }
 

@@ -103,10 +103,12 @@ impl PairCounts {
             fails,
             repaired: 0,
             message,
+            note: false,
         };
         let unique = self.hot - self.both + self.cold_ids;
-        vec![
-            finding(
+        let tiers = StoreFinding {
+            note: true,
+            ..finding(
                 "hybrid.tiers",
                 unique,
                 false,
@@ -114,7 +116,10 @@ impl PairCounts {
                     "hot tier '{}': {} traces, cold tier '{}': {}, in both: {}, unique: {unique}",
                     hybrid.hot.name, self.hot, hybrid.cold.name, self.cold, self.both
                 ),
-            ),
+            )
+        };
+        vec![
+            tiers,
             finding(
                 "hybrid.archive-lag",
                 self.lagging,

@@ -58,6 +58,7 @@ impl Audit {
                     "{} index members without their key (the seed's purge leaves every trace expired by TTL in the index: it grows without bound)",
                     self.orphaned
                 ),
+                note: false,
             },
             StoreFinding {
                 id: "redis.index-past-retention",
@@ -68,6 +69,7 @@ impl Audit {
                     "{} index entries dated before the cutoff",
                     self.index_past_retention
                 ),
+                note: false,
             },
             StoreFinding {
                 id: "redis.keys-without-ttl",
@@ -78,6 +80,7 @@ impl Audit {
                     "{without_ttl} trace keys without a TTL never leave by themselves ({} within retention, {} past it, {} not indexed)",
                     self.indexed_without_ttl, self.expired_without_ttl, self.unindexed_without_ttl
                 ),
+                note: false,
             },
             StoreFinding {
                 id: "redis.keys-without-index",
@@ -88,6 +91,7 @@ impl Audit {
                     "{} trace keys without an index entry (invisible to the app's list and purge)",
                     self.unindexed
                 ),
+                note: false,
             },
             StoreFinding {
                 id: "redis.ttl-beyond-retention",
@@ -98,6 +102,7 @@ impl Audit {
                     "{} trace keys whose TTL outlives retention_days",
                     self.ttl_beyond_retention
                 ),
+                note: false,
             },
         ]
     }
