@@ -65,17 +65,7 @@ fn a_key_the_token_endpoint_refuses_is_one_line_without_the_key() {
         &std::fs::read_to_string(bench_file("CT_TEST_GCS_KEY_FILE")).expect("key file"),
     )
     .expect("JSON");
-    let other = std::process::Command::new("openssl")
-        .args([
-            "genpkey",
-            "-algorithm",
-            "RSA",
-            "-pkeyopt",
-            "rsa_keygen_bits:2048",
-        ])
-        .output()
-        .expect("openssl");
-    let pem = String::from_utf8(other.stdout).expect("PEM");
+    let pem = crate::gcs_iam::new_rsa_pem();
     let mut forged = key.clone();
     forged["private_key"] = pem.clone().into();
     let path = dir.path().join("forged.json");

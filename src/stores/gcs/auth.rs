@@ -29,6 +29,9 @@ use crate::transport::rest::{Request, RestClient};
 
 /// The environment variable naming the key file, as Google's tools read it.
 pub(crate) const KEY_FILE_ENV: &str = "GOOGLE_APPLICATION_CREDENTIALS";
+/// The environment variable naming the app's own key file, for `check`'s
+/// test of its permissions (optional; never needed by other commands).
+pub(crate) const APP_KEY_FILE_ENV: &str = "CHRONOTRACE_OPS_GCS_APP_CREDENTIALS";
 /// Read, write, list and delete objects; manage buckets and their IAM.
 const SCOPE: &str = "https://www.googleapis.com/auth/devstorage.full_control";
 /// A token is asked for this long (Google's maximum).

@@ -15,6 +15,8 @@ use crate::transport::rest::{Request, Response, RestClient};
 
 /// Google's own endpoint.
 pub(crate) const GOOGLE_ENDPOINT: &str = "https://storage.googleapis.com";
+/// Google's Resource Manager, where a project's IAM policy is read.
+pub(crate) const RESOURCE_MANAGER: &str = "https://cloudresourcemanager.googleapis.com";
 /// The JSON batch endpoint takes at most this many calls a request.
 pub(crate) const BATCH_MAX: usize = 100;
 /// What a listing page asks for: only what the scan reads.
@@ -38,7 +40,21 @@ pub(crate) struct Gcs {
     account: ServiceAccount,
     /// `endpoint:` without a trailing `/`, else Google's.
     pub(crate) endpoint: String,
+    /// Where the project's IAM policy is read: Google's Resource Manager,
+    /// or `endpoint:` when one is set (nothing is sent to Google then).
+    resource_manager: String,
     token: Mutex<Option<Token>>,
+}
+
+/// What reading the project's IAM policy came to.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum ProjectPolicy {
+    /// The policy.
+    Read(serde_json::Value),
+    /// 403: the caller may not read it (the server's message).
+    Denied(String),
+    /// The server does not serve project IAM (an emulator): its status.
+    NotServed(u16),
 }
 
 /// One listed object (or one generation, when versions are listed).
@@ -96,6 +112,7 @@ pub(crate) enum PartStatus {
 
 impl Gcs {
     pub(crate) fn new(rest: RestClient, account: ServiceAccount, endpoint: Option<&str>) -> Gcs {
+        let resource_manager = endpoint.unwrap_or(RESOURCE_MANAGER);
         Gcs {
             rest,
             account,
@@ -103,6 +120,7 @@ impl Gcs {
                 .unwrap_or(GOOGLE_ENDPOINT)
                 .trim_end_matches('/')
                 .to_string(),
+            resource_manager: resource_manager.trim_end_matches('/').to_string(),
             token: Mutex::new(None),
         }
     }
@@ -315,6 +333,95 @@ impl Gcs {
             200 => Ok(true),
             412 | 409 => Ok(false),
             _ => Err(self.refused("buckets.setIamPolicy", bucket, &answer)),
+        }
+    }
+
+    /// The project's IAM policy (`projects.getIamPolicy`, version 3), or
+    /// why it could not be read.
+    pub(crate) async fn project_iam_policy(&self, project: &str) -> Result<ProjectPolicy> {
+        let url = format!(
+            "{}/v1/projects/{}:getIamPolicy",
+            self.resource_manager,
+            escape(project)
+        );
+        let body = serde_json::json!({"options": {"requestedPolicyVersion": 3}});
+        let request =
+            Request::new(hyper::Method::POST, url).body("application/json", body.to_string());
+        let resource = format!("projects/{project}");
+        let answer = self
+            .call("projects.getIamPolicy", &resource, request)
+            .await?;
+        match answer.status {
+            200 => json(&answer).map(ProjectPolicy::Read).map_err(|why| {
+                self.failure(
+                    "projects.getIamPolicy",
+                    &resource,
+                    None,
+                    ApiCause::Unexplained(why),
+                    None,
+                )
+            }),
+            403 => Ok(ProjectPolicy::Denied(
+                said(&answer)
+                    .1
+                    .unwrap_or_else(|| "permission denied".to_string()),
+            )),
+            404 | 405 | 501 => Ok(ProjectPolicy::NotServed(answer.status)),
+            _ => Err(self.refused("projects.getIamPolicy", &resource, &answer)),
+        }
+    }
+
+    /// Which of `permissions` the caller holds on the object `name`
+    /// (`objects.testIamPermissions`), or on the whole bucket when `name`
+    /// is `None` (`buckets.testIamPermissions`: what a binding conditioned
+    /// on a prefix does not grant); `None` when the server does not answer
+    /// the call (an emulator: 404 or 501; a missing object on Google).
+    pub(crate) async fn held_permissions(
+        &self,
+        bucket: &str,
+        name: Option<&str>,
+        permissions: &[&str],
+    ) -> Result<Option<Vec<String>>> {
+        let mut url = match name {
+            Some(name) => format!(
+                "{}/o/{}/iam/testPermissions?",
+                self.bucket_url(bucket),
+                escape(name)
+            ),
+            None => format!("{}/iam/testPermissions?", self.bucket_url(bucket)),
+        };
+        let query: Vec<String> = permissions
+            .iter()
+            .map(|p| format!("permissions={}", escape(p)))
+            .collect();
+        url.push_str(&query.join("&"));
+        let resource = format!("{bucket}/{}", name.unwrap_or(""));
+        let answer = self
+            .call(
+                "objects.testIamPermissions",
+                &resource,
+                Request::new(hyper::Method::GET, url),
+            )
+            .await?;
+        #[derive(Deserialize)]
+        struct Held {
+            #[serde(default)]
+            permissions: Vec<String>,
+        }
+        match answer.status {
+            200 => serde_json::from_slice::<Held>(&answer.body)
+                .map(|held| Some(held.permissions))
+                .map_err(|e| {
+                    self.failure(
+                        "objects.testIamPermissions",
+                        &resource,
+                        None,
+                        ApiCause::Unexplained(format!("not a permissions answer: {e}")),
+                        None,
+                    )
+                }),
+            404 | 405 | 501 => Ok(None),
+            _ => Err(self.refused("objects.testIamPermissions", &resource, &answer)),
         }
     }
 
