@@ -434,3 +434,64 @@ fn a_batch_retried_after_its_answer_was_lost_still_counts_its_deletes() {
         "only the young trace is left"
     );
 }
+
+/// `bootstrap` end to end: on gcp-storage-emulator every step passes
+/// (render, apply, check, verify, report) and the rendered `.env` names
+/// the bucket, never a key; on fake-gcs-server it stops at `apply`, whose
+/// read-back finds the settings dropped (as it must), and says so.
+#[test]
+#[ignore = "needs the bench: run scripts/test.sh"]
+fn bootstrap_runs_end_to_end_on_the_emulators() {
+    let (dir, _, bucket) = fresh_env("CT_TEST_GCS_EMULATOR_ENDPOINT", "boot");
+    let done = tool(
+        dir.path(),
+        &["--output", "json", "bootstrap", "--yes", "--out", "out"],
+    )
+    .code(0)
+    .json();
+    let steps: Vec<(String, String)> = done["steps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap_or("").to_owned(),
+                s["status"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    let names = [
+        "validate",
+        "render",
+        "apply",
+        "check",
+        "cleanup verify",
+        "report",
+    ];
+    assert_eq!(
+        steps,
+        names.map(|n| (n.to_owned(), "ok".to_owned())),
+        "{done:#}"
+    );
+    let dotenv = std::fs::read_to_string(dir.path().join("out/.env.g")).expect("rendered");
+    assert!(
+        dotenv.contains(&format!("GOOGLE_CLOUD_STORAGE_BUCKET={bucket}")),
+        "{dotenv}"
+    );
+    assert!(!dotenv.contains("PRIVATE KEY"), "{dotenv}");
+    tool(dir.path(), &["destroy", "--yes"]).code(0);
+
+    let (dir, _, _) = fresh_env("CT_TEST_GCS_ENDPOINT", "boot");
+    let stopped = tool(
+        dir.path(),
+        &["--output", "json", "bootstrap", "--yes", "--out", "out"],
+    )
+    .code(2)
+    .json();
+    let apply = &stopped["steps"][2];
+    assert_eq!(apply["status"], "error", "{stopped:#}");
+    assert!(
+        apply["summary"].as_str().unwrap_or("").contains("kept"),
+        "{stopped:#}"
+    );
+}
