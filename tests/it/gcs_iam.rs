@@ -258,3 +258,112 @@ fn a_policy_the_caller_may_not_read_is_a_note_and_a_whole_bucket_grant_fails() {
     let app = row(&report, "gcs.app-permissions");
     assert_eq!(app["status"], "fail", "{app:#}");
 }
+
+/// gcloud's user credentials (`authorized_user`), as
+/// `gcloud auth application-default login` writes them, with the stub as
+/// their token endpoint.
+fn user_credentials(endpoint: &str) -> String {
+    serde_json::json!({
+        "type": "authorized_user",
+        "client_id": "ct-client.apps.googleusercontent.com",
+        "client_secret": "ct-client-secret-never-shown",
+        "refresh_token": "1//ct-refresh-never-shown",
+        "token_uri": format!("{endpoint}/token"),
+    })
+    .to_string()
+}
+
+/// `check` in `dir` (its HOME) against the stub: the JSON report and what
+/// the stub saw. `credentials` is the file GOOGLE_APPLICATION_CREDENTIALS
+/// names, if any.
+fn check_with(
+    dir: &std::path::Path,
+    endpoint: &str,
+    credentials: Option<&std::path::Path>,
+) -> crate::support::Outcome {
+    let text = format!(
+        "project: p\nenvironments:\n  g:\n    storage: gcs\n    endpoint: {endpoint}\n    bucket: ct-iam\n"
+    );
+    std::fs::write(dir.join("chronotrace-ops.yaml"), text).expect("write spec");
+    let mut run = Run::new(dir);
+    if let Some(path) = credentials {
+        run = run.env("GOOGLE_APPLICATION_CREDENTIALS", path);
+    }
+    run.args(["--output", "json", "--timeout", "5", "-e", "g", "check"])
+        .run()
+}
+
+/// Application Default Credentials beyond a key file: gcloud's user
+/// credentials, named by GOOGLE_APPLICATION_CREDENTIALS or found in the
+/// well-known file under HOME, are exchanged at their token_uri with the
+/// refresh-token grant; neither secret is ever printed.
+#[test]
+fn gcloud_user_credentials_are_refreshed_at_their_token_uri() {
+    for from_home in [false, true] {
+        let (endpoint, seen) = stub(Answers {
+            project: (404, "{}".into()),
+            whole_bucket: "{}".into(),
+        });
+        let dir = tempdir();
+        let path = if from_home {
+            let folder = dir.path().join(".config/gcloud");
+            std::fs::create_dir_all(&folder).expect("made");
+            folder.join("application_default_credentials.json")
+        } else {
+            dir.path().join("adc.json")
+        };
+        std::fs::write(&path, user_credentials(&endpoint)).expect("written");
+        let out = check_with(
+            dir.path(),
+            &endpoint,
+            (!from_home).then_some(path.as_path()),
+        );
+        assert!(matches!(out.code, 0 | 1), "{out:?}");
+        let report = out.json();
+        let token = row(&report, "gcs.token");
+        assert_eq!(token["status"], "pass", "{token:#}");
+        assert!(
+            token["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("the gcloud user of"),
+            "{token:#}"
+        );
+        let seen = seen.lock().map(|s| s.clone()).unwrap_or_default();
+        let exchange = seen
+            .iter()
+            .find(|s| s.target == "/token")
+            .unwrap_or_else(|| panic!("no token request: {seen:#?}"));
+        for field in [
+            "grant_type=refresh_token",
+            "client_id=ct%2Dclient%2Eapps%2Egoogleusercontent%2Ecom",
+            "refresh_token=1%2F%2Fct%2Drefresh%2Dnever%2Dshown",
+        ] {
+            assert!(exchange.body.contains(field), "{field}: {}", exchange.body);
+        }
+        // The bucket calls carry the token the stub granted.
+        assert!(
+            seen.iter()
+                .filter(|s| s.target.starts_with("/storage/"))
+                .all(|s| s.authorization.as_deref() == Some("Bearer stub-token")),
+            "{seen:#?}"
+        );
+        for secret in ["ct-client-secret-never-shown", "ct-refresh-never-shown"] {
+            assert!(
+                !out.stdout.contains(secret) && !out.stderr.contains(secret),
+                "{out:?}"
+            );
+        }
+    }
+}
+
+/// Without GOOGLE_APPLICATION_CREDENTIALS and without gcloud's file, one
+/// line says both were looked for (and nothing asks a metadata server: the
+/// endpoint is the discard port, never reached).
+#[test]
+fn without_any_credentials_file_the_tool_names_both_places() {
+    let dir = tempdir();
+    check_with(dir.path(), "http://127.0.0.1:9", None)
+        .code(2)
+        .one_line_error("application_default_credentials.json was not found");
+}

@@ -9,7 +9,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
 use tokio::sync::Mutex;
 
-use super::auth::{ServiceAccount, Token};
+use super::auth::{Credentials, Token};
 use crate::error::{ApiCause, ApiFailure, Error, Result};
 use crate::transport::rest::{Request, Response, RestClient};
 
@@ -37,7 +37,7 @@ fn escape(text: &str) -> String {
 #[derive(Debug)]
 pub(crate) struct Gcs {
     rest: RestClient,
-    account: ServiceAccount,
+    account: Credentials,
     /// `endpoint:` without a trailing `/`, else Google's.
     pub(crate) endpoint: String,
     /// Where the project's IAM policy is read: Google's Resource Manager,
@@ -111,7 +111,7 @@ pub(crate) enum PartStatus {
 }
 
 impl Gcs {
-    pub(crate) fn new(rest: RestClient, account: ServiceAccount, endpoint: Option<&str>) -> Gcs {
+    pub(crate) fn new(rest: RestClient, account: Credentials, endpoint: Option<&str>) -> Gcs {
         let resource_manager = endpoint.unwrap_or(RESOURCE_MANAGER);
         Gcs {
             rest,
@@ -125,9 +125,10 @@ impl Gcs {
         }
     }
 
-    /// The service account the calls run as.
-    pub(crate) fn client_email(&self) -> &str {
-        &self.account.client_email
+    /// Who the calls run as: the service account's e-mail, or the gcloud
+    /// user's credentials file.
+    pub(crate) fn client_email(&self) -> String {
+        self.account.who()
     }
 
     /// A good access token: the one held, or a fresh exchange.
@@ -185,7 +186,7 @@ impl Gcs {
                 ApiCause::AccessDenied,
                 Some(format!(
                     "grant {} a role on the bucket that allows {operation}",
-                    self.account.client_email
+                    self.account.who()
                 )),
             ),
             _ => (ApiCause::Refused, None),

@@ -10,7 +10,7 @@
 use futures::FutureExt;
 use futures::future::LocalBoxFuture;
 
-use super::auth::{APP_KEY_FILE_ENV, ServiceAccount};
+use super::auth::{APP_KEY_FILE_ENV, Credentials, ServiceAccount};
 use super::checks::APP_PERMISSIONS;
 use super::client::Gcs;
 use super::provision::Provisioner;
@@ -56,7 +56,7 @@ impl<'a> GcsBucket<'a> {
 
     /// The connection: the key file read and checked, nothing sent yet.
     fn connect(&self) -> Result<Gcs> {
-        let account = ServiceAccount::from_env()?;
+        let account = Credentials::from_env()?;
         let rest = self.rest()?;
         Ok(Gcs::new(rest, account, self.spec.endpoint.as_deref()))
     }
@@ -67,7 +67,8 @@ impl<'a> GcsBucket<'a> {
         let Some(path) = std::env::var_os(APP_KEY_FILE_ENV).filter(|v| !v.is_empty()) else {
             return Ok(None);
         };
-        let account = ServiceAccount::from_file(std::path::Path::new(&path))?;
+        let account =
+            ServiceAccount::from_file(std::path::Path::new(&path)).map(Credentials::Key)?;
         let rest = self.rest()?;
         Ok(Some(Gcs::new(rest, account, self.spec.endpoint.as_deref())))
     }
