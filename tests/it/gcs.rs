@@ -495,3 +495,96 @@ fn bootstrap_runs_end_to_end_on_the_emulators() {
         "{stopped:#}"
     );
 }
+
+/// Day folders (`traces/{YYYY-MM-DD}/…`, the package's S3 layout through a
+/// GCS disk) are verified and purged by seeking: names before the first
+/// young day (`endOffset`), then the rest with folders folded
+/// (`startOffset`, `delimiter=/`), other folders listed in full. The counts
+/// stay exact: every expired trace goes (in folders, flat, loose), nothing
+/// young, nothing outside the prefix.
+#[test]
+#[ignore = "needs the bench: run scripts/test.sh"]
+fn day_folders_are_verified_and_purged_by_seeking_past_the_young_days() {
+    use crate::fault_proxy::{Fault, FaultProxy};
+    let bucket = unique_bucket("seek");
+    make_bucket(&server(), &bucket);
+    let now = chrono::Utc::now();
+    // Verify allows 2 days of grace past retention (15): ages 18 and
+    // more; purge deletes past retention: 16 and more.
+    let mut young = std::collections::BTreeSet::new();
+    let (mut expired, mut past_grace) = (0, 0);
+    for age in 0..30 {
+        let day = (now - chrono::Duration::days(age)).format("%Y-%m-%d");
+        for n in 0..5 {
+            let name = format!("traces/{day}/trace-{n}.json");
+            put(&server(), &bucket, &name, "{}");
+            if age <= 15 {
+                young.insert(name);
+            } else {
+                expired += 1;
+            }
+            if age >= 18 {
+                past_grace += 1;
+            }
+        }
+    }
+    // A flat trace of each age, a loose file in another folder (new), and
+    // a name outside the prefix.
+    let old_flat = format!("traces/{}.json", uuid_v7(now_millis() - 40 * 86_400_000));
+    let young_flat = format!("traces/{}.json", uuid_v7(now_millis()));
+    for name in [
+        &old_flat,
+        &young_flat,
+        &"traces/zz-other/new.json".to_string(),
+        &"tracesX/old.json".to_string(),
+    ] {
+        put(&server(), &bucket, name, "{}");
+    }
+    expired += 1;
+    past_grace += 1;
+    young.extend([young_flat, "traces/zz-other/new.json".to_string()]);
+
+    let proxy = FaultProxy::start(server().parse().expect("ip:port"));
+    let dir = tempdir();
+    let text = format!(
+        "project: p\nenvironments:\n  g:\n    storage: gcs\n    endpoint: {}\n    bucket: {bucket}\n",
+        proxy.endpoint()
+    );
+    std::fs::write(dir.path().join("chronotrace-ops.yaml"), text).expect("write spec");
+    let run = |args: &[&str]| {
+        Run::new(dir.path())
+            .env(
+                "GOOGLE_APPLICATION_CREDENTIALS",
+                bench_file("CT_TEST_GCS_KEY_FILE"),
+            )
+            .args(["--output", "json", "-e", "g"])
+            .args(args)
+            .run()
+    };
+    // The listings verify sends: one up to the first young day, one from
+    // it with folders folded (counted by letting them through the proxy).
+    proxy.on(
+        "GET",
+        "endOffset=traces%2F",
+        Fault::Delay(std::time::Duration::ZERO),
+        100,
+    );
+    let verify = run(&["cleanup", "verify"]).json();
+    assert_eq!(verify["expired_objects"], past_grace, "{verify:#}");
+    assert!(proxy.injected() >= 1, "verify listed with endOffset");
+    proxy.clear_rules();
+    proxy.on(
+        "GET",
+        "delimiter=%2F",
+        Fault::Delay(std::time::Duration::ZERO),
+        100,
+    );
+    let before = proxy.injected();
+    let purge = run(&["cleanup", "purge", "--yes"]).code(0).json();
+    assert_eq!(purge["deleted_objects"], expired, "{purge:#}");
+    assert!(proxy.injected() > before, "purge folded the young days");
+    let left = names(&server(), &bucket, "");
+    let mut want = young.clone();
+    want.insert("tracesX/old.json".to_string());
+    assert_eq!(left, want);
+}

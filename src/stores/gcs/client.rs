@@ -20,7 +20,8 @@ pub(crate) const RESOURCE_MANAGER: &str = "https://cloudresourcemanager.googleap
 /// The JSON batch endpoint takes at most this many calls a request.
 pub(crate) const BATCH_MAX: usize = 100;
 /// What a listing page asks for: only what the scan reads.
-const LIST_FIELDS: &str = "items(name,size,timeCreated,storageClass,generation),nextPageToken";
+const LIST_FIELDS: &str =
+    "items(name,size,timeCreated,storageClass,generation),prefixes,nextPageToken";
 
 /// Every byte but RFC 3986's unreserved ones is escaped in a path segment.
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -97,6 +98,24 @@ pub(crate) struct Page {
     pub(crate) items: Vec<Object>,
     #[serde(default)]
     pub(crate) next_page_token: Option<String>,
+    /// The folders under the prefix, when listed with a delimiter.
+    #[serde(default)]
+    pub(crate) prefixes: Vec<String>,
+}
+
+/// Which part of a bucket one listing reads.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ListQuery {
+    pub(crate) prefix: String,
+    /// Every generation, not only the live ones.
+    pub(crate) versions: bool,
+    /// Only names at or after this one (`startOffset`).
+    pub(crate) start: Option<String>,
+    /// Only names before this one (`endOffset`).
+    pub(crate) end: Option<String>,
+    /// Folders under the prefix as `prefixes`, not their objects
+    /// (`delimiter=/`).
+    pub(crate) folders: bool,
 }
 
 /// What one part of a batch delete came to.
@@ -435,20 +454,43 @@ impl Gcs {
         versions: bool,
         page_token: Option<&str>,
     ) -> Result<Page> {
+        let query = ListQuery {
+            prefix: prefix.to_string(),
+            versions,
+            ..ListQuery::default()
+        };
+        self.list_page(bucket, &query, page_token).await
+    }
+
+    /// One page of what `query` selects, after `page_token`.
+    pub(crate) async fn list_page(
+        &self,
+        bucket: &str,
+        query: &ListQuery,
+        page_token: Option<&str>,
+    ) -> Result<Page> {
         let mut url = format!(
             "{}/o?prefix={}&fields={}&maxResults=1000",
             self.bucket_url(bucket),
-            escape(prefix),
+            escape(&query.prefix),
             escape(LIST_FIELDS)
         );
-        if versions {
+        if query.versions {
             url.push_str("&versions=true");
+        }
+        for (name, offset) in [("startOffset", &query.start), ("endOffset", &query.end)] {
+            if let Some(offset) = offset {
+                url.push_str(&format!("&{name}={}", escape(offset)));
+            }
+        }
+        if query.folders {
+            url.push_str("&delimiter=%2F");
         }
         if let Some(token) = page_token {
             url.push_str("&pageToken=");
             url.push_str(&escape(token));
         }
-        let resource = format!("{bucket}/{prefix}");
+        let resource = format!("{bucket}/{}", query.prefix);
         let answer = self
             .call(
                 "objects.list",
