@@ -1,17 +1,23 @@
 """A bare client of a GCS JSON-API emulator (issue 24's benchmark): what
 the server itself can do, to hold the tool's figures against.
 
-    python bare_gcs.py seed   ENDPOINT BUCKET COUNT DAYS_OLD WORKERS NAMES_OUT
+    python bare_gcs.py files  DATA_DIR BUCKET COUNT DAYS NAMES_OUT
+    python bare_gcs.py seed   ENDPOINT BUCKET COUNT DAYS WORKERS NAMES_OUT
     python bare_gcs.py list   ENDPOINT BUCKET PREFIX
-    python bare_gcs.py delete ENDPOINT BUCKET WORKERS NAMES_IN
+    python bare_gcs.py delete ENDPOINT BUCKET WORKERS NAMES_IN [MIN_AGE]
 
 - seed: makes BUCKET if needed and uploads COUNT traces
-  `traces/{uuidv7}.json` whose ids carry a time DAYS_OLD days ago, WORKERS
-  at once; writes their names, one a line, to NAMES_OUT.
+  `traces/{uuidv7}.json` spread evenly over DAYS days (ages 0 to DAYS-1:
+  each id carries a time that many days ago), WORKERS at once; writes
+  "AGE NAME" lines to NAMES_OUT.
+- files: the same traces as files under DATA_DIR/BUCKET/, for
+  fake-gcs-server's `-data` (loaded at start: its memory backend scans the
+  bucket on every insert, so uploading 100,000 one by one takes hours).
 - list: pages `objects.list` under PREFIX (1,000 a page, the same `fields=`
   the tool asks for) and counts: no parsing beyond the page's JSON, no
   judging, no report.
-- delete: deletes the names in NAMES_IN through the batch endpoint, 100
+- delete: deletes the names in NAMES_IN (those of age MIN_AGE or more,
+  every one without it) through the batch endpoint, 100
   deletes a batch, WORKERS batches at once, as the tool does; counts each
   part's status and the slowest batch.
 
@@ -66,14 +72,31 @@ def uuid_v7(millis, n):
     return f"{t[:8]}-{t[8:12]}-7{n & 0xfff:03x}-8{(n >> 12) & 0xfff:03x}-{n:012x}"
 
 
-def seed(endpoint, bucket, count, days_old, workers, names_out):
+def aged_names(count, days):
+    now = int(time.time() * 1000)
+    return [(n % days, f"traces/{uuid_v7(now - (n % days) * 86_400_000, n)}.json") for n in range(1, count + 1)]
+
+
+def files(data_dir, bucket, count, days, names_out):
+    start = time.monotonic()
+    aged = aged_names(count, days)
+    os.makedirs(os.path.join(data_dir, bucket, "traces"), exist_ok=True)
+    for _, name in aged:
+        with open(os.path.join(data_dir, bucket, name), "w", encoding="utf-8") as f:
+            f.write('{"trace":"bench"}')
+    with open(names_out, "w", encoding="utf-8") as f:
+        f.write("".join(f"{age} {name}\n" for age, name in aged))
+    print(json.dumps({"written": count, "seconds": round(time.monotonic() - start, 2)}))
+
+
+def seed(endpoint, bucket, count, days, workers, names_out):
     status, _, body = request(
         endpoint, "POST", "/storage/v1/b?project=ct-test", json.dumps({"name": bucket}).encode()
     )
     if status not in (200, 409):
         sys.exit(f"bucket: {status} {body[:200]!r}")
-    made = int(time.time() * 1000) - days_old * 86_400_000
-    names = [f"traces/{uuid_v7(made, n)}.json" for n in range(1, count + 1)]
+    aged = aged_names(count, days)
+    names = [name for _, name in aged]
 
     def put(name):
         path = f"/upload/storage/v1/b/{q(bucket)}/o?uploadType=media&name={q(name)}"
@@ -85,7 +108,7 @@ def seed(endpoint, bucket, count, days_old, workers, names_out):
     with ThreadPoolExecutor(workers) as pool:
         list(pool.map(put, names))
     with open(names_out, "w", encoding="utf-8") as f:
-        f.write("\n".join(names) + "\n")
+        f.write("".join(f"{age} {name}\n" for age, name in aged))
     print(json.dumps({"seeded": count, "seconds": round(time.monotonic() - start, 2)}))
 
 
@@ -109,9 +132,13 @@ def listing(endpoint, bucket, prefix):
     print(json.dumps({"objects": objects, "pages": pages, "seconds": round(time.monotonic() - start, 3)}))
 
 
-def delete(endpoint, bucket, workers, names_in):
+def delete(endpoint, bucket, workers, names_in, min_age):
+    names = []
     with open(names_in, encoding="utf-8") as f:
-        names = [line.strip() for line in f if line.strip()]
+        for line in f:
+            age, _, name = line.strip().partition(" ")
+            if name and int(age) >= min_age:
+                names.append(name)
     batches = [names[i : i + BATCH] for i in range(0, len(names), BATCH)]
     boundary = "bare-batch"
     counts = {}
@@ -161,12 +188,14 @@ def delete(endpoint, bucket, workers, names_in):
 
 def main():
     mode, endpoint, bucket = sys.argv[1], sys.argv[2], sys.argv[3]
-    if mode == "seed":
+    if mode == "files":
+        files(endpoint, bucket, int(sys.argv[4]), int(sys.argv[5]), sys.argv[6])
+    elif mode == "seed":
         seed(endpoint, bucket, int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), sys.argv[7])
     elif mode == "list":
         listing(endpoint, bucket, sys.argv[4])
     elif mode == "delete":
-        delete(endpoint, bucket, int(sys.argv[4]), sys.argv[5])
+        delete(endpoint, bucket, int(sys.argv[4]), sys.argv[5], int(sys.argv[6]) if len(sys.argv) > 6 else 0)
     else:
         sys.exit(__doc__)
 
