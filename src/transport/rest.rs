@@ -9,7 +9,9 @@
 //! attempts of one call together by `Timeouts::call`. A connection that
 //! failed, an attempt that timed out, 429 and 5xx answers are tried again
 //! (`retry::sdk_attempts` attempts in all, paced by `retry::rounds`); any
-//! other answer is the caller's to read. No redirect is followed.
+//! other answer is the caller's to read, marked when an earlier attempt's
+//! answer was lost (that attempt may have been carried out: a retried
+//! delete then finds its objects gone). No redirect is followed.
 
 use std::sync::Arc;
 
@@ -61,6 +63,10 @@ pub struct Response {
     pub status: u16,
     pub content_type: Option<String>,
     pub body: Bytes,
+    /// An earlier attempt of this call went out and its answer never came
+    /// (it timed out or the connection broke): the server may have acted
+    /// on it, so "not found" now may be this call's own doing.
+    pub after_lost_answer: bool,
 }
 
 /// Why no answer came (the caller names the operation and the endpoint).
@@ -119,13 +125,18 @@ impl RestClient {
         let mut pauses = super::retry::rounds()
             .with_max_times(super::retry::sdk_attempts().saturating_sub(1) as usize)
             .build();
+        let mut lost_an_answer = false;
         loop {
-            let outcome = self.attempt(request).await;
+            let mut outcome = self.attempt(request).await;
+            if let Ok(answer) = outcome.as_mut() {
+                answer.after_lost_answer = lost_an_answer;
+            }
             let again = match &outcome {
                 Ok(answer) => answer.status == 429 || answer.status >= 500,
                 Err(Failure::Silent(_) | Failure::Unreachable(_)) => true,
                 Err(Failure::TlsRejected(_) | Failure::NotSent(_)) => false,
             };
+            lost_an_answer |= matches!(outcome, Err(Failure::Silent(_) | Failure::Unreachable(_)));
             match pauses.next() {
                 Some(pause) if again => tokio::time::sleep(pause).await,
                 _ => return outcome,
@@ -163,6 +174,7 @@ impl RestClient {
                 status,
                 content_type,
                 body,
+                after_lost_answer: false,
             })
         })
         .await;

@@ -3,7 +3,7 @@
 //! rejects, no key file, a bucket name GCS refuses, a purge that is a dry
 //! run. The suite's behaviours are in `conformance/gcs.rs`.
 
-use crate::conformance::gcs::{make_bucket, now_millis, put, server, uuid_v7};
+use crate::conformance::gcs::{make_bucket, names, now_millis, put, server, uuid_v7};
 use crate::support::{Run, bench_file, tempdir};
 
 /// A bucket name no other test uses: `ct-{tag}-{nanoseconds}`.
@@ -65,17 +65,7 @@ fn a_key_the_token_endpoint_refuses_is_one_line_without_the_key() {
         &std::fs::read_to_string(bench_file("CT_TEST_GCS_KEY_FILE")).expect("key file"),
     )
     .expect("JSON");
-    let other = std::process::Command::new("openssl")
-        .args([
-            "genpkey",
-            "-algorithm",
-            "RSA",
-            "-pkeyopt",
-            "rsa_keygen_bits:2048",
-        ])
-        .output()
-        .expect("openssl");
-    let pem = String::from_utf8(other.stdout).expect("PEM");
+    let pem = crate::gcs_iam::new_rsa_pem();
     let mut forged = key.clone();
     forged["private_key"] = pem.clone().into();
     let path = dir.path().join("forged.json");
@@ -390,4 +380,212 @@ fn a_403_on_the_bucket_is_one_line_naming_it() {
         .run()
         .code(2)
         .one_line_error(&format!("objects.list on {bucket}/traces/: access denied"));
+}
+
+/// A batch whose answer is lost (the emulator deletes its 100 objects, the
+/// answer comes after the attempt limit) is sent again and finds them
+/// gone: those are still this run's deletes, and the count says so. This
+/// is what made the interrupted purge's rerun undercount under load on
+/// fake-gcs-server (530 of 1,300): batches answered after the 8 s attempt
+/// limit, retried, their parts' 404s counted as someone else's.
+#[test]
+#[ignore = "needs the bench: run scripts/test.sh"]
+fn a_batch_retried_after_its_answer_was_lost_still_counts_its_deletes() {
+    use crate::fault_proxy::{Fault, FaultProxy};
+    let dir = tempdir();
+    let bucket = unique_bucket("lost");
+    make_bucket(&server(), &bucket);
+    let now = now_millis();
+    for _ in 0..300 {
+        let name = format!("traces/{}.json", uuid_v7(now - 30 * 86_400_000));
+        put(&server(), &bucket, &name, "{}");
+    }
+    let young = format!("traces/{}.json", uuid_v7(now));
+    put(&server(), &bucket, &young, "{}");
+    let proxy = FaultProxy::start(server().parse().expect("ip:port"));
+    // The second batch is carried out, its answer held past the attempt
+    // limit (40% of --timeout 10: 4 s), with time left in the call's
+    // budget for the retry on a loaded machine.
+    proxy.on("POST", "", Fault::Delay(std::time::Duration::ZERO), 1);
+    proxy.on(
+        "POST",
+        "",
+        Fault::Hold(std::time::Duration::from_secs(6)),
+        1,
+    );
+    let text = format!(
+        "project: p\nenvironments:\n  g:\n    storage: gcs\n    endpoint: {}\n    bucket: {bucket}\n",
+        proxy.endpoint()
+    );
+    std::fs::write(dir.path().join("chronotrace-ops.yaml"), text).expect("write spec");
+    let purge = Run::new(dir.path())
+        .env(
+            "GOOGLE_APPLICATION_CREDENTIALS",
+            bench_file("CT_TEST_GCS_KEY_FILE"),
+        )
+        .args(["--output", "json", "--timeout", "10", "-e", "g"])
+        .args(["cleanup", "purge", "--yes", "--concurrency", "1"])
+        .run()
+        .code(0)
+        .json();
+    assert_eq!(purge["deleted_objects"], 300, "{purge:#}");
+    assert_eq!(
+        names(&server(), &bucket, "traces/"),
+        std::iter::once(young).collect(),
+        "only the young trace is left"
+    );
+}
+
+/// `bootstrap` end to end: on gcp-storage-emulator every step passes
+/// (render, apply, check, verify, report) and the rendered `.env` names
+/// the bucket, never a key; on fake-gcs-server it stops at `apply`, whose
+/// read-back finds the settings dropped (as it must), and says so.
+#[test]
+#[ignore = "needs the bench: run scripts/test.sh"]
+fn bootstrap_runs_end_to_end_on_the_emulators() {
+    let (dir, _, bucket) = fresh_env("CT_TEST_GCS_EMULATOR_ENDPOINT", "boot");
+    let done = tool(
+        dir.path(),
+        &["--output", "json", "bootstrap", "--yes", "--out", "out"],
+    )
+    .code(0)
+    .json();
+    let steps: Vec<(String, String)> = done["steps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap_or("").to_owned(),
+                s["status"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    let names = [
+        "validate",
+        "render",
+        "apply",
+        "check",
+        "cleanup verify",
+        "report",
+    ];
+    assert_eq!(
+        steps,
+        names.map(|n| (n.to_owned(), "ok".to_owned())),
+        "{done:#}"
+    );
+    let dotenv = std::fs::read_to_string(dir.path().join("out/.env.g")).expect("rendered");
+    assert!(
+        dotenv.contains(&format!("GOOGLE_CLOUD_STORAGE_BUCKET={bucket}")),
+        "{dotenv}"
+    );
+    assert!(!dotenv.contains("PRIVATE KEY"), "{dotenv}");
+    tool(dir.path(), &["destroy", "--yes"]).code(0);
+
+    let (dir, _, _) = fresh_env("CT_TEST_GCS_ENDPOINT", "boot");
+    let stopped = tool(
+        dir.path(),
+        &["--output", "json", "bootstrap", "--yes", "--out", "out"],
+    )
+    .code(2)
+    .json();
+    let apply = &stopped["steps"][2];
+    assert_eq!(apply["status"], "error", "{stopped:#}");
+    assert!(
+        apply["summary"].as_str().unwrap_or("").contains("kept"),
+        "{stopped:#}"
+    );
+}
+
+/// Day folders (`traces/{YYYY-MM-DD}/…`, the package's S3 layout through a
+/// GCS disk) are verified and purged by seeking: names before the first
+/// young day (`endOffset`), then the rest with folders folded
+/// (`startOffset`, `delimiter=/`), other folders listed in full. The counts
+/// stay exact: every expired trace goes (in folders, flat, loose), nothing
+/// young, nothing outside the prefix.
+#[test]
+#[ignore = "needs the bench: run scripts/test.sh"]
+fn day_folders_are_verified_and_purged_by_seeking_past_the_young_days() {
+    use crate::fault_proxy::{Fault, FaultProxy};
+    let bucket = unique_bucket("seek");
+    make_bucket(&server(), &bucket);
+    let now = chrono::Utc::now();
+    // Verify allows 2 days of grace past retention (15): ages 18 and
+    // more; purge deletes past retention: 16 and more.
+    let mut young = std::collections::BTreeSet::new();
+    let (mut expired, mut past_grace) = (0, 0);
+    for age in 0..30 {
+        let day = (now - chrono::Duration::days(age)).format("%Y-%m-%d");
+        for n in 0..5 {
+            let name = format!("traces/{day}/trace-{n}.json");
+            put(&server(), &bucket, &name, "{}");
+            if age <= 15 {
+                young.insert(name);
+            } else {
+                expired += 1;
+            }
+            if age >= 18 {
+                past_grace += 1;
+            }
+        }
+    }
+    // A flat trace of each age, a loose file in another folder (new), and
+    // a name outside the prefix.
+    let old_flat = format!("traces/{}.json", uuid_v7(now_millis() - 40 * 86_400_000));
+    let young_flat = format!("traces/{}.json", uuid_v7(now_millis()));
+    for name in [
+        &old_flat,
+        &young_flat,
+        &"traces/zz-other/new.json".to_string(),
+        &"tracesX/old.json".to_string(),
+    ] {
+        put(&server(), &bucket, name, "{}");
+    }
+    expired += 1;
+    past_grace += 1;
+    young.extend([young_flat, "traces/zz-other/new.json".to_string()]);
+
+    let proxy = FaultProxy::start(server().parse().expect("ip:port"));
+    let dir = tempdir();
+    let text = format!(
+        "project: p\nenvironments:\n  g:\n    storage: gcs\n    endpoint: {}\n    bucket: {bucket}\n",
+        proxy.endpoint()
+    );
+    std::fs::write(dir.path().join("chronotrace-ops.yaml"), text).expect("write spec");
+    let run = |args: &[&str]| {
+        Run::new(dir.path())
+            .env(
+                "GOOGLE_APPLICATION_CREDENTIALS",
+                bench_file("CT_TEST_GCS_KEY_FILE"),
+            )
+            .args(["--output", "json", "-e", "g"])
+            .args(args)
+            .run()
+    };
+    // The listings verify sends: one up to the first young day, one from
+    // it with folders folded (counted by letting them through the proxy).
+    proxy.on(
+        "GET",
+        "endOffset=traces%2F",
+        Fault::Delay(std::time::Duration::ZERO),
+        100,
+    );
+    let verify = run(&["cleanup", "verify"]).json();
+    assert_eq!(verify["expired_objects"], past_grace, "{verify:#}");
+    assert!(proxy.injected() >= 1, "verify listed with endOffset");
+    proxy.clear_rules();
+    proxy.on(
+        "GET",
+        "delimiter=%2F",
+        Fault::Delay(std::time::Duration::ZERO),
+        100,
+    );
+    let before = proxy.injected();
+    let purge = run(&["cleanup", "purge", "--yes"]).code(0).json();
+    assert_eq!(purge["deleted_objects"], expired, "{purge:#}");
+    assert!(proxy.injected() > before, "purge folded the young days");
+    let left = names(&server(), &bucket, "");
+    let mut want = young.clone();
+    want.insert("tracesX/old.json".to_string());
+    assert_eq!(left, want);
 }

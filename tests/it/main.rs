@@ -23,6 +23,7 @@ mod docs;
 mod fault_proxy;
 mod fuzz_corpus;
 mod gcs;
+mod gcs_iam;
 mod hardening;
 mod hardening_faults;
 mod hardening_races;

@@ -37,6 +37,7 @@ impl Run {
             if key.starts_with("AWS_")
                 || key.starts_with("CHRONOTRACE")
                 || key.starts_with("GOOGLE_")
+                || key.starts_with("CLOUDSDK_")
                 || key == "NO_COLOR"
                 || proxy
             {

@@ -1,15 +1,18 @@
-//! Google's service-account credentials: the key file named by
-//! `GOOGLE_APPLICATION_CREDENTIALS`, and the OAuth exchange of a JWT signed
-//! with its private key (RS256, aws-lc-rs) for an access token at the key
-//! file's `token_uri`. The token is fetched once and reused until a minute
-//! before it expires.
+//! Google's credentials, as Application Default Credentials find them
+//! from a file: the file `GOOGLE_APPLICATION_CREDENTIALS` names, else
+//! gcloud's well-known `application_default_credentials.json` (in
+//! `$CLOUDSDK_CONFIG`, else `~/.config/gcloud/`). Two kinds of file: a
+//! service-account key (a JWT signed with its private key, RS256 with
+//! aws-lc-rs, exchanged at its `token_uri`) and gcloud's user credentials,
+//! `authorized_user` (its refresh token exchanged at its `token_uri`,
+//! Google's by default). The token is fetched once and reused until a
+//! minute before it expires.
 //!
-//! Nothing else is tried: Application Default Credentials beyond a key
-//! file (gcloud's user credentials, the metadata server of a VM) are not
-//! supported yet, so the tool never goes looking for a metadata server.
-//! The token endpoint must be https, or plain http on loopback (the
-//! bench's stub). The private key and the tokens are `Secret`s: no message
-//! carries them.
+//! The metadata server of a VM is never asked (it is the last resort of
+//! Google's own libraries): without a file the tool says so. A token
+//! endpoint must be https, or plain http on loopback (the bench's stub).
+//! Private keys, client secrets, refresh and access tokens are `Secret`s:
+//! no message carries them.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -29,6 +32,15 @@ use crate::transport::rest::{Request, RestClient};
 
 /// The environment variable naming the key file, as Google's tools read it.
 pub(crate) const KEY_FILE_ENV: &str = "GOOGLE_APPLICATION_CREDENTIALS";
+/// gcloud's configuration folder when not `~/.config/gcloud`.
+const GCLOUD_CONFIG_ENV: &str = "CLOUDSDK_CONFIG";
+/// The file `gcloud auth application-default login` writes there.
+const WELL_KNOWN_FILE: &str = "application_default_credentials.json";
+/// Google's token endpoint, where a file names none.
+const GOOGLE_TOKEN_URI: &str = "https://oauth2.googleapis.com/token";
+/// The environment variable naming the app's own key file, for `check`'s
+/// test of its permissions (optional; never needed by other commands).
+pub(crate) const APP_KEY_FILE_ENV: &str = "CHRONOTRACE_OPS_GCS_APP_CREDENTIALS";
 /// Read, write, list and delete objects; manage buckets and their IAM.
 const SCOPE: &str = "https://www.googleapis.com/auth/devstorage.full_control";
 /// A token is asked for this long (Google's maximum).
@@ -69,20 +81,231 @@ struct KeyFile {
     token_uri: Option<String>,
 }
 
-impl ServiceAccount {
-    /// The key file `GOOGLE_APPLICATION_CREDENTIALS` names.
-    pub(crate) fn from_env() -> Result<ServiceAccount> {
-        match std::env::var_os(KEY_FILE_ENV).filter(|v| !v.is_empty()) {
-            Some(path) => ServiceAccount::from_file(Path::new(&path)),
+/// The credentials a run uses: a service-account key or gcloud's user
+/// credentials.
+#[derive(Debug)]
+pub(crate) enum Credentials {
+    Key(ServiceAccount),
+    User(AuthorizedUser),
+}
+
+impl Credentials {
+    /// The file `GOOGLE_APPLICATION_CREDENTIALS` names, else gcloud's
+    /// well-known file; never the metadata server.
+    pub(crate) fn from_env() -> Result<Credentials> {
+        if let Some(path) = std::env::var_os(KEY_FILE_ENV).filter(|v| !v.is_empty()) {
+            return Credentials::from_file(Path::new(&path));
+        }
+        let folder = match std::env::var_os(GCLOUD_CONFIG_ENV).filter(|v| !v.is_empty()) {
+            Some(folder) => Some(PathBuf::from(folder)),
+            None => std::env::var_os("HOME")
+                .filter(|v| !v.is_empty())
+                .map(|home| PathBuf::from(home).join(".config").join("gcloud")),
+        };
+        match folder
+            .map(|f| f.join(WELL_KNOWN_FILE))
+            .filter(|f| f.is_file())
+        {
+            Some(path) => Credentials::from_file(&path),
             None => Err(Error::usage_with_hint(
-                format!("no GCS credentials: {KEY_FILE_ENV} is not set"),
                 format!(
-                    "set {KEY_FILE_ENV} to a service-account key file; other Application Default Credentials (gcloud user credentials, a VM's metadata server) are not supported yet"
+                    "no GCS credentials: {KEY_FILE_ENV} is not set and gcloud's {WELL_KNOWN_FILE} was not found"
+                ),
+                format!(
+                    "set {KEY_FILE_ENV} to a service-account key file, or run `gcloud auth application-default login`; the tool never asks a VM's metadata server"
                 ),
             )),
         }
     }
 
+    /// A credentials file of either kind, told apart by its `type`.
+    pub(crate) fn from_file(path: &Path) -> Result<Credentials> {
+        let text = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        #[derive(Deserialize)]
+        struct Kind {
+            #[serde(rename = "type")]
+            kind: Option<String>,
+        }
+        let kind = serde_json::from_slice::<Kind>(&text)
+            .ok()
+            .and_then(|k| k.kind);
+        match kind.as_deref() {
+            Some("authorized_user") => AuthorizedUser::from_file(path).map(Credentials::User),
+            // Anything else is read as a key, whose errors say what is wrong.
+            _ => ServiceAccount::from_file(path).map(Credentials::Key),
+        }
+    }
+
+    /// Who the calls run as, for messages: the account's e-mail, or the
+    /// gcloud user's file.
+    pub(crate) fn who(&self) -> String {
+        match self {
+            Credentials::Key(key) => key.client_email.clone(),
+            Credentials::User(user) => format!("the gcloud user of {}", user.path.display()),
+        }
+    }
+
+    /// A fresh access token.
+    pub(crate) async fn exchange(&self, client: &RestClient) -> Result<Token> {
+        match self {
+            Credentials::Key(key) => key.exchange(client).await,
+            Credentials::User(user) => user.exchange(client).await,
+        }
+    }
+}
+
+/// gcloud's user credentials (`gcloud auth application-default login`).
+pub(crate) struct AuthorizedUser {
+    pub(crate) path: PathBuf,
+    client_id: String,
+    client_secret: Secret,
+    refresh_token: Secret,
+    token_uri: Endpoint,
+}
+
+impl std::fmt::Debug for AuthorizedUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the secret or the refresh token.
+        f.debug_struct("AuthorizedUser")
+            .field("path", &self.path)
+            .field("token_uri", &self.token_uri.url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuthorizedUser {
+    /// Reads and checks the file; errors name the file, never a secret.
+    fn from_file(path: &Path) -> Result<AuthorizedUser> {
+        let shown = path.display();
+        let bad = |why: &str| {
+            Error::usage_with_hint(
+                format!("{shown}: {why}"),
+                "run `gcloud auth application-default login` again, or use a service-account key",
+            )
+        };
+        #[derive(Deserialize)]
+        struct UserFile {
+            client_id: Option<String>,
+            client_secret: Option<String>,
+            refresh_token: Option<String>,
+            token_uri: Option<String>,
+        }
+        let text = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let file: UserFile = serde_json::from_slice(&text).map_err(|e| {
+            bad(&format!(
+                "not a JSON credentials file (line {}, column {})",
+                e.line(),
+                e.column()
+            ))
+        })?;
+        let present = |v: Option<String>, name: &str| {
+            v.filter(|v| !v.is_empty())
+                .ok_or_else(|| bad(&format!("no {name}")))
+        };
+        let raw_uri = file.token_uri.unwrap_or_else(|| GOOGLE_TOKEN_URI.into());
+        Ok(AuthorizedUser {
+            path: path.to_path_buf(),
+            client_id: present(file.client_id, "client_id")?,
+            client_secret: Secret::new(present(file.client_secret, "client_secret")?),
+            refresh_token: Secret::new(present(file.refresh_token, "refresh_token")?),
+            token_uri: token_endpoint(&raw_uri).map_err(|why| bad(&why))?,
+        })
+    }
+
+    /// Exchanges the refresh token for an access token.
+    async fn exchange(&self, client: &RestClient) -> Result<Token> {
+        let escape = |v: &str| {
+            percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC).to_string()
+        };
+        let form = Secret::new(format!(
+            "grant_type=refresh_token&client_id={}&client_secret={}&refresh_token={}",
+            escape(&self.client_id),
+            escape(self.client_secret.expose()),
+            escape(self.refresh_token.expose())
+        ));
+        let grant = Grant {
+            token_uri: &self.token_uri,
+            who: format!("the gcloud user of {}", self.path.display()),
+            hint: format!(
+                "the refresh token of {} was refused or could not be used: run `gcloud auth application-default login` again",
+                self.path.display()
+            ),
+        };
+        grant.ask(client, form).await
+    }
+}
+
+/// One request for an access token at a token endpoint.
+struct Grant<'a> {
+    token_uri: &'a Endpoint,
+    /// Whose token, for messages.
+    who: String,
+    hint: String,
+}
+
+impl Grant<'_> {
+    /// POSTs `form` and reads the token out of the answer.
+    async fn ask(&self, client: &RestClient, form: Secret) -> Result<Token> {
+        let request = Request::new(hyper::Method::POST, &self.token_uri.url).body(
+            "application/x-www-form-urlencoded",
+            form.expose().to_string(),
+        );
+        let asked = Instant::now();
+        let failure = |cause: ApiCause, status, code, message| {
+            Error::Api(Box::new(ApiFailure {
+                operation: "token exchange".into(),
+                resource: self.who.clone(),
+                endpoint: self.token_uri.url.clone(),
+                status,
+                code,
+                message,
+                cause,
+                hint: Some(self.hint.clone()),
+            }))
+        };
+        let answer = client.send(&request).await.map_err(|f| {
+            let cause = f.cause();
+            failure(cause, None, None, None)
+        })?;
+        #[derive(Deserialize)]
+        struct Granted {
+            access_token: Option<String>,
+            expires_in: Option<u64>,
+            error: Option<String>,
+            error_description: Option<String>,
+        }
+        let granted: Option<Granted> = serde_json::from_slice(&answer.body).ok();
+        match granted {
+            Some(Granted {
+                access_token: Some(token),
+                expires_in,
+                ..
+            }) if answer.status == 200 && !token.is_empty() => Ok(Token {
+                value: Secret::new(token),
+                expires: asked
+                    + Duration::from_secs(expires_in.unwrap_or(TOKEN_LIFETIME.as_secs())),
+            }),
+            Some(Granted {
+                error,
+                error_description,
+                ..
+            }) => Err(failure(
+                ApiCause::Refused,
+                Some(answer.status),
+                Some(error.unwrap_or_else(|| format!("HTTP {}", answer.status))),
+                error_description,
+            )),
+            None => Err(failure(
+                ApiCause::Unexplained(format!("HTTP {}, not a token answer", answer.status)),
+                Some(answer.status),
+                None,
+                None,
+            )),
+        }
+    }
+}
+
+impl ServiceAccount {
     /// Reads and checks a key file; errors name the file, never the key.
     pub(crate) fn from_file(path: &Path) -> Result<ServiceAccount> {
         let shown = path.display();
@@ -115,9 +338,7 @@ impl ServiceAccount {
             .map_err(|_| bad("private_key is not a PEM PKCS#8 key"))?;
         let signer = RsaKeyPair::from_pkcs8(der.secret_pkcs8_der())
             .map_err(|_| bad("private_key is not an RSA key"))?;
-        let raw_uri = file
-            .token_uri
-            .unwrap_or_else(|| "https://oauth2.googleapis.com/token".into());
+        let raw_uri = file.token_uri.unwrap_or_else(|| GOOGLE_TOKEN_URI.into());
         let token_uri = token_endpoint(&raw_uri).map_err(|why| bad(&why))?;
         Ok(ServiceAccount {
             path: path.to_path_buf(),
@@ -173,68 +394,20 @@ impl ServiceAccount {
             .map(|d| d.as_secs())
             .unwrap_or(0);
         let assertion = self.assertion(now)?;
-        let form = format!(
+        let form = Secret::new(format!(
             "grant_type={}&assertion={}",
             "urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer",
             assertion.expose()
-        );
-        let request = Request::new(hyper::Method::POST, &self.token_uri.url)
-            .body("application/x-www-form-urlencoded", form);
-        let asked = Instant::now();
-        let failure = |cause: ApiCause, status, code, message| {
-            Error::Api(Box::new(ApiFailure {
-                operation: "token exchange".into(),
-                resource: self.client_email.clone(),
-                endpoint: self.token_uri.url.clone(),
-                status,
-                code,
-                message,
-                cause,
-                hint: Some(format!(
-                    "check the key file {} (is the key still active?) and that the token endpoint answers",
-                    self.path.display()
-                )),
-            }))
+        ));
+        let grant = Grant {
+            token_uri: &self.token_uri,
+            who: self.client_email.clone(),
+            hint: format!(
+                "check the key file {} (is the key still active?) and that the token endpoint answers",
+                self.path.display()
+            ),
         };
-        let answer = client.send(&request).await.map_err(|f| {
-            let cause = f.cause();
-            failure(cause, None, None, None)
-        })?;
-        #[derive(Deserialize)]
-        struct Granted {
-            access_token: Option<String>,
-            expires_in: Option<u64>,
-            error: Option<String>,
-            error_description: Option<String>,
-        }
-        let granted: Option<Granted> = serde_json::from_slice(&answer.body).ok();
-        match granted {
-            Some(Granted {
-                access_token: Some(token),
-                expires_in,
-                ..
-            }) if answer.status == 200 && !token.is_empty() => Ok(Token {
-                value: Secret::new(token),
-                expires: asked
-                    + Duration::from_secs(expires_in.unwrap_or(TOKEN_LIFETIME.as_secs())),
-            }),
-            Some(Granted {
-                error,
-                error_description,
-                ..
-            }) => Err(failure(
-                ApiCause::Refused,
-                Some(answer.status),
-                Some(error.unwrap_or_else(|| format!("HTTP {}", answer.status))),
-                error_description,
-            )),
-            None => Err(failure(
-                ApiCause::Unexplained(format!("HTTP {}, not a token answer", answer.status)),
-                Some(answer.status),
-                None,
-                None,
-            )),
-        }
+        grant.ask(client, form).await
     }
 }
 
@@ -331,5 +504,28 @@ mod tests {
             text.contains("not a JSON key file") && !text.contains("c2VjcmV0"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn gcloud_user_credentials_are_read_by_their_type_and_checked_without_showing_secrets() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let user = serde_json::json!({"type": "authorized_user", "client_id": "id",
+            "client_secret": "shh-client", "refresh_token": "shh-refresh"});
+        let path = key_file(dir.path(), user.clone());
+        let read = Credentials::from_file(&path).expect("user credentials");
+        assert!(matches!(&read, Credentials::User(u) if u.token_uri.url == GOOGLE_TOKEN_URI));
+        assert!(!format!("{read:?}").contains("shh"), "{read:?}");
+        let mut broken = user;
+        broken["refresh_token"] = "".into();
+        broken["token_uri"] = "http://169.254.169.254/token".into();
+        let path = key_file(dir.path(), broken);
+        let text = Credentials::from_file(&path)
+            .expect_err("no refresh token")
+            .to_string();
+        assert!(
+            text.contains("no refresh_token") && text.contains("key.json"),
+            "{text}"
+        );
+        assert!(!text.contains("shh"), "{text}");
     }
 }

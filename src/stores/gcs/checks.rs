@@ -6,8 +6,17 @@
 
 use serde_json::Value;
 
+use super::client::ProjectPolicy;
 use crate::check::CheckResult;
 use crate::spec::GcsStorage;
+
+/// What the app needs under `{prefix}/`, and must not hold on the whole
+/// bucket: `check` tests them as the app's identity.
+pub(crate) const APP_PERMISSIONS: [&str; 3] = [
+    "storage.objects.create",
+    "storage.objects.get",
+    "storage.objects.delete",
+];
 
 /// Every verdict on `bucket` (its JSON metadata) and `policy` (its IAM
 /// policy, `None` when it could not be read: said so).
@@ -172,10 +181,7 @@ fn app_binding(spec: &GcsStorage, account: &str, policy: &Value) -> CheckResult 
     const ID: &str = "gcs.app-binding";
     let member = format!("serviceAccount:{account}");
     let dir = spec.prefix.dir();
-    let condition = format!(
-        "resource.name.startsWith(\"projects/_/buckets/{}/objects/{dir}\")",
-        spec.bucket
-    );
+    let condition = prefix_condition(spec);
     let mine: Vec<&Value> = bindings_of(policy, |m| m == member).collect();
     let broad: Vec<String> = mine
         .iter()
@@ -204,6 +210,128 @@ fn app_binding(spec: &GcsStorage, account: &str, policy: &Value) -> CheckResult 
             .with_hint("run `apply`: it binds the app on the bucket, under the prefix")
     } else {
         CheckResult::pass(ID, format!("{account} may use {dir} only"))
+    }
+}
+
+/// The condition that keeps the app's binding under the prefix.
+fn prefix_condition(spec: &GcsStorage) -> String {
+    format!(
+        "resource.name.startsWith(\"projects/_/buckets/{}/objects/{}\")",
+        spec.bucket,
+        spec.prefix.dir()
+    )
+}
+
+/// The seed's project-wide binding: any Cloud Storage role the app's
+/// account holds on the project reaches every bucket of it. Read from the
+/// project's IAM policy; a policy the caller may not read (403) or a
+/// server that does not serve it (an emulator) is said, not failed.
+pub(crate) fn project_binding(
+    spec: &GcsStorage,
+    account: &str,
+    project: &str,
+    answer: &ProjectPolicy,
+) -> CheckResult {
+    const ID: &str = "gcs.project-binding";
+    let policy = match answer {
+        ProjectPolicy::Read(policy) => policy,
+        ProjectPolicy::Denied(why) => {
+            return CheckResult::skip(
+                ID,
+                format!(
+                    "the IAM policy of project {project} could not be read ({why}): a project-wide binding of {account} would go unseen"
+                ),
+            );
+        }
+        ProjectPolicy::NotServed(status) => {
+            return CheckResult::skip(
+                ID,
+                format!(
+                    "the endpoint does not serve project IAM (HTTP {status}): project {project} not checked"
+                ),
+            );
+        }
+    };
+    let member = format!("serviceAccount:{account}");
+    let roles: Vec<String> = bindings_of(policy, |m| m == member)
+        .filter_map(|b| b["role"].as_str())
+        .filter(|role| role.starts_with("roles/storage."))
+        .map(str::to_string)
+        .collect();
+    if roles.is_empty() {
+        return CheckResult::pass(
+            ID,
+            format!("{account} holds no Cloud Storage role on project {project}"),
+        );
+    }
+    let bucket = &spec.bucket;
+    CheckResult::fail(
+        ID,
+        format!(
+            "{account} holds {} on project {project}: every bucket of the project, not only gs://{bucket}/{}",
+            roles.join(", "),
+            spec.prefix.dir()
+        ),
+    )
+    .with_hint(format!(
+        "bind it on the bucket instead (`apply` does): gcloud storage buckets add-iam-policy-binding gs://{bucket} --member={member} --role=roles/storage.objectUser --condition='title=chronotrace-ops traces,expression={}'; then gcloud projects remove-iam-policy-binding {project} --member={member} --role={}",
+        prefix_condition(spec),
+        roles[0]
+    ))
+}
+
+/// The app's permissions as its own identity: `inside` on an object under
+/// the prefix, `outside` on the whole bucket (`None`: the server did not
+/// answer, as the emulators do not). Allowed inside, denied outside.
+pub(crate) fn app_permissions(
+    spec: &GcsStorage,
+    account: &str,
+    inside: Option<&[String]>,
+    outside: Option<&[String]>,
+) -> CheckResult {
+    const ID: &str = "gcs.app-permissions";
+    let dir = spec.prefix.dir();
+    let Some(inside) = inside else {
+        return CheckResult::skip(
+            ID,
+            "the server does not answer testIamPermissions (the emulators enforce no IAM)",
+        );
+    };
+    let missing: Vec<&str> = APP_PERMISSIONS
+        .iter()
+        .copied()
+        .filter(|p| !inside.iter().any(|held| held == p))
+        .collect();
+    if !missing.is_empty() {
+        return CheckResult::fail(
+            ID,
+            format!("{account} lacks {} under {dir}", missing.join(", ")),
+        )
+        .with_hint(format!(
+            "bind roles/storage.objectUser on the bucket with the condition {} (`apply` does)",
+            prefix_condition(spec)
+        ));
+    }
+    match outside {
+        Some(held) if !held.is_empty() => CheckResult::fail(
+            ID,
+            format!(
+                "{account} holds {} on the whole bucket, beyond {dir}",
+                held.join(", ")
+            ),
+        )
+        .with_hint(format!(
+            "keep only the binding with the condition {}; remove unconditioned and project-wide ones",
+            prefix_condition(spec)
+        )),
+        Some(_) => CheckResult::pass(
+            ID,
+            format!("as {account}: allowed under {dir}, denied on the rest of the bucket"),
+        ),
+        None => CheckResult::pass(
+            ID,
+            format!("as {account}: allowed under {dir} (the server did not answer for the whole bucket)"),
+        ),
     }
 }
 
@@ -316,6 +444,63 @@ mod tests {
             verdict(serde_json::json!([narrow, whole_bucket])),
             Status::Fail
         );
+    }
+
+    #[test]
+    fn the_seeds_project_wide_object_admin_fails_with_the_bucket_level_replacement() {
+        let account = "app-sa@p.iam.gserviceaccount.com";
+        let seed = serde_json::json!({"version": 1, "etag": "BwX", "bindings": [
+            {"role": "roles/owner", "members": ["user:ops@example.com"]},
+            {"role": "roles/storage.objectAdmin", "members": [format!("serviceAccount:{account}")]}
+        ]});
+        let verdict = project_binding(&spec(), account, "p", &ProjectPolicy::Read(seed));
+        assert_eq!(verdict.status, Status::Fail, "{verdict:?}");
+        let hint = verdict.hint.clone().unwrap_or_default();
+        assert!(
+            hint.contains("gcloud storage buckets add-iam-policy-binding gs://b")
+                && hint.contains("--role=roles/storage.objectUser")
+                && hint
+                    .contains("resource.name.startsWith(\"projects/_/buckets/b/objects/traces/\")")
+                && hint.contains("remove-iam-policy-binding p")
+                && hint.contains("--role=roles/storage.objectAdmin"),
+            "{hint}"
+        );
+        let clean = serde_json::json!({"bindings": [{"role": "roles/storage.objectAdmin", "members": ["serviceAccount:other@p.iam.gserviceaccount.com"]}]});
+        assert_eq!(
+            project_binding(&spec(), account, "p", &ProjectPolicy::Read(clean)).status,
+            Status::Pass
+        );
+        for unread in [
+            ProjectPolicy::Denied("no".into()),
+            ProjectPolicy::NotServed(404),
+        ] {
+            assert_eq!(
+                project_binding(&spec(), account, "p", &unread).status,
+                Status::Skip,
+                "a policy the caller may not read is a note"
+            );
+        }
+    }
+
+    #[test]
+    fn the_app_is_allowed_inside_the_prefix_and_denied_on_the_bucket() {
+        let all: Vec<String> = APP_PERMISSIONS.iter().map(|p| p.to_string()).collect();
+        let none: Vec<String> = Vec::new();
+        let verdict = |inside: Option<&[String]>, outside: Option<&[String]>| {
+            app_permissions(&spec(), "a@p.iam.gserviceaccount.com", inside, outside).status
+        };
+        assert_eq!(verdict(Some(&all), Some(&none)), Status::Pass);
+        assert_eq!(
+            verdict(Some(&all), Some(&all)),
+            Status::Fail,
+            "the whole bucket"
+        );
+        assert_eq!(
+            verdict(Some(&all[..2]), Some(&none)),
+            Status::Fail,
+            "no delete"
+        );
+        assert_eq!(verdict(None, None), Status::Skip, "an emulator");
     }
 
     #[test]

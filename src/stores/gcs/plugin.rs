@@ -1,14 +1,17 @@
 //! A GCS bucket as a store plugin: its traces (`store::GcsStore`), its
-//! checks (the token exchange, the bucket, its settings and lifecycle rule
-//! judged by `checks`, the probe under `{prefix}/_probe/`). Provisioning (`plan`, `apply`, `destroy`) is not
-//! built yet and says so; traces expire through `cleanup purge`.
+//! checks (the token exchange, the app's project-wide bindings, the
+//! bucket, its settings and lifecycle rule judged by `checks`, the app's
+//! permissions tested as the app, the probe under `{prefix}/_probe/`), its
+//! provisioning (`provision`); traces expire through `cleanup purge` and
+//! the lifecycle rule.
 
 #![warn(unreachable_pub)]
 
 use futures::FutureExt;
 use futures::future::LocalBoxFuture;
 
-use super::auth::ServiceAccount;
+use super::auth::{APP_KEY_FILE_ENV, Credentials, ServiceAccount};
+use super::checks::APP_PERMISSIONS;
 use super::client::Gcs;
 use super::provision::Provisioner;
 use super::store::GcsStore;
@@ -42,15 +45,100 @@ impl<'a> GcsBucket<'a> {
         }
     }
 
-    /// The connection: the key file read and checked, nothing sent yet.
-    fn connect(&self) -> Result<Gcs> {
-        let account = ServiceAccount::from_env()?;
+    /// The run's HTTP client (its trust and time limits).
+    fn rest(&self) -> Result<RestClient> {
         let tls =
             crate::transport::trust::client_config(self.overrides.ca_bundle()).map_err(|e| {
                 Error::usage_with_hint(e.to_string(), crate::transport::trust::BUNDLE_HINT)
             })?;
-        let rest = RestClient::new(tls, self.overrides.timeouts());
+        Ok(RestClient::new(tls, self.overrides.timeouts()))
+    }
+
+    /// The connection: the key file read and checked, nothing sent yet.
+    fn connect(&self) -> Result<Gcs> {
+        let account = Credentials::from_env()?;
+        let rest = self.rest()?;
         Ok(Gcs::new(rest, account, self.spec.endpoint.as_deref()))
+    }
+
+    /// A connection as the app's own identity, from the key file
+    /// `APP_KEY_FILE_ENV` names; `None` when it names none.
+    fn connect_as_app(&self) -> Result<Option<Gcs>> {
+        let Some(path) = std::env::var_os(APP_KEY_FILE_ENV).filter(|v| !v.is_empty()) else {
+            return Ok(None);
+        };
+        let account =
+            ServiceAccount::from_file(std::path::Path::new(&path)).map(Credentials::Key)?;
+        let rest = self.rest()?;
+        Ok(Some(Gcs::new(rest, account, self.spec.endpoint.as_deref())))
+    }
+
+    /// `gcs.project-binding`: the app's roles on the whole project.
+    async fn project_check(&self, gcs: &Gcs, account: &str) -> CheckResult {
+        const ID: &str = "gcs.project-binding";
+        let Some(project) = self.spec.project.as_deref() else {
+            return CheckResult::skip(
+                ID,
+                "no `project:` in the spec: the project's IAM policy was not read",
+            );
+        };
+        match gcs.project_iam_policy(project).await {
+            Ok(answer) => super::checks::project_binding(self.spec, account, project, &answer),
+            Err(e) => CheckResult::fail(ID, e.to_string()),
+        }
+    }
+
+    /// `gcs.app-permissions`: as the app, `testIamPermissions` on an
+    /// object the operator writes under `{prefix}/_probe/` (and deletes
+    /// after) and on the whole bucket.
+    async fn app_permissions_check(&self, gcs: &Gcs, account: &str) -> CheckResult {
+        const ID: &str = "gcs.app-permissions";
+        let app = match self.connect_as_app() {
+            Ok(Some(app)) => app,
+            Ok(None) => {
+                return CheckResult::skip(
+                    ID,
+                    format!(
+                        "set {APP_KEY_FILE_ENV} to the app's key file to test its permissions as the app"
+                    ),
+                );
+            }
+            Err(e) => return CheckResult::fail(ID, e.to_string()),
+        };
+        if app.client_email() != account {
+            return CheckResult::fail(
+                ID,
+                format!(
+                    "{APP_KEY_FILE_ENV} is a key of {}, the spec's iam.service_account is {account}",
+                    app.client_email()
+                ),
+            );
+        }
+        let bucket = &self.spec.bucket;
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let inside = format!("{}_probe/iam-{stamp}.json", self.spec.prefix.dir());
+        let tested = async {
+            gcs.upload(bucket, &inside, b"{}".to_vec()).await?;
+            let held_inside = app
+                .held_permissions(bucket, Some(&inside), &APP_PERMISSIONS)
+                .await;
+            let held_outside = app.held_permissions(bucket, None, &APP_PERMISSIONS).await;
+            // The tool's own object goes whatever the answers were.
+            gcs.delete(bucket, &inside, None).await?;
+            Ok::<_, Error>((held_inside?, held_outside?))
+        };
+        match tested.await {
+            Ok((held_inside, held_outside)) => super::checks::app_permissions(
+                self.spec,
+                account,
+                held_inside.as_deref(),
+                held_outside.as_deref(),
+            ),
+            Err(e) => CheckResult::fail(ID, e.to_string()),
+        }
     }
 
     async fn run_checks(&self) -> Result<Vec<CheckResult>> {
@@ -65,6 +153,9 @@ impl<'a> GcsBucket<'a> {
                 checks.push(CheckResult::fail("gcs.token", e.to_string()));
                 return Ok(checks);
             }
+        }
+        if let Some(account) = &self.spec.service_account {
+            checks.push(self.project_check(&gcs, account).await);
         }
         match gcs.bucket(&self.spec.bucket).await {
             Ok(Some(bucket)) => {
@@ -93,6 +184,9 @@ impl<'a> GcsBucket<'a> {
                 checks.push(CheckResult::fail("gcs.bucket", e.to_string()));
                 return Ok(checks);
             }
+        }
+        if let Some(account) = &self.spec.service_account {
+            checks.push(self.app_permissions_check(&gcs, account).await);
         }
         let store = GcsStore::new(gcs, self.spec, 1);
         checks.push(store.probe().await);

@@ -2,8 +2,17 @@
 //! listing, each object placed by `layout`, the expired ones deleted in
 //! batches of the JSON batch endpoint, every generation on a versioned
 //! bucket), the probe under `{prefix}/_probe/`, and no retention
-//! mechanism read yet (the lifecycle rule is `check`'s and `plan`'s work
-//! still to come): `Retention::None`.
+//! mechanism read here (the lifecycle rule is `check`'s and `plan`'s):
+//! `Retention::None`.
+//!
+//! The report reads everything. Verify and purge skip the day folders
+//! within retention by seeking: day folders sort by date, so the names
+//! before the first young day's folder are one listing (`endOffset`), and
+//! from there on a listing with folders folded (`startOffset`,
+//! `delimiter=/`) gives each young day as one entry, the flat traces and
+//! loose files as objects, and any other folder to list in full. A server
+//! that ignores the offsets is caught (a name past `endOffset`, or before
+//! `startOffset`) and costs a full listing, never a count.
 
 #![warn(unreachable_pub)]
 
@@ -13,11 +22,12 @@ use chrono::NaiveDate;
 use futures::future::LocalBoxFuture;
 use futures::{FutureExt, StreamExt};
 
-use super::client::{BATCH_MAX, Gcs, Object, PartStatus};
+use super::client::{BATCH_MAX, Gcs, ListQuery, Object, PartStatus};
 use super::layout::place;
 use crate::check::CheckResult;
 use crate::error::{Error, Result};
 use crate::report::model::StorageSummary;
+use crate::retention::parse_partition;
 use crate::scan::{
     Advance, Entry, EntryKind, Judge, KeyError, Place, Progress, ScanOutcome, Selection, Volume,
 };
@@ -33,6 +43,71 @@ pub(crate) struct GcsStore {
     gcs: Gcs,
     spec: GcsStorage,
     concurrency: usize,
+}
+
+/// A scan under way: what decides, and what was found so far.
+struct Scan<'a> {
+    judge: &'a Judge,
+    selection: Selection,
+    purge: bool,
+    progress: &'a Progress,
+    outcome: ScanOutcome,
+    /// Every day seen: a day folder, or the day of a flat trace.
+    days: BTreeSet<NaiveDate>,
+}
+
+/// What one listing found beside its objects.
+#[derive(Default)]
+struct Listed {
+    /// Folders (with `folders`), each once, at or after `start`.
+    folders: BTreeSet<String>,
+    /// A name at or past `end` came back: the server ignored `endOffset`,
+    /// so this listing read everything.
+    past_end: bool,
+}
+
+impl Scan<'_> {
+    /// Judges one page's objects into the tally; the expired ones, to
+    /// delete when purging.
+    fn judge_page<'o>(
+        &mut self,
+        dir: &str,
+        objects: impl Iterator<Item = &'o Object>,
+        versioning: bool,
+    ) -> Vec<Doomed> {
+        let judge = self.judge;
+        let mut doomed = Vec::new();
+        for object in objects {
+            let created = object.created();
+            let Some((at, _age_from)) = place(dir, &object.name, created, |t| judge.loose_day(t))
+            else {
+                continue; // outside the prefix: not the environment's
+            };
+            if let Place::Partition(day) = at {
+                self.days.insert(day);
+                if !judge.selects(self.selection, day) {
+                    continue;
+                }
+            }
+            let expired = judge.expired(at.day());
+            self.outcome.tally.record(&entry(object), at, expired);
+            if expired {
+                if self.outcome.sample_expired.is_none() {
+                    self.outcome.sample_expired = Some(object.name.clone());
+                }
+                doomed.push(Doomed {
+                    name: object.name.clone(),
+                    generation: object.generation.clone().filter(|_| versioning),
+                    bytes: object.bytes(),
+                    day: match at {
+                        Place::Partition(day) => Some(day),
+                        Place::Loose(_) => None,
+                    },
+                });
+            }
+        }
+        doomed
+    }
 }
 
 /// One expired object (or generation) queued for deletion.
@@ -60,11 +135,87 @@ impl GcsStore {
         progress: &Progress,
     ) -> Result<ScanOutcome> {
         let dir = self.spec.prefix.dir();
-        let mut outcome = ScanOutcome::default();
-        let mut days = BTreeSet::new();
+        let mut scan = Scan {
+            judge,
+            selection,
+            purge,
+            progress,
+            outcome: ScanOutcome::default(),
+            days: BTreeSet::new(),
+        };
+        let whole = ListQuery {
+            prefix: dir.clone(),
+            versions: self.spec.versioning,
+            ..ListQuery::default()
+        };
+        match selection {
+            Selection::All => {
+                self.list_into(&whole, &mut scan).await?;
+            }
+            // Verify and purge read no day folder within retention: the
+            // names before the first young day's folder, then from it on
+            // with folders folded (a young day is one entry, not its
+            // objects), each other folder listed in full.
+            Selection::Expired => {
+                let young = format!("{dir}{}/", judge.cutoff.format("%Y-%m-%d"));
+                let before = ListQuery {
+                    end: Some(young.clone()),
+                    ..whole.clone()
+                };
+                let covered_all = self.list_into(&before, &mut scan).await?.past_end;
+                if !covered_all {
+                    let after = ListQuery {
+                        start: Some(young.clone()),
+                        folders: true,
+                        ..whole.clone()
+                    };
+                    let rest = self.list_into(&after, &mut scan).await?;
+                    for folder in rest.folders {
+                        let name = folder.strip_prefix(&dir).unwrap_or(&folder);
+                        match parse_partition(name.trim_end_matches('/')) {
+                            Some(day) => {
+                                scan.days.insert(day);
+                            }
+                            None => {
+                                let inside = ListQuery {
+                                    prefix: folder.clone(),
+                                    ..whole.clone()
+                                };
+                                self.list_into(&inside, &mut scan).await?;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let Scan {
+            mut outcome, days, ..
+        } = scan;
+        outcome.partitions_found = days.len();
+        outcome.partitions_listed = days
+            .iter()
+            .filter(|d| judge.selects(selection, **d))
+            .count();
+        if purge {
+            for day in days.iter().filter(|d| judge.expired(**d)) {
+                progress.finished(*day);
+            }
+        }
+        progress.finish();
+        Ok(outcome)
+    }
+
+    /// Every page of `query`, each object judged into `scan` (and the
+    /// expired ones deleted when purging). A server that ignores
+    /// `startOffset` is caught here: names before it were read by the
+    /// listing before, and are skipped.
+    async fn list_into(&self, query: &ListQuery, scan: &mut Scan<'_>) -> Result<Listed> {
+        let dir = &query.prefix;
+        let mut listed = Listed::default();
         let mut page_token: Option<String> = None;
         // Each page must move past the ones before it (as S3's listings):
         // a server that ignores the token would otherwise list for ever.
+        // Objects only: fake-gcs-server repeats the folders on each page.
         let mut advance = if self.spec.versioning {
             Advance::by_version()
         } else {
@@ -73,12 +224,7 @@ impl GcsStore {
         loop {
             let page = self
                 .gcs
-                .list(
-                    &self.spec.bucket,
-                    &dir,
-                    self.spec.versioning,
-                    page_token.as_deref(),
-                )
+                .list_page(&self.spec.bucket, query, page_token.as_deref())
                 .await?;
             let next = page.next_page_token.clone().filter(|t| !t.is_empty());
             let entries = page
@@ -96,57 +242,32 @@ impl GcsStore {
                         "the endpoint (or a proxy in front of it) pages listings incorrectly; check what sits in front of the store",
                     )
                 })?;
-            let mut doomed = Vec::new();
-            for object in &page.items {
-                let created = object.created();
-                let Some((at, _age_from)) =
-                    place(&dir, &object.name, created, |t| judge.loose_day(t))
-                else {
-                    continue; // outside the prefix: not the environment's
-                };
-                if let Place::Partition(day) = at {
-                    days.insert(day);
-                    if !judge.selects(selection, day) {
-                        continue;
-                    }
-                }
-                let expired = judge.expired(at.day());
-                outcome.tally.record(&entry(object), at, expired);
-                if expired {
-                    if outcome.sample_expired.is_none() {
-                        outcome.sample_expired = Some(object.name.clone());
-                    }
-                    doomed.push(Doomed {
-                        name: object.name.clone(),
-                        generation: object.generation.clone().filter(|_| self.spec.versioning),
-                        bytes: object.bytes(),
-                        day: match at {
-                            Place::Partition(day) => Some(day),
-                            Place::Loose(_) => None,
-                        },
-                    });
-                }
+            let in_range = |name: &str| query.start.as_deref().is_none_or(|start| name >= start);
+            if let Some(end) = &query.end {
+                listed.past_end |= page.items.iter().any(|o| o.name >= *end);
             }
-            if purge && !doomed.is_empty() {
-                self.delete(doomed, &mut outcome, progress).await?;
+            // fake-gcs-server repeats every folder on every page: a set.
+            listed.folders.extend(
+                page.prefixes
+                    .iter()
+                    .filter(|p| in_range(p.as_str()))
+                    .cloned(),
+            );
+            let doomed = scan.judge_page(
+                &self.spec.prefix.dir(),
+                page.items.iter().filter(|o| in_range(&o.name)),
+                self.spec.versioning,
+            );
+            if scan.purge && !doomed.is_empty() {
+                self.delete(doomed, &mut scan.outcome, scan.progress)
+                    .await?;
             }
             page_token = next;
             if page_token.is_none() {
                 break;
             }
         }
-        outcome.partitions_found = days.len();
-        outcome.partitions_listed = days
-            .iter()
-            .filter(|d| judge.selects(selection, **d))
-            .count();
-        if purge {
-            for day in days.iter().filter(|d| judge.expired(**d)) {
-                progress.finished(*day);
-            }
-        }
-        progress.finish();
-        Ok(outcome)
+        Ok(listed)
     }
 
     /// Deletes `doomed` in batches, `concurrency` batches at once; each
