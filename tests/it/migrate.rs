@@ -817,3 +817,39 @@ async fn redis_traces_stored_in_the_same_second_are_each_moved_once() {
     assert_eq!(report["copied"], 2500);
     assert_eq!(pair.accounted(&seeded).await, (0, 2500));
 }
+
+#[test]
+#[ignore = "needs the bench: run scripts/test.sh"]
+fn a_redis_cluster_moves_to_a_local_disk_node_by_node() {
+    use crate::redis_cluster::{TRACE, cluster_server, scan_masters, store_traces, unlink_masters};
+    let ns = namespace("migc");
+    let stored = store_traces(&ns, 4, 25);
+    let dir = tempdir();
+    let disk = tempdir();
+    let (url, _, password) = cluster_server();
+    let spec = format!(
+        "project: p\nenvironments:\n  hot:\n    storage: redis\n    url: {url}\n    cluster: true\n    key_prefix: '{ns}traces:'\n    index_key: '{ns}index'\n    retention_days: 15\n  disk:\n    storage: local\n    path: {}\n",
+        disk.path().display()
+    );
+    std::fs::write(dir.path().join("chronotrace-ops.yaml"), spec).expect("spec");
+    let out = Run::new(dir.path())
+        .env("REDIS_PASSWORD", &password)
+        .args([
+            "--output", "json", "migrate", "--from", "hot", "--to", "disk",
+        ])
+        .args(["--move", "--yes"])
+        .run();
+    let left = scan_masters(&format!("{ns}traces:*"));
+    unlink_masters(&format!("{ns}*"));
+    let out = out.code(0);
+    let report = json(&out);
+    assert_eq!(report["copied"], stored.len(), "{}", out.stdout);
+    assert_eq!(report["removed_from_source"], stored.len());
+    assert!(left.is_empty(), "left on the cluster: {left:?}");
+    let files = walk(&disk.path().join("traces"));
+    assert_eq!(files.len(), stored.len());
+    for file in files {
+        let bundle = std::fs::read(&file).expect("a bundle");
+        assert_eq!(manifest_of(&bundle).expect("a bundle"), TRACE.as_bytes());
+    }
+}

@@ -220,7 +220,9 @@ impl RedisItems {
         };
         let key = &trace.handle;
         let node_of_key = self.nodes.of_key(key.as_bytes());
-        let one_server = node_of_key == self.nodes.index_node();
+        // One script for both keys on a single server; a cluster refuses
+        // a script whose keys hash to different slots, even on one node.
+        let one_server = !self.spec.cluster && node_of_key == self.nodes.index_node();
         let mut script = redis::cmd("EVAL");
         script.arg(REMOVE_IF_UNCHANGED);
         if one_server {
