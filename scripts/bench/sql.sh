@@ -63,6 +63,8 @@ use_server() { # postgres | mariadb
 		;;
 	*) die "CT_SQL_SERVERS: unknown server $server (postgres, mariadb)" ;;
 	esac
+	# apply writes the app's credentials once: each server its own folder.
+	rm -f "$work"/app-credentials.*.env
 	cat >"$work/chronotrace-ops.yaml" <<-YAML
 		project: bench
 		environments:
@@ -81,7 +83,7 @@ fill() {
 	case "$server" in
 	postgres)
 		echo "DROP TABLE IF EXISTS bench_traces, bench_seed; DROP ROLE IF EXISTS bench_traces_bench_app;" | sql_ 2>/dev/null || true
-		ct apply --yes --out "$work" >/dev/null 2>&1
+		ct apply --yes --out "$work" >/dev/null
 		sql_ <<-SQL
 			INSERT INTO bench_traces (trace_id, data, created_at, updated_at)
 			SELECT md5(g::text), repeat('x', $SIZE), t, t
@@ -98,7 +100,7 @@ fill() {
 		;;
 	mariadb)
 		echo "DROP TABLE IF EXISTS bench_traces, bench_seed; DROP USER IF EXISTS 'bench_traces_bench_app'@'%';" | sql_ 2>/dev/null || true
-		ct apply --yes --out "$work" >/dev/null 2>&1
+		ct apply --yes --out "$work" >/dev/null
 		sql_ <<-SQL
 			INSERT INTO bench_traces (trace_id, data, created_at, updated_at)
 			SELECT md5(seq), repeat('x', $SIZE), t, t

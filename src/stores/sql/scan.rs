@@ -30,7 +30,7 @@ const BATCH_TARGET_MS: u64 = 25;
 /// A batch slower than this shrinks the next to the target.
 const BATCH_SLOW_MS: u64 = 40;
 /// A batch faster than this may grow the next toward the target.
-const BATCH_FAST_MS: u64 = 15;
+const BATCH_FAST_MS: u64 = 20;
 /// The bounds of a batch, in rows.
 const BATCH_MIN_ROWS: usize = 200;
 const BATCH_MAX_ROWS: usize = 100_000;
@@ -604,7 +604,7 @@ mod tests {
         assert_eq!(sizer.rows, 1_250, "two fast batches may be noise");
         sizer.learn(1_250, 5);
         assert_eq!(sizer.rows, 2_500, "at most twice as big");
-        sizer.learn(2_500, 20);
+        sizer.learn(2_500, 25);
         sizer.learn(2_500, 5);
         sizer.learn(2_500, 5);
         assert_eq!(sizer.rows, 2_500, "a batch on target ends the streak");

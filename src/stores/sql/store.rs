@@ -107,11 +107,13 @@ impl SqlStore {
             let batch = self.db.purge_batch(before, sizer.rows, &mut cursor).await?;
             // The batch's transaction is the longest any lock is held.
             let ms = started.elapsed().as_millis() as u64;
-            let rows: u64 = batch.days.iter().map(|d| d.volume.objects).sum();
-            tracing::debug!(rows, size = sizer.rows, ms, "purge batch committed");
             if batch.done {
+                // The last look found nothing to delete: no lock taken.
+                tracing::debug!(ms, "purge done: nothing left past the cutoff");
                 return Ok(());
             }
+            let rows: u64 = batch.days.iter().map(|d| d.volume.objects).sum();
+            tracing::debug!(rows, size = sizer.rows, ms, "purge batch committed");
             sizer.learn(rows, ms);
             let mut total = Volume::default();
             for count in &batch.days {
