@@ -9,6 +9,7 @@
 #   scripts/bench/sql.sh                        # 1,000,000 rows, both servers
 #   CT_SQL_N=100000 scripts/bench/sql.sh        # a smaller run
 #   CT_SQL_SERVERS=postgres scripts/bench/sql.sh  # one server (postgres, mariadb)
+#   CT_SQL_SERVERS=postgres-partitioned ...     # PostgreSQL, 3 range partitions of 10 days
 #   CT_SQL_BIN=target/release/chronotrace-ops   # another build (default: debug)
 #   CT_SQL_LOG=DIR                              # keep each purge's batch log there
 #   CT_BENCH_DIR=DIR                            # a running bench to use
@@ -42,10 +43,11 @@ work="$(mktemp -d)"
 use_server() { # postgres | mariadb
 	server="$1"
 	case "$server" in
-	postgres)
+	postgres | postgres-partitioned)
 		export PGPASSWORD="$CT_TEST_POSTGRES_PASSWORD" DB_PASSWORD="$CT_TEST_POSTGRES_PASSWORD"
 		url="$CT_TEST_POSTGRES_URL"
 		label="PostgreSQL 15"
+		[[ "$server" == postgres ]] || label="PostgreSQL 15, 3 partitions of 10 days"
 		sql_() { psql -X -q -v ON_ERROR_STOP=1 "$CT_TEST_POSTGRES_URL" "$@"; }
 		seed_purge=(psql -X -v ON_ERROR_STOP=1 "$CT_TEST_POSTGRES_URL" -c)
 		;;
@@ -61,7 +63,7 @@ use_server() { # postgres | mariadb
 		sql_() { mariadb --no-defaults -h "$my_host" -P "$my_port" -uadmin "$my_db" "$@"; }
 		seed_purge=(mariadb --no-defaults -h "$my_host" -P "$my_port" -uadmin "$my_db" -e)
 		;;
-	*) die "CT_SQL_SERVERS: unknown server $server (postgres, mariadb)" ;;
+	*) die "CT_SQL_SERVERS: unknown server $server (postgres, postgres-partitioned, mariadb)" ;;
 	esac
 	# apply writes the app's credentials once: each server its own folder.
 	rm -f "$work"/app-credentials.*.env
@@ -97,6 +99,36 @@ fill() {
 			VACUUM ANALYZE bench_seed;
 			CHECKPOINT;
 		SQL
+		;;
+	postgres-partitioned)
+		# The seed's columns, range partitions of 10 days on created_at
+		# (the first wholly past the cutoff, the second across it), as
+		# a team makes them; the seed's copy partitioned the same way.
+		echo "DROP TABLE IF EXISTS bench_traces, bench_seed; DROP ROLE IF EXISTS bench_traces_bench_app;" | sql_ 2>/dev/null || true
+		local table
+		for table in bench_traces bench_seed; do
+			sql_ <<-SQL
+				CREATE TABLE $table (id bigserial, trace_id varchar(255) NOT NULL, data text NOT NULL,
+				  created_at timestamp(0) without time zone NOT NULL, updated_at timestamp(0) without time zone NULL,
+				  PRIMARY KEY (id, created_at)) PARTITION BY RANGE (created_at);
+				CREATE INDEX ON $table (created_at);
+				CREATE UNIQUE INDEX ON $table (trace_id, created_at);
+				DO \$\$ DECLARE start timestamp := date_trunc('day', LOCALTIMESTAMP) - interval '29 days'; BEGIN
+				  FOR k IN 0..2 LOOP
+				    EXECUTE format('CREATE TABLE %I PARTITION OF $table FOR VALUES FROM (%L) TO (%L)',
+				      '${table}_' || k, start + k * interval '10 days', start + (k + 1) * interval '10 days');
+				  END LOOP;
+				END \$\$;
+				INSERT INTO $table (trace_id, data, created_at, updated_at)
+				SELECT md5(g::text), repeat('x', $SIZE), t, t
+				FROM (SELECT g, date_trunc('day', LOCALTIMESTAMP) - interval '29 days'
+				             + ((g - 1) * (30 * 86400.0 / $N)) * interval '1 second' AS t
+				      FROM generate_series(1, $N) g) rows
+				ORDER BY t;
+				VACUUM ANALYZE $table;
+			SQL
+		done
+		echo "CHECKPOINT" | sql_
 		;;
 	mariadb)
 		echo "DROP TABLE IF EXISTS bench_traces, bench_seed; DROP USER IF EXISTS 'bench_traces_bench_app'@'%';" | sql_ 2>/dev/null || true
@@ -151,7 +183,7 @@ for server in $SERVERS; do
 	deleted="$(grep -o '"deleted_objects": *[0-9]*' "$work/purge.out" | grep -o '[0-9]*$' || true)"
 	[[ -n "$deleted" ]] || deleted="$(grep -o 'deleted [0-9,]* objects' "$work/purge.out" | tr -dc 0-9)"
 	batches="$(grep -c 'purge batch committed' "$work/purge.err" || true)"
-	longest_ms="$(grep -o 'ms=[0-9]*' "$work/purge.err" | cut -d= -f2 | sort -n | tail -1)"
+	longest_ms="$(grep 'purge batch committed' "$work/purge.err" | grep -o 'ms=[0-9]*' | cut -d= -f2 | sort -n | tail -1)"
 	if [[ -n "${CT_SQL_LOG:-}" ]]; then
 		mkdir -p "$CT_SQL_LOG"
 		cp "$work/purge.err" "$CT_SQL_LOG/purge-$server.log"
@@ -159,7 +191,7 @@ for server in $SERVERS; do
 	settle
 	# The seed's purge: one statement, every expired row locked until it ends.
 	read -r seed_s _ < <(measure seed "${seed_purge[@]}" "DELETE FROM bench_seed WHERE created_at < '$cutoff'")
-	if [[ "$server" == postgres ]]; then
+	if [[ "$server" == postgres* ]]; then
 		seed_deleted="$(echo "SELECT $N - COUNT(*) FROM bench_seed" | sql_ -t -A)"
 	else
 		seed_deleted="$(echo "SELECT $N - COUNT(*) FROM bench_seed" | sql_ -N)"

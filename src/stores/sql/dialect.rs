@@ -25,6 +25,17 @@ impl Sql {
         }
     }
 
+    /// The statements for a relation the catalog named, already quoted
+    /// as a statement takes it (a PostgreSQL partition as `regclass`
+    /// prints it).
+    pub(crate) fn for_relation(dialect: Dialect, relation: &str) -> Sql {
+        Sql {
+            dialect,
+            name: relation.to_string(),
+            table: relation.to_string(),
+        }
+    }
+
     /// The `?`/`$n` placeholder of bound parameter `n` (1-based).
     pub(crate) fn param(&self, n: usize) -> String {
         match self.dialect {

@@ -36,6 +36,8 @@ pub(crate) struct Layout {
 /// One partition.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Partition {
+    /// PostgreSQL: as `regclass` prints it (quoted where needed, with its
+    /// schema when off the search path), ready for a statement.
     pub(crate) name: String,
     /// Its bounds as the server writes them (`FOR VALUES FROM (…) TO (…)`,
     /// `VALUES LESS THAN (…)`).
@@ -43,6 +45,24 @@ pub(crate) struct Partition {
 }
 
 impl Layout {
+    /// PostgreSQL: the partitions whose every row is before `cutoff` (the
+    /// `YYYY-MM-DD HH:MM:SS` text the purge compares with): their upper
+    /// bound at or before it. None when the key is not `created_at`
+    /// alone, nor for a default partition or one open above (MAXVALUE).
+    pub(crate) fn wholly_before(&self, cutoff: &str) -> Vec<&Partition> {
+        let key_is_created_at = self
+            .key
+            .as_deref()
+            .is_some_and(|k| k.eq_ignore_ascii_case("RANGE (created_at)"));
+        if !key_is_created_at {
+            return Vec::new();
+        }
+        self.partitions
+            .iter()
+            .filter(|p| upper_bound(&p.bounds).is_some_and(|upper| upper <= cutoff))
+            .collect()
+    }
+
     /// Whether the key is on `created_at` (what lets a purge drop
     /// partitions wholly past the cutoff).
     pub(crate) fn by_created_at(&self) -> bool {
@@ -76,7 +96,7 @@ impl Db {
                 let rows = self
                     .timed(
                         WHAT,
-                        sqlx::query("SELECT CAST(c.relname AS text), pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = to_regclass($1) ORDER BY 2")
+                        sqlx::query("SELECT CAST(CAST(c.oid AS regclass) AS text), pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = to_regclass($1) ORDER BY 2")
                             .bind(table)
                             .fetch_all(self.pool()),
                     )
@@ -130,6 +150,50 @@ impl Db {
                 Ok(Some(layout))
             }
         }
+    }
+}
+
+/// A PostgreSQL range partition's upper bound as text
+/// (`FOR VALUES FROM (…) TO ('2026-11-01 00:00:00')` → `2026-11-01
+/// 00:00:00`); None for MAXVALUE, a default partition or anything else.
+fn upper_bound(bounds: &str) -> Option<&str> {
+    let (_, to) = bounds.split_once(" TO ('")?;
+    let (upper, rest) = to.split_once("')")?;
+    // Only a whole bound: `…')` and nothing but its closing after.
+    (rest.is_empty() && upper.len() >= 10).then_some(upper)
+}
+
+impl Db {
+    /// PostgreSQL: removes a partition wholly past the cutoff at once and
+    /// says what it held, per day. In one transaction: the partition
+    /// locked (the app writes today's rows, never into it), its rows
+    /// counted (a read of the partition, far cheaper than deleting them),
+    /// detached from the table and dropped; the table itself is locked
+    /// only from the DETACH to the COMMIT.
+    pub(crate) async fn drop_partition(
+        &self,
+        partition: &Partition,
+    ) -> Result<Vec<super::scan::DayCount>> {
+        const WHAT: &str = "dropping a partition past retention";
+        let mut tx = self.timed(WHAT, self.pool().begin()).await?;
+        let name = &partition.name;
+        let lock = format!("LOCK TABLE {name} IN ACCESS EXCLUSIVE MODE");
+        self.timed(WHAT, sqlx::query(&lock).execute(&mut *tx))
+            .await?;
+        let count = super::Sql::for_relation(self.sql.dialect, name).days(false);
+        let rows = self
+            .timed(WHAT, sqlx::query(&count).fetch_all(&mut *tx))
+            .await?;
+        let days = self.day_counts(WHAT, &rows)?;
+        for statement in [
+            format!("ALTER TABLE {} DETACH PARTITION {name}", self.sql.table),
+            format!("DROP TABLE {name}"),
+        ] {
+            self.timed(WHAT, sqlx::query(&statement).execute(&mut *tx))
+                .await?;
+        }
+        self.commit(tx).await?;
+        Ok(days)
     }
 }
 
@@ -190,6 +254,40 @@ mod tests {
             name: name.into(),
             bounds: "FOR VALUES FROM ('2026-01-01 00:00:00') TO ('2026-02-01 00:00:00')".into(),
         }
+    }
+
+    #[test]
+    fn only_partitions_bounded_at_or_before_the_cutoff_are_wholly_past_it() {
+        let bounds = |from: &str, to: &str| Partition {
+            name: format!("p{to}"),
+            bounds: format!("FOR VALUES FROM ({from}) TO ({to})"),
+        };
+        let layout = Layout {
+            key: Some("RANGE (created_at)".into()),
+            partitions: vec![
+                bounds("MINVALUE", "'2026-10-01 00:00:00'"),
+                bounds("'2026-10-01 00:00:00'", "'2026-11-01 00:00:00'"),
+                bounds("'2026-11-01 00:00:00'", "'2026-12-01 00:00:00'"),
+                bounds("'2026-12-01 00:00:00'", "MAXVALUE"),
+                Partition {
+                    name: "pdefault".into(),
+                    bounds: "DEFAULT".into(),
+                },
+            ],
+            bytes: 0,
+        };
+        let past: Vec<&str> = layout
+            .wholly_before("2026-11-01 00:00:00")
+            .iter()
+            .map(|p| p.bounds.as_str())
+            .collect();
+        assert_eq!(past.len(), 2, "{past:?}");
+        assert!(past[1].ends_with("TO ('2026-11-01 00:00:00')"));
+        let by_two = Layout {
+            key: Some("RANGE (created_at, id)".into()),
+            ..layout
+        };
+        assert!(by_two.wholly_before("2027-01-01 00:00:00").is_empty());
     }
 
     #[test]

@@ -174,6 +174,18 @@ pub(crate) struct DayCount {
     pub(crate) volume: Volume,
 }
 
+/// Adds `more` into `into`, day by day (a day in both adds up), oldest
+/// day first.
+pub(crate) fn merge_days(into: &mut Vec<DayCount>, more: &[DayCount]) {
+    for count in more {
+        match into.iter_mut().find(|d| d.day == count.day) {
+            Some(d) => d.volume.merge(count.volume),
+            None => into.push(*count),
+        }
+    }
+    into.sort_by_key(|d| d.day);
+}
+
 /// The cutoff as the timestamp text `created_at` is compared with.
 pub(crate) fn cutoff_text(cutoff: NaiveDate) -> String {
     format!("{} 00:00:00", cutoff.format("%Y-%m-%d"))
@@ -252,7 +264,11 @@ impl Db {
     }
 
     /// Rows of (day, count, bytes) as day counts.
-    fn day_counts(&self, what: &str, rows: &[sqlx::any::AnyRow]) -> Result<Vec<DayCount>> {
+    pub(crate) fn day_counts(
+        &self,
+        what: &str,
+        rows: &[sqlx::any::AnyRow],
+    ) -> Result<Vec<DayCount>> {
         let mut days = Vec::with_capacity(rows.len());
         for row in rows {
             let day: Option<String> = row.try_get(0).map_err(|e| self.error(what, &e))?;
@@ -478,7 +494,7 @@ impl Db {
     /// tool waits (within the time limit) and counts the batch; the purge
     /// stops after it (`interrupt::uncut`). Before the COMMIT a batch is cut
     /// as any request is, and its transaction rolls back.
-    async fn commit(&self, tx: sqlx::Transaction<'_, sqlx::Any>) -> Result<()> {
+    pub(crate) async fn commit(&self, tx: sqlx::Transaction<'_, sqlx::Any>) -> Result<()> {
         let _uncut = crate::interrupt::uncut();
         self.timed(PURGING, tx.commit()).await
     }

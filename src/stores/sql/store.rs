@@ -20,7 +20,9 @@ use crate::scan::{Judge, Place, Progress, ScanOutcome, Selection, Volume};
 use crate::spec::database::Dialect;
 use crate::stores::sql::Db;
 use crate::stores::sql::inspect::Sizes;
-use crate::stores::sql::scan::{BATCH_ROWS, BatchSizer, Budget, Cursor, DayCount, cutoff_text};
+use crate::stores::sql::scan::{
+    BATCH_ROWS, BatchSizer, Budget, Cursor, DayCount, cutoff_text, merge_days,
+};
 use crate::stores::{Retention, RetentionWant, TraceStore};
 
 /// A connected traces table.
@@ -81,11 +83,11 @@ impl SqlStore {
         out: &mut ScanOutcome,
         progress: &Progress,
     ) -> Result<()> {
+        // Deleted before the count was known.
+        let mut unsettled = 0u64;
         let mut cursor = Cursor::default();
         let mut sizer = BatchSizer::new(self.batch_rows);
         let mut budget: Option<Budget> = None;
-        // Deleted before the count was known.
-        let mut unsettled = 0u64;
         loop {
             // Stop between batches, never inside one (see `interrupt::uncut`).
             if crate::interrupt::requested() {
@@ -115,18 +117,25 @@ impl SqlStore {
             let rows: u64 = batch.days.iter().map(|d| d.volume.objects).sum();
             tracing::debug!(rows, size = sizer.rows, ms, "purge batch committed");
             sizer.learn(rows, ms);
-            let mut total = Volume::default();
-            for count in &batch.days {
-                progress.deleted(count.day, count.volume, 0);
-                total.merge(count.volume);
-            }
-            out.deleted.merge(total);
-            progress.advance(total.objects, "purged");
+            let total = self.record(&batch.days, out, progress);
             match budget.as_mut() {
                 Some(_) => self.spend(budget.as_mut(), total.objects)?,
                 None => unsettled += total.objects,
             }
         }
+    }
+
+    /// Records what went (a batch, a partition) into the outcome and the
+    /// progress; returns its total.
+    fn record(&self, days: &[DayCount], out: &mut ScanOutcome, progress: &Progress) -> Volume {
+        let mut total = Volume::default();
+        for count in days {
+            progress.deleted(count.day, count.volume, 0);
+            total.merge(count.volume);
+        }
+        out.deleted.merge(total);
+        progress.advance(total.objects, "purged");
+        total
     }
 
     /// Records `rows` deleted against the budget; an error once the
@@ -208,7 +217,23 @@ impl TraceStore for SqlStore {
             // snapshot taken before the first batch, so it sees what was
             // there when the purge began, as a count run first would.
             let counted = Counted::default();
-            let days = if purge && expired_only && self.db.sql.dialect == Dialect::Postgres {
+            // PostgreSQL drops the partitions wholly past the cutoff whole
+            // (`partitions`), before the count: dropping would wait on a
+            // count beside it, and the count on the drop.
+            let whole = if purge && expired_only && self.db.sql.dialect == Dialect::Postgres {
+                self.db
+                    .layout()
+                    .await?
+                    .map(|layout| layout.wholly_before(&before).into_iter().cloned().collect())
+                    .unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+            let days = if purge
+                && expired_only
+                && whole.is_empty()
+                && self.db.sql.dialect == Dialect::Postgres
+            {
                 let snapshot = self.db.snapshot().await?;
                 let count = async {
                     let days = self.db.days_in(snapshot, &before).await;
@@ -219,6 +244,25 @@ impl TraceStore for SqlStore {
                     futures::try_join!(count, self.purge(&before, &counted, &mut out, progress))?;
                 days
             } else {
+                // The partitions wholly past the cutoff go first, each
+                // counted under its lock as it goes; the count after them
+                // reads only what is left (the boundary partition).
+                let mut dropped = Vec::new();
+                for partition in &whole {
+                    if crate::interrupt::requested() {
+                        return Err(Error::Interrupted);
+                    }
+                    let started = std::time::Instant::now();
+                    let days = self.db.drop_partition(partition).await?;
+                    let total = self.record(&days, &mut out, progress);
+                    tracing::debug!(
+                        partition = partition.name.as_str(),
+                        rows = total.objects,
+                        ms = started.elapsed().as_millis() as u64,
+                        "partition past the cutoff dropped"
+                    );
+                    merge_days(&mut dropped, &days);
+                }
                 let days = self
                     .db
                     .days(expired_only.then_some(before.as_str()))
@@ -227,7 +271,12 @@ impl TraceStore for SqlStore {
                     counted.set(Some(Budget::of(&days)));
                     self.purge(&before, &counted, &mut out, progress).await?;
                 }
-                days
+                if dropped.is_empty() {
+                    days
+                } else {
+                    merge_days(&mut dropped, &days);
+                    dropped
+                }
             };
             Self::tally(judge, selection, &days, &mut out, &self.db.sql.name);
             if selection == Selection::All {
