@@ -166,7 +166,7 @@ impl Sql {
 
     /// The end of the next purge window (PostgreSQL: an expression over
     /// `$1` the cutoff and `$2` the window's start; MySQL: the same with
-    /// `?`, bound cutoff, start, cutoff, cutoff, start, cutoff, cutoff):
+    /// `?`, bound cutoff, start, cutoff, cutoff, start, cutoff):
     /// the `created_at` of the row `size` places past the start (an index
     /// walk of `size` entries, no row read), so the window `[start, end)`
     /// holds about `size` rows; the cutoff when fewer remain. Rows sharing
@@ -230,7 +230,7 @@ impl Sql {
             count = self.int("COUNT(*)"),
             sum = self.int(&format!("COALESCE(SUM({}), 0)", self.bytes())),
             t = self.table,
-            index = quote(self.dialect, index),
+            index = quote_catalog_name(index),
         )
     }
 
@@ -240,7 +240,7 @@ impl Sql {
         format!(
             "DELETE {t} FROM {t} FORCE INDEX ({index}) WHERE created_at >= ? AND created_at < ?",
             t = self.table,
-            index = quote(self.dialect, index),
+            index = quote_catalog_name(index),
         )
     }
 
@@ -312,6 +312,12 @@ impl Sql {
     }
 }
 
+/// A MySQL/MariaDB name read from the catalog (an index's), quoted: it
+/// was not checked, so a backtick in it is doubled.
+fn quote_catalog_name(name: &str) -> String {
+    format!("`{}`", name.replace('`', "``"))
+}
+
 /// `name` quoted as an identifier (it holds no quote: it was checked).
 pub(crate) fn quote(dialect: Dialect, name: &str) -> String {
     match dialect {
@@ -351,5 +357,19 @@ mod tests {
         assert!(my.lock_ids(&[1, 2]).ends_with(
             "FROM `t` FORCE INDEX (PRIMARY) WHERE id BETWEEN 1 AND 2 AND id IN (1,2) FOR UPDATE"
         ));
+        // A window: locked and deleted through the created_at index, forced.
+        assert!(
+            my.lock_window("t_created_at")
+                .contains("FROM `t` FORCE INDEX (`t_created_at`) WHERE created_at >= ? AND created_at < ? GROUP BY 1 FOR UPDATE")
+        );
+        assert_eq!(
+            my.delete_window_by_index("odd`name"),
+            "DELETE `t` FROM `t` FORCE INDEX (`odd``name`) WHERE created_at >= ? AND created_at < ?"
+        );
+        // PostgreSQL: the window starts at $2 and ends before the cutoff $1.
+        let pg = Sql::new(Dialect::Postgres, "t");
+        let window = pg.delete_window(5000);
+        assert!(window.contains("OFFSET 5000 LIMIT 1"), "{window}");
+        assert!(window.contains("DELETE FROM \"t\" WHERE created_at >= CAST($2 AS timestamp) AND created_at < (SELECT stop FROM edge)"), "{window}");
     }
 }
