@@ -66,6 +66,7 @@ mod servers;
 mod spec_errors;
 mod spec_reference;
 mod sql;
+mod sql_partitions;
 mod sql_support;
 mod stopped_runs;
 mod support;

@@ -3,7 +3,8 @@
 //! back (nothing is left behind, whatever happens), the table and the
 //! seed's columns, the unique `trace_id` and the `created_at` indexes
 //! (without the latter every purge and count reads the whole table),
-//! whether `data` is compressed at rest (`compression`), and what the
+//! whether `data` is compressed at rest (`compression`), how the table is
+//! partitioned (`partitions`), and what the
 //! connecting user may do beyond SELECT, INSERT and DELETE.
 
 use std::time::Instant;
@@ -11,6 +12,7 @@ use std::time::Instant;
 use super::Db;
 use super::compression::{self, COMPRESSION};
 use super::inspect::Index;
+use super::partitions::{self, PARTITIONING};
 use crate::check::{CheckResult, skip_all, timed};
 use crate::error::Result;
 use crate::spec::DatabaseStorage;
@@ -34,7 +36,15 @@ pub(crate) async fn run(storage: &DatabaseStorage, timeouts: Timeouts) -> Vec<Ch
         Err(e) => {
             let mut out = vec![CheckResult::from_error(CONNECT, &e).took(started)];
             out.extend(skip_all(
-                &[TABLE, UNIQUE, CREATED_AT, PROBE, COMPRESSION, PRIVILEGES],
+                &[
+                    TABLE,
+                    UNIQUE,
+                    CREATED_AT,
+                    PROBE,
+                    COMPRESSION,
+                    PARTITIONING,
+                    PRIVILEGES,
+                ],
                 "no connection",
             ));
             return out;
@@ -70,9 +80,10 @@ pub(crate) async fn run(storage: &DatabaseStorage, timeouts: Timeouts) -> Vec<Ch
         }
         out.push(timed(probe(&db)).await);
         out.push(timed(data_at_rest(&db)).await);
+        out.push(timed(partitioning(&db)).await);
     } else {
         out.extend(skip_all(
-            &[UNIQUE, CREATED_AT, PROBE, COMPRESSION],
+            &[UNIQUE, CREATED_AT, PROBE, COMPRESSION, PARTITIONING],
             "no table",
         ));
     }
@@ -195,6 +206,13 @@ async fn data_at_rest(db: &Db) -> CheckResult {
     match db.data_at_rest().await {
         Ok(at_rest) => compression::judge(&db.sql.table, &at_rest),
         Err(e) => CheckResult::from_error(COMPRESSION, &e),
+    }
+}
+
+async fn partitioning(db: &Db) -> CheckResult {
+    match db.layout().await {
+        Ok(layout) => partitions::judge(layout.as_ref()),
+        Err(e) => CheckResult::from_error(PARTITIONING, &e),
     }
 }
 

@@ -25,6 +25,17 @@ impl Sql {
         }
     }
 
+    /// The statements for a relation the catalog named, already quoted
+    /// as a statement takes it (a PostgreSQL partition as `regclass`
+    /// prints it).
+    pub(crate) fn for_relation(dialect: Dialect, relation: &str) -> Sql {
+        Sql {
+            dialect,
+            name: relation.to_string(),
+            table: relation.to_string(),
+        }
+    }
+
     /// The `?`/`$n` placeholder of bound parameter `n` (1-based).
     pub(crate) fn param(&self, n: usize) -> String {
         match self.dialect {
@@ -124,30 +135,112 @@ impl Sql {
         )
     }
 
-    /// PostgreSQL's whole batch in one statement (its own short
-    /// transaction): delete the oldest rows past the cutoff by primary key
-    /// and count what went per day, on the server. No `FOR UPDATE`: the
-    /// counts come from `RETURNING`, so a row someone else deleted first
-    /// is simply not counted (and locking first would write every row twice).
-    /// With `resume`, only rows at or after the bound `$2` (the newest
-    /// `created_at` the previous batch deleted): the index scan starts
-    /// there instead of walking the dead entries of every batch before.
-    pub(crate) fn delete_batch(&self, size: usize, resume: bool) -> String {
-        let resume = if resume {
-            " AND created_at >= CAST($2 AS timestamp)"
-        } else {
-            ""
+    /// A timestamp as text that keeps its fraction (the purge's window
+    /// edges go back to the server as bound text).
+    fn stamp(&self, expr: &str) -> String {
+        match self.dialect {
+            Dialect::Postgres => format!("to_char({expr}, 'YYYY-MM-DD HH24:MI:SS.US')"),
+            Dialect::Mysql => format!("DATE_FORMAT({expr}, '%Y-%m-%d %H:%i:%s.%f')"),
+            Dialect::Sqlite => expr.to_string(),
+        }
+    }
+
+    /// `created_at` compared with bound timestamp text `n` by `op`.
+    fn at(&self, op: &str, n: usize) -> String {
+        match self.dialect {
+            Dialect::Postgres => format!("created_at {op} CAST(${n} AS timestamp)"),
+            Dialect::Mysql | Dialect::Sqlite => format!("created_at {op} ?"),
+        }
+    }
+
+    /// The oldest `created_at` before the bound cutoff (`$1`), as text:
+    /// where a windowed purge starts (NULL: nothing to purge).
+    pub(crate) fn first_expired(&self) -> String {
+        format!(
+            "SELECT {} FROM {} WHERE {}",
+            self.stamp("MIN(created_at)"),
+            self.table,
+            self.before(1)
+        )
+    }
+
+    /// The end of the next purge window (PostgreSQL: an expression over
+    /// `$1` the cutoff and `$2` the window's start; MySQL: the same with
+    /// `?`, bound cutoff, start, cutoff, cutoff, start, cutoff):
+    /// the `created_at` of the row `size` places past the start (an index
+    /// walk of `size` entries, no row read), so the window `[start, end)`
+    /// holds about `size` rows; the cutoff when fewer remain. Rows sharing
+    /// one timestamp never straddle two windows: when more than `size`
+    /// share the start's, the window ends at the next timestamp instead,
+    /// so every window moves on.
+    fn window_end(&self, size: usize) -> String {
+        let (cutoff, page) = match self.dialect {
+            Dialect::Postgres => ("CAST($1 AS timestamp)", format!("OFFSET {size} LIMIT 1")),
+            Dialect::Mysql | Dialect::Sqlite => {
+                ("CAST(? AS DATETIME(6))", format!("LIMIT 1 OFFSET {size}"))
+            }
         };
         format!(
-            "WITH gone AS (DELETE FROM {t} WHERE id = ANY(ARRAY(SELECT id FROM {t} WHERE {before}{resume} ORDER BY created_at LIMIT {size})) \
-             RETURNING created_at, {bytes} AS bytes) \
-             SELECT {day} AS day, {count}, {sum}, to_char(MAX(created_at), 'YYYY-MM-DD HH24:MI:SS.US') FROM gone GROUP BY 1",
+            "GREATEST(COALESCE((SELECT created_at FROM {t} WHERE {upto} AND {from} ORDER BY created_at {page}), {cutoff}), \
+             COALESCE((SELECT created_at FROM {t} WHERE {upto} AND {after} ORDER BY created_at LIMIT 1), {cutoff}))",
             t = self.table,
-            before = self.before(1),
+            upto = self.before(1),
+            from = self.at(">=", 2),
+            after = self.at(">", 2),
+        )
+    }
+
+    /// PostgreSQL's windowed batch in one statement (its own short
+    /// transaction): the window from `$2` (inclusive) to about `size` rows
+    /// on (`window_end`), deleted by a range of the `created_at` index, as
+    /// the seed's single `DELETE` does but a slice at a time; what went
+    /// counted per day on the server. Last row: the window's end as text
+    /// and whether it reached the cutoff `$1` (day NULL, counts 0).
+    pub(crate) fn delete_window(&self, size: usize) -> String {
+        format!(
+            "WITH edge AS (SELECT {end} AS stop), \
+             gone AS (DELETE FROM {t} WHERE {from} AND created_at < (SELECT stop FROM edge) \
+             RETURNING CAST(created_at AS date) AS day, {bytes} AS bytes) \
+             SELECT to_char(day, 'YYYY-MM-DD'), {count}, {sum}, NULL, false FROM gone GROUP BY day \
+             UNION ALL SELECT NULL, 0, 0, {stop}, stop >= CAST($1 AS timestamp) FROM edge",
+            end = self.window_end(size),
+            t = self.table,
+            from = self.at(">=", 2),
             bytes = self.bytes(),
-            day = self.day(),
             count = self.int("COUNT(*)"),
             sum = self.int("COALESCE(SUM(bytes), 0)"),
+            stop = self.stamp("stop"),
+        )
+    }
+
+    /// MySQL/MariaDB: the end of the next window as text (binds: cutoff,
+    /// start, cutoff, cutoff, start, cutoff).
+    pub(crate) fn window_end_text(&self, size: usize) -> String {
+        format!("SELECT {}", self.stamp(&self.window_end(size)))
+    }
+
+    /// MySQL/MariaDB: the window's rows (binds: start, end) locked
+    /// through the `created_at` index `index` (forced: a plan that scans
+    /// the table would lock every row it passes, the app's newest
+    /// included), counted per day on the server.
+    pub(crate) fn lock_window(&self, index: &str) -> String {
+        format!(
+            "SELECT {day}, {count}, {sum} FROM {t} FORCE INDEX ({index}) WHERE created_at >= ? AND created_at < ? GROUP BY 1 FOR UPDATE",
+            day = self.day(),
+            count = self.int("COUNT(*)"),
+            sum = self.int(&format!("COALESCE(SUM({}), 0)", self.bytes())),
+            t = self.table,
+            index = quote_catalog_name(index),
+        )
+    }
+
+    /// MySQL/MariaDB: deletes the window (binds: start, end) through the
+    /// same forced index (the multi-table form takes an index hint).
+    pub(crate) fn delete_window_by_index(&self, index: &str) -> String {
+        format!(
+            "DELETE {t} FROM {t} FORCE INDEX ({index}) WHERE created_at >= ? AND created_at < ?",
+            t = self.table,
+            index = quote_catalog_name(index),
         )
     }
 
@@ -219,6 +312,12 @@ impl Sql {
     }
 }
 
+/// A MySQL/MariaDB name read from the catalog (an index's), quoted: it
+/// was not checked, so a backtick in it is doubled.
+fn quote_catalog_name(name: &str) -> String {
+    format!("`{}`", name.replace('`', "``"))
+}
+
 /// `name` quoted as an identifier (it holds no quote: it was checked).
 pub(crate) fn quote(dialect: Dialect, name: &str) -> String {
     match dialect {
@@ -258,5 +357,19 @@ mod tests {
         assert!(my.lock_ids(&[1, 2]).ends_with(
             "FROM `t` FORCE INDEX (PRIMARY) WHERE id BETWEEN 1 AND 2 AND id IN (1,2) FOR UPDATE"
         ));
+        // A window: locked and deleted through the created_at index, forced.
+        assert!(
+            my.lock_window("t_created_at")
+                .contains("FROM `t` FORCE INDEX (`t_created_at`) WHERE created_at >= ? AND created_at < ? GROUP BY 1 FOR UPDATE")
+        );
+        assert_eq!(
+            my.delete_window_by_index("odd`name"),
+            "DELETE `t` FROM `t` FORCE INDEX (`odd``name`) WHERE created_at >= ? AND created_at < ?"
+        );
+        // PostgreSQL: the window starts at $2 and ends before the cutoff $1.
+        let pg = Sql::new(Dialect::Postgres, "t");
+        let window = pg.delete_window(5000);
+        assert!(window.contains("OFFSET 5000 LIMIT 1"), "{window}");
+        assert!(window.contains("DELETE FROM \"t\" WHERE created_at >= CAST($2 AS timestamp) AND created_at < (SELECT stop FROM edge)"), "{window}");
     }
 }

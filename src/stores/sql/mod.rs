@@ -6,7 +6,7 @@
 //! environment at connect time and scrubbed from every error message.
 //!
 //! `scan` counts and purges, `inspect` reads the catalog (columns,
-//! indexes, privileges, sizes), `check` judges them (`compression`: how
+//! indexes, privileges, sizes; `partitions` the partition bounds), `check` judges them (`compression`: how
 //! `data` is kept at rest), `provision` creates
 //! the table, its indexes and the app's role.
 
@@ -15,6 +15,7 @@ pub(crate) mod compression;
 pub(crate) mod dialect;
 pub(crate) mod inspect;
 pub(crate) mod items;
+pub(crate) mod partitions;
 pub(crate) mod plugin;
 pub(crate) mod provision;
 pub(crate) mod provisioner;

@@ -1,13 +1,15 @@
 //! Counting and purging the traces table: rows and bytes per day in one
 //! grouped query (only the days past the cutoff for verify and purge: a
-//! range on the `created_at` index), and the purge in short batches: each
-//! a transaction that locks a few thousand rows past the cutoff, oldest
-//! first, deletes them by primary key and commits (PostgreSQL: one
-//! statement that also counts what went per day; SQLite: one statement
-//! that returns each row's day and bytes; MySQL: select, delete, commit).
-//! Two purges at once each count only the rows they deleted. No lock
-//! outlives a
-//! batch; an interrupted purge leaves whole batches done, and a rerun
+//! range on the `created_at` index), and the purge in short batches, each
+//! its own transaction, oldest first. PostgreSQL and MySQL/MariaDB (with a
+//! `created_at` index) purge by windows of `created_at`: each window ends
+//! where the index says about a batch's rows further on, and goes by one
+//! range of the index (PostgreSQL: one statement that also counts what
+//! went per day; MySQL: locked and counted, then deleted, through the
+//! forced index). SQLite, and MySQL without that index, delete the oldest
+//! rows by primary key. Batches are sized by time (`BatchSizer`). Two
+//! purges at once each count only the rows they deleted. No lock outlives
+//! a batch; an interrupted purge leaves whole batches done, and a rerun
 //! carries on from there.
 
 use chrono::NaiveDate;
@@ -21,8 +23,64 @@ use crate::spec::database::Dialect;
 /// What a failed purge batch was doing, for its error.
 const PURGING: &str = "purging a batch of traces";
 
-/// Rows deleted per transaction: short locks, few round trips.
+/// Rows of a purge's first batch: short locks, few round trips. Later
+/// batches are sized by time (`BatchSizer`).
 pub(crate) const BATCH_ROWS: usize = 5000;
+
+/// What a purge batch (its transaction, so its locks) should take.
+const BATCH_TARGET_MS: u64 = 25;
+/// A batch slower than this shrinks the next to the target.
+const BATCH_SLOW_MS: u64 = 40;
+/// A batch faster than this may grow the next toward the target.
+const BATCH_FAST_MS: u64 = 20;
+/// The bounds of a batch, in rows.
+const BATCH_MIN_ROWS: usize = 200;
+const BATCH_MAX_ROWS: usize = 100_000;
+
+/// Sizes purge batches by time: a batch slower than `BATCH_SLOW_MS`
+/// shrinks the next one to the target time at once (no lock may last);
+/// three fast ones in a row (one is noise: a cached page, an idle moment)
+/// grow the next, at most twice as big, toward the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BatchSizer {
+    pub(crate) rows: usize,
+    /// Whether it learns at all (a purge of a few batches keeps them whole).
+    pub(crate) adapt: bool,
+    fast_streak: u32,
+}
+
+impl BatchSizer {
+    pub(crate) fn new(rows: usize) -> BatchSizer {
+        BatchSizer {
+            rows,
+            adapt: false,
+            fast_streak: 0,
+        }
+    }
+
+    /// Learns from a batch that deleted `rows` rows in `ms`.
+    pub(crate) fn learn(&mut self, rows: u64, ms: u64) {
+        let rows = usize::try_from(rows).unwrap_or(usize::MAX);
+        if rows == 0 || !self.adapt {
+            return;
+        }
+        let ms = ms.max(1);
+        let at_target = rows.saturating_mul(BATCH_TARGET_MS as usize) / ms as usize;
+        if ms > BATCH_SLOW_MS {
+            self.fast_streak = 0;
+            self.rows = at_target.min(self.rows);
+        } else if ms < BATCH_FAST_MS {
+            self.fast_streak += 1;
+            if self.fast_streak >= 3 {
+                self.fast_streak = 0;
+                self.rows = at_target.min(self.rows * 2).max(self.rows);
+            }
+        } else {
+            self.fast_streak = 0;
+        }
+        self.rows = self.rows.clamp(BATCH_MIN_ROWS, BATCH_MAX_ROWS);
+    }
+}
 
 /// The most rows a purge deletes: those past the cutoff when it began.
 /// The purge goes on until a batch finds nothing, so a table that keeps
@@ -37,6 +95,11 @@ pub(crate) struct Budget {
 }
 
 impl Budget {
+    /// The rows counted and not yet deleted.
+    pub(crate) fn left(&self) -> u64 {
+        self.counted.saturating_sub(self.deleted)
+    }
+
     /// For a purge of the rows `days` counted.
     pub(crate) fn of(days: &[DayCount]) -> Budget {
         Budget {
@@ -59,11 +122,70 @@ impl Budget {
     }
 }
 
+/// Where a purge is between batches.
+#[derive(Debug, Default)]
+pub(crate) struct Cursor {
+    /// The next window's start (`created_at` as text); None: look up the
+    /// oldest row past the cutoff.
+    start: Option<String>,
+    /// How this table is purged (decided at the first batch).
+    plan: Option<Plan>,
+    /// Passes begun from the oldest row past the cutoff.
+    passes: u32,
+}
+
+/// How a table's purge batches go.
+#[derive(Debug, Clone)]
+enum Plan {
+    /// PostgreSQL: windows of `created_at`, one statement each.
+    Windows,
+    /// MySQL/MariaDB: windows of `created_at` through this index, forced.
+    WindowsByIndex(String),
+    /// The oldest rows by primary key, a batch at a time (SQLite; MySQL
+    /// without an index on `created_at`).
+    OldestFirst,
+}
+
+impl Cursor {
+    /// Whether the next batch looks again from the oldest row past the
+    /// cutoff after a pass (not the purge's first look).
+    pub(crate) fn starts_a_pass_again(&self) -> bool {
+        self.start.is_none() && self.passes > 0
+    }
+}
+
+/// What one purge batch deleted, per day, and whether nothing is left.
+#[derive(Debug)]
+pub(crate) struct Batch {
+    pub(crate) days: Vec<DayCount>,
+    pub(crate) done: bool,
+}
+
+impl Batch {
+    /// A batch of the oldest rows: an empty one means nothing is left.
+    fn ends_when_empty(days: Vec<DayCount>) -> Batch {
+        let done = days.is_empty();
+        Batch { days, done }
+    }
+}
+
 /// The traces of one day (`None`: rows without `created_at`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct DayCount {
     pub(crate) day: Option<NaiveDate>,
     pub(crate) volume: Volume,
+}
+
+/// Adds `more` into `into`, day by day (a day in both adds up), oldest
+/// day first.
+pub(crate) fn merge_days(into: &mut Vec<DayCount>, more: &[DayCount]) {
+    for count in more {
+        match into.iter_mut().find(|d| d.day == count.day) {
+            Some(d) => d.volume.merge(count.volume),
+            None => into.push(*count),
+        }
+    }
+    into.sort_by_key(|d| d.day);
 }
 
 /// The cutoff as the timestamp text `created_at` is compared with.
@@ -105,8 +227,50 @@ impl Db {
         self.day_counts(WHAT, &rows)
     }
 
+    /// A connection of its own in a read-only transaction whose snapshot
+    /// is taken now (PostgreSQL: `REPEATABLE READ` takes it at the first
+    /// statement): what `days_in` counts later is what was there now.
+    pub(crate) async fn snapshot(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>> {
+        const WHAT: &str = "taking a snapshot to count the traces in";
+        let mut conn = self.timed(WHAT, self.pool().acquire()).await?;
+        for statement in [
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+            "SELECT 1",
+        ] {
+            self.timed(WHAT, sqlx::query(statement).execute(&mut *conn))
+                .await?;
+        }
+        Ok(conn)
+    }
+
+    /// Rows and bytes per day created before `before`, counted in the
+    /// snapshot (`snapshot`), which then ends.
+    pub(crate) async fn days_in(
+        &self,
+        mut snapshot: sqlx::pool::PoolConnection<sqlx::Any>,
+        before: &str,
+    ) -> Result<Vec<DayCount>> {
+        const WHAT: &str = "counting the traces per day";
+        let statement = self.sql.days(true);
+        let rows = self
+            .timed(
+                WHAT,
+                sqlx::query(&statement)
+                    .bind(before)
+                    .fetch_all(&mut *snapshot),
+            )
+            .await?;
+        self.timed(WHAT, sqlx::query("COMMIT").execute(&mut *snapshot))
+            .await?;
+        self.day_counts(WHAT, &rows)
+    }
+
     /// Rows of (day, count, bytes) as day counts.
-    fn day_counts(&self, what: &str, rows: &[sqlx::any::AnyRow]) -> Result<Vec<DayCount>> {
+    pub(crate) fn day_counts(
+        &self,
+        what: &str,
+        rows: &[sqlx::any::AnyRow],
+    ) -> Result<Vec<DayCount>> {
         let mut days = Vec::with_capacity(rows.len());
         for row in rows {
             let day: Option<String> = row.try_get(0).map_err(|e| self.error(what, &e))?;
@@ -121,51 +285,190 @@ impl Db {
         Ok(days)
     }
 
-    /// Deletes one batch of at most `size` rows created before `before`,
-    /// in its own transaction; returns what went, per day (empty: done).
-    /// `resume` carries where the previous batch ended (PostgreSQL).
+    /// Deletes one batch of about `size` rows created before `before`, in
+    /// its own transaction; returns what went, per day, and whether the
+    /// purge is done. `cursor` carries where the previous batch ended.
     pub(crate) async fn purge_batch(
         &self,
         before: &str,
         size: usize,
-        resume: &mut Option<String>,
-    ) -> Result<Vec<DayCount>> {
+        cursor: &mut Cursor,
+    ) -> Result<Batch> {
+        let plan = match &cursor.plan {
+            Some(plan) => plan.clone(),
+            None => {
+                let plan = self.plan().await?;
+                cursor.plan = Some(plan.clone());
+                plan
+            }
+        };
+        let index = match plan {
+            Plan::OldestFirst => {
+                let days = match self.sql.dialect {
+                    Dialect::Sqlite => self.batch_sqlite(before, size).await?,
+                    Dialect::Postgres | Dialect::Mysql => self.batch_locked(before, size).await?,
+                };
+                return Ok(Batch::ends_when_empty(days));
+            }
+            Plan::Windows => None,
+            Plan::WindowsByIndex(index) => Some(index),
+        };
+        // A window purge: from the oldest row past the cutoff, window
+        // after window, up to the cutoff; then from the oldest again, so
+        // rows that came back behind the windows are seen (and the budget
+        // stops a table that keeps refilling).
+        let start = match cursor.start.take() {
+            Some(start) => start,
+            None => match self.first_expired(before).await? {
+                Some(start) => {
+                    cursor.passes += 1;
+                    start
+                }
+                None => {
+                    return Ok(Batch {
+                        days: Vec::new(),
+                        done: true,
+                    });
+                }
+            },
+        };
+        let (days, end, reached) = match index {
+            None => self.window_postgres(before, &start, size).await?,
+            Some(index) => self.window_mysql(before, &start, size, &index).await?,
+        };
+        if !reached {
+            cursor.start = Some(end);
+        }
+        Ok(Batch { days, done: false })
+    }
+
+    /// The oldest `created_at` before the cutoff, as text (None: none).
+    async fn first_expired(&self, before: &str) -> Result<Option<String>> {
+        let statement = self.sql.first_expired();
+        let row = self
+            .timed(
+                PURGING,
+                sqlx::query(&statement).bind(before).fetch_one(self.pool()),
+            )
+            .await?;
+        row.try_get(0).map_err(|e| self.error(PURGING, &e))
+    }
+
+    /// How this table's purge goes: windows of `created_at` where an
+    /// index leads with it (PostgreSQL's planner takes a range on it by
+    /// itself; MySQL is told which), the oldest rows by key otherwise.
+    async fn plan(&self) -> Result<Plan> {
         match self.sql.dialect {
-            Dialect::Postgres => self.batch_postgres(before, size, resume).await,
-            Dialect::Sqlite => self.batch_sqlite(before, size).await,
-            Dialect::Mysql => self.batch_locked(before, size).await,
+            Dialect::Sqlite => Ok(Plan::OldestFirst),
+            Dialect::Postgres => Ok(Plan::Windows),
+            Dialect::Mysql => {
+                let indexes = self.indexes().await?;
+                Ok(indexes
+                    .into_iter()
+                    .find(|i| i.leads_with("created_at"))
+                    .map_or(Plan::OldestFirst, |i| Plan::WindowsByIndex(i.name)))
+            }
         }
     }
 
-    /// One statement: the counts come back per day. In an explicit
-    /// transaction all the same: a batch the server is still running when
-    /// the tool is interrupted then rolls back (no COMMIT comes) instead of
-    /// deleting rows the interrupted run did not count.
-    async fn batch_postgres(
+    /// One statement finds the window's end, deletes the window and
+    /// counts what went per day. In an explicit transaction all the same:
+    /// a batch the server is still running when the tool is interrupted
+    /// then rolls back (no COMMIT comes) instead of deleting rows the
+    /// interrupted run did not count. Rows another purge deleted first
+    /// are not returned, so not counted.
+    async fn window_postgres(
         &self,
         before: &str,
+        start: &str,
         size: usize,
-        resume: &mut Option<String>,
-    ) -> Result<Vec<DayCount>> {
-        let statement = self.sql.delete_batch(size, resume.is_some());
-        let mut query = sqlx::query(&statement).bind(before);
-        if let Some(after) = resume.as_deref() {
-            query = query.bind(after);
-        }
+    ) -> Result<(Vec<DayCount>, String, bool)> {
+        let statement = self.sql.delete_window(size);
+        let query = sqlx::query(&statement).bind(before).bind(start);
         let mut tx = self.timed(PURGING, self.pool().begin()).await?;
         let rows = self.timed(PURGING, query.fetch_all(&mut *tx)).await?;
         self.commit(tx).await?;
-        for row in &rows {
-            let newest: Option<String> = row.try_get(3).map_err(|e| self.error(PURGING, &e))?;
-            if newest > *resume {
-                *resume = newest;
-            }
-        }
-        self.day_counts(PURGING, &rows)
+        let (edge, deleted): (Vec<_>, Vec<_>) = rows
+            .iter()
+            .partition(|row| row.try_get::<Option<String>, _>(0).ok().flatten().is_none());
+        let Some(edge) = edge.first() else {
+            return Err(crate::error::Error::cloud(format!(
+                "{PURGING} on {}: the batch did not say where its window ended",
+                self.storage.location()
+            )));
+        };
+        let end: String = self.get(PURGING, edge, 3)?;
+        let reached: bool = self.get(PURGING, edge, 4)?;
+        let deleted: Vec<sqlx::any::AnyRow> = deleted.into_iter().cloned().collect();
+        Ok((self.day_counts(PURGING, &deleted)?, end, reached))
     }
 
-    /// One statement that deletes and says what went, in a transaction
-    /// for the same reason as PostgreSQL's. A SELECT first would take a
+    /// MySQL/MariaDB: the window's end (a plain read of the `created_at`
+    /// index), then in one transaction the window's rows locked and
+    /// counted per day, and deleted by the same range; a different count
+    /// means something else deleted rows meanwhile: rolled back rather
+    /// than miscounted.
+    async fn window_mysql(
+        &self,
+        before: &str,
+        start: &str,
+        size: usize,
+        index: &str,
+    ) -> Result<(Vec<DayCount>, String, bool)> {
+        let edge = self.sql.window_end_text(size);
+        let row = self
+            .timed(
+                PURGING,
+                sqlx::query(&edge)
+                    .bind(before)
+                    .bind(start)
+                    .bind(before)
+                    .bind(before)
+                    .bind(start)
+                    .bind(before)
+                    .fetch_one(self.pool()),
+            )
+            .await?;
+        let end: Option<String> = row.try_get(0).map_err(|e| self.error(PURGING, &e))?;
+        let end = end.unwrap_or_else(|| before.to_string());
+        let reached = end.as_str() >= before;
+        let mut tx = self.timed(PURGING, self.pool().begin()).await?;
+        let lock = self.sql.lock_window(index);
+        let rows = self
+            .timed(
+                PURGING,
+                sqlx::query(&lock)
+                    .bind(start)
+                    .bind(end.as_str())
+                    .fetch_all(&mut *tx),
+            )
+            .await?;
+        let days = self.day_counts(PURGING, &rows)?;
+        let locked: u64 = days.iter().map(|d| d.volume.objects).sum();
+        let delete = self.sql.delete_window_by_index(index);
+        let done = self
+            .timed(
+                PURGING,
+                sqlx::query(&delete)
+                    .bind(start)
+                    .bind(end.as_str())
+                    .execute(&mut *tx),
+            )
+            .await?
+            .rows_affected();
+        if done != locked {
+            self.timed(PURGING, tx.rollback()).await?;
+            return Err(crate::error::Error::cloud(format!(
+                "{PURGING} on {}: {done} rows deleted of {locked} locked; rolled back",
+                self.storage.location()
+            )));
+        }
+        self.commit(tx).await?;
+        Ok((days, end, reached))
+    }
+
+    /// SQLite: one statement that deletes and says what went, in a
+    /// transaction for the same reason as PostgreSQL's. A SELECT first would take a
     /// read lock that SQLite cannot raise to a write lock while another
     /// purge writes (it answers "database is locked" at once); a
     /// transaction that starts by writing waits its turn. Rows another
@@ -193,7 +496,7 @@ impl Db {
     /// tool waits (within the time limit) and counts the batch; the purge
     /// stops after it (`interrupt::uncut`). Before the COMMIT a batch is cut
     /// as any request is, and its transaction rolls back.
-    async fn commit(&self, tx: sqlx::Transaction<'_, sqlx::Any>) -> Result<()> {
+    pub(crate) async fn commit(&self, tx: sqlx::Transaction<'_, sqlx::Any>) -> Result<()> {
         let _uncut = crate::interrupt::uncut();
         self.timed(PURGING, tx.commit()).await
     }
@@ -304,6 +607,29 @@ mod tests {
                 left -= deleted;
             }
         }
+    }
+
+    #[test]
+    fn batches_shrink_at_once_and_grow_after_three_fast_ones() {
+        let mut sizer = BatchSizer::new(5_000);
+        sizer.learn(5_000, 100);
+        assert_eq!(sizer.rows, 5_000, "a short purge keeps its batches");
+        sizer.adapt = true;
+        sizer.learn(5_000, 100);
+        assert_eq!(sizer.rows, 1_250, "a 100 ms batch shrinks to 25 ms");
+        sizer.learn(1_250, 5);
+        sizer.learn(1_250, 5);
+        assert_eq!(sizer.rows, 1_250, "two fast batches may be noise");
+        sizer.learn(1_250, 5);
+        assert_eq!(sizer.rows, 2_500, "at most twice as big");
+        sizer.learn(2_500, 25);
+        sizer.learn(2_500, 5);
+        sizer.learn(2_500, 5);
+        assert_eq!(sizer.rows, 2_500, "a batch on target ends the streak");
+        sizer.learn(0, 500);
+        assert_eq!(sizer.rows, 2_500, "an empty window teaches nothing");
+        sizer.learn(2_500, 10_000);
+        assert_eq!(sizer.rows, 200, "never below the floor");
     }
 
     #[test]

@@ -17,9 +17,12 @@ use crate::check::CheckResult;
 use crate::error::{Error, Result};
 use crate::report::model::StorageSummary;
 use crate::scan::{Judge, Place, Progress, ScanOutcome, Selection, Volume};
+use crate::spec::database::Dialect;
 use crate::stores::sql::Db;
 use crate::stores::sql::inspect::Sizes;
-use crate::stores::sql::scan::{BATCH_ROWS, Budget, DayCount, cutoff_text};
+use crate::stores::sql::scan::{
+    BATCH_ROWS, BatchSizer, Budget, Cursor, DayCount, cutoff_text, merge_days,
+};
 use crate::stores::{Retention, RetentionWant, TraceStore};
 
 /// A connected traces table.
@@ -69,48 +72,109 @@ impl SqlStore {
     }
 
     /// Deletes every row before `cutoff`, batch after batch, recording
-    /// each batch as it commits (what an interruption reports).
+    /// each batch as it commits (what an interruption reports). The rows
+    /// past the cutoff when it began (`counted`) may arrive while it runs:
+    /// until then batches keep their first size, and the budget is
+    /// settled once they are known (before a second pass at the latest).
     async fn purge(
         &self,
         before: &str,
-        mut budget: Budget,
+        counted: &Counted,
         out: &mut ScanOutcome,
         progress: &Progress,
     ) -> Result<()> {
-        let mut resume = None;
+        // Deleted before the count was known.
+        let mut unsettled = 0u64;
+        let mut cursor = Cursor::default();
+        let mut sizer = BatchSizer::new(self.batch_rows);
+        let mut budget: Option<Budget> = None;
         loop {
             // Stop between batches, never inside one (see `interrupt::uncut`).
             if crate::interrupt::requested() {
                 return Err(Error::Interrupted);
             }
+            if budget.is_none() && cursor.starts_a_pass_again() {
+                counted.wait().await;
+            }
+            if budget.is_none()
+                && let Some(known) = counted.get()
+            {
+                // A purge of a few batches keeps them whole: sizing them
+                // would only split what is quickly done anyway.
+                sizer.adapt = known.left() > 3 * self.batch_rows as u64;
+                budget = Some(known);
+                self.spend(budget.as_mut(), std::mem::take(&mut unsettled))?;
+            }
             let started = std::time::Instant::now();
-            let batch = self
-                .db
-                .purge_batch(before, self.batch_rows, &mut resume)
-                .await?;
+            let batch = self.db.purge_batch(before, sizer.rows, &mut cursor).await?;
             // The batch's transaction is the longest any lock is held.
-            let rows: u64 = batch.iter().map(|d| d.volume.objects).sum();
-            tracing::debug!(
-                rows,
-                ms = started.elapsed().as_millis() as u64,
-                "purge batch committed"
-            );
-            if batch.is_empty() {
+            let ms = started.elapsed().as_millis() as u64;
+            if batch.done {
+                // The last look found nothing to delete: no lock taken.
+                tracing::debug!(ms, "purge done: nothing left past the cutoff");
                 return Ok(());
             }
-            let mut total = Volume::default();
-            for count in &batch {
-                progress.deleted(count.day, count.volume, 0);
-                total.merge(count.volume);
+            let rows: u64 = batch.days.iter().map(|d| d.volume.objects).sum();
+            tracing::debug!(rows, size = sizer.rows, ms, "purge batch committed");
+            sizer.learn(rows, ms);
+            let total = self.record(&batch.days, out, progress);
+            match budget.as_mut() {
+                Some(_) => self.spend(budget.as_mut(), total.objects)?,
+                None => unsettled += total.objects,
             }
-            out.deleted.merge(total);
-            progress.advance(total.objects, "purged");
-            budget.spend(total.objects).map_err(|why| {
-                Error::cloud(format!(
-                    "purging {}: {why}; stopped",
-                    self.db.storage.location()
-                ))
-            })?;
+        }
+    }
+
+    /// Records what went (a batch, a partition) into the outcome and the
+    /// progress; returns its total.
+    fn record(&self, days: &[DayCount], out: &mut ScanOutcome, progress: &Progress) -> Volume {
+        let mut total = Volume::default();
+        for count in days {
+            progress.deleted(count.day, count.volume, 0);
+            total.merge(count.volume);
+        }
+        out.deleted.merge(total);
+        progress.advance(total.objects, "purged");
+        total
+    }
+
+    /// Records `rows` deleted against the budget; an error once the
+    /// purge deleted more than there were.
+    fn spend(&self, budget: Option<&mut Budget>, rows: u64) -> Result<()> {
+        let Some(budget) = budget else {
+            return Ok(());
+        };
+        budget.spend(rows).map_err(|why| {
+            Error::cloud(format!(
+                "purging {}: {why}; stopped",
+                self.db.storage.location()
+            ))
+        })
+    }
+}
+
+/// The purge's budget once the count is known (`None` inside: the count
+/// failed, and its error ends the run).
+#[derive(Debug, Default)]
+struct Counted {
+    budget: std::cell::Cell<Option<Option<Budget>>>,
+    known: tokio::sync::Notify,
+}
+
+impl Counted {
+    fn set(&self, budget: Option<Budget>) {
+        self.budget.set(Some(budget));
+        self.known.notify_one();
+    }
+
+    fn get(&self) -> Option<Budget> {
+        self.budget.get().flatten()
+    }
+
+    /// Until the count is in (or failed).
+    async fn wait(&self) {
+        if self.budget.get().is_none() {
+            self.known.notified().await;
         }
     }
 }
@@ -147,19 +211,79 @@ impl TraceStore for SqlStore {
         async move {
             let before = cutoff_text(judge.cutoff);
             let expired_only = selection == Selection::Expired;
-            let days = self
-                .db
-                .days(expired_only.then_some(before.as_str()))
-                .await?;
             let mut out = ScanOutcome::default();
+            // PostgreSQL counts what is past the cutoff on its second
+            // connection while the first deletes: the count reads a
+            // snapshot taken before the first batch, so it sees what was
+            // there when the purge began, as a count run first would.
+            let counted = Counted::default();
+            // PostgreSQL drops the partitions wholly past the cutoff whole
+            // (`partitions`), before the count: dropping would wait on a
+            // count beside it, and the count on the drop.
+            let whole = if purge && expired_only && self.db.sql.dialect == Dialect::Postgres {
+                self.db
+                    .layout()
+                    .await?
+                    .map(|layout| layout.wholly_before(&before).into_iter().cloned().collect())
+                    .unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+            let days = if purge
+                && expired_only
+                && whole.is_empty()
+                && self.db.sql.dialect == Dialect::Postgres
+            {
+                let snapshot = self.db.snapshot().await?;
+                let count = async {
+                    let days = self.db.days_in(snapshot, &before).await;
+                    counted.set(days.as_ref().ok().map(|d| Budget::of(d)));
+                    days
+                };
+                let (days, ()) =
+                    futures::try_join!(count, self.purge(&before, &counted, &mut out, progress))?;
+                days
+            } else {
+                // The partitions wholly past the cutoff go first, each
+                // counted under its lock as it goes; the count after them
+                // reads only what is left (the boundary partition).
+                let mut dropped = Vec::new();
+                for partition in &whole {
+                    if crate::interrupt::requested() {
+                        return Err(Error::Interrupted);
+                    }
+                    let started = std::time::Instant::now();
+                    let days = self.db.drop_partition(partition).await?;
+                    let total = self.record(&days, &mut out, progress);
+                    tracing::debug!(
+                        partition = partition.name.as_str(),
+                        rows = total.objects,
+                        ms = started.elapsed().as_millis() as u64,
+                        "partition past the cutoff dropped"
+                    );
+                    merge_days(&mut dropped, &days);
+                }
+                let days = self
+                    .db
+                    .days(expired_only.then_some(before.as_str()))
+                    .await?;
+                if purge {
+                    counted.set(Some(Budget::of(&days)));
+                    self.purge(&before, &counted, &mut out, progress).await?;
+                }
+                if dropped.is_empty() {
+                    days
+                } else {
+                    merge_days(&mut dropped, &days);
+                    dropped
+                }
+            };
             Self::tally(judge, selection, &days, &mut out, &self.db.sql.name);
             if selection == Selection::All {
                 let sizes = self.db.sizes().await?;
                 let _ = self.sizes.set(sizes);
             }
             if purge {
-                self.purge(&before, Budget::of(&days), &mut out, progress)
-                    .await?;
                 for day in days
                     .iter()
                     .filter_map(|d| d.day)
