@@ -852,6 +852,50 @@ async fn local_to_gcs_writes_the_seeds_json_flat_and_keeps_each_date() {
             .map(|at| at.timestamp());
         assert_eq!(kept, Some(t.created), "{resource:#}");
     }
+    // The report ages the copies by that date too (their `timeCreated`
+    // is today): the oldest is the oldest seeded day.
+    let report = Run::new(pair.dir.path())
+        .env(
+            "GOOGLE_APPLICATION_CREDENTIALS",
+            crate::support::bench_file("CT_TEST_GCS_KEY_FILE"),
+        )
+        .args(["--output", "json", "-e", "cold", "report", "--no-checks"])
+        .run()
+        .code(0)
+        .json();
+    let oldest = seeded.iter().map(Trace::day).min();
+    assert_eq!(report["oldest"].as_str(), oldest.as_deref(), "{report:#}");
+}
+
+#[tokio::test]
+#[ignore = "needs the bench: run scripts/test.sh"]
+async fn a_gcs_destination_losing_an_answer_and_refusing_one_key_in_ten_loses_nothing() {
+    let pair = Pair::new(Side::local(), Side::gcs());
+    let Side::Gcs { host, .. } = &pair.to else {
+        unreachable!("the destination is GCS")
+    };
+    let proxy = crate::fault_proxy::FaultProxy::start(host.parse().expect("ip:port"));
+    pair.write_spec(Some(&proxy.endpoint()));
+    let seeded = traces("gf", 0..5, 10);
+    pair.from.seed(&seeded).await;
+    // The first upload is carried out and its answer held past the attempt
+    // limit (40% of --timeout 10): the retry finds the object there (412)
+    // and confirms it by its hashes. Every lookup of a trace numbered
+    // ...x0003 (one in ten) answers 500: those stay in the source.
+    proxy.on("POST", "", Fault::Hold(Duration::from_secs(6)), 1);
+    proxy.on_target("GET", "x0003_", Fault::Bare(500), usize::MAX);
+    let out = pair
+        .tool(&["--move", "--yes", "--concurrency", "1", "--timeout", "10"])
+        .run()
+        .code(1);
+    let report = json(&out);
+    assert_eq!(report["failed"], 5, "{}", out.stdout);
+    assert_eq!(report["copied"], 45, "{}", out.stdout);
+    assert_eq!(report["removed_from_source"], 45);
+    assert_eq!(pair.accounted(&seeded).await, (5, 45));
+    proxy.clear_rules();
+    pair.tool(&["--move", "--yes"]).run().code(0);
+    assert_eq!(pair.accounted(&seeded).await, (0, seeded.len()));
 }
 
 #[tokio::test]

@@ -937,6 +937,22 @@ mod tests {
     }
 
     #[test]
+    fn a_copy_is_dated_by_the_date_it_carries_not_by_its_upload() {
+        let listed: Object = serde_json::from_value(serde_json::json!({
+            "name": "traces/a.json",
+            "timeCreated": "2026-12-08T01:00:00Z",
+            "metadata": {CREATED_FIELD: "2026-11-01T10:00:00+00:00"},
+        }))
+        .expect("an object");
+        let at = listed.created().map(|t| t.to_rfc3339());
+        assert_eq!(at.as_deref(), Some("2026-11-01T10:00:00+00:00"));
+        let mut plain = listed.clone();
+        plain.metadata = None;
+        let at = plain.created().map(|t| t.to_rfc3339());
+        assert_eq!(at.as_deref(), Some("2026-12-08T01:00:00+00:00"));
+    }
+
+    #[test]
     fn object_names_are_escaped_as_one_path_segment() {
         assert_eq!(
             escape("traces/2026-12-01/a b.json"),
