@@ -686,7 +686,9 @@ impl Gcs {
         }
     }
 
-    /// Deletes the object `name` only while `generation` is its live one
+    /// Deletes generation `generation` of the object `name` for good
+    /// (`generation`: on a versioned bucket it does not linger as a
+    /// noncurrent version), only while it is the live one
     /// (`ifGenerationMatch`).
     pub(crate) async fn delete_if_generation(
         &self,
@@ -695,10 +697,10 @@ impl Gcs {
         generation: &str,
     ) -> Result<Conditional> {
         let url = format!(
-            "{}/o/{}?ifGenerationMatch={}",
+            "{}/o/{}?generation={generation}&ifGenerationMatch={generation}",
             self.bucket_url(bucket),
             escape(name),
-            escape(generation)
+            generation = escape(generation)
         );
         let (answer, resource) = self
             .on_object("objects.delete", hyper::Method::DELETE, url, bucket, name)

@@ -15,9 +15,10 @@
 //!   on what it received (MD5, else CRC32C), compared with the bytes sent;
 //!   a mismatch deletes that generation and is an error.
 //! - **Reads** take the object's generation, then that generation's bytes
-//!   (checked against its MD5); **removal** deletes that generation only
-//!   (`ifGenerationMatch`), after reading that it is still the live one
-//!   (fake-gcs-server ignores the precondition on a delete; Google does not).
+//!   (checked against its MD5); **removal** deletes that generation only,
+//!   for good (`generation`, `ifGenerationMatch`), after reading that it is
+//!   still the live one (fake-gcs-server ignores the precondition on a
+//!   delete; Google does not).
 
 #![warn(unreachable_pub)]
 
