@@ -20,7 +20,8 @@ pub(crate) const RESOURCE_MANAGER: &str = "https://cloudresourcemanager.googleap
 /// The JSON batch endpoint takes at most this many calls a request.
 pub(crate) const BATCH_MAX: usize = 100;
 /// What a listing page asks for: only what the scan reads.
-const LIST_FIELDS: &str = "items(name,size,timeCreated,storageClass,generation,md5Hash,crc32c,metadata),prefixes,nextPageToken";
+const LIST_FIELDS: &str =
+    "items(name,size,timeCreated,storageClass,generation,metadata),prefixes,nextPageToken";
 /// The custom metadata field a trace written by `migrate` carries: when
 /// the trace was stored (RFC 3339), which a copy's `timeCreated` is not.
 pub(crate) const CREATED_FIELD: &str = "chronotrace-created";
