@@ -3,7 +3,9 @@
 //! rejects, no key file, a bucket name GCS refuses, a purge that is a dry
 //! run. The suite's behaviours are in `conformance/gcs.rs`.
 
-use crate::conformance::gcs::{make_bucket, names, now_millis, put, server, uuid_v7};
+use crate::conformance::gcs::{
+    escape, get, http, http_typed, make_bucket, names, now_millis, put, resource, server, uuid_v7,
+};
 use crate::support::{Run, bench_file, tempdir};
 
 /// A bucket name no other test uses: `ct-{tag}-{nanoseconds}`.
@@ -588,4 +590,53 @@ fn day_folders_are_verified_and_purged_by_seeking_past_the_young_days() {
     let mut want = young.clone();
     want.insert("tracesX/old.json".to_string());
     assert_eq!(left, want);
+}
+
+/// Outside the tool, what `migrate`'s GCS adapter relies on and where
+/// fake-gcs-server falls short: it honours `ifGenerationMatch=0` on a
+/// multipart upload, the adapter's (412: never over an object that exists;
+/// a media upload ignores it), and ignores `ifGenerationMatch` on a delete
+/// (deletes another generation). The
+/// adapter therefore reads the live generation before its conditional
+/// delete; on Google the precondition closes the window. If this test
+/// fails on the delete, the emulator has learnt the precondition: say so in
+/// docs/gcs.md.
+#[test]
+#[ignore = "needs the bench: run scripts/test.sh"]
+fn fake_gcs_server_honours_generation_zero_on_upload_and_ignores_it_on_delete() {
+    let bucket = unique_bucket("gen");
+    make_bucket(&server(), &bucket);
+    let name = "traces/ct_gen_1764000000.json";
+    put(&server(), &bucket, name, "{}");
+    let generation = resource(&server(), &bucket, name)["generation"]
+        .as_str()
+        .expect("a generation")
+        .to_owned();
+    let upload =
+        format!("/upload/storage/v1/b/{bucket}/o?uploadType=multipart&ifGenerationMatch=0");
+    let body = format!(
+        "--b\r\nContent-Type: application/json\r\n\r\n{{\"name\":\"{name}\"}}\r\n--b\r\nContent-Type: application/json\r\n\r\n{{\"other\":1}}\r\n--b--\r\n"
+    );
+    let typed = "multipart/related; boundary=b";
+    let (status, _) = http_typed(&server(), "POST", &upload, typed, body.as_bytes());
+    assert_eq!(status, 412, "an upload over an existing object");
+    assert_eq!(
+        get(&server(), &bucket, name),
+        b"{}",
+        "the object is as it was"
+    );
+    let other = format!("{}1", generation);
+    let delete = format!(
+        "/storage/v1/b/{bucket}/o/{}?ifGenerationMatch={other}",
+        escape(name)
+    );
+    let (status, _) = http(&server(), "DELETE", &delete, b"");
+    assert!(
+        (200..300).contains(&status),
+        "fake-gcs-server now answers {status} to a delete of another generation"
+    );
+    assert!(
+        names(&server(), &bucket, "traces/").is_empty(),
+        "the quirk: the object went despite the precondition"
+    );
 }

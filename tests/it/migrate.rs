@@ -1,7 +1,8 @@
 //! `migrate` (issue 25): traces copied and moved between the bench's real
-//! stores — the local disk, Garage (and moto), Redis, PostgreSQL and
-//! MariaDB — in each store's own layout and form (the package's zip
-//! bundles on disks and buckets, the seed's JSON in Redis and tables).
+//! stores — the local disk, Garage (and moto), fake-gcs-server, Redis,
+//! PostgreSQL and MariaDB — in each store's own layout and form (the
+//! package's zip bundles on disks and S3 buckets, the seed's JSON in GCS,
+//! Redis and tables).
 //!
 //! Every test seeds a set of traces, runs the binary, and accounts for
 //! every seeded trace by bytes: it is in the source as seeded, in the
@@ -104,6 +105,11 @@ pub enum Side {
         bucket: String,
         client: Client,
     },
+    /// fake-gcs-server: the seed's flat `traces/{id}.json`.
+    Gcs {
+        host: String,
+        bucket: String,
+    },
     Redis {
         ns: String,
     },
@@ -131,6 +137,14 @@ impl Side {
         }
     }
 
+    pub fn gcs() -> Side {
+        let host = crate::conformance::gcs::server();
+        // `ct-g-{nanoseconds}`: a bucket name GCS accepts.
+        let bucket = format!("mig-{}", namespace("g").trim_end_matches(':'));
+        crate::conformance::gcs::make_bucket(&host, &bucket);
+        Side::Gcs { host, bucket }
+    }
+
     pub fn redis() -> Side {
         Side::Redis {
             ns: namespace("mig"),
@@ -152,7 +166,7 @@ impl Side {
     pub fn form(&self) -> Form {
         match self {
             Side::Local(_) | Side::Bucket { .. } => Form::Bundle,
-            Side::Redis { .. } | Side::Table { .. } => Form::Json,
+            Side::Gcs { .. } | Side::Redis { .. } | Side::Table { .. } => Form::Json,
         }
     }
 
@@ -174,6 +188,10 @@ impl Side {
                 },
                 endpoint_url.unwrap_or(&endpoint.url),
                 endpoint.region
+            ),
+            Side::Gcs { host, bucket } => format!(
+                "  {env}:\n    storage: gcs\n    endpoint: {}\n    bucket: {bucket}\n    retention_days: {RETENTION}\n",
+                endpoint_url.map_or_else(|| format!("http://{host}"), str::to_string)
             ),
             Side::Redis { ns } => format!(
                 "  {env}:\n    storage: redis\n    url: {}\n    key_prefix: '{ns}traces:'\n    index_key: '{ns}index'\n    retention_days: {RETENTION}\n",
@@ -211,6 +229,17 @@ impl Side {
                         .send()
                         .await
                         .expect("put a trace");
+                }
+            }
+            Side::Gcs { host, bucket } => {
+                for t in traces {
+                    let name = format!("traces/{}.json", t.id);
+                    crate::conformance::gcs::put(
+                        host,
+                        bucket,
+                        &name,
+                        &String::from_utf8_lossy(&t.json),
+                    );
                 }
             }
             Side::Redis { ns } => {
@@ -301,6 +330,16 @@ impl Side {
                     out.insert(id, body);
                 }
             }
+            Side::Gcs { host, bucket } => {
+                for name in crate::conformance::gcs::names(host, bucket, "") {
+                    let id = name
+                        .strip_prefix("traces/")
+                        .and_then(|f| f.strip_suffix(".json"))
+                        .unwrap_or_else(|| panic!("a stray object in the bucket: {name}"));
+                    let body = crate::conformance::gcs::get(host, bucket, &name);
+                    out.insert(id.to_string(), body);
+                }
+            }
             Side::Redis { ns } => {
                 let mut c = connect();
                 let keys = crate::redis::scan_keys(&mut c, &format!("{ns}traces:*"));
@@ -369,7 +408,11 @@ impl Side {
                     .expect("the trace's file");
                 std::fs::write(file, b"changed").expect("write");
             }
-            _ => unimplemented!("the tests change traces on Redis and the local disk"),
+            Side::Gcs { host, bucket } => {
+                let name = format!("traces/{id}.json");
+                crate::conformance::gcs::put(host, bucket, &name, r#"{"changed":true}"#);
+            }
+            _ => unimplemented!("the tests change traces on Redis, GCS and the local disk"),
         }
     }
 }
@@ -450,6 +493,12 @@ impl Pair {
                 }
                 Side::Redis { .. } => run = run.env("REDIS_PASSWORD", redis_server().1),
                 Side::Table { db, .. } => run = run.env("DB_PASSWORD", &db.password),
+                Side::Gcs { .. } => {
+                    run = run.env(
+                        "GOOGLE_APPLICATION_CREDENTIALS",
+                        crate::support::bench_file("CT_TEST_GCS_KEY_FILE"),
+                    )
+                }
                 Side::Local(_) => {}
             }
         }
@@ -738,8 +787,21 @@ async fn a_destination_refusing_one_key_in_ten_keeps_those_in_the_source() {
 #[ignore = "needs the bench: run scripts/test.sh"]
 async fn a_source_trace_changed_after_its_copy_is_not_removed() {
     let pair = Pair::new(Side::redis(), Side::table("postgres"));
-    let seeded = traces("ch", 0..3, 4);
-    pair.from.seed(&seeded).await;
+    changed_after_its_copy_is_kept(&pair, &traces("ch", 0..3, 4)).await;
+}
+
+#[tokio::test]
+#[ignore = "needs the bench: run scripts/test.sh"]
+async fn a_gcs_source_trace_changed_after_its_copy_is_not_removed() {
+    let pair = Pair::new(Side::gcs(), Side::table("postgres"));
+    changed_after_its_copy_is_kept(&pair, &traces("gc", 0..3, 4)).await;
+}
+
+/// The first trace's removal waits at the test gate while the app writes
+/// that trace again: the changed trace stays in the source, as changed,
+/// and the destination holds the copy read before.
+async fn changed_after_its_copy_is_kept(pair: &Pair, seeded: &[Trace]) {
+    pair.from.seed(seeded).await;
     let gate = pair.dir.path().join("gate");
     std::fs::write(&gate, "").expect("gate");
     let child = pair
@@ -769,6 +831,92 @@ async fn a_source_trace_changed_after_its_copy_is_not_removed() {
     let destination = pair.to.contents().await;
     let original = seeded.iter().find(|t| t.id == id).expect("seeded");
     assert_eq!(destination[&id], original.json);
+}
+
+#[tokio::test]
+#[ignore = "needs the bench: run scripts/test.sh"]
+async fn local_to_gcs_writes_the_seeds_json_flat_and_keeps_each_date() {
+    let pair = Pair::new(Side::local(), Side::gcs());
+    let seeded = traces("lq", 0..5, 8);
+    move_converges(&pair, &seeded).await;
+    // Flat, as the seed writes, and dated by the trace, not by the copy.
+    let Side::Gcs { host, bucket } = &pair.to else {
+        unreachable!("the destination is GCS")
+    };
+    for t in &seeded {
+        let resource =
+            crate::conformance::gcs::resource(host, bucket, &format!("traces/{}.json", t.id));
+        let kept = resource["metadata"]["chronotrace-created"]
+            .as_str()
+            .and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok())
+            .map(|at| at.timestamp());
+        assert_eq!(kept, Some(t.created), "{resource:#}");
+    }
+    // The report ages the copies by that date too (their `timeCreated`
+    // is today): the oldest is the oldest seeded day.
+    let report = Run::new(pair.dir.path())
+        .env(
+            "GOOGLE_APPLICATION_CREDENTIALS",
+            crate::support::bench_file("CT_TEST_GCS_KEY_FILE"),
+        )
+        .args(["--output", "json", "-e", "cold", "report", "--no-checks"])
+        .run()
+        .code(0)
+        .json();
+    let oldest = seeded.iter().map(Trace::day).min();
+    assert_eq!(report["oldest"].as_str(), oldest.as_deref(), "{report:#}");
+}
+
+#[tokio::test]
+#[ignore = "needs the bench: run scripts/test.sh"]
+async fn a_gcs_destination_losing_an_answer_and_refusing_one_key_in_ten_loses_nothing() {
+    let pair = Pair::new(Side::local(), Side::gcs());
+    let Side::Gcs { host, .. } = &pair.to else {
+        unreachable!("the destination is GCS")
+    };
+    let proxy = crate::fault_proxy::FaultProxy::start(host.parse().expect("ip:port"));
+    pair.write_spec(Some(&proxy.endpoint()));
+    let seeded = traces("gf", 0..5, 10);
+    pair.from.seed(&seeded).await;
+    // The first upload is carried out and its answer held past the attempt
+    // limit (40% of --timeout 10): the retry finds the object there (412)
+    // and confirms it by its hashes. Every lookup of a trace numbered
+    // ...x0003 (one in ten) answers 500: those stay in the source.
+    proxy.on("POST", "", Fault::Hold(Duration::from_secs(6)), 1);
+    proxy.on_target("GET", "x0003_", Fault::Bare(500), usize::MAX);
+    let out = pair
+        .tool(&["--move", "--yes", "--concurrency", "1", "--timeout", "10"])
+        .run()
+        .code(1);
+    let report = json(&out);
+    assert_eq!(report["failed"], 5, "{}", out.stdout);
+    assert_eq!(report["copied"], 45, "{}", out.stdout);
+    assert_eq!(report["removed_from_source"], 45);
+    assert_eq!(pair.accounted(&seeded).await, (5, 45));
+    proxy.clear_rules();
+    pair.tool(&["--move", "--yes"]).run().code(0);
+    assert_eq!(pair.accounted(&seeded).await, (0, seeded.len()));
+}
+
+#[tokio::test]
+#[ignore = "needs the bench: run scripts/test.sh"]
+async fn gcs_to_redis_moves_the_json_with_its_date_and_a_rerun_converges() {
+    let pair = Pair::new(Side::gcs(), Side::redis());
+    let seeded = traces("gr", 0..5, 8);
+    move_converges(&pair, &seeded).await;
+    // Each index entry scored by the time the trace was stored.
+    let Side::Redis { ns } = &pair.to else {
+        unreachable!("the destination is Redis")
+    };
+    let mut c = connect();
+    for t in &seeded {
+        let score: Option<i64> = redis::cmd("ZSCORE")
+            .arg(format!("{ns}index"))
+            .arg(&t.id)
+            .query(&mut c)
+            .expect("zscore");
+        assert_eq!(score, Some(t.created), "{}", t.id);
+    }
 }
 
 #[test]

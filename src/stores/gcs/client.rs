@@ -21,7 +21,10 @@ pub(crate) const RESOURCE_MANAGER: &str = "https://cloudresourcemanager.googleap
 pub(crate) const BATCH_MAX: usize = 100;
 /// What a listing page asks for: only what the scan reads.
 const LIST_FIELDS: &str =
-    "items(name,size,timeCreated,storageClass,generation),prefixes,nextPageToken";
+    "items(name,size,timeCreated,storageClass,generation,metadata),prefixes,nextPageToken";
+/// The custom metadata field a trace written by `migrate` carries: when
+/// the trace was stored (RFC 3339), which a copy's `timeCreated` is not.
+pub(crate) const CREATED_FIELD: &str = "chronotrace-created";
 
 /// Every byte but RFC 3986's unreserved ones is escaped in a path segment.
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -72,6 +75,15 @@ pub(crate) struct Object {
     pub(crate) storage_class: Option<String>,
     #[serde(default)]
     pub(crate) generation: Option<String>,
+    /// Base64 of the content's MD5 (absent on a composite object).
+    #[serde(default)]
+    pub(crate) md5_hash: Option<String>,
+    /// Base64 of the content's CRC32C, big-endian.
+    #[serde(default)]
+    pub(crate) crc32c: Option<String>,
+    /// Custom metadata (`CREATED_FIELD`).
+    #[serde(default)]
+    pub(crate) metadata: Option<std::collections::HashMap<String, String>>,
 }
 
 impl Object {
@@ -82,10 +94,17 @@ impl Object {
             .unwrap_or(0)
     }
 
+    /// When the trace was stored: the `CREATED_FIELD` a copy carries,
+    /// else the object's `timeCreated`.
     pub(crate) fn created(&self) -> Option<chrono::DateTime<chrono::Utc>> {
-        self.time_created
-            .as_deref()
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        let kept = self
+            .metadata
+            .as_ref()
+            .and_then(|m| m.get(CREATED_FIELD))
+            .map(String::as_str);
+        kept.into_iter()
+            .chain(self.time_created.as_deref())
+            .find_map(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
             .map(|t| t.with_timezone(&chrono::Utc))
     }
 }
@@ -116,6 +135,24 @@ pub(crate) struct ListQuery {
     /// Folders under the prefix as `prefixes`, not their objects
     /// (`delimiter=/`).
     pub(crate) folders: bool,
+}
+
+/// What an upload that must not replace anything came to.
+#[derive(Debug, Clone)]
+pub(crate) enum Upload {
+    /// Written: the object as the server answered it (its hashes).
+    Created(Box<Object>),
+    /// An object of that name was there already (412): nothing written.
+    Exists,
+}
+
+/// What a delete on the condition of a generation came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Conditional {
+    /// That generation was live and is deleted.
+    Deleted,
+    /// Another generation is live (412), or none is (404): left alone.
+    Changed,
 }
 
 /// What one part of a batch delete came to.
@@ -170,6 +207,23 @@ impl Gcs {
             let cause = failure.cause();
             self.failure(operation, resource, None, cause, None)
         })
+    }
+
+    /// Sends `method` to `url`, a call on the object `bucket/name` (which
+    /// messages name): the answer, and that name.
+    async fn on_object(
+        &self,
+        operation: &str,
+        method: hyper::Method,
+        url: String,
+        bucket: &str,
+        name: &str,
+    ) -> Result<(Response, String)> {
+        let resource = format!("{bucket}/{name}");
+        let answer = self
+            .call(operation, &resource, Request::new(method, url))
+            .await?;
+        Ok((answer, resource))
     }
 
     /// A failed call as the tool reports it.
@@ -533,19 +587,132 @@ impl Gcs {
 
     /// The content of the object `name`, `None` when there is none.
     pub(crate) async fn download(&self, bucket: &str, name: &str) -> Result<Option<Vec<u8>>> {
-        let url = format!("{}/o/{}?alt=media", self.bucket_url(bucket), escape(name));
-        let resource = format!("{bucket}/{name}");
-        let answer = self
-            .call(
-                "objects.get",
-                &resource,
-                Request::new(hyper::Method::GET, url),
-            )
+        self.download_generation(bucket, name, None).await
+    }
+
+    /// The content of generation `generation` of the object `name` (the
+    /// live one when `None`), `None` when there is no such generation.
+    pub(crate) async fn download_generation(
+        &self,
+        bucket: &str,
+        name: &str,
+        generation: Option<&str>,
+    ) -> Result<Option<Vec<u8>>> {
+        let mut url = format!("{}/o/{}?alt=media", self.bucket_url(bucket), escape(name));
+        if let Some(generation) = generation {
+            url.push_str("&generation=");
+            url.push_str(&escape(generation));
+        }
+        let (answer, resource) = self
+            .on_object("objects.get", hyper::Method::GET, url, bucket, name)
             .await?;
         match answer.status {
             200 => Ok(Some(answer.body.to_vec())),
             404 => Ok(None),
             _ => Err(self.refused("objects.get", &resource, &answer)),
+        }
+    }
+
+    /// The object `name`'s resource (size, hashes, generation, custom
+    /// metadata), `None` when there is none.
+    pub(crate) async fn object(&self, bucket: &str, name: &str) -> Result<Option<Object>> {
+        let url = format!("{}/o/{}", self.bucket_url(bucket), escape(name));
+        let (answer, resource) = self
+            .on_object("objects.get", hyper::Method::GET, url, bucket, name)
+            .await?;
+        match answer.status {
+            200 => self.object_of("objects.get", &resource, &answer).map(Some),
+            404 => Ok(None),
+            _ => Err(self.refused("objects.get", &resource, &answer)),
+        }
+    }
+
+    fn object_of(&self, operation: &str, resource: &str, answer: &Response) -> Result<Object> {
+        serde_json::from_slice(&answer.body).map_err(|e| {
+            self.failure(
+                operation,
+                resource,
+                None,
+                ApiCause::Unexplained(format!("not an object resource: {e}")),
+                None,
+            )
+        })
+    }
+
+    /// Writes `body` as the object `name`, typed `content_type`, with the
+    /// custom `metadata`, only if no object of that name exists
+    /// (`ifGenerationMatch=0`): a multipart upload (the resource, then the
+    /// bytes). The answer's object carries the hashes the server computed.
+    pub(crate) async fn upload_new(
+        &self,
+        bucket: &str,
+        name: &str,
+        content_type: &str,
+        metadata: &[(&str, String)],
+        body: &[u8],
+    ) -> Result<Upload> {
+        let url = format!(
+            "{}/upload/storage/v1/b/{}/o?uploadType=multipart&ifGenerationMatch=0",
+            self.endpoint,
+            escape(bucket)
+        );
+        let fields: serde_json::Map<String, serde_json::Value> = metadata
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), v.clone().into()))
+            .collect();
+        let resource_json = serde_json::json!({
+            "name": name,
+            "contentType": content_type,
+            "metadata": fields,
+        });
+        let boundary = multipart_boundary(body);
+        let mut multipart = format!(
+            "--{boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n{resource_json}\r\n--{boundary}\r\nContent-Type: {content_type}\r\n\r\n"
+        )
+        .into_bytes();
+        multipart.extend_from_slice(body);
+        multipart.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let resource = format!("{bucket}/{name}");
+        let request = Request::new(hyper::Method::POST, url).body(
+            &format!("multipart/related; boundary={boundary}"),
+            multipart,
+        );
+        let answer = self.call("objects.insert", &resource, request).await?;
+        match answer.status {
+            200 => self
+                .object_of("objects.insert", &resource, &answer)
+                .map(|object| Upload::Created(Box::new(object))),
+            412 => Ok(Upload::Exists),
+            _ => Err(self.refused("objects.insert", &resource, &answer)),
+        }
+    }
+
+    /// Deletes generation `generation` of the object `name` for good
+    /// (`generation`: on a versioned bucket it does not linger as a
+    /// noncurrent version), only while it is the live one
+    /// (`ifGenerationMatch`).
+    pub(crate) async fn delete_if_generation(
+        &self,
+        bucket: &str,
+        name: &str,
+        generation: &str,
+    ) -> Result<Conditional> {
+        let url = format!(
+            "{}/o/{}?generation={generation}&ifGenerationMatch={generation}",
+            self.bucket_url(bucket),
+            escape(name),
+            generation = escape(generation)
+        );
+        let (answer, resource) = self
+            .on_object("objects.delete", hyper::Method::DELETE, url, bucket, name)
+            .await?;
+        match answer.status {
+            200 | 204 => Ok(Conditional::Deleted),
+            // Gone after an attempt whose answer was lost: that attempt's
+            // own delete (see `ours_if_retried`).
+            404 if answer.after_lost_answer => Ok(Conditional::Deleted),
+            404 | 412 => Ok(Conditional::Changed),
+            _ => Err(self.refused("objects.delete", &resource, &answer)),
         }
     }
 
@@ -561,13 +728,8 @@ impl Gcs {
             url.push_str("?generation=");
             url.push_str(&escape(generation));
         }
-        let resource = format!("{bucket}/{name}");
-        let answer = self
-            .call(
-                "objects.delete",
-                &resource,
-                Request::new(hyper::Method::DELETE, url),
-            )
+        let (answer, _) = self
+            .on_object("objects.delete", hyper::Method::DELETE, url, bucket, name)
             .await?;
         let status = part_status(answer.status, &answer.body);
         Ok(ours_if_retried(status, answer.after_lost_answer))
@@ -617,6 +779,18 @@ impl Gcs {
             .map(|status| ours_if_retried(status, answer.after_lost_answer))
             .collect())
     }
+}
+
+/// A multipart boundary that `body` does not contain.
+fn multipart_boundary(body: &[u8]) -> String {
+    let mut boundary = String::from("chronotrace-ops-part");
+    while body
+        .windows(boundary.len())
+        .any(|w| w == boundary.as_bytes())
+    {
+        boundary.push('x');
+    }
+    boundary
 }
 
 /// A delete's status, knowing whether an earlier attempt of the same call
@@ -763,6 +937,22 @@ mod tests {
             parse_batch(&answer, 4).is_err(),
             "a missing part is an error"
         );
+    }
+
+    #[test]
+    fn a_copy_is_dated_by_the_date_it_carries_not_by_its_upload() {
+        let listed: Object = serde_json::from_value(serde_json::json!({
+            "name": "traces/a.json",
+            "timeCreated": "2026-12-08T01:00:00Z",
+            "metadata": {CREATED_FIELD: "2026-11-01T10:00:00+00:00"},
+        }))
+        .expect("an object");
+        let at = listed.created().map(|t| t.to_rfc3339());
+        assert_eq!(at.as_deref(), Some("2026-11-01T10:00:00+00:00"));
+        let mut plain = listed.clone();
+        plain.metadata = None;
+        let at = plain.created().map(|t| t.to_rfc3339());
+        assert_eq!(at.as_deref(), Some("2026-12-08T01:00:00+00:00"));
     }
 
     #[test]

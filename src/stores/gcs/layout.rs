@@ -59,6 +59,12 @@ pub(crate) fn place(
 
 /// The UTC day of a UUIDv7's timestamp; `None` for any other id.
 pub(crate) fn uuid_v7_day(id: &str) -> Option<NaiveDate> {
+    uuid_v7_time(id).map(|t| t.date_naive())
+}
+
+/// A UUIDv7's timestamp (its first 48 bits, milliseconds since 1970);
+/// `None` for any other id.
+pub(crate) fn uuid_v7_time(id: &str) -> Option<DateTime<Utc>> {
     let bytes = id.as_bytes();
     let shaped = bytes.len() == 36
         && [8, 13, 18, 23].iter().all(|&i| bytes[i] == b'-')
@@ -72,7 +78,7 @@ pub(crate) fn uuid_v7_day(id: &str) -> Option<NaiveDate> {
     }
     let hex: String = id.chars().filter(|c| *c != '-').take(12).collect();
     let millis = i64::from_str_radix(&hex, 16).ok()?;
-    DateTime::from_timestamp_millis(millis).map(|t| t.date_naive())
+    DateTime::from_timestamp_millis(millis)
 }
 
 #[cfg(test)]

@@ -2,7 +2,8 @@
 //! checks (the token exchange, the app's project-wide bindings, the
 //! bucket, its settings and lifecycle rule judged by `checks`, the app's
 //! permissions tested as the app, the probe under `{prefix}/_probe/`), its
-//! provisioning (`provision`); traces expire through `cleanup purge` and
+//! provisioning (`provision`), its traces one at a time for `migrate`
+//! (`items`); traces expire through `cleanup purge` and
 //! the lifecycle rule.
 
 #![warn(unreachable_pub)]
@@ -20,6 +21,7 @@ use crate::check::CheckResult;
 use crate::error::{Error, Result};
 use crate::render::store::StoreFiles;
 use crate::spec::{Environment, GcsStorage};
+use crate::stores::items::TraceItems;
 use crate::stores::{Intent, Provisioned, ScanSource, Steps, Store, TraceStore};
 use crate::transport::overrides::Overrides;
 use crate::transport::rest::RestClient;
@@ -213,6 +215,13 @@ impl Store for GcsBucket<'_> {
             .listing_only(&self.env.name, "a GCS bucket")
             .and_then(|()| self.connect())
             .map(|gcs| Box::new(GcsStore::new(gcs, self.spec, concurrency)) as Box<dyn TraceStore>);
+        futures::future::ready(opened).boxed_local()
+    }
+
+    fn items(&self) -> LocalBoxFuture<'_, Result<Box<dyn TraceItems>>> {
+        let opened = self.connect().map(|gcs| {
+            Box::new(super::items::GcsItems::new(gcs, self.spec)) as Box<dyn TraceItems>
+        });
         futures::future::ready(opened).boxed_local()
     }
 

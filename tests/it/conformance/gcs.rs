@@ -42,7 +42,6 @@ fn emulator(var: &str) -> String {
 
 /// One plain HTTP/1.1 request to the emulator at `host`: (status, body).
 pub fn http(host: &str, method: &str, path: &str, body: &[u8]) -> (u16, Vec<u8>) {
-    let mut stream = TcpStream::connect(host).expect("the emulator answers");
     // Uploads are bytes: gcp-storage-emulator parses a media upload typed
     // application/json and fails on it.
     let content_type = if path.starts_with("/upload/") {
@@ -50,6 +49,18 @@ pub fn http(host: &str, method: &str, path: &str, body: &[u8]) -> (u16, Vec<u8>)
     } else {
         "application/json"
     };
+    http_typed(host, method, path, content_type, body)
+}
+
+/// `http` with the body typed `content_type`.
+pub fn http_typed(
+    host: &str,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    body: &[u8],
+) -> (u16, Vec<u8>) {
+    let mut stream = TcpStream::connect(host).expect("the emulator answers");
     let head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
@@ -94,7 +105,7 @@ fn unchunk(mut data: &[u8]) -> Vec<u8> {
 }
 
 /// `text` escaped as one URL path segment or query value.
-fn escape(text: &str) -> String {
+pub fn escape(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
@@ -147,6 +158,22 @@ pub fn put(host: &str, bucket: &str, name: &str, body: &str) {
     );
     let (status, answer) = http(host, "POST", &path, body.as_bytes());
     assert_eq!(status, 200, "{name}: {}", String::from_utf8_lossy(&answer));
+}
+
+/// The object `name`'s bytes.
+pub fn get(host: &str, bucket: &str, name: &str) -> Vec<u8> {
+    let path = format!("/storage/v1/b/{bucket}/o/{}?alt=media", escape(name));
+    let (status, body) = http(host, "GET", &path, b"");
+    assert_eq!(status, 200, "{name}: {}", String::from_utf8_lossy(&body));
+    body
+}
+
+/// The object `name`'s resource (its generation, hashes, metadata).
+pub fn resource(host: &str, bucket: &str, name: &str) -> Value {
+    let path = format!("/storage/v1/b/{bucket}/o/{}", escape(name));
+    let (status, body) = http(host, "GET", &path, b"");
+    assert_eq!(status, 200, "{name}: {}", String::from_utf8_lossy(&body));
+    serde_json::from_slice(&body).expect("an object resource")
 }
 
 /// Every object name in the bucket under `prefix`, every page.
