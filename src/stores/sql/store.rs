@@ -217,15 +217,11 @@ impl TraceStore for SqlStore {
             // snapshot taken before the first batch, so it sees what was
             // there when the purge began, as a count run first would.
             let counted = Counted::default();
-            // PostgreSQL drops the partitions wholly past the cutoff whole
+            // The partitions wholly past the cutoff go whole
             // (`partitions`), before the count: dropping would wait on a
             // count beside it, and the count on the drop.
-            let whole = if purge && expired_only && self.db.sql.dialect == Dialect::Postgres {
-                self.db
-                    .layout()
-                    .await?
-                    .map(|layout| layout.wholly_before(&before).into_iter().cloned().collect())
-                    .unwrap_or_default()
+            let whole = if purge && expired_only {
+                self.db.wholly_past(&before).await?.1
             } else {
                 Vec::new()
             };
