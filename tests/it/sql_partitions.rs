@@ -79,13 +79,86 @@ fn partitioned_table(name: &'static str) {
         .json();
     assert_eq!(dry["deleted_objects"], expired, "{dry}");
     assert_eq!(db.rows(&table), total, "a dry run deletes nothing");
+    // It names the partition it would drop whole, and counts per partition.
+    let old_rows = db.count(&format!(
+        "SELECT COUNT(*) FROM {t} WHERE created_at < '{split} 00:00:00'"
+    ));
+    assert!(
+        old_rows > 0 && old_rows < expired as i64,
+        "{old_rows} of {expired}"
+    );
+    // Sorted by name: "…_new" before "…_old".
+    let per_partition = |out: &Value| -> Vec<(String, u64, bool)> {
+        let mut partitions: Vec<(String, u64, bool)> = out["table_partitions"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no table_partitions: {out}"))
+            .iter()
+            .map(|p| {
+                let name = p["name"].as_str().unwrap_or_default().to_string();
+                (
+                    name,
+                    p["rows"].as_u64().unwrap_or(u64::MAX),
+                    p["dropped_whole"] == true,
+                )
+            })
+            .collect();
+        partitions.sort();
+        partitions
+    };
+    assert_eq!(
+        per_partition(&dry),
+        [
+            (new.clone(), expired - old_rows as u64, false),
+            (old.clone(), old_rows as u64, true),
+        ],
+        "{dry}"
+    );
+    let text = run(&["cleanup", "purge"]).code(0).stdout;
+    assert!(
+        text.contains(&format!("table partition {old} "))
+            && text.contains("would be dropped whole"),
+        "{text}"
+    );
+    let verify = run(&["--output", "json", "cleanup", "verify"]).json();
+    // Verify's cutoff is two days of grace earlier: fewer rows past it.
+    let past_grace = verify["expired_objects"].as_u64().unwrap_or_default();
+    assert_eq!(
+        per_partition(&verify),
+        [
+            (new.clone(), past_grace - old_rows as u64, false),
+            (old.clone(), old_rows as u64, true),
+        ],
+        "{verify}"
+    );
+    let report = run(&["--output", "json", "report"]).json();
+    let rows: u64 = report["storage"]["table_partitions"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no storage.table_partitions: {report}"))
+        .iter()
+        .map(|p| p["rows"].as_u64().unwrap_or_default())
+        .sum();
+    assert_eq!(rows, total as u64, "every row, per partition: {report}");
+    let text = run(&["report"]).stdout;
+    assert!(text.contains(&format!("partition   {old} ")), "{text}");
     let purge = run(&["--output", "json", "cleanup", "purge", "--yes"])
         .code(0)
         .json();
     assert_eq!(purge["deleted_objects"], expired, "{purge}");
     assert_eq!(purge["deleted_bytes"], bytes, "{purge}");
+    assert_eq!(
+        per_partition(&purge),
+        [(old.clone(), old_rows as u64, true)],
+        "{purge}"
+    );
     assert_eq!(db.rows(&table), total - expired as i64, "rows left");
-    run(&["cleanup", "verify"]).code(0);
+    let verify = run(&["--output", "json", "cleanup", "verify"])
+        .code(0)
+        .json();
+    assert_eq!(
+        per_partition(&verify),
+        [(new.clone(), 0, false)],
+        "{verify}"
+    );
     // The partition wholly past retention was dropped whole; the boundary
     // partition went by batches and stays.
     let partitions = |of: &str| {
