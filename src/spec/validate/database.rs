@@ -42,13 +42,32 @@ impl Checker<'_> {
             Some(raw) => self.checked(raw, check_variable_name),
         };
         let (dialect, url) = url?;
+        let monthly = self.partition(env.partition.as_ref(), dialect);
         Some(DatabaseStorage {
             dialect,
             url,
             table: table?,
             password_env: password_env?,
             app_user: env.app_user.is_none_or(|v| v.value),
+            monthly: monthly?,
         })
+    }
+
+    /// `partition:`: `monthly` (the only layout), on a server that
+    /// partitions (not SQLite).
+    fn partition(&mut self, raw: Option<&Spanned<String>>, dialect: Dialect) -> Option<bool> {
+        let Some(raw) = raw else {
+            return Some(false);
+        };
+        let problem = if raw.value != "monthly" {
+            format!("partition '{}': the only layout is monthly", raw.value)
+        } else if dialect == Dialect::Sqlite {
+            "partition: monthly needs PostgreSQL or MySQL/MariaDB: SQLite has no partitions".into()
+        } else {
+            return Some(true);
+        };
+        self.problem(&raw.referenced, "database.partition", problem);
+        None
     }
 
     /// A value through `check`, its problem recorded at its line.
@@ -314,5 +333,49 @@ mod app_user_tests {
             other => panic!("refused: {other:?}"),
         }
         assert!(Spec::parse(&format!("{DB}    app_user: maybe\n"), "t.yaml").is_err());
+    }
+
+    #[test]
+    fn partition_monthly_only_on_postgres_or_mysql_and_refused_elsewhere_at_its_line() {
+        let monthly = |spec: &str| match &Spec::parse(spec, "t.yaml")
+            .expect("valid spec")
+            .environment("d")
+            .expect("env")
+            .storage
+        {
+            Storage::Database(db) => db.monthly,
+            _ => panic!("a database"),
+        };
+        assert!(!monthly(DB));
+        assert!(monthly(&format!("{DB}    partition: monthly\n")));
+        let refused = |spec: &str, rule: &str, says: &str| match Spec::parse(spec, "t.yaml") {
+            Err(Error::Spec(problems)) => {
+                assert_eq!(problems.len(), 1, "{problems:?}");
+                assert_eq!(problems[0].rule, rule, "{problems:?}");
+                assert!(problems[0].message.contains(says), "{problems:?}");
+                problems[0].at.line
+            }
+            other => panic!("refused: {other:?}"),
+        };
+        let line = refused(
+            &format!("{DB}    partition: weekly\n"),
+            "database.partition",
+            "only layout is monthly",
+        );
+        assert!(line > 1);
+        let sqlite = "project: p\nenvironments:\n  d:\n    storage: database\n    url: sqlite:///tmp/t.db\n    partition: monthly\n";
+        assert_eq!(
+            refused(sqlite, "database.partition", "SQLite has no partitions"),
+            6
+        );
+        let s3 = "project: p\nenvironments:\n  s:\n    storage: s3\n    provider: aws\n    region: eu-west-1\n    bucket: b-s\n    partition: monthly\n";
+        assert_eq!(
+            refused(
+                s3,
+                "spec.key-not-applicable",
+                "'partition' applies only to storage: database"
+            ),
+            8
+        );
     }
 }
