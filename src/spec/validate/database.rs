@@ -10,6 +10,10 @@ use crate::spec::DatabaseStorage;
 use crate::spec::database::{DEFAULT_PASSWORD_ENV, DEFAULT_TABLE, Dialect, is_identifier};
 use crate::spec::raw::RawEnvironment;
 
+/// The longest table name `partition: monthly` takes: 63 characters less
+/// its partitions' `_default` / `_p202612`.
+const MONTHLY_TABLE_MAX: usize = 55;
+
 /// What is wrong with a URL: the rule and the message.
 type UrlProblem = (&'static str, String);
 
@@ -42,7 +46,7 @@ impl Checker<'_> {
             Some(raw) => self.checked(raw, check_variable_name),
         };
         let (dialect, url) = url?;
-        let monthly = self.partition(env.partition.as_ref(), dialect);
+        let monthly = self.partition(env.partition.as_ref(), dialect, table.as_deref());
         Some(DatabaseStorage {
             dialect,
             url,
@@ -54,8 +58,15 @@ impl Checker<'_> {
     }
 
     /// `partition:`: `monthly` (the only layout), on a server that
-    /// partitions (not SQLite).
-    fn partition(&mut self, raw: Option<&Spanned<String>>, dialect: Dialect) -> Option<bool> {
+    /// partitions (not SQLite), for a table whose partitions' names fit
+    /// PostgreSQL's 63 characters (`{table}_p202612`, `{table}_default`):
+    /// a longer one would be cut short, and never found again by `plan`.
+    fn partition(
+        &mut self,
+        raw: Option<&Spanned<String>>,
+        dialect: Dialect,
+        table: Option<&str>,
+    ) -> Option<bool> {
         let Some(raw) = raw else {
             return Some(false);
         };
@@ -63,6 +74,10 @@ impl Checker<'_> {
             format!("partition '{}': the only layout is monthly", raw.value)
         } else if dialect == Dialect::Sqlite {
             "partition: monthly needs PostgreSQL or MySQL/MariaDB: SQLite has no partitions".into()
+        } else if table.is_some_and(|t| t.len() > MONTHLY_TABLE_MAX) {
+            format!(
+                "partition: monthly needs a table name of at most {MONTHLY_TABLE_MAX} characters: its partitions are named {{table}}_pYYYYMM"
+            )
         } else {
             return Some(true);
         };
@@ -357,6 +372,13 @@ mod app_user_tests {
             }
             other => panic!("refused: {other:?}"),
         };
+        let table = |name: String| format!("{DB}    table: {name}\n    partition: monthly\n");
+        assert!(monthly(&table("t".repeat(55))));
+        refused(
+            &table("t".repeat(56)),
+            "database.partition",
+            "at most 55 characters",
+        );
         let line = refused(
             &format!("{DB}    partition: weekly\n"),
             "database.partition",
