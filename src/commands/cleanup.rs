@@ -166,13 +166,18 @@ fn print_rows(out: &mut dyn Write, indent: &str, rows: &[DayRow]) -> std::io::Re
 }
 
 /// A partitioned table's partitions: each one's rows past the cutoff, and
-/// which ones a purge drops whole (`whole` says so).
+/// which ones a purge drops whole (`whole` says so); those with none past it counted in one line.
 fn print_table_partitions(
     out: &mut dyn Write,
     partitions: &[TablePartition],
     whole: &str,
 ) -> std::io::Result<()> {
-    for p in partitions {
+    // A monthly layout has dozens: those with nothing past the cutoff
+    // go in one line (JSON lists every one).
+    let (listed, clear): (Vec<_>, Vec<_>) = partitions
+        .iter()
+        .partition(|p| p.rows > 0 || p.dropped_whole);
+    for p in listed {
         let dropped = if p.dropped_whole {
             format!(", {whole}")
         } else {
@@ -185,6 +190,13 @@ fn print_table_partitions(
             p.bounds,
             count(p.rows),
             bytes(p.bytes)
+        )?;
+    }
+    if !clear.is_empty() {
+        writeln!(
+            out,
+            "  {} other table partition(s) with nothing past retention",
+            clear.len()
         )?;
     }
     Ok(())
