@@ -10,7 +10,7 @@ use crate::ops::cleanup::{self, PurgeReport, PurgeSettings, VerifyReport, Verify
 use crate::output;
 use crate::report::DayRow;
 use crate::report::fmt::{bytes, count};
-use crate::scan::{DeletedCount, StoreFinding, TransferCounts};
+use crate::scan::{DeletedCount, StoreFinding, TablePartition, TransferCounts};
 
 /// Runs `cleanup verify` or `cleanup purge`.
 pub async fn run(ctx: &Context, command: &CleanupCommand) -> Result<ExitStatus> {
@@ -71,6 +71,7 @@ fn print_verify(out: &mut dyn Write, r: &VerifyReport) -> std::io::Result<()> {
         writeln!(out, "  FAIL: {}", stray.message())?;
     }
     print_store_findings(out, &r.store_findings, false)?;
+    print_table_partitions(out, &r.table_partitions, "a purge would drop it whole")?;
     if r.ok {
         writeln!(out, "  ok: nothing past retention")?;
     } else if r.expired_objects > 0 {
@@ -164,6 +165,43 @@ fn print_rows(out: &mut dyn Write, indent: &str, rows: &[DayRow]) -> std::io::Re
     Ok(())
 }
 
+/// A partitioned table's partitions: each one's rows past the cutoff, and
+/// which ones a purge drops whole (`whole` says so); those with none past it counted in one line.
+fn print_table_partitions(
+    out: &mut dyn Write,
+    partitions: &[TablePartition],
+    whole: &str,
+) -> std::io::Result<()> {
+    // A monthly layout has dozens: those with nothing past the cutoff
+    // go in one line (JSON lists every one).
+    let (listed, clear): (Vec<_>, Vec<_>) = partitions
+        .iter()
+        .partition(|p| p.rows > 0 || p.dropped_whole);
+    for p in listed {
+        let dropped = if p.dropped_whole {
+            format!(", {whole}")
+        } else {
+            String::new()
+        };
+        writeln!(
+            out,
+            "  table partition {} {}: {} rows ({}) past retention{dropped}",
+            p.name,
+            p.bounds,
+            count(p.rows),
+            bytes(p.bytes)
+        )?;
+    }
+    if !clear.is_empty() {
+        writeln!(
+            out,
+            "  {} other table partition(s) with nothing past retention",
+            clear.len()
+        )?;
+    }
+    Ok(())
+}
+
 /// The store's layout defects (Redis): failing ones as FAIL, the others
 /// as notes; after a purge with --yes, what it repaired.
 fn print_store_findings(
@@ -220,6 +258,12 @@ fn print_purge(out: &mut dyn Write, r: &PurgeReport) -> std::io::Result<()> {
         )?;
     }
     print_rows(out, "  ", &r.partitions)?;
+    let whole = if r.dry_run {
+        "would be dropped whole"
+    } else {
+        "dropped whole"
+    };
+    print_table_partitions(out, &r.table_partitions, whole)?;
     if let Some(archive) = &r.archive {
         print_archive(out, archive, r.dry_run)?;
     }

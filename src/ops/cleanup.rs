@@ -13,7 +13,7 @@ use crate::report::DayRow;
 use crate::retention::{self, Rule, RuleStatus};
 use crate::scan::{
     DeletedCount, Judge, KeyError, Progress, Purged, ScanOutcome, Selection, StoreFinding,
-    TransferCounts, Volume,
+    TablePartition, TransferCounts, Volume,
 };
 use crate::spec::Environment;
 use crate::spec::ids::lifecycle_rule_id;
@@ -84,6 +84,10 @@ pub struct VerifyReport {
     /// inventory and how old it is (`--source inventory|auto`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<crate::scan::DataSource>,
+    /// A partitioned SQL table: each partition and its rows past the
+    /// cutoff, and whether a purge would drop it whole.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub table_partitions: Vec<TablePartition>,
 }
 
 /// `cleanup purge` as JSON (the documented JSON contract, plus detail fields).
@@ -127,6 +131,11 @@ pub struct PurgeReport {
     /// what the purge deleted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub archive: Option<TransferCounts>,
+    /// A partitioned SQL table: a dry run, each partition and its rows
+    /// past the cutoff, `dropped_whole` for those the purge would drop
+    /// whole; a purge, the partitions it dropped whole.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub table_partitions: Vec<TablePartition>,
 }
 
 /// The retention of this run: `--days`, else the spec's.
@@ -203,6 +212,7 @@ pub(crate) async fn verify_store(
         elsewhere: None,
         store_findings: outcome.findings.clone(),
         source: store.data_source(),
+        table_partitions: outcome.table_partitions.clone(),
     })
 }
 
@@ -309,6 +319,7 @@ pub(crate) async fn purge_store(
         finished_partitions: None,
         store_findings: outcome.findings.clone(),
         archive: outcome.archive.clone(),
+        table_partitions: outcome.table_partitions.clone(),
     })
 }
 
@@ -348,6 +359,7 @@ fn stopped(
         }),
         store_findings: Vec::new(),
         archive: None,
+        table_partitions: Vec::new(),
     }
 }
 

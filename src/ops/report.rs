@@ -80,6 +80,7 @@ pub(crate) async fn build_store(
         noncurrent_expiry: env.storage.noncurrent_days().is_some(),
     });
     report.add_store_findings(&outcome.findings);
+    report.storage.table_partitions = outcome.table_partitions.clone();
     Ok(report)
 }
 

@@ -21,8 +21,45 @@ pub(crate) struct DesiredDatabase {
     /// The app's user: `{table}_{env}_app` (none on SQLite, nor with
     /// `app_user: false`).
     pub(crate) app_user: Option<String>,
+    /// `partition: monthly`: the months whose partitions must exist
+    /// (this one and the next `MONTHS_AHEAD`); empty otherwise.
+    pub(crate) months: Vec<Month>,
 }
 
+/// How many months after the current one `apply` partitions ahead of time.
+pub(crate) const MONTHS_AHEAD: u32 = 2;
+
+/// One monthly partition: its name's suffix and its bounds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Month {
+    /// `p202612`: the partition `p202612` of a MySQL table, the table
+    /// `{table}_p202612` on PostgreSQL.
+    pub(crate) suffix: String,
+    /// `2026-12-01 00:00:00`.
+    pub(crate) from: String,
+    /// `2027-01-01 00:00:00`.
+    pub(crate) to: String,
+}
+
+/// The month of `today` and the `MONTHS_AHEAD` after it.
+pub(crate) fn months_from(today: chrono::NaiveDate) -> Vec<Month> {
+    use chrono::Datelike;
+    let first = |year: i32, month: u32| {
+        let (year, month) = (year + (month as i32 - 1) / 12, (month - 1) % 12 + 1);
+        (year, month)
+    };
+    (0..=MONTHS_AHEAD)
+        .map(|n| {
+            let (year, month) = first(today.year(), today.month() + n);
+            let (next_year, next_month) = first(today.year(), today.month() + n + 1);
+            Month {
+                suffix: format!("p{year:04}{month:02}"),
+                from: format!("{year:04}-{month:02}-01 00:00:00"),
+                to: format!("{next_year:04}-{next_month:02}-01 00:00:00"),
+            }
+        })
+        .collect()
+}
 impl DesiredDatabase {
     pub(crate) fn new(storage: &DatabaseStorage, env: &str) -> DesiredDatabase {
         let app_user = (storage.dialect != Dialect::Sqlite && storage.app_user).then(|| {
@@ -33,6 +70,11 @@ impl DesiredDatabase {
             storage: storage.clone(),
             env: env.to_string(),
             app_user,
+            months: if storage.monthly {
+                months_from(crate::retention::today())
+            } else {
+                Vec::new()
+            },
         }
     }
 
@@ -50,6 +92,10 @@ pub(crate) struct TableSeen {
     pub(crate) unique_trace_id: bool,
     pub(crate) created_at_index: bool,
     pub(crate) rows: u64,
+    /// Partitioned by range of `created_at` (or a MySQL function of it).
+    pub(crate) partitioned: bool,
+    /// Its partitions' names (PostgreSQL: the tables', unquoted).
+    pub(crate) partitions: Vec<String>,
 }
 
 /// Everything observed of a database store.
@@ -73,6 +119,14 @@ pub(crate) fn changes(want: &DesiredDatabase, seen: &ObservedDatabase) -> Vec<Ch
         _ => None,
     };
     match present {
+        None if !want.months.is_empty() => out.push(
+            Change::new(Resource::SqlTable, Action::Create).with_after(json!({
+                "table": name,
+                "columns": ["id", "trace_id (unique with created_at)", "data", "created_at (indexed, not null)", "updated_at"],
+                "partition": "monthly, by range of created_at",
+                "partitions": want.months.iter().map(|m| partition_name(want, m)).collect::<Vec<_>>(),
+            })),
+        ),
         None => out.push(
             Change::new(Resource::SqlTable, Action::Create).with_after(json!({
                 "table": name,
@@ -86,7 +140,8 @@ pub(crate) fn changes(want: &DesiredDatabase, seen: &ObservedDatabase) -> Vec<Ch
             if !table.missing_columns.is_empty() {
                 differs.push(format!("lacks {}", table.missing_columns.join(", ")));
             }
-            if !table.unique_trace_id {
+            // A partitioned table's unique keys hold the partition key.
+            if !table.unique_trace_id && !table.partitioned {
                 differs.push("no unique index on trace_id".to_string());
             }
             if !differs.is_empty() {
@@ -103,6 +158,9 @@ pub(crate) fn changes(want: &DesiredDatabase, seen: &ObservedDatabase) -> Vec<Ch
                     .with_after(json!({"index": index_name(name), "on": "created_at"}))
                     .with_note("without it every purge, verify and count reads the whole table")
             });
+            if !want.months.is_empty() {
+                out.push(monthly_partitions(want, &seen.table, table));
+            }
         }
     }
     if let Some(user) = &want.app_user {
@@ -155,6 +213,50 @@ pub(crate) fn removals(want: &DesiredDatabase, seen: &ObservedDatabase) -> Vec<C
     out
 }
 
+/// The name of `month`'s partition: the table `{table}_p202612` on
+/// PostgreSQL, the partition `p202612` on MySQL/MariaDB.
+pub(crate) fn partition_name(want: &DesiredDatabase, month: &Month) -> String {
+    match want.storage.dialect {
+        Dialect::Postgres => format!("{}_{}", want.storage.table, month.suffix),
+        Dialect::Mysql | Dialect::Sqlite => month.suffix.clone(),
+    }
+}
+
+/// `partition: monthly` on a table that exists: the months missing
+/// ahead of time created on the tool's own table; a table not
+/// partitioned is never rewritten (a note says how to migrate it), nor is
+/// someone else's partitioned table changed.
+fn monthly_partitions(want: &DesiredDatabase, held: &Held<TableSeen>, table: &TableSeen) -> Change {
+    let name = &want.storage.table;
+    if !table.partitioned {
+        return Change::noted(
+            Resource::SqlPartitions,
+            format!(
+                "{name} exists and is not partitioned: never rewritten. To migrate, create the partitioned table under another name (apply with that table:), copy the rows within retention into it, then swap the names in one transaction (docs/sql.md, \"Partitioned tables\")"
+            ),
+        );
+    }
+    if !matches!(held, Held::Ours(_)) {
+        return Change::noted(
+            Resource::SqlPartitions,
+            format!("{name} was not created by chronotrace-ops: its partitions are left alone"),
+        );
+    }
+    let missing: Vec<String> = want
+        .months
+        .iter()
+        .map(|m| partition_name(want, m))
+        .filter(|p| !table.partitions.contains(p))
+        .collect();
+    if missing.is_empty() {
+        Change::new(Resource::SqlPartitions, Action::None)
+            .with_before(json!({"table": name, "partitions": table.partitions}))
+    } else {
+        Change::new(Resource::SqlPartitions, Action::Create)
+            .with_after(json!({"table": name, "partitions": missing}))
+    }
+}
+
 /// Laravel's name for the index: `{table}_created_at_index`.
 pub(crate) fn index_name(table: &str) -> String {
     format!("{table}_created_at_index")
@@ -172,6 +274,7 @@ mod tests {
                 table: "chronotrace_traces".into(),
                 password_env: "DB_PASSWORD".into(),
                 app_user: true,
+                monthly: false,
             },
             "ci-1",
         )
@@ -260,6 +363,7 @@ mod tests {
             unique_trace_id: true,
             created_at_index: false,
             rows: 3,
+            ..TableSeen::default()
         };
         let seen = ObservedDatabase {
             table: Held::Foreign,
@@ -285,5 +389,71 @@ mod tests {
         // destroy leaves what is not ours.
         let gone = removals(&want(Dialect::Postgres), &seen);
         assert!(gone.iter().all(|c| c.action == Action::None));
+    }
+
+    #[test]
+    fn monthly_partitions_are_planned_ahead_on_the_tools_table_only() {
+        let mut monthly = want(Dialect::Postgres);
+        monthly.months = months_from(chrono::NaiveDate::from_ymd_opt(2026, 11, 15).expect("a day"));
+        let suffixes: Vec<&str> = monthly.months.iter().map(|m| m.suffix.as_str()).collect();
+        assert_eq!(suffixes, ["p202611", "p202612", "p202701"]);
+        assert_eq!(monthly.months[2].to, "2027-02-01 00:00:00");
+        let seen = |table: Held<TableSeen>, foreign: Option<TableSeen>| ObservedDatabase {
+            table,
+            foreign_table: foreign,
+            app_user: Held::Ours(()),
+            cannot_create_user: None,
+        };
+        let partitions = |table: &TableSeen| {
+            let plan = changes(&monthly, &seen(Held::Ours(table.clone()), None));
+            plan.into_iter()
+                .find(|c| c.resource == Resource::SqlPartitions)
+                .expect("a partitions change")
+        };
+        let partitioned = TableSeen {
+            unique_trace_id: false,
+            created_at_index: true,
+            partitioned: true,
+            partitions: vec![
+                "chronotrace_traces_p202611".into(),
+                "chronotrace_traces_default".into(),
+            ],
+            ..TableSeen::default()
+        };
+        let change = partitions(&partitioned);
+        assert_eq!(change.action, Action::Create);
+        let table = changes(&monthly, &seen(Held::Ours(partitioned.clone()), None));
+        assert!(
+            table[0].note.is_none(),
+            "a partitioned table's unique key holds created_at: {table:?}"
+        );
+        let all = TableSeen {
+            partitions: monthly
+                .months
+                .iter()
+                .map(|m| partition_name(&monthly, m))
+                .collect(),
+            ..partitioned.clone()
+        };
+        assert_eq!(partitions(&all).action, Action::None);
+        let plain = TableSeen {
+            unique_trace_id: true,
+            created_at_index: true,
+            ..TableSeen::default()
+        };
+        let note = partitions(&plain);
+        assert_eq!(note.action, Action::None);
+        assert!(
+            note.note
+                .as_deref()
+                .unwrap_or_default()
+                .contains("never rewritten"),
+            "{note:?}"
+        );
+        let foreign = changes(&monthly, &seen(Held::Foreign, Some(partitioned)));
+        assert!(
+            foreign.iter().all(|c| c.action != Action::Create),
+            "{foreign:?}"
+        );
     }
 }

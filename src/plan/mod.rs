@@ -124,6 +124,9 @@ pub(crate) enum Resource {
     SqlCreatedAtIndex,
     #[serde(rename = "sql.app-user")]
     SqlAppUser,
+    /// The monthly partitions ahead of time (`partition: monthly`).
+    #[serde(rename = "sql.partitions")]
+    SqlPartitions,
     /// A GCS bucket (made with the tool's label, `managed-by`).
     #[serde(rename = "gcs.bucket")]
     GcsBucket,
@@ -165,6 +168,7 @@ impl Resource {
             Resource::SqlTable => "sql.table",
             Resource::SqlCreatedAtIndex => "sql.index.created_at",
             Resource::SqlAppUser => "sql.app-user",
+            Resource::SqlPartitions => "sql.partitions",
             Resource::GcsBucket => "gcs.bucket",
             Resource::GcsBucketSettings => "gcs.bucket-settings",
             Resource::GcsLifecycle => "gcs.lifecycle",

@@ -68,6 +68,9 @@ pub(crate) struct StorageSummary {
     pub(crate) table_bytes: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) index_bytes: Option<u64>,
+    /// A partitioned table's partitions, each with all its rows.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) table_partitions: Vec<crate::scan::TablePartition>,
     /// Where the figures come from when not a listing (an S3 Inventory,
     /// with its age), or why `--source auto` listed instead.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -20,6 +20,16 @@ fn write_all(s: &mut String, r: &Report) -> std::fmt::Result {
         r.env, r.generated_at
     )?;
     writeln!(s, "storage     {}", r.storage.location)?;
+    for p in &r.storage.table_partitions {
+        writeln!(
+            s,
+            "partition   {} {}: {} rows, {}",
+            p.name,
+            p.bounds,
+            count(p.rows),
+            bytes(p.bytes)
+        )?;
+    }
     if let Some(source) = &r.storage.source {
         writeln!(s, "source      {}", source.line())?;
     }

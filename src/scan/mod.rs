@@ -177,6 +177,27 @@ pub struct ScanOutcome {
     /// A hybrid store's archive from its hot tier to its cold one (what a
     /// purge moved, or a dry run would).
     pub archive: Option<TransferCounts>,
+    /// A partitioned SQL table's partitions and their rows (verify and a
+    /// dry purge: those past the cutoff; a purge: the partitions it
+    /// dropped whole).
+    pub table_partitions: Vec<TablePartition>,
+}
+
+/// One partition of a partitioned SQL table (PostgreSQL declarative,
+/// MySQL/MariaDB `PARTITION BY RANGE`) and its rows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TablePartition {
+    /// As the server names it.
+    pub name: String,
+    /// Its bounds as the server writes them (`FOR VALUES FROM (…) TO
+    /// (…)`, `VALUES LESS THAN (…)`).
+    pub bounds: String,
+    /// Its rows: past the cutoff (verify, purge), all of them (report).
+    pub rows: u64,
+    /// The bytes of their `data`.
+    pub bytes: u64,
+    /// Wholly past the cutoff: a purge drops it whole (a dry run: would).
+    pub dropped_whole: bool,
 }
 
 impl ScanOutcome {
@@ -195,6 +216,7 @@ impl ScanOutcome {
         if self.archive.is_none() {
             self.archive = other.archive;
         }
+        self.table_partitions.extend(other.table_partitions);
     }
 
     /// Records per-key errors, keeping the first `MAX_KEPT_ERRORS`.

@@ -54,6 +54,9 @@ pub(crate) struct DatabaseStorage {
     /// `apply` makes the app's least-privilege user (`app_user:`, default
     /// true; SQLite has no users either way).
     pub(crate) app_user: bool,
+    /// `partition: monthly`: `apply` creates the table partitioned by
+    /// month of `created_at`, with the months ahead (never on SQLite).
+    pub(crate) monthly: bool,
 }
 
 impl DatabaseStorage {

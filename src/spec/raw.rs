@@ -135,6 +135,9 @@ pub(crate) struct RawEnvironment {
         extend("default" = "chronotrace_traces")
     )]
     pub(crate) table: Option<Spanned<String>>,
+    /// storage: database only, PostgreSQL or MySQL/MariaDB. monthly: `apply` creates a new table partitioned by month of created_at (PostgreSQL range partitions, MySQL/MariaDB PARTITION BY RANGE), the current month's partition and the next two ahead of time, each marked as the tool's; a later `apply` adds the months that come due. An existing table that is not partitioned is never rewritten (the plan says how to migrate it). The table name is then at most 55 characters (its partitions are named {table}_pYYYYMM).
+    #[schemars(with = "Option<String>", extend("enum" = ["monthly"]))]
+    pub(crate) partition: Option<Spanned<String>>,
     /// A daily `cleanup purge --yes`: `render` writes a systemd timer and service and a cron file.
     #[schemars(with = "Option<RawSchedule>")]
     pub(crate) schedule: Option<Spanned<RawSchedule>>,

@@ -10,6 +10,10 @@ use crate::spec::DatabaseStorage;
 use crate::spec::database::{DEFAULT_PASSWORD_ENV, DEFAULT_TABLE, Dialect, is_identifier};
 use crate::spec::raw::RawEnvironment;
 
+/// The longest table name `partition: monthly` takes: 63 characters less
+/// its partitions' `_default` / `_p202612`.
+const MONTHLY_TABLE_MAX: usize = 55;
+
 /// What is wrong with a URL: the rule and the message.
 type UrlProblem = (&'static str, String);
 
@@ -42,13 +46,43 @@ impl Checker<'_> {
             Some(raw) => self.checked(raw, check_variable_name),
         };
         let (dialect, url) = url?;
+        let monthly = self.partition(env.partition.as_ref(), dialect, table.as_deref());
         Some(DatabaseStorage {
             dialect,
             url,
             table: table?,
             password_env: password_env?,
             app_user: env.app_user.is_none_or(|v| v.value),
+            monthly: monthly?,
         })
+    }
+
+    /// `partition:`: `monthly` (the only layout), on a server that
+    /// partitions (not SQLite), for a table whose partitions' names fit
+    /// PostgreSQL's 63 characters (`{table}_p202612`, `{table}_default`):
+    /// a longer one would be cut short, and never found again by `plan`.
+    fn partition(
+        &mut self,
+        raw: Option<&Spanned<String>>,
+        dialect: Dialect,
+        table: Option<&str>,
+    ) -> Option<bool> {
+        let Some(raw) = raw else {
+            return Some(false);
+        };
+        let problem = if raw.value != "monthly" {
+            format!("partition '{}': the only layout is monthly", raw.value)
+        } else if dialect == Dialect::Sqlite {
+            "partition: monthly needs PostgreSQL or MySQL/MariaDB: SQLite has no partitions".into()
+        } else if table.is_some_and(|t| t.len() > MONTHLY_TABLE_MAX) {
+            format!(
+                "partition: monthly needs a table name of at most {MONTHLY_TABLE_MAX} characters: its partitions are named {{table}}_pYYYYMM"
+            )
+        } else {
+            return Some(true);
+        };
+        self.problem(&raw.referenced, "database.partition", problem);
+        None
     }
 
     /// A value through `check`, its problem recorded at its line.
@@ -314,5 +348,56 @@ mod app_user_tests {
             other => panic!("refused: {other:?}"),
         }
         assert!(Spec::parse(&format!("{DB}    app_user: maybe\n"), "t.yaml").is_err());
+    }
+
+    #[test]
+    fn partition_monthly_only_on_postgres_or_mysql_and_refused_elsewhere_at_its_line() {
+        let monthly = |spec: &str| match &Spec::parse(spec, "t.yaml")
+            .expect("valid spec")
+            .environment("d")
+            .expect("env")
+            .storage
+        {
+            Storage::Database(db) => db.monthly,
+            _ => panic!("a database"),
+        };
+        assert!(!monthly(DB));
+        assert!(monthly(&format!("{DB}    partition: monthly\n")));
+        let refused = |spec: &str, rule: &str, says: &str| match Spec::parse(spec, "t.yaml") {
+            Err(Error::Spec(problems)) => {
+                assert_eq!(problems.len(), 1, "{problems:?}");
+                assert_eq!(problems[0].rule, rule, "{problems:?}");
+                assert!(problems[0].message.contains(says), "{problems:?}");
+                problems[0].at.line
+            }
+            other => panic!("refused: {other:?}"),
+        };
+        let table = |name: String| format!("{DB}    table: {name}\n    partition: monthly\n");
+        assert!(monthly(&table("t".repeat(55))));
+        refused(
+            &table("t".repeat(56)),
+            "database.partition",
+            "at most 55 characters",
+        );
+        let line = refused(
+            &format!("{DB}    partition: weekly\n"),
+            "database.partition",
+            "only layout is monthly",
+        );
+        assert!(line > 1);
+        let sqlite = "project: p\nenvironments:\n  d:\n    storage: database\n    url: sqlite:///tmp/t.db\n    partition: monthly\n";
+        assert_eq!(
+            refused(sqlite, "database.partition", "SQLite has no partitions"),
+            6
+        );
+        let s3 = "project: p\nenvironments:\n  s:\n    storage: s3\n    provider: aws\n    region: eu-west-1\n    bucket: b-s\n    partition: monthly\n";
+        assert_eq!(
+            refused(
+                s3,
+                "spec.key-not-applicable",
+                "'partition' applies only to storage: database"
+            ),
+            8
+        );
     }
 }

@@ -280,6 +280,7 @@ impl Checker<'_> {
             ),
             ("urls", env.urls.as_ref().map(|v| v.referenced), "redis"),
             ("table", at(&env.table), "database"),
+            ("partition", at(&env.partition), "database"),
             ("project", at(&env.project), "gcs"),
             ("location", at(&env.location), "gcs"),
             (

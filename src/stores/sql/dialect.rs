@@ -314,7 +314,7 @@ impl Sql {
 
 /// A MySQL/MariaDB name read from the catalog (an index's), quoted: it
 /// was not checked, so a backtick in it is doubled.
-fn quote_catalog_name(name: &str) -> String {
+pub(crate) fn quote_catalog_name(name: &str) -> String {
     format!("`{}`", name.replace('`', "``"))
 }
 

@@ -45,22 +45,54 @@ pub(crate) struct Partition {
 }
 
 impl Layout {
-    /// PostgreSQL: the partitions whose every row is before `cutoff` (the
-    /// `YYYY-MM-DD HH:MM:SS` text the purge compares with): their upper
-    /// bound at or before it. None when the key is not `created_at`
-    /// alone, nor for a default partition or one open above (MAXVALUE).
-    pub(crate) fn wholly_before(&self, cutoff: &str) -> Vec<&Partition> {
-        let key_is_created_at = self
-            .key
-            .as_deref()
-            .is_some_and(|k| k.eq_ignore_ascii_case("RANGE (created_at)"));
-        if !key_is_created_at {
+    /// The partitions whose every row is before `cutoff` (the `YYYY-MM-DD
+    /// HH:MM:SS` text the purge compares with): their upper bound at or
+    /// before it. A bound on the partition function of `created_at`
+    /// (MySQL `UNIX_TIMESTAMP(created_at)`, …) is compared with that
+    /// function of the cutoff, `cutoff_key`, as the server computed it.
+    /// None when the key is not `created_at` alone (nor a function of it
+    /// that never decreases), nor for a default partition or one open
+    /// above (MAXVALUE); never every partition (MySQL refuses to drop the
+    /// last one, and the table would take no row after).
+    pub(crate) fn wholly_before(&self, cutoff: &str, cutoff_key: Option<i64>) -> Vec<&Partition> {
+        if self.key_kind().is_none() {
             return Vec::new();
         }
-        self.partitions
+        let mut past: Vec<&Partition> = self
+            .partitions
             .iter()
-            .filter(|p| upper_bound(&p.bounds).is_some_and(|upper| upper <= cutoff))
-            .collect()
+            .filter(|p| match upper_bound(&p.bounds) {
+                Some(Bound::Text(upper)) => upper <= cutoff,
+                Some(Bound::Key(upper)) => cutoff_key.is_some_and(|key| upper <= key),
+                None => false,
+            })
+            .collect();
+        if past.len() == self.partitions.len() {
+            past.pop();
+        }
+        past
+    }
+
+    /// What the partition key is, when a partition's bound says whether
+    /// its rows are all before a time: `created_at` itself (PostgreSQL
+    /// `RANGE (created_at)`, MySQL `RANGE COLUMNS (created_at)`), or a
+    /// MySQL function of it that never decreases (`RANGE
+    /// (UNIX_TIMESTAMP(created_at))`, `TO_DAYS`, `TO_SECONDS`, `YEAR`).
+    pub(crate) fn key_kind(&self) -> Option<KeyKind> {
+        let key: String = self
+            .key
+            .as_deref()?
+            .chars()
+            .filter(|c| !matches!(c, '`' | '"' | ' '))
+            .collect::<String>()
+            .to_ascii_lowercase();
+        match key.as_str() {
+            "range(created_at)" | "rangecolumns(created_at)" => Some(KeyKind::CreatedAt),
+            _ => MONOTONE_FUNCTIONS
+                .iter()
+                .find(|f| key == format!("range({}(created_at))", f.to_ascii_lowercase()))
+                .map(|f| KeyKind::Function(f)),
+        }
     }
 
     /// Whether the key is on `created_at` (what lets a purge drop
@@ -70,6 +102,31 @@ impl Layout {
             .as_deref()
             .is_some_and(|k| k.to_ascii_lowercase().contains("created_at"))
     }
+}
+
+/// The MySQL/MariaDB partition functions of `created_at` whose bounds
+/// say which rows are before a time: each never decreases as time goes
+/// on, so a row under a bound at or below the function of the cutoff is
+/// before the cutoff.
+const MONOTONE_FUNCTIONS: [&str; 4] = ["UNIX_TIMESTAMP", "TO_DAYS", "TO_SECONDS", "YEAR"];
+
+/// What the partition key is (see `Layout::key_kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyKind {
+    /// `created_at` itself: bounds are times, compared as text.
+    CreatedAt,
+    /// A MySQL function of it: bounds are integers, compared with the
+    /// function of the cutoff.
+    Function(&'static str),
+}
+
+/// A partition's upper bound.
+#[derive(Debug, PartialEq, Eq)]
+enum Bound<'a> {
+    /// A time as text (`2026-11-01 00:00:00`).
+    Text(&'a str),
+    /// A MySQL partition function's value.
+    Key(i64),
 }
 
 impl Db {
@@ -153,24 +210,141 @@ impl Db {
     }
 }
 
-/// A PostgreSQL range partition's upper bound as text
-/// (`FOR VALUES FROM (…) TO ('2026-11-01 00:00:00')` → `2026-11-01
-/// 00:00:00`); None for MAXVALUE, a default partition or anything else.
-fn upper_bound(bounds: &str) -> Option<&str> {
-    let (_, to) = bounds.split_once(" TO ('")?;
-    let (upper, rest) = to.split_once("')")?;
-    // Only a whole bound: `…')` and nothing but its closing after.
-    (rest.is_empty() && upper.len() >= 10).then_some(upper)
+/// A range partition's upper bound: PostgreSQL's `FOR VALUES FROM (…)
+/// TO ('2026-11-01 00:00:00')` → that time; MySQL's `VALUES LESS THAN
+/// ('2026-11-01 00:00:00')` → that time, `VALUES LESS THAN (1793491200)`
+/// → that number. None for MAXVALUE, a default partition or anything
+/// else.
+fn upper_bound(bounds: &str) -> Option<Bound<'_>> {
+    if let Some((_, to)) = bounds.split_once(" TO ('") {
+        let (upper, rest) = to.split_once("')")?;
+        // Only a whole bound: `…')` and nothing but its closing after.
+        return (rest.is_empty() && upper.len() >= 10).then_some(Bound::Text(upper));
+    }
+    let below = bounds
+        .strip_prefix("VALUES LESS THAN (")?
+        .strip_suffix(')')?;
+    match below.strip_prefix('\'') {
+        Some(quoted) => {
+            let upper = quoted.strip_suffix('\'')?;
+            (upper.len() >= 10 && !upper.contains('\'')).then_some(Bound::Text(upper))
+        }
+        None => below.parse().ok().map(Bound::Key),
+    }
 }
 
 impl Db {
-    /// PostgreSQL: removes a partition wholly past the cutoff at once and
-    /// says what it held, per day. In one transaction: the partition
-    /// locked (the app writes today's rows, never into it), its rows
-    /// counted (a read of the partition, far cheaper than deleting them),
-    /// detached from the table and dropped; the table itself is locked
-    /// only from the DETACH to the COMMIT.
+    /// The table's layout and, of its partitions, those wholly before
+    /// `before` (the purge's cutoff text); none on SQLite or for a table
+    /// not partitioned by `created_at`.
+    pub(crate) async fn wholly_past(
+        &self,
+        before: &str,
+    ) -> Result<(Option<Layout>, Vec<Partition>)> {
+        let Some(layout) = self.layout().await? else {
+            return Ok((None, Vec::new()));
+        };
+        let cutoff_key = match layout.key_kind() {
+            Some(KeyKind::Function(function)) => {
+                Some(self.partition_key_of(function, before).await?)
+            }
+            _ => None,
+        };
+        let past = layout
+            .wholly_before(before, cutoff_key)
+            .into_iter()
+            .cloned()
+            .collect();
+        Ok((Some(layout), past))
+    }
+
+    /// MySQL: the partition function `function` (one of
+    /// `MONOTONE_FUNCTIONS`) of the cutoff, as the server computes it in
+    /// this session (`UNIX_TIMESTAMP` reads the session's time zone, as
+    /// the purge's `created_at < ?` does).
+    async fn partition_key_of(&self, function: &str, before: &str) -> Result<i64> {
+        const WHAT: &str = "reading the cutoff's partition key";
+        let query = format!("SELECT CAST({function}(CAST(? AS DATETIME)) AS SIGNED)");
+        let row = self
+            .timed(
+                WHAT,
+                sqlx::query(&query).bind(before).fetch_one(self.pool()),
+            )
+            .await?;
+        self.get(WHAT, &row, 0)
+    }
+
+    /// The relation that reads one partition alone, ready for a
+    /// statement: PostgreSQL's partition is a table; MySQL's is the table
+    /// with `PARTITION (name)`.
+    fn partition_relation(&self, partition: &Partition) -> String {
+        match self.sql.dialect {
+            Dialect::Mysql => format!(
+                "{} PARTITION ({})",
+                self.sql.table,
+                super::dialect::quote_catalog_name(&partition.name)
+            ),
+            Dialect::Postgres | Dialect::Sqlite => partition.name.clone(),
+        }
+    }
+
+    /// Rows and bytes per day of one partition; with `before`, only its
+    /// rows before that cutoff.
+    pub(crate) async fn partition_days(
+        &self,
+        partition: &Partition,
+        before: Option<&str>,
+    ) -> Result<Vec<super::scan::DayCount>> {
+        const WHAT: &str = "counting a partition's rows";
+        let relation = self.partition_relation(partition);
+        let query = super::Sql::for_relation(self.sql.dialect, &relation).days(before.is_some());
+        let mut statement = sqlx::query(&query);
+        if let Some(before) = before {
+            statement = statement.bind(before);
+        }
+        let rows = self.timed(WHAT, statement.fetch_all(self.pool())).await?;
+        self.day_counts(WHAT, &rows)
+    }
+
+    /// Removes a partition wholly past the cutoff at once and says what
+    /// it held, per day.
     pub(crate) async fn drop_partition(
+        &self,
+        partition: &Partition,
+    ) -> Result<Vec<super::scan::DayCount>> {
+        match self.sql.dialect {
+            Dialect::Mysql => self.drop_mysql_partition(partition).await,
+            Dialect::Postgres | Dialect::Sqlite => self.drop_postgres_partition(partition).await,
+        }
+    }
+
+    /// MySQL/MariaDB: its rows counted, then `ALTER TABLE … DROP
+    /// PARTITION`. The DDL commits on its own (no transaction holds the
+    /// count and the drop together), so the count is read just before the
+    /// drop: the app writes today's rows, never into a partition wholly
+    /// past the cutoff; only another purge at the same time changes it.
+    async fn drop_mysql_partition(
+        &self,
+        partition: &Partition,
+    ) -> Result<Vec<super::scan::DayCount>> {
+        const WHAT: &str = "dropping a partition past retention";
+        let days = self.partition_days(partition, None).await?;
+        let statement = format!(
+            "ALTER TABLE {} DROP PARTITION {}",
+            self.sql.table,
+            super::dialect::quote_catalog_name(&partition.name)
+        );
+        self.timed(WHAT, sqlx::query(&statement).execute(self.pool()))
+            .await?;
+        Ok(days)
+    }
+
+    /// PostgreSQL, in one transaction: the partition locked (the app
+    /// writes today's rows, never into it), its rows counted (a read of
+    /// the partition, far cheaper than deleting them), detached from the
+    /// table and dropped; the table itself is locked only from the DETACH
+    /// to the COMMIT.
+    async fn drop_postgres_partition(
         &self,
         partition: &Partition,
     ) -> Result<Vec<super::scan::DayCount>> {
@@ -277,7 +451,7 @@ mod tests {
             bytes: 0,
         };
         let past: Vec<&str> = layout
-            .wholly_before("2026-11-01 00:00:00")
+            .wholly_before("2026-11-01 00:00:00", None)
             .iter()
             .map(|p| p.bounds.as_str())
             .collect();
@@ -287,7 +461,53 @@ mod tests {
             key: Some("RANGE (created_at, id)".into()),
             ..layout
         };
-        assert!(by_two.wholly_before("2027-01-01 00:00:00").is_empty());
+        assert!(by_two.wholly_before("2027-01-01 00:00:00", None).is_empty());
+    }
+
+    #[test]
+    fn mysql_bounds_compare_as_times_or_as_the_key_of_the_cutoff() {
+        let less_than = |name: &str, below: &str| Partition {
+            name: name.into(),
+            bounds: format!("VALUES LESS THAN ({below})"),
+        };
+        let by_seconds = Layout {
+            key: Some("RANGE (unix_timestamp(`created_at`))".into()),
+            partitions: vec![
+                less_than("p1", "1000"),
+                less_than("p2", "2000"),
+                less_than("p3", "MAXVALUE"),
+            ],
+            bytes: 0,
+        };
+        assert_eq!(
+            by_seconds.key_kind(),
+            Some(KeyKind::Function("UNIX_TIMESTAMP"))
+        );
+        let names = |past: Vec<&Partition>| past.iter().map(|p| p.name.clone()).collect::<Vec<_>>();
+        assert_eq!(names(by_seconds.wholly_before("x", Some(1999))), ["p1"]);
+        assert_eq!(
+            names(by_seconds.wholly_before("x", Some(2000))),
+            ["p1", "p2"]
+        );
+        assert!(by_seconds.wholly_before("x", None).is_empty());
+        let by_columns = Layout {
+            key: Some("RANGE COLUMNS (`created_at`)".into()),
+            partitions: vec![
+                less_than("p1", "'2026-10-01 00:00:00'"),
+                less_than("p2", "'2026-11-01'"),
+            ],
+            bytes: 0,
+        };
+        // Never every partition: the last one stays.
+        assert_eq!(
+            names(by_columns.wholly_before("2026-12-01 00:00:00", None)),
+            ["p1"]
+        );
+        let by_id = Layout {
+            key: Some("RANGE (`id`)".into()),
+            ..by_seconds
+        };
+        assert!(by_id.wholly_before("x", Some(i64::MAX)).is_empty());
     }
 
     #[test]

@@ -12,7 +12,7 @@ use super::Db;
 use super::check::{SEED_COLUMNS, has_created_at_index, has_unique_trace_id};
 use super::dialect::quote;
 use crate::error::Result;
-use crate::plan::database::{TableSeen, index_name};
+use crate::plan::database::{Month, TableSeen, index_name};
 use crate::plan::observed::Held;
 use crate::secret::Secret;
 use crate::spec::database::Dialect;
@@ -92,6 +92,20 @@ impl Db {
             unique_trace_id: has_unique_trace_id(&indexes),
             created_at_index: has_created_at_index(&indexes),
             rows: u64::try_from(rows).unwrap_or(0),
+            partitioned: false,
+            partitions: Vec::new(),
+        };
+        let seen = match self.layout().await? {
+            Some(layout) if layout.key_kind().is_some() => TableSeen {
+                partitioned: true,
+                partitions: layout
+                    .partitions
+                    .iter()
+                    .map(|p| p.name.trim_matches('"').to_string())
+                    .collect(),
+                ..seen
+            },
+            _ => seen,
         };
         let comment = match self.sql.dialect {
             Dialect::Postgres => self.text(WHAT, "SELECT obj_description(CAST($1 AS regclass), 'pg_class')", &self.sql.table).await?,
@@ -107,8 +121,11 @@ impl Db {
 
     /// Creates the seed's table with its indexes and `mark`, in one
     /// transaction where the server has transactional DDL.
-    pub(crate) async fn create_table(&self, mark: &str) -> Result<()> {
+    pub(crate) async fn create_table(&self, mark: &str, months: &[Month]) -> Result<()> {
         const WHAT: &str = "creating the table";
+        if !months.is_empty() {
+            return self.create_partitioned_table(mark, months).await;
+        }
         let (t, name) = (&self.sql.table, &self.sql.name);
         let unique = quote(self.sql.dialect, &format!("{name}_trace_id_unique"));
         let index = quote(self.sql.dialect, &index_name(name));
@@ -132,12 +149,93 @@ impl Db {
                 format!("CREATE INDEX {index} ON {t} (created_at)"),
             ],
         };
-        let mut tx = self.timed(WHAT, self.pool().begin()).await?;
-        for statement in &statements {
-            self.timed(WHAT, sqlx::query(statement).execute(&mut *tx))
+        self.in_one_transaction(WHAT, &statements).await
+    }
+
+    /// `partition: monthly`: the table partitioned by range of
+    /// `created_at` (its primary and unique keys hold it, as a partitioned
+    /// table's must; `created_at` is NOT NULL), its `months`, and a
+    /// catch-all for rows past the last month (PostgreSQL's DEFAULT
+    /// partition, MySQL's `pmax` below MAXVALUE), all marked.
+    async fn create_partitioned_table(&self, mark: &str, months: &[Month]) -> Result<()> {
+        const WHAT: &str = "creating the partitioned table";
+        let (t, name) = (&self.sql.table, &self.sql.name);
+        let unique = quote(self.sql.dialect, &format!("{name}_trace_id_unique"));
+        let index = quote(self.sql.dialect, &index_name(name));
+        let statements = match self.sql.dialect {
+            Dialect::Postgres => {
+                let default = quote(self.sql.dialect, &format!("{name}_default"));
+                let mut statements = vec![
+                    format!(
+                        "CREATE TABLE {t} (id bigserial, trace_id varchar(255) NOT NULL, data text NOT NULL, created_at timestamp(0) without time zone NOT NULL, updated_at timestamp(0) without time zone NULL, PRIMARY KEY (id, created_at)) PARTITION BY RANGE (created_at)"
+                    ),
+                    format!(
+                        "ALTER TABLE {t} ADD CONSTRAINT {unique} UNIQUE (trace_id, created_at)"
+                    ),
+                    format!("CREATE INDEX {index} ON {t} (created_at)"),
+                    format!("COMMENT ON TABLE {t} IS '{mark}'"),
+                    format!("CREATE TABLE {default} PARTITION OF {t} DEFAULT"),
+                    format!("COMMENT ON TABLE {default} IS '{mark}'"),
+                ];
+                statements.extend(self.month_statements(mark, months));
+                statements
+            }
+            Dialect::Mysql | Dialect::Sqlite => {
+                vec![format!(
+                    "CREATE TABLE {t} (id bigint unsigned NOT NULL AUTO_INCREMENT, trace_id varchar(255) NOT NULL, data longtext NOT NULL, created_at timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP, updated_at timestamp NULL, PRIMARY KEY (id, created_at), UNIQUE KEY {unique} (trace_id, created_at), KEY {index} (created_at)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci COMMENT='{mark}' PARTITION BY RANGE (UNIX_TIMESTAMP(created_at)) ({})",
+                    mysql_months(months, mark)
+                )]
+            }
+        };
+        self.in_one_transaction(WHAT, &statements).await
+    }
+
+    /// `statements` in one transaction (MySQL commits each DDL on its
+    /// own: there the transaction holds the order, not the atomicity).
+    async fn in_one_transaction(&self, what: &str, statements: &[String]) -> Result<()> {
+        let mut tx = self.timed(what, self.pool().begin()).await?;
+        for statement in statements {
+            self.timed(what, sqlx::query(statement).execute(&mut *tx))
                 .await?;
         }
-        self.timed(WHAT, tx.commit()).await
+        self.timed(what, tx.commit()).await
+    }
+
+    /// PostgreSQL: each month's partition created and marked.
+    fn month_statements(&self, mark: &str, months: &[Month]) -> Vec<String> {
+        let t = &self.sql.table;
+        months
+            .iter()
+            .flat_map(|m| {
+                let part = quote(self.sql.dialect, &format!("{}_{}", self.sql.name, m.suffix));
+                [
+                    format!(
+                        "CREATE TABLE {part} PARTITION OF {t} FOR VALUES FROM ('{}') TO ('{}')",
+                        m.from, m.to
+                    ),
+                    format!("COMMENT ON TABLE {part} IS '{mark}'"),
+                ]
+            })
+            .collect()
+    }
+
+    /// The missing `months` of the tool's partitioned table, ahead of
+    /// time: PostgreSQL, new partitions (one transaction; it fails if the
+    /// DEFAULT partition already holds rows of such a month); MySQL, split
+    /// off `pmax` (`REORGANIZE PARTITION`, rows already there moved).
+    pub(crate) async fn create_partitions(&self, mark: &str, months: &[Month]) -> Result<()> {
+        const WHAT: &str = "creating the partitions ahead of time";
+        let statements = match self.sql.dialect {
+            Dialect::Postgres => self.month_statements(mark, months),
+            Dialect::Mysql | Dialect::Sqlite => {
+                vec![format!(
+                    "ALTER TABLE {} REORGANIZE PARTITION pmax INTO ({})",
+                    self.sql.table,
+                    mysql_months(months, mark)
+                )]
+            }
+        };
+        self.in_one_transaction(WHAT, &statements).await
     }
 
     /// Creates the missing `created_at` index (PostgreSQL: CONCURRENTLY,
@@ -391,6 +489,23 @@ fn mysql_missing(
     } else {
         None
     }
+}
+
+/// MySQL: the partitions of `months` and `pmax` above them, marked.
+fn mysql_months(months: &[Month], mark: &str) -> String {
+    let mut partitions: Vec<String> = months
+        .iter()
+        .map(|m| {
+            format!(
+                "PARTITION {} VALUES LESS THAN (UNIX_TIMESTAMP('{}')) COMMENT = '{mark}'",
+                m.suffix, m.to
+            )
+        })
+        .collect();
+    partitions.push(format!(
+        "PARTITION pmax VALUES LESS THAN MAXVALUE COMMENT = '{mark}'"
+    ));
+    partitions.join(", ")
 }
 
 #[cfg(test)]

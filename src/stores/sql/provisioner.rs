@@ -15,7 +15,7 @@ use futures::future::LocalBoxFuture;
 
 use crate::credentials_file;
 use crate::error::{Error, Result};
-use crate::plan::database::{DesiredDatabase, ObservedDatabase};
+use crate::plan::database::{DesiredDatabase, ObservedDatabase, partition_name};
 use crate::plan::observed::{Held, Observed};
 use crate::plan::{Action, Change, Resource};
 use crate::stores::sql::Db;
@@ -99,8 +99,32 @@ impl SqlProvisioner {
     async fn execute_one(&self, change: &Change, empty: bool) -> Result<Applied> {
         let mark = self.want.mark();
         match (change.resource, change.action) {
-            (Resource::SqlTable, Action::Create) => {
-                self.db.create_table(&mark).await.map(|()| Applied::Done)
+            (Resource::SqlTable, Action::Create) => self
+                .db
+                .create_table(&mark, &self.want.months)
+                .await
+                .map(|()| Applied::Done),
+            (Resource::SqlPartitions, Action::Create) => {
+                // Only the months missing now (read again: the plan's
+                // list may be older than this apply).
+                let (table, _) = self.db.observe_table(&mark).await?;
+                let Held::Ours(table) = table else {
+                    return Ok(Applied::Noted("no longer the tool's: left alone".into()));
+                };
+                let missing: Vec<_> = self
+                    .want
+                    .months
+                    .iter()
+                    .filter(|m| !table.partitions.contains(&partition_name(&self.want, m)))
+                    .cloned()
+                    .collect();
+                if missing.is_empty() {
+                    return Ok(Applied::Done);
+                }
+                self.db
+                    .create_partitions(&mark, &missing)
+                    .await
+                    .map(|()| Applied::Done)
             }
             (Resource::SqlCreatedAtIndex, Action::Create) => self
                 .db

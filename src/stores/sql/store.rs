@@ -16,10 +16,11 @@ use futures::future::LocalBoxFuture;
 use crate::check::CheckResult;
 use crate::error::{Error, Result};
 use crate::report::model::StorageSummary;
-use crate::scan::{Judge, Place, Progress, ScanOutcome, Selection, Volume};
+use crate::scan::{Judge, Place, Progress, ScanOutcome, Selection, TablePartition, Volume};
 use crate::spec::database::Dialect;
 use crate::stores::sql::Db;
 use crate::stores::sql::inspect::Sizes;
+use crate::stores::sql::partitions::{Layout, Partition};
 use crate::stores::sql::scan::{
     BATCH_ROWS, BatchSizer, Budget, Cursor, DayCount, cutoff_text, merge_days,
 };
@@ -179,6 +180,37 @@ impl Counted {
     }
 }
 
+impl SqlStore {
+    /// Each partition of `layout` and its rows (before `before` when
+    /// given), those in `past` marked as dropped whole by a purge.
+    async fn partition_counts(
+        &self,
+        layout: Option<&Layout>,
+        past: &[Partition],
+        before: Option<&str>,
+    ) -> Result<Vec<TablePartition>> {
+        let Some(layout) = layout else {
+            return Ok(Vec::new());
+        };
+        let mut counts = Vec::with_capacity(layout.partitions.len());
+        for partition in &layout.partitions {
+            let days = self.db.partition_days(partition, before).await?;
+            let total = days.iter().fold(Volume::default(), |mut total, day| {
+                total.merge(day.volume);
+                total
+            });
+            counts.push(TablePartition {
+                name: partition.name.clone(),
+                bounds: partition.bounds.clone(),
+                rows: total.objects,
+                bytes: total.bytes,
+                dropped_whole: past.contains(partition),
+            });
+        }
+        Ok(counts)
+    }
+}
+
 impl TraceStore for SqlStore {
     fn location(&self) -> String {
         self.db.storage.location()
@@ -217,15 +249,19 @@ impl TraceStore for SqlStore {
             // snapshot taken before the first batch, so it sees what was
             // there when the purge began, as a count run first would.
             let counted = Counted::default();
-            // PostgreSQL drops the partitions wholly past the cutoff whole
+            // The partitions wholly past the cutoff go whole
             // (`partitions`), before the count: dropping would wait on a
             // count beside it, and the count on the drop.
-            let whole = if purge && expired_only && self.db.sql.dialect == Dialect::Postgres {
-                self.db
-                    .layout()
-                    .await?
-                    .map(|layout| layout.wholly_before(&before).into_iter().cloned().collect())
-                    .unwrap_or_default()
+            let (layout, past) = self.db.wholly_past(&before).await?;
+            if !purge {
+                // What verify, a dry run and the report say per partition.
+                let only_past = expired_only.then_some(before.as_str());
+                out.table_partitions = self
+                    .partition_counts(layout.as_ref(), &past, only_past)
+                    .await?;
+            }
+            let whole = if purge && expired_only {
+                past
             } else {
                 Vec::new()
             };
@@ -255,6 +291,13 @@ impl TraceStore for SqlStore {
                     let started = std::time::Instant::now();
                     let days = self.db.drop_partition(partition).await?;
                     let total = self.record(&days, &mut out, progress);
+                    out.table_partitions.push(TablePartition {
+                        name: partition.name.clone(),
+                        bounds: partition.bounds.clone(),
+                        rows: total.objects,
+                        bytes: total.bytes,
+                        dropped_whole: true,
+                    });
                     tracing::debug!(
                         partition = partition.name.as_str(),
                         rows = total.objects,
