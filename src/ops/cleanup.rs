@@ -358,7 +358,7 @@ fn stopped(
             finished.iter().map(ToString::to_string).collect()
         }),
         store_findings: Vec::new(),
-        archive: None,
+        archive: purged.archive.clone(),
         table_partitions: Vec::new(),
     }
 }

@@ -247,6 +247,9 @@ pub struct Purged {
     /// Partitions listed to their end (everything expired in them handled).
     pub finished: Vec<chrono::NaiveDate>,
     pub error_count: u64,
+    /// A hybrid pair's archive, when it was stopped part-way: what it had
+    /// moved by then.
+    pub archive: Option<TransferCounts>,
 }
 
 /// The line: "purged 1,234 objects (567/s)".

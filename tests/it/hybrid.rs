@@ -31,13 +31,24 @@ fn trace(tag: &str, i: u32, hours: i64, status: u32) -> Trace {
 /// A spec with `hot` (retention `hot_keeps` days), `cold` (30) and the
 /// pair `pair` (hot_days 7, retention 30).
 fn write_pair_spec(dir: &std::path::Path, hot: &Side, cold: &Side, hot_keeps: u32) {
+    write_pair_spec_through(dir, hot, cold, hot_keeps, None);
+}
+
+/// The same, the cold bucket's requests sent to `cold_endpoint` (a proxy).
+fn write_pair_spec_through(
+    dir: &std::path::Path,
+    hot: &Side,
+    cold: &Side,
+    hot_keeps: u32,
+    cold_endpoint: Option<&str>,
+) {
     let hot_block = hot.yaml("hot", None).replace(
         "retention_days: 30",
         &format!("retention_days: {hot_keeps}"),
     );
     let spec = format!(
         "project: mig\nenvironments:\n{hot_block}{}  pair:\n    storage: hybrid\n    hot: hot\n    cold: cold\n    hot_days: 7\n    retention_days: 30\n",
-        cold.yaml("cold", None)
+        cold.yaml("cold", cold_endpoint)
     );
     std::fs::write(dir.join("chronotrace-ops.yaml"), spec).expect("spec");
 }
@@ -246,4 +257,76 @@ fn render_gives_the_archive_its_schedule() {
     let cron = std::fs::read_to_string(deploy.join("chronotrace-purge-pair.cron")).expect("cron");
     assert!(cron.contains("30 3 * * *"), "{cron}");
     assert!(deploy.join("chronotrace-purge-pair.timer").exists());
+}
+
+#[tokio::test]
+#[ignore = "needs the bench: run scripts/test.sh"]
+async fn an_interrupted_archive_says_what_it_moved_and_a_rerun_finishes_it() {
+    let garage = crate::servers::server("garage");
+    let (proxy, proxied) = crate::hardening::through_proxy(&garage);
+    let (hot, cold) = (Side::local(), Side::bucket("garage").await);
+    let dir = tempdir();
+    write_pair_spec_through(dir.path(), &hot, &cold, 15, Some(&proxied.url));
+    let old: Vec<Trace> = (0..150).map(|i| trace("ia", i, 10 * 24, 200)).collect();
+    hot.seed(&old).await;
+    // Every request to the cold tier slowed: the archive is still going
+    // when the signal comes.
+    proxy.storm(
+        100,
+        11,
+        &[crate::fault_proxy::Fault::Delay(
+            std::time::Duration::from_millis(150),
+        )],
+    );
+    let Side::Bucket { endpoint, .. } = &cold else {
+        unreachable!("the cold tier is a bucket")
+    };
+    let tool = |args: &[&str]| {
+        Run::new(dir.path())
+            .env("AWS_ACCESS_KEY_ID", &endpoint.access_key_id)
+            .env("AWS_SECRET_ACCESS_KEY", &endpoint.secret_access_key)
+            .args(["--output", "json", "-e", "pair"])
+            .args(args)
+    };
+    let child = tool(&["cleanup", "purge", "--yes", "--concurrency", "4"]).spawn();
+    let start = std::time::Instant::now();
+    while proxy.injected() < 30 {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(90),
+            "no progress"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    crate::conformance::signal(&child, "INT");
+    let out = crate::interrupts::interrupted(crate::support::Outcome::of(
+        child.wait_with_output().expect("the binary ends"),
+    ));
+    let report = out.json();
+    assert_eq!(report["interrupted"], true, "{report:#}");
+    let moved = report["archive"]["removed_from_source"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("the archive's counts: {report:#}"));
+    // What it says it moved is what left the hot tier, each in the cold
+    // tier byte for byte.
+    let hot_now = hot.contents().await;
+    assert_eq!(hot_now.len() as u64, 150 - moved, "{report:#}");
+    assert!(moved > 0 && moved < 150, "stopped part-way: {moved} moved");
+    let cold_now = cold.contents().await;
+    for t in &old {
+        let here = hot_now
+            .get(&t.id)
+            .is_some_and(|b| *b == t.bytes(Form::Bundle));
+        let there = cold_now
+            .get(&t.id)
+            .is_some_and(|b| *b == t.bytes(Form::Bundle));
+        assert!(here || there, "{} is lost", t.id);
+    }
+    proxy.calm();
+    let rerun = tool(&["cleanup", "purge", "--yes"]).run().code(0).json();
+    assert_eq!(rerun["archive"]["failed"], 0, "{rerun:#}");
+    assert!(
+        hot.contents().await.is_empty(),
+        "the rerun archives the rest"
+    );
+    assert_eq!(cold.contents().await.len(), 150);
 }

@@ -52,10 +52,18 @@ impl HybridTraces {
             },
             progress,
         };
+        // The archive stops itself between traces (Ctrl-C is seen after
+        // each one), never cut inside one: so what it says it moved is
+        // exactly what left the hot tier.
+        let _uncut = crate::interrupt::uncut();
         let mut counts = TransferCounts::default();
         match transfer.run(&mut counts).await {
             None => Ok(counts),
-            Some(stopped) => Err(stopped),
+            Some(stopped) => {
+                // What the stopped purge reports (it reads the progress).
+                progress.purged().archive = Some(counts);
+                Err(stopped)
+            }
         }
     }
 
