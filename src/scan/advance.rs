@@ -143,6 +143,18 @@ impl<T: Eq + Hash + Clone> Advance<T> {
         Ok(())
     }
 
+    /// Checks only the cursor a page hands over, for listings whose order
+    /// the caller cannot compare as text (a Redis index by score, a table
+    /// by primary key, a store behind the `items` seam): a cursor handed
+    /// over twice means the listing went back.
+    pub(crate) fn cursor(&mut self, next: &T) -> Result<(), Stuck> {
+        if self.handed.insert(next.clone()) {
+            Ok(())
+        } else {
+            Err(Stuck::TokenAgain)
+        }
+    }
+
     /// Checks one key (with its version id, if any) or folder (`None`)
     /// against what the pages before had reached. By version, a version
     /// without an id cannot be told from the others: it is let through.
@@ -173,6 +185,14 @@ impl<T: Eq + Hash + Clone> Advance<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cursor_handed_over_twice_is_stuck() {
+        let mut advance = Advance::by_key();
+        assert_eq!(advance.cursor(&"a".to_string()), Ok(()));
+        assert_eq!(advance.cursor(&"b".to_string()), Ok(()));
+        assert_eq!(advance.cursor(&"a".to_string()), Err(Stuck::TokenAgain));
+    }
 
     /// Pages of (keys, folders, next token); a key `k#v` is version `v` of `k`.
     type Pages<'a> = &'a [(&'a [&'a str], &'a [&'a str], Option<&'a str>)];

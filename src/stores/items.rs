@@ -194,6 +194,17 @@ pub(crate) fn created_of(id: &str, day: NaiveDate) -> DateTime<Utc> {
     from_id.unwrap_or_else(|| day.and_time(chrono::NaiveTime::MIN).and_utc())
 }
 
+/// `bytes` in lowercase hex.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The MD5 of `bytes` in hex, as an S3 ETag or a listing gives it.
+pub(crate) fn md5_hex(bytes: &[u8]) -> String {
+    use md5::Digest;
+    hex(&md5::Md5::digest(bytes))
+}
+
 /// `{id}.zip` in a day folder: the trace id, when it is a plain one.
 pub(crate) fn bundle_id(file_name: &str) -> Option<&str> {
     file_name.strip_suffix(".zip").filter(|id| plain_id(id))
@@ -226,6 +237,7 @@ mod tests {
             other.and_time(chrono::NaiveTime::MIN).and_utc()
         );
         assert_eq!(bundle_id("ct_a_1.zip"), Some("ct_a_1"));
+        assert_eq!(md5_hex(b""), "d41d8cd98f00b204e9800998ecf8427e");
         assert_eq!(bundle_id("../x.zip"), None);
         assert_eq!(bundle_id("x.json"), None);
     }

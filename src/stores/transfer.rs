@@ -23,13 +23,12 @@ use std::collections::{BTreeSet, HashMap};
 
 use chrono::NaiveDate;
 use futures::StreamExt;
-use md5::{Digest, Md5};
 
 use crate::bundle;
 use crate::error::{Error, Result};
-use crate::scan::{Progress, TraceMoved, TransferCounts};
+use crate::scan::{Advance, Progress, TraceMoved, TransferCounts};
 use crate::stores::items::{
-    DayHeld, Fingerprint, Held, ReadCopy, Removed, TraceItems, TraceRef, Written, plain_id,
+    DayHeld, Fingerprint, Held, ReadCopy, Removed, TraceItems, TraceRef, Written, md5_hex, plain_id,
 };
 
 /// What a transfer is asked.
@@ -73,6 +72,9 @@ impl Transfer<'_> {
         // stay on that day): a trace then costs one write, not a lookup
         // and a write.
         let mut known: HashMap<NaiveDate, DayHeld> = HashMap::new();
+        // A listing that hands back a cursor it gave before would go round
+        // for ever: stop it.
+        let mut advance = Advance::by_key();
         loop {
             if crate::interrupt::requested() {
                 return Some(Error::Interrupted);
@@ -119,7 +121,13 @@ impl Transfer<'_> {
                 self.progress.advance(page.traces.len() as u64, "listed");
             }
             match page.next {
-                Some(next) => cursor = Some(next),
+                Some(next) => {
+                    if let Err(stuck) = advance.cursor(&next) {
+                        let at = self.source.location();
+                        return Some(Error::cloud(format!("listing {at}: {stuck}")));
+                    }
+                    cursor = Some(next);
+                }
                 None => break,
             }
         }
@@ -243,13 +251,6 @@ impl Transfer<'_> {
         let removed = self.source.remove(trace, read).await?;
         Ok(Some(removed == Removed::Removed))
     }
-}
-
-fn md5_hex(bytes: &[u8]) -> String {
-    Md5::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// Test hook, not a user feature (test builds only, like the clock's):

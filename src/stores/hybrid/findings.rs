@@ -16,8 +16,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::bundle::{self, Format};
-use crate::error::Result;
-use crate::scan::StoreFinding;
+use crate::error::{Error, Result};
+use crate::scan::{Advance, StoreFinding};
 use crate::spec::HybridStorage;
 use crate::stores::items::TraceItems;
 
@@ -45,21 +45,23 @@ pub(crate) async fn walk(
     let mut counts = PairCounts::default();
     let mut in_cold: HashMap<String, u32> = HashMap::new();
     let mut cursor = None;
+    let mut advance = Advance::by_key();
     loop {
         let page = cold.list(None, cursor.take()).await?;
         for trace in page.traces {
             counts.cold += 1;
             *in_cold.entry(trace.id).or_default() += 1;
         }
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => break,
+        cursor = moved_on(&mut advance, page.next, cold)?;
+        if cursor.is_none() {
+            break;
         }
     }
     counts.cold_duplicates = in_cold.values().filter(|n| **n > 1).count() as u64;
     counts.cold_ids = in_cold.len() as u64;
     let lag_after = Duration::days(i64::from(hybrid.hot_days) + 1);
     let hot_keeps = Duration::days(i64::from(hybrid.hot.retention_days));
+    let mut advance = Advance::by_key();
     loop {
         let page = hot.list(None, cursor.take()).await?;
         for trace in &page.traces {
@@ -86,12 +88,27 @@ pub(crate) async fn walk(
                 counts.critical_hot_only += 1;
             }
         }
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => break,
+        cursor = moved_on(&mut advance, page.next, hot)?;
+        if cursor.is_none() {
+            break;
         }
     }
     Ok(counts)
+}
+
+/// The next page's cursor, `None` at the end; an error when the listing
+/// hands back a cursor it gave before (it would go round for ever).
+fn moved_on(
+    advance: &mut Advance<String>,
+    next: Option<String>,
+    tier: &dyn TraceItems,
+) -> Result<Option<String>> {
+    if let Some(next) = &next {
+        advance
+            .cursor(next)
+            .map_err(|stuck| Error::cloud(format!("listing {}: {stuck}", tier.location())))?;
+    }
+    Ok(next)
 }
 
 impl PairCounts {

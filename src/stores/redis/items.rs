@@ -256,7 +256,7 @@ impl RedisItems {
 /// The SHA-1 of `bytes` in hex, as Lua's `redis.sha1hex` gives it.
 fn sha1_hex(bytes: &[u8]) -> String {
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, bytes);
-    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    crate::stores::items::hex(digest.as_ref())
 }
 
 impl TraceItems for RedisItems {

@@ -7,6 +7,7 @@
 
 #![warn(unreachable_pub)]
 
+use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output;
 use aws_sdk_s3::primitives::ByteStream;
 use base64::Engine;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -18,10 +19,11 @@ use super::Clients;
 use super::errors::{api_error, status};
 use crate::bundle::Format;
 use crate::error::{Error, Result};
+use crate::scan::Advance;
 use crate::spec::S3Storage;
 use crate::stores::items::{
     DayHeld, Fingerprint, Held, ItemPage, ReadCopy, Removed, TraceItems, TraceRef, Written,
-    bundle_id, created_of,
+    bundle_id, created_of, hex, md5_hex,
 };
 
 /// Keys a listing page asks for.
@@ -57,25 +59,29 @@ impl BucketItems {
         format!("{}/{key}", self.bucket)
     }
 
-    async fn page(&self, before: Option<NaiveDate>, cursor: Option<String>) -> Result<ItemPage> {
-        let answer = self
-            .clients
+    /// One listing page under `prefix`, from `token`.
+    async fn list(&self, prefix: &str, token: Option<String>) -> Result<ListObjectsV2Output> {
+        self.clients
             .s3
             .list_objects_v2()
             .bucket(&self.bucket)
-            .prefix(&self.traces_dir)
+            .prefix(prefix)
             .max_keys(PAGE_KEYS)
-            .set_continuation_token(cursor)
+            .set_continuation_token(token)
             .send()
             .await
             .map_err(|e| {
                 api_error(
                     e,
                     "ListObjectsV2",
-                    &self.object(&self.traces_dir),
+                    &self.object(prefix),
                     &self.clients.target,
                 )
-            })?;
+            })
+    }
+
+    async fn page(&self, before: Option<NaiveDate>, cursor: Option<String>) -> Result<ItemPage> {
+        let answer = self.list(&self.traces_dir, cursor).await?;
         let mut traces = Vec::new();
         let mut past_before = false;
         for object in answer.contents() {
@@ -115,24 +121,22 @@ impl BucketItems {
         let folder = format!("{}{}/", self.traces_dir, day.format("%Y-%m-%d"));
         let mut held = DayHeld::new();
         let mut token = None;
+        let mut advance = Advance::by_key();
         loop {
-            let answer = self
-                .clients
-                .s3
-                .list_objects_v2()
-                .bucket(&self.bucket)
-                .prefix(&folder)
-                .max_keys(PAGE_KEYS)
-                .set_continuation_token(token.take())
-                .send()
-                .await
-                .map_err(|e| {
-                    api_error(
-                        e,
-                        "ListObjectsV2",
-                        &self.object(&folder),
-                        &self.clients.target,
-                    )
+            let answer = self.list(&folder, token.take()).await?;
+            let next = answer
+                .next_continuation_token()
+                .filter(|_| answer.is_truncated() == Some(true))
+                .map(str::to_string);
+            let keys = answer
+                .contents()
+                .iter()
+                .filter_map(|o| o.key())
+                .map(|k| (k, None));
+            advance
+                .page(keys, std::iter::empty(), next.as_ref())
+                .map_err(|stuck| {
+                    Error::cloud(format!("listing {}: {stuck}", self.object(&folder)))
                 })?;
             for object in answer.contents() {
                 let Some(id) = object
@@ -151,9 +155,9 @@ impl BucketItems {
                     },
                 );
             }
-            match answer.next_continuation_token() {
-                Some(next) if answer.is_truncated() == Some(true) => token = Some(next.to_string()),
-                _ => return Ok(held),
+            match next {
+                Some(next) => token = Some(next),
+                None => return Ok(held),
             }
         }
     }
@@ -208,18 +212,25 @@ impl BucketItems {
             Some(v) => format!("{VERSION}{v}"),
             None => format!("{ETAG}{}", unquoted(got.e_tag().unwrap_or_default())),
         };
-        let bytes = got
-            .body
-            .collect()
-            .await
-            .map_err(|e| {
-                Error::cloud(format!(
+        // The SDK's time limit ends with the answer's head: the body is
+        // read under the call's own.
+        let limit = self.clients.target.timeouts.call;
+        let bytes = match tokio::time::timeout(limit, got.body.collect()).await {
+            Ok(Ok(body)) => body.into_bytes().to_vec(),
+            Ok(Err(e)) => {
+                return Err(Error::cloud(format!(
                     "GetObject {}: reading the body: {e}",
                     self.object(key)
-                ))
-            })?
-            .into_bytes()
-            .to_vec();
+                )));
+            }
+            Err(_) => {
+                return Err(Error::cloud(format!(
+                    "GetObject {}: the body did not arrive within {}",
+                    self.object(key),
+                    crate::transport::timeouts::Timeouts::show(limit)
+                )));
+            }
+        };
         Ok(Some(ReadCopy {
             bytes,
             version: Some(version),
@@ -324,14 +335,6 @@ fn is_md5(etag: &str) -> bool {
     etag.len() == 32 && etag.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn md5_hex(bytes: &[u8]) -> String {
-    hex(&Md5::digest(bytes))
-}
-
 impl TraceItems for BucketItems {
     fn location(&self) -> String {
         format!("s3://{}/{}", self.bucket, self.traces_dir)
@@ -400,7 +403,6 @@ mod tests {
     fn only_plain_md5_etags_are_compared_as_digests() {
         assert!(is_md5("9e107d9d372bb6826bd81d3542a419d6"));
         assert!(!is_md5("9e107d9d372bb6826bd81d3542a419d6-2"));
-        assert_eq!(md5_hex(b""), "d41d8cd98f00b204e9800998ecf8427e");
         assert_eq!(unquoted("\"abc\""), "abc");
     }
 }

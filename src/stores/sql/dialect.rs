@@ -62,7 +62,7 @@ impl Sql {
     }
 
     /// The stored bytes of `data` (bytes, not characters).
-    fn bytes(&self) -> &'static str {
+    pub(crate) fn bytes(&self) -> &'static str {
         match self.dialect {
             Dialect::Postgres => "octet_length(data)",
             Dialect::Mysql => "LENGTH(data)",
@@ -71,7 +71,7 @@ impl Sql {
     }
 
     /// An integer expression as a signed 64-bit integer.
-    fn int(&self, expr: &str) -> String {
+    pub(crate) fn int(&self, expr: &str) -> String {
         match self.dialect {
             Dialect::Postgres => format!("CAST({expr} AS bigint)"),
             Dialect::Mysql => format!("CAST({expr} AS SIGNED)"),

@@ -59,15 +59,6 @@ impl TableItems {
         }
     }
 
-    /// An integer column as a signed 64-bit integer.
-    fn int(&self, expr: &str) -> String {
-        match self.dialect() {
-            Dialect::Postgres => format!("CAST({expr} AS bigint)"),
-            Dialect::Mysql => format!("CAST({expr} AS SIGNED)"),
-            Dialect::Sqlite => expr.to_string(),
-        }
-    }
-
     /// `data` compared byte for byte with bound parameter `n` (MySQL's
     /// text comparison ignores case and trailing spaces).
     fn data_is(&self, n: usize) -> String {
@@ -80,11 +71,6 @@ impl TableItems {
     async fn page(&self, before: Option<NaiveDate>, cursor: Option<String>) -> Result<ItemPage> {
         const WHAT: &str = "listing rows";
         let after: i64 = cursor.as_deref().and_then(|c| c.parse().ok()).unwrap_or(0);
-        let bytes = match self.dialect() {
-            Dialect::Postgres => "octet_length(data)",
-            Dialect::Mysql => "LENGTH(data)",
-            Dialect::Sqlite => "length(CAST(data AS BLOB))",
-        };
         let filter = if before.is_some() {
             format!(" AND created_at < {}", self.timestamp(2))
         } else {
@@ -92,9 +78,12 @@ impl TableItems {
         };
         let statement = format!(
             "SELECT {id}, trace_id, {stamp}, {bytes} FROM {t} WHERE id > {p1}{filter} AND created_at IS NOT NULL ORDER BY id LIMIT {PAGE_ROWS}",
-            id = self.int("id"),
+            id = self.db.sql.int("id"),
             stamp = self.stamp(),
-            bytes = self.int(&format!("COALESCE({bytes}, 0)")),
+            bytes = self
+                .db
+                .sql
+                .int(&format!("COALESCE({}, 0)", self.db.sql.bytes())),
             t = self.db.sql.table,
             p1 = self.p(1),
         );
