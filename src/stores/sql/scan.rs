@@ -1,13 +1,15 @@
 //! Counting and purging the traces table: rows and bytes per day in one
-//! grouped query (only the days past the cutoff for verify and purge: a
-//! range on the `created_at` index), and the purge in short batches, each
+//! grouped query, or on PostgreSQL a day at a time through the
+//! `created_at` index (only the days past the cutoff for verify and purge:
+//! a range on that index), and the purge in short batches, each
 //! its own transaction, oldest first. PostgreSQL and MySQL/MariaDB (with a
 //! `created_at` index) purge by windows of `created_at`: each window ends
 //! where the index says about a batch's rows further on, and goes by one
 //! range of the index (PostgreSQL: one statement that also counts what
 //! went per day; MySQL: locked and counted, then deleted, through the
 //! forced index). SQLite, and MySQL without that index, delete the oldest
-//! rows by primary key. Batches are sized by time (`BatchSizer`). Two
+//! rows by primary key. PostgreSQL purges two halves of the range at once
+//! (`Lane`). Batches are sized by time (`BatchSizer`). Two
 //! purges at once each count only the rows they deleted. No lock outlives
 //! a batch; an interrupted purge leaves whole batches done, and a rerun
 //! carries on from there.

@@ -1,5 +1,5 @@
 //! The seam for a SQL table (the seed's `DatabaseTraceStorage`): a day is
-//! `date(created_at)`, counted on the server by one grouped query (only
+//! `date(created_at)`, counted on the server (`stores::sql::scan`; only
 //! the days past the cutoff for verify and purge, a range on the
 //! `created_at` index); the purge deletes in short batches by primary key
 //! (`stores::sql::scan`); nothing expires by itself (`Retention::None`: the tool's
