@@ -281,15 +281,27 @@ impl Db {
 
     /// A connection of its own in a read-only transaction whose snapshot
     /// is taken now (PostgreSQL: `REPEATABLE READ` takes it at the first
-    /// statement): what `days_in` counts later is what was there now.
+    /// statement; MySQL/MariaDB: `WITH CONSISTENT SNAPSHOT`, in
+    /// `REPEATABLE READ` whatever the server's default, which otherwise
+    /// ignores it): what `days_in` counts later is what was there now.
+    /// Sent as plain text: MySQL cannot prepare `START TRANSACTION`.
     pub(crate) async fn snapshot(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>> {
         const WHAT: &str = "taking a snapshot to count the traces in";
+        let statements: &[&str] = match self.sql.dialect {
+            Dialect::Postgres => &[
+                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+                "SELECT 1",
+            ],
+            Dialect::Mysql => &[
+                "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+                "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY",
+            ],
+            // One writer at a time: SQLite counts before it purges.
+            Dialect::Sqlite => &["BEGIN", "SELECT 1"],
+        };
         let mut conn = self.timed(WHAT, self.pool().acquire()).await?;
-        for statement in [
-            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-            "SELECT 1",
-        ] {
-            self.timed(WHAT, sqlx::query(statement).execute(&mut *conn))
+        for statement in statements {
+            self.timed(WHAT, sqlx::raw_sql(statement).execute(&mut *conn))
                 .await?;
         }
         Ok(conn)
@@ -313,7 +325,7 @@ impl Db {
                     .fetch_all(&mut *snapshot),
             )
             .await?;
-        self.timed(WHAT, sqlx::query("COMMIT").execute(&mut *snapshot))
+        self.timed(WHAT, sqlx::raw_sql("COMMIT").execute(&mut *snapshot))
             .await?;
         self.day_counts(WHAT, &rows)
     }
