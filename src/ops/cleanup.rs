@@ -138,7 +138,8 @@ pub struct PurgeReport {
     /// A partitioned SQL table: a dry run, each partition and its rows
     /// past the cutoff, `dropped_whole` for those the purge would drop
     /// whole (`detached_as` for those `--detach` would keep as a table);
-    /// a purge, the partitions it dropped whole or detached.
+    /// a purge, the partitions it dropped whole or detached (a stopped
+    /// one: those until it stopped).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub table_partitions: Vec<TablePartition>,
     /// With `--detach`, of `deleted_objects` and `deleted_bytes`: the rows
@@ -313,10 +314,14 @@ fn detach_applies(env: &Environment, session: &Session) -> Result<()> {
     }
 }
 
-/// The purge had deleted, tried to, or finished a partition.
+/// The purge had deleted, tried to, finished a partition, or taken a
+/// table partition out (an empty one too).
 fn began(progress: &Progress) -> bool {
     let purged = progress.purged();
-    purged.deleted.objects > 0 || purged.error_count > 0 || !purged.finished.is_empty()
+    purged.deleted.objects > 0
+        || purged.error_count > 0
+        || !purged.finished.is_empty()
+        || !purged.table_partitions.is_empty()
 }
 
 /// The purge of one opened store (the seam `purge` goes through): with
@@ -388,6 +393,7 @@ fn stopped(
     by: &Error,
 ) -> PurgeReport {
     let interrupted = matches!(by, Error::Interrupted);
+    let detached = detached(&purged.table_partitions);
     PurgeReport {
         env: env.name.clone(),
         dry_run: !settings.delete,
@@ -413,9 +419,9 @@ fn stopped(
         }),
         store_findings: Vec::new(),
         archive: purged.archive.clone(),
-        table_partitions: Vec::new(),
-        detached_objects: None,
-        detached_bytes: None,
+        table_partitions: purged.table_partitions.clone(),
+        detached_objects: detached.map(|v| v.objects),
+        detached_bytes: detached.map(|v| v.bytes),
     }
 }
 

@@ -262,6 +262,9 @@ pub struct Purged {
     /// A hybrid pair's archive, when it was stopped part-way: what it had
     /// moved by then.
     pub archive: Option<TransferCounts>,
+    /// A partitioned SQL table's partitions dropped whole or detached so
+    /// far (with their rows, also in `deleted`).
+    pub table_partitions: Vec<TablePartition>,
 }
 
 /// The line: "purged 1,234 objects (567/s)".

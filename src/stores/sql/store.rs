@@ -310,8 +310,10 @@ impl TraceStore for SqlStore {
                     let started = std::time::Instant::now();
                     let days = self.db.retire_partition(partition, self.retire).await?;
                     let total = self.record(&days, &mut out, progress);
-                    out.table_partitions
-                        .push(self.table_partition(partition, total, true));
+                    let gone = self.table_partition(partition, total, true);
+                    // What an interrupted purge reports it had taken out.
+                    progress.purged().table_partitions.push(gone.clone());
+                    out.table_partitions.push(gone);
                     tracing::debug!(
                         partition = partition.name.as_str(),
                         rows = total.objects,
