@@ -202,7 +202,7 @@ fn the_missing_created_at_index_is_found_and_created_on_sqlite() {
 }
 
 /// A purge stopped mid-way (a transaction of the test holds the newest
-/// expired day's rows, so the purge's third batch waits on them) says
+/// expired day's rows, so the batch that reaches them waits) says
 /// exactly what its committed batches deleted, and a rerun deletes the rest.
 #[test]
 #[ignore = "needs the bench: run scripts/test.sh"]
@@ -222,8 +222,8 @@ fn interrupted_purge(name: &'static str) {
     let table = unique_table("int");
     let q = db.quote(&table);
     db.create_seed_table(&table, true);
-    // 14 expired days of 1,000 rows: two whole batches of 5,000 go before
-    // the third reaches the locked day.
+    // 14 expired days of 1,000 rows: the batches before the locked day
+    // (the newest expired one) go, the batch that reaches it waits.
     let today = Utc::now().date_naive();
     let mut statements = Vec::new();
     for back in 16..30u64 {
@@ -285,12 +285,15 @@ fn interrupted_purge(name: &'static str) {
             .spawn();
         let start = Instant::now();
         let count = format!("SELECT COUNT(*) FROM {q}");
-        loop {
+        let rows_left = async || -> i64 {
             let row = sqlx::query(&count).fetch_one(&pool).await.expect("count");
-            let left = row.try_get::<i64, _>(0).expect("n");
-            if left == 4_000 {
-                break;
-            }
+            row.try_get::<i64, _>(0).expect("n")
+        };
+        // Until the purge waits on the lock: what is left stays the same
+        // for a second (however its batches are cut and laid out, every
+        // one not reaching the locked day has committed by then).
+        let (mut left, mut still_since) = (rows_left().await, Instant::now());
+        loop {
             // A purge that ended already (an error) says why, not "no progress".
             if child.try_wait().expect("the binary's status").is_some() {
                 let out = Outcome::of(child.wait_with_output().expect("the binary ends"));
@@ -301,21 +304,40 @@ fn interrupted_purge(name: &'static str) {
                 "no progress: {left} rows left"
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
+            let now = rows_left().await;
+            if now != left {
+                (left, still_since) = (now, Instant::now());
+            } else if left < 14_000 && still_since.elapsed() > Duration::from_secs(1) {
+                break;
+            }
         }
-        tokio::time::sleep(Duration::from_millis(300)).await;
         std::process::Command::new("kill")
             .args(["-INT", &child.id().to_string()])
             .status()
             .expect("kill runs");
         let out = Outcome::of(child.wait_with_output().expect("the binary ends"));
+        // Counted before the lock is released: what the interrupted run
+        // left, its batch on the locked day rolled back.
+        let left = rows_left().await;
+        let locked_day_rows = sqlx::query(&format!(
+            "SELECT COUNT(*) FROM {q} WHERE created_at >= '{locked_day}'"
+        ))
+        .fetch_one(&pool)
+        .await
+        .expect("count the locked day")
+        .try_get::<i64, _>(0)
+        .expect("n");
         tx.rollback().await.expect("release the lock");
         pool.close().await;
-        out
+        (out, left, locked_day_rows)
     });
+    let (out, left, locked_day_rows) = out;
     let out = out.code(130);
     let first = out.json();
     assert_eq!(first["interrupted"], true, "{first}");
-    assert_eq!(first["deleted_objects"], 10_000, "{first}");
+    assert_eq!(locked_day_rows, 1_000, "the locked day is whole: {first}");
+    // Exactly what its committed batches deleted.
+    assert_eq!(first["deleted_objects"], 14_000 - left, "{first}");
     let rerun = db
         .tool(
             dir.path(),
@@ -323,7 +345,7 @@ fn interrupted_purge(name: &'static str) {
         )
         .run()
         .code(0);
-    assert_eq!(rerun.json()["deleted_objects"], 4_000);
+    assert_eq!(rerun.json()["deleted_objects"], left);
     assert_eq!(db.rows(&table), 0);
     db.tool(dir.path(), &["cleanup", "verify"]).run().code(0);
     db.exec(&[format!("DROP TABLE {q}")]);

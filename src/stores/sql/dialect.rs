@@ -97,6 +97,44 @@ impl Sql {
         )
     }
 
+    /// PostgreSQL, where an index leads with `created_at`: the same rows,
+    /// bytes per day as `days`, counted one day at a time, each day one
+    /// range of the index (the days found by a skip scan: the next day is
+    /// the first `created_at` past the previous one, so empty stretches
+    /// cost one probe). The grouped query is planned from the column's
+    /// distinct values (a million timestamps, so a million groups): it
+    /// sorts every row, with JIT, three times slower at a million rows.
+    pub(crate) fn days_by_index(&self, expired_only: bool) -> String {
+        let (before, and_before) = if expired_only {
+            let before = self.before(1);
+            (format!(" WHERE {before}"), format!(" AND {before}"))
+        } else {
+            (String::new(), String::new())
+        };
+        let undated = if expired_only {
+            String::new()
+        } else {
+            format!(
+                " UNION ALL SELECT NULL, {count}, {sum} FROM {t} WHERE created_at IS NULL HAVING COUNT(*) > 0",
+                count = self.int("COUNT(*)"),
+                sum = self.int(&format!("COALESCE(SUM({}), 0)", self.bytes())),
+                t = self.table,
+            )
+        };
+        format!(
+            "WITH RECURSIVE days(d) AS (\
+             SELECT CAST(MIN(created_at) AS date) FROM {t}{before} \
+             UNION ALL SELECT (SELECT CAST(MIN(created_at) AS date) FROM {t} WHERE created_at >= d + 1{and_before}) \
+             FROM days WHERE d IS NOT NULL) \
+             SELECT to_char(d, 'YYYY-MM-DD') AS day, n, s FROM days CROSS JOIN LATERAL (\
+             SELECT {count} AS n, {sum} AS s FROM {t} WHERE created_at >= d AND created_at < d + 1{and_before}) c \
+             WHERE d IS NOT NULL{undated} ORDER BY 1",
+            t = self.table,
+            count = self.int("COUNT(*)"),
+            sum = self.int(&format!("COALESCE(SUM({}), 0)", self.bytes())),
+        )
+    }
+
     /// The primary keys of the next batch past the cutoff, oldest first,
     /// read without a lock: a locking read whose plan scans the table
     /// (the optimizer's choice, not ours) would lock every row it passes,
@@ -154,11 +192,29 @@ impl Sql {
     }
 
     /// The oldest `created_at` before the bound cutoff (`$1`), as text:
-    /// where a windowed purge starts (NULL: nothing to purge).
-    pub(crate) fn first_expired(&self) -> String {
+    /// where a windowed purge starts (NULL: nothing to purge). With
+    /// `floor`, only from `$2` on (a purge's later lane, `Db::lanes`).
+    pub(crate) fn first_expired(&self, floor: bool) -> String {
+        let from = if floor {
+            format!(" AND {}", self.at(">=", 2))
+        } else {
+            String::new()
+        };
+        format!(
+            "SELECT {} FROM {} WHERE {}{from}",
+            self.stamp("MIN(created_at)"),
+            self.table,
+            self.before(1)
+        )
+    }
+
+    /// PostgreSQL: the middle in time between the oldest `created_at`
+    /// before the cutoff `$1` and the cutoff, as text (NULL: nothing
+    /// past it), where a purge's two lanes meet (`Db::lanes`).
+    pub(crate) fn lanes_meet(&self) -> String {
         format!(
             "SELECT {} FROM {} WHERE {}",
-            self.stamp("MIN(created_at)"),
+            self.stamp("MIN(created_at) + (CAST($1 AS timestamp) - MIN(created_at)) / 2"),
             self.table,
             self.before(1)
         )
@@ -196,6 +252,16 @@ impl Sql {
     /// the seed's single `DELETE` does but a slice at a time; what went
     /// counted per day on the server. Last row: the window's end as text
     /// and whether it reached the cutoff `$1` (day NULL, counts 0).
+    ///
+    /// The range starts at `$3`, the previous window's start (`$2` for
+    /// the first): its index entries, deleted and committed, are passed
+    /// again while their pages are in memory, and PostgreSQL marks them
+    /// dead in the index as it passes (a scan that finds every version of
+    /// a row gone does). The purge's last look from the oldest row, how
+    /// rows written behind the windows are seen, then skips them instead
+    /// of visiting the table for each one: at a million rows that look
+    /// went from 120-230 ms to under 15. A row written behind the
+    /// previous window is deleted (and counted) on the way.
     pub(crate) fn delete_window(&self, size: usize) -> String {
         format!(
             "WITH edge AS (SELECT {end} AS stop), \
@@ -205,7 +271,7 @@ impl Sql {
              UNION ALL SELECT NULL, 0, 0, {stop}, stop >= CAST($1 AS timestamp) FROM edge",
             end = self.window_end(size),
             t = self.table,
-            from = self.at(">=", 2),
+            from = self.at(">=", 3),
             bytes = self.bytes(),
             count = self.int("COUNT(*)"),
             sum = self.int("COALESCE(SUM(bytes), 0)"),
@@ -366,10 +432,15 @@ mod tests {
             my.delete_window_by_index("odd`name"),
             "DELETE `t` FROM `t` FORCE INDEX (`odd``name`) WHERE created_at >= ? AND created_at < ?"
         );
-        // PostgreSQL: the window starts at $2 and ends before the cutoff $1.
+        // PostgreSQL: the window starts at $2 and ends before the cutoff
+        // $1; its delete sweeps from the previous window's start, $3.
         let pg = Sql::new(Dialect::Postgres, "t");
         let window = pg.delete_window(5000);
         assert!(window.contains("OFFSET 5000 LIMIT 1"), "{window}");
-        assert!(window.contains("DELETE FROM \"t\" WHERE created_at >= CAST($2 AS timestamp) AND created_at < (SELECT stop FROM edge)"), "{window}");
+        assert!(
+            window.contains("created_at >= CAST($2 AS timestamp) ORDER BY created_at OFFSET"),
+            "{window}"
+        );
+        assert!(window.contains("DELETE FROM \"t\" WHERE created_at >= CAST($3 AS timestamp) AND created_at < (SELECT stop FROM edge)"), "{window}");
     }
 }

@@ -48,6 +48,9 @@ pub(crate) struct Db {
     timeouts: Timeouts,
     /// The password, only to scrub it from the driver's messages.
     password: Option<String>,
+    /// Whether an index leads with `created_at` (read once, when a count
+    /// first asks: `Db::days_statement`).
+    created_at_indexed: std::sync::OnceLock<bool>,
 }
 
 /// The password from the variable the spec names (`DB_PASSWORD` by
@@ -95,15 +98,18 @@ impl Db {
             .map_err(|e| Error::usage(scrub(&e.to_string(), password.as_deref())))?
             .log_statements(log::LevelFilter::Off)
             .log_slow_statements(log::LevelFilter::Off, Duration::ZERO);
+        // Three at most: a PostgreSQL purge counts on one while its two
+        // lanes delete on the others (`Db::lanes`).
         let db = Db {
             pool: AnyPoolOptions::new()
-                .max_connections(2)
+                .max_connections(3)
                 .acquire_timeout(timeouts.attempt())
                 .connect_lazy_with(options),
             sql: Sql::new(storage.dialect, &storage.table),
             storage: storage.clone(),
             timeouts,
             password,
+            created_at_indexed: std::sync::OnceLock::new(),
         };
         db.scalar_i64("connect", "SELECT 1").await?;
         Ok(db)

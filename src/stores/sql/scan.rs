@@ -128,10 +128,15 @@ pub(crate) struct Cursor {
     /// The next window's start (`created_at` as text); None: look up the
     /// oldest row past the cutoff.
     start: Option<String>,
+    /// The previous window's start, where PostgreSQL's next delete sweeps
+    /// from (`Sql::delete_window`); None at a pass's first window.
+    previous: Option<String>,
     /// How this table is purged (decided at the first batch).
     plan: Option<Plan>,
     /// Passes begun from the oldest row past the cutoff.
     passes: u32,
+    /// Where this lane's looks for the oldest row begin (`Lane::floor`).
+    floor: Option<String>,
 }
 
 /// How a table's purge batches go.
@@ -147,11 +152,30 @@ enum Plan {
 }
 
 impl Cursor {
+    /// A cursor for one lane of a purge.
+    pub(crate) fn of(lane: &Lane) -> Cursor {
+        Cursor {
+            floor: lane.floor.clone(),
+            ..Cursor::default()
+        }
+    }
+
     /// Whether the next batch looks again from the oldest row past the
     /// cutoff after a pass (not the purge's first look).
     pub(crate) fn starts_a_pass_again(&self) -> bool {
         self.start.is_none() && self.passes > 0
     }
+}
+
+/// A stretch of `created_at` a purge goes through on its own: from
+/// `floor` (None: from the oldest row) up to `ceiling` (excluded), window
+/// after window, then a last look over the same stretch. PostgreSQL
+/// purges in two lanes at once (`Db::lanes`): the server deletes on two
+/// connections, and each lane's last look passes only its own half.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Lane {
+    pub(crate) floor: Option<String>,
+    pub(crate) ceiling: String,
 }
 
 /// What one purge batch deleted, per day, and whether nothing is left.
@@ -218,13 +242,39 @@ impl Db {
     /// created before that timestamp text.
     pub(crate) async fn days(&self, before: Option<&str>) -> Result<Vec<DayCount>> {
         const WHAT: &str = "counting the traces per day";
-        let statement = self.sql.days(before.is_some());
+        let statement = self.days_statement(before.is_some()).await?;
         let mut query = sqlx::query(&statement);
         if let Some(before) = before {
             query = query.bind(before);
         }
         let rows = self.timed(WHAT, query.fetch_all(self.pool())).await?;
         self.day_counts(WHAT, &rows)
+    }
+
+    /// The per-day count's statement: on PostgreSQL with an index leading
+    /// with `created_at`, a day at a time through it (`Sql::days_by_index`);
+    /// otherwise one grouped query. The catalog is read once; call this
+    /// before a snapshot takes the pool's other connection.
+    pub(crate) async fn days_statement(&self, expired_only: bool) -> Result<String> {
+        if self.sql.dialect != Dialect::Postgres {
+            return Ok(self.sql.days(expired_only));
+        }
+        let indexed = match self.created_at_indexed.get() {
+            Some(indexed) => *indexed,
+            None => {
+                let indexed = self
+                    .indexes()
+                    .await?
+                    .iter()
+                    .any(|i| i.leads_with("created_at"));
+                *self.created_at_indexed.get_or_init(|| indexed)
+            }
+        };
+        Ok(if indexed {
+            self.sql.days_by_index(expired_only)
+        } else {
+            self.sql.days(expired_only)
+        })
     }
 
     /// A connection of its own in a read-only transaction whose snapshot
@@ -244,18 +294,19 @@ impl Db {
     }
 
     /// Rows and bytes per day created before `before`, counted in the
-    /// snapshot (`snapshot`), which then ends.
+    /// snapshot (`snapshot`) by `statement` (`days_statement`), and the
+    /// snapshot ends.
     pub(crate) async fn days_in(
         &self,
         mut snapshot: sqlx::pool::PoolConnection<sqlx::Any>,
+        statement: &str,
         before: &str,
     ) -> Result<Vec<DayCount>> {
         const WHAT: &str = "counting the traces per day";
-        let statement = self.sql.days(true);
         let rows = self
             .timed(
                 WHAT,
-                sqlx::query(&statement)
+                sqlx::query(statement)
                     .bind(before)
                     .fetch_all(&mut *snapshot),
             )
@@ -319,7 +370,7 @@ impl Db {
         // stops a table that keeps refilling).
         let start = match cursor.start.take() {
             Some(start) => start,
-            None => match self.first_expired(before).await? {
+            None => match self.first_expired(before, cursor.floor.as_deref()).await? {
                 Some(start) => {
                     cursor.passes += 1;
                     start
@@ -332,26 +383,66 @@ impl Db {
                 }
             },
         };
+        let sweep = cursor.previous.take().unwrap_or_else(|| start.clone());
         let (days, end, reached) = match index {
-            None => self.window_postgres(before, &start, size).await?,
+            None => self.window_postgres(before, &start, &sweep, size).await?,
             Some(index) => self.window_mysql(before, &start, size, &index).await?,
         };
         if !reached {
             cursor.start = Some(end);
+            cursor.previous = Some(start);
         }
         Ok(Batch { days, done: false })
     }
 
-    /// The oldest `created_at` before the cutoff, as text (None: none).
-    async fn first_expired(&self, before: &str) -> Result<Option<String>> {
-        let statement = self.sql.first_expired();
+    /// The oldest `created_at` before the cutoff (from `floor` when
+    /// given), as text (None: none).
+    async fn first_expired(&self, before: &str, floor: Option<&str>) -> Result<Option<String>> {
+        let statement = self.sql.first_expired(floor.is_some());
+        let mut query = sqlx::query(&statement).bind(before);
+        if let Some(floor) = floor {
+            query = query.bind(floor);
+        }
+        let row = self.timed(PURGING, query.fetch_one(self.pool())).await?;
+        row.try_get(0).map_err(|e| self.error(PURGING, &e))
+    }
+
+    /// The lanes of a purge of what is before `before`. PostgreSQL: two,
+    /// meeting halfway in time between the oldest row past the cutoff
+    /// and the cutoff (rows are written in time, so about half the rows
+    /// each), purged at once on two connections: the server deletes on
+    /// two cores, with each batch as short as ever. MySQL/MariaDB: one
+    /// (two ranges deleted at once would lock each other at the edge
+    /// through InnoDB's gap locks), SQLite: one (one writer at a time).
+    pub(crate) async fn lanes(&self, before: &str) -> Result<Vec<Lane>> {
+        let whole = Lane {
+            floor: None,
+            ceiling: before.to_string(),
+        };
+        if self.sql.dialect != Dialect::Postgres {
+            return Ok(vec![whole]);
+        }
+        let statement = self.sql.lanes_meet();
         let row = self
             .timed(
                 PURGING,
                 sqlx::query(&statement).bind(before).fetch_one(self.pool()),
             )
             .await?;
-        row.try_get(0).map_err(|e| self.error(PURGING, &e))
+        let meet: Option<String> = row.try_get(0).map_err(|e| self.error(PURGING, &e))?;
+        Ok(match meet {
+            Some(meet) if meet.as_str() < before => vec![
+                Lane {
+                    floor: None,
+                    ceiling: meet.clone(),
+                },
+                Lane {
+                    floor: Some(meet),
+                    ceiling: before.to_string(),
+                },
+            ],
+            _ => vec![whole],
+        })
     }
 
     /// How this table's purge goes: windows of `created_at` where an
@@ -381,10 +472,11 @@ impl Db {
         &self,
         before: &str,
         start: &str,
+        sweep: &str,
         size: usize,
     ) -> Result<(Vec<DayCount>, String, bool)> {
         let statement = self.sql.delete_window(size);
-        let query = sqlx::query(&statement).bind(before).bind(start);
+        let query = sqlx::query(&statement).bind(before).bind(start).bind(sweep);
         let mut tx = self.timed(PURGING, self.pool().begin()).await?;
         let rows = self.timed(PURGING, query.fetch_all(&mut *tx)).await?;
         self.commit(tx).await?;

@@ -8,6 +8,7 @@
 
 #![warn(unreachable_pub)]
 
+use std::cell::{Cell, RefCell};
 use std::sync::OnceLock;
 
 use futures::FutureExt;
@@ -23,7 +24,7 @@ use crate::stores::sql::inspect::Sizes;
 use crate::stores::sql::partitions::{Layout, Partition};
 use crate::stores::sql::past_partitions::Retire;
 use crate::stores::sql::scan::{
-    BATCH_ROWS, BatchSizer, Budget, Cursor, DayCount, cutoff_text, merge_days,
+    BATCH_ROWS, BatchSizer, Budget, Cursor, DayCount, Lane, cutoff_text, merge_days,
 };
 use crate::stores::{Retention, RetentionWant, TraceStore};
 
@@ -78,10 +79,13 @@ impl SqlStore {
     }
 
     /// Deletes every row before `cutoff`, batch after batch, recording
-    /// each batch as it commits (what an interruption reports). The rows
-    /// past the cutoff when it began (`counted`) may arrive while it runs:
+    /// each batch as it commits (what an interruption reports), in the
+    /// lanes `Db::lanes` gives (two at once on PostgreSQL). The rows past
+    /// the cutoff when it began (`counted`) may arrive while it runs:
     /// until then batches keep their first size, and the budget is
     /// settled once they are known (before a second pass at the latest).
+    /// A lane that fails stops the others after their batch in flight:
+    /// a batch is never cut to end the purge sooner (`interrupt::uncut`).
     async fn purge(
         &self,
         before: &str,
@@ -89,30 +93,67 @@ impl SqlStore {
         out: &mut ScanOutcome,
         progress: &Progress,
     ) -> Result<()> {
-        // Deleted before the count was known.
-        let mut unsettled = 0u64;
-        let mut cursor = Cursor::default();
-        let mut sizer = BatchSizer::new(self.batch_rows);
-        let mut budget: Option<Budget> = None;
+        let lanes = self.db.lanes(before).await?;
+        let shared = Purging {
+            out: RefCell::new(out),
+            budget: RefCell::new(None),
+            unsettled: Cell::new(0),
+            failed: Cell::new(false),
+        };
+        let runs = lanes.iter().map(|lane| async {
+            let result = self.purge_lane(lane, counted, &shared, progress).await;
+            if result.is_err() {
+                shared.failed.set(true);
+            }
+            result
+        });
+        futures::future::join_all(runs)
+            .await
+            .into_iter()
+            .collect::<Result<Vec<()>>>()
+            .map(|_| ())
+    }
+
+    /// One lane of a purge (`purge`).
+    async fn purge_lane(
+        &self,
+        lane: &Lane,
+        counted: &Counted,
+        shared: &Purging<'_>,
+        progress: &Progress,
+    ) -> Result<()> {
+        let mut cursor = Cursor::of(lane);
+        let mut sizer = BatchSizer::new(self.first_batch_rows());
+        let mut sized = false;
         loop {
             // Stop between batches, never inside one (see `interrupt::uncut`).
             if crate::interrupt::requested() {
                 return Err(Error::Interrupted);
             }
-            if budget.is_none() && cursor.starts_a_pass_again() {
+            if shared.failed.get() {
+                // Another lane failed: its error ends the purge.
+                return Ok(());
+            }
+            if shared.budget.borrow().is_none() && cursor.starts_a_pass_again() {
                 counted.wait().await;
             }
-            if budget.is_none()
-                && let Some(known) = counted.get()
-            {
-                // A purge of a few batches keeps them whole: sizing them
-                // would only split what is quickly done anyway.
-                sizer.adapt = known.left() > 3 * self.batch_rows as u64;
-                budget = Some(known);
-                self.spend(budget.as_mut(), std::mem::take(&mut unsettled))?;
+            if let Some(known) = counted.get() {
+                if !sized {
+                    // A purge of a few batches keeps them whole: sizing
+                    // them would only split what is quickly done anyway.
+                    sizer.adapt = known.left() > 3 * self.batch_rows as u64;
+                    sized = true;
+                }
+                if shared.budget.borrow().is_none() {
+                    *shared.budget.borrow_mut() = Some(known);
+                    self.spend(shared, shared.unsettled.take())?;
+                }
             }
             let started = std::time::Instant::now();
-            let batch = self.db.purge_batch(before, sizer.rows, &mut cursor).await?;
+            let batch = self
+                .db
+                .purge_batch(&lane.ceiling, sizer.rows, &mut cursor)
+                .await?;
             // The batch's transaction is the longest any lock is held.
             let ms = started.elapsed().as_millis() as u64;
             if batch.done {
@@ -123,11 +164,23 @@ impl SqlStore {
             let rows: u64 = batch.days.iter().map(|d| d.volume.objects).sum();
             tracing::debug!(rows, size = sizer.rows, ms, "purge batch committed");
             sizer.learn(rows, ms);
-            let total = self.record(&batch.days, out, progress);
-            match budget.as_mut() {
-                Some(_) => self.spend(budget.as_mut(), total.objects)?,
-                None => unsettled += total.objects,
+            let total = self.record(&batch.days, &mut shared.out.borrow_mut(), progress);
+            if shared.budget.borrow().is_some() {
+                self.spend(shared, total.objects)?;
+            } else {
+                shared.unsettled.set(shared.unsettled.get() + total.objects);
             }
+        }
+    }
+
+    /// A purge's first batch, in rows: `batch_rows`, or on MySQL/MariaDB
+    /// a fifth of it: InnoDB deletes a row in about 25 µs (PostgreSQL in
+    /// 1 to 3), so 5,000 would hold their locks well past the time a batch
+    /// should take; the sizer grows it from there.
+    fn first_batch_rows(&self) -> usize {
+        match self.db.sql.dialect {
+            Dialect::Mysql => (self.batch_rows / 5).max(1),
+            Dialect::Postgres | Dialect::Sqlite => self.batch_rows,
         }
     }
 
@@ -146,8 +199,9 @@ impl SqlStore {
 
     /// Records `rows` deleted against the budget; an error once the
     /// purge deleted more than there were.
-    fn spend(&self, budget: Option<&mut Budget>, rows: u64) -> Result<()> {
-        let Some(budget) = budget else {
+    fn spend(&self, shared: &Purging<'_>, rows: u64) -> Result<()> {
+        let mut budget = shared.budget.borrow_mut();
+        let Some(budget) = budget.as_mut() else {
             return Ok(());
         };
         budget.spend(rows).map_err(|why| {
@@ -157,6 +211,18 @@ impl SqlStore {
             ))
         })
     }
+}
+
+/// What the lanes of one purge share (they run on one thread, taking
+/// turns at each await: no borrow is held across one).
+struct Purging<'a> {
+    out: RefCell<&'a mut ScanOutcome>,
+    /// Settled once the count is known.
+    budget: RefCell<Option<Budget>>,
+    /// Deleted before the count was known.
+    unsettled: Cell<u64>,
+    /// A lane failed: the others stop after their batch in flight.
+    failed: Cell<bool>,
 }
 
 /// The purge's budget once the count is known (`None` inside: the count
@@ -170,7 +236,9 @@ struct Counted {
 impl Counted {
     fn set(&self, budget: Option<Budget>) {
         self.budget.set(Some(budget));
-        self.known.notify_one();
+        // Every lane waiting on it (a Notified future created before
+        // this call is woken even if not yet polled).
+        self.known.notify_waiters();
     }
 
     fn get(&self) -> Option<Budget> {
@@ -289,9 +357,10 @@ impl TraceStore for SqlStore {
                 && whole.is_empty()
                 && self.db.sql.dialect == Dialect::Postgres
             {
+                let statement = self.db.days_statement(true).await?;
                 let snapshot = self.db.snapshot().await?;
                 let count = async {
-                    let days = self.db.days_in(snapshot, &before).await;
+                    let days = self.db.days_in(snapshot, &statement, &before).await;
                     counted.set(days.as_ref().ok().map(|d| Budget::of(d)));
                     days
                 };
