@@ -283,6 +283,9 @@ pub struct PurgeArgs {
     /// Really delete (otherwise a dry run)
     #[arg(long)]
     pub yes: bool,
+    /// A partitioned SQL table: detach each partition wholly past the cutoff and keep it as a table (to archive, then drop), instead of dropping it
+    #[arg(long)]
+    pub detach: bool,
     /// Partitions listed and deleted at once
     #[arg(long, value_name = "N", default_value_t = crate::ops::DEFAULT_CONCURRENCY)]
     pub concurrency: usize,

@@ -10,6 +10,7 @@
 #   CT_SQL_N=100000 scripts/bench/sql.sh        # a smaller run
 #   CT_SQL_SERVERS=postgres scripts/bench/sql.sh  # one server (postgres, mariadb)
 #   CT_SQL_SERVERS=postgres-partitioned ...     # PostgreSQL, 3 range partitions of 10 days
+#   CT_SQL_SERVERS=mariadb-partitioned ...      # MariaDB, the same by UNIX_TIMESTAMP(created_at)
 #   CT_SQL_BIN=target/release/chronotrace-ops   # another build (default: debug)
 #   CT_SQL_LOG=DIR                              # keep each purge's batch log there
 #   CT_BENCH_DIR=DIR                            # a running bench to use
@@ -51,10 +52,11 @@ use_server() { # postgres | mariadb
 		sql_() { psql -X -q -v ON_ERROR_STOP=1 "$CT_TEST_POSTGRES_URL" "$@"; }
 		seed_purge=(psql -X -v ON_ERROR_STOP=1 "$CT_TEST_POSTGRES_URL" -c)
 		;;
-	mariadb)
+	mariadb | mariadb-partitioned)
 		export MYSQL_PWD="$CT_TEST_MARIADB_PASSWORD" DB_PASSWORD="$CT_TEST_MARIADB_PASSWORD"
 		url="$CT_TEST_MARIADB_URL"
 		label="MariaDB 10.11"
+		[[ "$server" == mariadb ]] || label="MariaDB 10.11, 3 partitions of 10 days"
 		local rest="${CT_TEST_MARIADB_URL#*@}"
 		my_host="${rest%%:*}"
 		rest="${rest#*:}"
@@ -63,7 +65,7 @@ use_server() { # postgres | mariadb
 		sql_() { mariadb --no-defaults -h "$my_host" -P "$my_port" -uadmin "$my_db" "$@"; }
 		seed_purge=(mariadb --no-defaults -h "$my_host" -P "$my_port" -uadmin "$my_db" -e)
 		;;
-	*) die "CT_SQL_SERVERS: unknown server $server (postgres, postgres-partitioned, mariadb)" ;;
+	*) die "CT_SQL_SERVERS: unknown server $server (postgres, postgres-partitioned, mariadb, mariadb-partitioned)" ;;
 	esac
 	# apply writes the app's credentials once: each server its own folder.
 	rm -f "$work"/app-credentials.*.env
@@ -145,6 +147,34 @@ fill() {
 			ANALYZE TABLE bench_traces, bench_seed;
 		SQL
 		;;
+	mariadb-partitioned)
+		# As postgres-partitioned: 3 partitions of 10 days, keyed
+		# RANGE (UNIX_TIMESTAMP(created_at)) as MariaDB needs for a
+		# timestamp, bounds in the server's time zone as the rows are.
+		echo "DROP TABLE IF EXISTS bench_traces, bench_seed; DROP USER IF EXISTS 'bench_traces_bench_app'@'%';" | sql_ 2>/dev/null || true
+		local start table
+		start="$(echo "SELECT CURRENT_DATE - INTERVAL 29 DAY" | sql_ -N)"
+		bound() { date -u -d "$start + $1 days" +'%F 00:00:00'; }
+		for table in bench_traces bench_seed; do
+			sql_ <<-SQL
+				CREATE TABLE $table (id bigint unsigned NOT NULL AUTO_INCREMENT, trace_id varchar(255) NOT NULL,
+				  data longtext NOT NULL, created_at timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP, updated_at timestamp NULL,
+				  PRIMARY KEY (id, created_at), UNIQUE KEY ${table}_trace_id (trace_id, created_at), KEY ${table}_created_at (created_at))
+				  ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
+				  PARTITION BY RANGE (UNIX_TIMESTAMP(created_at)) (
+				    PARTITION ${table}_0 VALUES LESS THAN (UNIX_TIMESTAMP('$(bound 10)')),
+				    PARTITION ${table}_1 VALUES LESS THAN (UNIX_TIMESTAMP('$(bound 20)')),
+				    PARTITION ${table}_2 VALUES LESS THAN (UNIX_TIMESTAMP('$(bound 30)')));
+				INSERT INTO $table (trace_id, data, created_at, updated_at)
+				SELECT md5(seq), repeat('x', $SIZE), t, t
+				FROM (SELECT seq, CURRENT_DATE - INTERVAL 29 DAY
+				             + INTERVAL ((seq - 1) * 30 * 86400 DIV $N) SECOND AS t
+				      FROM seq_1_to_$N) r
+				ORDER BY t;
+				ANALYZE TABLE $table;
+			SQL
+		done >/dev/null
+		;;
 	esac
 	settle
 }
@@ -152,7 +182,7 @@ fill() {
 # Waits for the server's background work on the last writes (MariaDB's
 # undo purge) so that neither purge pays for the other's.
 settle() {
-	[[ "$server" == mariadb ]] || return 0
+	[[ "$server" == mariadb* ]] || return 0
 	local i
 	for ((i = 0; i < 120; i++)); do
 		local history
@@ -202,6 +232,8 @@ for server in $SERVERS; do
 		"| $label | longest lock held by the purge | ${longest_ms} ms ($batches batches, sized by time) | | $seed_s s (one statement) | $(ratio "${longest_ms:-0}" "$(echo "$seed_s * 1000" | bc)") |")
 	echo "DROP TABLE IF EXISTS bench_seed" | sql_ >/dev/null
 	ct destroy --yes --empty >/dev/null 2>&1 || true
+	# A partitioned table is the script's, not apply's: destroy leaves it.
+	[[ "$server" != *-partitioned ]] || echo "DROP TABLE IF EXISTS bench_traces" | sql_ >/dev/null
 done
 
 cat <<REPORT

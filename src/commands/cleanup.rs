@@ -71,7 +71,7 @@ fn print_verify(out: &mut dyn Write, r: &VerifyReport) -> std::io::Result<()> {
         writeln!(out, "  FAIL: {}", stray.message())?;
     }
     print_store_findings(out, &r.store_findings, false)?;
-    print_table_partitions(out, &r.table_partitions, "a purge would drop it whole")?;
+    print_table_partitions(out, &r.table_partitions, Whole::VERIFY)?;
     if r.ok {
         writeln!(out, "  ok: nothing past retention")?;
     } else if r.expired_objects > 0 {
@@ -116,6 +116,7 @@ async fn purge(ctx: &Context, args: &PurgeArgs) -> Result<ExitStatus> {
         delete: args.yes,
         concurrency: args.concurrency,
         progress: ctx.output == output::OutputFormat::Text,
+        detach: args.detach,
     };
     let outcome = cleanup::purge(&ctx.session, env, settings).await?;
     let report = outcome.value();
@@ -166,22 +167,24 @@ fn print_rows(out: &mut dyn Write, indent: &str, rows: &[DayRow]) -> std::io::Re
 }
 
 /// A partitioned table's partitions: each one's rows past the cutoff, and
-/// which ones a purge drops whole (`whole` says so); those with none past it counted in one line.
+/// which ones a purge drops whole or detaches (`whole` says so: `dropped
+/// whole`, `detached` and the like, for `dry_run` or not); those with none
+/// past it counted in one line.
 fn print_table_partitions(
     out: &mut dyn Write,
     partitions: &[TablePartition],
-    whole: &str,
+    whole: Whole,
 ) -> std::io::Result<()> {
     // A monthly layout has dozens: those with nothing past the cutoff
     // go in one line (JSON lists every one).
     let (listed, clear): (Vec<_>, Vec<_>) = partitions
         .iter()
-        .partition(|p| p.rows > 0 || p.dropped_whole);
+        .partition(|p| p.rows > 0 || p.goes_whole());
     for p in listed {
-        let dropped = if p.dropped_whole {
-            format!(", {whole}")
-        } else {
-            String::new()
+        let dropped = match (&p.detached_as, p.dropped_whole) {
+            (Some(kept), _) => format!(", {} {kept}", whole.detached),
+            (None, true) => format!(", {}", whole.dropped),
+            (None, false) => String::new(),
         };
         writeln!(
             out,
@@ -200,6 +203,30 @@ fn print_table_partitions(
         )?;
     }
     Ok(())
+}
+
+/// How a partition a purge takes out of the table whole is named: in a
+/// verify, a dry run or a purge.
+#[derive(Debug, Clone, Copy)]
+struct Whole {
+    dropped: &'static str,
+    /// Followed by the name of the table it is kept as.
+    detached: &'static str,
+}
+
+impl Whole {
+    const VERIFY: Whole = Whole {
+        dropped: "a purge would drop it whole",
+        detached: "a purge --detach would keep it as table",
+    };
+    const DRY_RUN: Whole = Whole {
+        dropped: "would be dropped whole",
+        detached: "would be detached (out of the table, not deleted) and kept as table",
+    };
+    const PURGE: Whole = Whole {
+        dropped: "dropped whole",
+        detached: "detached (out of the table, not deleted) and kept as table",
+    };
 }
 
 /// The store's layout defects (Redis): failing ones as FAIL, the others
@@ -259,11 +286,20 @@ fn print_purge(out: &mut dyn Write, r: &PurgeReport) -> std::io::Result<()> {
     }
     print_rows(out, "  ", &r.partitions)?;
     let whole = if r.dry_run {
-        "would be dropped whole"
+        Whole::DRY_RUN
     } else {
-        "dropped whole"
+        Whole::PURGE
     };
     print_table_partitions(out, &r.table_partitions, whole)?;
+    if let (Some(objects), Some(size)) = (r.detached_objects, r.detached_bytes) {
+        let verb = if r.dry_run { "would be" } else { "were" };
+        writeln!(
+            out,
+            "  of these, {} objects ({}) {verb} detached, not deleted: kept in the tables named above, which the tool never touches again (archive them, then drop them)",
+            count(objects),
+            bytes(size)
+        )?;
+    }
     if let Some(archive) = &r.archive {
         print_archive(out, archive, r.dry_run)?;
     }

@@ -15,8 +15,9 @@ use crate::scan::{
     DeletedCount, Judge, KeyError, Progress, Purged, ScanOutcome, Selection, StoreFinding,
     TablePartition, TransferCounts, Volume,
 };
-use crate::spec::Environment;
+use crate::spec::database::Dialect;
 use crate::spec::ids::lifecycle_rule_id;
+use crate::spec::{Environment, Storage};
 use crate::stores::{self, RetentionWant, ScanSource, TraceStore};
 
 /// What `cleanup verify` is asked: the retention (`None`: the spec's), the
@@ -53,6 +54,9 @@ pub struct PurgeSettings {
     pub concurrency: usize,
     /// A progress line on a terminal (false under `--output json`).
     pub progress: bool,
+    /// `--detach`: a partitioned SQL table's partitions wholly past the
+    /// cutoff are detached and kept as tables instead of dropped.
+    pub detach: bool,
 }
 
 /// `cleanup verify` as JSON (the documented JSON contract, plus detail fields).
@@ -133,9 +137,18 @@ pub struct PurgeReport {
     pub archive: Option<TransferCounts>,
     /// A partitioned SQL table: a dry run, each partition and its rows
     /// past the cutoff, `dropped_whole` for those the purge would drop
-    /// whole; a purge, the partitions it dropped whole.
+    /// whole (`detached_as` for those `--detach` would keep as a table);
+    /// a purge, the partitions it dropped whole or detached (a stopped
+    /// one: those until it stopped).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub table_partitions: Vec<TablePartition>,
+    /// With `--detach`, of `deleted_objects` and `deleted_bytes`: the rows
+    /// out of the table but kept in the detached partitions' tables (a dry
+    /// run: would be), not deleted. Absent when no partition is detached.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detached_objects: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detached_bytes: Option<u64>,
 }
 
 /// The retention of this run: `--days`, else the spec's.
@@ -257,10 +270,16 @@ pub async fn purge(
     let judge = Judge::new(rule, retention::today());
     let progress = Progress::when(settings.progress);
     let mut counted = DeletedCount::Removed;
+    if settings.detach {
+        detach_applies(env, session)?;
+    }
     let purged = stoppable(async {
-        let store = stores::open(env, &session.connections)
+        let mut store = stores::open(env, &session.connections)
             .traces(settings.concurrency, ScanSource::Listing)
             .await?;
+        if settings.detach {
+            store.detach_partitions()?;
+        }
         counted = store.deleted_count();
         purge_store(store.as_ref(), env, &judge, settings.delete, &progress).await
     })
@@ -278,10 +297,31 @@ pub async fn purge(
     }
 }
 
-/// The purge had deleted, tried to, or finished a partition.
+/// `--detach` is for a SQL table on PostgreSQL or MySQL/MariaDB (whether
+/// it is partitioned is the table's catalog's to say): any other store,
+/// SQLite included, has no table partitions, and is refused before a call.
+fn detach_applies(env: &Environment, session: &Session) -> Result<()> {
+    match &env.storage {
+        Storage::Database(db) if db.dialect != Dialect::Sqlite => Ok(()),
+        _ => Err(Error::usage_with_hint(
+            format!(
+                "--detach: environment '{}' is {}, not a PostgreSQL or MySQL/MariaDB table: it has no table partitions to detach",
+                env.name,
+                stores::open(env, &session.connections).location()
+            ),
+            "run cleanup purge without --detach",
+        )),
+    }
+}
+
+/// The purge had deleted, tried to, finished a partition, or taken a
+/// table partition out (an empty one too).
 fn began(progress: &Progress) -> bool {
     let purged = progress.purged();
-    purged.deleted.objects > 0 || purged.error_count > 0 || !purged.finished.is_empty()
+    purged.deleted.objects > 0
+        || purged.error_count > 0
+        || !purged.finished.is_empty()
+        || !purged.table_partitions.is_empty()
 }
 
 /// The purge of one opened store (the seam `purge` goes through): with
@@ -297,6 +337,7 @@ pub(crate) async fn purge_store(
         .scan(judge, Selection::Expired, delete, progress)
         .await?;
     let tally = &outcome.tally;
+    let detached = detached(&outcome.table_partitions);
     let done = if delete {
         outcome.deleted
     } else {
@@ -320,7 +361,25 @@ pub(crate) async fn purge_store(
         store_findings: outcome.findings.clone(),
         archive: outcome.archive.clone(),
         table_partitions: outcome.table_partitions.clone(),
+        detached_objects: detached.map(|v| v.objects),
+        detached_bytes: detached.map(|v| v.bytes),
     })
+}
+
+/// The rows of the partitions detached (or, dry, to be), when any is.
+fn detached(partitions: &[TablePartition]) -> Option<Volume> {
+    let mut kept = partitions
+        .iter()
+        .filter(|p| p.detached_as.is_some())
+        .peekable();
+    kept.peek()?;
+    Some(kept.fold(Volume::default(), |mut total, p| {
+        total.merge(Volume {
+            objects: p.rows,
+            bytes: p.bytes,
+        });
+        total
+    }))
 }
 
 /// What a purge stopped by `by` (Ctrl-C, SIGTERM or a server's error) had
@@ -334,6 +393,7 @@ fn stopped(
     by: &Error,
 ) -> PurgeReport {
     let interrupted = matches!(by, Error::Interrupted);
+    let detached = detached(&purged.table_partitions);
     PurgeReport {
         env: env.name.clone(),
         dry_run: !settings.delete,
@@ -359,7 +419,9 @@ fn stopped(
         }),
         store_findings: Vec::new(),
         archive: purged.archive.clone(),
-        table_partitions: Vec::new(),
+        table_partitions: purged.table_partitions.clone(),
+        detached_objects: detached.map(|v| v.objects),
+        detached_bytes: detached.map(|v| v.bytes),
     }
 }
 

@@ -179,7 +179,7 @@ pub struct ScanOutcome {
     pub archive: Option<TransferCounts>,
     /// A partitioned SQL table's partitions and their rows (verify and a
     /// dry purge: those past the cutoff; a purge: the partitions it
-    /// dropped whole).
+    /// dropped whole or detached).
     pub table_partitions: Vec<TablePartition>,
 }
 
@@ -198,6 +198,18 @@ pub struct TablePartition {
     pub bytes: u64,
     /// Wholly past the cutoff: a purge drops it whole (a dry run: would).
     pub dropped_whole: bool,
+    /// Wholly past the cutoff, and `cleanup purge --detach`: the name of
+    /// the table it is kept as once detached from the traces table (a dry
+    /// run: would be); its rows are out of the table but not deleted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detached_as: Option<String>,
+}
+
+impl TablePartition {
+    /// A purge takes it out of the table at once: dropped or detached.
+    pub fn goes_whole(&self) -> bool {
+        self.dropped_whole || self.detached_as.is_some()
+    }
 }
 
 impl ScanOutcome {
@@ -250,6 +262,9 @@ pub struct Purged {
     /// A hybrid pair's archive, when it was stopped part-way: what it had
     /// moved by then.
     pub archive: Option<TransferCounts>,
+    /// A partitioned SQL table's partitions dropped whole or detached so
+    /// far (with their rows, also in `deleted`).
+    pub table_partitions: Vec<TablePartition>,
 }
 
 /// The line: "purged 1,234 objects (567/s)".

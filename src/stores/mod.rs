@@ -122,6 +122,17 @@ pub(crate) trait TraceStore: Send + Sync + std::fmt::Debug {
         sample: Option<&'a str>,
     ) -> LocalBoxFuture<'a, Result<Retention>>;
 
+    /// `cleanup purge --detach`: the purge detaches each table partition
+    /// wholly past the cutoff and keeps it as a table, instead of dropping
+    /// it. Only a SQL table has partitions (`ops::cleanup` refuses the
+    /// flag for any other store before it connects).
+    fn detach_partitions(&mut self) -> Result<()> {
+        Err(Error::usage(format!(
+            "--detach: {} has no table partitions to detach",
+            self.location()
+        )))
+    }
+
     /// What a purge's count of deleted objects counts: what the store
     /// confirmed removed, unless its deletes cannot tell (S3).
     fn deleted_count(&self) -> DeletedCount {

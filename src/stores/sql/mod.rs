@@ -6,7 +6,8 @@
 //! environment at connect time and scrubbed from every error message.
 //!
 //! `scan` counts and purges, `inspect` reads the catalog (columns,
-//! indexes, privileges, sizes; `partitions` the partition bounds), `check` judges them (`compression`: how
+//! indexes, privileges, sizes; `partitions` the partition bounds;
+//! `past_partitions` drops or detaches those past the cutoff), `check` judges them (`compression`: how
 //! `data` is kept at rest), `provision` creates
 //! the table, its indexes and the app's role.
 
@@ -16,6 +17,7 @@ pub(crate) mod dialect;
 pub(crate) mod inspect;
 pub(crate) mod items;
 pub(crate) mod partitions;
+pub(crate) mod past_partitions;
 pub(crate) mod plugin;
 pub(crate) mod provision;
 pub(crate) mod provisioner;

@@ -22,6 +22,7 @@ use crate::spec::database::Dialect;
 use crate::stores::sql::Db;
 use crate::stores::sql::inspect::Sizes;
 use crate::stores::sql::partitions::{Layout, Partition};
+use crate::stores::sql::past_partitions::Retire;
 use crate::stores::sql::scan::{
     BATCH_ROWS, BatchSizer, Budget, Cursor, DayCount, Lane, cutoff_text, merge_days,
 };
@@ -34,6 +35,9 @@ pub(crate) struct SqlStore {
     /// Table and index sizes, read by a full scan (the report's).
     sizes: OnceLock<Option<Sizes>>,
     batch_rows: usize,
+    /// What a purge does with the partitions wholly past the cutoff
+    /// (`--detach`: keeps them as tables).
+    retire: Retire,
 }
 
 impl SqlStore {
@@ -42,6 +46,7 @@ impl SqlStore {
             db,
             sizes: OnceLock::new(),
             batch_rows: BATCH_ROWS,
+            retire: Retire::Drop,
         }
     }
 
@@ -250,7 +255,8 @@ impl Counted {
 
 impl SqlStore {
     /// Each partition of `layout` and its rows (before `before` when
-    /// given), those in `past` marked as dropped whole by a purge.
+    /// given), those in `past` marked as what a purge does with them:
+    /// dropped whole, or detached and kept under a name.
     async fn partition_counts(
         &self,
         layout: Option<&Layout>,
@@ -267,15 +273,23 @@ impl SqlStore {
                 total.merge(day.volume);
                 total
             });
-            counts.push(TablePartition {
-                name: partition.name.clone(),
-                bounds: partition.bounds.clone(),
-                rows: total.objects,
-                bytes: total.bytes,
-                dropped_whole: past.contains(partition),
-            });
+            counts.push(self.table_partition(partition, total, past.contains(partition)));
         }
         Ok(counts)
+    }
+
+    /// How `partition` and what it holds (`total`) are reported; `whole`:
+    /// it is wholly past the cutoff, and dropped or detached as `retire` says.
+    fn table_partition(&self, partition: &Partition, total: Volume, whole: bool) -> TablePartition {
+        TablePartition {
+            name: partition.name.clone(),
+            bounds: partition.bounds.clone(),
+            rows: total.objects,
+            bytes: total.bytes,
+            dropped_whole: whole && self.retire == Retire::Drop,
+            detached_as: (whole && self.retire == Retire::Detach)
+                .then(|| self.db.kept_name(partition)),
+        }
     }
 }
 
@@ -323,6 +337,11 @@ impl TraceStore for SqlStore {
             // (`partitions`), before the count: dropping would wait on a
             // count beside it, and the count on the drop.
             let (layout, past) = self.db.wholly_past(&before).await?;
+            if self.retire == Retire::Detach {
+                // Refused before any change: nothing to detach, a server
+                // that cannot, or a name already taken.
+                self.db.may_detach(layout.as_ref(), &past).await?;
+            }
             if !purge {
                 // What verify, a dry run and the report say per partition.
                 let only_past = expired_only.then_some(before.as_str());
@@ -360,20 +379,18 @@ impl TraceStore for SqlStore {
                         return Err(Error::Interrupted);
                     }
                     let started = std::time::Instant::now();
-                    let days = self.db.drop_partition(partition).await?;
+                    let days = self.db.retire_partition(partition, self.retire).await?;
                     let total = self.record(&days, &mut out, progress);
-                    out.table_partitions.push(TablePartition {
-                        name: partition.name.clone(),
-                        bounds: partition.bounds.clone(),
-                        rows: total.objects,
-                        bytes: total.bytes,
-                        dropped_whole: true,
-                    });
+                    let gone = self.table_partition(partition, total, true);
+                    // What an interrupted purge reports it had taken out.
+                    progress.purged().table_partitions.push(gone.clone());
+                    out.table_partitions.push(gone);
                     tracing::debug!(
                         partition = partition.name.as_str(),
                         rows = total.objects,
                         ms = started.elapsed().as_millis() as u64,
-                        "partition past the cutoff dropped"
+                        how = ?self.retire,
+                        "partition past the cutoff taken out of the table"
                     );
                     merge_days(&mut dropped, &days);
                 }
@@ -421,6 +438,11 @@ impl TraceStore for SqlStore {
                 .unwrap_or_else(|| CheckResult::skip("sql.probe", "not run"))
         }
         .boxed_local()
+    }
+
+    fn detach_partitions(&mut self) -> Result<()> {
+        self.retire = Retire::Detach;
+        Ok(())
     }
 
     fn retention<'a>(

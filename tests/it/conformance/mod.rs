@@ -182,7 +182,9 @@ pub trait PurgeHold {
 /// A hold for stores the tests cannot slow down from outside (a directory,
 /// Redis, SQL): the process is frozen (SIGSTOP) as soon as `remaining`
 /// shows its first deletes, then signalled and thawed. The store's load is
-/// sized so that the purge is still far from done when it is frozen.
+/// sized so that the purge is still far from done when it is frozen; on
+/// PostgreSQL and MariaDB a row locked by the test also keeps it from
+/// finishing first (`sql.rs`, `BehindALockedRow`).
 pub struct StopAtProgress<F: FnMut() -> u64> {
     pub store: String,
     pub remaining: F,

@@ -6,11 +6,12 @@
 //! table's (`{table}_x`), of the same layout.
 
 use std::collections::BTreeSet;
+use std::process::Child;
 
 use sqlx::Row;
 use tempfile::TempDir;
 
-use super::{PurgeHold, Seeded, StopAtProgress, StoreUnderTest, suite};
+use super::{PurgeHold, RETENTION, Seeded, StopAtProgress, StoreUnderTest, suite};
 use crate::sql_support::{Db, database, unique_table};
 use crate::support::{Run, tempdir};
 
@@ -114,7 +115,8 @@ impl StoreUnderTest for SqlStore {
     fn interrupt_load(&self) -> (u64, u64) {
         // Purges delete in batches of 5,000 rows: nine batches past
         // retention (three were done on PostgreSQL before the first could
-        // be seen).
+        // be seen). On the servers the first batch must not reach the row
+        // `BehindALockedRow` locks: 39,000 rows are older.
         (30, 3000)
     }
 
@@ -130,7 +132,7 @@ impl StoreUnderTest for SqlStore {
             .block_on(sqlx::AnyPool::connect(&self.db.connect_url()))
             .expect("connect");
         let count = format!("SELECT COUNT(*) FROM {}", self.db.quote(&self.table));
-        Box::new(StopAtProgress {
+        let freeze = Box::new(StopAtProgress {
             store: self.db.name.to_owned(),
             remaining: move || {
                 // A busy SQLite file says nothing yet: no progress seen.
@@ -141,7 +143,12 @@ impl StoreUnderTest for SqlStore {
             },
             total,
             young,
-        })
+        });
+        // SQLite locks the whole file: the purge's first batch would wait.
+        if self.db.name == "sqlite" {
+            return freeze;
+        }
+        Box::new(BehindALockedRow::new(self, freeze))
     }
 
     fn drift(&mut self) -> &'static str {
@@ -153,6 +160,80 @@ impl StoreUnderTest for SqlStore {
         };
         self.db.exec(&[drop]);
         "sql.index.created_at"
+    }
+}
+
+/// The interrupted purge's hold on PostgreSQL and MariaDB: the freeze of
+/// `StopAtProgress`, made certain by a lock rather than left to timing (a
+/// purge that outran the freeze on a loaded machine made the test flaky).
+/// One row of the youngest day past retention is locked (`FOR UPDATE`) by
+/// a transaction of the test's before the purge starts: the purge deletes
+/// the older days batch by batch, oldest first, and can never get past
+/// that row, so whenever the freeze comes, the purge has deleted something
+/// and not everything. SIGINT stops it between batches, or cuts the batch
+/// waiting on the row (before its COMMIT: rolled back); the lock goes once
+/// the run is over.
+struct BehindALockedRow {
+    freeze: Box<dyn PurgeHold>,
+    rt: tokio::runtime::Runtime,
+    /// The test's transaction holding the row.
+    lock: Option<sqlx::Transaction<'static, sqlx::Any>>,
+}
+
+impl BehindALockedRow {
+    fn new(store: &SqlStore, freeze: Box<dyn PurgeHold>) -> BehindALockedRow {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        // `seed_days` names a row `{table}-{age}-{i}`.
+        let row = format!("{}-{}-0", store.table, RETENTION + 1);
+        let placeholder = if store.db.name == "postgres" {
+            "$1"
+        } else {
+            "?"
+        };
+        let lock_row = format!(
+            "SELECT id FROM {} WHERE trace_id = {placeholder} FOR UPDATE",
+            store.db.quote(&store.table)
+        );
+        let lock = rt.block_on(async {
+            let pool = sqlx::AnyPool::connect(&store.db.connect_url())
+                .await
+                .expect("connect");
+            let mut tx = pool.begin().await.expect("a transaction");
+            let locked = sqlx::query(&lock_row)
+                .bind(&row)
+                .fetch_all(&mut *tx)
+                .await
+                .expect("lock the row");
+            assert_eq!(locked.len(), 1, "{row}: one row to lock");
+            tx
+        });
+        BehindALockedRow {
+            freeze,
+            rt,
+            lock: Some(lock),
+        }
+    }
+}
+
+impl PurgeHold for BehindALockedRow {
+    fn wait_mid_run(&mut self, child: &mut Child) {
+        self.freeze.wait_mid_run(child);
+    }
+
+    fn resume(&mut self, child: &Child) {
+        self.freeze.resume(child);
+    }
+}
+
+impl Drop for BehindALockedRow {
+    /// The lock goes once the run is over (the test drops the hold then).
+    fn drop(&mut self) {
+        if let Some(lock) = self.lock.take() {
+            let _ = self.rt.block_on(lock.rollback());
+        }
     }
 }
 
