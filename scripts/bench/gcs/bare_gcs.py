@@ -2,6 +2,7 @@
 the server itself can do, to hold the tool's figures against.
 
     python bare_gcs.py files  DATA_DIR BUCKET COUNT DAYS NAMES_OUT
+    python bare_gcs.py fsroot ROOT_DIR BUCKET COUNT DAYS NAMES_OUT
     python bare_gcs.py seed   ENDPOINT BUCKET COUNT DAYS WORKERS NAMES_OUT
     python bare_gcs.py list   ENDPOINT BUCKET PREFIX
     python bare_gcs.py delete ENDPOINT BUCKET WORKERS NAMES_IN [MIN_AGE]
@@ -13,6 +14,18 @@ the server itself can do, to hold the tool's figures against.
 - files: the same traces as files under DATA_DIR/BUCKET/, for
   fake-gcs-server's `-data` (loaded at start: its memory backend scans the
   bucket on every insert, so uploading 100,000 one by one takes hours).
+- fsroot: the same traces written straight into the on-disk format of
+  fake-gcs-server's filesystem backend (`-backend filesystem
+  -filesystem-root ROOT_DIR`; v1.54.0, internal/backend/fs.go): a bucket
+  is the folder ROOT_DIR/BUCKET (beside it BUCKET.bucketMetadata, its
+  attributes as JSON), an object is the file ROOT_DIR/BUCKET/NAME (the
+  name's slashes are folders), and its attributes are the JSON of the
+  backend's ObjectAttrs in the file's extended attribute `user.metadata`
+  (or in the side file NAME.metadata where the root's filesystem has no
+  user xattrs: the server checks the root the same way). Each object's
+  timeCreated is its trace's time. The server reads them as they are at
+  start, so 100,000 traces are there at once, where uploading them, or
+  `-data` into the memory backend, scans the bucket for every object.
 - list: pages `objects.list` under PREFIX (1,000 a page, the same `fields=`
   the tool asks for) and counts: no parsing beyond the page's JSON, no
   judging, no report.
@@ -25,6 +38,9 @@ Plain HTTP on loopback only; the emulators check no token. Prints one line
 of JSON. Every request has a time limit (TIMEOUT seconds).
 """
 
+import base64
+import errno
+import hashlib
 import http.client
 import json
 import os
@@ -33,10 +49,14 @@ import threading
 import time
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
 
 TIMEOUT = 120
-FIELDS = "items(name,size,timeCreated,storageClass,generation),nextPageToken"
+# The tool's own `fields=` (stores/gcs/client.rs); fake-gcs-server ignores
+# it and answers every field, to both alike.
+FIELDS = "items(name,size,timeCreated,storageClass,generation,metadata),prefixes,nextPageToken"
 BATCH = 100
+BODY = b'{"trace":"bench"}'
 
 
 def connection(endpoint):
@@ -82,11 +102,92 @@ def files(data_dir, bucket, count, days, names_out):
     aged = aged_names(count, days)
     os.makedirs(os.path.join(data_dir, bucket, "traces"), exist_ok=True)
     for _, name in aged:
-        with open(os.path.join(data_dir, bucket, name), "w", encoding="utf-8") as f:
-            f.write('{"trace":"bench"}')
+        with open(os.path.join(data_dir, bucket, name), "wb") as f:
+            f.write(BODY)
     with open(names_out, "w", encoding="utf-8") as f:
         f.write("".join(f"{age} {name}\n" for age, name in aged))
     print(json.dumps({"written": count, "seconds": round(time.monotonic() - start, 2)}))
+
+
+def crc32c(data):
+    """CRC-32C (Castagnoli), as GCS reports it: reflected, 0x82F63B78."""
+    crc = 0xFFFFFFFF
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 & -(crc & 1))
+    return crc ^ 0xFFFFFFFF
+
+
+def go_timestamp(millis):
+    """A time as the backend stores it (Go's "2006-01-02T15:04:05.999999Z07:00"
+    in UTC: microseconds, trailing zeros dropped)."""
+    text = datetime.fromtimestamp(millis / 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    return text.rstrip("0").rstrip(".") + "Z"
+
+
+# What the server stores with an uploaded object (its default ACL).
+UPLOAD_ACL = [
+    {"Entity": "projectOwner-test-project", "EntityID": "", "Role": "OWNER", "Domain": "", "Email": "", "ProjectTeam": None}
+]
+
+
+def fsroot(root, bucket, count, days, names_out):
+    if not all(c.isalnum() or c in "-_." for c in bucket):
+        sys.exit(f"{bucket}: a plain bucket name (no escaping)")
+    start = time.monotonic()
+    os.makedirs(root, exist_ok=True)
+    # The server keeps metadata in xattrs when reading one from the root
+    # works or answers "no such attribute"; in side files otherwise.
+    try:
+        os.getxattr(root, "user.metadata")
+        in_xattr = True
+    except OSError as err:
+        in_xattr = err.errno == errno.ENODATA
+    folder = os.path.join(root, bucket)
+    os.makedirs(os.path.join(folder, "traces"), exist_ok=True)
+    with open(folder + ".bucketMetadata", "w", encoding="utf-8") as f:
+        f.write('{"DefaultEventBasedHold":false,"VersioningEnabled":false}')
+    md5 = base64.b64encode(hashlib.md5(BODY).digest()).decode()
+    crc = base64.b64encode(crc32c(BODY).to_bytes(4, "big")).decode()
+    now = int(time.time() * 1000)
+    aged = aged_names(count, days)
+    for n, (age, name) in enumerate(aged, 1):
+        created_ms = now - age * 86_400_000
+        created = go_timestamp(created_ms)
+        attrs = {
+            "StorageClass": "STANDARD",
+            "ContentType": "application/json",
+            "ContentEncoding": "",
+            "ContentDisposition": "",
+            "ContentLanguage": "",
+            "CacheControl": "",
+            "Crc32c": crc,
+            "Md5Hash": md5,
+            "Etag": md5,
+            "ACL": UPLOAD_ACL,
+            "Metadata": {},
+            "Created": created,
+            "Deleted": "0001-01-01T00:00:00Z",
+            "Updated": created,
+            "CustomTime": "0001-01-01T00:00:00Z",
+            "Generation": created_ms * 1000 + n % 1000,
+            "RetentionMode": "",
+            "RetentionRetainUntil": "",
+        }
+        encoded = json.dumps(attrs, separators=(",", ":")).encode()
+        path = os.path.join(folder, name)
+        with open(path, "wb") as f:
+            f.write(BODY)
+        if in_xattr:
+            os.setxattr(path, "user.metadata", encoded)
+        else:
+            with open(path + ".metadata", "wb") as f:
+                f.write(encoded)
+    with open(names_out, "w", encoding="utf-8") as f:
+        f.write("".join(f"{age} {name}\n" for age, name in aged))
+    where = "xattr" if in_xattr else "side files"
+    print(json.dumps({"written": count, "metadata": where, "seconds": round(time.monotonic() - start, 2)}))
 
 
 def seed(endpoint, bucket, count, days, workers, names_out):
@@ -100,7 +201,7 @@ def seed(endpoint, bucket, count, days, workers, names_out):
 
     def put(name):
         path = f"/upload/storage/v1/b/{q(bucket)}/o?uploadType=media&name={q(name)}"
-        status, _, body = request(endpoint, "POST", path, b'{"trace":"bench"}', "application/octet-stream")
+        status, _, body = request(endpoint, "POST", path, BODY, "application/octet-stream")
         if status != 200:
             raise RuntimeError(f"{name}: {status} {body[:200]!r}")
 
@@ -190,6 +291,8 @@ def main():
     mode, endpoint, bucket = sys.argv[1], sys.argv[2], sys.argv[3]
     if mode == "files":
         files(endpoint, bucket, int(sys.argv[4]), int(sys.argv[5]), sys.argv[6])
+    elif mode == "fsroot":
+        fsroot(endpoint, bucket, int(sys.argv[4]), int(sys.argv[5]), sys.argv[6])
     elif mode == "seed":
         seed(endpoint, bucket, int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), sys.argv[7])
     elif mode == "list":

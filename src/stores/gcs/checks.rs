@@ -10,6 +10,10 @@ use super::client::ProjectPolicy;
 use crate::check::CheckResult;
 use crate::spec::GcsStorage;
 
+/// The narrowest predefined role that reads, writes, lists and deletes
+/// objects without touching IAM: the app's binding (`provision`).
+pub(crate) const APP_ROLE: &str = "roles/storage.objectUser";
+
 /// What the app needs under `{prefix}/`, and must not hold on the whole
 /// bucket: `check` tests them as the app's identity.
 pub(crate) const APP_PERMISSIONS: [&str; 3] = [
@@ -176,17 +180,31 @@ fn public_bindings(policy: &Value) -> CheckResult {
 
 /// The app's access on the bucket: bound, and only under the prefix. A
 /// binding without a condition on the prefix (or with `objectAdmin` or
-/// `admin`, which also change IAM) is too broad.
+/// `admin`, which also change IAM) is too broad. A binding whose condition
+/// names the objects only (what `apply` wrote before the listing half) is
+/// narrow but cannot list: a failure of its own.
 fn app_binding(spec: &GcsStorage, account: &str, policy: &Value) -> CheckResult {
     const ID: &str = "gcs.app-binding";
     let member = format!("serviceAccount:{account}");
     let dir = spec.prefix.dir();
     let condition = prefix_condition(spec);
+    let objects_only = objects_condition(spec);
     let mine: Vec<&Value> = bindings_of(policy, |m| m == member).collect();
+    let expression = |b: &Value| b["condition"]["expression"].as_str().map(str::to_string);
+    let narrow_role = |b: &Value| b["role"] == APP_ROLE;
+    let lists = mine
+        .iter()
+        .any(|b| narrow_role(b) && expression(b).as_ref() == Some(&condition));
+    let cannot_list = mine
+        .iter()
+        .any(|b| narrow_role(b) && expression(b).as_ref() == Some(&objects_only));
     let broad: Vec<String> = mine
         .iter()
         .filter(|b| {
-            b["condition"]["expression"].as_str() != Some(condition.as_str())
+            let under_prefix = [&condition, &objects_only]
+                .into_iter()
+                .any(|c| expression(b).as_ref() == Some(c));
+            !under_prefix
                 || matches!(
                     b["role"].as_str(),
                     Some("roles/storage.objectAdmin" | "roles/storage.admin")
@@ -208,13 +226,44 @@ fn app_binding(spec: &GcsStorage, account: &str, policy: &Value) -> CheckResult 
     } else if mine.is_empty() {
         CheckResult::fail(ID, format!("{account} has no binding on the bucket"))
             .with_hint("run `apply`: it binds the app on the bucket, under the prefix")
+    } else if cannot_list && !lists {
+        CheckResult::fail(
+            ID,
+            format!(
+                "{account} may use the objects under {dir} but not list them: its condition names objects only, and Cloud Storage checks a listing on the bucket"
+            ),
+        )
+        .with_hint(format!(
+            "run `apply`: it adds the listing half to the condition ({condition})"
+        ))
     } else {
         CheckResult::pass(ID, format!("{account} may use {dir} only"))
     }
 }
 
-/// The condition that keeps the app's binding under the prefix.
-fn prefix_condition(spec: &GcsStorage) -> String {
+/// The condition that keeps the app's binding under the prefix, in two
+/// halves because Cloud Storage checks permissions on two resources.
+/// Reading, writing and deleting an object are checked on the object,
+/// whose `resource.name` is `projects/_/buckets/B/objects/NAME`: the first
+/// half. `storage.objects.list` is checked on the bucket, whose
+/// `resource.name` (`projects/_/buckets/B`) no `objects/` prefix matches,
+/// so that half alone denies every listing; the second half grants a
+/// listing by the request's `prefix`, the API attribute
+/// `storage.googleapis.com/objectListPrefix` (Google's IAM Conditions
+/// attribute reference, "API attributes":
+/// https://cloud.google.com/iam/docs/conditions-attribute-reference).
+pub(crate) fn prefix_condition(spec: &GcsStorage) -> String {
+    let dir = spec.prefix.dir();
+    format!(
+        "{} || api.getAttribute(\"storage.googleapis.com/objectListPrefix\", \"\").startsWith(\"{dir}\")",
+        objects_condition(spec)
+    )
+}
+
+/// The first half of `prefix_condition` alone: the objects under the
+/// prefix, no listing. What the tool's `apply` wrote before the listing
+/// half: `check` names it, `plan` updates it.
+fn objects_condition(spec: &GcsStorage) -> String {
     format!(
         "resource.name.startsWith(\"projects/_/buckets/{}/objects/{}\")",
         spec.bucket,
@@ -273,8 +322,10 @@ pub(crate) fn project_binding(
             spec.prefix.dir()
         ),
     )
+    // The condition has commas: `^;^` makes `;` gcloud's separator of
+    // the flag's keys (`gcloud topic escaping`).
     .with_hint(format!(
-        "bind it on the bucket instead (`apply` does): gcloud storage buckets add-iam-policy-binding gs://{bucket} --member={member} --role=roles/storage.objectUser --condition='title=chronotrace-ops traces,expression={}'; then gcloud projects remove-iam-policy-binding {project} --member={member} --role={}",
+        "bind it on the bucket instead (`apply` does): gcloud storage buckets add-iam-policy-binding gs://{bucket} --member={member} --role=roles/storage.objectUser --condition='^;^title=chronotrace-ops traces;expression={}'; then gcloud projects remove-iam-policy-binding {project} --member={member} --role={}",
         prefix_condition(spec),
         roles[0]
     ))
@@ -426,8 +477,10 @@ mod tests {
             ..spec()
         };
         let member = "serviceAccount:app-sa@p.iam.gserviceaccount.com";
+        let objects = "resource.name.startsWith(\"projects/_/buckets/b/objects/traces/\")";
+        let listing = "api.getAttribute(\"storage.googleapis.com/objectListPrefix\", \"\").startsWith(\"traces/\")";
         let narrow = serde_json::json!({"role": "roles/storage.objectUser", "members": [member],
-            "condition": {"title": "t", "expression": "resource.name.startsWith(\"projects/_/buckets/b/objects/traces/\")"}});
+            "condition": {"title": "t", "expression": format!("{objects} || {listing}")}});
         let verdict = |bindings: Value| {
             app_binding(
                 &spec,
@@ -446,6 +499,37 @@ mod tests {
         );
     }
 
+    /// A condition on `objects/` alone (what `apply` wrote before) denies
+    /// every listing, which Cloud Storage checks on the bucket: a failure
+    /// that says so, where the binding is not called broad.
+    #[test]
+    fn the_apps_binding_that_cannot_list_fails_with_its_own_verdict() {
+        let spec = GcsStorage {
+            service_account: Some("app-sa@p.iam.gserviceaccount.com".into()),
+            ..spec()
+        };
+        let objects_only = serde_json::json!({"role": "roles/storage.objectUser",
+            "members": ["serviceAccount:app-sa@p.iam.gserviceaccount.com"],
+            "condition": {"title": "t", "expression": "resource.name.startsWith(\"projects/_/buckets/b/objects/traces/\")"}});
+        let verdict = app_binding(
+            &spec,
+            "app-sa@p.iam.gserviceaccount.com",
+            &serde_json::json!({"bindings": [objects_only]}),
+        );
+        assert_eq!(verdict.status, Status::Fail, "{verdict:?}");
+        assert!(
+            verdict.message.contains("not list them") && !verdict.message.contains("beyond"),
+            "{verdict:?}"
+        );
+        assert!(
+            verdict
+                .hint
+                .as_deref()
+                .is_some_and(|h| h.contains("storage.googleapis.com/objectListPrefix")),
+            "{verdict:?}"
+        );
+    }
+
     #[test]
     fn the_seeds_project_wide_object_admin_fails_with_the_bucket_level_replacement() {
         let account = "app-sa@p.iam.gserviceaccount.com";
@@ -461,6 +545,8 @@ mod tests {
                 && hint.contains("--role=roles/storage.objectUser")
                 && hint
                     .contains("resource.name.startsWith(\"projects/_/buckets/b/objects/traces/\")")
+                && hint.contains("storage.googleapis.com/objectListPrefix")
+                && hint.contains("--condition='^;^title=chronotrace-ops traces;expression=")
                 && hint.contains("remove-iam-policy-binding p")
                 && hint.contains("--role=roles/storage.objectAdmin"),
             "{hint}"

@@ -9,13 +9,15 @@
 //! and the bucket only when it carries the tool's label and is empty.
 //! The app's binding (`iam: {service_account}`) is on the bucket, never
 //! the project: `roles/storage.objectUser` (read, write, list and delete
-//! objects, no IAM) with an IAM Condition on the prefix, written with the
+//! objects, no IAM) with an IAM Condition on the prefix (the objects under
+//! it, and listings of it: `checks::prefix_condition`), written with the
 //! policy's etag (a concurrent change is read again and redone).
 
 use futures::FutureExt;
 use futures::future::LocalBoxFuture;
 use serde_json::{Value, json};
 
+use super::checks::{APP_ROLE, prefix_condition};
 use super::client::Gcs;
 use crate::error::{Error, Result};
 use crate::plan::{Action, Change, Plan, Resource};
@@ -25,9 +27,6 @@ use crate::stores::{Applied, Provision};
 /// The tool's mark on what it made.
 const LABEL_KEY: &str = "managed-by";
 const LABEL_VALUE: &str = "chronotrace-ops";
-/// The narrowest predefined role that reads, writes, lists and deletes
-/// objects without touching IAM.
-const APP_ROLE: &str = "roles/storage.objectUser";
 /// The title of the tool's binding's condition: how it recognises its own.
 const BINDING_TITLE: &str = "chronotrace-ops traces";
 
@@ -103,11 +102,7 @@ impl Provisioner<'_> {
             "condition": {
                 "title": BINDING_TITLE,
                 "description": "the ChronoTrace app's traces only",
-                "expression": format!(
-                    "resource.name.startsWith(\"projects/_/buckets/{}/objects/{}\")",
-                    self.spec.bucket,
-                    self.spec.prefix.dir()
-                ),
+                "expression": prefix_condition(self.spec),
             }
         }))
     }
