@@ -129,11 +129,22 @@ async fn concurrent_applies_and_another_writer_lose_no_lifecycle_rule() {
             .await
             .expect("a clean slate");
         let foreign = format!("other-team-{round}");
+        // The second apply starts 150 ms after the first: their reads and
+        // writes still overlap (each read is held 300 ms), but their PUTs
+        // do not land in the same instant. Garage 2.5 can keep no
+        // lifecycle configuration at all after two PUTs at the very same
+        // moment (measured with two plain SDK clients: 1 pair in 4 sent at
+        // once, none of 6 sent 2 to 20 ms apart), which no read-back
+        // protocol can guard another writer against. On an idle machine
+        // the two applies ran in lockstep and hit it every few rounds (7
+        // runs of 7 failed; 25 ms apart, 1 of 3; 150 ms apart, 0 of 3).
         let applies: Vec<_> = ENVS
             .iter()
-            .map(|env| {
+            .enumerate()
+            .map(|(i, env)| {
                 let (dir, endpoint) = (dir.path().to_path_buf(), proxied.clone());
                 tokio::task::spawn_blocking(move || {
+                    std::thread::sleep(Duration::from_millis(150 * i as u64));
                     apply(&dir, &endpoint, env, &["apply", "--yes"])
                 })
             })
