@@ -15,9 +15,8 @@ use crate::scan::{
     DeletedCount, Judge, KeyError, Progress, Purged, ScanOutcome, Selection, StoreFinding,
     TablePartition, TransferCounts, Volume,
 };
-use crate::spec::database::Dialect;
+use crate::spec::Environment;
 use crate::spec::ids::lifecycle_rule_id;
-use crate::spec::{Environment, Storage};
 use crate::stores::{self, RetentionWant, ScanSource, TraceStore};
 
 /// What `cleanup verify` is asked: the retention (`None`: the spec's), the
@@ -297,21 +296,22 @@ pub async fn purge(
     }
 }
 
-/// `--detach` is for a SQL table on PostgreSQL or MySQL/MariaDB (whether
-/// it is partitioned is the table's catalog's to say): any other store,
-/// SQLite included, has no table partitions, and is refused before a call.
+/// `--detach` is for a store that may hold table partitions (a SQL table
+/// on PostgreSQL or MySQL/MariaDB: whether it is partitioned is the
+/// table's catalog's to say); any other is refused before a call.
 fn detach_applies(env: &Environment, session: &Session) -> Result<()> {
-    match &env.storage {
-        Storage::Database(db) if db.dialect != Dialect::Sqlite => Ok(()),
-        _ => Err(Error::usage_with_hint(
-            format!(
-                "--detach: environment '{}' is {}, not a PostgreSQL or MySQL/MariaDB table: it has no table partitions to detach",
-                env.name,
-                stores::open(env, &session.connections).location()
-            ),
-            "run cleanup purge without --detach",
-        )),
+    let store = stores::open(env, &session.connections);
+    if store.may_detach_partitions() {
+        return Ok(());
     }
+    Err(Error::usage_with_hint(
+        format!(
+            "--detach: environment '{}' is {}, not a PostgreSQL or MySQL/MariaDB table: it has no table partitions to detach",
+            env.name,
+            store.location()
+        ),
+        "run cleanup purge without --detach",
+    ))
 }
 
 /// The purge had deleted, tried to, finished a partition, or taken a

@@ -226,6 +226,13 @@ pub(crate) trait Store {
     /// What the store adds to its report beyond the scan's figures.
     fn amend_report(&self, _report: &mut crate::report::Report) {}
 
+    /// Whether the store can hold table partitions for `cleanup purge
+    /// --detach` to keep (from the spec alone, before any call: whether a
+    /// table really is partitioned is its catalog's to say).
+    fn may_detach_partitions(&self) -> bool {
+        false
+    }
+
     /// What `render` writes for the store: its `.env` lines, its own
     /// files, what enforces its retention, the server it lives on. From
     /// the spec alone (no override, no connection); an error only when a

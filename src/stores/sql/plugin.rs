@@ -111,6 +111,11 @@ impl Store for SqlTable<'_> {
         format!("{} {}", self.db.dialect.name(), self.db.location())
     }
 
+    /// PostgreSQL and MySQL/MariaDB partition tables; SQLite does not.
+    fn may_detach_partitions(&self) -> bool {
+        self.db.dialect != crate::spec::database::Dialect::Sqlite
+    }
+
     fn traces(
         &self,
         _concurrency: usize,
